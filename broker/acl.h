@@ -1,0 +1,25 @@
+/*
+ * acl.h — access-rule evaluation. Pure functions of a registry snapshot.
+ *
+ * Publishing needs the publisher role and a publish rule naming the endpoint,
+ * the alert's category and its section. Subscribing needs the subscriber role
+ * and a subscribe rule naming the endpoint whose topic patterns cover the
+ * requested pattern entirely (topic_pattern_covers): a pattern that reaches
+ * beyond the rules is refused, never silently narrowed.
+ */
+#ifndef CCC_ACL_H
+#define CCC_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "registry.h"
+
+/* On refusal returns false and why[] holds a message fit for the peer. */
+bool	acl_may_publish(const struct registry *reg, const struct endpoint *ep,
+	    int category, const char *section, char *why, size_t whylen);
+/* pattern must already be syntactically valid (topic_pattern_check). */
+bool	acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
+	    const char *pattern, char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * config.h — the daemon's configuration file (YAML), table-driven.
+ *
+ * Every key is described once, in the option table of config.c (name, type,
+ * bounds, default, help); docs/operations.md lists the same keys. Loading
+ * validates the whole file and either returns a complete config or an error
+ * "FILE:LINE: message"; a half-built config is never returned. Relative paths
+ * in the file are resolved against the directory of the config file.
+ *
+ * A struct config is immutable once loaded and owned by whoever loaded it.
+ */
+#ifndef CCC_CONFIG_H
+#define CCC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct config {
+	char		*listen_host;		/* listen: "HOST:PORT" (port 0 = any free port) */
+	uint16_t	 listen_port;
+	char		*tls_cert;		/* tls.cert: broker certificate chain (PEM) */
+	char		*tls_key;		/* tls.key: its private key (PEM) */
+	char		**tls_ca;		/* tls.ca: trusted client CA bundles, one or more */
+	size_t		 n_tls_ca;
+	char		*registry;		/* registry: endpoints, sections, access rules */
+	char		*data_dir;		/* data_dir: broker state lives here */
+	char		*log_level;		/* log_level: debug|info|warn|error */
+	uint32_t	 max_frame_size;	/* limits.max_frame_size, bytes */
+	uint32_t	 max_connections;	/* limits.max_connections */
+	uint32_t	 max_subscriptions;	/* limits.max_subscriptions, per session */
+	uint32_t	 max_patterns;		/* limits.max_patterns, per subscribe request */
+	uint32_t	 max_output_buffer;	/* limits.max_output_buffer, bytes per session */
+	uint32_t	 handshake_timeout;	/* timeouts.handshake, seconds (TLS + hello) */
+	uint32_t	 ping_interval;		/* timeouts.ping_interval, seconds of silence before a ping */
+	uint32_t	 idle_timeout;		/* timeouts.idle, seconds of silence before closing */
+	uint32_t	 shutdown_timeout;	/* timeouts.shutdown, seconds to flush on SIGTERM */
+};
+
+/*
+ * Load and validate path. On success returns 0 and *out owns a new config.
+ * On failure returns -1, *out is untouched and err holds "FILE:LINE: why"
+ * (or "FILE: why" when no line applies).
+ */
+int	config_load(const char *path, struct config **out, char *err, size_t errlen);
+/* The same from a YAML string; name stands for the file in messages and
+ * relative paths are resolved against the current directory. */
+int	config_load_string(const char *yaml, const char *name,
+	    struct config **out, char *err, size_t errlen);
+void	config_free(struct config *cfg);
+/* Print every key with its type, bounds, default and help text. */
+void	config_print_help(FILE *fp);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * registry.h — the registry: endpoints, border sections and access rules,
+ * loaded from a YAML file (docs/operations.md, "Registry file").
+ *
+ * A registry is an immutable snapshot. Sessions hold a reference to the
+ * snapshot they were admitted under; SIGHUP loads a new one and swaps it in
+ * only when it is valid as a whole. Access is default-deny: an endpoint may
+ * do only what some access rule names it for, and only with the matching role.
+ */
+#ifndef CCC_REGISTRY_H
+#define CCC_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum endpoint_role {
+	ROLE_PUBLISHER	= 1 << 0,
+	ROLE_SUBSCRIBER	= 1 << 1,
+	ROLE_OPERATOR	= 1 << 2,
+};
+
+struct endpoint {
+	char		*id;		/* [a-z0-9][a-z0-9-]*, equals the certificate CN */
+	char		*country;	/* "TR", "BG", "GR", or NULL (the centre itself) */
+	char		*kind;		/* police, border_police, gendarmerie, customs, operator */
+	char		*name;		/* display name */
+	unsigned	 roles;		/* enum endpoint_role bits */
+	bool		 suspended;	/* refused at connect */
+};
+
+struct section {
+	char		*id;		/* "<border>/<crossing>", e.g. "tr-bg/kapikule" */
+	char		*border;	/* "tr-bg" */
+	char		*name;		/* display name */
+};
+
+enum acl_action { ACL_PUBLISH, ACL_SUBSCRIBE };
+
+/* One allow rule. An empty list never matches; "*" in a list matches all. */
+struct access_rule {
+	char		*id;
+	enum acl_action	 action;
+	char		**endpoints;	/* endpoint ids or "*" */
+	size_t		 n_endpoints;
+	int		*categories;	/* publish: Ccc__V1__Category values */
+	size_t		 n_categories;
+	bool		 all_categories; /* publish: "*" given */
+	char		**sections;	/* publish: "*", "<border>/*" or a section id */
+	size_t		 n_sections;
+	char		**topics;	/* subscribe: topic patterns that may be subscribed within */
+	size_t		 n_topics;
+};
+
+struct registry;
+
+/*
+ * Load and validate path as a whole (unknown keys, duplicate ids, rules that
+ * name unknown endpoints or sections, bad patterns are all errors). Returns 0
+ * and a new registry with one reference, or -1 with err = "FILE:LINE: why".
+ */
+int	registry_load(const char *path, struct registry **out, char *err,
+	    size_t errlen);
+int	registry_load_string(const char *yaml, const char *name,
+	    struct registry **out, char *err, size_t errlen);
+struct registry	*registry_ref(struct registry *reg);
+void		 registry_unref(struct registry *reg);
+
+/* Lookups return pointers owned by the registry, valid while it is referenced. */
+const struct endpoint	*registry_endpoint(const struct registry *reg, const char *id);
+const struct section	*registry_section(const struct registry *reg, const char *id);
+const struct access_rule *registry_rules(const struct registry *reg, size_t *n);
+size_t			 registry_nendpoints(const struct registry *reg);
+size_t			 registry_nsections(const struct registry *reg);
+/* Comma-separated role names of roles, e.g. "publisher,subscriber". */
+const char		*registry_role_name(enum endpoint_role role);
+
+#endif

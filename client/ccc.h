@@ -1,0 +1,144 @@
+/*
+ * ccc.h — libccc, the client library for the ccc alert broker.
+ *
+ * Agency software links libccc.a to publish alerts to the broker and to
+ * receive the alerts its subscriptions match, over mutual TLS. Alerts are the
+ * protobuf-c structures generated from proto/ccc/v1/alert.proto
+ * (Ccc__V1__Alert); the wire protocol is described in docs/protocol.md.
+ *
+ * Model
+ *   One ccc_client is one TLS session with the broker. Requests (publish,
+ *   subscribe, unsubscribe) can be sent without waiting for their replies —
+ *   each gets a request id — and every reply and every pushed delivery is
+ *   read with ccc_receive(). The blocking helpers ccc_publish(),
+ *   ccc_subscribe() and ccc_unsubscribe() send one request and wait for its
+ *   reply; envelopes that arrive meanwhile (deliveries, other replies) are
+ *   kept in order and returned by later ccc_receive() calls.
+ *   The library answers the broker's pings by itself.
+ *
+ * Identity
+ *   The broker takes the endpoint identity from the client certificate, never
+ *   from anything the client sends; ccc_endpoint() tells which identity the
+ *   broker recognised. The client verifies the broker's certificate against
+ *   the CA file and the host name (or IP address) of the server option.
+ *
+ * Threads
+ *   A ccc_client must be used by one thread at a time. Distinct clients are
+ *   independent.
+ *
+ * Errors
+ *   Functions that can fail return -1 and fill a struct ccc_error (when the
+ *   caller passes one). code is a broker error (a Ccc__V1__ErrorCode, > 0)
+ *   when the broker refused the request, or one of the CCC_ERR_* values
+ *   (< 0) for local failures. After a fatal error (err.fatal) the client is
+ *   unusable except for ccc_close().
+ */
+#ifndef CCC_H
+#define CCC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ccc/v1/alert.pb-c.h"
+#include "ccc/v1/envelope.pb-c.h"
+
+#define CCC_DEFAULT_SERVER	"127.0.0.1:7443"
+#define CCC_ID_LEN		37	/* an alert id with its NUL */
+
+/* Local error codes (struct ccc_error.code < 0). */
+enum ccc_local_error {
+	CCC_ERR_USAGE		= -1,	/* bad argument or option */
+	CCC_ERR_IO		= -2,	/* socket error, connection refused or reset */
+	CCC_ERR_TLS		= -3,	/* TLS setup or handshake failed, bad cert/key/CA file */
+	CCC_ERR_TIMEOUT		= -4,	/* no answer within the timeout */
+	CCC_ERR_PROTOCOL	= -5,	/* the broker sent something this library does not understand */
+	CCC_ERR_CLOSED		= -6,	/* the broker closed the session */
+};
+
+struct ccc_error {
+	int	code;		/* Ccc__V1__ErrorCode (> 0) or enum ccc_local_error (< 0) */
+	bool	fatal;		/* the session is over */
+	char	message[512];	/* human-readable; the broker's own text for broker errors */
+};
+
+struct ccc_options {
+	const char	*server;	/* "HOST:PORT"; NULL means CCC_DEFAULT_SERVER */
+	const char	*cert;		/* client certificate (PEM), required */
+	const char	*key;		/* its private key (PEM), required */
+	const char	*ca;		/* CA bundle that signed the broker's certificate, required */
+	int		 timeout_ms;	/* connect, handshake and each blocking wait; 0 means 10000 */
+	const char	*client_name;	/* sent in Hello for the broker's log; NULL means "libccc/VERSION" */
+};
+
+typedef struct ccc_client ccc_client;
+
+/*
+ * Connect, complete the TLS handshake and the Hello/Welcome exchange. On
+ * success returns 0 and *out is a new client the caller must ccc_close().
+ * The option strings are copied. On failure returns -1, *out is NULL and err
+ * says why (an unknown or suspended endpoint is a broker error, fatal).
+ */
+int		 ccc_connect(const struct ccc_options *opts, ccc_client **out,
+		    struct ccc_error *err);
+/* Close the session (a TLS close_notify is sent) and free the client. NULL is fine. */
+void		 ccc_close(ccc_client *c);
+/* Endpoint identity the broker recognised from the certificate; owned by c. */
+const char	*ccc_endpoint(const ccc_client *c);
+/* Maximum frame size the broker announced, in bytes. */
+uint32_t	 ccc_max_frame_size(const ccc_client *c);
+/*
+ * The socket, for poll(2) integration: when it is readable, or when
+ * ccc_pending() is true, ccc_receive() with timeout 0 makes progress.
+ */
+int		 ccc_fd(const ccc_client *c);
+/* True when received data is buffered and ccc_receive() would not block. */
+bool		 ccc_pending(const ccc_client *c);
+
+/*
+ * Send requests without waiting for the reply. *request_id (if not NULL)
+ * receives the id the reply will carry. The alert and patterns are only read;
+ * the caller keeps ownership. Broker-stamped fields of the alert (origin,
+ * published_at) are ignored by the broker. Returns 0 or -1.
+ */
+int		 ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
+		    uint64_t *request_id, struct ccc_error *err);
+int		 ccc_send_subscribe(ccc_client *c, const char *const *patterns,
+		    size_t n_patterns, uint64_t *request_id, struct ccc_error *err);
+int		 ccc_send_unsubscribe(ccc_client *c, uint32_t subscription_id,
+		    uint64_t *request_id, struct ccc_error *err);
+/* Acknowledge deliveries by delivery tag (durable subscriptions). */
+int		 ccc_send_ack(ccc_client *c, const uint64_t *tags, size_t n_tags,
+		    struct ccc_error *err);
+
+/*
+ * Wait up to timeout_ms (-1: forever, 0: do not block) for the next envelope
+ * from the broker: a reply (PublishOk, SubscribeOk, UnsubscribeOk, Error with
+ * request_id) or a push (Deliver, Error with request_id 0). Returns 1 and sets
+ * *env, which the caller frees with ccc_envelope_free(); 0 on timeout; -1 when
+ * the session failed or was closed (err says why; a fatal Error from the
+ * broker is first returned as an envelope, then -1 with CCC_ERR_CLOSED).
+ */
+int		 ccc_receive(ccc_client *c, int timeout_ms,
+		    Ccc__V1__Envelope **env, struct ccc_error *err);
+void		 ccc_envelope_free(Ccc__V1__Envelope *env);
+
+/*
+ * Blocking helpers: send one request and wait for its reply.
+ * ccc_publish: on success the confirmed alert id is copied to id (may be NULL).
+ * ccc_subscribe: on success *subscription_id is set.
+ * A refusal by the broker returns -1 with err->code the broker's error code
+ * and err->message its text.
+ */
+int		 ccc_publish(ccc_client *c, const Ccc__V1__Alert *alert,
+		    char id[CCC_ID_LEN], struct ccc_error *err);
+int		 ccc_subscribe(ccc_client *c, const char *const *patterns,
+		    size_t n_patterns, uint32_t *subscription_id,
+		    struct ccc_error *err);
+int		 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
+		    struct ccc_error *err);
+
+/* Short name of a broker error code ("forbidden") or local error ("timeout"). */
+const char	*ccc_error_name(int code);
+
+#endif

@@ -1,0 +1,14 @@
+/* suites.h — the Check suites of the unit-test binary. */
+#ifndef CCC_SUITES_H
+#define CCC_SUITES_H
+
+#include <check.h>
+
+Suite	*frame_suite(void);
+Suite	*topic_suite(void);
+Suite	*acl_suite(void);
+Suite	*alert_suite(void);
+Suite	*config_suite(void);
+Suite	*names_suite(void);
+
+#endif
