@@ -30,7 +30,7 @@ PC_LIBS   = $(shell pkg-config --libs $(PC_PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-CPPFLAGS += -D_GNU_SOURCE -DCCC_VERSION='"$(VERSION)"' -I$(BUILD)/gen -Icommon -Iclient -Ibroker
+CPPFLAGS += -D_GNU_SOURCE -DCCC_VERSION='"$(VERSION)"' -isystem $(BUILD)/gen -Icommon -Iclient -Ibroker
 CFLAGS   += -std=c17 $(OPT) $(WARN) $(SANFLAGS) -fstack-protector-strong -MMD -MP $(PC_CFLAGS)
 LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PC_LIBS) -lpthread -lm
@@ -136,10 +136,9 @@ $(ITEST): $(call obj,$(ITEST_SRCS)) $(LIBCCC)
 $(call obj,$(UNIT_SRCS) $(ITEST_SRCS)): CFLAGS += $(CHECK_CFLAGS)
 
 # ---- demo -------------------------------------------------------------------
-certs: certs/demo/ca.pem
-
-certs/demo/ca.pem: certs/mkpki.sh certs/demo-endpoints.txt
-	sh certs/mkpki.sh certs/demo certs/demo-endpoints.txt
+# idempotent: creates only what is missing in certs/demo/
+certs:
+	@sh certs/mkpki.sh certs/demo certs/demo-endpoints.txt
 
 run: deps
 	$(MAKE) all certs

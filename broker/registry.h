@@ -45,7 +45,7 @@ struct access_rule {
 	int		*categories;	/* publish: Ccc__V1__Category values */
 	size_t		 n_categories;
 	bool		 all_categories; /* publish: "*" given */
-	char		**sections;	/* publish: "*", "<border>/*" or a section id */
+	char		**sections;	/* publish: "*", a border wildcard ("tr-bg/" then "*"), or a section id */
 	size_t		 n_sections;
 	char		**topics;	/* subscribe: topic patterns that may be subscribed within */
 	size_t		 n_topics;

@@ -1,0 +1,148 @@
+/*
+ * main.c — cccd's command line: load and check the configuration and the
+ * registry, then run the broker in the foreground. Start-up failures are
+ * reported with the file and line at fault and exit 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "log.h"
+#include "registry.h"
+#include "server.h"
+#include "tls.h"
+
+#define DEFAULT_CONFIG	"/etc/ccc/cccd.yaml"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: cccd [--config FILE]\n"
+	    "       cccd --check-config FILE\n"
+	    "       cccd --help | --version\n"
+	    "\n"
+	    "The ccc alert broker: mutual-TLS publish/subscribe for the Common\n"
+	    "Contact Centre. Runs in the foreground and logs to stderr.\n"
+	    "\n"
+	    "  -c, --config FILE        configuration file (default %s)\n"
+	    "  -t, --check-config FILE  validate FILE, the registry and the TLS\n"
+	    "                           files it names, then exit (0 when valid)\n"
+	    "  -h, --help               this text and the configuration keys\n"
+	    "  -V, --version            print the version and exit\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT shut down gracefully (twice: at once);\n"
+	    "SIGHUP reloads the registry file.\n"
+	    "\n"
+	    "Configuration keys (YAML; see docs/operations.md):\n",
+	    DEFAULT_CONFIG);
+	config_print_help(fp);
+}
+
+/* Load config, registry and TLS material; 0 on success, else err is set. */
+static int
+load_all(const char *path, struct config **cfgp, struct registry **regp,
+    char *err, size_t errlen)
+{
+	struct config *cfg;
+	struct registry *reg;
+	SSL_CTX *ctx;
+
+	if (config_load(path, &cfg, err, errlen) < 0)
+		return -1;
+	if (registry_load(cfg->registry, &reg, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	if ((ctx = tls_server_ctx(cfg, err, errlen)) == NULL) {
+		registry_unref(reg);
+		config_free(cfg);
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	*cfgp = cfg;
+	*regp = reg;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = DEFAULT_CONFIG, *check = NULL;
+	struct config *cfg;
+	struct registry *reg;
+	struct server *srv;
+	enum log_level level;
+	char err[2048];
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:t:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 't':
+			check = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("cccd %s\n", CCC_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "cccd: run 'cccd --help' for usage\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "cccd: unexpected argument \"%s\"; run 'cccd "
+		    "--help' for usage\n", argv[optind]);
+		return 2;
+	}
+	if (check != NULL) {
+		if (load_all(check, &cfg, &reg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cccd: %s\n", err);
+			return 1;
+		}
+		printf("%s: configuration OK; registry %s: %zu endpoints, %zu "
+		    "sections\n", check, cfg->registry, registry_nendpoints(reg),
+		    registry_nsections(reg));
+		registry_unref(reg);
+		config_free(cfg);
+		return 0;
+	}
+	if (load_all(config_path, &cfg, &reg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "cccd: %s\n", err);
+		return 1;
+	}
+	if (log_level_parse(cfg->log_level, &level))
+		log_set_level(level);
+	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "cccd: cannot create data_dir %s: %s\n",
+		    cfg->data_dir, strerror(errno));
+		registry_unref(reg);
+		config_free(cfg);
+		return 1;
+	}
+	if ((srv = server_new(cfg, reg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "cccd: %s\n", err);
+		return 1;
+	}
+	rc = server_run(srv);
+	server_free(srv);
+	return rc;
+}

@@ -1,0 +1,244 @@
+/*
+ * server.c — the broker instance and its event loop.
+ *
+ * Owns the event base, the configuration, the current registry snapshot, the
+ * TLS context, the subscription tree, the listener and the list of sessions,
+ * and reacts to signals: SIGTERM/SIGINT stop accepting, tell every session
+ * the broker is shutting down, let queued output drain (bounded by
+ * timeouts.shutdown) and end the loop; a second SIGTERM/SIGINT ends it at
+ * once. SIGHUP reloads the registry file: a file that does not load keeps the
+ * old registry; a good one is swapped in and every session is re-checked
+ * against it (removed or suspended endpoints are disconnected, revoked
+ * subscriptions dropped).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+struct server {
+	struct event_base	*base;
+	struct config		*cfg;
+	struct registry		*reg;		/* current snapshot (one reference) */
+	SSL_CTX			*ssl_ctx;
+	struct topic_tree	*topics;
+	struct listener		*listener;
+	TAILQ_HEAD(, session)	 sessions;
+	size_t			 nsessions;
+	bool			 stopping;
+	struct event		*sig_term, *sig_int, *sig_hup;
+	struct event		*stop_timer;	/* shutdown deadline */
+};
+
+static void
+server_stop(struct server *srv, const char *why)
+{
+	struct session *s;
+	struct timeval tv = { (time_t)srv->cfg->shutdown_timeout, 0 };
+
+	if (srv->stopping) {
+		log_warn("%s again: exiting without waiting for %zu sessions",
+		    why, srv->nsessions);
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	srv->stopping = true;
+	log_info("%s: shutting down; flushing %zu sessions (at most %u s)", why,
+	    srv->nsessions, srv->cfg->shutdown_timeout);
+	listener_disable(srv->listener);
+	TAILQ_FOREACH(s, &srv->sessions, entry) {
+		if (s->state == SESS_HELLO || s->state == SESS_READY)
+			sess_error(s, 0,
+			    CCC__V1__ERROR_CODE__ERROR_CODE_SHUTTING_DOWN, true,
+			    "the broker is shutting down");
+		else
+			sess_close(s, "broker shutting down");
+	}
+	if (srv->nsessions == 0)
+		event_base_loopexit(srv->base, NULL);
+	else
+		evtimer_add(srv->stop_timer, &tv);
+}
+
+static void
+server_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn("shutdown: %zu sessions did not drain within %u s; exiting",
+	    srv->nsessions, srv->cfg->shutdown_timeout);
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+server_reload(struct server *srv)
+{
+	struct registry *reg, *old;
+	struct session *s;
+	char err[1024];
+
+	if (registry_load(srv->cfg->registry, &reg, err, sizeof(err)) < 0) {
+		log_error("SIGHUP: registry not reloaded, keeping the current one: %s",
+		    err);
+		return;
+	}
+	old = srv->reg;
+	srv->reg = reg;
+	log_info("SIGHUP: registry %s reloaded: %zu endpoints, %zu sections",
+	    srv->cfg->registry, registry_nendpoints(reg), registry_nsections(reg));
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		sess_registry_changed(s, reg);
+	registry_unref(old);
+}
+
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	if (sig == SIGHUP)
+		server_reload(srv);
+	else
+		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+struct server *
+server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
+{
+	struct server *srv = xcalloc(1, sizeof(*srv));
+
+	srv->cfg = cfg;
+	srv->reg = reg;
+	TAILQ_INIT(&srv->sessions);
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "cannot create the event loop");
+		goto fail;
+	}
+	if ((srv->ssl_ctx = tls_server_ctx(cfg, err, errlen)) == NULL)
+		goto fail;
+	srv->topics = topic_tree_new();
+	if ((srv->listener = listener_new(srv, cfg->listen_host,
+	    cfg->listen_port, err, errlen)) == NULL)
+		goto fail;
+	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
+	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
+	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
+	srv->stop_timer = evtimer_new(srv->base, server_stop_timer_cb, srv);
+	evsignal_add(srv->sig_term, NULL);
+	evsignal_add(srv->sig_int, NULL);
+	evsignal_add(srv->sig_hup, NULL);
+	return srv;
+fail:
+	server_free(srv);
+	return NULL;
+}
+
+int
+server_run(struct server *srv)
+{
+	log_info("cccd %s listening on %s (TLS, %zu endpoints, %zu sections)",
+	    CCC_VERSION, listener_address(srv->listener),
+	    registry_nendpoints(srv->reg), registry_nsections(srv->reg));
+	if (event_base_dispatch(srv->base) < 0) {
+		log_error("event loop failed");
+		return 1;
+	}
+	log_info("cccd stopped");
+	return 0;
+}
+
+void
+server_free(struct server *srv)
+{
+	struct session *s;
+
+	if (srv == NULL)
+		return;
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
+		sess_free(s);
+	listener_free(srv->listener);
+	if (srv->sig_term != NULL) {
+		event_free(srv->sig_term);
+		event_free(srv->sig_int);
+		event_free(srv->sig_hup);
+		event_free(srv->stop_timer);
+	}
+	topic_tree_free(srv->topics);
+	SSL_CTX_free(srv->ssl_ctx);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	if (srv->reg != NULL)
+		registry_unref(srv->reg);
+	config_free(srv->cfg);
+	free(srv);
+}
+
+struct event_base *
+server_base(const struct server *srv)
+{
+	return srv->base;
+}
+
+const struct config *
+server_config(const struct server *srv)
+{
+	return srv->cfg;
+}
+
+struct registry *
+server_registry(const struct server *srv)
+{
+	return srv->reg;
+}
+
+SSL_CTX *
+server_ssl_ctx(const struct server *srv)
+{
+	return srv->ssl_ctx;
+}
+
+struct topic_tree *
+server_topics(const struct server *srv)
+{
+	return srv->topics;
+}
+
+bool
+server_stopping(const struct server *srv)
+{
+	return srv->stopping;
+}
+
+void
+server_attach(struct server *srv, struct session *s)
+{
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+}
+
+void
+server_detach(struct server *srv, struct session *s)
+{
+	TAILQ_REMOVE(&srv->sessions, s, entry);
+	srv->nsessions--;
+	if (srv->stopping && srv->nsessions == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+size_t
+server_nsessions(const struct server *srv)
+{
+	return srv->nsessions;
+}

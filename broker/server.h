@@ -1,0 +1,46 @@
+/*
+ * server.h — the broker instance: event loop, configuration, current
+ * registry snapshot, TLS context, subscription tree, the list of sessions,
+ * signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: registry reload).
+ */
+#ifndef CCC_SERVER_H
+#define CCC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "registry.h"
+#include "topic.h"
+
+struct server;
+struct session;
+
+/*
+ * Build a server from a loaded config and registry; takes ownership of both.
+ * Sets up TLS and binds the listener. Returns NULL with err set on failure
+ * (in which case cfg and reg have been freed).
+ */
+struct server		*server_new(struct config *cfg, struct registry *reg,
+			    char *err, size_t errlen);
+/* Run the event loop until shutdown completes. Returns the exit status. */
+int			 server_run(struct server *srv);
+void			 server_free(struct server *srv);
+
+struct event_base	*server_base(const struct server *srv);
+const struct config	*server_config(const struct server *srv);
+/* The current registry snapshot (not referenced: take registry_ref to keep it). */
+struct registry		*server_registry(const struct server *srv);
+SSL_CTX			*server_ssl_ctx(const struct server *srv);
+struct topic_tree	*server_topics(const struct server *srv);
+bool			 server_stopping(const struct server *srv);
+
+/* Session bookkeeping, called by session.c only. */
+void			 server_attach(struct server *srv, struct session *s);
+void			 server_detach(struct server *srv, struct session *s);
+size_t			 server_nsessions(const struct server *srv);
+
+#endif

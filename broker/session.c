@@ -1,0 +1,553 @@
+/*
+ * session.c — one client connection: TLS bufferevent I/O, framing, the
+ * state machine, timers, subscriptions and lifetime.
+ *
+ * Owns: the bufferevent (and through it the socket and the SSL object), the
+ * session's timers, its subscriptions and their entries in the topic tree.
+ * Invariants:
+ *   - input is bounded: the read high-watermark is one maximal frame, and a
+ *     length prefix over the limit is refused before anything is allocated;
+ *   - output is bounded: a frame that would push queued output past
+ *     limits.max_output_buffer closes the session as a slow consumer;
+ *   - a peer's fault closes that session only; nothing here calls fatal();
+ *   - a session is freed only by sess_reap(), from its own event, never
+ *     inside a bufferevent callback that still uses it.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "acl.h"
+#include "frame.h"
+#include "handle.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "timeutil.h"
+#include "tls.h"
+#include "xmalloc.h"
+
+#define SESS_CLOSE_GRACE	5	/* seconds to flush output when closing (at most) */
+
+static uint64_t sess_serial;
+
+static void	sess_read_cb(struct bufferevent *, void *);
+static void	sess_write_cb(struct bufferevent *, void *);
+static void	sess_event_cb(struct bufferevent *, short, void *);
+static void	sess_timer_cb(evutil_socket_t, short, void *);
+static void	sess_reap_cb(evutil_socket_t, short, void *);
+
+static const char *
+sess_state_name(enum sess_state st)
+{
+	static const char *const names[] = { "handshake", "hello", "ready",
+	    "closing" };
+
+	return names[st];
+}
+
+static void
+sess_arm_timer(struct session *s, int64_t seconds)
+{
+	struct timeval tv = { .tv_sec = (time_t)seconds, .tv_usec = 0 };
+
+	evtimer_add(s->timer, &tv);
+}
+
+void
+sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
+    bool over_limit)
+{
+	const struct config *cfg = server_config(srv);
+	struct event_base *base = server_base(srv);
+	char host[INET6_ADDRSTRLEN] = "?";
+	struct session *s;
+	SSL *ssl;
+	int port = 0;
+
+	s = xcalloc(1, sizeof(*s));
+	s->srv = srv;
+	s->serial = ++sess_serial;
+	s->over_limit = over_limit;
+	s->state = SESS_HANDSHAKE;
+	s->last_rx_us = time_mono_us();
+	if (sa->sa_family == AF_INET && (size_t)salen >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6 &&
+	    (size_t)salen >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
+
+	if ((ssl = SSL_new(server_ssl_ctx(srv))) == NULL) {
+		log_error("session %llu: SSL_new failed; dropping %s",
+		    (unsigned long long)s->serial, s->peer);
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
+	s->bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (s->bev == NULL) {
+		log_error("session %llu: cannot create TLS bufferevent; dropping %s",
+		    (unsigned long long)s->serial, s->peer);
+		SSL_free(ssl);
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	bufferevent_setcb(s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0,
+	    FRAME_HEADER_LEN + cfg->max_frame_size);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->timer = evtimer_new(base, sess_timer_cb, s);
+	s->reaper = event_new(base, -1, 0, sess_reap_cb, s);
+	sess_arm_timer(s, cfg->handshake_timeout);
+	server_attach(srv, s);
+	log_debug("session %llu: connection from %s", (unsigned long long)s->serial,
+	    s->peer);
+}
+
+void
+sess_set_state(struct session *s, enum sess_state state)
+{
+	log_debug("session %llu: %s -> %s", (unsigned long long)s->serial,
+	    sess_state_name(s->state), sess_state_name(state));
+	s->state = state;
+}
+
+int
+sess_send(struct session *s, const Ccc__V1__Envelope *env)
+{
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+	size_t n, queued;
+
+	if (s->state == SESS_CLOSING)
+		return -1;
+	out = bufferevent_get_output(s->bev);
+	n = frame_size(env);
+	queued = evbuffer_get_length(out);
+	if (queued + n > server_config(s->srv)->max_output_buffer) {
+		log_warn("session %llu: %s is a slow consumer (%zu bytes queued)",
+		    (unsigned long long)s->serial, s->endpoint, queued);
+		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_SLOW_CONSUMER, true,
+		    "slow consumer: more than %u bytes of output queued; "
+		    "the session is closed", server_config(s->srv)->max_output_buffer);
+		return -1;
+	}
+	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1)
+		return -1;
+	v.iov_len = frame_encode(env, v.iov_base);
+	evbuffer_commit_space(out, &v, 1);
+	return 0;
+}
+
+void
+sess_error(struct session *s, uint64_t request_id, Ccc__V1__ErrorCode code,
+    bool fatal, const char *fmt, ...)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Error err = CCC__V1__ERROR__INIT;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->state == SESS_CLOSING)
+		return;
+	err.code = code;
+	err.message = msg;
+	err.fatal = fatal;
+	env.request_id = request_id;
+	env.body_case = CCC__V1__ENVELOPE__BODY_ERROR;
+	env.error = &err;
+	if (fatal) {
+		/* an error frame always fits: bypass the output bound */
+		struct evbuffer *out = bufferevent_get_output(s->bev);
+		struct evbuffer_iovec v;
+
+		if (evbuffer_reserve_space(out, (ev_ssize_t)frame_size(&env), &v,
+		    1) == 1) {
+			v.iov_len = frame_encode(&env, v.iov_base);
+			evbuffer_commit_space(out, &v, 1);
+		}
+		sess_close(s, msg);
+	} else
+		sess_send(s, &env);
+}
+
+/* Queue the session for freeing from a clean stack. */
+static void
+sess_reap(struct session *s)
+{
+	event_active(s->reaper, EV_TIMEOUT, 0);
+}
+
+void
+sess_close(struct session *s, const char *reason)
+{
+	if (s->state == SESS_CLOSING)
+		return;
+	log_info("session %llu: closing %s%s%s: %s (frames in %llu, published "
+	    "%llu, delivered %llu)", (unsigned long long)s->serial,
+	    s->endpoint[0] ? s->endpoint : "", s->endpoint[0] ? " from " : "",
+	    s->peer, reason, (unsigned long long)s->frames_in,
+	    (unsigned long long)s->published, (unsigned long long)s->delivered);
+	while (s->nsubs > 0)
+		sess_sub_drop(s, s->subs[s->nsubs - 1]);
+	sess_set_state(s, SESS_CLOSING);
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		sess_reap(s);
+	else
+		sess_arm_timer(s, SESS_CLOSE_GRACE);
+}
+
+static void
+sess_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sess_free(arg);
+}
+
+void
+sess_free(struct session *s)
+{
+	SSL *ssl;
+
+	while (s->nsubs > 0)
+		sess_sub_drop(s, s->subs[s->nsubs - 1]);
+	ssl = bufferevent_openssl_get_ssl(s->bev);
+	if (ssl != NULL && SSL_is_init_finished(ssl))
+		SSL_shutdown(ssl);	/* best effort close_notify; never blocks */
+	ERR_clear_error();
+	bufferevent_free(s->bev);
+	event_free(s->timer);
+	event_free(s->reaper);
+	if (s->reg != NULL)
+		registry_unref(s->reg);
+	free(s->subs);
+	server_detach(s->srv, s);
+	free(s);
+}
+
+/* Handshake done: establish the endpoint identity, or refuse the session. */
+static void
+sess_connected(struct session *s)
+{
+	const struct config *cfg = server_config(s->srv);
+	struct registry *reg = server_registry(s->srv);
+	const struct endpoint *ep;
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+	char why[256];
+
+	if (tls_peer_identity(ssl, s->endpoint, sizeof(s->endpoint), why,
+	    sizeof(why)) < 0) {
+		s->endpoint[0] = '\0';
+		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+		    true, "certificate does not name an endpoint: %s", why);
+		return;
+	}
+	if ((ep = registry_endpoint(reg, s->endpoint)) == NULL) {
+		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+		    true, "endpoint \"%s\" is not registered with this broker",
+		    s->endpoint);
+		return;
+	}
+	if (ep->suspended) {
+		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_ENDPOINT_SUSPENDED,
+		    true, "endpoint \"%s\" is suspended", s->endpoint);
+		return;
+	}
+	if (s->over_limit) {
+		sess_error(s, 0,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS, true,
+		    "the broker has reached its limit of %u connections; try "
+		    "again later", cfg->max_connections);
+		return;
+	}
+	s->reg = registry_ref(reg);
+	s->ep = ep;
+	log_debug("session %llu: %s authenticated as %s (%s)",
+	    (unsigned long long)s->serial, s->peer, s->endpoint,
+	    SSL_get_version(ssl));
+	sess_set_state(s, SESS_HELLO);
+}
+
+static void
+sess_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char buf[256];
+	unsigned long e;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state == SESS_HANDSHAKE)
+			sess_connected(s);
+		return;
+	}
+	if (s->state == SESS_CLOSING) {
+		sess_reap(s);	/* the peer went away while we flushed */
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		e = bufferevent_get_openssl_error(s->bev);
+		if (e != 0)
+			ERR_error_string_n(e, buf, sizeof(buf));
+		else
+			snprintf(buf, sizeof(buf), "%s",
+			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		ERR_clear_error();
+		if (s->state == SESS_HANDSHAKE)
+			log_warn("session %llu: TLS handshake with %s failed: %s",
+			    (unsigned long long)s->serial, s->peer, buf);
+		sess_close(s, s->state == SESS_HANDSHAKE ? "handshake failed" : buf);
+	} else if (what & BEV_EVENT_EOF)
+		sess_close(s, "peer closed the connection");
+}
+
+/* Decode and dispatch every whole frame in the input buffer. */
+static void
+sess_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	const struct config *cfg = server_config(s->srv);
+	struct evbuffer *in = bufferevent_get_input(bev);
+	Ccc__V1__Envelope *env;
+	enum frame_status st;
+	size_t len, consumed, want;
+	uint8_t *data;
+	char why[160];
+
+	while (s->state != SESS_CLOSING && s->state != SESS_HANDSHAKE &&
+	    !s->reading_paused && (len = evbuffer_get_length(in)) >= FRAME_HEADER_LEN) {
+		data = evbuffer_pullup(in, FRAME_HEADER_LEN);
+		want = FRAME_HEADER_LEN + ((size_t)data[0] << 24 |
+		    (size_t)data[1] << 16 | (size_t)data[2] << 8 | data[3]);
+		if (want - FRAME_HEADER_LEN <= cfg->max_frame_size) {
+			if (len < want)
+				break;
+			data = evbuffer_pullup(in, (ev_ssize_t)want);
+		}
+		st = frame_decode(data, len < want ? len : want,
+		    cfg->max_frame_size, &env, &consumed, why, sizeof(why));
+		if (st == FRAME_TOO_LARGE) {
+			evbuffer_drain(in, len);
+			sess_error(s, 0,
+			    CCC__V1__ERROR_CODE__ERROR_CODE_FRAME_TOO_LARGE, true,
+			    "%s", why);
+			break;
+		}
+		if (st == FRAME_NEED_MORE)	/* cannot happen: want bytes are there */
+			break;
+		evbuffer_drain(in, consumed);
+		s->frames_in++;
+		s->last_rx_us = time_mono_us();
+		if (st == FRAME_MALFORMED) {
+			sess_error(s, 0,
+			    CCC__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME, true,
+			    "%s", why);
+			break;
+		}
+		handle_frame(s, env);
+		frame_free(env);
+		/* stop reading while our replies pile up unread */
+		if (s->state != SESS_CLOSING &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) >
+		    cfg->max_output_buffer / 2) {
+			s->reading_paused = true;
+			bufferevent_disable(bev, EV_READ);
+		}
+	}
+}
+
+static void
+sess_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	/* called when output drained to the low watermark (0) */
+	if (s->state == SESS_CLOSING) {
+		sess_reap(s);
+		return;
+	}
+	if (s->reading_paused) {
+		s->reading_paused = false;
+		bufferevent_enable(bev, EV_READ);
+		sess_read_cb(bev, s);	/* frames may already be buffered */
+	}
+}
+
+static void
+sess_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	const struct config *cfg = server_config(s->srv);
+	int64_t idle;
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case SESS_HANDSHAKE:
+	case SESS_HELLO:
+		log_warn("session %llu: %s did not complete the %s within %u s",
+		    (unsigned long long)s->serial, s->peer,
+		    s->state == SESS_HANDSHAKE ? "TLS handshake" : "hello",
+		    cfg->handshake_timeout);
+		if (s->state == SESS_HANDSHAKE)
+			sess_close(s, "handshake timeout");
+		else
+			sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
+			    true, "no hello within %u seconds",
+			    cfg->handshake_timeout);
+		break;
+	case SESS_READY:
+		idle = (time_mono_us() - s->last_rx_us) / 1000000;
+		if (idle >= cfg->idle_timeout) {
+			sess_error(s, 0,
+			    CCC__V1__ERROR_CODE__ERROR_CODE_IDLE_TIMEOUT, true,
+			    "nothing received for %lld seconds", (long long)idle);
+			break;
+		}
+		if (idle >= cfg->ping_interval && !s->ping_sent) {
+			Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+			Ccc__V1__Ping ping = CCC__V1__PING__INIT;
+
+			env.request_id = ++s->ping_rid;
+			env.body_case = CCC__V1__ENVELOPE__BODY_PING;
+			env.ping = &ping;
+			s->ping_sent = true;
+			sess_send(s, &env);
+		}
+		if (s->state == SESS_READY)
+			sess_arm_timer(s, idle >= cfg->ping_interval ?
+			    cfg->idle_timeout - idle : cfg->ping_interval - idle);
+		break;
+	case SESS_CLOSING:
+		sess_reap(s);	/* output did not drain in time */
+		break;
+	}
+}
+
+/* Called by handle.c when Hello is accepted: the session becomes READY. */
+void
+sess_ready(struct session *s)
+{
+	sess_set_state(s, SESS_READY);
+	sess_arm_timer(s, server_config(s->srv)->ping_interval);
+}
+
+struct subscription *
+sess_sub_find(struct session *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->nsubs; i++)
+		if (s->subs[i]->id == id)
+			return s->subs[i];
+	return NULL;
+}
+
+struct subscription *
+sess_sub_add(struct session *s, char **patterns, size_t n)
+{
+	struct subscription *sub = xcalloc(1, sizeof(*sub));
+
+	sub->sess = s;
+	sub->id = ++s->next_sub_id;
+	sub->patterns = patterns;
+	sub->npatterns = n;
+	for (size_t i = 0; i < n; i++)
+		topic_tree_add(server_topics(s->srv), patterns[i], sub);
+	s->subs = xreallocarray(s->subs, s->nsubs + 1, sizeof(*s->subs));
+	s->subs[s->nsubs++] = sub;
+	return sub;
+}
+
+void
+sess_sub_drop(struct session *s, struct subscription *sub)
+{
+	for (size_t i = 0; i < s->nsubs; i++) {
+		if (s->subs[i] != sub)
+			continue;
+		memmove(s->subs + i, s->subs + i + 1,
+		    (s->nsubs - i - 1) * sizeof(*s->subs));
+		s->nsubs--;
+		break;
+	}
+	for (size_t i = 0; i < sub->npatterns; i++) {
+		topic_tree_remove(server_topics(s->srv), sub->patterns[i], sub);
+		free(sub->patterns[i]);
+	}
+	free(sub->patterns);
+	free(sub);
+}
+
+void
+sess_registry_changed(struct session *s, struct registry *reg)
+{
+	const struct endpoint *ep;
+	char why[512];
+
+	if (s->state != SESS_HELLO && s->state != SESS_READY)
+		return;
+	if ((ep = registry_endpoint(reg, s->endpoint)) == NULL) {
+		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+		    true, "endpoint \"%s\" was removed from the registry",
+		    s->endpoint);
+		return;
+	}
+	if (ep->suspended) {
+		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_ENDPOINT_SUSPENDED,
+		    true, "endpoint \"%s\" has been suspended", s->endpoint);
+		return;
+	}
+	registry_unref(s->reg);
+	s->reg = registry_ref(reg);
+	s->ep = ep;
+	/* a rule that was revoked must stop applying now */
+	for (size_t i = 0; i < s->nsubs;) {
+		struct subscription *sub = s->subs[i];
+		bool ok = true;
+
+		for (size_t k = 0; k < sub->npatterns && ok; k++)
+			ok = acl_may_subscribe(reg, ep, sub->patterns[k], why,
+			    sizeof(why));
+		if (ok) {
+			i++;
+			continue;
+		}
+		log_info("session %llu: %s: subscription %u revoked: %s",
+		    (unsigned long long)s->serial, s->endpoint, sub->id, why);
+		{
+			Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+			Ccc__V1__Error err = CCC__V1__ERROR__INIT;
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "subscription %u revoked after "
+			    "a registry change: %s", sub->id, why);
+			err.code = CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN;
+			err.message = msg;
+			err.subscription_id = sub->id;
+			env.body_case = CCC__V1__ENVELOPE__BODY_ERROR;
+			env.error = &err;
+			sess_sub_drop(s, sub);
+			if (sess_send(s, &env) < 0)
+				return;
+		}
+	}
+}

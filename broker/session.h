@@ -1,0 +1,108 @@
+/*
+ * session.h — one client connection and its state machine.
+ *
+ *   HANDSHAKE --TLS ok, identity registered--> HELLO --Hello--> READY
+ *        \                                        \               \
+ *         `----------- any failure, limit, shutdown -----------> CLOSING --> freed
+ *
+ * sess_set_state() is the only place that changes state. A session is never
+ * freed inside one of its own callbacks: sess_close() stops reading, drops
+ * its subscriptions at once, lets queued output drain (bounded by a timer)
+ * and then frees the session from a fresh event-loop callback.
+ *
+ * struct session is shared by session.c (I/O, timers, lifetime), handle.c
+ * (message handlers) and route.c (deliveries); nothing else looks inside.
+ */
+#ifndef CCC_SESSION_H
+#define CCC_SESSION_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "ccc/v1/envelope.pb-c.h"
+#include "registry.h"
+
+struct server;
+
+enum sess_state {
+	SESS_HANDSHAKE,		/* TLS handshake under way */
+	SESS_HELLO,		/* identity known, waiting for Hello */
+	SESS_READY,		/* may publish and subscribe */
+	SESS_CLOSING,		/* flushing queued output; reads nothing */
+};
+
+/* One Subscribe request: an id and the patterns it put in the topic tree. */
+struct subscription {
+	struct session		*sess;		/* owner */
+	uint32_t		 id;		/* unique within the session, from 1 */
+	char			**patterns;
+	size_t			 npatterns;
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;		/* server's list of sessions */
+	struct server		*srv;
+	uint64_t		 serial;	/* for logs: "session 42" */
+	char			 peer[64];	/* "HOST:PORT" of the peer */
+	enum sess_state		 state;
+	bool			 over_limit;	/* accepted past max_connections: refuse after TLS */
+	bool			 reading_paused; /* output over half its bound */
+	struct bufferevent	*bev;		/* TLS bufferevent; owns the socket and SSL */
+	struct event		*timer;		/* handshake, idle/ping or closing deadline */
+	struct event		*reaper;	/* frees the session from a clean stack */
+
+	/* identity, set when the handshake completes */
+	char			 endpoint[64];	/* certificate CN = registry endpoint id */
+	struct registry		*reg;		/* snapshot the endpoint pointer belongs to (referenced) */
+	const struct endpoint	*ep;
+
+	/* liveness */
+	int64_t			 last_rx_us;	/* monotonic time of the last frame received */
+	bool			 ping_sent;	/* a Ping is outstanding */
+	uint64_t		 ping_rid;	/* request id of our pings */
+
+	/* subscriptions */
+	struct subscription	**subs;
+	size_t			 nsubs;
+	uint32_t		 next_sub_id;
+
+	/* counters for the close log line */
+	uint64_t		 frames_in, published, delivered;
+};
+
+/* Start a session on an accepted socket (which it then owns). */
+void	sess_new(struct server *srv, int fd, const struct sockaddr *sa,
+	    int salen, bool over_limit);
+/*
+ * Queue env for the peer. Returns 0, or -1 when the session is closing or the
+ * frame would push its output past limits.max_output_buffer (the session is
+ * then closed as a slow consumer).
+ */
+int	sess_send(struct session *s, const Ccc__V1__Envelope *env);
+/* Queue an Error frame; fatal ones also close the session. */
+void	sess_error(struct session *s, uint64_t request_id, Ccc__V1__ErrorCode code,
+	    bool fatal, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Begin closing: reason goes to the log. Safe to call more than once. */
+void	sess_close(struct session *s, const char *reason);
+/*
+ * Free s now. Only for the reaper event and for server_free() after the loop
+ * has stopped; everything else calls sess_close().
+ */
+void	sess_free(struct session *s);
+void	sess_set_state(struct session *s, enum sess_state state);
+/* Hello accepted: READY, and the idle/ping timer starts. */
+void	sess_ready(struct session *s);
+/* Adopt a new registry snapshot (SIGHUP): re-check identity and every subscription. */
+void	sess_registry_changed(struct session *s, struct registry *reg);
+/* Find, add and drop subscriptions; adding and dropping update the topic tree. */
+struct subscription *sess_sub_find(struct session *s, uint32_t id);
+struct subscription *sess_sub_add(struct session *s, char **patterns, size_t n);
+void	sess_sub_drop(struct session *s, struct subscription *sub);
+
+#endif
