@@ -44,7 +44,7 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 
 	if (size != 0 && nmemb > SIZE_MAX / size)
 		xmalloc_fail(nmemb, size);
-	p = realloc(ptr, nmemb * size ? nmemb * size : 1);
+	p = realloc(ptr, nmemb != 0 && size != 0 ? nmemb * size : 1);
 	if (p == NULL)
 		xmalloc_fail(nmemb, size);
 	return p;

@@ -1,0 +1,346 @@
+/*
+ * check_alert.c — validation of published alerts, the derived topic and the
+ * broker's stamps.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "suites.h"
+#include "timeutil.h"
+#include "uuid.h"
+
+static const char registry_yaml[] =
+    "version: 1\n"
+    "sections:\n"
+    "  - id: tr-bg/kapikule\n"
+    "    name: Kapikule\n"
+    "endpoints:\n"
+    "  - id: tr-police\n"
+    "    country: TR\n"
+    "    kind: police\n"
+    "    name: Turkish National Police\n"
+    "    roles: [publisher, subscriber]\n"
+    "access_rules: []\n";
+
+static struct registry *reg;
+static Ccc__V1__Alert *alert;
+static char why[512];
+static int64_t now;
+
+/* A valid alert built through the wire, as the broker receives it. */
+static void
+setup(void)
+{
+	Ccc__V1__Alert a = CCC__V1__ALERT__INIT;
+	char section[] = "tr-bg/kapikule", summary[] = "Lorry with 23 migrants";
+	uint8_t buf[512];
+	size_t n;
+	char err[256];
+
+	ck_assert_msg(registry_load_string(registry_yaml, "test.yaml", &reg,
+	    err, sizeof(err)) == 0, "%s", err);
+	a.category = CCC__V1__CATEGORY__CATEGORY_MIGRANT_SMUGGLING;
+	a.severity = CCC__V1__SEVERITY__SEVERITY_HIGH;
+	a.handling = CCC__V1__HANDLING__HANDLING_H1;
+	a.section = section;
+	a.summary = summary;
+	n = ccc__v1__alert__pack(&a, buf);
+	alert = ccc__v1__alert__unpack(NULL, n, buf);
+	ck_assert_ptr_nonnull(alert);
+	now = time_now_us();
+}
+
+static void
+teardown(void)
+{
+	ccc__v1__alert__free_unpacked(alert, NULL);
+	registry_unref(reg);
+}
+
+/* Replace a string field of the test alert. */
+static void
+set(char **field, const char *value)
+{
+	if (*field != protobuf_c_empty_string)
+		free(*field);
+	*field = strdup(value);
+}
+
+static int
+validate(void)
+{
+	return alert_validate(alert, reg, now, why, sizeof(why));
+}
+
+START_TEST(minimal_valid)
+{
+	ck_assert_int_eq(validate(), 0);
+}
+END_TEST
+
+START_TEST(required_fields)
+{
+	alert->category = 0;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"category\": required"));
+	ck_assert_ptr_nonnull(strstr(why, "migrant_smuggling"));
+	alert->category = CCC__V1__CATEGORY__CATEGORY_DRUGS;
+	alert->severity = 0;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"severity\": required"));
+	alert->severity = CCC__V1__SEVERITY__SEVERITY_LOW;
+	alert->handling = 0;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"handling\""));
+	alert->handling = CCC__V1__HANDLING__HANDLING_H0;
+	set(&alert->summary, "");
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_str_eq(why, "field \"summary\": required");
+	set(&alert->summary, "x");
+	set(&alert->section, "");
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_str_eq(why, "field \"section\": required");
+}
+END_TEST
+
+START_TEST(enum_out_of_range)
+{
+	alert->severity = 99;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"severity\": unknown value"));
+	alert->severity = CCC__V1__SEVERITY__SEVERITY_LOW;
+	alert->grading = 17;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"grading\""));
+	alert->grading = CCC__V1__GRADING__GRADING_B2;
+	alert->tlp = -1;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"tlp\""));
+}
+END_TEST
+
+START_TEST(unknown_section)
+{
+	set(&alert->section, "tr-bg/nowhere");
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_str_eq(why, "field \"section\": unknown section \"tr-bg/nowhere\"");
+}
+END_TEST
+
+START_TEST(utf8_and_control_characters)
+{
+	set(&alert->summary, "bad \xc3\x28 byte");
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"summary\": not valid UTF-8"));
+	set(&alert->summary, "two\nlines");
+	ck_assert_int_eq(validate(), -1);
+	set(&alert->summary, "Kapıkule – Капитан Андреево – Καστανιές");
+	ck_assert_int_eq(validate(), 0);
+	set(&alert->details, "line one\nline two\ttabbed");
+	ck_assert_int_eq(validate(), 0);
+	set(&alert->details, "overlong \xc0\xaf slash");
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"details\""));
+}
+END_TEST
+
+START_TEST(sizes)
+{
+	char *big = malloc(ALERT_SUMMARY_MAX + 2);
+
+	memset(big, 'a', ALERT_SUMMARY_MAX + 1);
+	big[ALERT_SUMMARY_MAX + 1] = '\0';
+	set(&alert->summary, big);
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "longer than 512 bytes"));
+	big[ALERT_SUMMARY_MAX] = '\0';
+	set(&alert->summary, big);
+	ck_assert_int_eq(validate(), 0);
+	free(big);
+}
+END_TEST
+
+START_TEST(location_range)
+{
+	Ccc__V1__Location loc = CCC__V1__LOCATION__INIT;
+
+	alert->location = &loc;
+	loc.lat = 41.7;
+	loc.lon = 26.3;
+	ck_assert_int_eq(validate(), 0);
+	loc.lat = 91;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"location.lat\""));
+	loc.lat = NAN;
+	ck_assert_int_eq(validate(), -1);
+	loc.lat = 0;
+	loc.lon = -180.5;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"location.lon\""));
+	alert->location = NULL;
+}
+END_TEST
+
+START_TEST(ids_and_references)
+{
+	char id[UUID_STRLEN];
+	char *refs[1];
+
+	set(&alert->id, "not-a-uuid");
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"id\""));
+	uuid_v7(now, id);
+	set(&alert->id, id);
+	ck_assert_int_eq(validate(), 0);
+	refs[0] = id;
+	alert->references = refs;
+	alert->n_references = 1;
+	ck_assert_int_eq(validate(), 0);
+	refs[0] = alert->summary;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_str_eq(why, "field \"references[0]\": not an alert id (UUID)");
+	alert->references = NULL;
+	alert->n_references = 0;
+}
+END_TEST
+
+START_TEST(observed_at_bounds)
+{
+	alert->observed_at = now - 3600LL * 1000000;
+	ck_assert_int_eq(validate(), 0);
+	alert->observed_at = now + 2 * ALERT_FUTURE_SKEW_US;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "in the future"));
+	alert->observed_at = -5;
+	ck_assert_int_eq(validate(), -1);
+}
+END_TEST
+
+START_TEST(language_tag)
+{
+	set(&alert->language, "en");
+	ck_assert_int_eq(validate(), 0);
+	set(&alert->language, "pt-BR");
+	ck_assert_int_eq(validate(), 0);
+	set(&alert->language, "english");
+	ck_assert_int_eq(validate(), -1);
+	set(&alert->language, "e");
+	ck_assert_int_eq(validate(), -1);
+	set(&alert->language, "en-");
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"language\""));
+}
+END_TEST
+
+START_TEST(typed_details)
+{
+	Ccc__V1__Persons p = CCC__V1__PERSONS__INIT;
+	Ccc__V1__Vehicle v = CCC__V1__VEHICLE__INIT, *vs[1] = { &v };
+	Ccc__V1__Drug d = CCC__V1__DRUG__INIT, *ds[1] = { &d };
+	Ccc__V1__Goods g = CCC__V1__GOODS__INIT, *gs[1] = { &g };
+	char sy[] = "SY", af[] = "af", *nat[2] = { sy, af };
+	char plate[] = "34 ABC 123", tr[] = "TR", heroin[] = "heroin", kg[] = "kg";
+	char cig[] = "cigarettes", hs[] = "240220", hsbad[] = "24A", eur[] = "EUR";
+
+	p.count = 23;
+	p.nationalities = nat;
+	p.n_nationalities = 1;
+	alert->persons = &p;
+	v.plate = plate;
+	v.registration_country = tr;
+	alert->vehicles = vs;
+	alert->n_vehicles = 1;
+	d.substance = heroin;
+	d.quantity = 40;
+	d.unit = kg;
+	alert->drugs = ds;
+	alert->n_drugs = 1;
+	g.description = cig;
+	g.hs_code = hs;
+	g.currency = eur;
+	g.declared_value = 120000;
+	alert->goods = gs;
+	alert->n_goods = 1;
+	ck_assert_int_eq(validate(), 0);
+
+	p.n_nationalities = 2;		/* "af": lower case */
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "persons.nationalities[1]"));
+	p.n_nationalities = 1;
+	d.quantity = -1;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "drugs[0].quantity"));
+	d.quantity = 1;
+	g.hs_code = hsbad;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "goods[0].hs_code"));
+	g.hs_code = hs;
+	v.registration_country = kg;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "vehicles[0].registration_country"));
+	alert->n_vehicles = ALERT_LIST_MAX + 1;	/* count checked before entries */
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"vehicles\": more than 32"));
+	alert->persons = NULL;
+	alert->vehicles = NULL;
+	alert->n_vehicles = 0;
+	alert->drugs = NULL;
+	alert->n_drugs = 0;
+	alert->goods = NULL;
+	alert->n_goods = 0;
+}
+END_TEST
+
+START_TEST(topic_and_stamp)
+{
+	char topic[TOPIC_MAX_LEN + 1];
+
+	alert_topic(alert, topic);
+	ck_assert_str_eq(topic, "alerts/migrant_smuggling/tr-bg/kapikule");
+	set(&alert->origin, "someone-else");	/* a client's claim is overwritten */
+	alert->published_at = 1;
+	alert_stamp(alert, "tr-police", now);
+	ck_assert_str_eq(alert->origin, "tr-police");
+	ck_assert_int_eq(alert->published_at, now);
+	ck_assert(uuid_valid(alert->id));
+	ck_assert_int_eq(alert->id[14], '7');
+}
+END_TEST
+
+START_TEST(stamp_keeps_client_id)
+{
+	char id[UUID_STRLEN];
+
+	uuid_v7(now, id);
+	set(&alert->id, id);
+	alert_stamp(alert, "tr-police", now);
+	ck_assert_str_eq(alert->id, id);
+}
+END_TEST
+
+Suite *
+alert_suite(void)
+{
+	Suite *s = suite_create("alert");
+	TCase *tc = tcase_create("validate");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, minimal_valid);
+	tcase_add_test(tc, required_fields);
+	tcase_add_test(tc, enum_out_of_range);
+	tcase_add_test(tc, unknown_section);
+	tcase_add_test(tc, utf8_and_control_characters);
+	tcase_add_test(tc, sizes);
+	tcase_add_test(tc, location_range);
+	tcase_add_test(tc, ids_and_references);
+	tcase_add_test(tc, observed_at_bounds);
+	tcase_add_test(tc, language_tag);
+	tcase_add_test(tc, typed_details);
+	tcase_add_test(tc, topic_and_stamp);
+	tcase_add_test(tc, stamp_keeps_client_id);
+	suite_add_tcase(s, tc);
+	return s;
+}
