@@ -33,7 +33,7 @@ log_level_parse(const char *name, enum log_level *level)
 	return false;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vwrite(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[2048], ts[32];

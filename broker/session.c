@@ -15,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +70,7 @@ sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	char host[INET6_ADDRSTRLEN] = "?";
 	struct session *s;
 	SSL *ssl;
-	int port = 0;
+	int port = 0, one = 1;
 
 	s = xcalloc(1, sizeof(*s));
 	s->srv = srv;
@@ -88,6 +89,8 @@ sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 		port = ntohs(in6->sin6_port);
 	}
 	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
+	/* frames are small and latency matters: no Nagle delay */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	if ((ssl = SSL_new(server_ssl_ctx(srv))) == NULL) {
 		log_error("session %llu: SSL_new failed; dropping %s",

@@ -1,0 +1,596 @@
+/*
+ * config.c — the daemon's configuration file.
+ *
+ * Every key lives in one table, config_options[]: its dotted path, type,
+ * bounds, default and help. Loading, the unknown-key check, defaults and
+ * `cccd --help` are all driven by that table; adding a key means adding a
+ * row (and a field in struct config). Sections ("tls", "limits", ...) are
+ * implied by the dotted paths.
+ *
+ * A load validates the whole file, fills a fresh struct config and hands it
+ * over only when every key is valid: never a half-built config. This file
+ * must never apply a config (log level, sockets): that is the caller's move.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libfyaml.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "yamlfile.h"
+
+enum config_type {
+	CONFIG_HOSTPORT,	/* "IPv4:PORT" or "[IPv6]:PORT": char * and uint16_t */
+	CONFIG_FILE,		/* a readable file: char * (absolute path) */
+	CONFIG_FILES,		/* one or more readable files: char ** and a size_t count */
+	CONFIG_DIR,		/* a directory: char * (absolute path; not checked) */
+	CONFIG_LOGLEVEL,	/* debug|info|warn|error: char * */
+	CONFIG_UINT,		/* uint32_t within min..max */
+};
+
+struct config_option {
+	const char		*key;		/* dotted path, e.g. "limits.max_frame_size" */
+	enum config_type	 type;
+	size_t			 off;		/* of the field in struct config */
+	size_t			 off2;		/* HOSTPORT: of the port; FILES: of the count */
+	uint32_t		 min, max;	/* UINT bounds */
+	uint32_t		 udef;		/* UINT default */
+	const char		*def;		/* default of the other types; NULL: required */
+	const char		*help;
+};
+
+#define CONFIG_OFF(f)	offsetof(struct config, f)
+#define CONFIG_UINTOPT(key, f, min, max, def, help)			\
+	{ key, CONFIG_UINT, CONFIG_OFF(f), 0, min, max, def, NULL, help }
+#define CONFIG_STROPT(key, type, f, def, help)				\
+	{ key, type, CONFIG_OFF(f), 0, 0, 0, 0, def, help }
+
+static const struct config_option config_options[] = {
+	{ "listen", CONFIG_HOSTPORT, CONFIG_OFF(listen_host),
+	    CONFIG_OFF(listen_port), 0, 0, 0, "127.0.0.1:7443",
+	    "Address to accept TLS connections on: IPv4:PORT or [IPv6]:PORT "
+	    "(an address, not a host name). Port 0 picks any free port." },
+	CONFIG_STROPT("tls.cert", CONFIG_FILE, tls_cert, NULL,
+	    "The broker's certificate chain (PEM)."),
+	CONFIG_STROPT("tls.key", CONFIG_FILE, tls_key, NULL,
+	    "The private key of tls.cert (PEM)."),
+	{ "tls.ca", CONFIG_FILES, CONFIG_OFF(tls_ca), CONFIG_OFF(n_tls_ca),
+	    0, 0, 0, NULL,
+	    "CA bundle that client certificates must chain to, or a list of "
+	    "them (several national CAs may be trusted at once)." },
+	CONFIG_STROPT("registry", CONFIG_FILE, registry, NULL,
+	    "The registry file: endpoints, border sections, access rules."),
+	CONFIG_STROPT("data_dir", CONFIG_DIR, data_dir, "/var/lib/ccc",
+	    "Directory the broker keeps its state in."),
+	CONFIG_STROPT("log_level", CONFIG_LOGLEVEL, log_level, "info",
+	    "Least severe level logged: debug, info, warn or error."),
+	CONFIG_UINTOPT("limits.max_frame_size", max_frame_size,
+	    1024, 16777216, 65536,
+	    "Largest frame (envelope bytes) a peer may send."),
+	CONFIG_UINTOPT("limits.max_connections", max_connections,
+	    1, 1000000, 10000,
+	    "Sessions open at once; further connections are refused."),
+	CONFIG_UINTOPT("limits.max_subscriptions", max_subscriptions,
+	    1, 10000, 64,
+	    "Subscriptions one session may hold."),
+	CONFIG_UINTOPT("limits.max_patterns", max_patterns,
+	    1, 1000, 16,
+	    "Topic patterns in one subscribe request."),
+	CONFIG_UINTOPT("limits.max_output_buffer", max_output_buffer,
+	    65536, 1073741824, 8388608,
+	    "Most bytes queued for delivery to one session."),
+	CONFIG_UINTOPT("timeouts.handshake", handshake_timeout,
+	    1, 300, 10,
+	    "Seconds a new connection has for the TLS handshake and hello."),
+	CONFIG_UINTOPT("timeouts.ping_interval", ping_interval,
+	    1, 3600, 30,
+	    "Seconds of silence from a peer before the broker pings it."),
+	CONFIG_UINTOPT("timeouts.idle", idle_timeout,
+	    2, 86400, 90,
+	    "Seconds of silence before a session is closed; must be greater "
+	    "than timeouts.ping_interval."),
+	CONFIG_UINTOPT("timeouts.shutdown", shutdown_timeout,
+	    0, 300, 5,
+	    "Seconds to flush sessions on SIGTERM before closing them."),
+};
+
+#define CONFIG_NOPTS	(sizeof(config_options) / sizeof(config_options[0]))
+
+static const char *const config_type_names[] = {
+	[CONFIG_HOSTPORT] = "ADDRESS:PORT",
+	[CONFIG_FILE] = "path",
+	[CONFIG_FILES] = "path or list of paths",
+	[CONFIG_DIR] = "path",
+	[CONFIG_LOGLEVEL] = "level",
+	[CONFIG_UINT] = "integer",
+};
+
+/* One load in progress. */
+struct config_load {
+	struct yamlfile		*yf;
+	char			*base;		/* relative paths resolve against it */
+	struct config		*cfg;
+	struct fy_node		*keys[CONFIG_NOPTS];	/* key node of each option found */
+};
+
+static void *
+config_field(struct config *cfg, size_t off)
+{
+	return (char *)cfg + off;
+}
+
+static size_t
+config_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NOPTS; i++)
+		if (strcmp(config_options[i].key, key) == 0)
+			break;
+	return i;
+}
+
+/* path made absolute against base (a copy when it already is). */
+static char *
+config_resolve(const char *base, const char *path)
+{
+	if (path[0] == '/')
+		return xstrdup(path);
+	while (path[0] == '.' && path[1] == '/')
+		path += 2;
+	if (base[0] != '\0' && base[strlen(base) - 1] == '/')
+		return xasprintf("%s%s", base, path);
+	return xasprintf("%s/%s", base, path);
+}
+
+/* Absolute directory of path (the config file), or NULL with errno set. */
+static char *
+config_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char cwd[PATH_MAX], *dir, *abs;
+
+	if (slash == path)
+		return xstrdup("/");
+	if (slash != NULL && path[0] == '/')
+		return xstrndup(path, (size_t)(slash - path));
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	if (slash == NULL)
+		return xstrdup(cwd);
+	dir = xstrndup(path, (size_t)(slash - path));
+	abs = strcmp(dir, ".") == 0 ? xstrdup(cwd) : config_resolve(cwd, dir);
+	free(dir);
+	return abs;
+}
+
+/* True when path names a readable regular file; why[] says otherwise. */
+static bool
+config_readable(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not hang the load */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
+	    -1) {
+		snprintf(why, whylen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a regular file", path);
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* yamlfile_strings() check: item resolved against base (arg) is readable. */
+static bool
+config_check_file(void *arg, const char *item, char *why, size_t whylen)
+{
+	char *path = config_resolve(arg, item);
+	bool ok = config_readable(path, why, whylen);
+
+	free(path);
+	return ok;
+}
+
+/* Split "IPv4:PORT" or "[IPv6]:PORT"; the host without brackets. */
+static bool
+config_parse_listen(const char *s, char **host, uint16_t *port, char *why,
+    size_t whylen)
+{
+	const char *colon = strrchr(s, ':'), *h = s, *hend, *p;
+	unsigned char addr[16];
+	unsigned long v = 0;
+	char *hs;
+
+	if (colon == NULL) {
+		snprintf(why, whylen, "expected ADDRESS:PORT, e.g. 127.0.0.1:7443 "
+		    "or [::1]:7443");
+		return false;
+	}
+	hend = colon;
+	if (s[0] == '[') {
+		if (colon == s || colon[-1] != ']') {
+			snprintf(why, whylen, "expected [IPv6]:PORT, e.g. "
+			    "[::1]:7443");
+			return false;
+		}
+		h = s + 1;
+		hend = colon - 1;
+	} else if (memchr(s, ':', (size_t)(colon - s)) != NULL) {
+		snprintf(why, whylen, "an IPv6 address goes in brackets, e.g. "
+		    "[::1]:7443");
+		return false;
+	}
+	if (hend == h) {
+		snprintf(why, whylen, "no host before the port (0.0.0.0 or [::] "
+		    "listen on all addresses)");
+		return false;
+	}
+	hs = xstrndup(h, (size_t)(hend - h));
+	if (s[0] == '[') {
+		if (inet_pton(AF_INET6, hs, addr) != 1) {
+			snprintf(why, whylen, "'%s' is not an IPv6 address", hs);
+			goto fail;
+		}
+	} else if (inet_pton(AF_INET, hs, addr) != 1) {
+		/* an address, not a name: no resolver at start-up */
+		snprintf(why, whylen, "'%.64s' is not an IPv4 address (names are "
+		    "not resolved; e.g. 127.0.0.1 or [::1])", hs);
+		goto fail;
+	}
+	p = colon + 1;
+	if (*p == '\0' || strlen(p) > 5 || strspn(p, "0123456789") != strlen(p) ||
+	    (v = strtoul(p, NULL, 10)) > 65535) {
+		snprintf(why, whylen, "the port must be a number 0..65535");
+		goto fail;
+	}
+	*host = hs;
+	*port = (uint16_t)v;
+	return true;
+
+fail:
+	free(hs);
+	return false;
+}
+
+static int
+config_set_uint(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	uint64_t u = opt->udef;
+
+	if (node != NULL && yamlfile_uint(ld->yf, node, opt->key, opt->min,
+	    opt->max, &u) == -1)
+		return -1;
+	*(uint32_t *)config_field(ld->cfg, opt->off) = (uint32_t)u;
+	return 0;
+}
+
+static int
+config_set_files(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	char **v, *abs;
+	size_t n;
+
+	if (yamlfile_strings(ld->yf, node, opt->key, true, 1, config_check_file,
+	    ld->base, &v, &n) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		abs = config_resolve(ld->base, v[i]);
+		free(v[i]);
+		v[i] = abs;
+	}
+	*(char ***)config_field(ld->cfg, opt->off) = v;
+	*(size_t *)config_field(ld->cfg, opt->off2) = n;
+	return 0;
+}
+
+/* The string types: HOSTPORT, FILE, DIR, LOGLEVEL. */
+static int
+config_set_string(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	char why[PATH_MAX + 128], *s, **field;
+	enum log_level level;
+	bool ok = true;
+
+	if (node == NULL)
+		s = xstrdup(opt->def);
+	else if (yamlfile_string(ld->yf, node, opt->key, &s) == -1)
+		return -1;
+	field = config_field(ld->cfg, opt->off);
+	switch (opt->type) {
+	case CONFIG_HOSTPORT:
+		ok = config_parse_listen(s, field,
+		    config_field(ld->cfg, opt->off2), why, sizeof(why));
+		free(s);
+		break;
+	case CONFIG_FILE:
+	case CONFIG_DIR:
+		*field = config_resolve(ld->base, s);
+		free(s);
+		if (opt->type == CONFIG_FILE)
+			ok = config_readable(*field, why, sizeof(why));
+		break;
+	default:	/* CONFIG_LOGLEVEL */
+		*field = s;
+		if (!(ok = log_level_parse(s, &level)))
+			snprintf(why, sizeof(why), "'%.64s' is not one of debug, "
+			    "info, warn, error", s);
+		break;
+	}
+	if (!ok)
+		return yamlfile_error(ld->yf, node, "%s: %s", opt->key, why);
+	return 0;
+}
+
+/* Set opt from its value node, or from its default when node is NULL. */
+static int
+config_set(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	switch (opt->type) {
+	case CONFIG_UINT:
+		return config_set_uint(ld, opt, node);
+	case CONFIG_FILES:
+		return config_set_files(ld, opt, node);
+	default:
+		return config_set_string(ld, opt, node);
+	}
+}
+
+/*
+ * Check the keys of map, the section at prefix ("" for the root, else
+ * "tls." and so on) against the table, then the sections below it.
+ */
+static int
+config_check_section(struct config_load *ld, struct fy_node *map,
+    const char *prefix)
+{
+	const char *names[CONFIG_NOPTS], *key, *dot;
+	char sub[128], *copies[CONFIG_NOPTS];
+	size_t plen = strlen(prefix), nnames = 0, len, i, j;
+	struct fy_node *value;
+	int rc = -1;
+
+	for (i = 0; i < CONFIG_NOPTS; i++) {
+		key = config_options[i].key;
+		if (strncmp(key, prefix, plen) != 0)
+			continue;
+		key += plen;
+		len = (dot = strchr(key, '.')) ? (size_t)(dot - key) : strlen(key);
+		for (j = 0; j < nnames; j++)
+			if (strlen(names[j]) == len &&
+			    memcmp(names[j], key, len) == 0)
+				break;
+		if (j == nnames) {
+			copies[nnames] = xstrndup(key, len);
+			names[nnames] = copies[nnames];
+			nnames++;
+		}
+	}
+	snprintf(sub, sizeof(sub), "%.*s", plen ? (int)plen - 1 : 0, prefix);
+	if (yamlfile_check_keys(ld->yf, map, plen ? sub : NULL, names,
+	    nnames) == -1)
+		goto out;
+	for (j = 0; j < nnames; j++) {
+		snprintf(sub, sizeof(sub), "%s%s.", prefix, names[j]);
+		for (i = 0; i < CONFIG_NOPTS; i++)
+			if (strncmp(config_options[i].key, sub,
+			    strlen(sub)) == 0)
+				break;
+		if (i == CONFIG_NOPTS)
+			continue;	/* a key, not a section */
+		value = yamlfile_get(map, names[j], NULL);
+		if (value == NULL || yamlfile_is_null(value))
+			continue;
+		sub[strlen(sub) - 1] = '\0';
+		if (!fy_node_is_mapping(value)) {
+			yamlfile_error(ld->yf, value, "%s: expected a mapping of "
+			    "keys", sub);
+			goto out;
+		}
+		snprintf(sub, sizeof(sub), "%s%s.", prefix, names[j]);
+		if (config_check_section(ld, value, sub) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	for (j = 0; j < nnames; j++)
+		free(copies[j]);
+	return rc;
+}
+
+/*
+ * Find the value node of a dotted key. Returns NULL when absent; *keyp gets
+ * its key node, *parentp the key node of the deepest section present.
+ */
+static struct fy_node *
+config_lookup(struct fy_node *root, const char *key, struct fy_node **keyp,
+    struct fy_node **parentp)
+{
+	struct fy_node *map = root, *k;
+	char part[128];
+	const char *dot;
+
+	*keyp = *parentp = NULL;
+	while ((dot = strchr(key, '.')) != NULL) {
+		snprintf(part, sizeof(part), "%.*s", (int)(dot - key), key);
+		if ((map = yamlfile_get(map, part, &k)) == NULL)
+			return NULL;
+		*parentp = k;
+		key = dot + 1;
+	}
+	return yamlfile_get(map, key, keyp);
+}
+
+static int
+config_parse(struct yamlfile *yf, char *base, struct config **out)
+{
+	struct config_load ld = { .yf = yf, .base = base };
+	const struct config_option *opt;
+	struct fy_node *root = yamlfile_root(yf), *value, *parent;
+	size_t ping, idle;
+
+	ld.cfg = xcalloc(1, sizeof(*ld.cfg));
+	if (config_check_section(&ld, root, "") == -1)
+		goto fail;
+	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+		opt = &config_options[i];
+		value = config_lookup(root, opt->key, &ld.keys[i], &parent);
+		if (ld.keys[i] == NULL && opt->type != CONFIG_UINT &&
+		    opt->def == NULL) {
+			yamlfile_error(yf, parent, "missing required key '%s'",
+			    opt->key);
+			goto fail;
+		}
+		if (ld.keys[i] != NULL && value == NULL) {
+			yamlfile_error(yf, ld.keys[i], "%s: no value", opt->key);
+			goto fail;
+		}
+		if (config_set(&ld, opt, value) == -1)
+			goto fail;
+	}
+
+	ping = config_index("timeouts.ping_interval");
+	idle = config_index("timeouts.idle");
+	if (ld.cfg->idle_timeout <= ld.cfg->ping_interval) {
+		yamlfile_error(yf, ld.keys[idle] ? ld.keys[idle] : ld.keys[ping],
+		    "timeouts.idle (%" PRIu32 ") must be greater than "
+		    "timeouts.ping_interval (%" PRIu32 ")", ld.cfg->idle_timeout,
+		    ld.cfg->ping_interval);
+		goto fail;
+	}
+	*out = ld.cfg;
+	return 0;
+
+fail:
+	config_free(ld.cfg);
+	return -1;
+}
+
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct yamlfile *yf;
+	char *base;
+	int rc;
+
+	if ((base = config_dir_of(path)) == NULL) {
+		snprintf(err, errlen, "%s: cannot tell the current directory: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if (yamlfile_load(path, &yf, err, errlen) == -1) {
+		free(base);
+		return -1;
+	}
+	rc = config_parse(yf, base, out);
+	yamlfile_free(yf);
+	free(base);
+	return rc;
+}
+
+int
+config_load_string(const char *yaml, const char *name, struct config **out,
+    char *err, size_t errlen)
+{
+	struct yamlfile *yf;
+	char cwd[PATH_MAX];
+	int rc;
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		snprintf(err, errlen, "%s: cannot tell the current directory: %s",
+		    name, strerror(errno));
+		return -1;
+	}
+	if (yamlfile_load_string(yaml, name, &yf, err, errlen) == -1)
+		return -1;
+	rc = config_parse(yf, cwd, out);
+	yamlfile_free(yf);
+	return rc;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->listen_host);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	for (size_t i = 0; i < cfg->n_tls_ca; i++)
+		free(cfg->tls_ca[i]);
+	free(cfg->tls_ca);
+	free(cfg->registry);
+	free(cfg->data_dir);
+	free(cfg->log_level);
+	free(cfg);
+}
+
+/* Print text word-wrapped to 79 columns, each line indented by indent. */
+static void
+config_print_wrapped(FILE *fp, int indent, const char *text)
+{
+	const int width = 79 - indent;
+	int len;
+
+	while (*text != '\0') {
+		len = (int)strlen(text);
+		if (len > width) {
+			for (len = width; len > 0 && text[len] != ' '; len--)
+				;
+			if (len == 0)
+				len = width;
+		}
+		fprintf(fp, "%*s%.*s\n", indent, "", len, text);
+		text += len;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+void
+config_print_help(FILE *fp)
+{
+	const struct config_option *opt;
+	char type[64];
+
+	fprintf(fp, "Configuration file keys (YAML; \"tls.cert\" is the key "
+	    "cert in the mapping tls).\nRelative paths are resolved against "
+	    "the directory of the configuration file.\n\n");
+	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+		opt = &config_options[i];
+		if (opt->type == CONFIG_UINT)
+			snprintf(type, sizeof(type), "%s %" PRIu32 "..%" PRIu32,
+			    config_type_names[opt->type], opt->min, opt->max);
+		else
+			snprintf(type, sizeof(type), "%s",
+			    config_type_names[opt->type]);
+		fprintf(fp, "  %-25s %s, ", opt->key, type);
+		if (opt->type == CONFIG_UINT)
+			fprintf(fp, "default %" PRIu32 "\n", opt->udef);
+		else if (opt->def != NULL)
+			fprintf(fp, "default %s\n", opt->def);
+		else
+			fprintf(fp, "required\n");
+		config_print_wrapped(fp, 8, opt->help);
+	}
+}
