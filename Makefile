@@ -70,6 +70,9 @@ LIBBRK   := $(BUILD)/libcccbroker.a
 UNIT     := $(BUILD)/tests/unit
 ITEST    := $(BUILD)/tests/integration
 
+# generated sources are never intermediate: keep them for later compiles
+.SECONDARY: $(GEN_C) $(GEN_H)
+
 .PHONY: all deps certs run test unit integration cli-test asan clean install help
 .DEFAULT_GOAL := all
 

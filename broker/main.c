@@ -39,8 +39,7 @@ usage(FILE *fp)
 	    "\n"
 	    "Signals: SIGTERM/SIGINT shut down gracefully (twice: at once);\n"
 	    "SIGHUP reloads the registry file.\n"
-	    "\n"
-	    "Configuration keys (YAML; see docs/operations.md):\n",
+	    "\n",
 	    DEFAULT_CONFIG);
 	config_print_help(fp);
 }

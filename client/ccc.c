@@ -1,0 +1,1230 @@
+/*
+ * ccc.c — libccc: one mutual-TLS session with the broker, spoken in ccc.v1
+ * frames, directly on OpenSSL and a non-blocking socket (no event library:
+ * every wait is a poll(2) bounded by a deadline).
+ *
+ * Owns the client side of the session: connecting and verifying the broker,
+ * the Hello/Welcome exchange, request ids, answering pings, the input buffer
+ * and the ordered queue of envelopes that arrived while a blocking helper
+ * waited for its own reply. It must never block past the caller's timeout
+ * (except in getaddrinfo(3), which cannot be bounded), never let SIGPIPE
+ * kill the process, and never send a frame larger than the broker accepts.
+ *
+ * SIGPIPE: writes to a socket the peer has closed raise SIGPIPE. Every
+ * OpenSSL call that may write runs with SIGPIPE blocked in the calling
+ * thread; a SIGPIPE it raised is taken out of the pending set before the
+ * mask is restored. The process's SIGPIPE disposition is never changed.
+ *
+ * Once the session has failed (I/O or TLS error, EOF, fatal broker error)
+ * the client is "dead": every call but ccc_close() returns the stored
+ * error, after the queued envelopes have been handed out.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "ccc.h"
+#include "frame.h"
+#include "names.h"
+#include "timeutil.h"
+#include "uuid.h"
+#include "xmalloc.h"
+
+#ifndef CCC_VERSION
+#define CCC_VERSION		"0.0.0"
+#endif
+
+#define CCC_PROTOCOL_VERSION	1
+#define CCC_DEFAULT_TIMEOUT_MS	10000
+#define CCC_DEFAULT_PORT	"7443"
+#define CCC_CLOSE_TIMEOUT_MS	1000	/* at most this long for close_notify */
+#define CCC_READ_CHUNK		16384
+
+/* An envelope received while a blocking helper waited for another reply. */
+struct ccc_queued {
+	Ccc__V1__Envelope	*env;
+	struct ccc_queued	*next;
+};
+
+struct ccc_client {
+	int			 fd;
+	SSL_CTX			*ctx;
+	SSL			*ssl;
+	char			*host;		/* without brackets */
+	char			*port;
+	char			*peer;		/* "host:port" for messages */
+	bool			 host_is_ip;
+	int			 timeout_ms;	/* blocking waits and writes */
+
+	bool			 welcomed;	/* Hello/Welcome done */
+	char			*endpoint;	/* from Welcome */
+	uint32_t		 max_frame;	/* Envelope bytes the broker accepts */
+	uint64_t		 next_id;	/* next request id */
+
+	uint8_t			*in;		/* received bytes not yet decoded */
+	size_t			 in_off;	/* first undecoded byte */
+	size_t			 in_len;	/* end of received bytes */
+	size_t			 in_cap;
+	uint8_t			*out;		/* encode buffer, reused */
+	size_t			 out_cap;
+
+	struct ccc_queued	*q_head;	/* envelopes for ccc_receive(), in order */
+	struct ccc_queued	*q_tail;
+
+	bool			 dead;		/* session over: see dead_err */
+	bool			 tls_broken;	/* no close_notify may be sent */
+	struct ccc_error	 dead_err;
+};
+
+/* An OpenSSL operation run to completion by ccc_tls_op(). */
+enum ccc_op {
+	CCC_OP_HANDSHAKE,
+	CCC_OP_READ,
+	CCC_OP_WRITE,
+	CCC_OP_SHUTDOWN,
+};
+
+/* SIGPIPE state around one OpenSSL call. */
+struct ccc_sigpipe {
+	sigset_t	old;		/* the thread's signal mask before */
+	bool		was_pending;	/* a SIGPIPE was pending before: not ours */
+};
+
+static int	ccc_fail(struct ccc_error *err, int code, bool fatal,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Fill err and return -1. */
+static int
+ccc_fail(struct ccc_error *err, int code, bool fatal, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	err->fatal = fatal;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The session is over: remember why (err is filled), return -1. */
+static int
+ccc_die(ccc_client *c, struct ccc_error *err)
+{
+	err->fatal = true;
+	if (!c->dead) {
+		c->dead = true;
+		c->dead_err = *err;
+	}
+	return -1;
+}
+
+/* protobuf-c structures hold non-const pointers; packing only reads them. */
+static void *
+ccc_unconst(const void *p)
+{
+	return (void *)(uintptr_t)p;
+}
+
+/* ---- time and poll ------------------------------------------------------ */
+
+/* Absolute monotonic deadline in microseconds for timeout_ms; -1: none. */
+static int64_t
+ccc_deadline(int timeout_ms)
+{
+	if (timeout_ms < 0)
+		return -1;
+	return time_mono_us() + (int64_t)timeout_ms * 1000;
+}
+
+/* Milliseconds left until deadline, for poll(2): -1 forever, 0 expired. */
+static int
+ccc_left_ms(int64_t deadline)
+{
+	int64_t left;
+
+	if (deadline < 0)
+		return -1;
+	left = deadline - time_mono_us();
+	if (left <= 0)
+		return 0;
+	left = (left + 999) / 1000;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Wait until fd is ready for events. 1 ready, 0 timed out, -1 errno set. */
+static int
+ccc_poll_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd;
+	int r;
+
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, ccc_left_ms(deadline));
+		if (r > 0)
+			return 1;	/* errors and hang-ups: the next call says */
+		if (r == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* ---- SIGPIPE ------------------------------------------------------------ */
+
+static void
+ccc_sigpipe_block(struct ccc_sigpipe *sp)
+{
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &sp->old);
+	sigemptyset(&pending);
+	sigpending(&pending);
+	sp->was_pending = sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void
+ccc_sigpipe_restore(struct ccc_sigpipe *sp)
+{
+	sigset_t set, pending;
+	struct timespec zero = { 0, 0 };
+	int saved = errno;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigemptyset(&pending);
+	sigpending(&pending);
+	if (!sp->was_pending && sigismember(&pending, SIGPIPE) == 1)
+		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
+	errno = saved;
+}
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+/* The first queued OpenSSL error as text, with its detail; clears the queue. */
+static const char *
+ccc_ssl_reason(char *buf, size_t len)
+{
+	const char *r, *data = NULL;
+	int flags = 0;
+	unsigned long e = ERR_peek_error_all(NULL, NULL, NULL, &data, &flags);
+
+	if (e == 0)
+		snprintf(buf, len, "unknown error");
+	else if ((r = ERR_reason_error_string(e)) == NULL)
+		snprintf(buf, len, "OpenSSL error %lx", e);
+	else if ((flags & ERR_TXT_STRING) && data != NULL && data[0] != '\0')
+		snprintf(buf, len, "%s (%s)", r, data);
+	else
+		snprintf(buf, len, "%s", r);
+	ERR_clear_error();
+	return buf;
+}
+
+/* Turn a failed OpenSSL call (SSL_get_error() == e) into err; returns -1. */
+static int
+ccc_tls_error(ccc_client *c, enum ccc_op op, int e, struct ccc_error *err)
+{
+	char why[256];
+	unsigned long peek = ERR_peek_error();
+	long vr;
+	bool early = !c->welcomed;
+	/*
+	 * With TLS 1.3 our side of the handshake is over before the broker has
+	 * checked our certificate: a refusal shows up on the first read.
+	 */
+	const char *hint = early && op != CCC_OP_HANDSHAKE ?
+	    " (did the broker refuse the client certificate?)" : "";
+
+	if (e == SSL_ERROR_ZERO_RETURN) {
+		ERR_clear_error();
+		if (early)
+			return ccc_fail(err, CCC_ERR_TLS, true,
+			    "TLS handshake with %s failed: the broker closed "
+			    "the session%s", c->peer, hint);
+		return ccc_fail(err, CCC_ERR_CLOSED, true,
+		    "the broker at %s closed the session", c->peer);
+	}
+	c->tls_broken = true;
+	if ((e == SSL_ERROR_SYSCALL && errno == 0 && peek == 0) ||
+	    (e == SSL_ERROR_SSL &&
+	    ERR_GET_REASON(peek) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+		ERR_clear_error();
+		if (early)
+			return ccc_fail(err, CCC_ERR_TLS, true,
+			    "TLS handshake with %s failed: the broker closed "
+			    "the connection%s", c->peer, hint);
+		return ccc_fail(err, CCC_ERR_CLOSED, true,
+		    "the broker at %s closed the connection", c->peer);
+	}
+	if (e == SSL_ERROR_SYSCALL && peek == 0) {
+		int saved = errno;
+
+		if (early)
+			return ccc_fail(err, CCC_ERR_TLS, true,
+			    "TLS handshake with %s failed: %s%s", c->peer,
+			    strerror(saved), hint);
+		return ccc_fail(err, CCC_ERR_IO, true,
+		    "connection to %s failed: %s", c->peer, strerror(saved));
+	}
+	ccc_ssl_reason(why, sizeof(why));
+	vr = SSL_get_verify_result(c->ssl);
+	if (vr != X509_V_OK) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, sizeof(why) - n, " (%s)",
+		    X509_verify_cert_error_string(vr));
+	}
+	if (early || op == CCC_OP_HANDSHAKE)
+		return ccc_fail(err, CCC_ERR_TLS, true,
+		    "TLS handshake with %s failed: %s", c->peer, why);
+	return ccc_fail(err, CCC_ERR_TLS, true, "TLS error on the session "
+	    "with %s: %s", c->peer, why);
+}
+
+/*
+ * Run one OpenSSL operation until it completes, waiting for the socket as
+ * OpenSSL asks (a read may need to write and a write to read), but not past
+ * deadline. READ stores at most len bytes and sets *done to their number;
+ * WRITE writes all len bytes. Returns 1 done, 0 timed out (err untouched),
+ * -1 failed (err filled, the client is dead).
+ */
+static int
+ccc_tls_op(ccc_client *c, enum ccc_op op, void *buf, size_t len,
+    size_t *done, int64_t deadline, struct ccc_error *err)
+{
+	struct ccc_sigpipe sp;
+	int r = 0, e, w, rc;
+
+	ccc_sigpipe_block(&sp);
+	for (;;) {
+		ERR_clear_error();
+		errno = 0;
+		switch (op) {
+		case CCC_OP_HANDSHAKE:
+			r = SSL_connect(c->ssl) == 1;
+			break;
+		case CCC_OP_READ:
+			r = SSL_read_ex(c->ssl, buf, len, done);
+			break;
+		case CCC_OP_WRITE:
+			r = SSL_write_ex(c->ssl, buf, len, done);
+			break;
+		case CCC_OP_SHUTDOWN:
+			r = SSL_shutdown(c->ssl) >= 0;
+			break;
+		}
+		if (r) {
+			rc = 1;
+			break;
+		}
+		e = SSL_get_error(c->ssl, 0);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			w = ccc_poll_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN :
+			    POLLOUT, deadline);
+			if (w > 0)
+				continue;
+			if (w == 0) {
+				rc = 0;
+				break;
+			}
+			c->tls_broken = true;
+			rc = ccc_fail(err, CCC_ERR_IO, true, "poll: %s",
+			    strerror(errno));
+			break;
+		}
+		rc = ccc_tls_error(c, op, e, err);
+		break;
+	}
+	ccc_sigpipe_restore(&sp);
+	if (rc < 0)
+		ccc_die(c, err);
+	return rc;
+}
+
+/* SSL_CTX_set_default_passwd_cb: never prompt; encrypted keys fail to load. */
+static int
+ccc_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+/* Check that path can be opened, for a clearer message than OpenSSL's. */
+static int
+ccc_readable(const char *path, const char *what, struct ccc_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ccc_fail(err, CCC_ERR_TLS, true, "cannot read %s %s: %s",
+		    what, path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* True when the queued OpenSSL errors say a key does not fit its certificate. */
+static bool
+ccc_key_mismatch(void)
+{
+	unsigned long e[2] = { ERR_peek_error(), ERR_peek_last_error() };
+
+	for (int i = 0; i < 2; i++)
+		if (ERR_GET_LIB(e[i]) == ERR_LIB_X509 &&
+		    ERR_GET_REASON(e[i]) == X509_R_KEY_VALUES_MISMATCH)
+			return true;
+	return false;
+}
+
+/* True when the PEM file at path holds an encrypted key. */
+static bool
+ccc_pem_encrypted(const char *path)
+{
+	char line[256];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, "ENCRYPTED") != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The TLS context: our certificate and key, the CA, peer verification. */
+static int
+ccc_tls_context(ccc_client *c, const struct ccc_options *o,
+    struct ccc_error *err)
+{
+	char why[256];
+
+	ERR_clear_error();
+	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return ccc_fail(err, CCC_ERR_TLS, true,
+		    "cannot create a TLS context: %s",
+		    ccc_ssl_reason(why, sizeof(why)));
+	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_default_passwd_cb(c->ctx, ccc_no_passphrase);
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+
+	if (ccc_readable(o->cert, "certificate", err) < 0)
+		return -1;
+	if (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert) != 1)
+		return ccc_fail(err, CCC_ERR_TLS, true,
+		    "cannot read certificate %s: %s", o->cert,
+		    ccc_ssl_reason(why, sizeof(why)));
+	if (ccc_readable(o->key, "private key", err) < 0)
+		return -1;
+	if (SSL_CTX_use_PrivateKey_file(c->ctx, o->key, SSL_FILETYPE_PEM) != 1) {
+		if (ccc_key_mismatch())
+			goto mismatch;
+		if (ccc_pem_encrypted(o->key)) {
+			ERR_clear_error();
+			return ccc_fail(err, CCC_ERR_TLS, true,
+			    "cannot read private key %s: it is encrypted, and "
+			    "a passphrase-protected key is not supported", o->key);
+		}
+		return ccc_fail(err, CCC_ERR_TLS, true,
+		    "cannot read private key %s: %s", o->key,
+		    ccc_ssl_reason(why, sizeof(why)));
+	}
+	if (SSL_CTX_check_private_key(c->ctx) != 1)
+		goto mismatch;
+	if (ccc_readable(o->ca, "CA file", err) < 0)
+		return -1;
+	if (SSL_CTX_load_verify_locations(c->ctx, o->ca, NULL) != 1)
+		return ccc_fail(err, CCC_ERR_TLS, true,
+		    "cannot read CA file %s: %s", o->ca,
+		    ccc_ssl_reason(why, sizeof(why)));
+	return 0;
+mismatch:
+	ERR_clear_error();
+	return ccc_fail(err, CCC_ERR_TLS, true,
+	    "private key %s does not match certificate %s", o->key, o->cert);
+}
+
+/* TLS handshake on the connected socket, verifying the broker's name or IP. */
+static int
+ccc_tls_start(ccc_client *c, int64_t deadline, struct ccc_error *err)
+{
+	char why[256];
+	size_t none;
+	int r;
+
+	ERR_clear_error();
+	if ((c->ssl = SSL_new(c->ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, c->fd) != 1)
+		return ccc_fail(err, CCC_ERR_TLS, true, "cannot set up TLS: %s",
+		    ccc_ssl_reason(why, sizeof(why)));
+	if (c->host_is_ip) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
+		    c->host) != 1)
+			return ccc_fail(err, CCC_ERR_TLS, true,
+			    "cannot verify the broker's address %s: %s",
+			    c->host, ccc_ssl_reason(why, sizeof(why)));
+	} else {
+		SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (SSL_set_tlsext_host_name(c->ssl, c->host) != 1 ||
+		    SSL_set1_host(c->ssl, c->host) != 1)
+			return ccc_fail(err, CCC_ERR_TLS, true,
+			    "cannot verify the broker's name %s: %s",
+			    c->host, ccc_ssl_reason(why, sizeof(why)));
+	}
+	r = ccc_tls_op(c, CCC_OP_HANDSHAKE, NULL, 0, &none, deadline, err);
+	if (r == 0) {
+		c->tls_broken = true;
+		return ccc_fail(err, CCC_ERR_TIMEOUT, true,
+		    "TLS handshake with %s failed: no answer within %d ms",
+		    c->peer, c->timeout_ms);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+/*
+ * Split "HOST:PORT", "[V6ADDR]:PORT" or "HOST" (default port) into c->host,
+ * c->port and c->peer.
+ */
+static int
+ccc_parse_server(ccc_client *c, const char *server, struct ccc_error *err)
+{
+	const char *colon, *host = server, *port = NULL, *end;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t hlen;
+	char *p;
+	long n;
+
+	if (server[0] == '[') {
+		if ((end = strchr(server, ']')) == NULL || end == server + 1)
+			goto bad;
+		host = server + 1;
+		hlen = (size_t)(end - host);
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1] != '\0')
+			goto bad;
+	} else {
+		colon = strchr(server, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			return ccc_fail(err, CCC_ERR_USAGE, false,
+			    "server %s: write an IPv6 address as [ADDRESS]:PORT",
+			    server);
+		hlen = colon != NULL ? (size_t)(colon - server) : strlen(server);
+		if (colon != NULL)
+			port = colon + 1;
+	}
+	if (hlen == 0)
+		goto bad;
+	if (port != NULL) {
+		errno = 0;
+		n = strtol(port, &p, 10);
+		if (*port < '0' || *port > '9' || *p != '\0' || errno != 0 ||
+		    n < 1 || n > 65535)
+			return ccc_fail(err, CCC_ERR_USAGE, false,
+			    "server %s: invalid port \"%s\"", server, port);
+	} else
+		port = CCC_DEFAULT_PORT;
+	c->host = xstrndup(host, hlen);
+	c->port = xstrdup(port);
+	c->host_is_ip = inet_pton(AF_INET, c->host, &a4) == 1 ||
+	    inet_pton(AF_INET6, c->host, &a6) == 1;
+	if (server[0] != '[' && strchr(c->host, ':') == NULL)
+		c->peer = xasprintf("%s:%s", c->host, c->port);
+	else
+		c->peer = xasprintf("[%s]:%s", c->host, c->port);
+	return 0;
+bad:
+	return ccc_fail(err, CCC_ERR_USAGE, false,
+	    "invalid server \"%s\" (expected HOST:PORT or [ADDRESS]:PORT)",
+	    server);
+}
+
+/* TCP connection to the first address of c->host that answers. */
+static int
+ccc_tcp_connect(ccc_client *c, int64_t deadline, struct ccc_error *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int fd = -1, r, soerr, saved = 0, one = 1;
+	socklen_t slen;
+	bool timed_out = false;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((r = getaddrinfo(c->host, c->port, &hints, &res)) != 0)
+		return ccc_fail(err, CCC_ERR_IO, true, "cannot resolve %s: %s",
+		    c->host, r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS) {
+			r = ccc_poll_fd(fd, POLLOUT, deadline);
+			if (r == 0) {
+				timed_out = true;
+				close(fd);
+				fd = -1;
+				break;
+			}
+			slen = sizeof(soerr);
+			if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+			    &slen) == 0) {
+				if (soerr == 0)
+					break;
+				errno = soerr;
+			}
+		}
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0 && timed_out)
+		return ccc_fail(err, CCC_ERR_TIMEOUT, true,
+		    "cannot connect to %s: no answer within %d ms", c->peer,
+		    c->timeout_ms);
+	if (fd < 0)
+		return ccc_fail(err, CCC_ERR_IO, true, "cannot connect to %s: %s",
+		    c->peer, strerror(saved));
+	/* frames are small and latency matters more than packet count */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->fd = fd;
+	return 0;
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+/*
+ * Send env as one frame, giving it the next request id (unless it answers a
+ * ping and has one already). Refuses frames over the broker's limit.
+ */
+static int
+ccc_send(ccc_client *c, Ccc__V1__Envelope *env, bool new_id,
+    struct ccc_error *err)
+{
+	size_t size, n;
+	int r;
+
+	if (c->dead) {
+		*err = c->dead_err;
+		return -1;
+	}
+	if (new_id)
+		env->request_id = c->next_id++;
+	size = frame_size(env);
+	if (size - FRAME_HEADER_LEN > c->max_frame)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "%s of %zu bytes exceeds the broker's maximum frame size of "
+		    "%u bytes", frame_body_name(env->body_case),
+		    size - FRAME_HEADER_LEN, c->max_frame);
+	if (size > c->out_cap) {
+		c->out = xreallocarray(c->out, 1, size);
+		c->out_cap = size;
+	}
+	frame_encode(env, c->out);
+	r = ccc_tls_op(c, CCC_OP_WRITE, c->out, size, &n,
+	    ccc_deadline(c->timeout_ms), err);
+	if (r == 0) {
+		/* part of a record may be out: the stream cannot be resumed */
+		c->tls_broken = true;
+		ccc_fail(err, CCC_ERR_TIMEOUT, true, "sending to %s: the broker "
+		    "did not read for %d ms", c->peer, c->timeout_ms);
+		return ccc_die(c, err);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* Read more bytes into the input buffer. 1 got some, 0 timed out, -1 failed. */
+static int
+ccc_fill(ccc_client *c, int64_t deadline, struct ccc_error *err)
+{
+	size_t n;
+	int r;
+
+	if (c->in_off > 0) {
+		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+		c->in_len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (c->in_cap - c->in_len < CCC_READ_CHUNK) {
+		c->in_cap *= 2;
+		c->in = xreallocarray(c->in, 1, c->in_cap);
+	}
+	r = ccc_tls_op(c, CCC_OP_READ, c->in + c->in_len, c->in_cap - c->in_len,
+	    &n, deadline, err);
+	if (r == 1)
+		c->in_len += n;
+	return r;
+}
+
+/* The broker's Error as err (its code, its text). */
+static void
+ccc_broker_error(const Ccc__V1__Error *e, struct ccc_error *err)
+{
+	err->code = e->code > 0 ? (int)e->code : CCC_ERR_PROTOCOL;
+	err->fatal = e->fatal;
+	snprintf(err->message, sizeof(err->message), "%s",
+	    e->message != NULL && e->message[0] != '\0' ? e->message :
+	    ccc_error_name(err->code));
+}
+
+/*
+ * The next envelope from the wire (never from the queue). Pings are answered
+ * and pongs dropped here. A fatal Error is returned, and leaves the client
+ * dead with CCC_ERR_CLOSED. Returns 1 with *env, 0 on timeout, -1 failed.
+ */
+static int
+ccc_next(ccc_client *c, int64_t deadline, Ccc__V1__Envelope **env,
+    struct ccc_error *err)
+{
+	Ccc__V1__Envelope *e, pong = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Pong pong_body = CCC__V1__PONG__INIT;
+	struct ccc_error closed;
+	char why[128];
+	size_t used;
+	int r;
+
+	for (;;) {
+		if (c->dead) {
+			*err = c->dead_err;
+			return -1;
+		}
+		switch (frame_decode(c->in + c->in_off, c->in_len - c->in_off,
+		    FRAME_MAX_LIMIT, &e, &used, why, sizeof(why))) {
+		case FRAME_OK:
+			c->in_off += used;
+			if (e->body_case == CCC__V1__ENVELOPE__BODY_PING) {
+				pong.request_id = e->request_id;
+				pong.body_case = CCC__V1__ENVELOPE__BODY_PONG;
+				pong.pong = &pong_body;
+				frame_free(e);
+				if (ccc_send(c, &pong, false, err) < 0)
+					return -1;
+				continue;
+			}
+			if (e->body_case == CCC__V1__ENVELOPE__BODY_PONG) {
+				frame_free(e);
+				continue;
+			}
+			if (e->body_case == CCC__V1__ENVELOPE__BODY_ERROR &&
+			    e->error->fatal) {
+				ccc_fail(&closed, CCC_ERR_CLOSED, true,
+				    "the broker closed the session: %s: %s",
+				    ccc_error_name((int)e->error->code),
+				    e->error->message != NULL ?
+				    e->error->message : "");
+				ccc_die(c, &closed);
+			}
+			*env = e;
+			return 1;
+		case FRAME_NEED_MORE:
+			break;
+		case FRAME_TOO_LARGE:
+		case FRAME_MALFORMED:
+			ccc_fail(err, CCC_ERR_PROTOCOL, true,
+			    "the broker at %s sent a bad frame: %s", c->peer, why);
+			return ccc_die(c, err);
+		}
+		if ((r = ccc_fill(c, deadline, err)) <= 0)
+			return r;
+	}
+}
+
+static void
+ccc_enqueue(ccc_client *c, Ccc__V1__Envelope *env)
+{
+	struct ccc_queued *q = xmalloc(sizeof(*q));
+
+	q->env = env;
+	q->next = NULL;
+	if (c->q_tail != NULL)
+		c->q_tail->next = q;
+	else
+		c->q_head = q;
+	c->q_tail = q;
+}
+
+static Ccc__V1__Envelope *
+ccc_dequeue(ccc_client *c)
+{
+	struct ccc_queued *q = c->q_head;
+	Ccc__V1__Envelope *env;
+
+	if (q == NULL)
+		return NULL;
+	if ((c->q_head = q->next) == NULL)
+		c->q_tail = NULL;
+	env = q->env;
+	free(q);
+	return env;
+}
+
+/*
+ * Send req and wait until deadline for the reply carrying its request id,
+ * which must be a want body or an Error. Everything else that arrives is
+ * queued for ccc_receive(). On success *reply is the reply (caller frees).
+ */
+static int
+ccc_request(ccc_client *c, Ccc__V1__Envelope *req,
+    Ccc__V1__Envelope__BodyCase want, int64_t deadline,
+    Ccc__V1__Envelope **reply, struct ccc_error *err)
+{
+	Ccc__V1__Envelope *e;
+	const char *what = frame_body_name(req->body_case);
+	uint64_t id;
+	int r;
+
+	*reply = NULL;
+	if (ccc_send(c, req, true, err) < 0)
+		return -1;
+	id = req->request_id;
+	for (;;) {
+		if ((r = ccc_next(c, deadline, &e, err)) < 0)
+			return -1;
+		if (r == 0)
+			return ccc_fail(err, CCC_ERR_TIMEOUT, false,
+			    "no reply to %s from %s within %d ms", what, c->peer,
+			    c->timeout_ms);
+		if (e->body_case == CCC__V1__ENVELOPE__BODY_ERROR &&
+		    e->error->fatal) {
+			ccc_broker_error(e->error, err);
+			frame_free(e);
+			return -1;
+		}
+		if (e->request_id != id ||
+		    e->body_case == CCC__V1__ENVELOPE__BODY_DELIVER) {
+			ccc_enqueue(c, e);
+			continue;
+		}
+		if (e->body_case == CCC__V1__ENVELOPE__BODY_ERROR) {
+			ccc_broker_error(e->error, err);
+			frame_free(e);
+			return -1;
+		}
+		if (e->body_case != want) {
+			ccc_fail(err, CCC_ERR_PROTOCOL, true, "the broker answered "
+			    "%s with %s", what, frame_body_name(e->body_case));
+			frame_free(e);
+			return ccc_die(c, err);
+		}
+		*reply = e;
+		return 0;
+	}
+}
+
+/* Hello, then Welcome (or the broker's refusal). */
+static int
+ccc_hello(ccc_client *c, const char *client_name, int64_t deadline,
+    struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply = NULL;
+	Ccc__V1__Hello hello;
+	const Ccc__V1__Welcome *w;
+	char msg[sizeof(err->message)];
+	char *name = xstrdup(client_name != NULL ? client_name :
+	    "libccc/" CCC_VERSION);
+	int rc = -1;
+
+	ccc__v1__hello__init(&hello);	/* the INIT macro casts away const */
+	hello.protocol_version = CCC_PROTOCOL_VERSION;
+	hello.client_name = name;
+	env.body_case = CCC__V1__ENVELOPE__BODY_HELLO;
+	env.hello = &hello;
+	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_WELCOME, deadline,
+	    &reply, err) < 0) {
+		if (err->code > 0) {	/* a broker refusal */
+			snprintf(msg, sizeof(msg), "broker refused: %.480s",
+			    err->message);
+			snprintf(err->message, sizeof(err->message), "%s", msg);
+		} else if (err->code == CCC_ERR_TIMEOUT)
+			snprintf(err->message, sizeof(err->message),
+			    "no welcome from %s within %d ms", c->peer,
+			    c->timeout_ms);
+		err->fatal = true;
+		goto out;
+	}
+	w = reply->welcome;
+	if (w->protocol_version != CCC_PROTOCOL_VERSION) {
+		ccc_fail(err, CCC_ERR_PROTOCOL, true, "the broker at %s speaks "
+		    "protocol version %u, not %d", c->peer, w->protocol_version,
+		    CCC_PROTOCOL_VERSION);
+		goto out;
+	}
+	c->endpoint = xstrdup(w->endpoint != NULL ? w->endpoint : "");
+	c->max_frame = w->max_frame_size != 0 ? w->max_frame_size :
+	    FRAME_MAX_DEFAULT;
+	c->welcomed = true;
+	rc = 0;
+out:
+	frame_free(reply);
+	free(name);
+	return rc;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+int
+ccc_connect(const struct ccc_options *opts, ccc_client **out,
+    struct ccc_error *err)
+{
+	struct ccc_error dummy;
+	ccc_client *c = NULL;
+	int64_t deadline;
+
+	if (err == NULL)
+		err = &dummy;
+	if (out != NULL)
+		*out = NULL;
+	if (opts == NULL || out == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "ccc_connect: no options or no result pointer");
+	if (opts->cert == NULL || opts->key == NULL || opts->ca == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false, "no %s given",
+		    opts->cert == NULL ? "client certificate" :
+		    opts->key == NULL ? "private key" : "CA file");
+	if (opts->timeout_ms < 0)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "negative timeout %d ms", opts->timeout_ms);
+
+	c = xcalloc(1, sizeof(*c));
+	c->fd = -1;
+	c->next_id = 1;
+	c->max_frame = FRAME_MAX_DEFAULT;
+	c->in_cap = 2 * CCC_READ_CHUNK;
+	c->in = xmalloc(c->in_cap);
+	c->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms :
+	    CCC_DEFAULT_TIMEOUT_MS;
+	deadline = ccc_deadline(c->timeout_ms);
+	if (ccc_parse_server(c, opts->server != NULL ? opts->server :
+	    CCC_DEFAULT_SERVER, err) < 0)
+		goto fail;
+	/* the files first: a bad path should not wait for the network */
+	if (ccc_tls_context(c, opts, err) < 0 ||
+	    ccc_tcp_connect(c, deadline, err) < 0 ||
+	    ccc_tls_start(c, deadline, err) < 0 ||
+	    ccc_hello(c, opts->client_name, deadline, err) < 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	ccc_close(c);
+	return -1;
+}
+
+void
+ccc_close(ccc_client *c)
+{
+	struct ccc_error ignored;
+	Ccc__V1__Envelope *env;
+	size_t none;
+
+	if (c == NULL)
+		return;
+	if (c->ssl != NULL && !c->tls_broken && SSL_is_init_finished(c->ssl))
+		(void)ccc_tls_op(c, CCC_OP_SHUTDOWN, NULL, 0, &none,
+		    ccc_deadline(c->timeout_ms < CCC_CLOSE_TIMEOUT_MS ?
+		    c->timeout_ms : CCC_CLOSE_TIMEOUT_MS), &ignored);
+	while ((env = ccc_dequeue(c)) != NULL)
+		frame_free(env);
+	SSL_free(c->ssl);
+	SSL_CTX_free(c->ctx);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->host);
+	free(c->port);
+	free(c->peer);
+	free(c->endpoint);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+const char *
+ccc_endpoint(const ccc_client *c)
+{
+	return c->endpoint != NULL ? c->endpoint : "";
+}
+
+uint32_t
+ccc_max_frame_size(const ccc_client *c)
+{
+	return c->max_frame;
+}
+
+int
+ccc_fd(const ccc_client *c)
+{
+	return c->fd;
+}
+
+bool
+ccc_pending(const ccc_client *c)
+{
+	const uint8_t *p = c->in + c->in_off;
+	size_t avail = c->in_len - c->in_off;
+	uint32_t n;
+
+	if (c->q_head != NULL || c->dead)
+		return true;	/* a dead client answers at once, with its error */
+	if (avail >= FRAME_HEADER_LEN) {
+		n = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | p[3];
+		if (n > FRAME_MAX_LIMIT || avail - FRAME_HEADER_LEN >= n)
+			return true;
+	}
+	return c->ssl != NULL && SSL_has_pending(c->ssl);
+}
+
+int
+ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
+    uint64_t *request_id, struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Publish pub = CCC__V1__PUBLISH__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (alert == NULL || alert->base.descriptor != &ccc__v1__alert__descriptor)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "publish: not a ccc.v1.Alert");
+	pub.alert = ccc_unconst(alert);
+	env.body_case = CCC__V1__ENVELOPE__BODY_PUBLISH;
+	env.publish = &pub;
+	if (ccc_send(c, &env, true, err) < 0)
+		return -1;
+	if (request_id != NULL)
+		*request_id = env.request_id;
+	return 0;
+}
+
+int
+ccc_send_subscribe(ccc_client *c, const char *const *patterns,
+    size_t n_patterns, uint64_t *request_id, struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (patterns == NULL || n_patterns == 0)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "subscribe: no topic patterns");
+	for (size_t i = 0; i < n_patterns; i++)
+		if (patterns[i] == NULL)
+			return ccc_fail(err, CCC_ERR_USAGE, false,
+			    "subscribe: pattern %zu is NULL", i);
+	sub.n_patterns = n_patterns;
+	sub.patterns = ccc_unconst(patterns);
+	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
+	env.subscribe = &sub;
+	if (ccc_send(c, &env, true, err) < 0)
+		return -1;
+	if (request_id != NULL)
+		*request_id = env.request_id;
+	return 0;
+}
+
+int
+ccc_send_unsubscribe(ccc_client *c, uint32_t subscription_id,
+    uint64_t *request_id, struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Unsubscribe unsub = CCC__V1__UNSUBSCRIBE__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	unsub.subscription_id = subscription_id;
+	env.body_case = CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE;
+	env.unsubscribe = &unsub;
+	if (ccc_send(c, &env, true, err) < 0)
+		return -1;
+	if (request_id != NULL)
+		*request_id = env.request_id;
+	return 0;
+}
+
+int
+ccc_send_ack(ccc_client *c, const uint64_t *tags, size_t n_tags,
+    struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Ack ack = CCC__V1__ACK__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (n_tags == 0)
+		return 0;
+	if (tags == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false, "ack: no tags");
+	ack.n_delivery_tags = n_tags;
+	ack.delivery_tags = ccc_unconst(tags);
+	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
+	env.ack = &ack;
+	return ccc_send(c, &env, true, err);
+}
+
+int
+ccc_receive(ccc_client *c, int timeout_ms, Ccc__V1__Envelope **env,
+    struct ccc_error *err)
+{
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (env == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "ccc_receive: no result pointer");
+	if ((*env = ccc_dequeue(c)) != NULL)
+		return 1;
+	return ccc_next(c, ccc_deadline(timeout_ms), env, err);
+}
+
+void
+ccc_envelope_free(Ccc__V1__Envelope *env)
+{
+	frame_free(env);
+}
+
+int
+ccc_publish(ccc_client *c, const Ccc__V1__Alert *alert, char id[CCC_ID_LEN],
+    struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
+	Ccc__V1__Publish pub = CCC__V1__PUBLISH__INIT;
+	const char *got;
+	struct ccc_error dummy;
+	int rc = -1;
+
+	if (err == NULL)
+		err = &dummy;
+	if (alert == NULL || alert->base.descriptor != &ccc__v1__alert__descriptor)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "publish: not a ccc.v1.Alert");
+	pub.alert = ccc_unconst(alert);
+	env.body_case = CCC__V1__ENVELOPE__BODY_PUBLISH;
+	env.publish = &pub;
+	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_PUBLISH_OK,
+	    ccc_deadline(c->timeout_ms), &reply, err) < 0)
+		return -1;
+	got = reply->publish_ok->id;
+	if (got == NULL || !uuid_valid(got)) {
+		ccc_fail(err, CCC_ERR_PROTOCOL, false, "the broker confirmed "
+		    "the publish with an invalid alert id");
+		goto out;
+	}
+	if (id != NULL)
+		memcpy(id, got, CCC_ID_LEN);
+	rc = 0;
+out:
+	frame_free(reply);
+	return rc;
+}
+
+int
+ccc_subscribe(ccc_client *c, const char *const *patterns, size_t n_patterns,
+    uint32_t *subscription_id, struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
+	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (patterns == NULL || n_patterns == 0)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "subscribe: no topic patterns");
+	for (size_t i = 0; i < n_patterns; i++)
+		if (patterns[i] == NULL)
+			return ccc_fail(err, CCC_ERR_USAGE, false,
+			    "subscribe: pattern %zu is NULL", i);
+	sub.n_patterns = n_patterns;
+	sub.patterns = ccc_unconst(patterns);
+	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
+	env.subscribe = &sub;
+	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK,
+	    ccc_deadline(c->timeout_ms), &reply, err) < 0)
+		return -1;
+	if (subscription_id != NULL)
+		*subscription_id = reply->subscribe_ok->subscription_id;
+	frame_free(reply);
+	return 0;
+}
+
+int
+ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
+    struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
+	Ccc__V1__Unsubscribe unsub = CCC__V1__UNSUBSCRIBE__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	unsub.subscription_id = subscription_id;
+	env.body_case = CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE;
+	env.unsubscribe = &unsub;
+	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE_OK,
+	    ccc_deadline(c->timeout_ms), &reply, err) < 0)
+		return -1;
+	frame_free(reply);
+	return 0;
+}
+
+const char *
+ccc_error_name(int code)
+{
+	const char *name;
+
+	switch (code) {
+	case CCC_ERR_USAGE: return "usage";
+	case CCC_ERR_IO: return "io";
+	case CCC_ERR_TLS: return "tls";
+	case CCC_ERR_TIMEOUT: return "timeout";
+	case CCC_ERR_PROTOCOL: return "protocol";
+	case CCC_ERR_CLOSED: return "closed";
+	}
+	if (code > 0 &&
+	    (name = names_enum_short(&ccc__v1__error_code__descriptor, code)) != NULL)
+		return name;
+	return "unknown";
+}

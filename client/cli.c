@@ -1,0 +1,1359 @@
+/*
+ * cli.c — the ccc command: publish alerts and follow topic feeds from a
+ * shell or a script. Owns option parsing, the text and JSON Lines formats
+ * and the exit statuses; everything on the wire goes through libccc
+ * (ccc.h), every JSON conversion through pbjson.h.
+ *
+ * Exit status: 0 success; 1 a refused operation, a failed connection or bad
+ * input data; 2 a usage error. Messages go to stderr as "ccc: ...".
+ *
+ * publish --json: alerts are pipelined, at most CLI_WINDOW unconfirmed at a
+ * time; ids and refusals are reported in input order all the same. Reading
+ * stops at the first refused or unreadable alert; alerts already sent are
+ * still confirmed (their ids printed) or refused (reported), then ccc exits
+ * with 1.
+ *
+ * JSON output writes doubles with 15 significant digits, so that a value
+ * typed as 41.7 comes back as 41.7 rather than as 41.700000000000003.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ccc.h"
+#include "names.h"
+#include "pbjson.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+#ifndef CCC_VERSION
+#define CCC_VERSION		"0.0.0"
+#endif
+
+#define CLI_EXIT_OK		0
+#define CLI_EXIT_FAIL		1
+#define CLI_EXIT_USAGE		2
+#define CLI_DEFAULT_TIMEOUT_MS	10000
+#define CLI_WINDOW		64	/* unconfirmed publishes in flight */
+#define CLI_JSON_FLAGS		(JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define CLI_HELP_COL		26	/* where flag help text starts */
+#define CLI_HELP_WIDTH		79
+
+/* One option of a command. */
+struct cli_flag {
+	const char			*name;	/* without "--" */
+	const char			*arg;	/* value placeholder; NULL: a switch */
+	const char			*help;
+	const ProtobufCEnumDescriptor	*values;	/* enum: help lists the names */
+};
+
+/*
+ * Store option which (an index into the command's flag table, or -1 for a
+ * positional argument) with its value (NULL for a switch). On a usage error
+ * write it into why and return -1.
+ */
+typedef int	(*cli_set_fn)(void *ctx, int which, char *val, char *why,
+		    size_t whylen);
+
+/* Global options, before the command. */
+struct cli_global {
+	const char	*server;
+	const char	*cert;
+	const char	*key;
+	const char	*ca;
+	int		 timeout_ms;
+	bool		 help;
+	bool		 version;
+};
+
+enum {
+	G_SERVER, G_CERT, G_KEY, G_CA, G_TIMEOUT, G_HELP, G_VERSION,
+};
+
+static const struct cli_flag cli_global_flags[] = {
+	[G_SERVER] = { "server", "HOST:PORT", "broker address; IPv6 as "
+	    "[ADDRESS]:PORT (env CCC_SERVER, default " CCC_DEFAULT_SERVER ")",
+	    NULL },
+	[G_CERT] = { "cert", "FILE", "client certificate, PEM (env CCC_CERT)",
+	    NULL },
+	[G_KEY] = { "key", "FILE", "its private key, PEM, unencrypted "
+	    "(env CCC_KEY)", NULL },
+	[G_CA] = { "ca", "FILE", "CA certificates that signed the broker's "
+	    "certificate, PEM (env CCC_CA)", NULL },
+	[G_TIMEOUT] = { "timeout", "SECONDS", "limit for connecting and for "
+	    "each wait for the broker (default 10)", NULL },
+	[G_HELP] = { "help", NULL, "show this help", NULL },
+	[G_VERSION] = { "version", NULL, "show the version", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* ccc publish */
+struct cli_pub {
+	Ccc__V1__Alert		 alert;
+	Ccc__V1__Location	 loc;
+	char			**refs;		/* point into argv */
+	size_t			 n_refs;
+	const char		*json;		/* --json FILE or "-" */
+	bool			 alert_flags;	/* any alert flag given */
+	bool			 have_lat;
+	bool			 have_lon;
+	bool			 help;
+};
+
+enum {
+	P_CATEGORY, P_SEVERITY, P_SECTION, P_SUMMARY, P_DETAILS, P_HANDLING,
+	P_GRADING, P_TLP, P_LANGUAGE, P_LAT, P_LON, P_OBSERVED_AT, P_REFERENCE,
+	P_ID, P_REMARKS, P_JSON, P_HELP,
+};
+
+static const struct cli_flag cli_pub_flags[] = {
+	[P_CATEGORY] = { "category", "NAME", "crime area (required), one of:",
+	    &ccc__v1__category__descriptor },
+	[P_SEVERITY] = { "severity", "NAME", "urgency (required), one of:",
+	    &ccc__v1__severity__descriptor },
+	[P_SECTION] = { "section", "BORDER/CROSSING", "border section "
+	    "(required), e.g. tr-bg/kapikule", NULL },
+	[P_SUMMARY] = { "summary", "TEXT", "one line (required)", NULL },
+	[P_DETAILS] = { "details", "TEXT", "free text", NULL },
+	[P_HANDLING] = { "handling", "CODE", "handling code (required), "
+	    "one of:", &ccc__v1__handling__descriptor },
+	[P_GRADING] = { "grading", "CODE", "4x4 evaluation, one of:",
+	    &ccc__v1__grading__descriptor },
+	[P_TLP] = { "tlp", "NAME", "traffic light protocol, one of:",
+	    &ccc__v1__tlp__descriptor },
+	[P_LANGUAGE] = { "language", "TAG", "language of summary and "
+	    "details: tr, bg, el or en", NULL },
+	[P_LAT] = { "lat", "DEGREES", "latitude, WGS 84 (with --lon)", NULL },
+	[P_LON] = { "lon", "DEGREES", "longitude, WGS 84 (with --lat)", NULL },
+	[P_OBSERVED_AT] = { "observed-at", "TIME", "when the facts were "
+	    "observed, RFC 3339 (2026-11-30T01:46:43Z)", NULL },
+	[P_REFERENCE] = { "reference", "ID", "id of a related alert "
+	    "(repeatable)", NULL },
+	[P_ID] = { "id", "UUID", "alert id (UUIDv7); the broker assigns one "
+	    "when absent", NULL },
+	[P_REMARKS] = { "remarks", "TEXT", "free-text remarks", NULL },
+	[P_JSON] = { "json", "FILE", "publish the alerts of a JSON Lines file "
+	    "(\"-\": standard input) instead of one given by flags", NULL },
+	[P_HELP] = { "help", NULL, "show this help", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* ccc subscribe */
+struct cli_sub {
+	char		**patterns;	/* point into argv */
+	size_t		 n_patterns;
+	unsigned long	 count;		/* 0: until interrupted */
+	bool		 json;
+	bool		 help;
+};
+
+enum { S_JSON, S_COUNT, S_HELP };
+
+static const struct cli_flag cli_sub_flags[] = {
+	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
+	    "object per line", NULL },
+	[S_COUNT] = { "count", "N", "exit after N alerts", NULL },
+	[S_HELP] = { "help", NULL, "show this help", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* An alert of publish --json between its line and its report. */
+struct cli_slot {
+	unsigned long	 line;
+	uint64_t	 request_id;
+	enum { SLOT_WAITING, SLOT_CONFIRMED, SLOT_FAILED } state;
+	char		 id[CCC_ID_LEN];	/* SLOT_CONFIRMED */
+	char		*message;		/* SLOT_FAILED: the line to print */
+};
+
+static volatile sig_atomic_t cli_stop;
+static int cli_wakeup[2] = { -1, -1 };	/* self-pipe for SIGINT/SIGTERM */
+
+static int	cli_usage(const char *cmd, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+static char	*cli_printf(char *buf, size_t len, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+
+/* ---- help and errors ------------------------------------------------------ */
+
+/* Print "ccc: <what>" and the hint to run --help; returns -1. */
+static int
+cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ccc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'ccc%s%s --help' for more information.\n",
+	    cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
+	return -1;
+}
+
+static char *
+cli_printf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return buf;
+}
+
+/* Print words of text from column col, wrapping to indent. Returns the column. */
+static size_t
+cli_wrap(FILE *f, const char *text, size_t col, size_t indent)
+{
+	const char *p = text;
+	size_t n;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if ((n = strcspn(p, " ")) == 0)
+			break;
+		if (col > indent && col + 1 + n > CLI_HELP_WIDTH) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, n, f);
+		col += n;
+		p += n;
+	}
+	return col;
+}
+
+static void
+cli_print_flags(FILE *f, const struct cli_flag *flags)
+{
+	char list[512];
+	int n;
+
+	for (const struct cli_flag *fl = flags; fl->name != NULL; fl++) {
+		n = fprintf(f, "  --%s%s%s", fl->name, fl->arg ? " " : "",
+		    fl->arg ? fl->arg : "");
+		if (n + 1 >= CLI_HELP_COL) {
+			fprintf(f, "\n%*s", CLI_HELP_COL, "");
+		} else
+			fprintf(f, "%*s", CLI_HELP_COL - n, "");
+		n = (int)cli_wrap(f, fl->help, CLI_HELP_COL, CLI_HELP_COL);
+		if (fl->values != NULL)
+			cli_wrap(f, names_enum_list(fl->values, list, sizeof(list)),
+			    (size_t)n, CLI_HELP_COL);
+		fputc('\n', f);
+	}
+}
+
+static void
+cli_help_main(FILE *f)
+{
+	fputs("usage: ccc [OPTIONS] COMMAND [ARGS]\n"
+	    "\n"
+	    "Publish alerts to the ccc broker and follow its topic feeds, over "
+	    "mutual TLS.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  publish     publish one alert given by flags, or many as JSON "
+	    "Lines\n"
+	    "  subscribe   print the alerts that match topic patterns\n"
+	    "  help        show the usage of a command: ccc help publish\n"
+	    "\n"
+	    "Options (before the command):\n", f);
+	cli_print_flags(f, cli_global_flags);
+	fputs("\n"
+	    "Exit status: 0 success, 1 refused operation, failed connection or "
+	    "bad input,\n"
+	    "2 usage error.\n", f);
+}
+
+static void
+cli_help_publish(FILE *f)
+{
+	fputs("usage: ccc [OPTIONS] publish ALERT-FLAGS\n"
+	    "       ccc [OPTIONS] publish --json FILE\n"
+	    "\n"
+	    "Publish one alert described by flags, or one alert per line of a "
+	    "JSON Lines\n"
+	    "file (field names as in alert.proto, enums by their short names, "
+	    "times as\n"
+	    "RFC 3339 strings; blank lines are skipped). The id of each "
+	    "confirmed alert\n"
+	    "is printed on its own line, in input order. Publishing stops at "
+	    "the first\n"
+	    "refused or unreadable alert; alerts already sent are still "
+	    "reported; the\n"
+	    "exit status is then 1.\n"
+	    "\n"
+	    "Flags:\n", f);
+	cli_print_flags(f, cli_pub_flags);
+}
+
+static void
+cli_help_subscribe(FILE *f)
+{
+	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] PATTERN...\n"
+	    "\n"
+	    "Subscribe to topic patterns (alerts/<category>/<border>/<crossing>,"
+	    " with \"+\"\n"
+	    "for one level and \"#\" for the rest, e.g. alerts/drugs/# or "
+	    "alerts/+/tr-bg/+)\n"
+	    "and print each alert delivered: a header line (observed time, or "
+	    "published\n"
+	    "time, severity, category, section, origin, id), the summary, then "
+	    "the details\n"
+	    "present, indented. Runs until interrupted (exit 0), until N alerts "
+	    "with\n"
+	    "--count (exit 0), or until the broker ends the session (exit 1).\n"
+	    "\n"
+	    "Flags:\n", f);
+	cli_print_flags(f, cli_sub_flags);
+}
+
+/* A failed request: the broker's refusal or closing, or a local failure. */
+static void
+cli_report(const char *what, const struct ccc_error *err)
+{
+	if (err->code > 0 && err->fatal)
+		fprintf(stderr, "ccc: the broker closed the session: %s: %s\n",
+		    ccc_error_name(err->code), err->message);
+	else if (err->code > 0)
+		fprintf(stderr, "ccc: %s refused: %s: %s\n", what,
+		    ccc_error_name(err->code), err->message);
+	else
+		fprintf(stderr, "ccc: %s\n", err->message);
+}
+
+/* ---- option parsing -------------------------------------------------------- */
+
+static int
+cli_lookup(const struct cli_flag *flags, const char *name, size_t len)
+{
+	for (int k = 0; flags[k].name != NULL; k++)
+		if (strlen(flags[k].name) == len &&
+		    strncmp(flags[k].name, name, len) == 0)
+			return k;
+	return -1;
+}
+
+/*
+ * Parse argv[*i] on against flags ("--name VALUE", "--name=VALUE", and -h
+ * for --help), calling set() for each. A positional argument stops the
+ * parse when stop_at_arg (global options), else goes to set() as -1; after
+ * "--" everything is positional. cmd names the command for the hint.
+ * Returns 0, or -1 after printing a usage error.
+ */
+static int
+cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
+    bool stop_at_arg, const char *cmd, cli_set_fn set, void *ctx)
+{
+	char why[1024], *a, *name, *val, *eq;
+	bool only_args = false;
+	size_t len;
+	int k;
+
+	for (; *i < argc; (*i)++) {
+		a = argv[*i];
+		if (only_args || a[0] != '-' || a[1] == '\0') {
+			if (stop_at_arg)
+				return 0;
+			if (set(ctx, -1, a, why, sizeof(why)) < 0)
+				return cli_usage(cmd, "%s", why);
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_args = true;
+			continue;
+		}
+		if (strcmp(a, "-h") == 0)
+			name = NULL;
+		else if (a[1] != '-')
+			return cli_usage(cmd, "unknown option %s", a);
+		else
+			name = a + 2;
+		if (name == NULL) {
+			k = cli_lookup(flags, "help", 4);
+			eq = NULL;
+		} else {
+			eq = strchr(name, '=');
+			len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+			if ((k = cli_lookup(flags, name, len)) < 0) {
+				if (cmd != NULL &&
+				    cli_lookup(cli_global_flags, name, len) >= 0)
+					return cli_usage(cmd, "option --%.*s goes "
+					    "before the command: ccc --%.*s ... %s",
+					    (int)len, name, (int)len, name, cmd);
+				return cli_usage(cmd, "unknown option --%.*s",
+				    (int)len, name);
+			}
+		}
+		val = NULL;
+		if (flags[k].arg != NULL) {
+			if (eq != NULL)
+				val = eq + 1;
+			else if (*i + 1 < argc)
+				val = argv[++*i];
+			else
+				return cli_usage(cmd, "option --%s needs a value "
+				    "(%s)", flags[k].name, flags[k].arg);
+		} else if (eq != NULL)
+			return cli_usage(cmd, "option --%s takes no value",
+			    flags[k].name);
+		if (set(ctx, k, val, why, sizeof(why)) < 0)
+			return cli_usage(cmd, "%s", why);
+	}
+	return 0;
+}
+
+static int
+cli_global_set(void *ctx, int which, char *val, char *why, size_t whylen)
+{
+	struct cli_global *g = ctx;
+	char *end;
+	double secs;
+
+	switch (which) {
+	case G_SERVER: g->server = val; break;
+	case G_CERT: g->cert = val; break;
+	case G_KEY: g->key = val; break;
+	case G_CA: g->ca = val; break;
+	case G_TIMEOUT:
+		errno = 0;
+		secs = strtod(val, &end);
+		if (end == val || *end != '\0' || errno != 0 || !(secs > 0) ||
+		    secs > 86400) {
+			cli_printf(why, whylen, "--timeout: expected seconds "
+			    "between 0 and 86400, got \"%s\"", val);
+			return -1;
+		}
+		g->timeout_ms = (int)ceil(secs * 1000);
+		break;
+	case G_HELP: g->help = true; break;
+	case G_VERSION: g->version = true; break;
+	}
+	return 0;
+}
+
+/* Parse an enum flag value by its short name. */
+static int
+cli_enum(const char *flag, const ProtobufCEnumDescriptor *desc,
+    const char *val, int *out, char *why, size_t whylen)
+{
+	char list[512];
+
+	if (names_enum_parse(desc, val, out))
+		return 0;
+	cli_printf(why, whylen, "--%s: unknown value \"%s\" (expected one of: "
+	    "%s)", flag, val, names_enum_list(desc, list, sizeof(list)));
+	return -1;
+}
+
+static int
+cli_degrees(const char *flag, const char *val, double *out, char *why,
+    size_t whylen)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(val, &end);
+	if (end == val || *end != '\0' || errno != 0 || !isfinite(*out)) {
+		cli_printf(why, whylen, "--%s: expected a number of degrees, got "
+		    "\"%s\"", flag, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cli_pub_set(void *ctx, int which, char *val, char *why, size_t whylen)
+{
+	struct cli_pub *p = ctx;
+	Ccc__V1__Alert *a = &p->alert;
+	int v;
+
+	if (which == -1) {
+		cli_printf(why, whylen, "publish takes no arguments (got \"%s\")",
+		    val);
+		return -1;
+	}
+	if (which != P_JSON && which != P_HELP)
+		p->alert_flags = true;
+	switch (which) {
+	case P_CATEGORY:
+		if (cli_enum("category", &ccc__v1__category__descriptor, val, &v,
+		    why, whylen) < 0)
+			return -1;
+		a->category = (Ccc__V1__Category)v;
+		break;
+	case P_SEVERITY:
+		if (cli_enum("severity", &ccc__v1__severity__descriptor, val, &v,
+		    why, whylen) < 0)
+			return -1;
+		a->severity = (Ccc__V1__Severity)v;
+		break;
+	case P_HANDLING:
+		if (cli_enum("handling", &ccc__v1__handling__descriptor, val, &v,
+		    why, whylen) < 0)
+			return -1;
+		a->handling = (Ccc__V1__Handling)v;
+		break;
+	case P_GRADING:
+		if (cli_enum("grading", &ccc__v1__grading__descriptor, val, &v,
+		    why, whylen) < 0)
+			return -1;
+		a->grading = (Ccc__V1__Grading)v;
+		break;
+	case P_TLP:
+		if (cli_enum("tlp", &ccc__v1__tlp__descriptor, val, &v, why,
+		    whylen) < 0)
+			return -1;
+		a->tlp = (Ccc__V1__Tlp)v;
+		break;
+	case P_SECTION: a->section = val; break;
+	case P_SUMMARY: a->summary = val; break;
+	case P_DETAILS: a->details = val; break;
+	case P_LANGUAGE: a->language = val; break;
+	case P_ID: a->id = val; break;
+	case P_REMARKS: a->remarks = val; break;
+	case P_LAT:
+		p->have_lat = true;
+		return cli_degrees("lat", val, &p->loc.lat, why, whylen);
+	case P_LON:
+		p->have_lon = true;
+		return cli_degrees("lon", val, &p->loc.lon, why, whylen);
+	case P_OBSERVED_AT:
+		if (!time_parse_rfc3339(val, &a->observed_at)) {
+			cli_printf(why, whylen, "--observed-at: invalid RFC 3339 "
+			    "time \"%s\" (e.g. 2026-11-30T01:46:43Z)", val);
+			return -1;
+		}
+		break;
+	case P_REFERENCE:
+		p->refs = xreallocarray(p->refs, p->n_refs + 1, sizeof(char *));
+		p->refs[p->n_refs++] = val;
+		break;
+	case P_JSON: p->json = val; break;
+	case P_HELP: p->help = true; break;
+	}
+	return 0;
+}
+
+static int
+cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
+{
+	struct cli_sub *s = ctx;
+	char *end;
+
+	switch (which) {
+	case -1:
+		s->patterns = xreallocarray(s->patterns, s->n_patterns + 1,
+		    sizeof(char *));
+		s->patterns[s->n_patterns++] = val;
+		break;
+	case S_JSON: s->json = true; break;
+	case S_COUNT:
+		errno = 0;
+		s->count = strtoul(val, &end, 10);
+		if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 ||
+		    s->count == 0) {
+			cli_printf(why, whylen, "--count: expected a positive "
+			    "integer, got \"%s\"", val);
+			return -1;
+		}
+		break;
+	case S_HELP: s->help = true; break;
+	}
+	return 0;
+}
+
+/* ---- session ------------------------------------------------------------- */
+
+/* *opt, or else the environment variable var when it is set and not empty. */
+static void
+cli_env1(const char **opt, const char *var)
+{
+	const char *v;
+
+	if (*opt == NULL && (v = getenv(var)) != NULL && v[0] != '\0')
+		*opt = v;
+}
+
+/* Fill in options from the environment. */
+static void
+cli_env(struct cli_global *g)
+{
+	cli_env1(&g->server, "CCC_SERVER");
+	cli_env1(&g->cert, "CCC_CERT");
+	cli_env1(&g->key, "CCC_KEY");
+	cli_env1(&g->ca, "CCC_CA");
+	if (g->timeout_ms == 0)
+		g->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+}
+
+/* Connect with the global options. Returns an exit status (0: connected). */
+static int
+cli_connect(const struct cli_global *g, ccc_client **c)
+{
+	struct ccc_options o;
+	struct ccc_error err;
+
+	if (g->cert == NULL || g->key == NULL || g->ca == NULL) {
+		cli_usage(NULL, "no %s: use --%s FILE or set %s",
+		    g->cert == NULL ? "client certificate" :
+		    g->key == NULL ? "private key" : "CA file",
+		    g->cert == NULL ? "cert" : g->key == NULL ? "key" : "ca",
+		    g->cert == NULL ? "CCC_CERT" : g->key == NULL ? "CCC_KEY" :
+		    "CCC_CA");
+		return CLI_EXIT_USAGE;
+	}
+	memset(&o, 0, sizeof(o));
+	o.server = g->server;
+	o.cert = g->cert;
+	o.key = g->key;
+	o.ca = g->ca;
+	o.timeout_ms = g->timeout_ms;
+	o.client_name = "ccc-cli/" CCC_VERSION;
+	if (ccc_connect(&o, c, &err) < 0) {
+		if (err.code == CCC_ERR_USAGE) {
+			cli_usage(NULL, "%s", err.message);
+			return CLI_EXIT_USAGE;
+		}
+		fprintf(stderr, "ccc: %s\n", err.message);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Flush stdout; on failure say so. Returns 0 or -1. */
+static int
+cli_flush(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	fprintf(stderr, "ccc: cannot write to standard output: %s\n",
+	    strerror(errno));
+	return -1;
+}
+
+/* ---- publish ------------------------------------------------------------- */
+
+/* Report the slots at the head of the window that are settled. */
+static int
+cli_slots_flush(struct cli_slot *w, size_t *head, size_t *count)
+{
+	struct cli_slot *s;
+	bool wrote = false;
+
+	while (*count > 0 && (s = &w[*head])->state != SLOT_WAITING) {
+		if (s->state == SLOT_CONFIRMED) {
+			printf("%s\n", s->id);
+			wrote = true;
+		} else {
+			fflush(stdout);
+			fprintf(stderr, "%s\n", s->message);
+			free(s->message);
+			s->message = NULL;
+		}
+		*head = (*head + 1) % CLI_WINDOW;
+		(*count)--;
+	}
+	return wrote ? cli_flush() : 0;
+}
+
+/* The next non-blank line of f (without its newline), or NULL at the end. */
+static char *
+cli_getline(FILE *f, char **buf, size_t *cap, size_t *len,
+    unsigned long *lineno)
+{
+	ssize_t n;
+
+	while ((n = getline(buf, cap, f)) >= 0) {
+		(*lineno)++;
+		while (n > 0 && ((*buf)[n - 1] == '\n' || (*buf)[n - 1] == '\r'))
+			n--;
+		(*buf)[n] = '\0';
+		*len = (size_t)n;
+		if (strspn(*buf, " \t") != (size_t)n)
+			return *buf;
+	}
+	return NULL;
+}
+
+/* Turn one JSON line into a sent publish; on failure, fill s as failed. */
+static int
+cli_pub_line(ccc_client *c, const char *line, size_t len, struct cli_slot *s,
+    struct ccc_error *err)
+{
+	ProtobufCMessage *msg = NULL;
+	json_error_t jerr;
+	json_t *obj;
+	char why[512];
+
+	if ((obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		s->message = xasprintf("ccc: line %lu: invalid JSON: %s "
+		    "(column %d)", s->line, jerr.text, jerr.column);
+		goto failed;
+	}
+	msg = pbjson_to_message(&ccc__v1__alert__descriptor, obj, why,
+	    sizeof(why));
+	json_decref(obj);
+	if (msg == NULL) {
+		s->message = xasprintf("ccc: line %lu: %s", s->line, why);
+		goto failed;
+	}
+	if (ccc_send_publish(c, (Ccc__V1__Alert *)(void *)msg, &s->request_id,
+	    err) < 0) {
+		protobuf_c_message_free_unpacked(msg, NULL);
+		if (err->fatal)
+			return -1;
+		s->message = xasprintf("ccc: line %lu: %s", s->line,
+		    err->message);
+		goto failed;
+	}
+	protobuf_c_message_free_unpacked(msg, NULL);
+	s->state = SLOT_WAITING;
+	return 0;
+failed:
+	s->state = SLOT_FAILED;
+	return 0;
+}
+
+/* Settle the slot a reply belongs to. Returns true when it was a refusal. */
+static bool
+cli_pub_reply(const Ccc__V1__Envelope *env, struct cli_slot *w, size_t head,
+    size_t count)
+{
+	struct cli_slot *s = NULL;
+	const Ccc__V1__Error *e;
+
+	for (size_t k = 0; k < count; k++) {
+		struct cli_slot *t = &w[(head + k) % CLI_WINDOW];
+		if (t->state == SLOT_WAITING && t->request_id == env->request_id) {
+			s = t;
+			break;
+		}
+	}
+	if (s == NULL)
+		return false;
+	if (env->body_case == CCC__V1__ENVELOPE__BODY_PUBLISH_OK) {
+		snprintf(s->id, sizeof(s->id), "%s", env->publish_ok->id);
+		s->state = SLOT_CONFIRMED;
+		return false;
+	}
+	if (env->body_case != CCC__V1__ENVELOPE__BODY_ERROR)
+		return false;
+	e = env->error;
+	s->message = xasprintf("ccc: publish refused (line %lu): %s: %s",
+	    s->line, ccc_error_name((int)e->code), e->message);
+	s->state = SLOT_FAILED;
+	return true;
+}
+
+/* publish --json: pipelined, reported in input order. */
+static int
+cli_publish_lines(ccc_client *c, FILE *in, int timeout_ms)
+{
+	struct cli_slot w[CLI_WINDOW];
+	struct ccc_error err;
+	Ccc__V1__Envelope *env;
+	size_t head = 0, count = 0, cap = 0, len;
+	unsigned long lineno = 0;
+	char *buf = NULL, *line;
+	bool reading = true;
+	int status = CLI_EXIT_OK, r;
+
+	memset(w, 0, sizeof(w));
+	for (;;) {
+		while (reading && count < CLI_WINDOW) {
+			line = cli_getline(in, &buf, &cap, &len, &lineno);
+			if (line == NULL) {
+				if (ferror(in)) {
+					fprintf(stderr, "ccc: cannot read input: "
+					    "%s\n", strerror(errno));
+					status = CLI_EXIT_FAIL;
+				}
+				reading = false;
+				break;
+			}
+			struct cli_slot *s = &w[(head + count) % CLI_WINDOW];
+			memset(s, 0, sizeof(*s));
+			s->line = lineno;
+			count++;
+			if (cli_pub_line(c, line, len, s, &err) < 0) {
+				count--;
+				cli_report("publish", &err);
+				status = CLI_EXIT_FAIL;
+				goto out;
+			}
+			if (s->state == SLOT_FAILED) {
+				reading = false;
+				status = CLI_EXIT_FAIL;
+			}
+		}
+		if (cli_slots_flush(w, &head, &count) < 0) {
+			status = CLI_EXIT_FAIL;
+			goto out;
+		}
+		if (count == 0 && !reading)
+			break;
+		if (count == 0)
+			continue;
+		r = ccc_receive(c, timeout_ms, &env, &err);
+		if (r == 0) {
+			fprintf(stderr, "ccc: no confirmation from the broker "
+			    "within %g s\n", timeout_ms / 1000.0);
+			status = CLI_EXIT_FAIL;
+			goto out;
+		}
+		if (r < 0) {
+			cli_report("publish", &err);
+			status = CLI_EXIT_FAIL;
+			goto out;
+		}
+		if (cli_pub_reply(env, w, head, count)) {
+			reading = false;
+			status = CLI_EXIT_FAIL;
+		} else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR &&
+		    !env->error->fatal)
+			fprintf(stderr, "ccc: broker: %s: %s\n",
+			    ccc_error_name((int)env->error->code),
+			    env->error->message);
+		ccc_envelope_free(env);
+	}
+out:
+	/* what is settled is still reported; the rest is lost with the session */
+	cli_slots_flush(w, &head, &count);
+	for (size_t k = 0; k < CLI_WINDOW; k++)
+		free(w[k].message);
+	free(buf);
+	return status;
+}
+
+static int
+cli_publish(const struct cli_global *g, int argc, char **argv, int i)
+{
+	struct cli_pub p;
+	struct ccc_error err;
+	ccc_client *c = NULL;
+	FILE *in = NULL;
+	char id[CCC_ID_LEN];
+	int status;
+
+	memset(&p, 0, sizeof(p));
+	ccc__v1__alert__init(&p.alert);
+	ccc__v1__location__init(&p.loc);
+	if (cli_parse(argc, argv, &i, cli_pub_flags, false, "publish",
+	    cli_pub_set, &p) < 0) {
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	status = CLI_EXIT_USAGE;
+	if (p.help) {
+		cli_help_publish(stdout);
+		status = CLI_EXIT_OK;
+		goto out;
+	}
+	if (p.json != NULL && p.alert_flags) {
+		cli_usage("publish", "--json cannot be combined with alert flags");
+		goto out;
+	}
+	if (p.json == NULL && !p.alert_flags) {
+		cli_usage("publish", "nothing to publish: give alert flags "
+		    "(--category, --severity, ...) or --json FILE");
+		goto out;
+	}
+	if (p.have_lat != p.have_lon) {
+		cli_usage("publish", "--lat and --lon go together");
+		goto out;
+	}
+	if (p.have_lat)
+		p.alert.location = &p.loc;
+	p.alert.n_references = p.n_refs;
+	p.alert.references = p.refs;
+	if (p.json != NULL) {
+		in = strcmp(p.json, "-") == 0 ? stdin : fopen(p.json, "r");
+		if (in == NULL) {
+			fprintf(stderr, "ccc: cannot open %s: %s\n", p.json,
+			    strerror(errno));
+			status = CLI_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
+		goto out;
+	if (in != NULL)
+		status = cli_publish_lines(c, in, g->timeout_ms);
+	else if (ccc_publish(c, &p.alert, id, &err) < 0) {
+		cli_report("publish", &err);
+		status = CLI_EXIT_FAIL;
+	} else {
+		printf("%s\n", id);
+		status = cli_flush() < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	}
+out:
+	ccc_close(c);
+	if (in != NULL && in != stdin)
+		fclose(in);
+	free(p.refs);
+	return status;
+}
+
+/* ---- subscribe ----------------------------------------------------------- */
+
+/* Write s, replacing control characters; a newline continues at indent. */
+static void
+cli_put(const char *s, const char *indent)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+
+	for (; *p != '\0'; p++) {
+		if (*p == '\n') {
+			if (indent != NULL)
+				printf("\n%s", indent);
+			else
+				putchar(' ');
+		} else if (*p == '\r')
+			continue;
+		else if (*p == '\t')
+			putchar('\t');
+		else if (*p < 0x20 || *p == 0x7f)
+			putchar('?');
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			putchar('?');	/* C1 control */
+			p++;
+		} else
+			putchar(*p);
+	}
+}
+
+static bool
+cli_set(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* "%.15g": exact for values typed with up to 15 digits, no exponent noise. */
+static const char *
+cli_num(double d, char *buf, size_t len)
+{
+	return cli_printf(buf, len, "%.15g", d);
+}
+
+/* Print the present strings of parts, separated by sep. */
+static void
+cli_join(const char *const *parts, size_t n, const char *sep)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!cli_set(parts[i]))
+			continue;
+		if (!first)
+			fputs(sep, stdout);
+		cli_put(parts[i], NULL);
+		first = false;
+	}
+}
+
+static void
+cli_print_typed(const Ccc__V1__Alert *a)
+{
+	char n1[40], n2[40];
+
+	if (a->persons != NULL) {
+		printf("    persons:");
+		if (a->persons->count > 0)
+			printf(" %u", a->persons->count);
+		if (a->persons->n_nationalities > 0) {
+			printf(a->persons->count > 0 ? " (" : " ");
+			cli_join((const char *const *)(void *)
+			    a->persons->nationalities, a->persons->n_nationalities,
+			    ", ");
+			printf(a->persons->count > 0 ? ")" : "");
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < a->n_vehicles; i++) {
+		const Ccc__V1__Vehicle *v = a->vehicles[i];
+		const char *parts[] = { v->make, v->model, v->colour };
+
+		printf("    vehicle: ");
+		cli_put(v->plate, NULL);
+		if (cli_set(v->registration_country)) {
+			printf(cli_set(v->plate) ? " (" : "(");
+			cli_put(v->registration_country, NULL);
+			putchar(')');
+		}
+		if (cli_set(v->make) || cli_set(v->model) || cli_set(v->colour)) {
+			if (cli_set(v->plate) || cli_set(v->registration_country))
+				printf(", ");
+			cli_join(parts, 3, " ");
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < a->n_drugs; i++) {
+		const Ccc__V1__Drug *d = a->drugs[i];
+
+		printf("    drug: ");
+		cli_put(d->substance, NULL);
+		if (d->quantity != 0) {
+			printf(" %s", cli_num(d->quantity, n1, sizeof(n1)));
+			if (cli_set(d->unit)) {
+				putchar(' ');
+				cli_put(d->unit, NULL);
+			}
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < a->n_goods; i++) {
+		const Ccc__V1__Goods *g = a->goods[i];
+
+		printf("    goods: ");
+		cli_put(g->description, NULL);
+		if (cli_set(g->hs_code)) {
+			printf(", HS ");
+			cli_put(g->hs_code, NULL);
+		}
+		if (g->declared_value != 0) {
+			printf(", value %s", cli_num(g->declared_value, n2,
+			    sizeof(n2)));
+			if (cli_set(g->currency)) {
+				putchar(' ');
+				cli_put(g->currency, NULL);
+			}
+		}
+		putchar('\n');
+	}
+	if (a->route != NULL) {
+		printf("    route: ");
+		cli_put(cli_set(a->route->from) ? a->route->from : "?", NULL);
+		printf(" -> ");
+		cli_put(cli_set(a->route->to) ? a->route->to : "?", NULL);
+		if (cli_set(a->route->crossing)) {
+			printf(" via ");
+			cli_put(a->route->crossing, NULL);
+		}
+		putchar('\n');
+	}
+}
+
+/* "label name" for a set enum value into buf[64]; returns 1, or 0 if unset. */
+static size_t
+cli_label(char *buf, const char *label, const ProtobufCEnumDescriptor *desc,
+    int value)
+{
+	const char *name = names_enum_short(desc, value);
+
+	if (value == 0 || name == NULL)
+		return 0;
+	cli_printf(buf, 64, "%s %s", label, name);
+	return 1;
+}
+
+/*
+ * The readable form of an alert:
+ *   TIME SEVERITY category section from origin id ID
+ *     summary
+ *       details, location, classification, typed details, references,
+ *       remarks, publication time (each only when present)
+ */
+static void
+cli_print_alert(const Ccc__V1__Alert *a)
+{
+	char t[64], n1[40], n2[40], sev[32], cls[4][64];
+	const char *name, *clsp[4];
+	size_t ncls = 0;
+	int64_t when = a->observed_at != 0 ? a->observed_at : a->published_at;
+
+	name = names_enum_short(&ccc__v1__severity__descriptor, (int)a->severity);
+	snprintf(sev, sizeof(sev), "%s", a->severity != 0 && name ? name : "-");
+	for (char *p = sev; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	name = names_enum_short(&ccc__v1__category__descriptor, (int)a->category);
+	printf("%s %s %s ", when != 0 ? time_format_rfc3339(when, t, sizeof(t)) :
+	    "-", sev, a->category != 0 && name ? name : "-");
+	cli_put(cli_set(a->section) ? a->section : "-", NULL);
+	printf(" from ");
+	cli_put(cli_set(a->origin) ? a->origin : "-", NULL);
+	printf(" id ");
+	cli_put(cli_set(a->id) ? a->id : "-", NULL);
+	printf("\n  ");
+	cli_put(a->summary, NULL);
+	putchar('\n');
+
+	if (cli_set(a->details)) {
+		printf("    ");
+		cli_put(a->details, "    ");
+		putchar('\n');
+	}
+	if (a->location != NULL)
+		printf("    location: %s, %s\n",
+		    cli_num(a->location->lat, n1, sizeof(n1)),
+		    cli_num(a->location->lon, n2, sizeof(n2)));
+	ncls += cli_label(cls[ncls], "handling", &ccc__v1__handling__descriptor,
+	    (int)a->handling);
+	ncls += cli_label(cls[ncls], "grading", &ccc__v1__grading__descriptor,
+	    (int)a->grading);
+	ncls += cli_label(cls[ncls], "tlp", &ccc__v1__tlp__descriptor,
+	    (int)a->tlp);
+	if (cli_set(a->language))
+		cli_printf(cls[ncls++], sizeof(cls[0]), "language %.40s",
+		    a->language);
+	if (ncls > 0) {
+		for (size_t k = 0; k < ncls; k++)
+			clsp[k] = cls[k];
+		printf("    ");
+		cli_join(clsp, ncls, ", ");
+		putchar('\n');
+	}
+	cli_print_typed(a);
+	if (a->n_references > 0) {
+		printf("    references: ");
+		cli_join((const char *const *)(void *)a->references,
+		    a->n_references, ", ");
+		putchar('\n');
+	}
+	if (cli_set(a->remarks)) {
+		printf("    remarks: ");
+		cli_put(a->remarks, "      ");
+		putchar('\n');
+	}
+	if (a->observed_at != 0 && a->published_at != 0)
+		printf("    published %s\n", time_format_rfc3339(a->published_at,
+		    t, sizeof(t)));
+}
+
+static int
+cli_print_json(const Ccc__V1__Alert *a)
+{
+	json_t *obj = pbjson_from_message(&a->base);
+	char *s;
+
+	if (obj == NULL || (s = json_dumps(obj, CLI_JSON_FLAGS)) == NULL) {
+		json_decref(obj);
+		fprintf(stderr, "ccc: alert %s cannot be written as JSON\n",
+		    cli_set(a->id) ? a->id : "-");
+		return -1;
+	}
+	printf("%s\n", s);
+	free(s);
+	json_decref(obj);
+	return 0;
+}
+
+static void
+cli_on_signal(int sig)
+{
+	int saved = errno;
+	ssize_t r;
+
+	(void)sig;
+	cli_stop = 1;
+	r = write(cli_wakeup[1], "x", 1);
+	(void)r;
+	errno = saved;
+}
+
+static int
+cli_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(cli_wakeup, O_NONBLOCK | O_CLOEXEC) < 0) {
+		fprintf(stderr, "ccc: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return 0;
+}
+
+/*
+ * Wait for the next envelope, or for SIGINT/SIGTERM. Returns 1 with *env,
+ * 0 when interrupted, -1 when the session ended (err says why).
+ */
+static int
+cli_wait(ccc_client *c, Ccc__V1__Envelope **env, struct ccc_error *err)
+{
+	struct pollfd pfd[2];
+	int r;
+
+	for (;;) {
+		if (cli_stop)
+			return 0;
+		if (!ccc_pending(c)) {
+			pfd[0].fd = ccc_fd(c);
+			pfd[0].events = POLLIN;
+			pfd[1].fd = cli_wakeup[0];
+			pfd[1].events = POLLIN;
+			pfd[0].revents = pfd[1].revents = 0;
+			if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+				snprintf(err->message, sizeof(err->message),
+				    "poll: %s", strerror(errno));
+				return -1;
+			}
+			if (pfd[0].revents == 0)
+				continue;
+		}
+		if ((r = ccc_receive(c, 0, env, err)) != 0)
+			return r;
+	}
+}
+
+static int
+cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
+{
+	struct cli_sub s;
+	struct ccc_error err;
+	Ccc__V1__Envelope *env;
+	ccc_client *c = NULL;
+	unsigned long seen = 0;
+	uint32_t sub_id = 0;
+	int status, r;
+
+	memset(&s, 0, sizeof(s));
+	if (cli_parse(argc, argv, &i, cli_sub_flags, false, "subscribe",
+	    cli_sub_set, &s) < 0) {
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (s.help) {
+		cli_help_subscribe(stdout);
+		status = CLI_EXIT_OK;
+		goto out;
+	}
+	if (s.n_patterns == 0) {
+		cli_usage("subscribe", "give at least one topic PATTERN, "
+		    "e.g. alerts/#");
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
+		goto out;
+	if (ccc_subscribe(c, (const char *const *)(void *)s.patterns,
+	    s.n_patterns, &sub_id, &err) < 0) {
+		cli_report("subscribe", &err);
+		status = CLI_EXIT_FAIL;
+		goto out;
+	}
+	if (cli_signals() < 0) {
+		status = CLI_EXIT_FAIL;
+		goto out;
+	}
+	status = CLI_EXIT_OK;
+	while (s.count == 0 || seen < s.count) {
+		if ((r = cli_wait(c, &env, &err)) == 0)
+			break;
+		if (r < 0) {
+			fprintf(stderr, "ccc: %s\n", err.message);
+			status = CLI_EXIT_FAIL;
+			break;
+		}
+		if (env->body_case == CCC__V1__ENVELOPE__BODY_DELIVER &&
+		    env->deliver->alert != NULL) {
+			if (s.json)
+				cli_print_json(env->deliver->alert);
+			else
+				cli_print_alert(env->deliver->alert);
+			seen++;
+			if (cli_flush() < 0)
+				status = CLI_EXIT_FAIL;
+		} else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR) {
+			const Ccc__V1__Error *e = env->error;
+
+			if (e->fatal || e->subscription_id == sub_id) {
+				fprintf(stderr, "ccc: %s: %s: %s\n", e->fatal ?
+				    "the broker closed the session" :
+				    "subscription ended",
+				    ccc_error_name((int)e->code), e->message);
+				status = CLI_EXIT_FAIL;
+			} else
+				fprintf(stderr, "ccc: broker: %s: %s\n",
+				    ccc_error_name((int)e->code), e->message);
+		}
+		ccc_envelope_free(env);
+		if (status != CLI_EXIT_OK)
+			break;
+	}
+out:
+	ccc_close(c);
+	free(s.patterns);
+	return status;
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static int
+cli_help(int argc, char **argv, int i)
+{
+	if (i >= argc) {
+		cli_help_main(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (i + 1 < argc) {
+		cli_usage(NULL, "help takes one command name");
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[i], "publish") == 0)
+		cli_help_publish(stdout);
+	else if (strcmp(argv[i], "subscribe") == 0)
+		cli_help_subscribe(stdout);
+	else if (strcmp(argv[i], "help") == 0)
+		cli_help_main(stdout);
+	else {
+		cli_usage(NULL, "unknown command \"%s\"", argv[i]);
+		return CLI_EXIT_USAGE;
+	}
+	return CLI_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli_global g;
+	const char *cmd;
+	int i = 1;
+
+	memset(&g, 0, sizeof(g));
+	if (cli_parse(argc, argv, &i, cli_global_flags, true, NULL,
+	    cli_global_set, &g) < 0)
+		return CLI_EXIT_USAGE;
+	if (g.help) {
+		cli_help_main(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (g.version) {
+		printf("ccc %s\n", CCC_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (i >= argc) {
+		cli_usage(NULL, "no command given (publish, subscribe or help)");
+		return CLI_EXIT_USAGE;
+	}
+	cmd = argv[i++];
+	cli_env(&g);
+	if (strcmp(cmd, "publish") == 0)
+		return cli_publish(&g, argc, argv, i);
+	if (strcmp(cmd, "subscribe") == 0)
+		return cli_subscribe(&g, argc, argv, i);
+	if (strcmp(cmd, "help") == 0)
+		return cli_help(argc, argv, i);
+	cli_usage(NULL, "unknown command \"%s\" (publish, subscribe or help)",
+	    cmd);
+	return CLI_EXIT_USAGE;
+}
