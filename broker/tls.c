@@ -43,7 +43,7 @@ tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
 {
 	STACK_OF(X509_NAME) *names;
 	SSL_CTX *ctx;
-	char why[512];
+	char why[512], groups[] = TLS_GROUPS;	/* the macro wants char * */
 
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
@@ -56,7 +56,7 @@ tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
 	    SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
-	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
+	    SSL_CTX_set1_groups_list(ctx, groups) != 1) {
 		snprintf(err, errlen, "cannot set TLS ciphers: %s",
 		    tls_errors(why, sizeof(why)));
 		goto fail;
