@@ -43,10 +43,11 @@ alert_check_str(const char *field, const char *s, size_t max, int required,
 		return required ? alert_fail(why, whylen, field, "required") : 0;
 	if (len > max)
 		return alert_fail(why, whylen, field, "longer than %zu bytes", max);
-	if (oneline ? !utf8_valid_line(s) : !utf8_valid(s, len))
+	if (oneline ? !utf8_valid_line(s) : !utf8_valid_text(s))
 		return alert_fail(why, whylen, field, oneline ?
 		    "not valid UTF-8 text on one line (no control characters)" :
-		    "not valid UTF-8");
+		    "not valid UTF-8 text (no control characters but newline "
+		    "and tab)");
 	return 0;
 }
 

@@ -5,10 +5,14 @@
  * Owns: the bufferevent (and through it the socket and the SSL object), the
  * session's timers, its subscriptions and their entries in the topic tree.
  * Invariants:
- *   - input is bounded: the read high-watermark is one maximal frame, and a
- *     length prefix over the limit is refused before anything is allocated;
+ *   - input is bounded: every whole frame is handled as soon as it arrives, so
+ *     the input buffer holds at most one partial frame plus one read, and a
+ *     length prefix over the limit is refused before anything is allocated
+ *     (no read watermark: with a socket-based OpenSSL bufferevent it would
+ *     strand decrypted bytes inside OpenSSL until the peer sent more);
  *   - output is bounded: a frame that would push queued output past
- *     limits.max_output_buffer closes the session as a slow consumer;
+ *     limits.max_output_buffer closes the session as a slow consumer — this
+ *     also covers a client that sends requests but never reads the replies;
  *   - a peer's fault closes that session only; nothing here calls fatal();
  *   - a session is freed only by sess_reap(), from its own event, never
  *     inside a bufferevent callback that still uses it.
@@ -34,7 +38,7 @@
 #include "tls.h"
 #include "xmalloc.h"
 
-#define SESS_CLOSE_GRACE	5	/* seconds to flush output when closing (at most) */
+#define SESS_CLOSE_GRACE	5	/* seconds to flush output when closing, at least */
 
 static uint64_t sess_serial;
 
@@ -54,11 +58,21 @@ sess_state_name(enum sess_state st)
 }
 
 static void
+sess_arm_timer_us(struct session *s, int64_t us)
+{
+	struct timeval tv;
+
+	if (us < 1000)
+		us = 1000;
+	tv.tv_sec = (time_t)(us / 1000000);
+	tv.tv_usec = (suseconds_t)(us % 1000000);
+	evtimer_add(s->timer, &tv);
+}
+
+static void
 sess_arm_timer(struct session *s, int64_t seconds)
 {
-	struct timeval tv = { .tv_sec = (time_t)seconds, .tv_usec = 0 };
-
-	evtimer_add(s->timer, &tv);
+	sess_arm_timer_us(s, seconds * 1000000);
 }
 
 void
@@ -105,15 +119,13 @@ sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	if (s->bev == NULL) {
 		log_error("session %llu: cannot create TLS bufferevent; dropping %s",
 		    (unsigned long long)s->serial, s->peer);
-		SSL_free(ssl);
+		/* libevent has already freed ssl (BEV_OPT_CLOSE_ON_FREE) */
 		evutil_closesocket(fd);
 		free(s);
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
 	bufferevent_setcb(s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0,
-	    FRAME_HEADER_LEN + cfg->max_frame_size);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	s->timer = evtimer_new(base, sess_timer_cb, s);
 	s->reaper = event_new(base, -1, 0, sess_reap_cb, s);
@@ -216,8 +228,10 @@ sess_close(struct session *s, const char *reason)
 	bufferevent_disable(s->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
 		sess_reap(s);
-	else
-		sess_arm_timer(s, SESS_CLOSE_GRACE);
+	else	/* on shutdown, flush for as long as timeouts.shutdown allows */
+		sess_arm_timer(s, server_stopping(s->srv) &&
+		    server_config(s->srv)->shutdown_timeout > SESS_CLOSE_GRACE ?
+		    server_config(s->srv)->shutdown_timeout : SESS_CLOSE_GRACE);
 }
 
 static void
@@ -339,7 +353,7 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 	char why[160];
 
 	while (s->state != SESS_CLOSING && s->state != SESS_HANDSHAKE &&
-	    !s->reading_paused && (len = evbuffer_get_length(in)) >= FRAME_HEADER_LEN) {
+	    (len = evbuffer_get_length(in)) >= FRAME_HEADER_LEN) {
 		data = evbuffer_pullup(in, FRAME_HEADER_LEN);
 		want = FRAME_HEADER_LEN + ((size_t)data[0] << 24 |
 		    (size_t)data[1] << 16 | (size_t)data[2] << 8 | data[3]);
@@ -362,6 +376,7 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, consumed);
 		s->frames_in++;
 		s->last_rx_us = time_mono_us();
+		s->ping_sent = false;	/* any traffic proves liveness */
 		if (st == FRAME_MALFORMED) {
 			sess_error(s, 0,
 			    CCC__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME, true,
@@ -370,13 +385,6 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 		}
 		handle_frame(s, env);
 		frame_free(env);
-		/* stop reading while our replies pile up unread */
-		if (s->state != SESS_CLOSING &&
-		    evbuffer_get_length(bufferevent_get_output(bev)) >
-		    cfg->max_output_buffer / 2) {
-			s->reading_paused = true;
-			bufferevent_disable(bev, EV_READ);
-		}
 	}
 }
 
@@ -385,16 +393,13 @@ sess_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	/* called when output drained to the low watermark (0) */
-	if (s->state == SESS_CLOSING) {
+	/*
+	 * Called when output drained to the low watermark (0). A deferred
+	 * callback may run after more output was queued: reap only when empty.
+	 */
+	if (s->state == SESS_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		sess_reap(s);
-		return;
-	}
-	if (s->reading_paused) {
-		s->reading_paused = false;
-		bufferevent_enable(bev, EV_READ);
-		sess_read_cb(bev, s);	/* frames may already be buffered */
-	}
 }
 
 static void
@@ -421,14 +426,16 @@ sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 			    cfg->handshake_timeout);
 		break;
 	case SESS_READY:
-		idle = (time_mono_us() - s->last_rx_us) / 1000000;
-		if (idle >= cfg->idle_timeout) {
+		/* in microseconds: whole seconds would round the first check down */
+		idle = time_mono_us() - s->last_rx_us;
+		if (idle >= (int64_t)cfg->idle_timeout * 1000000 && s->ping_sent) {
 			sess_error(s, 0,
 			    CCC__V1__ERROR_CODE__ERROR_CODE_IDLE_TIMEOUT, true,
-			    "nothing received for %lld seconds", (long long)idle);
+			    "nothing received for %lld seconds",
+			    (long long)(idle / 1000000));
 			break;
 		}
-		if (idle >= cfg->ping_interval && !s->ping_sent) {
+		if (idle >= (int64_t)cfg->ping_interval * 1000000 && !s->ping_sent) {
 			Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
 			Ccc__V1__Ping ping = CCC__V1__PING__INIT;
 
@@ -436,11 +443,12 @@ sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 			env.body_case = CCC__V1__ENVELOPE__BODY_PING;
 			env.ping = &ping;
 			s->ping_sent = true;
-			sess_send(s, &env);
+			if (sess_send(s, &env) < 0)
+				break;
 		}
-		if (s->state == SESS_READY)
-			sess_arm_timer(s, idle >= cfg->ping_interval ?
-			    cfg->idle_timeout - idle : cfg->ping_interval - idle);
+		/* next: the ping deadline, or (ping sent) the idle deadline */
+		sess_arm_timer_us(s, (int64_t)(s->ping_sent ? cfg->idle_timeout :
+		    cfg->ping_interval) * 1000000 - idle);
 		break;
 	case SESS_CLOSING:
 		sess_reap(s);	/* output did not drain in time */

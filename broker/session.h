@@ -52,7 +52,6 @@ struct session {
 	char			 peer[64];	/* "HOST:PORT" of the peer */
 	enum sess_state		 state;
 	bool			 over_limit;	/* accepted past max_connections: refuse after TLS */
-	bool			 reading_paused; /* output over half its bound */
 	struct bufferevent	*bev;		/* TLS bufferevent; owns the socket and SSL */
 	struct event		*timer;		/* handshake, idle/ping or closing deadline */
 	struct event		*reaper;	/* frees the session from a clean stack */

@@ -1,13 +1,113 @@
 /*
  * frame.c — length-prefixed protobuf frames. Owns the wire format's outer
  * layer only: it must never trust a length before checking it against the
- * limit, and never accept a message carrying fields this schema does not
- * know (protobuf-c keeps those and would pack them again on forwarding).
+ * limit, let a frame decode into more memory than a fixed multiple of its
+ * size, accept a message carrying fields this schema does not know
+ * (protobuf-c keeps those and would pack them again on forwarding), or accept
+ * a string with a NUL byte (protobuf-c would silently truncate it).
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "frame.h"
+
+/*
+ * Decoding a frame may allocate at most this much: protobuf-c turns a 2-byte
+ * empty sub-message into a ~80-byte struct, so without a budget a frame full
+ * of them would cost 40 times its size.
+ */
+#define FRAME_BUDGET(n)		(16 * (size_t)(n) + 16384)
+
+struct frame_budget {
+	size_t	left;
+	bool	exhausted;	/* an allocation was refused */
+};
+
+static void *
+frame_budget_alloc(void *data, size_t size)
+{
+	struct frame_budget *b = data;
+
+	if (size > b->left) {
+		b->exhausted = true;
+		return NULL;
+	}
+	b->left -= size;
+	return malloc(size);
+}
+
+static void
+frame_budget_free(void *data, void *p)
+{
+	(void)data;
+	free(p);	/* so frame_free() may use the default allocator */
+}
+
+/* Read a varint; false when it runs past end or over 10 bytes. */
+static bool
+frame_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 70 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * True when some string field in the encoded message buf[0..len) of type d
+ * holds a NUL byte. protobuf-c stores strings NUL-terminated without a
+ * length, so such a string would be silently cut short when checked and
+ * forwarded. Only called on bytes protobuf-c has already decoded.
+ */
+static bool
+frame_has_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p,
+    const uint8_t *end)
+{
+	uint64_t tag, len;
+
+	while (p < end) {
+		if (!frame_varint(&p, end, &tag))
+			return false;
+		switch (tag & 7) {
+		case 0:
+			if (!frame_varint(&p, end, &len))
+				return false;
+			break;
+		case 1:
+			p += 8;
+			break;
+		case 5:
+			p += 4;
+			break;
+		case 2: {
+			const ProtobufCFieldDescriptor *f;
+
+			if (!frame_varint(&p, end, &len) || len > (uint64_t)(end - p))
+				return false;
+			f = protobuf_c_message_descriptor_get_field(d,
+			    (unsigned)(tag >> 3));
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
+			    memchr(p, 0, len) != NULL)
+				return true;
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			    frame_has_nul(f->descriptor, p, p + len))
+				return true;
+			p += len;
+			break;
+		}
+		default:
+			return false;
+		}
+	}
+	return false;
+}
 
 /* True when msg or any message below it carries unknown fields. */
 static int
@@ -47,6 +147,9 @@ enum frame_status
 frame_decode(const uint8_t *buf, size_t len, size_t max,
     Ccc__V1__Envelope **env, size_t *consumed, char *why, size_t whylen)
 {
+	struct frame_budget budget;
+	ProtobufCAllocator alloc = { frame_budget_alloc, frame_budget_free,
+	    &budget };
 	Ccc__V1__Envelope *e;
 	uint32_t n;
 	char dummy[1];
@@ -74,9 +177,13 @@ frame_decode(const uint8_t *buf, size_t len, size_t max,
 		snprintf(why, whylen, "empty frame");
 		return FRAME_MALFORMED;
 	}
-	e = ccc__v1__envelope__unpack(NULL, n, buf + FRAME_HEADER_LEN);
+	budget.left = FRAME_BUDGET(n);
+	budget.exhausted = false;
+	e = ccc__v1__envelope__unpack(&alloc, n, buf + FRAME_HEADER_LEN);
 	if (e == NULL) {
-		snprintf(why, whylen, "frame is not a valid ccc.v1.Envelope");
+		snprintf(why, whylen, "%s", budget.exhausted ?
+		    "frame decodes to too much memory (too many repeated items)" :
+		    "frame is not a valid ccc.v1.Envelope");
 		return FRAME_MALFORMED;
 	}
 	if (e->body_case == CCC__V1__ENVELOPE__BODY__NOT_SET) {
@@ -87,6 +194,12 @@ frame_decode(const uint8_t *buf, size_t len, size_t max,
 	if (frame_has_unknown(&e->base)) {
 		frame_free(e);
 		snprintf(why, whylen, "envelope carries fields unknown to ccc.v1");
+		return FRAME_MALFORMED;
+	}
+	if (frame_has_nul(&ccc__v1__envelope__descriptor, buf + FRAME_HEADER_LEN,
+	    buf + FRAME_HEADER_LEN + n)) {
+		frame_free(e);
+		snprintf(why, whylen, "a string field contains a NUL byte");
 		return FRAME_MALFORMED;
 	}
 	*env = e;

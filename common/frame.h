@@ -33,6 +33,9 @@ enum frame_status {
  * *consumed is the frame's size in bytes; on FRAME_MALFORMED *consumed is
  * still the frame's size (the stream stays in step) and why[] says what is
  * wrong. On FRAME_TOO_LARGE, *consumed is the declared length.
+ * FRAME_MALFORMED covers: an empty frame, bytes that are not an Envelope, an
+ * envelope without body, fields unknown to ccc.v1, strings with NUL bytes,
+ * and frames that would decode into more than 16 bytes of memory per byte.
  * why may be NULL.
  */
 enum frame_status	 frame_decode(const uint8_t *buf, size_t len, size_t max,

@@ -56,8 +56,9 @@ utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-bool
-utf8_valid_line(const char *s)
+/* Valid UTF-8 without control characters other than those in allowed. */
+static bool
+utf8_valid_controls(const char *s, const char *allowed)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len = strlen(s), i = 0, n;
@@ -66,9 +67,22 @@ utf8_valid_line(const char *s)
 	while (i < len) {
 		if ((n = utf8_decode(p + i, len - i, &cp)) == 0)
 			return false;
-		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+		if ((cp < 0x20 && strchr(allowed, (int)cp) == NULL) ||
+		    cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
 			return false;
 		i += n;
 	}
 	return true;
+}
+
+bool
+utf8_valid_line(const char *s)
+{
+	return utf8_valid_controls(s, "");
+}
+
+bool
+utf8_valid_text(const char *s)
+{
+	return utf8_valid_controls(s, "\n\t");
 }

@@ -13,5 +13,7 @@
 bool	utf8_valid(const char *s, size_t len);
 /* True when s is well-formed UTF-8 and has no control characters (C0, DEL, C1). */
 bool	utf8_valid_line(const char *s);
+/* The same, but newline and tab are allowed (multi-line text). */
+bool	utf8_valid_text(const char *s);
 
 #endif

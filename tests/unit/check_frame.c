@@ -192,6 +192,88 @@ START_TEST(unknown_field_nested_refused)
 }
 END_TEST
 
+START_TEST(nul_in_string_refused)
+{
+	/* publish { alert { summary: "ab\0c" } } */
+	uint8_t buf[] = { 0, 0, 0, 10, 0x62, 0x08, 0x0a, 0x06, 0x2a, 0x04,
+	    'a', 'b', 0, 'c' };
+	Ccc__V1__Envelope *out;
+	size_t consumed;
+	char why[80];
+
+	ck_assert_int_eq(frame_decode(buf, sizeof(buf), FRAME_MAX_DEFAULT, &out,
+	    &consumed, why, sizeof(why)), FRAME_MALFORMED);
+	ck_assert_str_eq(why, "a string field contains a NUL byte");
+	buf[12] = 'x';		/* the same frame without the NUL decodes */
+	ck_assert_int_eq(frame_decode(buf, sizeof(buf), FRAME_MAX_DEFAULT, &out,
+	    &consumed, why, sizeof(why)), FRAME_OK);
+	ck_assert_str_eq(out->publish->alert->summary, "abxc");
+	frame_free(out);
+}
+END_TEST
+
+/* Append a varint to p; returns the new end. */
+static uint8_t *
+put_varint(uint8_t *p, size_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/*
+ * A publish whose alert holds nvehicles empty vehicles (2 bytes each on the
+ * wire, a whole struct each once decoded). Returns the frame length.
+ */
+static size_t
+vehicles_frame(uint8_t *buf, size_t nvehicles)
+{
+	size_t alen = 2 * nvehicles, plen, elen;
+	uint8_t hdr[32], *p;
+
+	plen = 1 + (size_t)(put_varint(hdr, alen) - hdr) + alen;
+	elen = 1 + (size_t)(put_varint(hdr, plen) - hdr) + plen;
+	p = buf + 4;
+	*p++ = 0x62;
+	p = put_varint(p, plen);
+	*p++ = 0x0a;
+	p = put_varint(p, alen);
+	for (size_t i = 0; i < nvehicles; i++) {
+		*p++ = 0x7a;	/* field 15, length-delimited */
+		*p++ = 0x00;
+	}
+	buf[0] = (uint8_t)(elen >> 24);
+	buf[1] = (uint8_t)(elen >> 16);
+	buf[2] = (uint8_t)(elen >> 8);
+	buf[3] = (uint8_t)elen;
+	return 4 + elen;
+}
+
+START_TEST(decoding_memory_is_bounded)
+{
+	static uint8_t buf[16 + 2 * 8000];
+	Ccc__V1__Envelope *out;
+	size_t n, consumed;
+	char why[96];
+
+	/* a handful of vehicles is fine */
+	n = vehicles_frame(buf, 4);
+	ck_assert_int_eq(frame_decode(buf, n, FRAME_MAX_DEFAULT, &out, &consumed,
+	    why, sizeof(why)), FRAME_OK);
+	ck_assert_uint_eq(out->publish->alert->n_vehicles, 4);
+	frame_free(out);
+	/* 8,000 of them would decode into ~32 times the frame's size */
+	n = vehicles_frame(buf, 8000);
+	ck_assert_int_eq(frame_decode(buf, n, FRAME_MAX_DEFAULT, &out, &consumed,
+	    why, sizeof(why)), FRAME_MALFORMED);
+	ck_assert_ptr_nonnull(strstr(why, "too much memory"));
+	ck_assert_uint_eq(consumed, n);
+}
+END_TEST
+
 START_TEST(body_names)
 {
 	ck_assert_str_eq(frame_body_name(CCC__V1__ENVELOPE__BODY_PUBLISH), "publish");
@@ -216,6 +298,8 @@ frame_suite(void)
 	tcase_add_test(tc, no_body_malformed);
 	tcase_add_test(tc, unknown_field_refused);
 	tcase_add_test(tc, unknown_field_nested_refused);
+	tcase_add_test(tc, nul_in_string_refused);
+	tcase_add_test(tc, decoding_memory_is_bounded);
 	tcase_add_test(tc, body_names);
 	suite_add_tcase(s, tc);
 	return s;

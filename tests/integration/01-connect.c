@@ -1,0 +1,237 @@
+/*
+ * 01-connect.c — opening a session: Hello/Welcome, the identity and limits
+ * the broker announces, Ping/Pong, and the session-order errors (a second
+ * Hello, a request before Hello, an unsupported protocol version).
+ */
+#include <string.h>
+
+#include "harness.h"
+
+/* True when the Welcome lists exactly these roles, in any order. */
+static bool
+roles_are(const Ccc__V1__Welcome *w, const char *const *roles, size_t n)
+{
+	if (w->n_roles != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < w->n_roles; k++)
+			found = found || strcmp(w->roles[k], roles[i]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+START_TEST(welcome_identity_and_defaults)
+{
+	static const char *const roles[] = { "publisher", "subscriber" };
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_connect(b, "tr-police");
+	Ccc__V1__Envelope *env;
+	const Ccc__V1__Welcome *w;
+
+	h_raw_send_hello(r, 1, 7);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_WELCOME);
+	w = env->welcome;
+	ck_assert_uint_eq(env->request_id, 7);
+	ck_assert_uint_eq(w->protocol_version, 1);
+	ck_assert_str_eq(w->endpoint, "tr-police");
+	ck_assert_msg(roles_are(w, roles, 2), "tr-police roles: %zu roles",
+	    w->n_roles);
+	ck_assert_msg(strncmp(w->server_version, "cccd/", 5) == 0,
+	    "server_version \"%s\"", w->server_version);
+	ck_assert_uint_eq(w->max_frame_size, FRAME_MAX_DEFAULT);
+	ck_assert_uint_eq(w->ping_interval, 30);
+	frame_free(env);
+	h_raw_close(r);
+	ck_assert(h_log_wait(b, "tr-police connected from", H_WAIT_MS));
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(welcome_configured_limits)
+{
+	static const char *const roles[] = { "operator" };
+	struct h_broker *b = h_broker_start("limits:\n  max_frame_size: 4096\n"
+	    "timeouts:\n  ping_interval: 7\n");
+	struct h_raw *r = h_raw_connect(b, "ccc-operator");
+	Ccc__V1__Envelope *env;
+	ccc_client *c;
+
+	h_raw_send_hello(r, 1, 1);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_WELCOME);
+	ck_assert_str_eq(env->welcome->endpoint, "ccc-operator");
+	ck_assert_msg(roles_are(env->welcome, roles, 1),
+	    "ccc-operator should have only the operator role");
+	ck_assert_uint_eq(env->welcome->max_frame_size, 4096);
+	ck_assert_uint_eq(env->welcome->ping_interval, 7);
+	frame_free(env);
+	h_raw_close(r);
+
+	/* the library takes the same values */
+	c = h_connect(b, "gr-police");
+	ck_assert_uint_eq(ccc_max_frame_size(c), 4096);
+	ccc_close(c);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(ping_pong_echoes_request_id)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	Ccc__V1__Envelope *env;
+
+	h_raw_send_ping(r, 42);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_PONG);
+	ck_assert_uint_eq(env->request_id, 42);
+	frame_free(env);
+	/* a large id comes back unchanged, and pings may be pipelined */
+	h_raw_send_ping(r, UINT64_C(0xfedcba9876543210));
+	h_raw_send_ping(r, 3);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_PONG);
+	ck_assert(env->request_id == UINT64_C(0xfedcba9876543210));
+	frame_free(env);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_PONG);
+	ck_assert_uint_eq(env->request_id, 3);
+	frame_free(env);
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(second_hello_is_fatal)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	Ccc__V1__Envelope *env;
+
+	h_raw_send_hello(r, 1, 9);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_ERROR);
+	ck_assert_uint_eq(env->request_id, 9);
+	h_expect_error(env, CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, true,
+	    "hello");
+	frame_free(env);
+	ck_assert(h_raw_closed(r, H_WAIT_MS));
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(publish_before_hello_is_fatal)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_connect(b, "tr-police");
+	Ccc__V1__Alert *a = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "Heroin in a lorry");
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *got;
+	Ccc__V1__Publish pub = CCC__V1__PUBLISH__INIT;
+
+	pub.alert = a;
+	env.request_id = 3;
+	env.body_case = CCC__V1__ENVELOPE__BODY_PUBLISH;
+	env.publish = &pub;
+	h_raw_send_env(r, &env);
+	got = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_ERROR);
+	ck_assert_uint_eq(got->request_id, 3);
+	h_expect_error(got, CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, true,
+	    "must be hello");
+	frame_free(got);
+	ck_assert(h_raw_closed(r, H_WAIT_MS));
+	h_raw_close(r);
+	h_alert_free(a);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(ping_before_hello_is_fatal)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_connect(b, "tr-police");
+
+	h_raw_send_ping(r, 1);
+	h_raw_expect_error(r, CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, true,
+	    "must be hello");
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(unsupported_version)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_connect(b, "tr-police");
+	Ccc__V1__Envelope *env;
+
+	h_raw_send_hello(r, 2, 1);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_ERROR);
+	ck_assert_uint_eq(env->request_id, 1);
+	h_expect_error(env, CCC__V1__ERROR_CODE__ERROR_CODE_UNSUPPORTED_VERSION,
+	    true, "version 2");
+	frame_free(env);
+	ck_assert(h_raw_closed(r, H_WAIT_MS));
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(client_name_too_long)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_connect(b, "tr-police");
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Hello hello = CCC__V1__HELLO__INIT;
+	char name[200];
+
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	hello.protocol_version = 1;
+	hello.client_name = name;
+	env.request_id = 1;
+	env.body_case = CCC__V1__ENVELOPE__BODY_HELLO;
+	env.hello = &hello;
+	h_raw_send_env(r, &env);
+	h_raw_expect_error(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+	    true, "client_name");
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(library_connects)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *c1 = h_connect(b, "tr-police");
+	ccc_client *c2 = h_connect(b, "tr-police");	/* one endpoint, two sessions */
+
+	ck_assert_str_eq(ccc_endpoint(c1), "tr-police");
+	ck_assert_uint_eq(ccc_max_frame_size(c1), FRAME_MAX_DEFAULT);
+	ck_assert_int_ge(ccc_fd(c1), 0);
+	ck_assert(!ccc_pending(c1));
+	ccc_close(c1);
+	ccc_close(c2);
+	h_broker_stop(b);
+}
+END_TEST
+
+Suite *
+connect_suite(void)
+{
+	Suite *s = suite_create("01-connect");
+	TCase *tc = tcase_create("hello");
+
+	tcase_add_test(tc, welcome_identity_and_defaults);
+	tcase_add_test(tc, welcome_configured_limits);
+	tcase_add_test(tc, ping_pong_echoes_request_id);
+	tcase_add_test(tc, second_hello_is_fatal);
+	tcase_add_test(tc, publish_before_hello_is_fatal);
+	tcase_add_test(tc, ping_before_hello_is_fatal);
+	tcase_add_test(tc, unsupported_version);
+	tcase_add_test(tc, client_name_too_long);
+	tcase_add_test(tc, library_connects);
+	tcase_set_timeout(tc, H_TEST_TIMEOUT);
+	suite_add_tcase(s, tc);
+	return s;
+}

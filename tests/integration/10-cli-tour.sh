@@ -1,0 +1,339 @@
+#!/bin/sh
+# 10-cli-tour.sh — the ccc command line as a user meets it, against a real
+# cccd: follow a feed in the background, publish from JSON Lines and from
+# flags, see a refusal and a usage error, and configure the client through
+# the environment.
+#
+# Usage: CCC_BUILD=build sh tests/integration/10-cli-tour.sh
+#
+# Makes its own PKI (certs/mkpki.sh) and config in a temporary directory,
+# starts cccd on a free loopback port and always stops it again. Every wait
+# is bounded. Prints one line per check and ends with "N passed, M failed";
+# the exit status is 1 when a check failed.
+
+set -u
+LC_ALL=C
+export LC_ALL
+
+here=$(cd "$(dirname "$0")" && pwd)
+srcdir=$(cd "$here/../.." && pwd)
+build=${CCC_BUILD:-build}
+case $build in
+/*) ;;
+*) build=$(pwd)/$build ;;
+esac
+ccc=$build/ccc
+cccd=$build/cccd
+
+passed=0
+failed=0
+broker_pid=
+sub_pid=
+tmp=
+
+# ---- helpers -------------------------------------------------------------------
+
+cleanup() {
+	# only the processes this script started
+	if [ -n "$sub_pid" ]; then
+		kill "$sub_pid" 2>/dev/null
+		wait "$sub_pid" 2>/dev/null
+	fi
+	if [ -n "$broker_pid" ]; then
+		kill "$broker_pid" 2>/dev/null
+		wait "$broker_pid" 2>/dev/null
+	fi
+	if [ -n "$tmp" ]; then
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+pass() {
+	passed=$((passed + 1))
+	echo "ok - $1"
+}
+
+# fail NAME [FILE...] — count a failure and show the files that tell why
+fail() {
+	failed=$((failed + 1))
+	echo "not ok - $1"
+	shift
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "    --- $(basename "$f")"
+		sed 's/^/    /' "$f"
+	done
+}
+
+# check NAME COMMAND... — pass when the command succeeds
+check() {
+	name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "$tmp/out" "$tmp/err"; fi
+}
+
+# wait_for FILE TEXT SECONDS — true once FILE contains TEXT
+wait_for() {
+	n=0
+	while [ "$n" -lt $(($3 * 10)) ]; do
+		if grep -qF -- "$2" "$1" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# wait_exit PID SECONDS — true once PID has exited (it is then reaped by
+# the caller's wait); false when it still runs
+wait_exit() {
+	n=0
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$n" -lt $(($2 * 10)) ] || return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+	return 0
+}
+
+# run ARGS... — ccc with a bound, output in $tmp/out and $tmp/err, status in $rc
+run() {
+	timeout 30 "$ccc" "$@" > "$tmp/out" 2> "$tmp/err"
+	rc=$?
+}
+
+# run_as ENDPOINT ARGS... — run with that endpoint's certificate
+run_as() {
+	ep=$1
+	shift
+	run --server "127.0.0.1:$port" --cert "$pki/$ep.pem" --key "$pki/$ep.key" \
+	    --ca "$pki/ca.pem" "$@"
+}
+
+# follow_as ENDPOINT OUTFILE ARGS... — ccc subscribe in the background as
+# that endpoint; its pid in $sub_pid
+follow_as() {
+	ep=$1
+	out=$2
+	shift 2
+	timeout 30 "$ccc" --server "127.0.0.1:$port" --cert "$pki/$ep.pem" \
+	    --key "$pki/$ep.key" --ca "$pki/ca.pem" subscribe "$@" \
+	    > "$out" 2> "$out.err" &
+	sub_pid=$!
+}
+
+is_uuid() {
+	printf '%s\n' "$1" |
+	    grep -Eqx '[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'
+}
+
+# ---- set-up ----------------------------------------------------------------------
+
+for bin in "$ccc" "$cccd"; do
+	if [ ! -x "$bin" ]; then
+		echo "10-cli-tour: $bin is not built" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ccc-cli.XXXXXX") || exit 1
+pki=$tmp/pki
+log=$tmp/cccd.log
+
+if ! sh "$srcdir/certs/mkpki.sh" "$pki" "$srcdir/certs/demo-endpoints.txt" \
+    > "$tmp/mkpki.out" 2>&1; then
+	fail "make the PKI" "$tmp/mkpki.out"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+cp "$srcdir/broker/etc/registry.yaml" "$tmp/registry.yaml"
+cat > "$tmp/cccd.yaml" <<EOF
+listen: 127.0.0.1:0
+tls:
+  cert: $pki/cccd.pem
+  key: $pki/cccd.key
+  ca: $pki/ca.pem
+registry: $tmp/registry.yaml
+data_dir: $tmp/data
+log_level: debug
+EOF
+
+"$cccd" --config "$tmp/cccd.yaml" 2> "$log" &
+broker_pid=$!
+if ! wait_for "$log" "listening on 127.0.0.1:" 10; then
+	fail "cccd starts" "$log"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
+pass "cccd starts and listens on port $port"
+
+# ---- the tour ------------------------------------------------------------------------
+
+summary='Kapıkule: 23 migrants hidden in a lorry'
+json=$(printf '{"category":"migrant_smuggling","section":"tr-bg/kapikule","severity":"high","handling":"h1","summary":"%s"}' "$summary")
+
+# gr-police follows the Turkish-Bulgarian border in the background
+follow_as gr-police "$tmp/sub.out" --json --count 1 'alerts/+/tr-bg/#'
+if wait_for "$log" "gr-police subscription" 10; then
+	pass "subscribe --json --count 1 is subscribed"
+else
+	fail "subscribe --json --count 1 is subscribed" "$tmp/sub.out.err"
+fi
+
+# tr-police publishes one alert as JSON Lines on standard input
+printf '%s\n' "$json" > "$tmp/in"
+run_as tr-police publish --json - < "$tmp/in"
+id=$(cat "$tmp/out")
+if [ "$rc" -eq 0 ] && [ "$(wc -l < "$tmp/out")" -eq 1 ] && is_uuid "$id"; then
+	pass "publish --json - prints one alert id"
+else
+	fail "publish --json - prints one alert id (status $rc)" "$tmp/out" "$tmp/err"
+fi
+
+if wait_exit "$sub_pid" 10; then
+	wait "$sub_pid"
+	sub_rc=$?
+	sub_pid=
+	if [ "$sub_rc" -eq 0 ]; then
+		pass "subscribe --count 1 exits 0 after one alert"
+	else
+		fail "subscribe --count 1 exits 0 after one alert (status $sub_rc)" \
+		    "$tmp/sub.out" "$tmp/sub.out.err"
+	fi
+else
+	fail "subscribe --count 1 exits after one alert (still running)" \
+	    "$tmp/sub.out" "$tmp/sub.out.err"
+fi
+line=$(cat "$tmp/sub.out")
+if [ "$(wc -l < "$tmp/sub.out")" -eq 1 ] &&
+    printf '%s' "$line" | grep -qF "\"id\":\"$id\"" &&
+    printf '%s' "$line" | grep -qF '"origin":"tr-police"' &&
+    printf '%s' "$line" | grep -qF "\"summary\":\"$summary\"" &&
+    printf '%s' "$line" | grep -qF '"category":"migrant_smuggling"'; then
+	pass "the subscriber's JSON line has the id, origin and summary"
+else
+	fail "the subscriber's JSON line has the id, origin and summary" \
+	    "$tmp/sub.out" "$tmp/sub.out.err"
+fi
+
+# the readable form, and an alert published with flags
+follow_as gr-police "$tmp/sub.out" --count 1 'alerts/drugs/#'
+wait_for "$log" "gr-police subscription 1: alerts/drugs/#" 10
+run_as tr-police publish --category drugs --section tr-bg/hamzabeyli \
+    --severity medium --handling h2 --summary '40 kg heroin in a lorry'
+id2=$(cat "$tmp/out")
+if [ "$rc" -eq 0 ] && is_uuid "$id2"; then
+	pass "publish with flags prints the alert id"
+else
+	fail "publish with flags prints the alert id (status $rc)" "$tmp/out" "$tmp/err"
+fi
+if wait_exit "$sub_pid" 10; then
+	wait "$sub_pid"
+	sub_rc=$?
+else
+	sub_rc=timeout
+fi
+sub_pid=
+if [ "$sub_rc" = 0 ] &&
+    grep -qF "MEDIUM drugs tr-bg/hamzabeyli from tr-police id $id2" "$tmp/sub.out" &&
+    grep -qF '40 kg heroin in a lorry' "$tmp/sub.out"; then
+	pass "subscribe prints the alert readably"
+else
+	fail "subscribe prints the alert readably (status $sub_rc)" \
+	    "$tmp/sub.out" "$tmp/sub.out.err"
+fi
+
+# gr-police may not publish for a Turkish-Bulgarian section
+run_as gr-police publish --category migrant_smuggling --section tr-bg/kapikule \
+    --severity high --handling h1 --summary 'Not ours to report'
+if [ "$rc" -eq 1 ] && grep -qF 'forbidden' "$tmp/err" &&
+    grep -qF 'tr-bg/kapikule' "$tmp/err" && [ ! -s "$tmp/out" ]; then
+	pass "a forbidden publish exits 1 with the broker's message"
+else
+	fail "a forbidden publish exits 1 with the broker's message (status $rc)" \
+	    "$tmp/out" "$tmp/err"
+fi
+
+# an invalid alert among JSON Lines: the ones before it are still confirmed
+printf '%s\n%s\n' "$json" '{"category":"drugs","section":"tr-bg/nowhere","severity":"low","handling":"h0","summary":"x"}' \
+    > "$tmp/in"
+run_as tr-police publish --json - < "$tmp/in"
+if [ "$rc" -eq 1 ] && [ "$(wc -l < "$tmp/out")" -eq 1 ] &&
+    is_uuid "$(cat "$tmp/out")" && grep -qF 'line 2' "$tmp/err" &&
+    grep -qF 'section' "$tmp/err"; then
+	pass "publish --json reports the refused line and exits 1"
+else
+	fail "publish --json reports the refused line and exits 1 (status $rc)" \
+	    "$tmp/out" "$tmp/err"
+fi
+
+# usage errors exit 2
+run
+check "no command exits 2" test "$rc" -eq 2
+run_as tr-police publish --category drugs --no-such-flag
+check "an unknown flag exits 2" test "$rc" -eq 2
+run_as tr-police publish --category smuggling --section tr-bg/kapikule \
+    --severity high --handling h1 --summary x
+if [ "$rc" -eq 2 ] && grep -qF 'smuggling' "$tmp/err"; then
+	pass "an unknown category name exits 2 and names it"
+else
+	fail "an unknown category name exits 2 and names it (status $rc)" "$tmp/err"
+fi
+run_as tr-police subscribe --json
+check "subscribe without a pattern exits 2" test "$rc" -eq 2
+run --server "127.0.0.1:$port" publish --category drugs --section tr-bg/kapikule \
+    --severity high --handling h1 --summary x
+if [ "$rc" -eq 2 ] && grep -qF 'CCC_CERT' "$tmp/err"; then
+	pass "no certificate is a usage error naming CCC_CERT"
+else
+	fail "no certificate is a usage error naming CCC_CERT (status $rc)" "$tmp/err"
+fi
+run --version
+check "--version exits 0" test "$rc" -eq 0
+
+# the environment instead of flags
+CCC_SERVER=127.0.0.1:$port CCC_CERT=$pki/tr-customs.pem \
+    CCC_KEY=$pki/tr-customs.key CCC_CA=$pki/ca.pem \
+    timeout 30 "$ccc" publish --category customs --section tr-gr/ipsala \
+    --severity low --handling h0 --summary 'Undeclared cigarettes' \
+    > "$tmp/out" 2> "$tmp/err"
+rc=$?
+if [ "$rc" -eq 0 ] && is_uuid "$(cat "$tmp/out")" &&
+    grep -qF 'tr-customs' "$log"; then
+	pass "CCC_SERVER, CCC_CERT, CCC_KEY and CCC_CA configure the client"
+else
+	fail "CCC_SERVER, CCC_CERT, CCC_KEY and CCC_CA configure the client (status $rc)" \
+	    "$tmp/out" "$tmp/err"
+fi
+
+# SIGTERM: cccd exits 0
+kill -TERM "$broker_pid"
+if wait_exit "$broker_pid" 10; then
+	wait "$broker_pid"
+	brc=$?
+	broker_pid=
+	if [ "$brc" -eq 0 ]; then
+		pass "cccd exits 0 on SIGTERM"
+	else
+		fail "cccd exits 0 on SIGTERM (status $brc)" "$log"
+	fi
+else
+	fail "cccd exits on SIGTERM within 10 s" "$log"
+fi
+
+# and with no broker, connecting fails with status 1
+run_as tr-police --timeout 3 publish --category drugs --section tr-bg/kapikule \
+    --severity high --handling h1 --summary x
+if [ "$rc" -eq 1 ] && [ -s "$tmp/err" ]; then
+	pass "no broker: publish exits 1 with a message"
+else
+	fail "no broker: publish exits 1 with a message (status $rc)" "$tmp/err"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

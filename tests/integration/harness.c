@@ -1,0 +1,1201 @@
+/*
+ * harness.c — the black-box test harness (see harness.h).
+ *
+ * Owns the run's temporary tree (the PKIs and one directory per broker) and
+ * the broker processes a test starts. It must never signal a process it did
+ * not start: a broker is known by the pid its fork returned, and dies with
+ * the test process that started it (PR_SET_PDEATHSIG), so that a failed
+ * test (Check ends it with _exit) or one killed on timeout leaves nothing
+ * running. Such a test also leaves its broker's directory behind, and the
+ * end of the run prints the logs found there.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "harness.h"
+#include "names.h"
+
+#define H_START_MS	10000	/* bound on a broker's start and stop */
+#define H_READ_CHUNK	16384
+
+struct h_raw {
+	int		 fd;
+	SSL_CTX		*ctx;
+	SSL		*ssl;		/* NULL until h_raw_tls() */
+	bool		 tls_up;	/* client side of the handshake completed */
+	bool		 closed;	/* EOF, reset or a TLS error seen */
+	char		 why[256];	/* what closed it, for messages */
+	uint8_t		*buf;		/* received bytes not yet decoded */
+	size_t		 len, cap;
+};
+
+static char h_root[160];		/* the run's temporary tree */
+static char h_pki_dir[300];
+static char h_rogue_dir[300];
+static pid_t h_root_owner;		/* only this process removes h_root */
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static const char *
+h_srcdir(void)
+{
+	const char *s = getenv("CCC_SRCDIR");
+
+	return s != NULL && *s != '\0' ? s : ".";
+}
+
+static const char *
+h_builddir(void)
+{
+	const char *s = getenv("CCC_BUILD");
+
+	return s != NULL && *s != '\0' ? s : "build";
+}
+
+static int64_t
+h_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+h_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int64_t
+h_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Whole file as a NUL-terminated string (caller frees), or NULL. */
+static char *
+h_slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (fp == NULL)
+		return NULL;
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			if ((buf = realloc(buf, cap)) == NULL)
+				abort();
+		}
+		n = fread(buf + len, 1, cap - len - 1, fp);
+		len += n;
+	} while (n > 0);
+	fclose(fp);
+	buf[len] = '\0';
+	return buf;
+}
+
+static int
+h_spit(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "wb");
+	int rc = 0;
+
+	if (fp == NULL)
+		return -1;
+	if (fputs(text, fp) == EOF)
+		rc = -1;
+	if (fclose(fp) == EOF)
+		rc = -1;
+	return rc;
+}
+
+static int
+h_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void
+h_rm_tree(const char *dir)
+{
+	if (dir[0] != '\0')
+		nftw(dir, h_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Run argv with stdout discarded; true when it exits 0. */
+static bool
+h_run(char *const argv[])
+{
+	pid_t pid;
+	int st, devnull;
+
+	if ((pid = fork()) == -1)
+		return false;
+	if (pid == 0) {
+		if ((devnull = open("/dev/null", O_WRONLY)) != -1)
+			dup2(devnull, STDOUT_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return false;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static const char *
+h_path_in(const char *dir, const char *file)
+{
+	static char ring[8][400];
+	static unsigned next;
+	char *p = ring[next++ % 8];
+
+	snprintf(p, sizeof(ring[0]), "%s/%s", dir, file);
+	return p;
+}
+
+/* ---- PKI ----------------------------------------------------------------- */
+
+const char *
+h_pki(const char *file)
+{
+	return h_path_in(h_pki_dir, file);
+}
+
+const char *
+h_rogue(const char *file)
+{
+	return h_path_in(h_rogue_dir, file);
+}
+
+int
+h_pki_create(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char script[PATH_MAX], demo[PATH_MAX], list[400], rogue_list[400];
+	char *endpoints;
+	int rc = -1;
+
+	snprintf(h_root, sizeof(h_root), "%s/ccc-itest.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(h_root) == NULL) {
+		fprintf(stderr, "itest: cannot make a temporary directory: %s\n",
+		    strerror(errno));
+		h_root[0] = '\0';
+		return -1;
+	}
+	h_root_owner = getpid();
+	snprintf(h_pki_dir, sizeof(h_pki_dir), "%s/pki", h_root);
+	snprintf(h_rogue_dir, sizeof(h_rogue_dir), "%s/rogue", h_root);
+	snprintf(script, sizeof(script), "%s/certs/mkpki.sh", h_srcdir());
+	snprintf(demo, sizeof(demo), "%s/certs/demo-endpoints.txt", h_srcdir());
+	snprintf(list, sizeof(list), "%s/endpoints.txt", h_root);
+	snprintf(rogue_list, sizeof(rogue_list), "%s/rogue-endpoints.txt", h_root);
+
+	if ((endpoints = h_slurp(demo)) == NULL) {
+		fprintf(stderr, "itest: cannot read %s\n", demo);
+		return -1;
+	}
+	{
+		size_t n = strlen(endpoints) + 64;
+		char *all = malloc(n);
+
+		if (all == NULL)
+			abort();
+		snprintf(all, n, "%s\nxx-unregistered\n", endpoints);
+		if (h_spit(list, all) < 0 ||
+		    h_spit(rogue_list, "tr-police\n") < 0) {
+			fprintf(stderr, "itest: cannot write %s\n", h_root);
+			free(all);
+			goto out;
+		}
+		free(all);
+	}
+	{
+		char sh[] = "sh", ca_opt[] = "--ca-name", ca_name[] = "rogue CA";
+		char *argv1[] = { sh, script, h_pki_dir, list, NULL };
+		char *argv2[] = { sh, script, h_rogue_dir, rogue_list, ca_opt,
+		    ca_name, NULL };
+
+		if (!h_run(argv1) || !h_run(argv2)) {
+			fprintf(stderr, "itest: %s failed\n", script);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(endpoints);
+	return rc;
+}
+
+/*
+ * A test that passes stops its broker and removes its directory; one that
+ * fails (or is killed on timeout) leaves it behind. Print those logs.
+ */
+static void
+h_report_leftovers(void)
+{
+	struct dirent *de;
+	char path[PATH_MAX], *test, *log;
+	DIR *d;
+
+	if ((d = opendir(h_root)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "broker.", 7) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/test", h_root, de->d_name);
+		test = h_slurp(path);
+		snprintf(path, sizeof(path), "%s/%s/cccd.log", h_root, de->d_name);
+		log = h_slurp(path);
+		fprintf(stderr, "---- cccd log of %s", test != NULL ? test :
+		    "an unknown test\n");
+		fprintf(stderr, "%s---- end of cccd log ----\n",
+		    log != NULL ? log : "(no log)\n");
+		free(test);
+		free(log);
+	}
+	closedir(d);
+}
+
+void
+h_pki_destroy(void)
+{
+	if (h_root[0] != '\0' && getpid() == h_root_owner) {
+		h_report_leftovers();
+		h_rm_tree(h_root);
+	}
+	h_root[0] = '\0';
+}
+
+/* ---- brokers --------------------------------------------------------------- */
+
+void
+h_log_dump(const struct h_broker *b)
+{
+	char *log = h_slurp(b->log);
+
+	fprintf(stderr, "---- cccd log (pid %ld) ----\n%s---- end of cccd log ----\n",
+	    (long)b->pid, log != NULL ? log : "(unreadable)\n");
+	free(log);
+}
+
+/* The broker's port once its log says it listens; 0 while not yet. */
+static int
+h_log_port(const struct h_broker *b)
+{
+	static const char mark[] = "listening on 127.0.0.1:";
+	char *log = h_slurp(b->log), *p;
+	int port = 0;
+
+	if (log != NULL && (p = strstr(log, mark)) != NULL)
+		port = atoi(p + sizeof(mark) - 1);
+	free(log);
+	return port;
+}
+
+struct h_broker *
+h_broker_start_at(const char *extra_yaml, const char *test)
+{
+	struct h_broker *b;
+	char cccd[PATH_MAX], src[PATH_MAX], data[400], name[128];
+	char *reg, *cfg;
+	size_t cfglen, n;
+	pid_t parent = getpid();
+	int64_t deadline;
+	int fd;
+
+	ck_assert_msg(h_root[0] != '\0', "no PKI: main() makes it first");
+	snprintf(src, sizeof(src), "%s/cccd", h_builddir());
+	ck_assert_msg(realpath(src, cccd) != NULL && access(cccd, X_OK) == 0,
+	    "%s is not built", src);
+	b = calloc(1, sizeof(*b));
+	ck_assert_ptr_nonnull(b);
+	snprintf(b->dir, sizeof(b->dir), "%s/broker.XXXXXX", h_root);
+	ck_assert_msg(mkdtemp(b->dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(b->config, sizeof(b->config), "%s/cccd.yaml", b->dir);
+	snprintf(b->registry, sizeof(b->registry), "%s/registry.yaml", b->dir);
+	snprintf(b->log, sizeof(b->log), "%s/cccd.log", b->dir);
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	/* for the report of a test that dies without stopping its broker */
+	snprintf(src, sizeof(src), "%s/test", b->dir);
+	n = strlen(test);
+	if (n > 3 && strcmp(test + n - 3, "_fn") == 0)
+		n -= 3;
+	snprintf(name, sizeof(name), "%.*s\n", (int)n, test);
+	ck_assert(h_spit(src, name) == 0);
+
+	snprintf(src, sizeof(src), "%s/broker/etc/registry.yaml", h_srcdir());
+	reg = h_slurp(src);
+	ck_assert_msg(reg != NULL, "cannot read %s", src);
+	ck_assert(h_spit(b->registry, reg) == 0);
+	free(reg);
+
+	cfglen = 2048 + (extra_yaml != NULL ? strlen(extra_yaml) : 0);
+	cfg = malloc(cfglen);
+	ck_assert_ptr_nonnull(cfg);
+	snprintf(cfg, cfglen,
+	    "# written by the integration tests\n"
+	    "listen: 127.0.0.1:0\n"
+	    "tls:\n"
+	    "  cert: \"%s/cccd.pem\"\n"
+	    "  key: \"%s/cccd.key\"\n"
+	    "  ca: \"%s/ca.pem\"\n"
+	    "registry: \"%s\"\n"
+	    "data_dir: \"%s\"\n"
+	    "log_level: debug\n"
+	    "%s",
+	    h_pki_dir, h_pki_dir, h_pki_dir, b->registry, data,
+	    extra_yaml != NULL ? extra_yaml : "");
+	ck_assert(h_spit(b->config, cfg) == 0);
+	free(cfg);
+
+	b->pid = fork();
+	ck_assert_msg(b->pid != -1, "fork: %s", strerror(errno));
+	if (b->pid == 0) {
+		/* die with the test that started us, whatever happens to it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
+		if ((fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1)
+			_exit(126);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execl(cccd, "cccd", "--config", b->config, (char *)NULL);
+		_exit(127);
+	}
+
+	deadline = h_mono_ms() + H_START_MS;
+	while ((b->port = h_log_port(b)) == 0) {
+		if (waitpid(b->pid, &b->status, WNOHANG) == b->pid) {
+			b->reaped = true;
+			h_log_dump(b);
+			ck_abort_msg("cccd exited during start-up (status %d)",
+			    b->status);
+		}
+		if (h_mono_ms() > deadline) {
+			h_log_dump(b);
+			ck_abort_msg("cccd did not report its port within %d ms",
+			    H_START_MS);
+		}
+		h_sleep_ms(10);
+	}
+	snprintf(b->server, sizeof(b->server), "127.0.0.1:%d", b->port);
+	return b;
+}
+
+void
+h_broker_term(struct h_broker *b)
+{
+	if (b->term_sent || b->reaped)
+		return;
+	b->term_sent = true;
+	ck_assert_msg(kill(b->pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+}
+
+bool
+h_broker_wait_exit(struct h_broker *b, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	pid_t r;
+
+	while (!b->reaped) {
+		r = waitpid(b->pid, &b->status, WNOHANG);
+		if (r == b->pid)
+			b->reaped = true;
+		else if (r == -1 && errno != EINTR)
+			ck_abort_msg("waitpid: %s", strerror(errno));
+		else if (h_mono_ms() > deadline)
+			return false;
+		else
+			h_sleep_ms(10);
+	}
+	return true;
+}
+
+void
+h_broker_stop(struct h_broker *b)
+{
+	int st;
+
+	h_broker_term(b);
+	if (!h_broker_wait_exit(b, H_START_MS)) {
+		h_log_dump(b);
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, &st, 0);
+		b->reaped = true;
+		ck_abort_msg("cccd did not exit within %d ms of SIGTERM",
+		    H_START_MS);
+	}
+	if (!WIFEXITED(b->status) || WEXITSTATUS(b->status) != 0) {
+		h_log_dump(b);
+		if (WIFSIGNALED(b->status))
+			ck_abort_msg("cccd was killed by signal %d",
+			    WTERMSIG(b->status));
+		ck_abort_msg("cccd exited with status %d, not 0",
+		    WEXITSTATUS(b->status));
+	}
+	h_rm_tree(b->dir);
+	free(b);
+}
+
+long
+h_broker_rss_kib(const struct h_broker *b)
+{
+	char path[64], *status, *p;
+	long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)b->pid);
+	status = h_slurp(path);
+	ck_assert_msg(status != NULL, "cannot read %s", path);
+	if ((p = strstr(status, "VmRSS:")) != NULL)
+		kib = strtol(p + 6, NULL, 10);
+	free(status);
+	ck_assert_msg(kib > 0, "no VmRSS in %s", path);
+	return kib;
+}
+
+void
+h_broker_reload(struct h_broker *b)
+{
+	static const char mark[] = "SIGHUP: registry";
+	size_t before = h_log_count(b, mark);
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
+
+	ck_assert_msg(kill(b->pid, SIGHUP) == 0, "kill: %s", strerror(errno));
+	while (h_log_count(b, mark) <= before) {
+		if (h_mono_ms() > deadline) {
+			h_log_dump(b);
+			ck_abort_msg("cccd logged no reload within %d ms of SIGHUP",
+			    H_WAIT_MS);
+		}
+		h_sleep_ms(10);
+	}
+}
+
+char *
+h_registry_read(const struct h_broker *b)
+{
+	char *text = h_slurp(b->registry);
+
+	ck_assert_msg(text != NULL, "cannot read %s", b->registry);
+	return text;
+}
+
+void
+h_registry_write(const struct h_broker *b, const char *yaml)
+{
+	ck_assert_msg(h_spit(b->registry, yaml) == 0, "cannot write %s",
+	    b->registry);
+}
+
+void
+h_registry_edit(const struct h_broker *b, const char *from, const char *to)
+{
+	char *text = h_registry_read(b), *p, *out;
+	size_t n;
+
+	p = strstr(text, from);
+	ck_assert_msg(p != NULL, "the registry has no \"%s\"", from);
+	n = strlen(text) - strlen(from) + strlen(to) + 1;
+	out = malloc(n);
+	ck_assert_ptr_nonnull(out);
+	snprintf(out, n, "%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
+	h_registry_write(b, out);
+	free(out);
+	free(text);
+}
+
+size_t
+h_log_count(const struct h_broker *b, const char *needle)
+{
+	char *log = h_slurp(b->log), *p;
+	size_t n = 0;
+
+	if (log == NULL)
+		return 0;
+	for (p = log; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	free(log);
+	return n;
+}
+
+bool
+h_log_contains(const struct h_broker *b, const char *needle)
+{
+	return h_log_count(b, needle) > 0;
+}
+
+bool
+h_log_wait(const struct h_broker *b, const char *needle, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+
+	while (!h_log_contains(b, needle)) {
+		if (h_mono_ms() > deadline)
+			return false;
+		h_sleep_ms(10);
+	}
+	return true;
+}
+
+/* ---- libccc clients ---------------------------------------------------------- */
+
+static int
+h_connect_with(const struct h_broker *b, const char *cert, const char *key,
+    ccc_client **out, struct ccc_error *err)
+{
+	struct ccc_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.server = b->server;
+	o.cert = cert;
+	o.key = key;
+	o.ca = h_pki("ca.pem");
+	o.timeout_ms = H_WAIT_MS;
+	o.client_name = "ccc-itest";
+	memset(err, 0, sizeof(*err));
+	return ccc_connect(&o, out, err);
+}
+
+ccc_client *
+h_connect(const struct h_broker *b, const char *endpoint)
+{
+	char cert[400], key[400];
+	struct ccc_error err;
+	ccc_client *c = NULL;
+	int rc;
+
+	snprintf(cert, sizeof(cert), "%s/%s.pem", h_pki_dir, endpoint);
+	snprintf(key, sizeof(key), "%s/%s.key", h_pki_dir, endpoint);
+	rc = h_connect_with(b, cert, key, &c, &err);
+	ck_assert_msg(rc == 0, "connect as %s: %s (%s)", endpoint, err.message,
+	    ccc_error_name(err.code));
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(ccc_endpoint(c), endpoint);
+	return c;
+}
+
+int
+h_connect_err(const struct h_broker *b, const char *cert, const char *key,
+    struct ccc_error *err)
+{
+	ccc_client *c = NULL;
+	int rc;
+
+	rc = h_connect_with(b, cert, key, &c, err);
+	if (rc == 0)
+		ccc_close(c);
+	else
+		ck_assert_ptr_null(c);
+	return rc;
+}
+
+uint32_t
+h_subscribe_n(ccc_client *c, const char *const *patterns, size_t n)
+{
+	struct ccc_error err;
+	uint32_t id = 0;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(ccc_subscribe(c, patterns, n, &id, &err) == 0,
+	    "subscribe %s%s: %s: %s", patterns[0], n > 1 ? " ..." : "",
+	    ccc_error_name(err.code), err.message);
+	ck_assert_uint_gt(id, 0);
+	return id;
+}
+
+uint32_t
+h_subscribe(ccc_client *c, const char *pattern)
+{
+	return h_subscribe_n(c, &pattern, 1);
+}
+
+/* Send a publish and return the reply that answers it. */
+static Ccc__V1__Envelope *
+h_publish_reply(ccc_client *c, const Ccc__V1__Alert *a)
+{
+	struct ccc_error err;
+	Ccc__V1__Envelope *env;
+	uint64_t rid = 0;
+
+	memset(&err, 0, sizeof(err));
+	ck_assert_msg(ccc_send_publish(c, a, &rid, &err) == 0,
+	    "send publish: %s", err.message);
+	env = h_recv(c, H_WAIT_MS);
+	ck_assert_msg(env->request_id == rid,
+	    "expected the reply to request %llu, got %s for %llu",
+	    (unsigned long long)rid, frame_body_name(env->body_case),
+	    (unsigned long long)env->request_id);
+	return env;
+}
+
+Ccc__V1__Envelope *
+h_publish_ok(ccc_client *c, const Ccc__V1__Alert *a)
+{
+	Ccc__V1__Envelope *env = h_publish_reply(c, a);
+
+	ck_assert_msg(env->body_case == CCC__V1__ENVELOPE__BODY_PUBLISH_OK,
+	    "publish refused: %s: %s", frame_body_name(env->body_case),
+	    env->body_case == CCC__V1__ENVELOPE__BODY_ERROR ?
+	    env->error->message : "");
+	return env;
+}
+
+Ccc__V1__Envelope *
+h_publish_refused(ccc_client *c, const Ccc__V1__Alert *a)
+{
+	Ccc__V1__Envelope *env = h_publish_reply(c, a);
+
+	ck_assert_msg(env->body_case == CCC__V1__ENVELOPE__BODY_ERROR,
+	    "publish was accepted (%s)", frame_body_name(env->body_case));
+	return env;
+}
+
+Ccc__V1__Envelope *
+h_recv(ccc_client *c, int timeout_ms)
+{
+	Ccc__V1__Envelope *env = NULL;
+	struct ccc_error err;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	rc = ccc_receive(c, timeout_ms, &env, &err);
+	ck_assert_msg(rc != 0, "nothing received within %d ms", timeout_ms);
+	ck_assert_msg(rc == 1, "receive failed: %s: %s",
+	    ccc_error_name(err.code), err.message);
+	ck_assert_ptr_nonnull(env);
+	return env;
+}
+
+Ccc__V1__Envelope *
+h_recv_deliver(ccc_client *c)
+{
+	Ccc__V1__Envelope *env = h_recv(c, H_WAIT_MS);
+
+	ck_assert_msg(env->body_case == CCC__V1__ENVELOPE__BODY_DELIVER,
+	    "expected deliver, got %s%s%s", frame_body_name(env->body_case),
+	    env->body_case == CCC__V1__ENVELOPE__BODY_ERROR ? ": " : "",
+	    env->body_case == CCC__V1__ENVELOPE__BODY_ERROR ?
+	    env->error->message : "");
+	return env;
+}
+
+void
+h_recv_none(ccc_client *c, int ms)
+{
+	Ccc__V1__Envelope *env = NULL;
+	struct ccc_error err;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	rc = ccc_receive(c, ms, &env, &err);
+	if (rc == 1) {
+		char what[600];
+
+		snprintf(what, sizeof(what), "%s%s%s",
+		    frame_body_name(env->body_case),
+		    env->body_case == CCC__V1__ENVELOPE__BODY_ERROR ? ": " : "",
+		    env->body_case == CCC__V1__ENVELOPE__BODY_ERROR ?
+		    env->error->message : "");
+		ccc_envelope_free(env);
+		ck_abort_msg("expected nothing, received %s", what);
+	}
+	ck_assert_msg(rc == 0, "receive failed: %s: %s",
+	    ccc_error_name(err.code), err.message);
+}
+
+/* ---- envelopes ------------------------------------------------------------------ */
+
+void
+h_expect_error(const Ccc__V1__Envelope *env, Ccc__V1__ErrorCode code,
+    bool fatal, const char *msg)
+{
+	const char *want = names_enum_short(&ccc__v1__error_code__descriptor,
+	    (int)code);
+	const char *got;
+
+	ck_assert_msg(env->body_case == CCC__V1__ENVELOPE__BODY_ERROR,
+	    "expected error %s, got %s", want, frame_body_name(env->body_case));
+	got = names_enum_short(&ccc__v1__error_code__descriptor,
+	    (int)env->error->code);
+	ck_assert_msg(env->error->code == code, "expected error %s, got %s: %s",
+	    want, got != NULL ? got : "?", env->error->message);
+	ck_assert_msg(env->error->fatal == fatal, "error %s: fatal is %d: %s",
+	    want, (int)env->error->fatal, env->error->message);
+	if (msg != NULL)
+		ck_assert_msg(strstr(env->error->message, msg) != NULL,
+		    "error %s: \"%s\" does not contain \"%s\"", want,
+		    env->error->message, msg);
+}
+
+bool
+h_is_uuid7(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return s[14] == '7' && strchr("89ab", s[19]) != NULL;
+}
+
+/* ---- alerts ------------------------------------------------------------------- */
+
+void
+h_set_str(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	ck_assert_ptr_nonnull(copy);
+	if (*field != NULL && *field != protobuf_c_empty_string)
+		free(*field);
+	*field = copy;
+}
+
+static int
+h_enum(const ProtobufCEnumDescriptor *d, const char *name)
+{
+	int v = 0;
+
+	if (name == NULL || *name == '\0')
+		return 0;
+	ck_assert_msg(names_enum_parse(d, name, &v), "%s: no value \"%s\"",
+	    d->name, name);
+	return v;
+}
+
+Ccc__V1__Alert *
+h_alert(const char *category, const char *section, const char *severity,
+    const char *handling, const char *summary)
+{
+	Ccc__V1__Alert *a = malloc(sizeof(*a));
+
+	ck_assert_ptr_nonnull(a);
+	ccc__v1__alert__init(a);
+	a->category = (Ccc__V1__Category)h_enum(&ccc__v1__category__descriptor,
+	    category);
+	a->severity = (Ccc__V1__Severity)h_enum(&ccc__v1__severity__descriptor,
+	    severity);
+	a->handling = (Ccc__V1__Handling)h_enum(&ccc__v1__handling__descriptor,
+	    handling);
+	if (section != NULL)
+		h_set_str(&a->section, section);
+	if (summary != NULL)
+		h_set_str(&a->summary, summary);
+	return a;
+}
+
+void
+h_alert_free(Ccc__V1__Alert *a)
+{
+	if (a != NULL)
+		protobuf_c_message_free_unpacked(&a->base, NULL);
+}
+
+/* ---- raw TLS connections -------------------------------------------------------- */
+
+/* Remaining ms until deadline (>= 0). */
+static int
+h_left(int64_t deadline)
+{
+	int64_t left = deadline - h_mono_ms();
+
+	return left > 0 ? (int)left : 0;
+}
+
+/* Wait until fd is ready for events; false on timeout. */
+static bool
+h_poll(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int rc;
+
+	do {
+		rc = poll(&p, 1, h_left(deadline));
+	} while (rc == -1 && errno == EINTR);
+	return rc > 0;
+}
+
+static void
+h_raw_note(struct h_raw *r, const char *what)
+{
+	char e[200] = "";
+	unsigned long code = ERR_peek_error();
+
+	if (code != 0)
+		ERR_error_string_n(code, e, sizeof(e));
+	ERR_clear_error();
+	r->closed = true;
+	if (r->why[0] == '\0')
+		snprintf(r->why, sizeof(r->why), "%s%s%s", what, e[0] ? ": " : "",
+		    e);
+}
+
+struct h_raw *
+h_raw_tcp(const struct h_broker *b)
+{
+	struct sockaddr_in sin;
+	struct h_raw *r = calloc(1, sizeof(*r));
+
+	ck_assert_ptr_nonnull(r);
+	r->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(r->fd != -1, "socket: %s", strerror(errno));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)b->port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	    "connect %s: %s", b->server, strerror(errno));
+	ck_assert(fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK) == 0);
+	return r;
+}
+
+int
+h_raw_tls(struct h_raw *r, const char *cert, const char *key)
+{
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
+	int rc, e;
+
+	ck_assert_ptr_null(r->ssl);
+	ERR_clear_error();
+	r->ctx = SSL_CTX_new(TLS_client_method());
+	ck_assert_ptr_nonnull(r->ctx);
+	ck_assert(SSL_CTX_load_verify_locations(r->ctx, h_pki("ca.pem"), NULL) == 1);
+	SSL_CTX_set_verify(r->ctx, SSL_VERIFY_PEER, NULL);
+	if (cert != NULL) {
+		ck_assert_msg(SSL_CTX_use_certificate_chain_file(r->ctx, cert) == 1,
+		    "cannot load %s", cert);
+		ck_assert_msg(SSL_CTX_use_PrivateKey_file(r->ctx, key,
+		    SSL_FILETYPE_PEM) == 1, "cannot load %s", key);
+	}
+	r->ssl = SSL_new(r->ctx);
+	ck_assert_ptr_nonnull(r->ssl);
+	ck_assert(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(r->ssl),
+	    "127.0.0.1") == 1);
+	ck_assert(SSL_set_fd(r->ssl, r->fd) == 1);
+	for (;;) {
+		if ((rc = SSL_connect(r->ssl)) == 1) {
+			r->tls_up = true;
+			return 0;
+		}
+		e = SSL_get_error(r->ssl, rc);
+		if ((e == SSL_ERROR_WANT_READ && h_poll(r->fd, POLLIN, deadline)) ||
+		    (e == SSL_ERROR_WANT_WRITE && h_poll(r->fd, POLLOUT, deadline)))
+			continue;
+		h_raw_note(r, e == SSL_ERROR_WANT_READ ||
+		    e == SSL_ERROR_WANT_WRITE ? "handshake timed out" :
+		    "handshake failed");
+		return -1;
+	}
+}
+
+struct h_raw *
+h_raw_connect(const struct h_broker *b, const char *endpoint)
+{
+	struct h_raw *r = h_raw_tcp(b);
+	char cert[400], key[400];
+
+	snprintf(cert, sizeof(cert), "%s/%s.pem", h_pki_dir,
+	    endpoint != NULL ? endpoint : "");
+	snprintf(key, sizeof(key), "%s/%s.key", h_pki_dir,
+	    endpoint != NULL ? endpoint : "");
+	ck_assert_msg(h_raw_tls(r, endpoint != NULL ? cert : NULL,
+	    endpoint != NULL ? key : NULL) == 0, "TLS as %s: %s",
+	    endpoint != NULL ? endpoint : "(no certificate)", r->why);
+	return r;
+}
+
+struct h_raw *
+h_raw_session(const struct h_broker *b, const char *endpoint)
+{
+	struct h_raw *r = h_raw_connect(b, endpoint);
+	Ccc__V1__Envelope *env;
+
+	h_raw_send_hello(r, 1, 1);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_WELCOME);
+	ck_assert_str_eq(env->welcome->endpoint, endpoint);
+	frame_free(env);
+	return r;
+}
+
+int
+h_raw_try_send(struct h_raw *r, const void *buf, size_t len)
+{
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
+	const uint8_t *p = buf;
+	ssize_t n;
+	int rc, e;
+
+	while (len > 0) {
+		if (r->ssl != NULL) {
+			rc = SSL_write(r->ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+			if (rc > 0) {
+				p += rc;
+				len -= (size_t)rc;
+				continue;
+			}
+			e = SSL_get_error(r->ssl, rc);
+			if ((e == SSL_ERROR_WANT_READ &&
+			    h_poll(r->fd, POLLIN, deadline)) ||
+			    (e == SSL_ERROR_WANT_WRITE &&
+			    h_poll(r->fd, POLLOUT, deadline)))
+				continue;
+			h_raw_note(r, "TLS write failed");
+			return -1;
+		}
+		n = send(r->fd, p, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (!h_poll(r->fd, POLLOUT, deadline))
+				return -1;
+		} else {
+			h_raw_note(r, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+h_raw_send(struct h_raw *r, const void *buf, size_t len)
+{
+	ck_assert_msg(h_raw_try_send(r, buf, len) == 0, "send %zu bytes: %s",
+	    len, r->why[0] ? r->why : "timed out");
+}
+
+void
+h_raw_send_env(struct h_raw *r, const Ccc__V1__Envelope *env)
+{
+	size_t n = frame_size(env);
+	uint8_t *buf = malloc(n);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(frame_encode(env, buf), n);
+	h_raw_send(r, buf, n);
+	free(buf);
+}
+
+void
+h_raw_send_hello(struct h_raw *r, uint32_t version, uint64_t request_id)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Hello hello = CCC__V1__HELLO__INIT;
+	char name[] = "ccc-itest-raw";
+
+	hello.protocol_version = version;
+	hello.client_name = name;
+	env.request_id = request_id;
+	env.body_case = CCC__V1__ENVELOPE__BODY_HELLO;
+	env.hello = &hello;
+	h_raw_send_env(r, &env);
+}
+
+void
+h_raw_send_ping(struct h_raw *r, uint64_t request_id)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Ping ping = CCC__V1__PING__INIT;
+
+	env.request_id = request_id;
+	env.body_case = CCC__V1__ENVELOPE__BODY_PING;
+	env.ping = &ping;
+	h_raw_send_env(r, &env);
+}
+
+/* Read what is available into r->buf; 1 got bytes, 0 timeout, -1 closed. */
+static int
+h_raw_fill(struct h_raw *r, int64_t deadline)
+{
+	ssize_t n;
+	int rc, e;
+
+	if (r->closed)
+		return -1;
+	if (r->cap - r->len < H_READ_CHUNK) {
+		r->cap = r->cap ? r->cap * 2 : 4 * H_READ_CHUNK;
+		r->buf = realloc(r->buf, r->cap);
+		ck_assert_ptr_nonnull(r->buf);
+	}
+	for (;;) {
+		if (r->ssl != NULL) {
+			rc = SSL_read(r->ssl, r->buf + r->len, H_READ_CHUNK);
+			if (rc > 0) {
+				r->len += (size_t)rc;
+				return 1;
+			}
+			e = SSL_get_error(r->ssl, rc);
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				if (!h_poll(r->fd, e == SSL_ERROR_WANT_READ ?
+				    POLLIN : POLLOUT, deadline))
+					return 0;
+				continue;
+			}
+			h_raw_note(r, e == SSL_ERROR_ZERO_RETURN ?
+			    "close_notify" : e == SSL_ERROR_SYSCALL ?
+			    "connection closed" : "TLS error");
+			return -1;
+		}
+		n = recv(r->fd, r->buf + r->len, H_READ_CHUNK, 0);
+		if (n > 0) {
+			r->len += (size_t)n;
+			return 1;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (!h_poll(r->fd, POLLIN, deadline))
+				return 0;
+			continue;
+		}
+		h_raw_note(r, n == 0 ? "end of stream" : strerror(errno));
+		return -1;
+	}
+}
+
+int
+h_raw_recv(struct h_raw *r, int timeout_ms, Ccc__V1__Envelope **env)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	enum frame_status st;
+	size_t consumed;
+	char why[200];
+	int rc;
+
+	*env = NULL;
+	for (;;) {
+		st = frame_decode(r->buf, r->len, FRAME_MAX_LIMIT, env,
+		    &consumed, why, sizeof(why));
+		if (st == FRAME_OK) {
+			memmove(r->buf, r->buf + consumed, r->len - consumed);
+			r->len -= consumed;
+			return 1;
+		}
+		ck_assert_msg(st == FRAME_NEED_MORE,
+		    "the broker sent a frame this harness cannot decode: %s", why);
+		if ((rc = h_raw_fill(r, deadline)) <= 0)
+			return rc;
+	}
+}
+
+Ccc__V1__Envelope *
+h_raw_expect(struct h_raw *r, Ccc__V1__Envelope__BodyCase body)
+{
+	Ccc__V1__Envelope *env = NULL;
+	int rc = h_raw_recv(r, H_WAIT_MS, &env);
+
+	ck_assert_msg(rc != 0, "expected %s, nothing came within %d ms",
+	    frame_body_name(body), H_WAIT_MS);
+	ck_assert_msg(rc == 1, "expected %s, the connection closed (%s)",
+	    frame_body_name(body), r->why);
+	ck_assert_msg(env->body_case == body, "expected %s, got %s%s%s",
+	    frame_body_name(body), frame_body_name(env->body_case),
+	    env->body_case == CCC__V1__ENVELOPE__BODY_ERROR ? ": " : "",
+	    env->body_case == CCC__V1__ENVELOPE__BODY_ERROR ?
+	    env->error->message : "");
+	return env;
+}
+
+void
+h_raw_expect_error(struct h_raw *r, Ccc__V1__ErrorCode code, bool fatal,
+    const char *msg)
+{
+	Ccc__V1__Envelope *env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_ERROR);
+
+	h_expect_error(env, code, fatal, msg);
+	frame_free(env);
+	if (fatal)
+		ck_assert_msg(h_raw_closed(r, H_WAIT_MS),
+		    "the broker did not close the session after a fatal error");
+}
+
+bool
+h_raw_closed(struct h_raw *r, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	Ccc__V1__Envelope *env;
+	int rc;
+
+	for (;;) {
+		rc = h_raw_recv(r, h_left(deadline), &env);
+		if (rc == 1) {
+			frame_free(env);
+			continue;
+		}
+		return rc < 0;
+	}
+}
+
+void
+h_raw_reset(struct h_raw *r)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	SSL_free(r->ssl);
+	SSL_CTX_free(r->ctx);
+	close(r->fd);
+	ERR_clear_error();
+	free(r->buf);
+	free(r);
+}
+
+void
+h_raw_close(struct h_raw *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ssl != NULL && r->tls_up && !r->closed)
+		SSL_shutdown(r->ssl);	/* best effort, never waits */
+	SSL_free(r->ssl);
+	SSL_CTX_free(r->ctx);
+	close(r->fd);
+	ERR_clear_error();
+	free(r->buf);
+	free(r);
+}

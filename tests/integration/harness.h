@@ -1,0 +1,200 @@
+/*
+ * harness.h — the black-box test harness: a throw-away PKI, real cccd
+ * processes, libccc clients and raw TLS connections that can send anything.
+ *
+ * Every test starts its own broker on a free loopback port with its own
+ * temporary directory (config, a copy of the demo registry, data, log) and
+ * stops it at the end; h_broker_stop() fails the test unless the broker
+ * exits 0 (under AddressSanitizer a leak makes that fail). The PKI is made
+ * once per run by main() before any test is forked, and removed at the end,
+ * after the logs of brokers whose test failed have been printed.
+ *
+ * All waits are bounded. Helpers whose name does not say "try" assert.
+ */
+#ifndef CCC_HARNESS_H
+#define CCC_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <check.h>
+
+#include "ccc.h"
+#include "frame.h"
+
+#define H_WAIT_MS	5000	/* bound on an expected reply or event */
+#define H_QUIET_MS	300	/* how long "nothing arrives" is watched */
+#define H_TEST_TIMEOUT	30	/* seconds one test may take (Check kills it then) */
+
+/* ---- PKI ---------------------------------------------------------------- */
+
+/*
+ * Make the PKI for this run: the demo endpoints and "xx-unregistered" signed
+ * by the test CA, and a "rogue CA" with its own "tr-police". Returns 0, or -1
+ * after printing why. h_pki_destroy() removes it.
+ */
+int		 h_pki_create(void);
+void		 h_pki_destroy(void);
+/* Path of a file of the test PKI ("ca.pem", "tr-police.key"); static storage. */
+const char	*h_pki(const char *file);
+/* The same in the rogue PKI. */
+const char	*h_rogue(const char *file);
+
+/* ---- brokers ------------------------------------------------------------ */
+
+struct h_broker {
+	pid_t		 pid;
+	int		 port;
+	bool		 term_sent;	/* SIGTERM already sent */
+	bool		 reaped;	/* exited and waited for */
+	int		 status;	/* wait status once reaped */
+	char		 server[32];	/* "127.0.0.1:PORT" */
+	char		 dir[256];	/* temporary directory of this broker */
+	char		 config[300];
+	char		 registry[300];
+	char		 log[300];
+};
+
+/*
+ * Start cccd on 127.0.0.1:0 with log level debug; extra_yaml (may be NULL)
+ * is appended to the config, e.g. "limits:\n  max_patterns: 2\n" (the base
+ * config has no limits or timeouts mapping). Waits until the broker logs
+ * the port it listens on. test names the test in the report of a broker
+ * whose test failed before stopping it.
+ */
+#define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
+struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
+/* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
+void		 h_broker_stop(struct h_broker *b);
+/* Send SIGTERM now; h_broker_stop() then only waits. */
+void		 h_broker_term(struct h_broker *b);
+/* Wait up to timeout_ms for the broker to exit; true when it did. */
+bool		 h_broker_wait_exit(struct h_broker *b, int timeout_ms);
+/* Resident set size of the broker in KiB (from /proc). */
+long		 h_broker_rss_kib(const struct h_broker *b);
+/* Send SIGHUP and wait until the broker logged the outcome of the reload. */
+void		 h_broker_reload(struct h_broker *b);
+
+/* The registry file of this broker: read it (caller frees), or replace it. */
+char		*h_registry_read(const struct h_broker *b);
+void		 h_registry_write(const struct h_broker *b, const char *yaml);
+/* Replace the first occurrence of from with to in the registry (asserts one exists). */
+void		 h_registry_edit(const struct h_broker *b, const char *from,
+		    const char *to);
+
+/* The broker log. */
+bool		 h_log_contains(const struct h_broker *b, const char *needle);
+size_t		 h_log_count(const struct h_broker *b, const char *needle);
+bool		 h_log_wait(const struct h_broker *b, const char *needle,
+		    int timeout_ms);
+void		 h_log_dump(const struct h_broker *b);
+
+/* ---- libccc clients ------------------------------------------------------ */
+
+/* Connect as endpoint with its certificate from the test PKI; asserts success. */
+ccc_client	*h_connect(const struct h_broker *b, const char *endpoint);
+/*
+ * Try to connect with the given certificate and key (and the test CA).
+ * Returns ccc_connect()'s result; a client that did connect is closed.
+ */
+int		 h_connect_err(const struct h_broker *b, const char *cert,
+		    const char *key, struct ccc_error *err);
+/* Subscribe to one pattern, or to several; asserts SubscribeOk. */
+uint32_t	 h_subscribe(ccc_client *c, const char *pattern);
+uint32_t	 h_subscribe_n(ccc_client *c, const char *const *patterns,
+		    size_t n);
+/* Publish and return the PublishOk envelope (caller frees). Asserts success. */
+Ccc__V1__Envelope *h_publish_ok(ccc_client *c, const Ccc__V1__Alert *a);
+/* Publish and return the broker's Error envelope (caller frees). */
+Ccc__V1__Envelope *h_publish_refused(ccc_client *c, const Ccc__V1__Alert *a);
+/* Next envelope within timeout_ms (asserts one arrives); caller frees. */
+Ccc__V1__Envelope *h_recv(ccc_client *c, int timeout_ms);
+/* The next envelope must be a Deliver; returns it (caller frees). */
+Ccc__V1__Envelope *h_recv_deliver(ccc_client *c);
+/* Assert that nothing arrives within ms. */
+void		 h_recv_none(ccc_client *c, int ms);
+
+/* ---- envelopes ------------------------------------------------------------- */
+
+/* Assert env is an Error with this code and fatal flag; msg (may be NULL) is in its text. */
+void		 h_expect_error(const Ccc__V1__Envelope *env,
+		    Ccc__V1__ErrorCode code, bool fatal, const char *msg);
+/* True when s is a canonical lower-case UUID of version 7. */
+bool		 h_is_uuid7(const char *s);
+/* Microseconds since the epoch. */
+int64_t		 h_now_us(void);
+
+/* ---- alerts ------------------------------------------------------------- */
+
+/*
+ * New alert with every string malloc'd; free with h_alert_free(). category,
+ * severity and handling are short names ("drugs", "high", "h1"); NULL or ""
+ * leaves the field unset.
+ */
+Ccc__V1__Alert	*h_alert(const char *category, const char *section,
+		    const char *severity, const char *handling,
+		    const char *summary);
+/* Replace a string field of an alert (or of any message built by the harness). */
+void		 h_set_str(char **field, const char *value);
+void		 h_alert_free(Ccc__V1__Alert *a);
+
+/* ---- raw TLS connections ------------------------------------------------- */
+
+struct h_raw;
+
+/* A plain TCP connection to the broker, nothing sent. */
+struct h_raw	*h_raw_tcp(const struct h_broker *b);
+/*
+ * Run the TLS handshake on r with cert and key (both NULL: no client
+ * certificate). Returns 0 when the client side completed it, -1 otherwise.
+ * With TLS 1.3 the server may still refuse the certificate afterwards: the
+ * refusal then shows as a closed connection.
+ */
+int		 h_raw_tls(struct h_raw *r, const char *cert, const char *key);
+/* TCP + TLS as endpoint (NULL: no certificate); asserts the client handshake. */
+struct h_raw	*h_raw_connect(const struct h_broker *b, const char *endpoint);
+/* h_raw_connect() and a Hello answered by Welcome. */
+struct h_raw	*h_raw_session(const struct h_broker *b, const char *endpoint);
+/* Send bytes over TLS (or TCP before it); asserts success. */
+void		 h_raw_send(struct h_raw *r, const void *buf, size_t len);
+/* The same without asserting: 0 or -1. */
+int		 h_raw_try_send(struct h_raw *r, const void *buf, size_t len);
+/* Encode env as one frame and send it. */
+void		 h_raw_send_env(struct h_raw *r, const Ccc__V1__Envelope *env);
+/* Send Hello with this version and request id. */
+void		 h_raw_send_hello(struct h_raw *r, uint32_t version,
+		    uint64_t request_id);
+/* Send a Ping with this request id. */
+void		 h_raw_send_ping(struct h_raw *r, uint64_t request_id);
+/*
+ * Wait up to timeout_ms for the next frame and decode it. Returns 1 with
+ * *env set (free with frame_free()), 0 on timeout, -1 when the connection
+ * was closed or failed before a whole frame arrived.
+ */
+int		 h_raw_recv(struct h_raw *r, int timeout_ms,
+		    Ccc__V1__Envelope **env);
+/* The next frame must arrive within H_WAIT_MS with this body; returns it. */
+Ccc__V1__Envelope *h_raw_expect(struct h_raw *r,
+		    Ccc__V1__Envelope__BodyCase body);
+/* The next frame must be this Error; then the connection must close if fatal. */
+void		 h_raw_expect_error(struct h_raw *r, Ccc__V1__ErrorCode code,
+		    bool fatal, const char *msg);
+/* True when the broker closes the connection within timeout_ms (frames are skipped). */
+bool		 h_raw_closed(struct h_raw *r, int timeout_ms);
+/* Close with a TCP reset (SO_LINGER 0), without a TLS close_notify. */
+void		 h_raw_reset(struct h_raw *r);
+/* Close (close_notify when TLS is up) and free. NULL is fine. */
+void		 h_raw_close(struct h_raw *r);
+
+/* ---- suites ------------------------------------------------------------------ */
+
+Suite		*connect_suite(void);
+Suite		*delivery_suite(void);
+Suite		*access_suite(void);
+Suite		*certs_suite(void);
+Suite		*bad_frames_suite(void);
+Suite		*lifecycle_suite(void);
+
+#endif
