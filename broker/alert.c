@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "alert.h"
 #include "names.h"
 #include "utf8.h"
@@ -308,4 +310,20 @@ alert_stamp(Ccc__V1__Alert *a, const char *origin, int64_t now_us)
 	}
 	alert_set_str(&a->origin, origin);
 	a->published_at = now_us;
+}
+
+void
+alert_digest(Ccc__V1__Alert *a, uint8_t digest[32])
+{
+	size_t n;
+	uint8_t *buf;
+	unsigned int mdlen = 32;
+
+	alert_set_str(&a->origin, "");
+	a->published_at = 0;
+	n = ccc__v1__alert__get_packed_size(a);
+	buf = xmalloc(n ? n : 1);
+	ccc__v1__alert__pack(a, buf);
+	EVP_Digest(buf, n, digest, &mdlen, EVP_sha256(), NULL);
+	free(buf);
 }

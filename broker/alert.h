@@ -38,5 +38,11 @@ void	alert_topic(const Ccc__V1__Alert *alert, char topic[TOPIC_MAX_LEN + 1]);
  * replaced strings are freed.
  */
 void	alert_stamp(Ccc__V1__Alert *alert, const char *origin, int64_t now_us);
+/*
+ * SHA-256 of the alert's content as published: the fields the broker stamps
+ * (origin, published_at) are cleared first. Call before alert_stamp(); two
+ * publishes of the same content give the same digest.
+ */
+void	alert_digest(Ccc__V1__Alert *alert, uint8_t digest[32]);
 
 #endif

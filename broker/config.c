@@ -102,6 +102,17 @@ static const struct config_option config_options[] = {
 	CONFIG_UINTOPT("timeouts.shutdown", shutdown_timeout,
 	    0, 300, 5,
 	    "Seconds to flush sessions on SIGTERM before closing them."),
+	CONFIG_UINTOPT("durable.window", durable_window,
+	    1, 10000, 100,
+	    "Unacknowledged deliveries in flight per durable subscription."),
+	CONFIG_UINTOPT("durable.ack_timeout", ack_timeout,
+	    1, 86400, 30,
+	    "Seconds without an acknowledgement after which a durable "
+	    "subscription's unacknowledged deliveries are sent again."),
+	CONFIG_UINTOPT("durable.max_deliveries", max_deliveries,
+	    1, 1000, 10,
+	    "Deliveries of one alert to a durable subscription before it goes "
+	    "to the dead-letter list."),
 };
 
 #define CONFIG_NOPTS	(sizeof(config_options) / sizeof(config_options[0]))

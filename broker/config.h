@@ -35,6 +35,9 @@ struct config {
 	uint32_t	 ping_interval;		/* timeouts.ping_interval, seconds of silence before a ping */
 	uint32_t	 idle_timeout;		/* timeouts.idle, seconds of silence before closing */
 	uint32_t	 shutdown_timeout;	/* timeouts.shutdown, seconds to flush on SIGTERM */
+	uint32_t	 durable_window;	/* durable.window, deliveries in flight per subscription */
+	uint32_t	 ack_timeout;		/* durable.ack_timeout, seconds */
+	uint32_t	 max_deliveries;	/* durable.max_deliveries, before dead-lettering */
 };
 
 /*

@@ -14,14 +14,17 @@
 
 #include "acl.h"
 #include "alert.h"
+#include "durable.h"
 #include "frame.h"
 #include "handle.h"
 #include "log.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
+#include "store.h"
 #include "timeutil.h"
 #include "utf8.h"
+#include "uuid.h"
 #include "xmalloc.h"
 
 #define HANDLE_PROTOCOL_VERSION	1
@@ -88,14 +91,78 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	return 0;
 }
 
+/* A publish waiting for the store to commit it. */
+struct publish_wait {
+	struct session		*sess;
+	uint64_t		 request_id;
+	char			 id[UUID_STRLEN];
+	char			 topic[TOPIC_MAX_LEN + 1];
+	uint8_t			*body;		/* the stamped alert, encoded once */
+	size_t			 len;
+	uint64_t		*dsubs;		/* durable subscriptions it was queued for */
+	size_t			 ndsubs;
+};
+
+/* The store committed (or refused) a publish: deliver, then confirm. */
+static void
+handle_publish_done(void *arg, const struct store_result *res)
+{
+	struct publish_wait *w = arg;
+	struct session *s = w->sess;
+	Ccc__V1__Envelope out = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__PublishOk ok = CCC__V1__PUBLISH_OK__INIT;
+
+	switch (res->status) {
+	case STORE_OK:
+		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic) +
+		    (uint32_t)w->ndsubs;
+		durable_notify(w->dsubs, w->ndsubs);
+		log_info("publish %s from %s on %s to %u recipients", w->id,
+		    s->endpoint, w->topic, ok.recipients);
+		break;
+	case STORE_DUPLICATE:
+		ok.duplicate = true;
+		log_info("publish %s from %s: duplicate, confirmed again",
+		    w->id, s->endpoint);
+		break;
+	case STORE_CONFLICT:
+		log_warn("publish %s from %s refused: the id was published "
+		    "before with other content", w->id, s->endpoint);
+		sess_error(s, w->request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT, false,
+		    "alert id %s was already published by %s with different "
+		    "content", w->id, s->endpoint);
+		goto done;
+	case STORE_FAILED:
+		sess_error(s, w->request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,
+		    "the alert was not stored, so it was not accepted: %s",
+		    res->error);
+		goto done;
+	}
+	ok.id = w->id;
+	ok.topic = w->topic;
+	ok.published_at = res->published_at;
+	out.request_id = w->request_id;
+	out.body_case = CCC__V1__ENVELOPE__BODY_PUBLISH_OK;
+	out.publish_ok = &ok;
+	sess_send(s, &out);
+done:
+	free(w->body);
+	free(w->dsubs);
+	free(w);
+	sess_release(s);
+}
+
 static int
 handle_publish(struct session *s, const Ccc__V1__Envelope *env,
     struct refusal *r)
 {
 	Ccc__V1__Alert *a = env->publish->alert;
-	Ccc__V1__Envelope out = CCC__V1__ENVELOPE__INIT;
-	Ccc__V1__PublishOk ok = CCC__V1__PUBLISH_OK__INIT;
-	char why[512], topic[TOPIC_MAX_LEN + 1];
+	struct store_publish sp;
+	struct publish_wait *w;
+	const uint64_t *dsubs;
+	char why[512];
 	int64_t now = time_now_us();
 
 	if (a == NULL)
@@ -111,20 +178,44 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 		    "%s", why);
 	}
+	w = xcalloc(1, sizeof(*w));
+	w->sess = s;
+	w->request_id = env->request_id;
+	alert_digest(a, sp.digest);
 	alert_stamp(a, s->endpoint, now);
-	alert_topic(a, topic);
+	alert_topic(a, w->topic);
+	snprintf(w->id, sizeof(w->id), "%s", a->id);
+	w->len = ccc__v1__alert__get_packed_size(a);
+	w->body = xmalloc(w->len);
+	ccc__v1__alert__pack(a, w->body);
+	w->ndsubs = route_durables(s->srv, w->topic, &dsubs);
+	if (w->ndsubs > 0) {
+		w->dsubs = xcalloc(w->ndsubs, sizeof(uint64_t));
+		memcpy(w->dsubs, dsubs, w->ndsubs * sizeof(uint64_t));
+	}
 	s->published++;
-	ok.recipients = route_alert(s->srv, a, topic);
-	log_info("publish %s from %s on %s to %u sessions", a->id, s->endpoint,
-	    topic, ok.recipients);
-	ok.id = a->id;
-	ok.topic = topic;
-	ok.published_at = a->published_at;
-	out.request_id = env->request_id;
-	out.body_case = CCC__V1__ENVELOPE__BODY_PUBLISH_OK;
-	out.publish_ok = &ok;
-	sess_send(s, &out);
+	sp.id = w->id;
+	sp.origin = s->endpoint;
+	sp.topic = w->topic;
+	sp.published_at = now;
+	sp.body = w->body;
+	sp.body_len = w->len;
+	sp.dsubs = w->dsubs;
+	sp.ndsubs = w->ndsubs;
+	sess_hold(s);
+	store_publish(server_store(s->srv), &sp, handle_publish_done, w);
 	return 0;
+}
+
+/* Durable subscription names: like endpoint ids, "_" allowed too. */
+static bool
+handle_durable_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 64 || name[0] == '-' || name[0] == '_')
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") == len;
 }
 
 static int
@@ -165,9 +256,18 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 			    false, "%s", why);
 		}
 	}
+	if (sub->durable_name[0] != '\0' && !handle_durable_name(sub->durable_name))
+		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+		    false, "durable subscription names are 1 to 64 characters of "
+		    "a-z, 0-9, \"-\" and \"_\", starting with a letter or digit");
 	patterns = xcalloc(sub->n_patterns, sizeof(char *));
 	for (size_t i = 0; i < sub->n_patterns; i++)
 		patterns[i] = xstrdup(sub->patterns[i]);
+	if (sub->durable_name[0] != '\0') {
+		durable_subscribe(s, env->request_id, sub->durable_name, patterns,
+		    sub->n_patterns);
+		return 0;
+	}
 	added = sess_sub_add(s, patterns, sub->n_patterns);
 	log_info("session %llu: %s subscription %u: %s%s",
 	    (unsigned long long)s->serial, s->endpoint, added->id, patterns[0],
@@ -192,6 +292,11 @@ handle_unsubscribe(struct session *s, const Ccc__V1__Envelope *env,
 	if ((sub = sess_sub_find(s, id)) == NULL)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND, false,
 		    "no subscription %u in this session", id);
+	if (sub->durable != NULL) {
+		durable_unsubscribe(s, sub->durable, env->request_id,
+		    env->unsubscribe->forget);
+		return 0;
+	}
 	sess_sub_drop(s, sub);
 	ok.subscription_id = id;
 	out.request_id = env->request_id;
@@ -204,12 +309,12 @@ handle_unsubscribe(struct session *s, const Ccc__V1__Envelope *env,
 static int
 handle_ack(struct session *s, const Ccc__V1__Envelope *env, struct refusal *r)
 {
-	(void)s;
 	if (env->ack->n_delivery_tags > HANDLE_ACK_MAX)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED,
 		    false, "ack carries %zu tags; the limit is %d",
 		    env->ack->n_delivery_tags, HANDLE_ACK_MAX);
-	/* Non-durable deliveries carry tag 0 and need no acknowledgement. */
+	/* tag 0 (plain deliveries) and unknown tags are ignored */
+	durable_ack(s, env->ack->delivery_tags, env->ack->n_delivery_tags);
 	return 0;
 }
 

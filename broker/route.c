@@ -1,15 +1,18 @@
 /*
- * route.c — fan-out of one accepted alert to the matching sessions.
+ * route.c — fan-out of one accepted alert to the matching subscriptions.
  *
  * The topic tree yields one match per (pattern, subscription); a session may
  * match through several. Matches are gathered in a reusable array (the loop is
  * single-threaded, so one array serves every publish and the hot path does not
  * allocate once it has grown), sorted by session and subscription id, and
  * each session gets one Deliver listing all its matching subscription ids.
+ * The alert is encoded once by the caller; each Deliver frame wraps the same
+ * bytes (frame_encode_deliver).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "durable.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
@@ -23,6 +26,8 @@ struct route_matches {
 static struct route_matches route_buf;
 static uint32_t *route_ids;
 static size_t route_ids_cap;
+static uint64_t *route_dids;
+static size_t route_dids_cap;
 
 static void
 route_collect(void *value, void *arg)
@@ -41,48 +46,45 @@ route_cmp(const void *a, const void *b)
 {
 	const struct subscription *x = *(struct subscription *const *)a;
 	const struct subscription *y = *(struct subscription *const *)b;
+	uintptr_t sx = (uintptr_t)x->sess, sy = (uintptr_t)y->sess;
 
-	if (x->sess->serial != y->sess->serial)
-		return x->sess->serial < y->sess->serial ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	if (x->id != y->id)		/* ids in order within a session */
+		return x->id < y->id ? -1 : 1;
+	return x < y ? -1 : x > y;	/* detached durables: id 0 */
 }
 
-/* Queue one Deliver to s. Returns 0, or -1 when s could not take it. */
-static int
-route_deliver(struct session *s, uint32_t *ids, size_t nids,
-    const Ccc__V1__Alert *alert, const char *topic)
-{
-	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
-	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
-
-	d.subscription_ids = ids;
-	d.n_subscription_ids = nids;
-	d.topic = (char *)(uintptr_t)topic;
-	d.alert = (Ccc__V1__Alert *)(uintptr_t)alert;
-	env.body_case = CCC__V1__ENVELOPE__BODY_DELIVER;
-	env.deliver = &d;
-	if (sess_send(s, &env) < 0)
-		return -1;
-	s->delivered++;
-	return 0;
-}
-
-uint32_t
-route_alert(struct server *srv, const Ccc__V1__Alert *alert, const char *topic)
+/* Gather the subscriptions matching topic, grouped by session. */
+static struct route_matches *
+route_match(struct server *srv, const char *topic)
 {
 	struct route_matches *m = &route_buf;
-	uint32_t reached = 0;
-	size_t i = 0, j;
 
 	m->n = 0;
 	topic_tree_match(server_topics(srv), topic, route_collect, m);
 	if (m->n > 1)
 		qsort(m->v, m->n, sizeof(*m->v), route_cmp);
+	return m;
+}
+
+uint32_t
+route_alert(struct server *srv, const uint8_t *alert, size_t len,
+    const char *topic)
+{
+	struct route_matches *m = route_match(srv, topic);
+	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
+	uint32_t reached = 0;
+	size_t i = 0, j;
+
+	d.topic = (char *)(uintptr_t)topic;
 	while (i < m->n) {
 		struct session *s = m->v[i]->sess;
 		size_t nids = 0;
 
 		for (j = i; j < m->n && m->v[j]->sess == s; j++) {
+			if (m->v[j]->durable != NULL)
+				continue;	/* the store queues those */
 			if (nids == route_ids_cap) {
 				route_ids_cap = route_ids_cap ? route_ids_cap * 2 : 16;
 				route_ids = xreallocarray(route_ids, route_ids_cap,
@@ -92,10 +94,38 @@ route_alert(struct server *srv, const Ccc__V1__Alert *alert, const char *topic)
 			if (nids == 0 || route_ids[nids - 1] != m->v[j]->id)
 				route_ids[nids++] = m->v[j]->id;
 		}
-		if (s->state == SESS_READY &&
-		    route_deliver(s, route_ids, nids, alert, topic) == 0)
-			reached++;
+		if (nids > 0 && s != NULL && s->state == SESS_READY) {
+			d.subscription_ids = route_ids;
+			d.n_subscription_ids = nids;
+			if (sess_send_deliver(s, &d, alert, len) == 0)
+				reached++;
+		}
 		i = j;
 	}
 	return reached;
+}
+
+size_t
+route_durables(struct server *srv, const char *topic, const uint64_t **ids)
+{
+	struct route_matches *m = route_match(srv, topic);
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		uint64_t id;
+
+		if (m->v[i]->durable == NULL)
+			continue;
+		id = durable_id(m->v[i]->durable);
+		if (n > 0 && route_dids[n - 1] == id)
+			continue;	/* matched through two patterns */
+		if (n == route_dids_cap) {
+			route_dids_cap = route_dids_cap ? route_dids_cap * 2 : 16;
+			route_dids = xreallocarray(route_dids, route_dids_cap,
+			    sizeof(*route_dids));
+		}
+		route_dids[n++] = id;
+	}
+	*ids = route_dids;
+	return n;
 }

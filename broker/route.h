@@ -1,19 +1,28 @@
 /*
- * route.h — fan-out of an accepted alert to the sessions whose subscriptions
- * match its topic. Each session receives an alert once, with the ids of all
- * its subscriptions that matched.
+ * route.h — who gets an accepted alert. Plain subscriptions: each attached
+ * session receives the alert once, with the ids of all its subscriptions that
+ * matched, encoded once for everybody. Durable subscriptions: the ids of the
+ * matching ones, attached or not, for the store to queue.
  */
 #ifndef CCC_ROUTE_H
 #define CCC_ROUTE_H
 
+#include <stddef.h>
 #include <stdint.h>
-
-#include "ccc/v1/alert.pb-c.h"
 
 struct server;
 
-/* Deliver alert (validated and stamped) on topic. Returns the number of sessions reached. */
-uint32_t	route_alert(struct server *srv, const Ccc__V1__Alert *alert,
+/*
+ * Deliver the encoded, stamped alert on topic to every session with a
+ * matching plain subscription. Returns the number of sessions reached.
+ */
+uint32_t	route_alert(struct server *srv, const uint8_t *alert, size_t len,
 		    const char *topic);
+/*
+ * The store ids of the durable subscriptions matching topic, each once, in
+ * *ids (a buffer owned by route.c, valid until the next call).
+ */
+size_t		route_durables(struct server *srv, const char *topic,
+		    const uint64_t **ids);
 
 #endif

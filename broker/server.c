@@ -17,10 +17,12 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "durable.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "store.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -30,6 +32,7 @@ struct server {
 	struct registry		*reg;		/* current snapshot (one reference) */
 	SSL_CTX			*ssl_ctx;
 	struct topic_tree	*topics;
+	struct store		*store;		/* durable store (writer thread) */
 	struct listener		*listener;
 	TAILQ_HEAD(, session)	 sessions;
 	size_t			 nsessions;
@@ -98,6 +101,7 @@ server_reload(struct server *srv)
 	    srv->cfg->registry, registry_nendpoints(reg), registry_nsections(reg));
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		sess_registry_changed(s, reg);
+	durable_registry_changed(reg);
 	registry_unref(old);
 }
 
@@ -129,6 +133,10 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	if ((srv->ssl_ctx = tls_server_ctx(cfg, err, errlen)) == NULL)
 		goto fail;
 	srv->topics = topic_tree_new();
+	if ((srv->store = store_open(srv->base, cfg->data_dir, err, errlen)) == NULL)
+		goto fail;
+	if (durable_init(srv, srv->store, err, errlen) < 0)
+		goto fail;
 	if ((srv->listener = listener_new(srv, cfg->listen_host,
 	    cfg->listen_port, err, errlen)) == NULL)
 		goto fail;
@@ -166,8 +174,12 @@ server_free(struct server *srv)
 
 	if (srv == NULL)
 		return;
+	/* finish the store's queued work first; its callbacks are dropped */
+	store_close(srv->store);
+	srv->store = NULL;
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		sess_free(s);
+	durable_shutdown();
 	listener_free(srv->listener);
 	if (srv->sig_term != NULL) {
 		event_free(srv->sig_term);
@@ -207,6 +219,12 @@ SSL_CTX *
 server_ssl_ctx(const struct server *srv)
 {
 	return srv->ssl_ctx;
+}
+
+struct store *
+server_store(const struct server *srv)
+{
+	return srv->store;
 }
 
 struct topic_tree *

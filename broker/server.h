@@ -37,6 +37,7 @@ struct registry		*server_registry(const struct server *srv);
 SSL_CTX			*server_ssl_ctx(const struct server *srv);
 struct topic_tree	*server_topics(const struct server *srv);
 bool			 server_stopping(const struct server *srv);
+struct store		*server_store(const struct server *srv);
 
 /* Session bookkeeping, called by session.c only. */
 void			 server_attach(struct server *srv, struct session *s);

@@ -29,6 +29,7 @@
 #include <openssl/err.h>
 
 #include "acl.h"
+#include "durable.h"
 #include "frame.h"
 #include "handle.h"
 #include "log.h"
@@ -143,17 +144,19 @@ sess_set_state(struct session *s, enum sess_state state)
 	s->state = state;
 }
 
-int
-sess_send(struct session *s, const Ccc__V1__Envelope *env)
+/*
+ * Room for n more bytes of output in s, or NULL: closing, or over the output
+ * bound (then the session is closed as a slow consumer).
+ */
+static struct evbuffer *
+sess_room(struct session *s, size_t n, struct evbuffer_iovec *v)
 {
 	struct evbuffer *out;
-	struct evbuffer_iovec v;
-	size_t n, queued;
+	size_t queued;
 
 	if (s->state == SESS_CLOSING)
-		return -1;
+		return NULL;
 	out = bufferevent_get_output(s->bev);
-	n = frame_size(env);
 	queued = evbuffer_get_length(out);
 	if (queued + n > server_config(s->srv)->max_output_buffer) {
 		log_warn("session %llu: %s is a slow consumer (%zu bytes queued)",
@@ -161,13 +164,52 @@ sess_send(struct session *s, const Ccc__V1__Envelope *env)
 		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_SLOW_CONSUMER, true,
 		    "slow consumer: more than %u bytes of output queued; "
 		    "the session is closed", server_config(s->srv)->max_output_buffer);
-		return -1;
+		return NULL;
 	}
-	if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1)
+	if (evbuffer_reserve_space(out, (ev_ssize_t)n, v, 1) < 1)
+		return NULL;
+	return out;
+}
+
+int
+sess_send(struct session *s, const Ccc__V1__Envelope *env)
+{
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+
+	if ((out = sess_room(s, frame_size(env), &v)) == NULL)
 		return -1;
 	v.iov_len = frame_encode(env, v.iov_base);
 	evbuffer_commit_space(out, &v, 1);
 	return 0;
+}
+
+int
+sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
+    const uint8_t *alert, size_t alert_len)
+{
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+
+	if ((out = sess_room(s, frame_deliver_size(d, alert_len), &v)) == NULL)
+		return -1;
+	v.iov_len = frame_encode_deliver(d, alert, alert_len, v.iov_base);
+	evbuffer_commit_space(out, &v, 1);
+	s->delivered++;
+	return 0;
+}
+
+void
+sess_hold(struct session *s)
+{
+	s->holds++;
+}
+
+void
+sess_release(struct session *s)
+{
+	if (--s->holds == 0 && s->reap_wanted)
+		sess_free(s);
 }
 
 void
@@ -223,7 +265,7 @@ sess_close(struct session *s, const char *reason)
 	    s->peer, reason, (unsigned long long)s->frames_in,
 	    (unsigned long long)s->published, (unsigned long long)s->delivered);
 	while (s->nsubs > 0)
-		sess_sub_drop(s, s->subs[s->nsubs - 1]);
+		sess_sub_end(s, s->subs[s->nsubs - 1]);
 	sess_set_state(s, SESS_CLOSING);
 	bufferevent_disable(s->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
@@ -237,9 +279,14 @@ sess_close(struct session *s, const char *reason)
 static void
 sess_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct session *s = arg;
+
 	(void)fd;
 	(void)what;
-	sess_free(arg);
+	if (s->holds > 0)
+		s->reap_wanted = true;	/* sess_release() frees it */
+	else
+		sess_free(s);
 }
 
 void
@@ -248,7 +295,7 @@ sess_free(struct session *s)
 	SSL *ssl;
 
 	while (s->nsubs > 0)
-		sess_sub_drop(s, s->subs[s->nsubs - 1]);
+		sess_sub_end(s, s->subs[s->nsubs - 1]);
 	ssl = bufferevent_openssl_get_ssl(s->bev);
 	if (ssl != NULL && SSL_is_init_finished(ssl))
 		SSL_shutdown(ssl);	/* best effort close_notify; never blocks */
@@ -478,19 +525,25 @@ sess_sub_add(struct session *s, char **patterns, size_t n)
 {
 	struct subscription *sub = xcalloc(1, sizeof(*sub));
 
-	sub->sess = s;
-	sub->id = ++s->next_sub_id;
 	sub->patterns = patterns;
 	sub->npatterns = n;
 	for (size_t i = 0; i < n; i++)
 		topic_tree_add(server_topics(s->srv), patterns[i], sub);
-	s->subs = xreallocarray(s->subs, s->nsubs + 1, sizeof(*s->subs));
-	s->subs[s->nsubs++] = sub;
+	sess_sub_attach(s, sub);
 	return sub;
 }
 
 void
-sess_sub_drop(struct session *s, struct subscription *sub)
+sess_sub_attach(struct session *s, struct subscription *sub)
+{
+	sub->sess = s;
+	sub->id = ++s->next_sub_id;
+	s->subs = xreallocarray(s->subs, s->nsubs + 1, sizeof(*s->subs));
+	s->subs[s->nsubs++] = sub;
+}
+
+void
+sess_sub_detach(struct session *s, struct subscription *sub)
 {
 	for (size_t i = 0; i < s->nsubs; i++) {
 		if (s->subs[i] != sub)
@@ -500,6 +553,23 @@ sess_sub_drop(struct session *s, struct subscription *sub)
 		s->nsubs--;
 		break;
 	}
+	sub->sess = NULL;
+	sub->id = 0;
+}
+
+void
+sess_sub_end(struct session *s, struct subscription *sub)
+{
+	if (sub->durable != NULL)
+		durable_detach(sub->durable);
+	else
+		sess_sub_drop(s, sub);
+}
+
+void
+sess_sub_drop(struct session *s, struct subscription *sub)
+{
+	sess_sub_detach(s, sub);
 	for (size_t i = 0; i < sub->npatterns; i++) {
 		topic_tree_remove(server_topics(s->srv), sub->patterns[i], sub);
 		free(sub->patterns[i]);
@@ -556,7 +626,7 @@ sess_registry_changed(struct session *s, struct registry *reg)
 			err.subscription_id = sub->id;
 			env.body_case = CCC__V1__ENVELOPE__BODY_ERROR;
 			env.error = &err;
-			sess_sub_drop(s, sub);
+			sess_sub_end(s, sub);
 			if (sess_send(s, &env) < 0)
 				return;
 		}

@@ -37,12 +37,20 @@ enum sess_state {
 	SESS_CLOSING,		/* flushing queued output; reads nothing */
 };
 
-/* One Subscribe request: an id and the patterns it put in the topic tree. */
+struct durable;
+
+/*
+ * One Subscribe request: an id and the patterns it put in the topic tree.
+ * A plain subscription belongs to its session and dies with it; a durable one
+ * belongs to durable.c, stays in the tree while detached (sess NULL), and is
+ * attached to at most one session at a time.
+ */
 struct subscription {
-	struct session		*sess;		/* owner */
-	uint32_t		 id;		/* unique within the session, from 1 */
+	struct session		*sess;		/* attached session, or NULL */
+	uint32_t		 id;		/* unique within the attached session, from 1 */
 	char			**patterns;
 	size_t			 npatterns;
+	struct durable		*durable;	/* NULL for a plain subscription */
 };
 
 struct session {
@@ -73,6 +81,10 @@ struct session {
 
 	/* counters for the close log line */
 	uint64_t		 frames_in, published, delivered;
+
+	/* store operations that will call back with this session */
+	unsigned		 holds;
+	bool			 reap_wanted;	/* free once holds drops to 0 */
 };
 
 /* Start a session on an accepted socket (which it then owns). */
@@ -84,6 +96,18 @@ void	sess_new(struct server *srv, int fd, const struct sockaddr *sa,
  * then closed as a slow consumer).
  */
 int	sess_send(struct session *s, const Ccc__V1__Envelope *env);
+/*
+ * Queue a Deliver of an already-encoded alert (see frame_encode_deliver);
+ * same bound and result as sess_send().
+ */
+int	sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
+	    const uint8_t *alert, size_t alert_len);
+/*
+ * A store operation will call back with s: keep it allocated until
+ * sess_release(). sess_release() may free s; do not touch it afterwards.
+ */
+void	sess_hold(struct session *s);
+void	sess_release(struct session *s);
 /* Queue an Error frame; fatal ones also close the session. */
 void	sess_error(struct session *s, uint64_t request_id, Ccc__V1__ErrorCode code,
 	    bool fatal, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -99,9 +123,17 @@ void	sess_set_state(struct session *s, enum sess_state state);
 void	sess_ready(struct session *s);
 /* Adopt a new registry snapshot (SIGHUP): re-check identity and every subscription. */
 void	sess_registry_changed(struct session *s, struct registry *reg);
-/* Find, add and drop subscriptions; adding and dropping update the topic tree. */
+/*
+ * Find, add and drop plain subscriptions; adding and dropping update the
+ * topic tree. sess_sub_attach/detach only link a (durable) subscription to
+ * the session. sess_sub_end() ends any subscription's life in the session:
+ * drops a plain one, detaches a durable one.
+ */
 struct subscription *sess_sub_find(struct session *s, uint32_t id);
 struct subscription *sess_sub_add(struct session *s, char **patterns, size_t n);
 void	sess_sub_drop(struct session *s, struct subscription *sub);
+void	sess_sub_attach(struct session *s, struct subscription *sub);
+void	sess_sub_detach(struct session *s, struct subscription *sub);
+void	sess_sub_end(struct session *s, struct subscription *sub);
 
 #endif

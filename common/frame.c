@@ -231,6 +231,72 @@ frame_encode(const Ccc__V1__Envelope *env, uint8_t *out)
 	return FRAME_HEADER_LEN + n;
 }
 
+static size_t
+frame_varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *
+frame_put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+#define FRAME_TAG_DELIVER_ALERT	0x1a		/* Deliver.alert: field 3, LEN */
+#define FRAME_TAG_ENV_DELIVER	(18 << 3 | 2)	/* Envelope.deliver: field 18, LEN */
+
+/* Bytes of the Deliver message (without the envelope) with the alert in. */
+static size_t
+frame_deliver_body(const Ccc__V1__Deliver *d, size_t alert_len)
+{
+	return ccc__v1__deliver__get_packed_size(d) + 1 +
+	    frame_varint_len(alert_len) + alert_len;
+}
+
+size_t
+frame_deliver_size(const Ccc__V1__Deliver *d, size_t alert_len)
+{
+	size_t body = frame_deliver_body(d, alert_len);
+
+	return FRAME_HEADER_LEN + frame_varint_len(FRAME_TAG_ENV_DELIVER) +
+	    frame_varint_len(body) + body;
+}
+
+size_t
+frame_encode_deliver(const Ccc__V1__Deliver *d, const uint8_t *alert,
+    size_t alert_len, uint8_t *out)
+{
+	size_t body = frame_deliver_body(d, alert_len), n;
+	uint8_t *p = out + FRAME_HEADER_LEN;
+
+	/* Envelope { deliver = 18: Deliver { ...fields..., alert = 3: bytes } } */
+	p = frame_put_varint(p, FRAME_TAG_ENV_DELIVER);
+	p = frame_put_varint(p, body);
+	p += ccc__v1__deliver__pack(d, p);
+	*p++ = FRAME_TAG_DELIVER_ALERT;
+	p = frame_put_varint(p, alert_len);
+	memcpy(p, alert, alert_len);
+	p += alert_len;
+	n = (size_t)(p - out) - FRAME_HEADER_LEN;
+	out[0] = (uint8_t)(n >> 24);
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	return FRAME_HEADER_LEN + n;
+}
+
 const char *
 frame_body_name(Ccc__V1__Envelope__BodyCase body)
 {

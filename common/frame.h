@@ -47,6 +47,15 @@ void			 frame_free(Ccc__V1__Envelope *env);
 size_t			 frame_size(const Ccc__V1__Envelope *env);
 /* Write env as one frame into out (frame_size(env) bytes). Returns that size. */
 size_t			 frame_encode(const Ccc__V1__Envelope *env, uint8_t *out);
+/*
+ * A Deliver frame around an alert that is already encoded (alert[0..len)),
+ * so that one encoding serves every recipient. d carries everything but the
+ * alert (d->alert must be NULL). frame_deliver_size() is the exact size
+ * frame_encode_deliver() writes into out.
+ */
+size_t			 frame_deliver_size(const Ccc__V1__Deliver *d, size_t alert_len);
+size_t			 frame_encode_deliver(const Ccc__V1__Deliver *d,
+			    const uint8_t *alert, size_t alert_len, uint8_t *out);
 /* Human name of a body case ("publish", "deliver", ...) for logs and errors. */
 const char		*frame_body_name(Ccc__V1__Envelope__BodyCase body);
 

@@ -274,6 +274,40 @@ START_TEST(decoding_memory_is_bounded)
 }
 END_TEST
 
+START_TEST(deliver_with_encoded_alert)
+{
+	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
+	Ccc__V1__Alert a = CCC__V1__ALERT__INIT;
+	Ccc__V1__Envelope *out;
+	char topic[] = "alerts/drugs/bg-gr/kulata", summary[] = "Cocaine in bananas";
+	uint32_t ids[2] = { 3, 300 };
+	uint8_t alert[256], frame[512];
+	size_t alen, n, consumed;
+
+	a.category = CCC__V1__CATEGORY__CATEGORY_DRUGS;
+	a.summary = summary;
+	alen = ccc__v1__alert__pack(&a, alert);
+	d.subscription_ids = ids;
+	d.n_subscription_ids = 2;
+	d.topic = topic;
+	d.delivery_tag = 1ULL << 40;
+	d.redelivered = 2;
+	n = frame_encode_deliver(&d, alert, alen, frame);
+	ck_assert_uint_eq(n, frame_deliver_size(&d, alen));
+	ck_assert_int_eq(frame_decode(frame, n, FRAME_MAX_DEFAULT, &out, &consumed,
+	    NULL, 0), FRAME_OK);
+	ck_assert_int_eq(out->body_case, CCC__V1__ENVELOPE__BODY_DELIVER);
+	ck_assert_uint_eq(out->deliver->n_subscription_ids, 2);
+	ck_assert_uint_eq(out->deliver->subscription_ids[1], 300);
+	ck_assert_str_eq(out->deliver->topic, topic);
+	ck_assert_uint_eq(out->deliver->delivery_tag, 1ULL << 40);
+	ck_assert_uint_eq(out->deliver->redelivered, 2);
+	ck_assert_str_eq(out->deliver->alert->summary, summary);
+	ck_assert_int_eq(out->deliver->alert->category, CCC__V1__CATEGORY__CATEGORY_DRUGS);
+	frame_free(out);
+}
+END_TEST
+
 START_TEST(body_names)
 {
 	ck_assert_str_eq(frame_body_name(CCC__V1__ENVELOPE__BODY_PUBLISH), "publish");
@@ -300,6 +334,7 @@ frame_suite(void)
 	tcase_add_test(tc, unknown_field_nested_refused);
 	tcase_add_test(tc, nul_in_string_refused);
 	tcase_add_test(tc, decoding_memory_is_bounded);
+	tcase_add_test(tc, deliver_with_encoded_alert);
 	tcase_add_test(tc, body_names);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,122 @@
+/*
+ * store.h — the broker's durable store, behind a narrow asynchronous
+ * interface. The embedded default is SQLite in WAL mode (store_sqlite.c);
+ * nothing outside the store touches SQL.
+ *
+ * Contract
+ *   - Every operation is queued from the event-loop thread and carried out by
+ *     the store's own writer thread. Operations queued close together are
+ *     committed together in one transaction (group commit); the transaction
+ *     is synced to disk before any of its callbacks run. A callback therefore
+ *     means "durable", and a publish is confirmed only from its callback.
+ *   - Callbacks run on the event-loop thread, in the order the operations
+ *     were queued. An operation that fails (disk full, I/O error) fails alone:
+ *     its callback gets STORE_FAILED and a message; the others in its
+ *     transaction are unaffected unless the commit itself fails, in which case
+ *     they all fail. Nothing of a failed operation is kept.
+ *   - Inputs are copied when queued; results are valid only during the
+ *     callback.
+ *   - store_close() finishes queued work and discards callbacks not yet run.
+ */
+#ifndef CCC_STORE_H
+#define CCC_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+struct store;
+
+enum store_status {
+	STORE_OK,
+	STORE_DUPLICATE,	/* publish: same origin, id and content as before */
+	STORE_CONFLICT,		/* publish: same origin and id, other content */
+	STORE_FAILED,		/* the operation was not carried out */
+};
+
+/* One stored delivery of an alert to a durable subscription. */
+struct store_row {
+	uint64_t	 tag;		/* delivery tag, increasing per subscription */
+	uint32_t	 attempts;	/* deliveries before this one */
+	const char	*topic;
+	const uint8_t	*body;		/* the stamped alert, protobuf-encoded */
+	size_t		 body_len;
+};
+
+struct store_result {
+	enum store_status	 status;
+	const char		*error;		/* STORE_FAILED: why */
+	int64_t			 published_at;	/* publish (OK, DUPLICATE): the stored time */
+	uint64_t		 dsub_id;	/* subscribe: the durable subscription */
+	struct store_row	*rows;		/* fetch */
+	size_t			 nrows;
+	size_t			 dead;		/* fetch: deliveries moved to the dead-letter list */
+};
+
+typedef void	store_cb(void *arg, const struct store_result *res);
+
+/* A durable subscription as loaded at start-up. */
+struct store_dsub {
+	uint64_t	 id;
+	char		*endpoint;
+	char		*name;
+	char		**patterns;
+	size_t		 npatterns;
+};
+
+struct store_publish {
+	const char	*id;
+	const char	*origin;
+	const char	*topic;
+	int64_t		 published_at;
+	uint8_t		 digest[32];	/* SHA-256 of the alert as the client sent it */
+	const uint8_t	*body;		/* the stamped alert, encoded */
+	size_t		 body_len;
+	const uint64_t	*dsubs;		/* durable subscriptions that match */
+	size_t		 ndsubs;
+};
+
+/*
+ * Open (creating if needed) the store in data_dir, apply schema migrations,
+ * verify its integrity, and start the writer thread. Callbacks will run on
+ * base. NULL with err set ("store DIR/ccc.db: why") on failure.
+ */
+struct store	*store_open(struct event_base *base, const char *data_dir,
+		    char *err, size_t errlen);
+void		 store_close(struct store *st);
+
+/*
+ * At start-up only, synchronously, before any operation is queued: every
+ * durable subscription.
+ */
+int		 store_load_dsubs(struct store *st, struct store_dsub **out,
+		    size_t *n, char *err, size_t errlen);
+void		 store_free_dsubs(struct store_dsub *v, size_t n);
+
+/*
+ * Store a stamped alert and one pending delivery per matching durable
+ * subscription. STORE_DUPLICATE when (origin, id) exists with the same
+ * digest (nothing is stored or queued again; published_at is the original),
+ * STORE_CONFLICT when it exists with another digest.
+ */
+void	store_publish(struct store *st, const struct store_publish *p,
+	    store_cb *cb, void *arg);
+/* Create the durable subscription (endpoint, name); res->dsub_id. */
+void	store_subscribe(struct store *st, const char *endpoint, const char *name,
+	    char *const *patterns, size_t npatterns, store_cb *cb, void *arg);
+/* Delete a durable subscription and its undelivered deliveries. */
+void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
+/*
+ * Up to limit unacknowledged deliveries of dsub_id with tag > after_tag, in
+ * tag order, each counted as one more attempt. Deliveries already attempted
+ * max_attempts times are moved to the dead-letter list instead (res->dead).
+ */
+void	store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
+	    size_t limit, uint32_t max_attempts, store_cb *cb, void *arg);
+/* Mark deliveries acknowledged. Unknown or foreign tags are ignored. */
+void	store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
+	    size_t ntags);
+
+#endif

@@ -1,0 +1,738 @@
+/*
+ * store_sqlite.c — the durable store on SQLite (WAL, synchronous=FULL).
+ *
+ * One writer thread owns the database connection. The event loop queues
+ * operations; the thread takes everything queued, runs it in one
+ * transaction (each operation inside its own savepoint, so one failure does
+ * not undo the others), commits — which with synchronous=FULL syncs the WAL
+ * to disk — and only then hands the finished operations back to the loop
+ * through an eventfd. While one transaction syncs, the next batch queues up:
+ * that is the group commit.
+ *
+ * Must never: run a callback before its transaction is synced; let the loop
+ * thread touch the connection after start-up; lose an operation silently (a
+ * failed one reports STORE_FAILED).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+#define STORE_FILE	"ccc.db"
+
+enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK };
+
+struct store_op {
+	struct store_op		*next;
+	enum store_kind		 kind;
+	store_cb		*cb;
+	void			*arg;
+	/* inputs (owned copies) */
+	char			*id, *origin, *topic, *endpoint, *name, *patterns;
+	int64_t			 published_at;
+	uint8_t			 digest[32];
+	uint8_t			*body;
+	size_t			 body_len;
+	uint64_t		*u64;		/* publish: dsubs; ack: tags */
+	size_t			 nu64;
+	uint64_t		 dsub_id, after_tag;
+	size_t			 limit;
+	uint32_t		 max_attempts;
+	/* result */
+	struct store_result	 res;
+	char			 error[256];
+	void			**blobs;	/* fetch: copies of topics and bodies */
+	size_t			 nblobs;
+};
+
+struct store {
+	sqlite3			*db;
+	char			 path[512];
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;
+	struct store_op		*queue, *queue_tail;	/* waiting for the thread */
+	struct store_op		*done, *done_tail;	/* waiting for the loop */
+	bool			 stopping;
+	int			 efd;
+	struct event		*ev;
+	uint64_t		 batches, ops;		/* for the log at close */
+};
+
+/* Schema migrations: entry i brings user_version from i to i + 1. */
+static const char *const store_migrations[] = {
+	/* 1: alerts, durable subscriptions, deliveries */
+	"CREATE TABLE alerts ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL,"
+	"  origin TEXT NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  published_at INTEGER NOT NULL,"
+	"  digest BLOB NOT NULL,"
+	"  body BLOB NOT NULL,"
+	"  UNIQUE (origin, id));"
+	"CREATE TABLE dsubs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  endpoint TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  patterns TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  UNIQUE (endpoint, name));"
+	"CREATE TABLE deliveries ("
+	"  tag INTEGER PRIMARY KEY,"
+	"  dsub INTEGER NOT NULL,"
+	"  alert INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"	/* 0 open, 1 acked, 2 dead */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  delivered_at INTEGER,"
+	"  acked_at INTEGER);"
+	"CREATE INDEX deliveries_open ON deliveries (dsub, tag) WHERE state = 0;",
+};
+#define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+
+static void	store_done_cb(evutil_socket_t, short, void *);
+static void	*store_main(void *);
+
+static int
+store_exec(struct store *st, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* One integer from a one-row query (PRAGMA user_version). */
+static int
+store_int(struct store *st, const char *sql, int *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Apply the migrations the file lacks, each in its own transaction. */
+static int
+store_migrate(struct store *st, char *err, size_t errlen)
+{
+	char why[256];
+	int version;
+
+	if (store_int(st, "PRAGMA user_version", &version) < 0) {
+		snprintf(err, errlen, "cannot read the schema version: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (version > STORE_VERSION) {
+		snprintf(err, errlen, "schema version %d is newer than this cccd "
+		    "understands (%d); use a newer cccd", version, STORE_VERSION);
+		return -1;
+	}
+	for (; version < STORE_VERSION; version++) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+		if (store_exec(st, "BEGIN IMMEDIATE", why, sizeof(why)) < 0 ||
+		    store_exec(st, store_migrations[version], why, sizeof(why)) < 0 ||
+		    store_exec(st, sql, why, sizeof(why)) < 0 ||
+		    store_exec(st, "COMMIT", why, sizeof(why)) < 0) {
+			store_exec(st, "ROLLBACK", sql, sizeof(sql));
+			snprintf(err, errlen, "migration to schema version %d "
+			    "failed: %s", version + 1, why);
+			return -1;
+		}
+		log_info("store: schema migrated to version %d", version + 1);
+	}
+	return 0;
+}
+
+/* PRAGMA quick_check: "ok", or the first problem found. */
+static int
+store_verify(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt;
+	const char *res;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "integrity check failed to run: %s",
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (sqlite3_step(stmt) == SQLITE_ROW &&
+	    (res = (const char *)sqlite3_column_text(stmt, 0)) != NULL) {
+		if (strcmp(res, "ok") == 0)
+			rc = 0;
+		else
+			snprintf(err, errlen, "integrity check failed: %s", res);
+	} else
+		snprintf(err, errlen, "integrity check failed: %s",
+		    sqlite3_errmsg(st->db));
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+struct store *
+store_open(struct event_base *base, const char *data_dir, char *err,
+    size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	char why[512];
+
+	snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_FILE);
+	st->efd = -1;
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(why, sizeof(why), "%s", st->db ? sqlite3_errmsg(st->db) :
+		    "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (store_exec(st, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
+	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0)
+		goto fail;
+	if (store_verify(st, why, sizeof(why)) < 0 ||
+	    store_migrate(st, why, sizeof(why)) < 0)
+		goto fail;
+	if ((st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(why, sizeof(why), "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	st->ev = event_new(base, st->efd, EV_READ | EV_PERSIST, store_done_cb, st);
+	event_add(st->ev, NULL);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->wake, NULL);
+	if (pthread_create(&st->thread, NULL, store_main, st) != 0) {
+		snprintf(why, sizeof(why), "cannot start the writer thread");
+		event_free(st->ev);
+		pthread_mutex_destroy(&st->lock);
+		pthread_cond_destroy(&st->wake);
+		goto fail;
+	}
+	return st;
+fail:
+	snprintf(err, errlen, "store %s: %s", st->path, why);
+	if (st->efd >= 0)
+		close(st->efd);
+	sqlite3_close(st->db);
+	free(st);
+	return NULL;
+}
+
+static void
+store_op_free(struct store_op *op)
+{
+	free(op->id);
+	free(op->origin);
+	free(op->topic);
+	free(op->endpoint);
+	free(op->name);
+	free(op->patterns);
+	free(op->body);
+	free(op->u64);
+	free(op->res.rows);
+	for (size_t i = 0; i < op->nblobs; i++)
+		free(op->blobs[i]);
+	free(op->blobs);
+	free(op);
+}
+
+void
+store_close(struct store *st)
+{
+	struct store_op *op;
+
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->stopping = true;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	pthread_join(st->thread, NULL);
+	while ((op = st->done) != NULL) {	/* callbacks not run: discarded */
+		st->done = op->next;
+		store_op_free(op);
+	}
+	log_info("store: closed after %llu operations in %llu transactions",
+	    (unsigned long long)st->ops, (unsigned long long)st->batches);
+	event_free(st->ev);
+	close(st->efd);
+	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->wake);
+	free(st);
+}
+
+static void
+store_enqueue(struct store *st, struct store_op *op)
+{
+	pthread_mutex_lock(&st->lock);
+	if (st->queue_tail != NULL)
+		st->queue_tail->next = op;
+	else
+		st->queue = op;
+	st->queue_tail = op;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static struct store_op *
+store_op_new(enum store_kind kind, store_cb *cb, void *arg)
+{
+	struct store_op *op = xcalloc(1, sizeof(*op));
+
+	op->kind = kind;
+	op->cb = cb;
+	op->arg = arg;
+	return op;
+}
+
+void
+store_publish(struct store *st, const struct store_publish *p, store_cb *cb,
+    void *arg)
+{
+	struct store_op *op = store_op_new(OP_PUBLISH, cb, arg);
+
+	op->id = xstrdup(p->id);
+	op->origin = xstrdup(p->origin);
+	op->topic = xstrdup(p->topic);
+	op->published_at = p->published_at;
+	memcpy(op->digest, p->digest, sizeof(op->digest));
+	op->body = xmalloc(p->body_len);
+	memcpy(op->body, p->body, p->body_len);
+	op->body_len = p->body_len;
+	if (p->ndsubs > 0) {
+		op->u64 = xcalloc(p->ndsubs, sizeof(uint64_t));
+		memcpy(op->u64, p->dsubs, p->ndsubs * sizeof(uint64_t));
+		op->nu64 = p->ndsubs;
+	}
+	store_enqueue(st, op);
+}
+
+void
+store_subscribe(struct store *st, const char *endpoint, const char *name,
+    char *const *patterns, size_t npatterns, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_SUBSCRIBE, cb, arg);
+	size_t len = 1;
+
+	op->endpoint = xstrdup(endpoint);
+	op->name = xstrdup(name);
+	for (size_t i = 0; i < npatterns; i++)
+		len += strlen(patterns[i]) + 1;
+	op->patterns = xcalloc(1, len);
+	for (size_t i = 0; i < npatterns; i++) {
+		if (i > 0)
+			strcat(op->patterns, "\n");
+		strcat(op->patterns, patterns[i]);
+	}
+	store_enqueue(st, op);
+}
+
+void
+store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_FORGET, cb, arg);
+
+	op->dsub_id = dsub_id;
+	store_enqueue(st, op);
+}
+
+void
+store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
+    size_t limit, uint32_t max_attempts, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
+
+	op->dsub_id = dsub_id;
+	op->after_tag = after_tag;
+	op->limit = limit;
+	op->max_attempts = max_attempts;
+	store_enqueue(st, op);
+}
+
+void
+store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
+    size_t ntags)
+{
+	struct store_op *op = store_op_new(OP_ACK, NULL, NULL);
+
+	op->dsub_id = dsub_id;
+	op->u64 = xcalloc(ntags, sizeof(uint64_t));
+	memcpy(op->u64, tags, ntags * sizeof(uint64_t));
+	op->nu64 = ntags;
+	store_enqueue(st, op);
+}
+
+/* ---- writer thread ------------------------------------------------------ */
+
+/* Prepare, bind and step a statement with no result rows. */
+static int
+store_run(struct store *st, struct store_op *op, const char *sql,
+    const char *fmt, ...)
+{
+	sqlite3_stmt *stmt;
+	va_list ap;
+	int rc, i = 1;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f; f++, i++) {
+		if (*f == 't')
+			sqlite3_bind_text(stmt, i, va_arg(ap, const char *), -1,
+			    SQLITE_STATIC);
+		else if (*f == 'i')
+			sqlite3_bind_int64(stmt, i, va_arg(ap, int64_t));
+	}
+	va_end(ap);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+fail:
+	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
+	if (stmt != NULL)
+		sqlite3_finalize(stmt);
+	return -1;
+}
+
+static int
+store_do_publish(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	int64_t seq;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT digest, published_at FROM alerts "
+	    "WHERE origin = ?1 AND id = ?2", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const void *d = sqlite3_column_blob(stmt, 0);
+
+		op->res.status = sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
+		    memcmp(d, op->digest, 32) == 0 ? STORE_DUPLICATE :
+		    STORE_CONFLICT;
+		op->res.published_at = sqlite3_column_int64(stmt, 1);
+		sqlite3_finalize(stmt);
+		return 0;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO alerts (id, origin, topic, "
+	    "published_at, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, op->published_at);
+	sqlite3_bind_blob(stmt, 5, op->digest, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 6, op->body, (int)op->body_len, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	seq = sqlite3_last_insert_rowid(st->db);
+	for (size_t i = 0; i < op->nu64; i++)
+		if (store_run(st, op, "INSERT INTO deliveries (dsub, alert) "
+		    "SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM dsubs WHERE id = ?1)",
+		    "ii", (int64_t)op->u64[i], seq) < 0)
+			return -1;
+	op->res.status = STORE_OK;
+	op->res.published_at = op->published_at;
+	return 0;
+fail:
+	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
+static int
+store_do_subscribe(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_run(st, op, "INSERT OR IGNORE INTO dsubs (endpoint, name, "
+	    "patterns, created_at) VALUES (?1, ?2, ?3, ?4)", "ttti", op->endpoint,
+	    op->name, op->patterns, time_now_us()) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "SELECT id FROM dsubs WHERE endpoint = ?1 "
+	    "AND name = ?2", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, op->endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		op->res.dsub_id = (uint64_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	return 0;
+fail:
+	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
+static int
+store_do_fetch(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = op->limit;
+	int rc;
+
+	if (store_run(st, op, "UPDATE deliveries SET state = 2 WHERE dsub = ?1 "
+	    "AND state = 0 AND tag > ?2 AND attempts >= ?3", "iii",
+	    (int64_t)op->dsub_id, (int64_t)op->after_tag,
+	    (int64_t)op->max_attempts) < 0)
+		return -1;
+	op->res.dead = (size_t)sqlite3_changes(st->db);
+	if (sqlite3_prepare_v2(st->db, "SELECT d.tag, d.attempts, a.topic, a.body "
+	    "FROM deliveries d JOIN alerts a ON a.seq = d.alert WHERE d.dsub = ?1 "
+	    "AND d.state = 0 AND d.tag > ?2 ORDER BY d.tag LIMIT ?3", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, (int64_t)op->dsub_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)op->after_tag);
+	sqlite3_bind_int64(stmt, 3, (int64_t)op->limit);
+	op->res.rows = xcalloc(cap ? cap : 1, sizeof(struct store_row));
+	op->blobs = xcalloc(2 * (cap ? cap : 1), sizeof(void *));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && op->res.nrows < cap) {
+		struct store_row *r = &op->res.rows[op->res.nrows++];
+		size_t blen = (size_t)sqlite3_column_bytes(stmt, 3);
+		uint8_t *body = xmalloc(blen ? blen : 1);
+
+		r->tag = (uint64_t)sqlite3_column_int64(stmt, 0);
+		r->attempts = (uint32_t)sqlite3_column_int64(stmt, 1);
+		r->topic = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		memcpy(body, sqlite3_column_blob(stmt, 3), blen);
+		r->body = op->blobs[op->nblobs++] = body;
+		r->body_len = blen;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		goto fail;
+	if (op->res.nrows > 0 && store_run(st, op, "UPDATE deliveries SET "
+	    "attempts = attempts + 1, delivered_at = ?1 WHERE dsub = ?2 AND "
+	    "state = 0 AND tag > ?3 AND tag <= ?4", "iiii", time_now_us(),
+	    (int64_t)op->dsub_id, (int64_t)op->after_tag,
+	    (int64_t)op->res.rows[op->res.nrows - 1].tag) < 0)
+		return -1;
+	return 0;
+fail:
+	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
+static int
+store_do(struct store *st, struct store_op *op)
+{
+	switch (op->kind) {
+	case OP_PUBLISH:
+		return store_do_publish(st, op);
+	case OP_SUBSCRIBE:
+		return store_do_subscribe(st, op);
+	case OP_FORGET:
+		return store_run(st, op, "DELETE FROM deliveries WHERE dsub = ?1",
+		    "i", (int64_t)op->dsub_id) < 0 ? -1 :
+		    store_run(st, op, "DELETE FROM dsubs WHERE id = ?1", "i",
+		    (int64_t)op->dsub_id);
+	case OP_FETCH:
+		return store_do_fetch(st, op);
+	case OP_ACK:
+		for (size_t i = 0; i < op->nu64; i++)
+			if (store_run(st, op, "UPDATE deliveries SET state = 1, "
+			    "acked_at = ?1 WHERE tag = ?2 AND dsub = ?3 AND "
+			    "state = 0", "iii", time_now_us(), (int64_t)op->u64[i],
+			    (int64_t)op->dsub_id) < 0)
+				return -1;
+		return 0;
+	}
+	return -1;
+}
+
+/* Run one batch in one transaction; every op ends OK or FAILED. */
+static void
+store_batch(struct store *st, struct store_op *batch)
+{
+	char why[256];
+	struct store_op *op;
+	bool committed;
+
+	committed = store_exec(st, "BEGIN IMMEDIATE", why, sizeof(why)) == 0;
+	for (op = batch; op != NULL && committed; op = op->next) {
+		store_exec(st, "SAVEPOINT op", why, sizeof(why));
+		if (store_do(st, op) < 0) {
+			op->res.status = STORE_FAILED;
+			store_exec(st, "ROLLBACK TO op", why, sizeof(why));
+		}
+		store_exec(st, "RELEASE op", why, sizeof(why));
+	}
+	if (committed && store_exec(st, "COMMIT", why, sizeof(why)) < 0) {
+		store_exec(st, "ROLLBACK", why + 128, sizeof(why) - 128);
+		committed = false;
+	}
+	for (op = batch; op != NULL; op = op->next) {
+		if (!committed) {
+			op->res.status = STORE_FAILED;
+			snprintf(op->error, sizeof(op->error), "%s", why);
+		}
+		if (op->res.status == STORE_FAILED)
+			op->res.error = op->error;
+		st->ops++;
+	}
+	st->batches++;
+}
+
+static void *
+store_main(void *arg)
+{
+	struct store *st = arg;
+	struct store_op *batch, *last;
+	uint64_t one = 1;
+
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		while (st->queue == NULL && !st->stopping)
+			pthread_cond_wait(&st->wake, &st->lock);
+		batch = st->queue;
+		st->queue = st->queue_tail = NULL;
+		pthread_mutex_unlock(&st->lock);
+		if (batch == NULL)
+			break;		/* stopping and nothing left */
+		store_batch(st, batch);
+		for (last = batch; last->next != NULL; last = last->next)
+			;
+		pthread_mutex_lock(&st->lock);
+		if (st->done_tail != NULL)
+			st->done_tail->next = batch;
+		else
+			st->done = batch;
+		st->done_tail = last;
+		pthread_mutex_unlock(&st->lock);
+		if (write(st->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_error("store: eventfd write: %s", strerror(errno));
+	}
+	return NULL;
+}
+
+/* ---- back on the loop ----------------------------------------------------- */
+
+static void
+store_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+	struct store_op *op, *next;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_error("store: eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&st->lock);
+	op = st->done;
+	st->done = st->done_tail = NULL;
+	pthread_mutex_unlock(&st->lock);
+	for (; op != NULL; op = next) {
+		next = op->next;
+		if (op->res.status == STORE_FAILED)
+			log_error("store: %s failed: %s", op->kind == OP_PUBLISH ?
+			    "publish" : op->kind == OP_ACK ? "ack" : "operation",
+			    op->error);
+		if (op->cb != NULL)
+			op->cb(op->arg, &op->res);
+		store_op_free(op);
+	}
+}
+
+/* ---- start-up ----------------------------------------------------------- */
+
+int
+store_load_dsubs(struct store *st, struct store_dsub **out, size_t *n,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt;
+	struct store_dsub *v = NULL;
+	size_t cnt = 0;
+	int rc;
+
+	/*
+	 * Contract: called before any operation is queued, so the writer thread
+	 * is idle and the connection is ours for the moment.
+	 */
+	if (sqlite3_prepare_v2(st->db, "SELECT id, endpoint, name, patterns FROM "
+	    "dsubs ORDER BY id", -1, &stmt, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "store %s: %s", st->path,
+		    sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_dsub *d;
+		char *pats, *save = NULL, *tok;
+
+		v = xreallocarray(v, cnt + 1, sizeof(*v));
+		d = &v[cnt++];
+		memset(d, 0, sizeof(*d));
+		d->id = (uint64_t)sqlite3_column_int64(stmt, 0);
+		d->endpoint = xstrdup((const char *)sqlite3_column_text(stmt, 1));
+		d->name = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		pats = xstrdup((const char *)sqlite3_column_text(stmt, 3));
+		for (tok = strtok_r(pats, "\n", &save); tok != NULL;
+		    tok = strtok_r(NULL, "\n", &save)) {
+			d->patterns = xreallocarray(d->patterns, d->npatterns + 1,
+			    sizeof(char *));
+			d->patterns[d->npatterns++] = xstrdup(tok);
+		}
+		free(pats);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "store %s: %s", st->path,
+		    sqlite3_errmsg(st->db));
+		store_free_dsubs(v, cnt);
+		return -1;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+void
+store_free_dsubs(struct store_dsub *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].endpoint);
+		free(v[i].name);
+		for (size_t k = 0; k < v[i].npatterns; k++)
+			free(v[i].patterns[k]);
+		free(v[i].patterns);
+	}
+	free(v);
+}
