@@ -171,3 +171,15 @@ acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
 		    pattern, allowed);
 	return false;
 }
+
+bool
+acl_is_transfer(const struct registry *reg, const char *origin,
+    const char *recipient)
+{
+	const struct endpoint *o = registry_endpoint(reg, origin);
+	const struct endpoint *r = registry_endpoint(reg, recipient);
+
+	return o != NULL && r != NULL && o->country != NULL &&
+	    r->country != NULL && strcmp(r->country, "TR") == 0 &&
+	    (strcmp(o->country, "BG") == 0 || strcmp(o->country, "GR") == 0);
+}

@@ -22,4 +22,12 @@ bool	acl_may_publish(const struct registry *reg, const struct endpoint *ep,
 bool	acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
 	    const char *pattern, char *why, size_t whylen);
 
+/*
+ * True when handing an alert from endpoint origin to endpoint recipient is an
+ * international transfer in the sense of Directive (EU) 2016/680: from a
+ * Bulgarian or Greek endpoint to a Turkish one.
+ */
+bool	acl_is_transfer(const struct registry *reg, const char *origin,
+	    const char *recipient);
+
 #endif

@@ -438,6 +438,8 @@ durable_fetched(void *arg, const struct store_result *res)
 		dl.redelivered = r->attempts;
 		if (sess_send_deliver(s, &dl, r->body, r->body_len) < 0)
 			return;
+		sess_audit(s, "deliver", r->alert_id, r->topic,
+		    acl_is_transfer(s->reg, r->origin, s->endpoint));
 		d->inflight[d->ninflight++] = r->tag;
 		d->cursor = r->tag;
 	}
@@ -492,6 +494,10 @@ void
 durable_ack(struct session *s, const uint64_t *tags, size_t n)
 {
 	uint64_t *mine = xcalloc(n ? n : 1, sizeof(uint64_t));
+	struct audit_rec ar = {
+		.event = "ack", .endpoint = s->endpoint, .subject = s->subject,
+		.fingerprint = s->fingerprint, .peer = s->peer,
+	};
 
 	for (size_t k = 0; k < s->nsubs; k++) {
 		struct durable *d = s->subs[k]->durable;
@@ -508,7 +514,8 @@ durable_ack(struct session *s, const uint64_t *tags, size_t n)
 				}
 		if (nmine == 0)
 			continue;
-		store_ack(durable_store, d->id, mine, nmine);
+		ar.detail = d->name;
+		store_ack(durable_store, d->id, mine, nmine, &ar);
 		if (d->ninflight > 0)	/* progress: restart the ack timeout */
 			durable_arm(d, server_config(durable_srv)->ack_timeout);
 		else

@@ -87,6 +87,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	    (unsigned long long)s->serial, s->endpoint, s->peer,
 	    h->client_name[0] ? h->client_name : "unnamed client");
 	sess_ready(s);
+	sess_audit(s, "session_open", NULL, h->client_name, false);
 	sess_send(s, &out);
 	return 0;
 }
@@ -103,6 +104,16 @@ struct publish_wait {
 	size_t			 ndsubs;
 };
 
+/* Record the disclosure of w's alert to recipient r. */
+static void
+handle_audit_delivery(struct session *r, void *arg)
+{
+	const struct publish_wait *w = arg;
+
+	sess_audit(r, "deliver", w->id, w->topic, acl_is_transfer(r->reg,
+	    w->sess->endpoint, r->endpoint));
+}
+
 /* The store committed (or refused) a publish: deliver, then confirm. */
 static void
 handle_publish_done(void *arg, const struct store_result *res)
@@ -114,8 +125,8 @@ handle_publish_done(void *arg, const struct store_result *res)
 
 	switch (res->status) {
 	case STORE_OK:
-		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic) +
-		    (uint32_t)w->ndsubs;
+		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic,
+		    handle_audit_delivery, w) + (uint32_t)w->ndsubs;
 		durable_notify(w->dsubs, w->ndsubs);
 		log_info("publish %s from %s on %s to %u recipients", w->id,
 		    s->endpoint, w->topic, ok.recipients);
@@ -168,13 +179,16 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	if (a == NULL)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
 		    false, "publish carries no alert");
-	if (alert_validate(a, s->reg, now, why, sizeof(why)) < 0)
+	if (alert_validate(a, s->reg, now, why, sizeof(why)) < 0) {
+		sess_audit(s, "publish_refused", NULL, why, false);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
 		    false, "invalid alert: %s", why);
+	}
 	if (!acl_may_publish(s->reg, s->ep, a->category, a->section, why,
 	    sizeof(why))) {
 		log_info("session %llu: %s refused publish: %s",
 		    (unsigned long long)s->serial, s->endpoint, why);
+		sess_audit(s, "publish_refused", a->id, why, false);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 		    "%s", why);
 	}
@@ -202,6 +216,13 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.body_len = w->len;
 	sp.dsubs = w->dsubs;
 	sp.ndsubs = w->ndsubs;
+	memset(&sp.audit, 0, sizeof(sp.audit));
+	sp.audit.endpoint = s->endpoint;
+	sp.audit.subject = s->subject;
+	sp.audit.fingerprint = s->fingerprint;
+	sp.audit.peer = s->peer;
+	sp.audit.alert = w->id;
+	sp.audit.detail = w->topic;
 	sess_hold(s);
 	store_publish(server_store(s->srv), &sp, handle_publish_done, w);
 	return 0;
@@ -252,6 +273,7 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 		if (!acl_may_subscribe(s->reg, s->ep, p, why, sizeof(why))) {
 			log_info("session %llu: %s refused subscribe: %s",
 			    (unsigned long long)s->serial, s->endpoint, why);
+			sess_audit(s, "subscribe_refused", NULL, why, false);
 			return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN,
 			    false, "%s", why);
 		}
@@ -263,6 +285,7 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 	patterns = xcalloc(sub->n_patterns, sizeof(char *));
 	for (size_t i = 0; i < sub->n_patterns; i++)
 		patterns[i] = xstrdup(sub->patterns[i]);
+	sess_audit(s, "subscribe", NULL, patterns[0], false);
 	if (sub->durable_name[0] != '\0') {
 		durable_subscribe(s, env->request_id, sub->durable_name, patterns,
 		    sub->n_patterns);

@@ -4,6 +4,7 @@
  * reported with the file and line at fault and exit 1.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "registry.h"
 #include "server.h"
+#include "store.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG	"/etc/ccc/cccd.yaml"
@@ -26,6 +28,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: cccd [--config FILE]\n"
 	    "       cccd --check-config FILE\n"
+	    "       cccd --verify-audit [--config FILE]\n"
 	    "       cccd --help | --version\n"
 	    "\n"
 	    "The ccc alert broker: mutual-TLS publish/subscribe for the Common\n"
@@ -34,6 +37,9 @@ usage(FILE *fp)
 	    "  -c, --config FILE        configuration file (default %s)\n"
 	    "  -t, --check-config FILE  validate FILE, the registry and the TLS\n"
 	    "                           files it names, then exit (0 when valid)\n"
+	    "      --verify-audit       check the hash chain of the audit journal in\n"
+	    "                           the data_dir of the configuration, then exit\n"
+	    "                           (0 intact, 1 broken or unreadable)\n"
 	    "  -h, --help               this text and the configuration keys\n"
 	    "  -V, --version            print the version and exit\n"
 	    "\n"
@@ -78,9 +84,11 @@ main(int argc, char **argv)
 		{ "check-config", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "verify-audit", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG, *check = NULL;
+	bool verify_audit = false;
 	struct config *cfg;
 	struct registry *reg;
 	struct server *srv;
@@ -102,6 +110,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("cccd %s\n", CCC_VERSION);
 			return 0;
+		case 'A':
+			verify_audit = true;
+			break;
 		default:
 			fprintf(stderr, "cccd: run 'cccd --help' for usage\n");
 			return 2;
@@ -111,6 +122,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "cccd: unexpected argument \"%s\"; run 'cccd "
 		    "--help' for usage\n", argv[optind]);
 		return 2;
+	}
+	if (verify_audit) {
+		if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cccd: %s\n", err);
+			return 1;
+		}
+		rc = store_verify_audit(cfg->data_dir, err, sizeof(err));
+		fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" : "cccd: ",
+		    err);
+		config_free(cfg);
+		return rc == 0 ? 0 : 1;
 	}
 	if (check != NULL) {
 		if (load_all(check, &cfg, &reg, err, sizeof(err)) < 0) {

@@ -70,7 +70,7 @@ route_match(struct server *srv, const char *topic)
 
 uint32_t
 route_alert(struct server *srv, const uint8_t *alert, size_t len,
-    const char *topic)
+    const char *topic, void (*each)(struct session *, void *), void *arg)
 {
 	struct route_matches *m = route_match(srv, topic);
 	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
@@ -97,8 +97,11 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 		if (nids > 0 && s != NULL && s->state == SESS_READY) {
 			d.subscription_ids = route_ids;
 			d.n_subscription_ids = nids;
-			if (sess_send_deliver(s, &d, alert, len) == 0)
+			if (sess_send_deliver(s, &d, alert, len) == 0) {
 				reached++;
+				if (each != NULL)
+					each(s, arg);
+			}
 		}
 		i = j;
 	}

@@ -12,12 +12,16 @@
 
 struct server;
 
+struct session;
+
 /*
  * Deliver the encoded, stamped alert on topic to every session with a
- * matching plain subscription. Returns the number of sessions reached.
+ * matching plain subscription, calling each(session, arg) for every session
+ * it was queued for (each may be NULL). Returns the number of sessions reached.
  */
 uint32_t	route_alert(struct server *srv, const uint8_t *alert, size_t len,
-		    const char *topic);
+		    const char *topic, void (*each)(struct session *, void *),
+		    void *arg);
 /*
  * The store ids of the durable subscriptions matching topic, each once, in
  * *ids (a buffer owned by route.c, valid until the next call).

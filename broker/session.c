@@ -35,6 +35,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "store.h"
 #include "timeutil.h"
 #include "tls.h"
 #include "xmalloc.h"
@@ -200,6 +201,19 @@ sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
 }
 
 void
+sess_audit(struct session *s, const char *event, const char *alert,
+    const char *detail, bool transfer)
+{
+	struct audit_rec r = {
+		.event = event, .endpoint = s->endpoint, .subject = s->subject,
+		.fingerprint = s->fingerprint, .peer = s->peer, .alert = alert,
+		.detail = detail, .transfer = transfer,
+	};
+
+	store_audit(server_store(s->srv), &r);
+}
+
+void
 sess_hold(struct session *s)
 {
 	s->holds++;
@@ -264,6 +278,8 @@ sess_close(struct session *s, const char *reason)
 	    s->endpoint[0] ? s->endpoint : "", s->endpoint[0] ? " from " : "",
 	    s->peer, reason, (unsigned long long)s->frames_in,
 	    (unsigned long long)s->published, (unsigned long long)s->delivered);
+	if (s->state == SESS_READY)
+		sess_audit(s, "session_close", NULL, reason, false);
 	while (s->nsubs > 0)
 		sess_sub_end(s, s->subs[s->nsubs - 1]);
 	sess_set_state(s, SESS_CLOSING);
@@ -310,6 +326,20 @@ sess_free(struct session *s)
 	free(s);
 }
 
+/* Refuse a session after its handshake: audit, tell the peer, close. */
+static void __attribute__((format(printf, 3, 4)))
+sess_refuse(struct session *s, Ccc__V1__ErrorCode code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sess_audit(s, "handshake_refused", NULL, msg, false);
+	sess_error(s, 0, code, true, "%s", msg);
+}
+
 /* Handshake done: establish the endpoint identity, or refuse the session. */
 static void
 sess_connected(struct session *s)
@@ -320,27 +350,28 @@ sess_connected(struct session *s)
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 	char why[256];
 
+	tls_peer_details(ssl, s->subject, sizeof(s->subject), s->fingerprint,
+	    sizeof(s->fingerprint));
 	if (tls_peer_identity(ssl, s->endpoint, sizeof(s->endpoint), why,
 	    sizeof(why)) < 0) {
 		s->endpoint[0] = '\0';
-		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
-		    true, "certificate does not name an endpoint: %s", why);
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+		    "certificate does not name an endpoint: %s", why);
 		return;
 	}
 	if ((ep = registry_endpoint(reg, s->endpoint)) == NULL) {
-		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
-		    true, "endpoint \"%s\" is not registered with this broker",
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+		    "endpoint \"%s\" is not registered with this broker",
 		    s->endpoint);
 		return;
 	}
 	if (ep->suspended) {
-		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_ENDPOINT_SUSPENDED,
-		    true, "endpoint \"%s\" is suspended", s->endpoint);
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_ENDPOINT_SUSPENDED,
+		    "endpoint \"%s\" is suspended", s->endpoint);
 		return;
 	}
 	if (s->over_limit) {
-		sess_error(s, 0,
-		    CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS, true,
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS,
 		    "the broker has reached its limit of %u connections; try "
 		    "again later", cfg->max_connections);
 		return;
@@ -378,9 +409,11 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 			snprintf(buf, sizeof(buf), "%s",
 			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		ERR_clear_error();
-		if (s->state == SESS_HANDSHAKE)
+		if (s->state == SESS_HANDSHAKE) {
 			log_warn("session %llu: TLS handshake with %s failed: %s",
 			    (unsigned long long)s->serial, s->peer, buf);
+			sess_audit(s, "handshake_refused", NULL, buf, false);
+		}
 		sess_close(s, s->state == SESS_HANDSHAKE ? "handshake failed" : buf);
 	} else if (what & BEV_EVENT_EOF)
 		sess_close(s, "peer closed the connection");

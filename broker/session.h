@@ -66,6 +66,8 @@ struct session {
 
 	/* identity, set when the handshake completes */
 	char			 endpoint[64];	/* certificate CN = registry endpoint id */
+	char			 subject[256];	/* certificate subject, for the audit journal */
+	char			 fingerprint[65]; /* SHA-256 of the certificate, hex */
 	struct registry		*reg;		/* snapshot the endpoint pointer belongs to (referenced) */
 	const struct endpoint	*ep;
 
@@ -102,6 +104,13 @@ int	sess_send(struct session *s, const Ccc__V1__Envelope *env);
  */
 int	sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
 	    const uint8_t *alert, size_t alert_len);
+/*
+ * Append an audit record of s: its endpoint, certificate and address, with
+ * event, alert id, detail and the transfer flag. endpoint overrides the
+ * session's (deliveries are recorded under the recipient) when not NULL.
+ */
+void	sess_audit(struct session *s, const char *event, const char *alert,
+	    const char *detail, bool transfer);
 /*
  * A store operation will call back with s: keep it allocated until
  * sess_release(). sess_release() may free s; do not touch it afterwards.

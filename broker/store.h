@@ -36,10 +36,29 @@ enum store_status {
 	STORE_FAILED,		/* the operation was not carried out */
 };
 
+/*
+ * One record of the audit journal: who did what, when, from where, to which
+ * alert, for whom. Records are chained: each carries the SHA-256 of the
+ * previous record and of itself, so that an edit anywhere breaks the chain
+ * (store_verify_audit). Strings may be NULL (stored as "").
+ */
+struct audit_rec {
+	const char	*event;		/* publish, deliver, ack, subscribe, session_open, ... */
+	const char	*endpoint;	/* the endpoint acting (or receiving, for deliver) */
+	const char	*subject;	/* its certificate subject */
+	const char	*fingerprint;	/* SHA-256 of its certificate, hex */
+	const char	*peer;		/* remote address */
+	const char	*alert;		/* alert id */
+	const char	*detail;	/* topic, recipients, reason */
+	bool		 transfer;	/* a disclosure from a BG or GR endpoint to a TR one */
+};
+
 /* One stored delivery of an alert to a durable subscription. */
 struct store_row {
 	uint64_t	 tag;		/* delivery tag, increasing per subscription */
 	uint32_t	 attempts;	/* deliveries before this one */
+	const char	*alert_id;
+	const char	*origin;
 	const char	*topic;
 	const uint8_t	*body;		/* the stamped alert, protobuf-encoded */
 	size_t		 body_len;
@@ -76,6 +95,11 @@ struct store_publish {
 	size_t		 body_len;
 	const uint64_t	*dsubs;		/* durable subscriptions that match */
 	size_t		 ndsubs;
+	/*
+	 * The publish's audit record, written in the same transaction; its
+	 * event becomes "publish", "publish_duplicate" or "publish_conflict".
+	 */
+	struct audit_rec audit;
 };
 
 /*
@@ -115,8 +139,19 @@ void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
  */
 void	store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
 	    size_t limit, uint32_t max_attempts, store_cb *cb, void *arg);
-/* Mark deliveries acknowledged. Unknown or foreign tags are ignored. */
+/*
+ * Mark deliveries acknowledged, each with an "ack" audit record built from
+ * audit (the alert id is filled in). Unknown or foreign tags are ignored.
+ */
 void	store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
-	    size_t ntags);
+	    size_t ntags, const struct audit_rec *audit);
+/* Append a record to the audit journal. */
+void	store_audit(struct store *st, const struct audit_rec *rec);
+/*
+ * Offline: walk the audit journal of the store in data_dir and check every
+ * link of the chain. Returns 0 when intact, 1 when broken (report names the
+ * first broken record), -1 when the store cannot be read; report says which.
+ */
+int	store_verify_audit(const char *data_dir, char *report, size_t len);
 
 #endif

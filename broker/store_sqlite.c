@@ -22,6 +22,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "log.h"
@@ -31,7 +32,17 @@
 
 #define STORE_FILE	"ccc.db"
 
-enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK };
+enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
+    OP_AUDIT };
+
+#define AUDIT_NTEXT	7	/* text fields of struct audit_rec, in order */
+
+/* An owned copy of an audit record. */
+struct audit_copy {
+	bool	 present;
+	char	*text[AUDIT_NTEXT];	/* event endpoint subject fingerprint peer alert detail */
+	bool	 transfer;
+};
 
 struct store_op {
 	struct store_op		*next;
@@ -49,6 +60,7 @@ struct store_op {
 	uint64_t		 dsub_id, after_tag;
 	size_t			 limit;
 	uint32_t		 max_attempts;
+	struct audit_copy	 audit;
 	/* result */
 	struct store_result	 res;
 	char			 error[256];
@@ -68,6 +80,10 @@ struct store {
 	int			 efd;
 	struct event		*ev;
 	uint64_t		 batches, ops;		/* for the log at close */
+	struct store_chain {				/* writer thread: end of the audit chain */
+		uint8_t		 hash[32];	/* of the last record (zeros: none) */
+		int64_t		 next;		/* sequence number of the next record */
+	}			 chain;
 };
 
 /* Schema migrations: entry i brings user_version from i to i + 1. */
@@ -98,6 +114,20 @@ static const char *const store_migrations[] = {
 	"  delivered_at INTEGER,"
 	"  acked_at INTEGER);"
 	"CREATE INDEX deliveries_open ON deliveries (dsub, tag) WHERE state = 0;",
+	/* 2: the audit journal, hash-chained */
+	"CREATE TABLE audit ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  endpoint TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  peer TEXT NOT NULL,"
+	"  alert TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  transfer INTEGER NOT NULL,"
+	"  prev BLOB NOT NULL,"
+	"  hash BLOB NOT NULL);",
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -195,6 +225,33 @@ store_verify(struct store *st, char *err, size_t errlen)
 	return rc;
 }
 
+/* The hash the next audit record chains to: the last record's, or zeros. */
+static int
+store_chain_end(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(st->chain.hash, 0, sizeof(st->chain.hash));
+	st->chain.next = 1;
+	if (sqlite3_prepare_v2(st->db, "SELECT hash, seq FROM audit ORDER BY seq "
+	    "DESC LIMIT 1", -1, &stmt, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+	    sqlite3_column_bytes(stmt, 0) == 32) {
+		memcpy(st->chain.hash, sqlite3_column_blob(stmt, 0), 32);
+		st->chain.next = sqlite3_column_int64(stmt, 1) + 1;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
 struct store *
 store_open(struct event_base *base, const char *data_dir, char *err,
     size_t errlen)
@@ -216,7 +273,8 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0)
 		goto fail;
 	if (store_verify(st, why, sizeof(why)) < 0 ||
-	    store_migrate(st, why, sizeof(why)) < 0)
+	    store_migrate(st, why, sizeof(why)) < 0 ||
+	    store_chain_end(st, why, sizeof(why)) < 0)
 		goto fail;
 	if ((st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(why, sizeof(why), "eventfd: %s", strerror(errno));
@@ -246,6 +304,8 @@ fail:
 static void
 store_op_free(struct store_op *op)
 {
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		free(op->audit.text[i]);
 	free(op->id);
 	free(op->origin);
 	free(op->topic);
@@ -311,6 +371,27 @@ store_op_new(enum store_kind kind, store_cb *cb, void *arg)
 	return op;
 }
 
+static void
+store_audit_copy(struct audit_copy *c, const struct audit_rec *r)
+{
+	const char *text[AUDIT_NTEXT] = { r->event, r->endpoint, r->subject,
+	    r->fingerprint, r->peer, r->alert, r->detail };
+
+	c->present = true;
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		c->text[i] = xstrdup(text[i] ? text[i] : "");
+	c->transfer = r->transfer;
+}
+
+void
+store_audit(struct store *st, const struct audit_rec *rec)
+{
+	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
+
+	store_audit_copy(&op->audit, rec);
+	store_enqueue(st, op);
+}
+
 void
 store_publish(struct store *st, const struct store_publish *p, store_cb *cb,
     void *arg)
@@ -330,6 +411,7 @@ store_publish(struct store *st, const struct store_publish *p, store_cb *cb,
 		memcpy(op->u64, p->dsubs, p->ndsubs * sizeof(uint64_t));
 		op->nu64 = p->ndsubs;
 	}
+	store_audit_copy(&op->audit, &p->audit);
 	store_enqueue(st, op);
 }
 
@@ -377,10 +459,11 @@ store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
 
 void
 store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
-    size_t ntags)
+    size_t ntags, const struct audit_rec *audit)
 {
 	struct store_op *op = store_op_new(OP_ACK, NULL, NULL);
 
+	store_audit_copy(&op->audit, audit);
 	op->dsub_id = dsub_id;
 	op->u64 = xcalloc(ntags, sizeof(uint64_t));
 	memcpy(op->u64, tags, ntags * sizeof(uint64_t));
@@ -421,6 +504,87 @@ fail:
 	return -1;
 }
 
+/*
+ * The hash of one audit record: SHA-256 over the previous record's hash, the
+ * sequence number and time (8 bytes big-endian each), every text field as a
+ * 4-byte big-endian length and its bytes, and the transfer flag (1 byte).
+ */
+static void
+store_audit_hash(const uint8_t prev[32], int64_t seq, int64_t at,
+    const char *const text[AUDIT_NTEXT], int transfer, uint8_t out[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint8_t b[8];
+	unsigned int mdlen = 32;
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, prev, 32);
+	for (int k = 0; k < 2; k++) {
+		uint64_t v = (uint64_t)(k == 0 ? seq : at);
+
+		for (int i = 0; i < 8; i++)
+			b[i] = (uint8_t)(v >> (56 - 8 * i));
+		EVP_DigestUpdate(ctx, b, 8);
+	}
+	for (int i = 0; i < AUDIT_NTEXT; i++) {
+		uint32_t len = (uint32_t)strlen(text[i]);
+
+		b[0] = (uint8_t)(len >> 24);
+		b[1] = (uint8_t)(len >> 16);
+		b[2] = (uint8_t)(len >> 8);
+		b[3] = (uint8_t)len;
+		EVP_DigestUpdate(ctx, b, 4);
+		EVP_DigestUpdate(ctx, text[i], len);
+	}
+	b[0] = (uint8_t)(transfer != 0);
+	EVP_DigestUpdate(ctx, b, 1);
+	EVP_DigestFinal_ex(ctx, out, &mdlen);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* Append op's audit record, with event and alert overridden when not NULL. */
+static int
+store_write_audit(struct store *st, struct store_op *op, const char *event,
+    const char *alert)
+{
+	const char *text[AUDIT_NTEXT];
+	sqlite3_stmt *stmt;
+	uint8_t hash[32];
+	int64_t seq, at = time_now_us();
+	int rc;
+
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		text[i] = op->audit.text[i];
+	if (event != NULL)
+		text[0] = event;
+	if (alert != NULL)
+		text[5] = alert;
+	seq = st->chain.next;
+	store_audit_hash(st->chain.hash, seq, at, text, op->audit.transfer, hash);
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO audit (seq, at, event, "
+	    "endpoint, subject, fingerprint, peer, alert, detail, transfer, prev, "
+	    "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, seq);
+	sqlite3_bind_int64(stmt, 2, at);
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		sqlite3_bind_text(stmt, 3 + i, text[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 10, op->audit.transfer);
+	sqlite3_bind_blob(stmt, 11, st->chain.hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 12, hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	memcpy(st->chain.hash, hash, 32);
+	st->chain.next++;
+	return 0;
+fail:
+	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
 static int
 store_do_publish(struct store *st, struct store_op *op)
 {
@@ -441,7 +605,8 @@ store_do_publish(struct store *st, struct store_op *op)
 		    STORE_CONFLICT;
 		op->res.published_at = sqlite3_column_int64(stmt, 1);
 		sqlite3_finalize(stmt);
-		return 0;
+		return store_write_audit(st, op, op->res.status == STORE_DUPLICATE ?
+		    "publish_duplicate" : "publish_conflict", NULL);
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
@@ -468,7 +633,7 @@ store_do_publish(struct store *st, struct store_op *op)
 			return -1;
 	op->res.status = STORE_OK;
 	op->res.published_at = op->published_at;
-	return 0;
+	return store_write_audit(st, op, "publish", NULL);
 fail:
 	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
 	return -1;
@@ -514,7 +679,8 @@ store_do_fetch(struct store *st, struct store_op *op)
 	    (int64_t)op->max_attempts) < 0)
 		return -1;
 	op->res.dead = (size_t)sqlite3_changes(st->db);
-	if (sqlite3_prepare_v2(st->db, "SELECT d.tag, d.attempts, a.topic, a.body "
+	if (sqlite3_prepare_v2(st->db, "SELECT d.tag, d.attempts, a.topic, a.body, "
+	    "a.id, a.origin "
 	    "FROM deliveries d JOIN alerts a ON a.seq = d.alert WHERE d.dsub = ?1 "
 	    "AND d.state = 0 AND d.tag > ?2 ORDER BY d.tag LIMIT ?3", -1, &stmt,
 	    NULL) != SQLITE_OK)
@@ -523,7 +689,7 @@ store_do_fetch(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(stmt, 2, (int64_t)op->after_tag);
 	sqlite3_bind_int64(stmt, 3, (int64_t)op->limit);
 	op->res.rows = xcalloc(cap ? cap : 1, sizeof(struct store_row));
-	op->blobs = xcalloc(2 * (cap ? cap : 1), sizeof(void *));
+	op->blobs = xcalloc(4 * (cap ? cap : 1), sizeof(void *));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && op->res.nrows < cap) {
 		struct store_row *r = &op->res.rows[op->res.nrows++];
 		size_t blen = (size_t)sqlite3_column_bytes(stmt, 3);
@@ -536,6 +702,10 @@ store_do_fetch(struct store *st, struct store_op *op)
 		memcpy(body, sqlite3_column_blob(stmt, 3), blen);
 		r->body = op->blobs[op->nblobs++] = body;
 		r->body_len = blen;
+		r->alert_id = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 4));
+		r->origin = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 5));
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -546,6 +716,41 @@ store_do_fetch(struct store *st, struct store_op *op)
 	    (int64_t)op->dsub_id, (int64_t)op->after_tag,
 	    (int64_t)op->res.rows[op->res.nrows - 1].tag) < 0)
 		return -1;
+	return 0;
+fail:
+	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
+static int
+store_do_ack(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	char alert[64];
+	int rc;
+
+	for (size_t i = 0; i < op->nu64; i++) {
+		if (store_run(st, op, "UPDATE deliveries SET state = 1, acked_at = ?1 "
+		    "WHERE tag = ?2 AND dsub = ?3 AND state = 0", "iii",
+		    time_now_us(), (int64_t)op->u64[i], (int64_t)op->dsub_id) < 0)
+			return -1;
+		if (sqlite3_changes(st->db) == 0)
+			continue;	/* not ours, or acknowledged before */
+		if (sqlite3_prepare_v2(st->db, "SELECT a.id FROM deliveries d JOIN "
+		    "alerts a ON a.seq = d.alert WHERE d.tag = ?1", -1, &stmt,
+		    NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_int64(stmt, 1, (int64_t)op->u64[i]);
+		alert[0] = '\0';
+		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+			snprintf(alert, sizeof(alert), "%s",
+			    (const char *)sqlite3_column_text(stmt, 0));
+		sqlite3_finalize(stmt);
+		if (rc != SQLITE_ROW)
+			goto fail;
+		if (store_write_audit(st, op, NULL, alert) < 0)
+			return -1;
+	}
 	return 0;
 fail:
 	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
@@ -568,13 +773,9 @@ store_do(struct store *st, struct store_op *op)
 	case OP_FETCH:
 		return store_do_fetch(st, op);
 	case OP_ACK:
-		for (size_t i = 0; i < op->nu64; i++)
-			if (store_run(st, op, "UPDATE deliveries SET state = 1, "
-			    "acked_at = ?1 WHERE tag = ?2 AND dsub = ?3 AND "
-			    "state = 0", "iii", time_now_us(), (int64_t)op->u64[i],
-			    (int64_t)op->dsub_id) < 0)
-				return -1;
-		return 0;
+		return store_do_ack(st, op);
+	case OP_AUDIT:
+		return store_write_audit(st, op, NULL, NULL);
 	}
 	return -1;
 }
@@ -583,16 +784,20 @@ store_do(struct store *st, struct store_op *op)
 static void
 store_batch(struct store *st, struct store_op *batch)
 {
+	struct store_chain batch_chain = st->chain, op_chain;
 	char why[256];
 	struct store_op *op;
 	bool committed;
 
+	/* a rolled-back audit record must not stay in the chain */
 	committed = store_exec(st, "BEGIN IMMEDIATE", why, sizeof(why)) == 0;
 	for (op = batch; op != NULL && committed; op = op->next) {
+		op_chain = st->chain;
 		store_exec(st, "SAVEPOINT op", why, sizeof(why));
 		if (store_do(st, op) < 0) {
 			op->res.status = STORE_FAILED;
 			store_exec(st, "ROLLBACK TO op", why, sizeof(why));
+			st->chain = op_chain;
 		}
 		store_exec(st, "RELEASE op", why, sizeof(why));
 	}
@@ -600,6 +805,8 @@ store_batch(struct store *st, struct store_op *batch)
 		store_exec(st, "ROLLBACK", why + 128, sizeof(why) - 128);
 		committed = false;
 	}
+	if (!committed)
+		st->chain = batch_chain;
 	for (op = batch; op != NULL; op = op->next) {
 		if (!committed) {
 			op->res.status = STORE_FAILED;
@@ -664,7 +871,8 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 		next = op->next;
 		if (op->res.status == STORE_FAILED)
 			log_error("store: %s failed: %s", op->kind == OP_PUBLISH ?
-			    "publish" : op->kind == OP_ACK ? "ack" : "operation",
+			    "publish" : op->kind == OP_ACK ? "ack" :
+			    op->kind == OP_AUDIT ? "audit record" : "operation",
 			    op->error);
 		if (op->cb != NULL)
 			op->cb(op->arg, &op->res);
@@ -735,4 +943,77 @@ store_free_dsubs(struct store_dsub *v, size_t n)
 		free(v[i].patterns);
 	}
 	free(v);
+}
+
+/* ---- offline verification ---------------------------------------------- */
+
+int
+store_verify_audit(const char *data_dir, char *report, size_t len)
+{
+	char path[512];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	uint8_t prev[32], hash[32];
+	int64_t expect = 1, n = 0;
+	int rc, result = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT seq, at, event, endpoint, subject, "
+	    "fingerprint, peer, alert, detail, transfer, prev, hash FROM audit "
+	    "ORDER BY seq", -1, &stmt, NULL) != SQLITE_OK) {
+		snprintf(report, len, "cannot read the audit journal in %s: %s",
+		    path, db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	memset(prev, 0, sizeof(prev));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *text[AUDIT_NTEXT];
+		int64_t seq = sqlite3_column_int64(stmt, 0);
+
+		for (int i = 0; i < AUDIT_NTEXT; i++) {
+			text[i] = (const char *)sqlite3_column_text(stmt, 2 + i);
+			if (text[i] == NULL)
+				text[i] = "";
+		}
+		if (seq != expect) {
+			snprintf(report, len, "audit journal broken at record %lld: "
+			    "record %lld is missing", (long long)seq,
+			    (long long)expect);
+			result = 1;
+			goto out;
+		}
+		if (sqlite3_column_bytes(stmt, 10) != 32 ||
+		    memcmp(sqlite3_column_blob(stmt, 10), prev, 32) != 0) {
+			snprintf(report, len, "audit journal broken at record %lld: "
+			    "it does not chain to the record before it",
+			    (long long)seq);
+			result = 1;
+			goto out;
+		}
+		store_audit_hash(prev, seq, sqlite3_column_int64(stmt, 1), text,
+		    sqlite3_column_int(stmt, 9), hash);
+		if (sqlite3_column_bytes(stmt, 11) != 32 ||
+		    memcmp(sqlite3_column_blob(stmt, 11), hash, 32) != 0) {
+			snprintf(report, len, "audit journal broken at record %lld: "
+			    "its content does not match its hash (%s by %s)",
+			    (long long)seq, text[0], text[1]);
+			result = 1;
+			goto out;
+		}
+		memcpy(prev, hash, 32);
+		expect++;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(report, len, "cannot read the audit journal in %s: %s",
+		    path, sqlite3_errmsg(db));
+		goto out;
+	}
+	snprintf(report, len, "audit journal intact: %lld records", (long long)n);
+	result = 0;
+out:
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return result;
 }

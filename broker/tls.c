@@ -145,3 +145,27 @@ tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why, size_t whylen)
 	id[len] = '\0';
 	return 0;
 }
+
+void
+tls_peer_details(SSL *ssl, char *subject, size_t sublen, char *fp, size_t fplen)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	BIO *bio;
+	long n;
+
+	subject[0] = fp[0] = '\0';
+	if (cert == NULL)
+		return;
+	if ((bio = BIO_new(BIO_s_mem())) != NULL) {
+		if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+		    (n = BIO_read(bio, subject, (int)sublen - 1)) > 0)
+			subject[n] = '\0';
+		BIO_free(bio);
+	}
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen) == 1)
+		for (unsigned int i = 0; i < mdlen && 2 * i + 2 < fplen; i++)
+			snprintf(fp + 2 * i, 3, "%02x", md[i]);
+}

@@ -25,6 +25,12 @@ SSL_CTX	*tls_server_ctx(const struct config *cfg, char *err, size_t errlen);
  */
 int	 tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why,
 	    size_t whylen);
+/*
+ * The peer certificate's subject (one line, RFC 2253) and the hex SHA-256 of
+ * its DER encoding, for the audit journal; empty strings when there is none.
+ */
+void	 tls_peer_details(SSL *ssl, char *subject, size_t sublen, char *fp,
+	    size_t fplen);
 /* Pop OpenSSL's error queue into buf as one line ("unknown" when empty). */
 char	*tls_errors(char *buf, size_t len);
 
