@@ -58,7 +58,8 @@ UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \
-               tests/integration/05-bad-frames.c tests/integration/06-lifecycle.c
+               tests/integration/05-bad-frames.c tests/integration/06-lifecycle.c \
+               tests/integration/07-durable.c tests/integration/08-crash.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 GEN_OBJS    := $(GEN_C:.c=.o)

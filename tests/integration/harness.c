@@ -328,21 +328,67 @@ h_log_port(const struct h_broker *b)
 	return port;
 }
 
-struct h_broker *
-h_broker_start_at(const char *extra_yaml, const char *test)
+/* Start cccd on b's config and wait until it reports its port. */
+static void
+h_broker_spawn(struct h_broker *b)
 {
-	struct h_broker *b;
-	char cccd[PATH_MAX], src[PATH_MAX], data[400], name[128];
-	char *reg, *cfg;
-	size_t cfglen, n;
+	char cccd[PATH_MAX], src[PATH_MAX];
 	pid_t parent = getpid();
 	int64_t deadline;
 	int fd;
 
-	ck_assert_msg(h_root[0] != '\0', "no PKI: main() makes it first");
 	snprintf(src, sizeof(src), "%s/cccd", h_builddir());
 	ck_assert_msg(realpath(src, cccd) != NULL && access(cccd, X_OK) == 0,
 	    "%s is not built", src);
+	b->term_sent = b->reaped = false;
+	b->pid = fork();
+	ck_assert_msg(b->pid != -1, "fork: %s", strerror(errno));
+	if (b->pid == 0) {
+		/* die with the test that started us, whatever happens to it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
+		if ((fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1)
+			_exit(126);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+			dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execl(cccd, "cccd", "--config", b->config, (char *)NULL);
+		_exit(127);
+	}
+
+	deadline = h_mono_ms() + H_START_MS;
+	while ((b->port = h_log_port(b)) == 0) {
+		if (waitpid(b->pid, &b->status, WNOHANG) == b->pid) {
+			b->reaped = true;
+			h_log_dump(b);
+			ck_abort_msg("cccd exited during start-up (status %d)",
+			    b->status);
+		}
+		if (h_mono_ms() > deadline) {
+			h_log_dump(b);
+			ck_abort_msg("cccd did not report its port within %d ms",
+			    H_START_MS);
+		}
+		h_sleep_ms(10);
+	}
+	snprintf(b->server, sizeof(b->server), "127.0.0.1:%d", b->port);
+}
+
+struct h_broker *
+h_broker_start_at(const char *extra_yaml, const char *test)
+{
+	struct h_broker *b;
+	char src[PATH_MAX], data[400], name[128];
+	char *reg, *cfg;
+	size_t cfglen, n;
+
+	ck_assert_msg(h_root[0] != '\0', "no PKI: main() makes it first");
 	b = calloc(1, sizeof(*b));
 	ck_assert_ptr_nonnull(b);
 	snprintf(b->dir, sizeof(b->dir), "%s/broker.XXXXXX", h_root);
@@ -384,43 +430,7 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	ck_assert(h_spit(b->config, cfg) == 0);
 	free(cfg);
 
-	b->pid = fork();
-	ck_assert_msg(b->pid != -1, "fork: %s", strerror(errno));
-	if (b->pid == 0) {
-		/* die with the test that started us, whatever happens to it */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(126);
-		if ((fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1)
-			_exit(126);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-			dup2(fd, STDIN_FILENO);
-			close(fd);
-		}
-		signal(SIGPIPE, SIG_DFL);
-		execl(cccd, "cccd", "--config", b->config, (char *)NULL);
-		_exit(127);
-	}
-
-	deadline = h_mono_ms() + H_START_MS;
-	while ((b->port = h_log_port(b)) == 0) {
-		if (waitpid(b->pid, &b->status, WNOHANG) == b->pid) {
-			b->reaped = true;
-			h_log_dump(b);
-			ck_abort_msg("cccd exited during start-up (status %d)",
-			    b->status);
-		}
-		if (h_mono_ms() > deadline) {
-			h_log_dump(b);
-			ck_abort_msg("cccd did not report its port within %d ms",
-			    H_START_MS);
-		}
-		h_sleep_ms(10);
-	}
-	snprintf(b->server, sizeof(b->server), "127.0.0.1:%d", b->port);
+	h_broker_spawn(b);
 	return b;
 }
 
@@ -456,6 +466,35 @@ h_broker_wait_exit(struct h_broker *b, int timeout_ms)
 void
 h_broker_stop(struct h_broker *b)
 {
+	h_broker_halt(b);
+	h_rm_tree(b->dir);
+	free(b);
+}
+
+void
+h_broker_kill(struct h_broker *b)
+{
+	if (b->reaped)
+		return;
+	ck_assert_msg(kill(b->pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+	ck_assert(h_broker_wait_exit(b, H_START_MS));
+}
+
+void
+h_broker_restart(struct h_broker *b)
+{
+	char old[320];
+
+	ck_assert_msg(b->reaped, "h_broker_restart: the broker still runs");
+	/* keep the old log aside, so that port and log checks see the new one */
+	snprintf(old, sizeof(old), "%s.%d", b->log, (int)b->pid);
+	ck_assert(rename(b->log, old) == 0);
+	h_broker_spawn(b);
+}
+
+void
+h_broker_halt(struct h_broker *b)
+{
 	int st;
 
 	h_broker_term(b);
@@ -475,8 +514,6 @@ h_broker_stop(struct h_broker *b)
 		ck_abort_msg("cccd exited with status %d, not 0",
 		    WEXITSTATUS(b->status));
 	}
-	h_rm_tree(b->dir);
-	free(b);
 }
 
 long
@@ -1050,6 +1087,18 @@ h_raw_send_ping(struct h_raw *r, uint64_t request_id)
 	h_raw_send_env(r, &env);
 }
 
+static void
+h_raw_send_pong(struct h_raw *r, uint64_t request_id)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Pong pong = CCC__V1__PONG__INIT;
+
+	env.request_id = request_id;
+	env.body_case = CCC__V1__ENVELOPE__BODY_PONG;
+	env.pong = &pong;
+	h_raw_send_env(r, &env);
+}
+
 /* Read what is available into r->buf; 1 got bytes, 0 timeout, -1 closed. */
 static int
 h_raw_fill(struct h_raw *r, int64_t deadline)
@@ -1121,6 +1170,27 @@ h_raw_recv(struct h_raw *r, int timeout_ms, Ccc__V1__Envelope **env)
 		if ((rc = h_raw_fill(r, deadline)) <= 0)
 			return rc;
 	}
+}
+
+Ccc__V1__Envelope *
+h_raw_recv_skip_ping(struct h_raw *r, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+	Ccc__V1__Envelope *env;
+	int64_t left;
+	int rc;
+
+	while ((left = deadline - h_mono_ms()) > 0) {
+		rc = h_raw_recv(r, (int)left, &env);
+		if (rc == 0)
+			break;
+		ck_assert_msg(rc == 1, "the broker closed the connection");
+		if (env->body_case != CCC__V1__ENVELOPE__BODY_PING)
+			return env;
+		h_raw_send_pong(r, env->request_id);
+		frame_free(env);
+	}
+	return NULL;
 }
 
 Ccc__V1__Envelope *

@@ -68,6 +68,12 @@ struct h_broker {
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
 /* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
 void		 h_broker_stop(struct h_broker *b);
+/* SIGTERM and assert a clean exit, keeping b and its files (for a restart). */
+void		 h_broker_halt(struct h_broker *b);
+/* SIGKILL: a crash at an arbitrary moment. */
+void		 h_broker_kill(struct h_broker *b);
+/* Start cccd again on the same config and data after halt or kill. */
+void		 h_broker_restart(struct h_broker *b);
 /* Send SIGTERM now; h_broker_stop() then only waits. */
 void		 h_broker_term(struct h_broker *b);
 /* Wait up to timeout_ms for the broker to exit; true when it did. */
@@ -175,6 +181,11 @@ void		 h_raw_send_ping(struct h_raw *r, uint64_t request_id);
  */
 int		 h_raw_recv(struct h_raw *r, int timeout_ms,
 		    Ccc__V1__Envelope **env);
+/*
+ * The next frame other than a Ping (which is answered) within timeout_ms, or
+ * NULL on timeout; the connection closing fails the test. Free with frame_free().
+ */
+Ccc__V1__Envelope *h_raw_recv_skip_ping(struct h_raw *r, int timeout_ms);
 /* The next frame must arrive within H_WAIT_MS with this body; returns it. */
 Ccc__V1__Envelope *h_raw_expect(struct h_raw *r,
 		    Ccc__V1__Envelope__BodyCase body);
@@ -196,5 +207,7 @@ Suite		*access_suite(void);
 Suite		*certs_suite(void);
 Suite		*bad_frames_suite(void);
 Suite		*lifecycle_suite(void);
+Suite		*durable_suite(void);
+Suite		*crash_suite(void);
 
 #endif

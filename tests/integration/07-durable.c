@@ -1,0 +1,447 @@
+/*
+ * 07-durable.c — the durable store: confirmed publishes survive disconnects
+ * and restarts, durable subscriptions with delivery tags, acknowledgement,
+ * redelivery (reconnect and ack timeout), dead-lettering, idempotent
+ * publish, and the audit journal's tamper detection. The subscriber speaks
+ * the raw protocol so that acknowledgements are under the test's control.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "harness.h"
+#include "uuid.h"
+
+/* Subscribe durable name to pattern on r; returns the SubscribeOk envelope. */
+static Ccc__V1__Envelope *
+dsub(struct h_raw *r, const char *name, const char *pattern)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
+	char pat[128], nm[64], *pats[1] = { pat };
+
+	snprintf(pat, sizeof(pat), "%s", pattern);
+	snprintf(nm, sizeof(nm), "%s", name);
+	sub.patterns = pats;
+	sub.n_patterns = 1;
+	sub.durable_name = nm;
+	env.request_id = 900;
+	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
+	env.subscribe = &sub;
+	h_raw_send_env(r, &env);
+	return h_raw_recv_skip_ping(r, H_WAIT_MS);
+}
+
+static void
+ack(struct h_raw *r, uint64_t tag)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Ack a = CCC__V1__ACK__INIT;
+
+	a.delivery_tags = &tag;
+	a.n_delivery_tags = 1;
+	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
+	env.ack = &a;
+	h_raw_send_env(r, &env);
+}
+
+/* The next Deliver on r (pings skipped); fails the test after H_WAIT_MS. */
+static Ccc__V1__Envelope *
+next_deliver(struct h_raw *r)
+{
+	Ccc__V1__Envelope *e = h_raw_recv_skip_ping(r, H_WAIT_MS);
+
+	ck_assert_msg(e != NULL, "no delivery within %d ms", H_WAIT_MS);
+	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_DELIVER);
+	return e;
+}
+
+/*
+ * Wait until the broker has detached n durable subscriptions in all, so that
+ * a new session can resume one just closed (a close and a new connection are
+ * not ordered with each other).
+ */
+static void
+wait_detached(const struct h_broker *b, size_t n)
+{
+	for (int i = 0; i < H_WAIT_MS / 10; i++) {
+		if (h_log_count(b, "detached durable subscription") >= n)
+			return;
+		usleep(10000);
+	}
+	ck_abort_msg("the broker did not detach durable subscription %zu", n);
+}
+
+/* Publish one alert as tr-police; returns its id in id. */
+static void
+publish(ccc_client *c, const char *summary, char id[CCC_ID_LEN])
+{
+	Ccc__V1__Alert *a = h_alert("migrant_smuggling", "tr-bg/kapikule",
+	    "high", "h1", summary);
+	struct ccc_error err;
+
+	ck_assert_msg(ccc_publish(c, a, id, &err) == 0, "publish: %s",
+	    err.message);
+	h_alert_free(a);
+}
+
+START_TEST(durable_survives_disconnect)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char ids[3][CCC_ID_LEN];
+	uint64_t last = 0;
+
+	e = dsub(r, "kapikule-feed", "alerts/+/tr-bg/#");
+	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK);
+	ck_assert(!e->subscribe_ok->resumed);
+	frame_free(e);
+	h_raw_close(r);
+	wait_detached(b, 1);
+
+	for (int i = 0; i < 3; i++)
+		publish(pub, "while the officer was away", ids[i]);
+
+	r = h_raw_session(b, "gr-police");
+	e = dsub(r, "kapikule-feed", "alerts/+/tr-bg/#");
+	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK);
+	ck_assert(e->subscribe_ok->resumed);
+	frame_free(e);
+	for (int i = 0; i < 3; i++) {
+		e = next_deliver(r);
+		ck_assert_str_eq(e->deliver->alert->id, ids[i]);	/* in order */
+		ck_assert_uint_gt(e->deliver->delivery_tag, last);
+		ck_assert_uint_eq(e->deliver->redelivered, 0);
+		last = e->deliver->delivery_tag;
+		ack(r, last);
+		frame_free(e);
+	}
+	h_raw_close(r);
+	wait_detached(b, 2);
+
+	/* all acknowledged: nothing comes again */
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "kapikule-feed", "alerts/+/tr-bg/#"));
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(unacknowledged_redelivered_on_reconnect)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char id[CCC_ID_LEN];
+	uint64_t tag;
+
+	frame_free(dsub(r, "feed", "alerts/#"));
+	publish(pub, "first", id);
+	e = next_deliver(r);
+	tag = e->deliver->delivery_tag;
+	ck_assert_uint_ne(tag, 0);
+	ck_assert_uint_eq(e->deliver->redelivered, 0);
+	frame_free(e);
+	h_raw_reset(r);		/* dies before acknowledging */
+	wait_detached(b, 1);
+
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed", "alerts/#"));
+	e = next_deliver(r);
+	ck_assert_str_eq(e->deliver->alert->id, id);
+	ck_assert_uint_eq(e->deliver->delivery_tag, tag);
+	ck_assert_uint_eq(e->deliver->redelivered, 1);
+	frame_free(e);
+	h_raw_close(r);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(durable_survives_restart)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char id[CCC_ID_LEN];
+
+	frame_free(dsub(r, "feed", "alerts/migrant_smuggling/#"));
+	h_raw_close(r);
+	publish(pub, "before the restart", id);
+	ccc_close(pub);
+	h_broker_halt(b);
+	h_broker_restart(b);
+	ck_assert(h_log_contains(b, "1 durable subscriptions loaded"));
+
+	r = h_raw_session(b, "gr-police");
+	e = dsub(r, "feed", "alerts/migrant_smuggling/#");
+	ck_assert(e->subscribe_ok->resumed);
+	frame_free(e);
+	e = next_deliver(r);
+	ck_assert_str_eq(e->deliver->alert->id, id);
+	ck_assert_str_eq(e->deliver->alert->origin, "tr-police");
+	frame_free(e);
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(ack_timeout_redelivers)
+{
+	struct h_broker *b = h_broker_start("durable:\n  ack_timeout: 1\n");
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char id[CCC_ID_LEN];
+
+	frame_free(dsub(r, "feed", "alerts/#"));
+	publish(pub, "acknowledge me", id);
+	e = next_deliver(r);
+	ck_assert_uint_eq(e->deliver->redelivered, 0);
+	frame_free(e);
+	/* no ack: the same session gets it again after about a second */
+	e = next_deliver(r);
+	ck_assert_str_eq(e->deliver->alert->id, id);
+	ck_assert_uint_eq(e->deliver->redelivered, 1);
+	ack(r, e->deliver->delivery_tag);
+	frame_free(e);
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, 1500));
+	h_raw_close(r);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(dead_letter_after_max_deliveries)
+{
+	struct h_broker *b = h_broker_start(
+	    "durable:\n  ack_timeout: 1\n  max_deliveries: 2\n");
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char id[CCC_ID_LEN];
+
+	frame_free(dsub(r, "feed", "alerts/#"));
+	publish(pub, "never acknowledged", id);
+	for (uint32_t i = 0; i < 2; i++) {
+		e = next_deliver(r);
+		ck_assert_uint_eq(e->deliver->redelivered, i);
+		frame_free(e);
+	}
+	/* the third attempt is not made: the alert goes to the dead letters */
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, 2500));
+	ck_assert(h_log_wait(b, "moved to the dead-letter list", H_WAIT_MS));
+	h_raw_close(r);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(durable_in_use_and_changed_patterns)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r1 = h_raw_session(b, "gr-police");
+	struct h_raw *r2 = h_raw_session(b, "gr-police");
+	Ccc__V1__Envelope *e;
+
+	frame_free(dsub(r1, "feed", "alerts/#"));
+	e = dsub(r2, "feed", "alerts/#");
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_SUBSCRIPTION_IN_USE,
+	    false, "attached to another session");
+	frame_free(e);
+	h_raw_close(r1);
+	wait_detached(b, 1);
+	e = dsub(r2, "feed", "alerts/drugs/#");
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+	    false, "exists with other patterns");
+	frame_free(e);
+	e = dsub(r2, "Bad Name", "alerts/#");
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+	    false, "durable subscription names");
+	frame_free(e);
+	/* the access rules apply to durable subscriptions too */
+	h_raw_close(r2);
+	r2 = h_raw_session(b, "bg-customs");
+	e = dsub(r2, "all", "alerts/#");
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
+	    "reaches beyond");
+	frame_free(e);
+	h_raw_close(r2);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(forget_deletes)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *e;
+	Ccc__V1__Unsubscribe un = CCC__V1__UNSUBSCRIBE__INIT;
+	char id[CCC_ID_LEN];
+
+	e = dsub(r, "feed", "alerts/#");
+	un.subscription_id = e->subscribe_ok->subscription_id;
+	frame_free(e);
+	h_raw_close(r);
+	wait_detached(b, 1);
+	publish(pub, "pending when forgotten", id);
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed", "alerts/#"));
+	frame_free(next_deliver(r));
+	un.forget = true;
+	env.request_id = 77;
+	env.body_case = CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE;
+	env.unsubscribe = &un;
+	h_raw_send_env(r, &env);
+	e = h_raw_recv_skip_ping(r, H_WAIT_MS);
+	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE_OK);
+	frame_free(e);
+	/* a new subscription of that name starts empty */
+	e = dsub(r, "feed", "alerts/#");
+	ck_assert(!e->subscribe_ok->resumed);
+	frame_free(e);
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(idempotent_publish)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *sub = h_connect(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Alert *a = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "40 kg heroin");
+	Ccc__V1__Envelope *ok1, *ok2, *got;
+	char id[UUID_STRLEN];
+
+	h_subscribe(sub, "alerts/#");
+	uuid_v7(h_now_us(), id);
+	h_set_str(&a->id, id);
+	ok1 = h_publish_ok(pub, a);
+	ck_assert_str_eq(ok1->publish_ok->id, id);
+	ck_assert(!ok1->publish_ok->duplicate);
+	got = h_recv_deliver(sub);
+	ck_assert_str_eq(got->deliver->alert->id, id);
+	ccc_envelope_free(got);
+
+	/* the same again (a retry after a lost confirmation): confirmed, not delivered */
+	ok2 = h_publish_ok(pub, a);
+	ck_assert(ok2->publish_ok->duplicate);
+	ck_assert_int_eq(ok2->publish_ok->published_at, ok1->publish_ok->published_at);
+	h_recv_none(sub, H_QUIET_MS);
+
+	/* the same id with other content is refused */
+	h_set_str(&a->summary, "41 kg heroin");
+	got = h_publish_refused(pub, a);
+	h_expect_error(got, CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT,
+	    false, "with different content");
+	ccc_envelope_free(got);
+	h_recv_none(sub, H_QUIET_MS);
+	ck_assert(h_log_wait(b, "published before with other content", H_WAIT_MS));
+
+	/* and across a restart */
+	ccc_envelope_free(ok2);
+	ccc_close(sub);
+	ccc_close(pub);
+	h_broker_halt(b);
+	h_broker_restart(b);
+	pub = h_connect(b, "tr-police");
+	h_set_str(&a->summary, "40 kg heroin");
+	ok2 = h_publish_ok(pub, a);
+	ck_assert(ok2->publish_ok->duplicate);
+	ccc_envelope_free(ok1);
+	ccc_envelope_free(ok2);
+	h_alert_free(a);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
+/* Run cccd --verify-audit on b's config; returns its exit status. */
+static int
+verify_audit(const struct h_broker *b)
+{
+	char cmd[1024];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/cccd --verify-audit --config '%s' "
+	    ">>'%s' 2>&1", getenv("CCC_BUILD") ? getenv("CCC_BUILD") : "build",
+	    b->config, b->log);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(audit_journal_tamper_detected)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *sub = h_connect(b, "tr-police");
+	ccc_client *pub = h_connect(b, "gr-police");
+	Ccc__V1__Alert *a = h_alert("drugs", "tr-gr/ipsala", "high", "h1",
+	    "Cannabis in a coach");
+	char db[400], *msg = NULL;
+	sqlite3_stmt *stmt;
+	sqlite3 *h;
+
+	h_subscribe(sub, "alerts/#");
+	ccc_envelope_free(h_publish_ok(pub, a));
+	ccc_envelope_free(h_recv_deliver(sub));
+	ccc_close(sub);
+	ccc_close(pub);
+	h_alert_free(a);
+	h_broker_halt(b);
+
+	ck_assert_int_eq(verify_audit(b), 0);
+	ck_assert(h_log_contains(b, "audit journal intact"));
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	/* a Greek-to-Turkish delivery is recorded as a transfer */
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT 1 FROM audit WHERE event = "
+	    "'deliver' AND endpoint = 'tr-police' AND transfer = 1", -1, &stmt,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+	sqlite3_finalize(stmt);
+	/* rewrite who received the alert */
+	ck_assert_int_eq(sqlite3_exec(h, "UPDATE audit SET endpoint = 'bg-customs' "
+	    "WHERE event = 'deliver'", NULL, NULL, &msg), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_changes(h), 1);
+	sqlite3_close(h);
+	ck_assert_int_eq(verify_audit(b), 1);
+	ck_assert(h_log_contains(b, "its content does not match its hash"));
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+Suite *
+durable_suite(void)
+{
+	Suite *s = suite_create("07-durable");
+	TCase *tc = tcase_create("durable");
+
+	tcase_set_timeout(tc, H_TEST_TIMEOUT);
+	tcase_add_test(tc, durable_survives_disconnect);
+	tcase_add_test(tc, unacknowledged_redelivered_on_reconnect);
+	tcase_add_test(tc, durable_survives_restart);
+	tcase_add_test(tc, ack_timeout_redelivers);
+	tcase_add_test(tc, dead_letter_after_max_deliveries);
+	tcase_add_test(tc, durable_in_use_and_changed_patterns);
+	tcase_add_test(tc, forget_deletes);
+	tcase_add_test(tc, idempotent_publish);
+	tcase_add_test(tc, audit_journal_tamper_detected);
+	suite_add_tcase(s, tc);
+	return s;
+}
