@@ -473,6 +473,14 @@ store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 
 /* ---- writer thread ------------------------------------------------------ */
 
+/* Record SQLite's last error as op's and return -1. */
+static int
+store_fail(struct store *st, struct store_op *op)
+{
+	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
+	return -1;
+}
+
 /* Prepare, bind and step a statement with no result rows. */
 static int
 store_run(struct store *st, struct store_op *op, const char *sql,
@@ -494,14 +502,12 @@ store_run(struct store *st, struct store_op *op, const char *sql,
 	}
 	va_end(ap);
 	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		store_fail(st, op);	/* before finalize resets the message */
 	sqlite3_finalize(stmt);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		return 0;
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 fail:
-	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
-	if (stmt != NULL)
-		sqlite3_finalize(stmt);
-	return -1;
+	return store_fail(st, op);
 }
 
 /*
@@ -581,8 +587,7 @@ store_write_audit(struct store *st, struct store_op *op, const char *event,
 	st->chain.next++;
 	return 0;
 fail:
-	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
-	return -1;
+	return store_fail(st, op);
 }
 
 static int
@@ -635,8 +640,7 @@ store_do_publish(struct store *st, struct store_op *op)
 	op->res.published_at = op->published_at;
 	return store_write_audit(st, op, "publish", NULL);
 fail:
-	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
-	return -1;
+	return store_fail(st, op);
 }
 
 static int
@@ -662,8 +666,7 @@ store_do_subscribe(struct store *st, struct store_op *op)
 		goto fail;
 	return 0;
 fail:
-	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
-	return -1;
+	return store_fail(st, op);
 }
 
 static int
@@ -718,8 +721,7 @@ store_do_fetch(struct store *st, struct store_op *op)
 		return -1;
 	return 0;
 fail:
-	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
-	return -1;
+	return store_fail(st, op);
 }
 
 static int
@@ -753,8 +755,7 @@ store_do_ack(struct store *st, struct store_op *op)
 	}
 	return 0;
 fail:
-	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
-	return -1;
+	return store_fail(st, op);
 }
 
 static int
