@@ -45,7 +45,7 @@ GEN_H       := $(GEN_C:.c=.h)
 COMMON_SRCS := common/xmalloc.c common/frame.c common/names.c common/utf8.c \
                common/uuid.c common/timeutil.c
 CLIENT_SRCS := client/ccc.c client/pbjson.c
-CLI_SRCS    := client/cli.c
+CLI_SRCS    := client/cli.c client/bench.c
 BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c \
                broker/store_sqlite.c broker/durable.c \
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
@@ -77,7 +77,7 @@ ITEST    := $(BUILD)/tests/integration
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test asan clean install help
+.PHONY: all deps certs run test unit integration cli-test asan bench clean install help
 .DEFAULT_GOAL := all
 
 all: $(CCCD) $(CCC) $(LIBCCC)
@@ -89,6 +89,7 @@ help:
 	@echo "make run      deps + build + certs, then cccd in the foreground on 127.0.0.1:7443"
 	@echo "make test     unit and integration tests"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make bench    the five ccc bench scenarios against a fresh cccd (docs/performance.md)"
 	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
 	@echo "make clean    remove build/"
 
@@ -166,6 +167,15 @@ cli-test: $(CCCD) $(CCC)
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test
+
+# ---- benchmark --------------------------------------------------------------
+# An optimised build (-O2, no sanitizers), the demo PKI, then bench/run.sh:
+# a fresh cccd per run pinned to CPU 0, ccc bench on CPU 1, results in
+# $(BUILD)/bench/. BENCH_ARGS e.g. "-n 1 a d" (runs, scenarios).
+BENCH_ARGS ?=
+bench:
+	$(MAKE) SAN= all certs
+	BUILD=$(BUILD) sh bench/run.sh $(BENCH_ARGS)
 
 # ---- install / clean --------------------------------------------------------
 install: all

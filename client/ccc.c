@@ -15,6 +15,14 @@
  * thread; a SIGPIPE it raised is taken out of the pending set before the
  * mask is restored. The process's SIGPIPE disposition is never changed.
  *
+ * Output is buffered: ccc_send() encodes each frame after the ones not yet
+ * written, and the buffer goes out in one SSL_write (TLS records of up to
+ * 16 KiB) when it reaches CCC_FLUSH_AT bytes, before every wait for the
+ * broker (blocking helpers, ccc_fill), at the start of ccc_receive(), in
+ * ccc_flush() and in ccc_close(). Pongs are written at once. So a pipeline
+ * of small requests costs one record per ~16 KiB rather than one per frame,
+ * and no caller ever waits for a reply to a request still in the buffer.
+ *
  * Once the session has failed (I/O or TLS error, EOF, fatal broker error)
  * the client is "dead": every call but ccc_close() returns the stored
  * error, after the queued envelopes have been handed out.
@@ -56,6 +64,7 @@
 #define CCC_DEFAULT_PORT	"7443"
 #define CCC_CLOSE_TIMEOUT_MS	1000	/* at most this long for close_notify */
 #define CCC_READ_CHUNK		16384
+#define CCC_FLUSH_AT		16384	/* buffered output written at this size */
 
 /* An envelope received while a blocking helper waited for another reply. */
 struct ccc_queued {
@@ -82,7 +91,8 @@ struct ccc_client {
 	size_t			 in_off;	/* first undecoded byte */
 	size_t			 in_len;	/* end of received bytes */
 	size_t			 in_cap;
-	uint8_t			*out;		/* encode buffer, reused */
+	uint8_t			*out;		/* frames encoded, not yet written */
+	size_t			 out_len;
 	size_t			 out_cap;
 
 	struct ccc_queued	*q_head;	/* envelopes for ccc_receive(), in order */
@@ -631,15 +641,43 @@ ccc_tcp_connect(ccc_client *c, int64_t deadline, struct ccc_error *err)
 /* ---- frames ------------------------------------------------------------- */
 
 /*
- * Send env as one frame, giving it the next request id (unless it answers a
- * ping and has one already). Refuses frames over the broker's limit.
+ * Write the buffered output, waiting for the socket until deadline. Returns
+ * 0, or -1 with err filled and the client dead (a write cut short by the
+ * deadline leaves part of a record out: the stream cannot be resumed).
+ */
+static int
+ccc_flush_out(ccc_client *c, int64_t deadline, struct ccc_error *err)
+{
+	size_t n;
+	int r;
+
+	if (c->dead) {
+		*err = c->dead_err;
+		return -1;
+	}
+	if (c->out_len == 0)
+		return 0;
+	r = ccc_tls_op(c, CCC_OP_WRITE, c->out, c->out_len, &n, deadline, err);
+	c->out_len = 0;
+	if (r == 0) {
+		c->tls_broken = true;
+		ccc_fail(err, CCC_ERR_TIMEOUT, true, "sending to %s: the broker "
+		    "did not read for %d ms", c->peer, c->timeout_ms);
+		return ccc_die(c, err);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * Queue env as one frame after the buffered ones, giving it the next request
+ * id (unless it answers a ping and has one already); write the buffer once
+ * it holds CCC_FLUSH_AT bytes. Refuses frames over the broker's limit.
  */
 static int
 ccc_send(ccc_client *c, Ccc__V1__Envelope *env, bool new_id,
     struct ccc_error *err)
 {
-	size_t size, n;
-	int r;
+	size_t size, cap;
 
 	if (c->dead) {
 		*err = c->dead_err;
@@ -653,21 +691,17 @@ ccc_send(ccc_client *c, Ccc__V1__Envelope *env, bool new_id,
 		    "%s of %zu bytes exceeds the broker's maximum frame size of "
 		    "%u bytes", frame_body_name(env->body_case),
 		    size - FRAME_HEADER_LEN, c->max_frame);
-	if (size > c->out_cap) {
-		c->out = xreallocarray(c->out, 1, size);
-		c->out_cap = size;
+	if (c->out_len + size > c->out_cap) {
+		cap = c->out_cap > 0 ? c->out_cap : 2 * CCC_FLUSH_AT;
+		while (cap < c->out_len + size)
+			cap *= 2;
+		c->out = xreallocarray(c->out, 1, cap);
+		c->out_cap = cap;
 	}
-	frame_encode(env, c->out);
-	r = ccc_tls_op(c, CCC_OP_WRITE, c->out, size, &n,
-	    ccc_deadline(c->timeout_ms), err);
-	if (r == 0) {
-		/* part of a record may be out: the stream cannot be resumed */
-		c->tls_broken = true;
-		ccc_fail(err, CCC_ERR_TIMEOUT, true, "sending to %s: the broker "
-		    "did not read for %d ms", c->peer, c->timeout_ms);
-		return ccc_die(c, err);
-	}
-	return r < 0 ? -1 : 0;
+	c->out_len += frame_encode(env, c->out + c->out_len);
+	if (c->out_len >= CCC_FLUSH_AT)
+		return ccc_flush_out(c, ccc_deadline(c->timeout_ms), err);
+	return 0;
 }
 
 /* Read more bytes into the input buffer. 1 got some, 0 timed out, -1 failed. */
@@ -677,6 +711,9 @@ ccc_fill(ccc_client *c, int64_t deadline, struct ccc_error *err)
 	size_t n;
 	int r;
 
+	/* the broker may be waiting for what we have not written yet */
+	if (ccc_flush_out(c, ccc_deadline(c->timeout_ms), err) < 0)
+		return -1;
 	if (c->in_off > 0) {
 		memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
 		c->in_len -= c->in_off;
@@ -734,7 +771,9 @@ ccc_next(ccc_client *c, int64_t deadline, Ccc__V1__Envelope **env,
 				pong.body_case = CCC__V1__ENVELOPE__BODY_PONG;
 				pong.pong = &pong_body;
 				frame_free(e);
-				if (ccc_send(c, &pong, false, err) < 0)
+				if (ccc_send(c, &pong, false, err) < 0 ||
+				    ccc_flush_out(c, ccc_deadline(c->timeout_ms),
+				    err) < 0)
 					return -1;
 				continue;
 			}
@@ -811,7 +850,8 @@ ccc_request(ccc_client *c, Ccc__V1__Envelope *req,
 	int r;
 
 	*reply = NULL;
-	if (ccc_send(c, req, true, err) < 0)
+	if (ccc_send(c, req, true, err) < 0 ||
+	    ccc_flush_out(c, deadline, err) < 0)
 		return -1;
 	id = req->request_id;
 	for (;;) {
@@ -952,14 +992,20 @@ ccc_close(ccc_client *c)
 {
 	struct ccc_error ignored;
 	Ccc__V1__Envelope *env;
+	int64_t deadline;
 	size_t none;
 
 	if (c == NULL)
 		return;
-	if (c->ssl != NULL && !c->tls_broken && SSL_is_init_finished(c->ssl))
-		(void)ccc_tls_op(c, CCC_OP_SHUTDOWN, NULL, 0, &none,
-		    ccc_deadline(c->timeout_ms < CCC_CLOSE_TIMEOUT_MS ?
-		    c->timeout_ms : CCC_CLOSE_TIMEOUT_MS), &ignored);
+	deadline = ccc_deadline(c->timeout_ms < CCC_CLOSE_TIMEOUT_MS ?
+	    c->timeout_ms : CCC_CLOSE_TIMEOUT_MS);
+	if (c->ssl != NULL && !c->tls_broken && SSL_is_init_finished(c->ssl)) {
+		if (!c->dead)	/* what the caller sent still goes out */
+			(void)ccc_flush_out(c, deadline, &ignored);
+		if (!c->tls_broken)
+			(void)ccc_tls_op(c, CCC_OP_SHUTDOWN, NULL, 0, &none,
+			    deadline, &ignored);
+	}
 	while ((env = ccc_dequeue(c)) != NULL)
 		frame_free(env);
 	SSL_free(c->ssl);
@@ -1002,6 +1048,8 @@ ccc_pending(const ccc_client *c)
 
 	if (c->q_head != NULL || c->dead)
 		return true;	/* a dead client answers at once, with its error */
+	if (c->out_len > 0)
+		return true;	/* ccc_receive() writes it */
 	if (avail >= FRAME_HEADER_LEN) {
 		n = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | p[3];
@@ -1034,16 +1082,11 @@ ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
 	return 0;
 }
 
-int
-ccc_send_subscribe(ccc_client *c, const char *const *patterns,
-    size_t n_patterns, uint64_t *request_id, struct ccc_error *err)
+/* Fill sub from the caller's patterns and durable name (NULL: plain). */
+static int
+ccc_subscribe_fill(Ccc__V1__Subscribe *sub, const char *durable_name,
+    const char *const *patterns, size_t n_patterns, struct ccc_error *err)
 {
-	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
-	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
-	struct ccc_error dummy;
-
-	if (err == NULL)
-		err = &dummy;
 	if (patterns == NULL || n_patterns == 0)
 		return ccc_fail(err, CCC_ERR_USAGE, false,
 		    "subscribe: no topic patterns");
@@ -1051,8 +1094,37 @@ ccc_send_subscribe(ccc_client *c, const char *const *patterns,
 		if (patterns[i] == NULL)
 			return ccc_fail(err, CCC_ERR_USAGE, false,
 			    "subscribe: pattern %zu is NULL", i);
-	sub.n_patterns = n_patterns;
-	sub.patterns = ccc_unconst(patterns);
+	if (durable_name != NULL && durable_name[0] == '\0')
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "subscribe: empty durable subscription name");
+	sub->n_patterns = n_patterns;
+	sub->patterns = ccc_unconst(patterns);
+	if (durable_name != NULL)
+		sub->durable_name = ccc_unconst(durable_name);
+	return 0;
+}
+
+int
+ccc_send_subscribe(ccc_client *c, const char *const *patterns,
+    size_t n_patterns, uint64_t *request_id, struct ccc_error *err)
+{
+	return ccc_send_subscribe_durable(c, NULL, patterns, n_patterns,
+	    request_id, err);
+}
+
+int
+ccc_send_subscribe_durable(ccc_client *c, const char *name,
+    const char *const *patterns, size_t n_patterns, uint64_t *request_id,
+    struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (ccc_subscribe_fill(&sub, name, patterns, n_patterns, err) < 0)
+		return -1;
 	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
 	env.subscribe = &sub;
 	if (ccc_send(c, &env, true, err) < 0)
@@ -1114,9 +1186,21 @@ ccc_receive(ccc_client *c, int timeout_ms, Ccc__V1__Envelope **env,
 	if (env == NULL)
 		return ccc_fail(err, CCC_ERR_USAGE, false,
 		    "ccc_receive: no result pointer");
+	/* a failed write leaves c dead: queued envelopes still come first */
+	(void)ccc_flush_out(c, ccc_deadline(c->timeout_ms), err);
 	if ((*env = ccc_dequeue(c)) != NULL)
 		return 1;
 	return ccc_next(c, ccc_deadline(timeout_ms), env, err);
+}
+
+int
+ccc_flush(ccc_client *c, struct ccc_error *err)
+{
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	return ccc_flush_out(c, ccc_deadline(c->timeout_ms), err);
 }
 
 void
@@ -1164,21 +1248,23 @@ int
 ccc_subscribe(ccc_client *c, const char *const *patterns, size_t n_patterns,
     uint32_t *subscription_id, struct ccc_error *err)
 {
+	return ccc_subscribe_durable(c, NULL, patterns, n_patterns,
+	    subscription_id, NULL, err);
+}
+
+int
+ccc_subscribe_durable(ccc_client *c, const char *name,
+    const char *const *patterns, size_t n_patterns, uint32_t *subscription_id,
+    bool *resumed, struct ccc_error *err)
+{
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
 	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
 	struct ccc_error dummy;
 
 	if (err == NULL)
 		err = &dummy;
-	if (patterns == NULL || n_patterns == 0)
-		return ccc_fail(err, CCC_ERR_USAGE, false,
-		    "subscribe: no topic patterns");
-	for (size_t i = 0; i < n_patterns; i++)
-		if (patterns[i] == NULL)
-			return ccc_fail(err, CCC_ERR_USAGE, false,
-			    "subscribe: pattern %zu is NULL", i);
-	sub.n_patterns = n_patterns;
-	sub.patterns = ccc_unconst(patterns);
+	if (ccc_subscribe_fill(&sub, name, patterns, n_patterns, err) < 0)
+		return -1;
 	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
 	env.subscribe = &sub;
 	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK,
@@ -1186,12 +1272,21 @@ ccc_subscribe(ccc_client *c, const char *const *patterns, size_t n_patterns,
 		return -1;
 	if (subscription_id != NULL)
 		*subscription_id = reply->subscribe_ok->subscription_id;
+	if (resumed != NULL)
+		*resumed = reply->subscribe_ok->resumed;
 	frame_free(reply);
 	return 0;
 }
 
 int
 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
+    struct ccc_error *err)
+{
+	return ccc_unsubscribe_forget(c, subscription_id, false, err);
+}
+
+int
+ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id, bool forget,
     struct ccc_error *err)
 {
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
@@ -1201,6 +1296,7 @@ ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
 	if (err == NULL)
 		err = &dummy;
 	unsub.subscription_id = subscription_id;
+	unsub.forget = forget;
 	env.body_case = CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE;
 	env.unsubscribe = &unsub;
 	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE_OK,

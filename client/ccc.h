@@ -16,6 +16,17 @@
  *   kept in order and returned by later ccc_receive() calls.
  *   The library answers the broker's pings by itself.
  *
+ * Buffering
+ *   Requests are not written one by one: the ccc_send_* calls encode them
+ *   into an output buffer, which is written (several frames per TLS record)
+ *   when it holds 16 KiB, before every wait for the broker, at the start of
+ *   every ccc_receive(), by ccc_flush() and by ccc_close(). Code that only
+ *   uses the blocking helpers or ccc_receive() never notices. Code that
+ *   waits on ccc_fd() itself must call ccc_receive() or ccc_flush() first
+ *   whenever ccc_pending() is true (as it is while output is buffered), or
+ *   the broker may never see the requests it is waiting for the answers to.
+ *   A write that fails surfaces at the flush, not at the ccc_send_* call.
+ *
  * Identity
  *   The broker takes the endpoint identity from the client certificate, never
  *   from anything the client sends; ccc_endpoint() tells which identity the
@@ -81,7 +92,10 @@ typedef struct ccc_client ccc_client;
  */
 int		 ccc_connect(const struct ccc_options *opts, ccc_client **out,
 		    struct ccc_error *err);
-/* Close the session (a TLS close_notify is sent) and free the client. NULL is fine. */
+/*
+ * Write what is still buffered, close the session (a TLS close_notify is
+ * sent; both within a second at most) and free the client. NULL is fine.
+ */
 void		 ccc_close(ccc_client *c);
 /* Endpoint identity the broker recognised from the certificate; owned by c. */
 const char	*ccc_endpoint(const ccc_client *c);
@@ -92,29 +106,55 @@ uint32_t	 ccc_max_frame_size(const ccc_client *c);
  * ccc_pending() is true, ccc_receive() with timeout 0 makes progress.
  */
 int		 ccc_fd(const ccc_client *c);
-/* True when received data is buffered and ccc_receive() would not block. */
+/*
+ * True when ccc_receive() has work that needs no wait for the socket: a
+ * received envelope is buffered, the session is over (the error is waiting),
+ * or sent requests are still in the output buffer (ccc_receive() writes
+ * them, then returns 0 if nothing has arrived).
+ */
 bool		 ccc_pending(const ccc_client *c);
 
 /*
- * Send requests without waiting for the reply. *request_id (if not NULL)
- * receives the id the reply will carry. The alert and patterns are only read;
- * the caller keeps ownership. Broker-stamped fields of the alert (origin,
- * published_at) are ignored by the broker. Returns 0 or -1.
+ * Send requests without waiting for the reply: each is queued in the output
+ * buffer (see Buffering), which is written once it holds 16 KiB.
+ * *request_id (if not NULL) receives the id the reply will carry. The alert
+ * and patterns are only read; the caller keeps ownership. Broker-stamped
+ * fields of the alert (origin, published_at) are ignored by the broker.
+ * Returns 0, or -1 when the request is refused locally (too large for the
+ * broker's max_frame_size: not fatal) or a write of the buffer failed.
  */
 int		 ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
 		    uint64_t *request_id, struct ccc_error *err);
 int		 ccc_send_subscribe(ccc_client *c, const char *const *patterns,
 		    size_t n_patterns, uint64_t *request_id, struct ccc_error *err);
+/*
+ * The same for a durable subscription of this endpoint named name: created on
+ * first use, resumed later (with the same patterns), kept by the broker
+ * across disconnects and restarts. Its deliveries carry a delivery tag, to be
+ * acknowledged with ccc_send_ack() once processed; unacknowledged ones come
+ * again (Deliver.redelivered counts how often).
+ */
+int		 ccc_send_subscribe_durable(ccc_client *c, const char *name,
+		    const char *const *patterns, size_t n_patterns,
+		    uint64_t *request_id, struct ccc_error *err);
 int		 ccc_send_unsubscribe(ccc_client *c, uint32_t subscription_id,
 		    uint64_t *request_id, struct ccc_error *err);
 /* Acknowledge deliveries by delivery tag (durable subscriptions). */
 int		 ccc_send_ack(ccc_client *c, const uint64_t *tags, size_t n_tags,
 		    struct ccc_error *err);
+/*
+ * Write everything buffered by the ccc_send_* calls now, waiting for the
+ * socket at most the client's timeout. Returns 0 (also when nothing was
+ * buffered), or -1 when the write failed (fatal: the session is over).
+ */
+int		 ccc_flush(ccc_client *c, struct ccc_error *err);
 
 /*
  * Wait up to timeout_ms (-1: forever, 0: do not block) for the next envelope
  * from the broker: a reply (PublishOk, SubscribeOk, UnsubscribeOk, Error with
- * request_id) or a push (Deliver, Error with request_id 0). Returns 1 and sets
+ * request_id) or a push (Deliver, Error with request_id 0). Buffered requests
+ * are written first (a write may wait up to the client's timeout, whatever
+ * timeout_ms says). Returns 1 and sets
  * *env, which the caller frees with ccc_envelope_free(); 0 on timeout; -1 when
  * the session failed or was closed (err says why; a fatal Error from the
  * broker is first returned as an envelope, then -1 with CCC_ERR_CLOSED).
@@ -137,6 +177,17 @@ int		 ccc_subscribe(ccc_client *c, const char *const *patterns,
 		    struct ccc_error *err);
 int		 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
 		    struct ccc_error *err);
+/*
+ * Durable subscriptions: subscribe (name must not be NULL; *resumed, if not
+ * NULL, tells whether it existed), and unsubscribe, with forget deleting it
+ * and its undelivered alerts instead of only detaching it.
+ */
+int		 ccc_subscribe_durable(ccc_client *c, const char *name,
+		    const char *const *patterns, size_t n_patterns,
+		    uint32_t *subscription_id, bool *resumed,
+		    struct ccc_error *err);
+int		 ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id,
+		    bool forget, struct ccc_error *err);
 
 /* Short name of a broker error code ("forbidden") or local error ("timeout"). */
 const char	*ccc_error_name(int code);

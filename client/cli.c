@@ -15,6 +15,8 @@
  *
  * JSON output writes doubles with 15 significant digits, so that a value
  * typed as 41.7 comes back as 41.7 rather than as 41.700000000000003.
+ *
+ * bench: the flags are parsed here into struct bench_opts; bench.c runs it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "ccc.h"
 #include "names.h"
 #include "pbjson.h"
@@ -150,17 +153,88 @@ struct cli_sub {
 	char		**patterns;	/* point into argv */
 	size_t		 n_patterns;
 	unsigned long	 count;		/* 0: until interrupted */
+	const char	*durable;	/* durable subscription name, or NULL */
 	bool		 json;
 	bool		 help;
 };
 
-enum { S_JSON, S_COUNT, S_HELP };
+enum { S_JSON, S_COUNT, S_DURABLE, S_HELP };
 
 static const struct cli_flag cli_sub_flags[] = {
 	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
 	    "object per line", NULL },
 	[S_COUNT] = { "count", "N", "exit after N alerts", NULL },
+	[S_DURABLE] = { "durable", "NAME", "use (create or resume) the durable "
+	    "subscription NAME: alerts published while this command was not "
+	    "running are delivered when it runs again; each alert is "
+	    "acknowledged after it is printed", NULL },
 	[S_HELP] = { "help", NULL, "show this help", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* ccc bench */
+struct cli_bench {
+	struct bench_opts	 o;
+	char			 scenario;	/* 0: none */
+	bool			 set[32];	/* flags given, by index */
+	bool			 help;
+};
+
+enum {
+	B_SCENARIO, B_PUBLISHERS, B_SUBSCRIBERS, B_COUNT, B_BYTES, B_WINDOW,
+	B_RATE, B_PATTERN, B_GROUPS, B_SECTIONS, B_CONN_WINDOW, B_HOLD,
+	B_DEADLINE, B_PUB_CERT, B_PUB_KEY, B_SUB_CERT, B_SUB_KEY, B_BROKER_PID,
+	B_LABEL, B_JSON, B_DURABLE, B_HELP,
+};
+
+static const struct cli_flag cli_bench_flags[] = {
+	[B_SCENARIO] = { "scenario", "a|b|c|d|e", "a preset workload (see "
+	    "above); other flags override its values", NULL },
+	[B_PUBLISHERS] = { "publishers", "N", "publishing sessions "
+	    "(default 1)", NULL },
+	[B_SUBSCRIBERS] = { "subscribers", "N", "subscribing sessions "
+	    "(default 1)", NULL },
+	[B_COUNT] = { "count", "N", "alerts in total, over all publishers "
+	    "(default 10000); 0: only connect, hold and measure the "
+	    "connections", NULL },
+	[B_BYTES] = { "bytes", "B", "size of each encoded alert, filler in "
+	    "its details (default 512)", NULL },
+	[B_WINDOW] = { "window", "N", "unconfirmed publishes per publisher "
+	    "at most (default 100)", NULL },
+	[B_RATE] = { "rate", "ALERTS/S", "publish on a fixed schedule at this "
+	    "total rate, latency counted from the scheduled send time "
+	    "(default 0: as fast as the window allows)", NULL },
+	[B_PATTERN] = { "pattern", "PATTERN", "every subscriber's pattern "
+	    "(default alerts/#)", NULL },
+	[B_GROUPS] = { "groups", "G", "split the 9 categories into G groups "
+	    "(1-9); subscriber s subscribes to alerts/CATEGORY/# for the "
+	    "categories of group s mod G", NULL },
+	[B_SECTIONS] = { "sections", "LIST", "comma-separated sections the "
+	    "publishers cycle through with the 9 categories (default: the 8 "
+	    "tr-bg and tr-gr sections of the demo registry)", NULL },
+	[B_CONN_WINDOW] = { "conn-window", "N", "connections set up at once "
+	    "(default 32)", NULL },
+	[B_HOLD] = { "hold", "SECONDS", "keep the sessions open and idle this "
+	    "long after the run, before the broker's memory is read (default "
+	    "0)", NULL },
+	[B_DEADLINE] = { "deadline", "SECONDS", "bound on the whole run "
+	    "(default 50)", NULL },
+	[B_PUB_CERT] = { "pub-cert", "FILE", "publishers' certificate "
+	    "(default --cert)", NULL },
+	[B_PUB_KEY] = { "pub-key", "FILE", "its key (default --key)", NULL },
+	[B_SUB_CERT] = { "sub-cert", "FILE", "subscribers' certificate "
+	    "(default --cert)", NULL },
+	[B_SUB_KEY] = { "sub-key", "FILE", "its key (default --key)", NULL },
+	[B_BROKER_PID] = { "broker-pid", "PID", "the broker's process on this "
+	    "machine: report its CPU time per delivery and per connection and "
+	    "its memory, from /proc/PID", NULL },
+	[B_LABEL] = { "label", "TEXT", "name of the run in the report "
+	    "(default: the scenario letter)", NULL },
+	[B_JSON] = { "json", NULL, "print one JSON object instead of the "
+	    "table", NULL },
+	[B_DURABLE] = { "durable", NULL, "durable subscriptions: not "
+	    "supported yet (libccc cannot request one)", NULL },
+	[B_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -268,6 +342,8 @@ cli_help_main(FILE *f)
 	    "  publish     publish one alert given by flags, or many as JSON "
 	    "Lines\n"
 	    "  subscribe   print the alerts that match topic patterns\n"
+	    "  bench       measure the broker with many publishers and "
+	    "subscribers\n"
 	    "  help        show the usage of a command: ccc help publish\n"
 	    "\n"
 	    "Options (before the command):\n", f);
@@ -303,7 +379,8 @@ cli_help_publish(FILE *f)
 static void
 cli_help_subscribe(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] PATTERN...\n"
+	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] [--durable NAME] "
+	    "PATTERN...\n"
 	    "\n"
 	    "Subscribe to topic patterns (alerts/<category>/<border>/<crossing>,"
 	    " with \"+\"\n"
@@ -319,6 +396,45 @@ cli_help_subscribe(FILE *f)
 	    "\n"
 	    "Flags:\n", f);
 	cli_print_flags(f, cli_sub_flags);
+}
+
+static void
+cli_help_bench(FILE *f)
+{
+	fputs("usage: ccc [OPTIONS] bench [--scenario a|b|c|d|e] [FLAGS]\n"
+	    "\n"
+	    "Measure the broker: P publishers and S subscribers, each on its "
+	    "own TLS\n"
+	    "session, publish N alerts of B bytes, at most W unconfirmed per "
+	    "publisher,\n"
+	    "round-robin over 9 categories x the sections. Every expected "
+	    "delivery is\n"
+	    "checked (lost, duplicates); deliveries with a delivery tag are "
+	    "acknowledged.\n"
+	    "Prints a table, or one JSON object with --json. Exit status 0 "
+	    "when every\n"
+	    "alert was confirmed and delivered, 1 otherwise.\n"
+	    "\n"
+	    "Scenarios (512-byte alerts, window 100):\n"
+	    "  a  fan-in: 6 publishers -> 1 subscriber (alerts/#), 100,000 "
+	    "alerts\n"
+	    "  b  fan-out: 1 publisher -> 50 subscribers (alerts/#), 20,000 "
+	    "alerts\n"
+	    "  c  mixed: 6 publishers -> 60 subscribers, each matching 1/3 of "
+	    "the topics\n"
+	    "     (--groups 3), 60,000 alerts\n"
+	    "  d  latency: 6 publishers -> 10 subscribers at a fixed 5,000 "
+	    "alerts/s for 10 s\n"
+	    "  e  connections: 5,000 idle subscribers (--groups 3, --count 0, "
+	    "--hold 3):\n"
+	    "     handshakes/s and the broker's KiB per connection\n"
+	    "\n"
+	    "Publishers need the publisher role for the sections (tr-police in "
+	    "the demo);\n"
+	    "subscribers may subscribe to alerts/# (gr-police in the demo).\n"
+	    "\n"
+	    "Flags:\n", f);
+	cli_print_flags(f, cli_bench_flags);
 }
 
 /* A failed request: the broker's refusal or closing, or a local failure. */
@@ -562,6 +678,7 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		s->patterns[s->n_patterns++] = val;
 		break;
 	case S_JSON: s->json = true; break;
+	case S_DURABLE: s->durable = val; break;
 	case S_COUNT:
 		errno = 0;
 		s->count = strtoul(val, &end, 10);
@@ -573,6 +690,146 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		}
 		break;
 	case S_HELP: s->help = true; break;
+	}
+	return 0;
+}
+
+/* An unsigned integer in [min, max] for --flag; 0 or -1 with why. */
+static int
+cli_uint(const char *flag, const char *val, unsigned long long min,
+    unsigned long long max, unsigned long long *out, char *why, size_t whylen)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(val, &end, 10);
+	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 ||
+	    *out < min || *out > max) {
+		cli_printf(why, whylen, "--%s: expected an integer from %llu to "
+		    "%llu, got \"%s\"", flag, min, max, val);
+		return -1;
+	}
+	return 0;
+}
+
+/* A number of seconds or a rate in [0, max]. */
+static int
+cli_real(const char *flag, const char *val, double max, double *out,
+    char *why, size_t whylen)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(val, &end);
+	if (end == val || *end != '\0' || errno != 0 || !(*out >= 0) ||
+	    *out > max) {
+		cli_printf(why, whylen, "--%s: expected a number from 0 to %g, "
+		    "got \"%s\"", flag, max, val);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cli_bench_set(void *ctx, int which, char *val, char *why, size_t whylen)
+{
+	struct cli_bench *k = ctx;
+	struct bench_opts *o = &k->o;
+	const char *name = which >= 0 ? cli_bench_flags[which].name : NULL;
+	unsigned long long u = 0;
+
+	if (which < 0) {
+		cli_printf(why, whylen, "bench takes no arguments (got \"%s\")",
+		    val);
+		return -1;
+	}
+	if ((size_t)which < sizeof(k->set) / sizeof(k->set[0]))
+		k->set[which] = true;
+	switch (which) {
+	case B_SCENARIO:
+		if (strlen(val) != 1 || val[0] < 'a' || val[0] > 'e') {
+			cli_printf(why, whylen, "--scenario: expected a, b, c, d "
+			    "or e, got \"%s\"", val);
+			return -1;
+		}
+		k->scenario = val[0];
+		return 0;
+	case B_PUBLISHERS:
+	case B_SUBSCRIBERS:
+	case B_WINDOW:
+	case B_GROUPS:
+	case B_CONN_WINDOW:
+	case B_BROKER_PID:
+	case B_COUNT:
+	case B_BYTES:
+		break;
+	case B_RATE:
+		return cli_real(name, val, 1e7, &o->rate, why, whylen);
+	case B_HOLD:
+		return cli_real(name, val, 3600, &o->hold_s, why, whylen);
+	case B_DEADLINE:
+		if (cli_real(name, val, 86400, &o->deadline_s, why, whylen) < 0)
+			return -1;
+		if (o->deadline_s < 1) {
+			cli_printf(why, whylen, "--deadline: at least 1 second");
+			return -1;
+		}
+		return 0;
+	case B_PATTERN: o->pattern = val; return 0;
+	case B_SECTIONS: o->sections = val; return 0;
+	case B_PUB_CERT: o->pub_cert = val; return 0;
+	case B_PUB_KEY: o->pub_key = val; return 0;
+	case B_SUB_CERT: o->sub_cert = val; return 0;
+	case B_SUB_KEY: o->sub_key = val; return 0;
+	case B_LABEL: o->label = val; return 0;
+	case B_JSON: o->json = true; return 0;
+	case B_DURABLE:
+		cli_printf(why, whylen, "--durable: durable subscriptions are "
+		    "not supported by ccc bench yet (libccc cannot request one)");
+		return -1;
+	case B_HELP: k->help = true; return 0;
+	}
+	switch (which) {
+	case B_PUBLISHERS:
+		if (cli_uint(name, val, 0, 1000, &u, why, whylen) < 0)
+			return -1;
+		o->publishers = (unsigned)u;
+		break;
+	case B_SUBSCRIBERS:
+		if (cli_uint(name, val, 0, 100000, &u, why, whylen) < 0)
+			return -1;
+		o->subscribers = (unsigned)u;
+		break;
+	case B_WINDOW:
+		if (cli_uint(name, val, 1, 65535, &u, why, whylen) < 0)
+			return -1;
+		o->window = (unsigned)u;
+		break;
+	case B_GROUPS:
+		if (cli_uint(name, val, 1, BENCH_CATEGORIES, &u, why, whylen) < 0)
+			return -1;
+		o->groups = (unsigned)u;
+		break;
+	case B_CONN_WINDOW:
+		if (cli_uint(name, val, 1, 1024, &u, why, whylen) < 0)
+			return -1;
+		o->conn_window = (unsigned)u;
+		break;
+	case B_BROKER_PID:
+		if (cli_uint(name, val, 1, INT32_MAX, &u, why, whylen) < 0)
+			return -1;
+		o->broker_pid = (int)u;
+		break;
+	case B_COUNT:
+		if (cli_uint(name, val, 0, 1000000000, &u, why, whylen) < 0)
+			return -1;
+		o->count = u;
+		break;
+	case B_BYTES:
+		if (cli_uint(name, val, 1, 1 << 20, &u, why, whylen) < 0)
+			return -1;
+		o->bytes = (size_t)u;
+		break;
 	}
 	return 0;
 }
@@ -1245,8 +1502,9 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 	}
 	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
 		goto out;
-	if (ccc_subscribe(c, (const char *const *)(void *)s.patterns,
-	    s.n_patterns, &sub_id, &err) < 0) {
+	if (ccc_subscribe_durable(c, s.durable,
+	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id,
+	    NULL, &err) < 0) {
 		cli_report("subscribe", &err);
 		status = CLI_EXIT_FAIL;
 		goto out;
@@ -1273,6 +1531,13 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 			seen++;
 			if (cli_flush() < 0)
 				status = CLI_EXIT_FAIL;
+			/* durable: acknowledged once printed, never before */
+			else if (env->deliver->delivery_tag != 0 &&
+			    (ccc_send_ack(c, &env->deliver->delivery_tag, 1,
+			    &err) < 0 || ccc_flush(c, &err) < 0)) {
+				fprintf(stderr, "ccc: ack: %s\n", err.message);
+				status = CLI_EXIT_FAIL;
+			}
 		} else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR) {
 			const Ccc__V1__Error *e = env->error;
 
@@ -1296,6 +1561,112 @@ out:
 	return status;
 }
 
+/* ---- bench ----------------------------------------------------------------- */
+
+/* The scenario's values for the workload flags not given. */
+static void
+cli_bench_preset(struct cli_bench *k)
+{
+	struct bench_opts p;
+	struct bench_opts *o = &k->o;
+
+	bench_defaults(&p);
+	if (k->scenario != 0)
+		bench_scenario(k->scenario, &p);
+	if (!k->set[B_PUBLISHERS])
+		o->publishers = p.publishers;
+	if (!k->set[B_SUBSCRIBERS])
+		o->subscribers = p.subscribers;
+	if (!k->set[B_COUNT])
+		o->count = p.count;
+	if (!k->set[B_RATE])
+		o->rate = p.rate;
+	if (!k->set[B_PATTERN])
+		o->pattern = p.pattern;
+	if (!k->set[B_GROUPS])
+		o->groups = p.groups;
+	if (!k->set[B_HOLD])
+		o->hold_s = p.hold_s;
+	if (!k->set[B_LABEL])
+		o->label = p.label;
+}
+
+static int
+cli_bench(const struct cli_global *g, int argc, char **argv, int i)
+{
+	struct cli_bench k;
+	struct bench_opts *o = &k.o;
+	char why[256];
+	size_t min;
+
+	memset(&k, 0, sizeof(k));
+	bench_defaults(o);
+	if (cli_parse(argc, argv, &i, cli_bench_flags, false, "bench",
+	    cli_bench_set, &k) < 0)
+		return CLI_EXIT_USAGE;
+	if (k.help) {
+		cli_help_bench(stdout);
+		return CLI_EXIT_OK;
+	}
+	cli_bench_preset(&k);
+	if (k.set[B_PATTERN] && o->groups > 1) {
+		cli_usage("bench", "--pattern and --groups (or a scenario with "
+		    "groups) cannot be combined; give --groups 1");
+		return CLI_EXIT_USAGE;
+	}
+	if (o->count > 0 && o->publishers == 0) {
+		cli_usage("bench", "--count %llu needs at least one publisher",
+		    (unsigned long long)o->count);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->publishers + o->subscribers == 0) {
+		cli_usage("bench", "no publishers and no subscribers");
+		return CLI_EXIT_USAGE;
+	}
+	/* a bitmap of count bits per subscriber */
+	if ((double)o->subscribers * (double)(o->count / 8 + 1) > 4e9) {
+		cli_usage("bench", "%u subscribers x %llu alerts is too large a "
+		    "run", o->subscribers, (unsigned long long)o->count);
+		return CLI_EXIT_USAGE;
+	}
+	if ((min = bench_min_bytes(o->sections, why, sizeof(why))) == 0) {
+		cli_usage("bench", "%s", why);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->bytes < min || o->bytes > min + 16384) {
+		cli_usage("bench", "--bytes: from %zu to %zu with these sections "
+		    "(the details of an alert hold at most 16384 bytes)", min,
+		    min + 16384);
+		return CLI_EXIT_USAGE;
+	}
+	o->server = g->server;
+	o->ca = g->ca;
+	o->timeout_ms = g->timeout_ms;
+	if (o->pub_cert == NULL)
+		o->pub_cert = g->cert;
+	if (o->pub_key == NULL)
+		o->pub_key = g->key;
+	if (o->sub_cert == NULL)
+		o->sub_cert = g->cert;
+	if (o->sub_key == NULL)
+		o->sub_key = g->key;
+	if (o->ca == NULL) {
+		cli_usage(NULL, "no CA file: use --ca FILE or set CCC_CA");
+		return CLI_EXIT_USAGE;
+	}
+	if (o->publishers > 0 && (o->pub_cert == NULL || o->pub_key == NULL)) {
+		cli_usage("bench", "no certificate and key for the publishers: "
+		    "use --pub-cert/--pub-key or the global --cert/--key");
+		return CLI_EXIT_USAGE;
+	}
+	if (o->subscribers > 0 && (o->sub_cert == NULL || o->sub_key == NULL)) {
+		cli_usage("bench", "no certificate and key for the subscribers: "
+		    "use --sub-cert/--sub-key or the global --cert/--key");
+		return CLI_EXIT_USAGE;
+	}
+	return bench_run(o) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static int
@@ -1313,6 +1684,8 @@ cli_help(int argc, char **argv, int i)
 		cli_help_publish(stdout);
 	else if (strcmp(argv[i], "subscribe") == 0)
 		cli_help_subscribe(stdout);
+	else if (strcmp(argv[i], "bench") == 0)
+		cli_help_bench(stdout);
 	else if (strcmp(argv[i], "help") == 0)
 		cli_help_main(stdout);
 	else {
@@ -1342,7 +1715,8 @@ main(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (i >= argc) {
-		cli_usage(NULL, "no command given (publish, subscribe or help)");
+		cli_usage(NULL, "no command given (publish, subscribe, bench or "
+		    "help)");
 		return CLI_EXIT_USAGE;
 	}
 	cmd = argv[i++];
@@ -1351,9 +1725,11 @@ main(int argc, char **argv)
 		return cli_publish(&g, argc, argv, i);
 	if (strcmp(cmd, "subscribe") == 0)
 		return cli_subscribe(&g, argc, argv, i);
+	if (strcmp(cmd, "bench") == 0)
+		return cli_bench(&g, argc, argv, i);
 	if (strcmp(cmd, "help") == 0)
 		return cli_help(argc, argv, i);
-	cli_usage(NULL, "unknown command \"%s\" (publish, subscribe or help)",
-	    cmd);
+	cli_usage(NULL, "unknown command \"%s\" (publish, subscribe, bench or "
+	    "help)", cmd);
 	return CLI_EXIT_USAGE;
 }

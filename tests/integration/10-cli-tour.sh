@@ -311,6 +311,33 @@ else
 	    "$tmp/out" "$tmp/err"
 fi
 
+# durable subscription: what is published while the officer is away arrives
+# when the same subscription is used again, and is acknowledged once printed
+follow_as bg-border-police "$tmp/desk" --durable desk --count 1 'alerts/+/bg-gr/#'
+wait_for "$log" 'created durable subscription "desk"' 10 || true
+kill -TERM "$sub_pid" 2>/dev/null
+wait "$sub_pid" 2>/dev/null
+wait_for "$log" 'detached durable subscription "desk"' 10 || true
+run_as gr-customs publish --category customs --section bg-gr/kulata \
+    --severity medium --handling h0 --summary 'Smuggled cigarettes, lorry at Kulata'
+away_id=$(cat "$tmp/out")
+run_as bg-border-police subscribe --durable desk --count 1 --json 'alerts/+/bg-gr/#'
+if [ "$rc" -eq 0 ] && grep -qF "\"id\":\"$away_id\"" "$tmp/out"; then
+	pass "subscribe --durable receives what was published while away"
+else
+	fail "subscribe --durable receives what was published while away (status $rc)" \
+	    "$tmp/out" "$tmp/err"
+fi
+follow_as bg-border-police "$tmp/desk" --durable desk --count 1 'alerts/+/bg-gr/#'
+sleep 1
+if ! wait_exit "$sub_pid" 0 && [ ! -s "$tmp/desk" ]; then
+	pass "an acknowledged durable alert is not delivered again"
+else
+	fail "an acknowledged durable alert is not delivered again" "$tmp/desk"
+fi
+kill -TERM "$sub_pid" 2>/dev/null
+wait "$sub_pid" 2>/dev/null
+
 # SIGTERM: cccd exits 0
 kill -TERM "$broker_pid"
 if wait_exit "$broker_pid" 10; then

@@ -1,0 +1,231 @@
+#!/bin/sh
+# run.sh — `make bench`: the five `ccc bench` scenarios against a fresh cccd
+# each, broker and load generator on different cores, one summary table.
+#
+# Usage: sh bench/run.sh [-n RUNS] [-o OUTDIR] [SCENARIO ...]
+#   SCENARIO  a b c d e (default: all, in that order)
+#   -n RUNS   runs of each scenario, each with a fresh broker (default 3)
+#   -o OUTDIR results (default $BUILD/bench): raw/<scenario>-<run>.json (one
+#             `ccc bench --json` object each), raw/<scenario>-<run>.log (the
+#             broker's log), meta.txt (first line "broker: ccc VERSION"),
+#             commands.txt, summary.md
+#
+# Environment: BUILD (default build) holds cccd and ccc; BROKER_CPU (0) and
+# BENCH_CPU (1) are the cores for `taskset -c` (both empty: no pinning).
+# Needs the demo PKI (make certs). Only 127.0.0.1 is used. Every run is
+# bounded (ccc bench --deadline 50, then `timeout` 60 s); the script stops
+# only the brokers it started, by PID.
+set -eu
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+CCCD=$BUILD/cccd
+CCC=$BUILD/ccc
+CERTS=$SRC/certs/demo
+RUNS=3
+OUT=
+BROKER_CPU=${BROKER_CPU-0}
+BENCH_CPU=${BENCH_CPU-1}
+DEADLINE=50
+HARD_STOP=60
+
+usage() {
+	sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
+}
+
+while getopts "n:o:h" opt; do
+	case $opt in
+	n) RUNS=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+SCENARIOS=${*:-a b c d e}
+OUT=${OUT:-$BUILD/bench}
+case $RUNS in ''|*[!0-9]*) echo "run.sh: -n needs a number" >&2; exit 2 ;; esac
+for sc in $SCENARIOS; do
+	case $sc in a|b|c|d|e) ;; *) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
+done
+for f in "$CCCD" "$CCC"; do
+	[ -x "$f" ] || { echo "run.sh: $f is missing (make)" >&2; exit 1; }
+done
+[ -f "$CERTS/tr-police.pem" ] && [ -f "$CERTS/gr-police.pem" ] ||
+	{ echo "run.sh: no demo PKI in $CERTS (make certs)" >&2; exit 1; }
+
+# pinning: broker on one core, the load generator on another
+PIN_NOTE="broker on CPU $BROKER_CPU, bench on CPU $BENCH_CPU (taskset)"
+if [ -z "$BROKER_CPU$BENCH_CPU" ]; then
+	PIN_NOTE="none (BROKER_CPU and BENCH_CPU empty)"
+elif ! command -v taskset >/dev/null 2>&1; then
+	PIN_NOTE="none: taskset is missing (apt-get install util-linux)"
+	BROKER_CPU= BENCH_CPU=
+elif [ "$(nproc)" -lt 2 ]; then
+	PIN_NOTE="none: only $(nproc) CPU"
+	BROKER_CPU= BENCH_CPU=
+fi
+pin() { [ -n "$1" ] && echo "taskset -c $1" || true; }
+
+# descriptors: 5,000 sessions in scenario e, for the broker and the bench
+NOFILE=$(ulimit -Hn)
+[ "$NOFILE" = unlimited ] && NOFILE=65536
+[ "$NOFILE" -gt 65536 ] && NOFILE=65536
+if [ "$NOFILE" -lt 5200 ]; then
+	echo "run.sh: the descriptor limit is $NOFILE; scenario e needs 5200" \
+	    "(raise it with ulimit -Hn)" >&2
+	exit 1
+fi
+
+mkdir -p "$OUT/raw"
+rm -f "$OUT"/raw/*.json "$OUT"/raw/*.log
+WORK=$(mktemp -d "$OUT/work.XXXXXX")
+BROKER_PID=
+
+stop_broker() {
+	[ -n "$BROKER_PID" ] || return 0
+	kill -TERM "$BROKER_PID" 2>/dev/null || true
+	i=0
+	while [ $i -lt 100 ] && kill -0 "$BROKER_PID" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$BROKER_PID" 2>/dev/null && kill -KILL "$BROKER_PID" 2>/dev/null
+	wait "$BROKER_PID" 2>/dev/null || true
+	BROKER_PID=
+}
+cleanup() {
+	stop_broker
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start_broker LOG: a fresh cccd with a fresh store; sets BROKER_PID and PORT
+start_broker() {
+	rm -rf "$WORK/data"
+	mkdir -p "$WORK/data"
+	sed -e "s|@SRC@|$SRC|g" -e "s|@CERTS@|$CERTS|g" -e "s|@DATA@|$WORK/data|g" \
+	    "$SRC/bench/cccd.yaml.in" >"$WORK/cccd.yaml"
+	# shellcheck disable=SC2046
+	(ulimit -n "$NOFILE"; exec $(pin "$BROKER_CPU") "$CCCD" --config "$WORK/cccd.yaml") \
+	    >"$1" 2>&1 &
+	BROKER_PID=$!
+	PORT=
+	i=0
+	while [ $i -lt 100 ]; do
+		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1")
+		[ -n "$PORT" ] && return 0
+		kill -0 "$BROKER_PID" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "run.sh: cccd did not start; its log:" >&2
+	cat "$1" >&2
+	exit 1
+}
+
+VERSION=$("$CCC" --version | sed 's/^ccc //')
+COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+	echo "broker: ccc $VERSION ($COMMIT)"
+	echo "openssl: $(openssl version 2>/dev/null || echo '?')"
+	echo "kernel: $(uname -r)"
+	echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1) x $(nproc)"
+	echo "pinning: $PIN_NOTE"
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+} >"$OUT/meta.txt"
+: >"$OUT/commands.txt"
+echo "ccc bench: scenarios $SCENARIOS, $RUNS run(s) each; pinning: $PIN_NOTE"
+
+for sc in $SCENARIOS; do
+	run=1
+	while [ $run -le "$RUNS" ]; do
+		start_broker "$OUT/raw/$sc-$run.log"
+		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario $sc --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $DEADLINE --json"
+		echo "$sc/$run: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
+		rc=0
+		# shellcheck disable=SC2086
+		(ulimit -n "$NOFILE"; exec timeout -k 3 $HARD_STOP $cmd) \
+		    >"$OUT/raw/$sc-$run.json" 2>"$WORK/stderr" || rc=$?
+		stop_broker
+		sed 's/^/   /' "$WORK/stderr"
+		printf '  %s run %s: %s\n' "$sc" "$run" \
+		    "$([ $rc = 0 ] && echo complete || echo "INCOMPLETE (exit $rc)")"
+		run=$((run + 1))
+		sleep 1		# let TIME_WAIT sockets and the page cache settle
+	done
+done
+
+# ---- one table: the median of each figure over the runs -----------------
+for f in "$OUT"/raw/*.json; do [ -s "$f" ] && cat "$f"; done | awk '
+function num(key,   m, v) {
+	if (!match($0, "\"" key "\":[^,}]*"))
+		return ""
+	v = substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3)
+	return v == "null" ? "" : v
+}
+function median(list,   n, a, i, j, t) {
+	n = split(list, a, " ")
+	if (n == 0)
+		return ""
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+		}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function cell(sc, k, dec,   m) {
+	m = median(vals[sc, k])
+	return m == "" ? "-" : sprintf("%." dec "f", m)
+}
+BEGIN {
+	nk = split("pub_rate deliv_rate lost dups lat_p50_us lat_p99_us " \
+	    "lat_p999_us lat_max_us run_broker_cpu run_bench_cpu " \
+	    "broker_us_per_deliv broker_hwm_kib conn_rate per_conn_kib", keys, " ")
+}
+{
+	sc = substr($0, index($0, "\"label\":\"") + 9, 1)
+	if (!(sc in runs))
+		order[++nsc] = sc
+	runs[sc]++
+	if ($0 ~ /"complete":true/)
+		ok[sc]++
+	n = num("n")
+	for (i = 1; i <= nk; i++) {
+		if ((n == 0) != (keys[i] ~ /^(conn_rate|per_conn_kib)$/) &&
+		    keys[i] != "broker_hwm_kib")
+			continue
+		v = num(keys[i])
+		if (v != "")
+			vals[sc, keys[i]] = vals[sc, keys[i]] " " v
+	}
+}
+END {
+	print "| scenario | ok | publish/s | deliveries/s | lost | dups | " \
+	    "lat p50 us | lat p99 us | lat p99.9 us | lat max us | " \
+	    "broker CPU % | bench CPU % | broker us/deliv | broker peak MiB | " \
+	    "handshakes/s | KiB/conn |"
+	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+	for (s = 1; s <= nsc; s++) {
+		sc = order[s]
+		hwm = median(vals[sc, "broker_hwm_kib"])
+		printf "| %s | %d/%d | %s | %s | %s | %s | %s | %s | %s | %s | " \
+		    "%s | %s | %s | %s | %s | %s |\n", sc, ok[sc], runs[sc],
+		    cell(sc, "pub_rate", 0), cell(sc, "deliv_rate", 0),
+		    cell(sc, "lost", 0), cell(sc, "dups", 0),
+		    cell(sc, "lat_p50_us", 0), cell(sc, "lat_p99_us", 0),
+		    cell(sc, "lat_p999_us", 0), cell(sc, "lat_max_us", 0),
+		    cell(sc, "run_broker_cpu", 0), cell(sc, "run_bench_cpu", 0),
+		    cell(sc, "broker_us_per_deliv", 1),
+		    hwm == "" ? "-" : sprintf("%.1f", hwm / 1024),
+		    cell(sc, "conn_rate", 0), cell(sc, "per_conn_kib", 1)
+	}
+	print ""
+	print "Median over the runs. a-d: 512-byte alerts, window 100; " \
+	    "d at 5,000 alerts/s, latency from the scheduled send time;"
+	print "e: 5,000 idle subscribers, handshakes/s = TLS + hello + " \
+	    "subscribe, KiB/conn = broker RSS growth / sessions."
+}' | tee "$OUT/summary.md"
+echo "results: $OUT (raw/*.json, meta.txt, commands.txt, summary.md)"
