@@ -59,7 +59,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \
                tests/integration/05-bad-frames.c tests/integration/06-lifecycle.c \
-               tests/integration/07-durable.c tests/integration/08-crash.c
+               tests/integration/07-durable.c tests/integration/08-crash.c \
+               tests/integration/09-faults.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 GEN_OBJS    := $(GEN_C:.c=.o)

@@ -328,6 +328,8 @@ h_log_port(const struct h_broker *b)
 	return port;
 }
 
+const char *h_data_dir;
+
 /* Start cccd on b's config and wait until it reports its port. */
 static void
 h_broker_spawn(struct h_broker *b)
@@ -396,7 +398,10 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	snprintf(b->config, sizeof(b->config), "%s/cccd.yaml", b->dir);
 	snprintf(b->registry, sizeof(b->registry), "%s/registry.yaml", b->dir);
 	snprintf(b->log, sizeof(b->log), "%s/cccd.log", b->dir);
-	snprintf(data, sizeof(data), "%s/data", b->dir);
+	if (h_data_dir != NULL)
+		snprintf(data, sizeof(data), "%s", h_data_dir);
+	else
+		snprintf(data, sizeof(data), "%s/data", b->dir);
 	/* for the report of a test that dies without stopping its broker */
 	snprintf(src, sizeof(src), "%s/test", b->dir);
 	n = strlen(test);

@@ -64,6 +64,8 @@ struct h_broker {
  * the port it listens on. test names the test in the report of a broker
  * whose test failed before stopping it.
  */
+/* When set, the data_dir of brokers started from now on (default: their own). */
+extern const char *h_data_dir;
 #define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
 /* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
@@ -209,5 +211,6 @@ Suite		*bad_frames_suite(void);
 Suite		*lifecycle_suite(void);
 Suite		*durable_suite(void);
 Suite		*crash_suite(void);
+Suite		*faults_suite(void);
 
 #endif
