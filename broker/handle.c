@@ -145,10 +145,11 @@ handle_publish_done(void *arg, const struct store_result *res)
 		    "content", w->id, s->endpoint);
 		goto done;
 	case STORE_FAILED:
+	case STORE_NOT_FOUND:	/* not a publish result */
 		sess_error(s, w->request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,
 		    "the alert was not stored, so it was not accepted: %s",
-		    res->error);
+		    res->error ? res->error : "store failure");
 		goto done;
 	}
 	ok.id = w->id;
@@ -341,6 +342,79 @@ handle_ack(struct session *s, const Ccc__V1__Envelope *env, struct refusal *r)
 	return 0;
 }
 
+/* A receipts query waiting for the store. */
+struct receipts_wait {
+	struct session	*sess;
+	uint64_t	 request_id;
+	char		 id[UUID_STRLEN];
+};
+
+static void
+handle_receipts_done(void *arg, const struct store_result *res)
+{
+	struct receipts_wait *w = arg;
+	struct session *s = w->sess;
+	Ccc__V1__Envelope out = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__ReceiptsOk ok = CCC__V1__RECEIPTS_OK__INIT;
+	Ccc__V1__Receipt *v = NULL, **pv = NULL;
+
+	if (res->status == STORE_NOT_FOUND)
+		sess_error(s, w->request_id, CCC__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND,
+		    false, "%s published no alert %s", s->endpoint, w->id);
+	else if (res->status != STORE_OK)
+		sess_error(s, w->request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,
+		    "receipts could not be read: %s", res->error);
+	else {
+		v = xcalloc(res->nreceipts + 1, sizeof(*v));
+		pv = xcalloc(res->nreceipts + 1, sizeof(*pv));
+		for (size_t i = 0; i < res->nreceipts; i++) {
+			ccc__v1__receipt__init(&v[i]);
+			v[i].endpoint = (char *)(uintptr_t)res->receipts[i].endpoint;
+			v[i].delivered_at = res->receipts[i].delivered_at;
+			v[i].acknowledged_at = res->receipts[i].acked_at;
+			v[i].deliveries = res->receipts[i].deliveries;
+			v[i].transfer = res->receipts[i].transfer;
+			pv[i] = &v[i];
+		}
+		ok.alert_id = w->id;
+		ok.receipts = pv;
+		ok.n_receipts = res->nreceipts;
+		out.request_id = w->request_id;
+		out.body_case = CCC__V1__ENVELOPE__BODY_RECEIPTS_OK;
+		out.receipts_ok = &ok;
+		sess_send(s, &out);
+	}
+	free(v);
+	free(pv);
+	free(w);
+	sess_release(s);
+}
+
+static int
+handle_receipts(struct session *s, const Ccc__V1__Envelope *env,
+    struct refusal *r)
+{
+	const char *id = env->receipts->alert_id;
+	struct receipts_wait *w;
+	struct audit_rec ar = {
+		.endpoint = s->endpoint, .subject = s->subject,
+		.fingerprint = s->fingerprint, .peer = s->peer,
+	};
+
+	if (!uuid_valid(id))
+		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+		    false, "receipts: alert_id is not an alert id (UUID)");
+	w = xcalloc(1, sizeof(*w));
+	w->sess = s;
+	w->request_id = env->request_id;
+	snprintf(w->id, sizeof(w->id), "%s", id);
+	sess_hold(s);
+	store_receipts(server_store(s->srv), s->endpoint, id, &ar,
+	    handle_receipts_done, w);
+	return 0;
+}
+
 static int
 handle_ping(struct session *s, const Ccc__V1__Envelope *env, struct refusal *r)
 {
@@ -398,6 +472,9 @@ handle_frame(struct session *s, Ccc__V1__Envelope *env)
 		break;
 	case CCC__V1__ENVELOPE__BODY_ACK:
 		rc = handle_ack(s, env, &r);
+		break;
+	case CCC__V1__ENVELOPE__BODY_RECEIPTS:
+		rc = handle_receipts(s, env, &r);
 		break;
 	case CCC__V1__ENVELOPE__BODY_PING:
 		rc = handle_ping(s, env, &r);

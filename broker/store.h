@@ -34,6 +34,16 @@ enum store_status {
 	STORE_DUPLICATE,	/* publish: same origin, id and content as before */
 	STORE_CONFLICT,		/* publish: same origin and id, other content */
 	STORE_FAILED,		/* the operation was not carried out */
+	STORE_NOT_FOUND,	/* receipts: no such alert of that origin */
+};
+
+/* What the audit journal says one recipient got of an alert. */
+struct store_receipt {
+	const char	*endpoint;
+	int64_t		 delivered_at;
+	int64_t		 acked_at;	/* 0: not acknowledged */
+	uint32_t	 deliveries;
+	bool		 transfer;
 };
 
 /*
@@ -72,6 +82,8 @@ struct store_result {
 	struct store_row	*rows;		/* fetch */
 	size_t			 nrows;
 	size_t			 dead;		/* fetch: deliveries moved to the dead-letter list */
+	struct store_receipt	*receipts;	/* receipts, by endpoint */
+	size_t			 nreceipts;
 };
 
 typedef void	store_cb(void *arg, const struct store_result *res);
@@ -145,6 +157,13 @@ void	store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
  */
 void	store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 	    size_t ntags, const struct audit_rec *audit);
+/*
+ * Receipts of the alert (origin, alert_id), from the audit journal: every
+ * recipient with its first delivery and its acknowledgement. STORE_NOT_FOUND
+ * when origin published no such alert. The query is recorded in the journal.
+ */
+void	store_receipts(struct store *st, const char *origin, const char *alert_id,
+	    const struct audit_rec *audit, store_cb *cb, void *arg);
 /* Append a record to the audit journal. */
 void	store_audit(struct store *st, const struct audit_rec *rec);
 /*

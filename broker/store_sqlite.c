@@ -33,7 +33,7 @@
 #define STORE_FILE	"ccc.db"
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
-    OP_AUDIT };
+    OP_AUDIT, OP_RECEIPTS };
 
 #define AUDIT_NTEXT	7	/* text fields of struct audit_rec, in order */
 
@@ -128,6 +128,8 @@ static const char *const store_migrations[] = {
 	"  transfer INTEGER NOT NULL,"
 	"  prev BLOB NOT NULL,"
 	"  hash BLOB NOT NULL);",
+	/* 3: receipts look the audit journal up by alert */
+	"CREATE INDEX audit_alert ON audit (alert) WHERE alert <> '';",
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -315,6 +317,7 @@ store_op_free(struct store_op *op)
 	free(op->body);
 	free(op->u64);
 	free(op->res.rows);
+	free(op->res.receipts);
 	for (size_t i = 0; i < op->nblobs; i++)
 		free(op->blobs[i]);
 	free(op->blobs);
@@ -389,6 +392,18 @@ store_audit(struct store *st, const struct audit_rec *rec)
 	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
 
 	store_audit_copy(&op->audit, rec);
+	store_enqueue(st, op);
+}
+
+void
+store_receipts(struct store *st, const char *origin, const char *alert_id,
+    const struct audit_rec *audit, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_RECEIPTS, cb, arg);
+
+	op->origin = xstrdup(origin);
+	op->id = xstrdup(alert_id);
+	store_audit_copy(&op->audit, audit);
 	store_enqueue(st, op);
 }
 
@@ -725,6 +740,61 @@ fail:
 }
 
 static int
+store_do_receipts(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 16;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM alerts WHERE origin = ?1 "
+	    "AND id = ?2", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_DONE) {
+		op->res.status = STORE_NOT_FOUND;
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		goto fail;
+	if (sqlite3_prepare_v2(st->db, "SELECT endpoint, "
+	    "min(CASE WHEN event = 'deliver' THEN at END), "
+	    "min(CASE WHEN event = 'ack' THEN at END), "
+	    "sum(event = 'deliver'), max(transfer) FROM audit "
+	    "WHERE alert = ?1 AND event IN ('deliver', 'ack') "
+	    "GROUP BY endpoint ORDER BY 2", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
+	op->res.receipts = xcalloc(cap, sizeof(*op->res.receipts));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_receipt *r;
+
+		if (op->res.nreceipts == cap) {
+			cap *= 2;
+			op->res.receipts = xreallocarray(op->res.receipts, cap,
+			    sizeof(*op->res.receipts));
+		}
+		r = &op->res.receipts[op->res.nreceipts++];
+		op->blobs = xreallocarray(op->blobs, op->nblobs + 1, sizeof(void *));
+		r->endpoint = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		r->delivered_at = sqlite3_column_int64(stmt, 1);
+		r->acked_at = sqlite3_column_int64(stmt, 2);
+		r->deliveries = (uint32_t)sqlite3_column_int64(stmt, 3);
+		r->transfer = sqlite3_column_int(stmt, 4) != 0;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	op->res.status = STORE_OK;
+	return store_write_audit(st, op, "receipts_read", op->id);
+fail:
+	return store_fail(st, op);
+}
+
+static int
 store_do_ack(struct store *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
@@ -777,6 +847,8 @@ store_do(struct store *st, struct store_op *op)
 		return store_do_ack(st, op);
 	case OP_AUDIT:
 		return store_write_audit(st, op, NULL, NULL);
+	case OP_RECEIPTS:
+		return store_do_receipts(st, op);
 	}
 	return -1;
 }

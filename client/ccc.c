@@ -1279,6 +1279,26 @@ ccc_subscribe_durable(ccc_client *c, const char *name,
 }
 
 int
+ccc_receipts(ccc_client *c, const char *alert_id, Ccc__V1__Envelope **reply,
+    struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Receipts q = CCC__V1__RECEIPTS__INIT;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	*reply = NULL;
+	if (alert_id == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false, "receipts: no alert id");
+	q.alert_id = ccc_unconst(alert_id);
+	env.body_case = CCC__V1__ENVELOPE__BODY_RECEIPTS;
+	env.receipts = &q;
+	return ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_RECEIPTS_OK,
+	    ccc_deadline(c->timeout_ms), reply, err);
+}
+
+int
 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
     struct ccc_error *err)
 {

@@ -189,6 +189,14 @@ int		 ccc_subscribe_durable(ccc_client *c, const char *name,
 int		 ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id,
 		    bool forget, struct ccc_error *err);
 
+/*
+ * Receipts of an alert this endpoint published: who received it, when, and
+ * when they acknowledged it. On success *reply is the ReceiptsOk envelope,
+ * which the caller frees with ccc_envelope_free().
+ */
+int		 ccc_receipts(ccc_client *c, const char *alert_id,
+		    Ccc__V1__Envelope **reply, struct ccc_error *err);
+
 /* Short name of a broker error code ("forbidden") or local error ("timeout"). */
 const char	*ccc_error_name(int code);
 

@@ -342,6 +342,7 @@ cli_help_main(FILE *f)
 	    "  publish     publish one alert given by flags, or many as JSON "
 	    "Lines\n"
 	    "  subscribe   print the alerts that match topic patterns\n"
+	    "  receipts    who received an alert you published, and when\n"
 	    "  bench       measure the broker with many publishers and "
 	    "subscribers\n"
 	    "  help        show the usage of a command: ccc help publish\n"
@@ -1561,6 +1562,119 @@ out:
 	return status;
 }
 
+/* ---- receipts -------------------------------------------------------------- */
+
+struct cli_rcpt {
+	const char	*id;
+	bool		 json;
+	bool		 help;
+};
+
+enum { R_JSON, R_HELP };
+
+static const struct cli_flag cli_rcpt_flags[] = {
+	[R_JSON] = { "json", NULL, "print the receipts as one JSON object", NULL },
+	[R_HELP] = { "help", NULL, "show this help", NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void
+cli_help_receipts(FILE *f)
+{
+	fputs("usage: ccc [OPTIONS] receipts [--json] ALERT_ID\n"
+	    "\n"
+	    "Show who received an alert this endpoint published: each recipient "
+	    "endpoint,\n"
+	    "when the alert was first delivered to it, when it acknowledged it "
+	    "(durable\n"
+	    "subscriptions), how many deliveries it took, and whether the "
+	    "delivery was an\n"
+	    "international transfer.\n"
+	    "\n"
+	    "Flags:\n", f);
+	cli_print_flags(f, cli_rcpt_flags);
+}
+
+static int
+cli_rcpt_set(void *ctx, int which, char *val, char *why, size_t whylen)
+{
+	struct cli_rcpt *r = ctx;
+
+	switch (which) {
+	case -1:
+		if (r->id != NULL) {
+			cli_printf(why, whylen, "give one ALERT_ID");
+			return -1;
+		}
+		r->id = val;
+		break;
+	case R_JSON: r->json = true; break;
+	case R_HELP: r->help = true; break;
+	}
+	return 0;
+}
+
+static int
+cli_receipts(const struct cli_global *g, int argc, char **argv, int i)
+{
+	struct cli_rcpt r;
+	struct ccc_error err;
+	Ccc__V1__Envelope *reply = NULL;
+	ccc_client *c = NULL;
+	char t1[40], t2[40];
+	int status;
+
+	memset(&r, 0, sizeof(r));
+	if (cli_parse(argc, argv, &i, cli_rcpt_flags, false, "receipts",
+	    cli_rcpt_set, &r) < 0)
+		return CLI_EXIT_USAGE;
+	if (r.help) {
+		cli_help_receipts(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (r.id == NULL) {
+		cli_usage("receipts", "give the ALERT_ID of an alert you published");
+		return CLI_EXIT_USAGE;
+	}
+	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
+		return status;
+	if (ccc_receipts(c, r.id, &reply, &err) < 0) {
+		cli_report("receipts", &err);
+		ccc_close(c);
+		return CLI_EXIT_FAIL;
+	}
+	if (r.json) {
+		json_t *obj = pbjson_from_message(&reply->receipts_ok->base);
+		char *s = obj != NULL ? json_dumps(obj, CLI_JSON_FLAGS) : NULL;
+
+		if (s != NULL)
+			printf("%s\n", s);
+		else
+			status = CLI_EXIT_FAIL;
+		free(s);
+		json_decref(obj);
+	} else {
+		printf("%-20s %-27s %-27s %s\n", "RECIPIENT", "DELIVERED",
+		    "ACKNOWLEDGED", "DELIVERIES");
+		for (size_t k = 0; k < reply->receipts_ok->n_receipts; k++) {
+			const Ccc__V1__Receipt *x = reply->receipts_ok->receipts[k];
+
+			printf("%-20s %-27s %-27s %u%s\n", x->endpoint,
+			    time_format_rfc3339(x->delivered_at, t1, sizeof(t1)),
+			    x->acknowledged_at != 0 ? time_format_rfc3339(
+			    x->acknowledged_at, t2, sizeof(t2)) : "-",
+			    x->deliveries, x->transfer ? "  (transfer)" : "");
+		}
+		if (reply->receipts_ok->n_receipts == 0)
+			printf("(no recipient yet)\n");
+	}
+	if (cli_flush() < 0)
+		status = CLI_EXIT_FAIL;
+	ccc_envelope_free(reply);
+	ccc_close(c);
+	return status;
+}
+
 /* ---- bench ----------------------------------------------------------------- */
 
 /* The scenario's values for the workload flags not given. */
@@ -1686,6 +1800,8 @@ cli_help(int argc, char **argv, int i)
 		cli_help_subscribe(stdout);
 	else if (strcmp(argv[i], "bench") == 0)
 		cli_help_bench(stdout);
+	else if (strcmp(argv[i], "receipts") == 0)
+		cli_help_receipts(stdout);
 	else if (strcmp(argv[i], "help") == 0)
 		cli_help_main(stdout);
 	else {
@@ -1715,8 +1831,8 @@ main(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (i >= argc) {
-		cli_usage(NULL, "no command given (publish, subscribe, bench or "
-		    "help)");
+		cli_usage(NULL, "no command given (publish, subscribe, receipts, "
+		    "bench or help)");
 		return CLI_EXIT_USAGE;
 	}
 	cmd = argv[i++];
@@ -1727,9 +1843,11 @@ main(int argc, char **argv)
 		return cli_subscribe(&g, argc, argv, i);
 	if (strcmp(cmd, "bench") == 0)
 		return cli_bench(&g, argc, argv, i);
+	if (strcmp(cmd, "receipts") == 0)
+		return cli_receipts(&g, argc, argv, i);
 	if (strcmp(cmd, "help") == 0)
 		return cli_help(argc, argv, i);
-	cli_usage(NULL, "unknown command \"%s\" (publish, subscribe, bench or "
-	    "help)", cmd);
+	cli_usage(NULL, "unknown command \"%s\" (publish, subscribe, receipts, "
+	    "bench or help)", cmd);
 	return CLI_EXIT_USAGE;
 }

@@ -371,6 +371,70 @@ START_TEST(idempotent_publish)
 }
 END_TEST
 
+START_TEST(receipts_for_the_originator)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "bg-border-police");
+	ccc_client *plain = h_connect(b, "tr-police");
+	ccc_client *pub = h_connect(b, "gr-police");
+	Ccc__V1__Alert *a = h_alert("drugs", "bg-gr/kulata", "high", "h1",
+	    "Cocaine in a banana shipment");
+	Ccc__V1__Envelope *ok, *e, *reply;
+	struct ccc_error err;
+	const Ccc__V1__ReceiptsOk *ro;
+	bool seen_tr = false, seen_bg = false;
+
+	frame_free(dsub(r, "desk", "alerts/drugs/#"));
+	h_subscribe(plain, "alerts/drugs/#");
+	ok = h_publish_ok(pub, a);
+	ccc_envelope_free(h_recv_deliver(plain));
+	e = next_deliver(r);
+	ack(r, e->deliver->delivery_tag);
+	frame_free(e);
+	/* the acknowledgement reaches the store a moment later */
+	for (int tries = 0;; tries++) {
+		ck_assert_msg(ccc_receipts(pub, ok->publish_ok->id, &reply,
+		    &err) == 0, "receipts: %s", err.message);
+		ro = reply->receipts_ok;
+		for (size_t i = 0; i < ro->n_receipts; i++)
+			if (ro->receipts[i]->acknowledged_at != 0)
+				seen_bg = true;
+		if (seen_bg || tries == 50)
+			break;
+		ccc_envelope_free(reply);
+		usleep(100000);
+	}
+	seen_bg = false;
+	ck_assert_str_eq(ro->alert_id, ok->publish_ok->id);
+	ck_assert_uint_eq(ro->n_receipts, 2);
+	for (size_t i = 0; i < ro->n_receipts; i++) {
+		const Ccc__V1__Receipt *x = ro->receipts[i];
+
+		ck_assert_int_gt(x->delivered_at, 0);
+		if (strcmp(x->endpoint, "tr-police") == 0) {
+			seen_tr = true;
+			ck_assert(x->transfer);		/* GR to TR */
+			ck_assert_int_eq(x->acknowledged_at, 0);	/* plain */
+		} else if (strcmp(x->endpoint, "bg-border-police") == 0) {
+			seen_bg = true;
+			ck_assert(!x->transfer);
+			ck_assert_int_ge(x->acknowledged_at, x->delivered_at);
+		}
+	}
+	ck_assert(seen_tr && seen_bg);
+	ccc_envelope_free(reply);
+	/* nobody else may ask */
+	ck_assert_int_eq(ccc_receipts(plain, ok->publish_ok->id, &reply, &err), -1);
+	ck_assert_int_eq(err.code, CCC__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND);
+	ccc_envelope_free(ok);
+	h_alert_free(a);
+	h_raw_close(r);
+	ccc_close(plain);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Run cccd --verify-audit on b's config; returns its exit status. */
 static int
 verify_audit(const struct h_broker *b)
@@ -442,6 +506,7 @@ durable_suite(void)
 	tcase_add_test(tc, forget_deletes);
 	tcase_add_test(tc, idempotent_publish);
 	tcase_add_test(tc, audit_journal_tamper_detected);
+	tcase_add_test(tc, receipts_for_the_originator);
 	suite_add_tcase(s, tc);
 	return s;
 }
