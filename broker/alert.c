@@ -263,6 +263,8 @@ alert_validate(const Ccc__V1__Alert *a, const struct registry *reg,
 		return alert_fail(why, whylen, "observed_at", "%s",
 		    a->observed_at < 0 ? "before 1970" :
 		    "more than an hour in the future");
+	if (a->expires_at != 0 && a->expires_at <= now_us)
+		return alert_fail(why, whylen, "expires_at", "already past");
 	if (alert_check_language(a->language, why, whylen) < 0)
 		return -1;
 	if (a->n_references > ALERT_LIST_MAX)

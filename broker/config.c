@@ -113,6 +113,20 @@ static const struct config_option config_options[] = {
 	    1, 1000, 10,
 	    "Deliveries of one alert to a durable subscription before it goes "
 	    "to the dead-letter list."),
+#define CONFIG_TTL(cat, idx)						\
+	CONFIG_UINTOPT("ttl." cat, ttl[idx], 0, 31536000, 0,		\
+	    "Seconds an alert of category " cat " stays deliverable when "	\
+	    "its publisher sets no expires_at (0: no limit).")
+	CONFIG_TTL("human_trafficking", 1),
+	CONFIG_TTL("migrant_smuggling", 2),
+	CONFIG_TTL("drugs", 3),
+	CONFIG_TTL("customs", 4),
+	CONFIG_TTL("weapons", 5),
+	CONFIG_TTL("stolen_vehicle", 6),
+	CONFIG_TTL("document_fraud", 7),
+	CONFIG_TTL("wanted_person", 8),
+	CONFIG_TTL("other", 9),
+#undef CONFIG_TTL
 };
 
 #define CONFIG_NOPTS	(sizeof(config_options) / sizeof(config_options[0]))

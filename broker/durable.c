@@ -426,6 +426,9 @@ durable_fetched(void *arg, const struct store_result *res)
 		log_warn("durable subscription %s/%s: %zu alerts moved to the "
 		    "dead-letter list after %u delivery attempts", d->endpoint,
 		    d->name, res->dead, server_config(durable_srv)->max_deliveries);
+	if (res->expired > 0)
+		log_info("durable subscription %s/%s: %zu expired alerts not "
+		    "delivered", d->endpoint, d->name, res->expired);
 	if ((s = d->sub.sess) == NULL || s->state != SESS_READY)
 		return;		/* detached meanwhile: sent again on resume */
 	dl.subscription_ids = &d->sub.id;

@@ -198,6 +198,9 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	w->request_id = env->request_id;
 	alert_digest(a, sp.digest);
 	alert_stamp(a, s->endpoint, now);
+	if (a->expires_at == 0 && server_config(s->srv)->ttl[a->category] != 0)
+		a->expires_at = now +
+		    (int64_t)server_config(s->srv)->ttl[a->category] * 1000000;
 	alert_topic(a, w->topic);
 	snprintf(w->id, sizeof(w->id), "%s", a->id);
 	w->len = ccc__v1__alert__get_packed_size(a);
@@ -213,6 +216,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.origin = s->endpoint;
 	sp.topic = w->topic;
 	sp.published_at = now;
+	sp.expires_at = a->expires_at;
 	sp.body = w->body;
 	sp.body_len = w->len;
 	sp.dsubs = w->dsubs;

@@ -82,6 +82,7 @@ struct store_result {
 	struct store_row	*rows;		/* fetch */
 	size_t			 nrows;
 	size_t			 dead;		/* fetch: deliveries moved to the dead-letter list */
+	size_t			 expired;	/* fetch: deliveries dropped because the alert expired */
 	struct store_receipt	*receipts;	/* receipts, by endpoint */
 	size_t			 nreceipts;
 };
@@ -102,6 +103,7 @@ struct store_publish {
 	const char	*origin;
 	const char	*topic;
 	int64_t		 published_at;
+	int64_t		 expires_at;	/* 0: never */
 	uint8_t		 digest[32];	/* SHA-256 of the alert as the client sent it */
 	const uint8_t	*body;		/* the stamped alert, encoded */
 	size_t		 body_len;
@@ -147,7 +149,8 @@ void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
 /*
  * Up to limit unacknowledged deliveries of dsub_id with tag > after_tag, in
  * tag order, each counted as one more attempt. Deliveries already attempted
- * max_attempts times are moved to the dead-letter list instead (res->dead).
+ * max_attempts times are moved to the dead-letter list instead (res->dead);
+ * those of expired alerts are dropped (res->expired).
  */
 void	store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
 	    size_t limit, uint32_t max_attempts, store_cb *cb, void *arg);

@@ -51,7 +51,7 @@ struct store_op {
 	void			*arg;
 	/* inputs (owned copies) */
 	char			*id, *origin, *topic, *endpoint, *name, *patterns;
-	int64_t			 published_at;
+	int64_t			 published_at, expires_at;
 	uint8_t			 digest[32];
 	uint8_t			*body;
 	size_t			 body_len;
@@ -130,6 +130,8 @@ static const char *const store_migrations[] = {
 	"  hash BLOB NOT NULL);",
 	/* 3: receipts look the audit journal up by alert */
 	"CREATE INDEX audit_alert ON audit (alert) WHERE alert <> '';",
+	/* 4: alert expiry; deliveries state 3 = dropped, the alert expired */
+	"ALTER TABLE alerts ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;",
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -417,6 +419,7 @@ store_publish(struct store *st, const struct store_publish *p, store_cb *cb,
 	op->origin = xstrdup(p->origin);
 	op->topic = xstrdup(p->topic);
 	op->published_at = p->published_at;
+	op->expires_at = p->expires_at;
 	memcpy(op->digest, p->digest, sizeof(op->digest));
 	op->body = xmalloc(p->body_len);
 	memcpy(op->body, p->body, p->body_len);
@@ -632,9 +635,10 @@ store_do_publish(struct store *st, struct store_op *op)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	if (sqlite3_prepare_v2(st->db, "INSERT INTO alerts (id, origin, topic, "
-	    "published_at, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
-	    &stmt, NULL) != SQLITE_OK)
+	    "published_at, digest, body, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7)", -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
+	sqlite3_bind_int64(stmt, 7, op->expires_at);
 	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
@@ -697,6 +701,12 @@ store_do_fetch(struct store *st, struct store_op *op)
 	    (int64_t)op->max_attempts) < 0)
 		return -1;
 	op->res.dead = (size_t)sqlite3_changes(st->db);
+	if (store_run(st, op, "UPDATE deliveries SET state = 3 WHERE dsub = ?1 "
+	    "AND state = 0 AND tag > ?2 AND alert IN (SELECT seq FROM alerts "
+	    "WHERE expires_at <> 0 AND expires_at <= ?3)", "iii",
+	    (int64_t)op->dsub_id, (int64_t)op->after_tag, time_now_us()) < 0)
+		return -1;
+	op->res.expired = (size_t)sqlite3_changes(st->db);
 	if (sqlite3_prepare_v2(st->db, "SELECT d.tag, d.attempts, a.topic, a.body, "
 	    "a.id, a.origin "
 	    "FROM deliveries d JOIN alerts a ON a.seq = d.alert WHERE d.dsub = ?1 "

@@ -113,7 +113,7 @@ struct cli_pub {
 enum {
 	P_CATEGORY, P_SEVERITY, P_SECTION, P_SUMMARY, P_DETAILS, P_HANDLING,
 	P_GRADING, P_TLP, P_LANGUAGE, P_LAT, P_LON, P_OBSERVED_AT, P_REFERENCE,
-	P_ID, P_REMARKS, P_JSON, P_HELP,
+	P_ID, P_REMARKS, P_EXPIRES, P_JSON, P_HELP,
 };
 
 static const struct cli_flag cli_pub_flags[] = {
@@ -137,6 +137,9 @@ static const struct cli_flag cli_pub_flags[] = {
 	[P_LON] = { "lon", "DEGREES", "longitude, WGS 84 (with --lat)", NULL },
 	[P_OBSERVED_AT] = { "observed-at", "TIME", "when the facts were "
 	    "observed, RFC 3339 (2026-11-30T01:46:43Z)", NULL },
+	[P_EXPIRES] = { "expires-in", "DURATION", "stop delivering the alert "
+	    "after this long (90s, 30m, 12h, 2d); default: the broker's ttl for "
+	    "the category", NULL },
 	[P_REFERENCE] = { "reference", "ID", "id of a related alert "
 	    "(repeatable)", NULL },
 	[P_ID] = { "id", "UUID", "alert id (UUIDv7); the broker assigns one "
@@ -656,6 +659,17 @@ cli_pub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 			return -1;
 		}
 		break;
+	case P_EXPIRES: {
+		int64_t secs;
+
+		if (!time_parse_duration(val, &secs) || secs == 0) {
+			cli_printf(why, whylen, "--expires-in: expected a duration "
+			    "such as 90s, 30m, 12h or 2d, got \"%s\"", val);
+			return -1;
+		}
+		a->expires_at = time_now_us() + secs * 1000000;
+		break;
+	}
 	case P_REFERENCE:
 		p->refs = xreallocarray(p->refs, p->n_refs + 1, sizeof(char *));
 		p->refs[p->n_refs++] = val;

@@ -435,6 +435,52 @@ START_TEST(receipts_for_the_originator)
 }
 END_TEST
 
+START_TEST(expired_alerts_not_delivered)
+{
+	struct h_broker *b = h_broker_start("ttl:\n  drugs: 1\n");
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Alert *a = h_alert("migrant_smuggling", "tr-bg/kapikule",
+	    "high", "h1", "Group seen near the river");
+	Ccc__V1__Alert *d = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "Courier on the morning bus");
+	Ccc__V1__Envelope *ok, *e;
+	char keep[CCC_ID_LEN];
+
+	frame_free(dsub(r, "feed", "alerts/#"));
+	h_raw_close(r);
+	wait_detached(b, 1);
+	/* already past: refused */
+	a->expires_at = h_now_us() - 1000000;
+	e = h_publish_refused(pub, a);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT, false,
+	    "expires_at");
+	ccc_envelope_free(e);
+	/* expires in a second; the drugs one by the category's ttl */
+	a->expires_at = h_now_us() + 1000000;
+	ok = h_publish_ok(pub, a);
+	ccc_envelope_free(ok);
+	ok = h_publish_ok(pub, d);
+	ccc_envelope_free(ok);
+	a->expires_at = 0;
+	publish(pub, "still valid", keep);
+	usleep(1500000);
+
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed", "alerts/#"));
+	e = next_deliver(r);
+	ck_assert_str_eq(e->deliver->alert->id, keep);
+	frame_free(e);
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	ck_assert(h_log_wait(b, "2 expired alerts not delivered", H_WAIT_MS));
+	h_raw_close(r);
+	h_alert_free(a);
+	h_alert_free(d);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Run cccd --verify-audit on b's config; returns its exit status. */
 static int
 verify_audit(const struct h_broker *b)
@@ -507,6 +553,7 @@ durable_suite(void)
 	tcase_add_test(tc, idempotent_publish);
 	tcase_add_test(tc, audit_journal_tamper_detected);
 	tcase_add_test(tc, receipts_for_the_originator);
+	tcase_add_test(tc, expired_alerts_not_delivered);
 	suite_add_tcase(s, tc);
 	return s;
 }
