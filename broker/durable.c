@@ -5,11 +5,12 @@
  * and held here for the life of the broker. Its patterns stay in the topic
  * tree while no session is attached, so publishes queue deliveries for it in
  * the store (route_durables). The store is the only source of its deliveries:
- * when it is attached and has room in its window, the next deliveries after
- * its cursor are fetched and sent with their delivery tags; acknowledgements
- * free the window and mark them done in the store. On reconnect, and when no
- * acknowledgement came for durable.ack_timeout seconds, the cursor goes back
- * to the start and everything unacknowledged is sent again (at-least-once).
+ * when it is attached and has room in its window, its next open deliveries
+ * not in flight — most severe first — are fetched and sent with their
+ * delivery tags; acknowledgements free the window and mark them done in the
+ * store. On reconnect, and when no acknowledgement came for
+ * durable.ack_timeout seconds, nothing counts as in flight any more and
+ * everything unacknowledged is sent again (at-least-once).
  *
  * Must never: deliver a durable alert that the store has not committed;
  * free a subscription while a store operation will call back with it.
@@ -35,7 +36,6 @@ struct durable {
 	char			*name;
 	struct subscription	 sub;		/* sub.durable == this; owns the patterns */
 	bool			 in_tree;	/* patterns are in the topic tree */
-	uint64_t		 cursor;	/* highest tag sent since attached */
 	uint64_t		*inflight;	/* tags sent, not yet acknowledged */
 	size_t			 ninflight;
 	bool			 fetching;	/* a fetch is under way */
@@ -212,7 +212,6 @@ durable_attach(struct session *s, struct durable *d, uint64_t request_id,
 	Ccc__V1__SubscribeOk ok = CCC__V1__SUBSCRIBE_OK__INIT;
 
 	sess_sub_attach(s, &d->sub);
-	d->cursor = 0;
 	d->ninflight = 0;
 	durable_tree(d, true);
 	log_info("session %llu: %s %s durable subscription \"%s\" as %u",
@@ -333,7 +332,6 @@ durable_detach(struct durable *d)
 	    d->endpoint, d->name, d->ninflight);
 	sess_sub_detach(d->sub.sess, &d->sub);
 	d->ninflight = 0;
-	d->cursor = 0;
 	evtimer_del(d->timer);
 }
 
@@ -444,7 +442,6 @@ durable_fetched(void *arg, const struct store_result *res)
 		sess_audit(s, "deliver", r->alert_id, r->topic,
 		    acl_is_transfer(s->reg, r->origin, s->endpoint));
 		d->inflight[d->ninflight++] = r->tag;
-		d->cursor = r->tag;
 	}
 	if (d->ninflight > 0 && !evtimer_pending(d->timer, NULL))
 		durable_arm(d, server_config(durable_srv)->ack_timeout);
@@ -469,7 +466,7 @@ durable_pump(struct durable *d)
 	d->fetching = true;
 	d->dirty = false;
 	d->ops++;
-	store_fetch(durable_store, d->id, d->cursor,
+	store_fetch(durable_store, d->id, d->inflight, d->ninflight,
 	    cfg->durable_window - d->ninflight, cfg->max_deliveries,
 	    durable_fetched, d);
 }
@@ -488,7 +485,6 @@ durable_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    "sending %zu unacknowledged alerts again", d->endpoint, d->name,
 		    server_config(durable_srv)->ack_timeout, d->ninflight);
 		d->ninflight = 0;
-		d->cursor = 0;
 	}
 	durable_pump(d);
 }

@@ -217,6 +217,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.topic = w->topic;
 	sp.published_at = now;
 	sp.expires_at = a->expires_at;
+	sp.severity = a->severity;
 	sp.body = w->body;
 	sp.body_len = w->len;
 	sp.dsubs = w->dsubs;

@@ -104,6 +104,7 @@ struct store_publish {
 	const char	*topic;
 	int64_t		 published_at;
 	int64_t		 expires_at;	/* 0: never */
+	int		 severity;	/* backlogs are delivered by severity first */
 	uint8_t		 digest[32];	/* SHA-256 of the alert as the client sent it */
 	const uint8_t	*body;		/* the stamped alert, encoded */
 	size_t		 body_len;
@@ -147,13 +148,15 @@ void	store_subscribe(struct store *st, const char *endpoint, const char *name,
 /* Delete a durable subscription and its undelivered deliveries. */
 void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
 /*
- * Up to limit unacknowledged deliveries of dsub_id with tag > after_tag, in
- * tag order, each counted as one more attempt. Deliveries already attempted
- * max_attempts times are moved to the dead-letter list instead (res->dead);
- * those of expired alerts are dropped (res->expired).
+ * Up to limit open deliveries of dsub_id that are not in exclude (those in
+ * flight), most severe first and in tag order within a severity, each
+ * counted as one more attempt. Deliveries already attempted max_attempts
+ * times are moved to the dead-letter list instead (res->dead); those of
+ * expired alerts are dropped (res->expired).
  */
-void	store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
-	    size_t limit, uint32_t max_attempts, store_cb *cb, void *arg);
+void	store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
+	    size_t nexclude, size_t limit, uint32_t max_attempts, store_cb *cb,
+	    void *arg);
 /*
  * Mark deliveries acknowledged, each with an "ack" audit record built from
  * audit (the alert id is filled in). Unknown or foreign tags are ignored.

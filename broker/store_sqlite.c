@@ -52,12 +52,13 @@ struct store_op {
 	/* inputs (owned copies) */
 	char			*id, *origin, *topic, *endpoint, *name, *patterns;
 	int64_t			 published_at, expires_at;
+	int			 severity;
 	uint8_t			 digest[32];
 	uint8_t			*body;
 	size_t			 body_len;
 	uint64_t		*u64;		/* publish: dsubs; ack: tags */
 	size_t			 nu64;
-	uint64_t		 dsub_id, after_tag;
+	uint64_t		 dsub_id;
 	size_t			 limit;
 	uint32_t		 max_attempts;
 	struct audit_copy	 audit;
@@ -130,8 +131,16 @@ static const char *const store_migrations[] = {
 	"  hash BLOB NOT NULL);",
 	/* 3: receipts look the audit journal up by alert */
 	"CREATE INDEX audit_alert ON audit (alert) WHERE alert <> '';",
-	/* 4: alert expiry; deliveries state 3 = dropped, the alert expired */
-	"ALTER TABLE alerts ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 4: priority and expiry travel with each delivery, so that a fetch
+	 * reads a backlog in priority order straight off an index; state 3 =
+	 * dropped because the alert expired
+	 */
+	"ALTER TABLE deliveries ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE deliveries ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;"
+	"DROP INDEX deliveries_open;"
+	"CREATE INDEX deliveries_open ON deliveries (dsub, severity DESC, tag) "
+	"  WHERE state = 0;",
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -420,6 +429,7 @@ store_publish(struct store *st, const struct store_publish *p, store_cb *cb,
 	op->topic = xstrdup(p->topic);
 	op->published_at = p->published_at;
 	op->expires_at = p->expires_at;
+	op->severity = p->severity;
 	memcpy(op->digest, p->digest, sizeof(op->digest));
 	op->body = xmalloc(p->body_len);
 	memcpy(op->body, p->body, p->body_len);
@@ -462,14 +472,28 @@ store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg)
 	store_enqueue(st, op);
 }
 
+static int
+store_tag_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 void
-store_fetch(struct store *st, uint64_t dsub_id, uint64_t after_tag,
-    size_t limit, uint32_t max_attempts, store_cb *cb, void *arg)
+store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
+    size_t nexclude, size_t limit, uint32_t max_attempts, store_cb *cb,
+    void *arg)
 {
 	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
 
 	op->dsub_id = dsub_id;
-	op->after_tag = after_tag;
+	if (nexclude > 0) {	/* sorted, for bsearch on the writer thread */
+		op->u64 = xcalloc(nexclude, sizeof(uint64_t));
+		memcpy(op->u64, exclude, nexclude * sizeof(uint64_t));
+		op->nu64 = nexclude;
+		qsort(op->u64, nexclude, sizeof(uint64_t), store_tag_cmp);
+	}
 	op->limit = limit;
 	op->max_attempts = max_attempts;
 	store_enqueue(st, op);
@@ -635,10 +659,9 @@ store_do_publish(struct store *st, struct store_op *op)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	if (sqlite3_prepare_v2(st->db, "INSERT INTO alerts (id, origin, topic, "
-	    "published_at, digest, body, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7)", -1, &stmt, NULL) != SQLITE_OK)
+	    "published_at, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
+	    &stmt, NULL) != SQLITE_OK)
 		goto fail;
-	sqlite3_bind_int64(stmt, 7, op->expires_at);
 	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
@@ -651,9 +674,11 @@ store_do_publish(struct store *st, struct store_op *op)
 		goto fail;
 	seq = sqlite3_last_insert_rowid(st->db);
 	for (size_t i = 0; i < op->nu64; i++)
-		if (store_run(st, op, "INSERT INTO deliveries (dsub, alert) "
-		    "SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM dsubs WHERE id = ?1)",
-		    "ii", (int64_t)op->u64[i], seq) < 0)
+		if (store_run(st, op, "INSERT INTO deliveries (dsub, alert, "
+		    "severity, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
+		    "(SELECT 1 FROM dsubs WHERE id = ?1)", "iiii",
+		    (int64_t)op->u64[i], seq, (int64_t)op->severity,
+		    op->expires_at) < 0)
 			return -1;
 	op->res.status = STORE_OK;
 	op->res.published_at = op->published_at;
@@ -688,65 +713,103 @@ fail:
 	return store_fail(st, op);
 }
 
+/* Set state on the tags of one fetch (dead letters, expired). */
+static int
+store_mark(struct store *st, struct store_op *op, const uint64_t *tags,
+    size_t n, int state)
+{
+	for (size_t i = 0; i < n; i++)
+		if (store_run(st, op, "UPDATE deliveries SET state = ?1 WHERE "
+		    "tag = ?2 AND state = 0", "ii", (int64_t)state,
+		    (int64_t)tags[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Read the subscription's open deliveries in priority order (severity, then
+ * tag) straight off the deliveries_open index, skipping those in flight;
+ * those past max_attempts go to the dead letters, those of expired alerts
+ * are dropped, until limit deliverable ones are found. Its cost is the rows
+ * read, not the size of the backlog.
+ */
 static int
 store_do_fetch(struct store *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
-	size_t cap = op->limit;
-	int rc;
+	size_t cap = op->limit ? op->limit : 1, ndead = 0, nexp = 0;
+	uint64_t *dead = xcalloc(cap, sizeof(uint64_t));
+	uint64_t *expired = xcalloc(cap, sizeof(uint64_t));
+	int64_t now = time_now_us();
+	int rc = SQLITE_DONE;
 
-	if (store_run(st, op, "UPDATE deliveries SET state = 2 WHERE dsub = ?1 "
-	    "AND state = 0 AND tag > ?2 AND attempts >= ?3", "iii",
-	    (int64_t)op->dsub_id, (int64_t)op->after_tag,
-	    (int64_t)op->max_attempts) < 0)
-		return -1;
-	op->res.dead = (size_t)sqlite3_changes(st->db);
-	if (store_run(st, op, "UPDATE deliveries SET state = 3 WHERE dsub = ?1 "
-	    "AND state = 0 AND tag > ?2 AND alert IN (SELECT seq FROM alerts "
-	    "WHERE expires_at <> 0 AND expires_at <= ?3)", "iii",
-	    (int64_t)op->dsub_id, (int64_t)op->after_tag, time_now_us()) < 0)
-		return -1;
-	op->res.expired = (size_t)sqlite3_changes(st->db);
-	if (sqlite3_prepare_v2(st->db, "SELECT d.tag, d.attempts, a.topic, a.body, "
-	    "a.id, a.origin "
-	    "FROM deliveries d JOIN alerts a ON a.seq = d.alert WHERE d.dsub = ?1 "
-	    "AND d.state = 0 AND d.tag > ?2 ORDER BY d.tag LIMIT ?3", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT d.tag, d.attempts, d.expires_at, "
+	    "a.topic, a.body, a.id, a.origin FROM deliveries d JOIN alerts a "
+	    "ON a.seq = d.alert WHERE d.dsub = ?1 AND d.state = 0 "
+	    "ORDER BY d.severity DESC, d.tag", -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, (int64_t)op->dsub_id);
-	sqlite3_bind_int64(stmt, 2, (int64_t)op->after_tag);
-	sqlite3_bind_int64(stmt, 3, (int64_t)op->limit);
-	op->res.rows = xcalloc(cap ? cap : 1, sizeof(struct store_row));
-	op->blobs = xcalloc(4 * (cap ? cap : 1), sizeof(void *));
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && op->res.nrows < cap) {
-		struct store_row *r = &op->res.rows[op->res.nrows++];
-		size_t blen = (size_t)sqlite3_column_bytes(stmt, 3);
-		uint8_t *body = xmalloc(blen ? blen : 1);
+	op->res.rows = xcalloc(cap, sizeof(struct store_row));
+	op->blobs = xcalloc(4 * cap, sizeof(void *));
+	while (op->res.nrows < op->limit &&
+	    (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		uint64_t tag = (uint64_t)sqlite3_column_int64(stmt, 0);
+		uint32_t attempts = (uint32_t)sqlite3_column_int64(stmt, 1);
+		int64_t expires = sqlite3_column_int64(stmt, 2);
+		struct store_row *r;
+		size_t blen;
+		uint8_t *body;
 
-		r->tag = (uint64_t)sqlite3_column_int64(stmt, 0);
-		r->attempts = (uint32_t)sqlite3_column_int64(stmt, 1);
+		if (op->nu64 > 0 && bsearch(&tag, op->u64, op->nu64,
+		    sizeof(uint64_t), store_tag_cmp) != NULL)
+			continue;	/* in flight */
+		if (attempts >= op->max_attempts) {
+			if (ndead < cap)
+				dead[ndead++] = tag;
+			continue;
+		}
+		if (expires != 0 && expires <= now) {
+			if (nexp < cap)
+				expired[nexp++] = tag;
+			continue;
+		}
+		r = &op->res.rows[op->res.nrows++];
+		blen = (size_t)sqlite3_column_bytes(stmt, 4);
+		body = xmalloc(blen ? blen : 1);
+		r->tag = tag;
+		r->attempts = attempts;
 		r->topic = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 2));
-		memcpy(body, sqlite3_column_blob(stmt, 3), blen);
+		    xstrdup((const char *)sqlite3_column_text(stmt, 3));
+		memcpy(body, sqlite3_column_blob(stmt, 4), blen);
 		r->body = op->blobs[op->nblobs++] = body;
 		r->body_len = blen;
 		r->alert_id = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 4));
-		r->origin = op->blobs[op->nblobs++] =
 		    xstrdup((const char *)sqlite3_column_text(stmt, 5));
+		r->origin = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 6));
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		goto fail;
-	if (op->res.nrows > 0 && store_run(st, op, "UPDATE deliveries SET "
-	    "attempts = attempts + 1, delivered_at = ?1 WHERE dsub = ?2 AND "
-	    "state = 0 AND tag > ?3 AND tag <= ?4", "iiii", time_now_us(),
-	    (int64_t)op->dsub_id, (int64_t)op->after_tag,
-	    (int64_t)op->res.rows[op->res.nrows - 1].tag) < 0)
-		return -1;
+	if (store_mark(st, op, dead, ndead, 2) < 0 ||
+	    store_mark(st, op, expired, nexp, 3) < 0)
+		goto out;
+	op->res.dead = ndead;
+	op->res.expired = nexp;
+	for (size_t i = 0; i < op->res.nrows; i++)
+		if (store_run(st, op, "UPDATE deliveries SET attempts = attempts "
+		    "+ 1, delivered_at = ?1 WHERE tag = ?2", "ii", now,
+		    (int64_t)op->res.rows[i].tag) < 0)
+			goto out;
+	free(dead);
+	free(expired);
 	return 0;
 fail:
-	return store_fail(st, op);
+	store_fail(st, op);
+out:
+	free(dead);
+	free(expired);
+	return -1;
 }
 
 static int

@@ -481,6 +481,38 @@ START_TEST(expired_alerts_not_delivered)
 }
 END_TEST
 
+START_TEST(critical_first_in_backlog)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	const char *sev[4] = { "low", "medium", "critical", "high" };
+	const char *want[4] = { "critical", "high", "medium", "low" };
+	Ccc__V1__Envelope *e;
+
+	frame_free(dsub(r, "feed", "alerts/#"));
+	h_raw_close(r);
+	wait_detached(b, 1);
+	for (int i = 0; i < 4; i++) {
+		Ccc__V1__Alert *a = h_alert("weapons", "tr-gr/evros", sev[i], "h1",
+		    sev[i]);
+
+		ccc_envelope_free(h_publish_ok(pub, a));
+		h_alert_free(a);
+	}
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed", "alerts/#"));
+	for (int i = 0; i < 4; i++) {
+		e = next_deliver(r);
+		ck_assert_str_eq(e->deliver->alert->summary, want[i]);
+		frame_free(e);
+	}
+	h_raw_close(r);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Run cccd --verify-audit on b's config; returns its exit status. */
 static int
 verify_audit(const struct h_broker *b)
@@ -554,6 +586,7 @@ durable_suite(void)
 	tcase_add_test(tc, audit_journal_tamper_detected);
 	tcase_add_test(tc, receipts_for_the_originator);
 	tcase_add_test(tc, expired_alerts_not_delivered);
+	tcase_add_test(tc, critical_first_in_backlog);
 	suite_add_tcase(s, tc);
 	return s;
 }
