@@ -109,6 +109,9 @@ static const struct config_option config_options[] = {
 	    1, 86400, 30,
 	    "Seconds without an acknowledgement after which a durable "
 	    "subscription's unacknowledged deliveries are sent again."),
+	CONFIG_UINTOPT("durable.max_subscriptions", max_durables,
+	    1, 10000, 32,
+	    "Durable subscriptions one endpoint may keep."),
 	CONFIG_UINTOPT("durable.max_deliveries", max_deliveries,
 	    1, 1000, 10,
 	    "Deliveries of one alert to a durable subscription before it goes "

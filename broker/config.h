@@ -38,6 +38,7 @@ struct config {
 	uint32_t	 durable_window;	/* durable.window, deliveries in flight per subscription */
 	uint32_t	 ack_timeout;		/* durable.ack_timeout, seconds */
 	uint32_t	 max_deliveries;	/* durable.max_deliveries, before dead-lettering */
+	uint32_t	 max_durables;		/* durable.max_subscriptions, per endpoint */
 	uint32_t	 ttl[10];		/* ttl.<category>, seconds (0: none), by Ccc__V1__Category */
 };
 

@@ -39,6 +39,9 @@ struct durable {
 	uint64_t		*inflight;	/* tags sent, not yet acknowledged */
 	size_t			 ninflight;
 	bool			 fetching;	/* a fetch is under way */
+	unsigned		 gen;		/* bumped when what is in flight is forgotten */
+	unsigned		 fetch_gen;	/* gen when the fetch under way was issued */
+	bool			 retry;		/* the timer retries a failed fetch */
 	bool			 dirty;		/* new deliveries committed during it */
 	bool			 forgetting;	/* a forget is under way */
 	unsigned		 ops;		/* store operations that call back with it */
@@ -213,6 +216,7 @@ durable_attach(struct session *s, struct durable *d, uint64_t request_id,
 
 	sess_sub_attach(s, &d->sub);
 	d->ninflight = 0;
+	d->gen++;
 	durable_tree(d, true);
 	log_info("session %llu: %s %s durable subscription \"%s\" as %u",
 	    (unsigned long long)s->serial, s->endpoint,
@@ -305,9 +309,21 @@ durable_subscribe(struct session *s, uint64_t request_id, const char *name,
 {
 	struct durable *d = durable_find(s->endpoint, name);
 	struct durable_req *req;
+	uint32_t max = server_config(durable_srv)->max_durables, n = 0;
 
 	if (d != NULL) {
 		durable_resume(s, d, request_id, patterns, npatterns);
+		durable_free_patterns(patterns, npatterns);
+		return;
+	}
+	TAILQ_FOREACH(d, &durables, entry)
+		if (strcmp(d->endpoint, s->endpoint) == 0)
+			n++;
+	if (n >= max) {
+		sess_error(s, request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED, false,
+		    "%s already has %u durable subscriptions, the limit; delete "
+		    "one (unsubscribe with forget) first", s->endpoint, n);
 		durable_free_patterns(patterns, npatterns);
 		return;
 	}
@@ -332,6 +348,7 @@ durable_detach(struct durable *d)
 	    d->endpoint, d->name, d->ninflight);
 	sess_sub_detach(d->sub.sess, &d->sub);
 	d->ninflight = 0;
+	d->gen++;
 	evtimer_del(d->timer);
 }
 
@@ -350,6 +367,7 @@ durable_forgotten(void *arg, const struct store_result *res)
 		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,
 		    "durable subscription \"%s\" could not be deleted: %s",
 		    d->name, res->error);
+		durable_tree(d, durable_allowed(d, server_registry(durable_srv)));
 		durable_unhold(d);
 	} else {
 		log_info("session %llu: %s deleted durable subscription \"%s\"",
@@ -360,7 +378,6 @@ durable_forgotten(void *arg, const struct store_result *res)
 		env.unsubscribe_ok = &ok;
 		sess_send(s, &env);
 		TAILQ_REMOVE(&durables, d, entry);
-		durable_tree(d, false);
 		d->gone = true;
 		durable_unhold(d);
 	}
@@ -392,6 +409,8 @@ durable_unsubscribe(struct session *s, struct durable *d, uint64_t request_id,
 	req->d = d;
 	req->sub_id = id;
 	d->forgetting = true;
+	/* stop matching now: nothing more may be queued for it */
+	durable_tree(d, false);
 	d->ops++;
 	sess_hold(s);
 	store_forget(durable_store, d->id, durable_forgotten, req);
@@ -417,6 +436,7 @@ durable_fetched(void *arg, const struct store_result *res)
 	if (!durable_unhold(d))
 		return;
 	if (res->status == STORE_FAILED) {
+		d->retry = true;
 		durable_arm(d, 1);	/* try again in a second */
 		return;
 	}
@@ -429,6 +449,11 @@ durable_fetched(void *arg, const struct store_result *res)
 		    "delivered", d->endpoint, d->name, res->expired);
 	if ((s = d->sub.sess) == NULL || s->state != SESS_READY)
 		return;		/* detached meanwhile: sent again on resume */
+	if (d->fetch_gen != d->gen) {
+		/* issued before a resume or redelivery: fetch afresh, in order */
+		durable_pump(d);
+		return;
+	}
 	dl.subscription_ids = &d->sub.id;
 	dl.n_subscription_ids = 1;
 	for (size_t i = 0; i < res->nrows && d->ninflight < window; i++) {
@@ -465,6 +490,7 @@ durable_pump(struct durable *d)
 		return;
 	d->fetching = true;
 	d->dirty = false;
+	d->fetch_gen = d->gen;
 	d->ops++;
 	store_fetch(durable_store, d->id, d->inflight, d->ninflight,
 	    cfg->durable_window - d->ninflight, cfg->max_deliveries,
@@ -480,11 +506,17 @@ durable_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (d->sub.sess == NULL)
 		return;
+	if (d->retry) {		/* a failed fetch, not an ack timeout */
+		d->retry = false;
+		durable_pump(d);
+		return;
+	}
 	if (d->ninflight > 0 && !d->fetching) {
 		log_info("durable subscription %s/%s: no acknowledgement for %u s; "
 		    "sending %zu unacknowledged alerts again", d->endpoint, d->name,
 		    server_config(durable_srv)->ack_timeout, d->ninflight);
 		d->ninflight = 0;
+		d->gen++;
 	}
 	durable_pump(d);
 }
@@ -492,15 +524,16 @@ durable_timer_cb(evutil_socket_t fd, short what, void *arg)
 void
 durable_ack(struct session *s, const uint64_t *tags, size_t n)
 {
-	uint64_t *mine = xcalloc(n ? n : 1, sizeof(uint64_t));
 	struct audit_rec ar = {
 		.event = "ack", .endpoint = s->endpoint, .subject = s->subject,
 		.fingerprint = s->fingerprint, .peer = s->peer,
 	};
 
+	if (n == 0)
+		return;
 	for (size_t k = 0; k < s->nsubs; k++) {
 		struct durable *d = s->subs[k]->durable;
-		size_t nmine = 0;
+		size_t freed = 0;
 
 		if (d == NULL)
 			continue;
@@ -508,20 +541,24 @@ durable_ack(struct session *s, const uint64_t *tags, size_t n)
 			for (size_t j = 0; j < d->ninflight; j++)
 				if (d->inflight[j] == tags[i]) {
 					d->inflight[j] = d->inflight[--d->ninflight];
-					mine[nmine++] = tags[i];
+					freed++;
 					break;
 				}
-		if (nmine == 0)
-			continue;
+		/*
+		 * All tags go to the store, which keeps those that are open
+		 * deliveries of this subscription: a late acknowledgement of
+		 * an alert already being sent again still counts.
+		 */
 		ar.detail = d->name;
-		store_ack(durable_store, d->id, mine, nmine, &ar);
+		store_ack(durable_store, d->id, tags, n, &ar);
+		if (freed == 0)
+			continue;
 		if (d->ninflight > 0)	/* progress: restart the ack timeout */
 			durable_arm(d, server_config(durable_srv)->ack_timeout);
 		else
 			evtimer_del(d->timer);
 		durable_pump(d);
 	}
-	free(mine);
 }
 
 void

@@ -78,6 +78,7 @@ struct store {
 	struct store_op		*queue, *queue_tail;	/* waiting for the thread */
 	struct store_op		*done, *done_tail;	/* waiting for the loop */
 	bool			 stopping;
+	bool			 closed;	/* the thread is gone: new operations are dropped */
 	int			 efd;
 	struct event		*ev;
 	uint64_t		 batches, ops;		/* for the log at close */
@@ -100,21 +101,22 @@ static const char *const store_migrations[] = {
 	"  body BLOB NOT NULL,"
 	"  UNIQUE (origin, id));"
 	"CREATE TABLE dsubs ("
-	"  id INTEGER PRIMARY KEY,"
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* never reused */
 	"  endpoint TEXT NOT NULL,"
 	"  name TEXT NOT NULL,"
 	"  patterns TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  UNIQUE (endpoint, name));"
 	"CREATE TABLE deliveries ("
-	"  tag INTEGER PRIMARY KEY,"
+	"  tag INTEGER PRIMARY KEY AUTOINCREMENT,"	/* never reused */
 	"  dsub INTEGER NOT NULL,"
 	"  alert INTEGER NOT NULL,"
 	"  state INTEGER NOT NULL DEFAULT 0,"	/* 0 open, 1 acked, 2 dead */
 	"  attempts INTEGER NOT NULL DEFAULT 0,"
 	"  delivered_at INTEGER,"
 	"  acked_at INTEGER);"
-	"CREATE INDEX deliveries_open ON deliveries (dsub, tag) WHERE state = 0;",
+	"CREATE INDEX deliveries_open ON deliveries (dsub, tag) WHERE state = 0;"
+	"CREATE INDEX deliveries_dsub ON deliveries (dsub);",
 	/* 2: the audit journal, hash-chained */
 	"CREATE TABLE audit ("
 	"  seq INTEGER PRIMARY KEY,"
@@ -130,7 +132,7 @@ static const char *const store_migrations[] = {
 	"  prev BLOB NOT NULL,"
 	"  hash BLOB NOT NULL);",
 	/* 3: receipts look the audit journal up by alert */
-	"CREATE INDEX audit_alert ON audit (alert) WHERE alert <> '';",
+	"CREATE INDEX audit_alert ON audit (alert);",
 	/*
 	 * 4: priority and expiry travel with each delivery, so that a fetch
 	 * reads a backlog in priority order straight off an index; state 3 =
@@ -338,8 +340,6 @@ store_op_free(struct store_op *op)
 void
 store_close(struct store *st)
 {
-	struct store_op *op;
-
 	if (st == NULL)
 		return;
 	pthread_mutex_lock(&st->lock);
@@ -347,10 +347,12 @@ store_close(struct store *st)
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->thread, NULL);
-	while ((op = st->done) != NULL) {	/* callbacks not run: discarded */
-		st->done = op->next;
-		store_op_free(op);
-	}
+	/*
+	 * The thread finished everything queued; run the callbacks still
+	 * waiting (their work is done). What they queue now is dropped.
+	 */
+	st->closed = true;
+	store_done_cb(st->efd, EV_READ, st);
 	log_info("store: closed after %llu operations in %llu transactions",
 	    (unsigned long long)st->ops, (unsigned long long)st->batches);
 	event_free(st->ev);
@@ -364,6 +366,10 @@ store_close(struct store *st)
 static void
 store_enqueue(struct store *st, struct store_op *op)
 {
+	if (st->closed) {
+		store_op_free(op);
+		return;
+	}
 	pthread_mutex_lock(&st->lock);
 	if (st->queue_tail != NULL)
 		st->queue_tail->next = op;
@@ -931,7 +937,7 @@ static void
 store_batch(struct store *st, struct store_op *batch)
 {
 	struct store_chain batch_chain = st->chain, op_chain;
-	char why[256];
+	char why[256] = "", scratch[256];
 	struct store_op *op;
 	bool committed;
 
@@ -939,16 +945,26 @@ store_batch(struct store *st, struct store_op *batch)
 	committed = store_exec(st, "BEGIN IMMEDIATE", why, sizeof(why)) == 0;
 	for (op = batch; op != NULL && committed; op = op->next) {
 		op_chain = st->chain;
-		store_exec(st, "SAVEPOINT op", why, sizeof(why));
-		if (store_do(st, op) < 0) {
+		if (store_exec(st, "SAVEPOINT op", why, sizeof(why)) < 0 ||
+		    store_do(st, op) < 0) {
 			op->res.status = STORE_FAILED;
-			store_exec(st, "ROLLBACK TO op", why, sizeof(why));
+			store_exec(st, "ROLLBACK TO op", scratch, sizeof(scratch));
 			st->chain = op_chain;
 		}
-		store_exec(st, "RELEASE op", why, sizeof(why));
+		store_exec(st, "RELEASE op", scratch, sizeof(scratch));
+		/*
+		 * Some errors (disk full, I/O) make SQLite roll back the whole
+		 * transaction; then nothing of this batch is kept, and running
+		 * the rest outside a transaction would keep what we report lost.
+		 */
+		if (sqlite3_get_autocommit(st->db)) {
+			snprintf(why, sizeof(why), "%s", op->error[0] ?
+			    op->error : "the transaction was rolled back");
+			committed = false;
+		}
 	}
 	if (committed && store_exec(st, "COMMIT", why, sizeof(why)) < 0) {
-		store_exec(st, "ROLLBACK", why + 128, sizeof(why) - 128);
+		store_exec(st, "ROLLBACK", scratch, sizeof(scratch));
 		committed = false;
 	}
 	if (!committed)
@@ -956,7 +972,8 @@ store_batch(struct store *st, struct store_op *batch)
 	for (op = batch; op != NULL; op = op->next) {
 		if (!committed) {
 			op->res.status = STORE_FAILED;
-			snprintf(op->error, sizeof(op->error), "%s", why);
+			if (op->error[0] == '\0')
+				snprintf(op->error, sizeof(op->error), "%s", why);
 		}
 		if (op->res.status == STORE_FAILED)
 			op->res.error = op->error;
