@@ -16,6 +16,7 @@
 #include "alert.h"
 #include "durable.h"
 #include "frame.h"
+#include "history.h"
 #include "handle.h"
 #include "log.h"
 #include "route.h"
@@ -125,6 +126,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 
 	switch (res->status) {
 	case STORE_OK:
+		history_committed(res->seq);
 		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic,
 		    handle_audit_delivery, w) + (uint32_t)w->ndsubs;
 		durable_notify(w->dsubs, w->ndsubs);
@@ -284,6 +286,11 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 			    false, "%s", why);
 		}
 	}
+	if (sub->since != 0 && (sub->durable_name[0] != '\0' || sub->since < 0 ||
+	    sub->since > time_now_us()))
+		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+		    false, "since must be a past time, and applies to plain "
+		    "subscriptions only (a durable one keeps its own backlog)");
 	if (sub->durable_name[0] != '\0' && !handle_durable_name(sub->durable_name))
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
 		    false, "durable subscription names are 1 to 64 characters of "
@@ -305,7 +312,8 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 	out.request_id = env->request_id;
 	out.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK;
 	out.subscribe_ok = &ok;
-	sess_send(s, &out);
+	if (sess_send(s, &out) == 0 && sub->since != 0)
+		history_start(s, added, sub->since);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "durable.h"
+#include "history.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
@@ -80,11 +81,14 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 	d.topic = (char *)(uintptr_t)topic;
 	while (i < m->n) {
 		struct session *s = m->v[i]->sess;
+		struct replay *held = NULL;
 		size_t nids = 0;
 
 		for (j = i; j < m->n && m->v[j]->sess == s; j++) {
 			if (m->v[j]->durable != NULL)
 				continue;	/* the store queues those */
+			if (m->v[j]->replay != NULL && held == NULL)
+				held = m->v[j]->replay;	/* wait behind its history */
 			if (nids == route_ids_cap) {
 				route_ids_cap = route_ids_cap ? route_ids_cap * 2 : 16;
 				route_ids = xreallocarray(route_ids, route_ids_cap,
@@ -97,7 +101,8 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 		if (nids > 0 && s != NULL && s->state == SESS_READY) {
 			d.subscription_ids = route_ids;
 			d.n_subscription_ids = nids;
-			if (sess_send_deliver(s, &d, alert, len) == 0) {
+			if ((held != NULL ? history_hold(held, &d, alert, len) :
+			    sess_send_deliver(s, &d, alert, len)) == 0) {
 				reached++;
 				if (each != NULL)
 					each(s, arg);

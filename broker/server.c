@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include "durable.h"
+#include "history.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -137,6 +138,7 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 		goto fail;
 	if (durable_init(srv, srv->store, err, errlen) < 0)
 		goto fail;
+	history_committed(store_last_seq(srv->store));
 	if ((srv->listener = listener_new(srv, cfg->listen_host,
 	    cfg->listen_port, err, errlen)) == NULL)
 		goto fail;

@@ -32,6 +32,7 @@
 #include "durable.h"
 #include "frame.h"
 #include "handle.h"
+#include "history.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
@@ -211,6 +212,13 @@ sess_audit(struct session *s, const char *event, const char *alert,
 	};
 
 	store_audit(server_store(s->srv), &r);
+}
+
+void
+sess_send_buffer(struct session *s, struct evbuffer *buf)
+{
+	if (s->state != SESS_CLOSING)
+		evbuffer_add_buffer(bufferevent_get_output(s->bev), buf);
 }
 
 void
@@ -602,6 +610,7 @@ sess_sub_end(struct session *s, struct subscription *sub)
 void
 sess_sub_drop(struct session *s, struct subscription *sub)
 {
+	history_cancel(sub);
 	sess_sub_detach(s, sub);
 	for (size_t i = 0; i < sub->npatterns; i++) {
 		topic_tree_remove(server_topics(s->srv), sub->patterns[i], sub);

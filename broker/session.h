@@ -38,6 +38,8 @@ enum sess_state {
 };
 
 struct durable;
+struct evbuffer;
+struct replay;
 
 /*
  * One Subscribe request: an id and the patterns it put in the topic tree.
@@ -51,6 +53,7 @@ struct subscription {
 	char			**patterns;
 	size_t			 npatterns;
 	struct durable		*durable;	/* NULL for a plain subscription */
+	struct replay		*replay;	/* history replay under way, or NULL */
 };
 
 struct session {
@@ -111,6 +114,8 @@ int	sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
  */
 void	sess_audit(struct session *s, const char *event, const char *alert,
 	    const char *detail, bool transfer);
+/* Move the frames in buf to s's output (no bound: history_hold bounded them). */
+void	sess_send_buffer(struct session *s, struct evbuffer *buf);
 /*
  * A store operation will call back with s: keep it allocated until
  * sess_release(). sess_release() may free s; do not touch it afterwards.

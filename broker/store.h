@@ -78,6 +78,7 @@ struct store_result {
 	enum store_status	 status;
 	const char		*error;		/* STORE_FAILED: why */
 	int64_t			 published_at;	/* publish (OK, DUPLICATE): the stored time */
+	uint64_t		 seq;		/* publish (OK): the alert's place in publishing order */
 	uint64_t		 dsub_id;	/* subscribe: the durable subscription */
 	struct store_row	*rows;		/* fetch */
 	size_t			 nrows;
@@ -133,6 +134,8 @@ void		 store_close(struct store *st);
 int		 store_load_dsubs(struct store *st, struct store_dsub **out,
 		    size_t *n, char *err, size_t errlen);
 void		 store_free_dsubs(struct store_dsub *v, size_t n);
+/* At start-up only, like store_load_dsubs: the seq of the newest alert (0: none). */
+uint64_t	 store_last_seq(struct store *st);
 
 /*
  * Store a stamped alert and one pending delivery per matching durable
@@ -170,6 +173,14 @@ void	store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
  */
 void	store_receipts(struct store *st, const char *origin, const char *alert_id,
 	    const struct audit_rec *audit, store_cb *cb, void *arg);
+/*
+ * History: up to limit stored alerts with published_at >= since and
+ * after_seq < seq <= upto_seq, in publishing order (res->rows, tag = seq).
+ * The read is recorded in the audit journal.
+ */
+void	store_history(struct store *st, int64_t since, uint64_t after_seq,
+	    uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
+	    store_cb *cb, void *arg);
 /* Append a record to the audit journal. */
 void	store_audit(struct store *st, const struct audit_rec *rec);
 /*

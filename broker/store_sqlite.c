@@ -33,7 +33,7 @@
 #define STORE_FILE	"ccc.db"
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
-    OP_AUDIT, OP_RECEIPTS };
+    OP_AUDIT, OP_RECEIPTS, OP_HISTORY };
 
 #define AUDIT_NTEXT	7	/* text fields of struct audit_rec, in order */
 
@@ -59,6 +59,7 @@ struct store_op {
 	uint64_t		*u64;		/* publish: dsubs; ack: tags */
 	size_t			 nu64;
 	uint64_t		 dsub_id;
+	uint64_t		 after_seq, upto_seq;	/* history */
 	size_t			 limit;
 	uint32_t		 max_attempts;
 	struct audit_copy	 audit;
@@ -143,6 +144,8 @@ static const char *const store_migrations[] = {
 	"DROP INDEX deliveries_open;"
 	"CREATE INDEX deliveries_open ON deliveries (dsub, severity DESC, tag) "
 	"  WHERE state = 0;",
+	/* 5: history reads find their start by time */
+	"CREATE INDEX alerts_time ON alerts (published_at);",
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -164,7 +167,7 @@ store_exec(struct store *st, const char *sql, char *err, size_t errlen)
 
 /* One integer from a one-row query (PRAGMA user_version). */
 static int
-store_int(struct store *st, const char *sql, int *out)
+store_int(struct store *st, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -173,7 +176,7 @@ store_int(struct store *st, const char *sql, int *out)
 		return -1;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int(stmt, 0);
+		*out = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
@@ -183,13 +186,15 @@ static int
 store_migrate(struct store *st, char *err, size_t errlen)
 {
 	char why[256];
+	int64_t v;
 	int version;
 
-	if (store_int(st, "PRAGMA user_version", &version) < 0) {
+	if (store_int(st, "PRAGMA user_version", &v) < 0) {
 		snprintf(err, errlen, "cannot read the schema version: %s",
 		    sqlite3_errmsg(st->db));
 		return -1;
 	}
+	version = (int)v;
 	if (version > STORE_VERSION) {
 		snprintf(err, errlen, "schema version %d is newer than this cccd "
 		    "understands (%d); use a newer cccd", version, STORE_VERSION);
@@ -409,6 +414,21 @@ store_audit(struct store *st, const struct audit_rec *rec)
 	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
 
 	store_audit_copy(&op->audit, rec);
+	store_enqueue(st, op);
+}
+
+void
+store_history(struct store *st, int64_t since, uint64_t after_seq,
+    uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
+    store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_HISTORY, cb, arg);
+
+	op->published_at = since;
+	op->after_seq = after_seq;
+	op->upto_seq = upto_seq;
+	op->limit = limit;
+	store_audit_copy(&op->audit, audit);
 	store_enqueue(st, op);
 }
 
@@ -679,6 +699,7 @@ store_do_publish(struct store *st, struct store_op *op)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	seq = sqlite3_last_insert_rowid(st->db);
+	op->res.seq = (uint64_t)seq;
 	for (size_t i = 0; i < op->nu64; i++)
 		if (store_run(st, op, "INSERT INTO deliveries (dsub, alert, "
 		    "severity, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
@@ -819,6 +840,62 @@ out:
 }
 
 static int
+store_do_history(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = op->limit ? op->limit : 1;
+	int64_t first = 0;
+	int rc;
+
+	/* where the history starts, by time; then a range of seq */
+	if (sqlite3_prepare_v2(st->db, "SELECT min(seq) FROM alerts WHERE "
+	    "published_at >= ?1", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, op->published_at);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		first = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? INT64_MAX :
+		    sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	if (sqlite3_prepare_v2(st->db, "SELECT seq, topic, body, id, origin "
+	    "FROM alerts WHERE seq >= ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq "
+	    "LIMIT ?4", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, first);
+	sqlite3_bind_int64(stmt, 2, (int64_t)op->after_seq);
+	sqlite3_bind_int64(stmt, 3, (int64_t)op->upto_seq);
+	sqlite3_bind_int64(stmt, 4, (int64_t)op->limit);
+	op->res.rows = xcalloc(cap, sizeof(struct store_row));
+	op->blobs = xcalloc(4 * cap, sizeof(void *));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && op->res.nrows < cap) {
+		struct store_row *r = &op->res.rows[op->res.nrows++];
+		size_t blen = (size_t)sqlite3_column_bytes(stmt, 2);
+		uint8_t *body = xmalloc(blen ? blen : 1);
+
+		r->tag = (uint64_t)sqlite3_column_int64(stmt, 0);
+		r->topic = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 1));
+		memcpy(body, sqlite3_column_blob(stmt, 2), blen);
+		r->body = op->blobs[op->nblobs++] = body;
+		r->body_len = blen;
+		r->alert_id = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 3));
+		r->origin = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 4));
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		goto fail;
+	op->res.status = STORE_OK;
+	/* one journal record per page read */
+	return op->res.nrows > 0 ? store_write_audit(st, op, "history_read",
+	    op->res.rows[0].alert_id) : 0;
+fail:
+	return store_fail(st, op);
+}
+
+static int
 store_do_receipts(struct store *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
@@ -928,6 +1005,8 @@ store_do(struct store *st, struct store_op *op)
 		return store_write_audit(st, op, NULL, NULL);
 	case OP_RECEIPTS:
 		return store_do_receipts(st, op);
+	case OP_HISTORY:
+		return store_do_history(st, op);
 	}
 	return -1;
 }
@@ -1093,6 +1172,17 @@ store_load_dsubs(struct store *st, struct store_dsub **out, size_t *n,
 	*out = v;
 	*n = cnt;
 	return 0;
+}
+
+uint64_t
+store_last_seq(struct store *st)
+{
+	int64_t seq = 0;
+
+	/* called before any operation is queued: the connection is ours */
+	if (store_int(st, "SELECT coalesce(max(seq), 0) FROM alerts", &seq) < 0)
+		return 0;
+	return (uint64_t)seq;
 }
 
 void

@@ -1082,10 +1082,15 @@ ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
 	return 0;
 }
 
+static int	ccc_subscribe_full(ccc_client *, const char *, int64_t,
+		    const char *const *, size_t, uint32_t *, bool *,
+		    struct ccc_error *);
+
 /* Fill sub from the caller's patterns and durable name (NULL: plain). */
 static int
 ccc_subscribe_fill(Ccc__V1__Subscribe *sub, const char *durable_name,
-    const char *const *patterns, size_t n_patterns, struct ccc_error *err)
+    int64_t since, const char *const *patterns, size_t n_patterns,
+    struct ccc_error *err)
 {
 	if (patterns == NULL || n_patterns == 0)
 		return ccc_fail(err, CCC_ERR_USAGE, false,
@@ -1101,6 +1106,7 @@ ccc_subscribe_fill(Ccc__V1__Subscribe *sub, const char *durable_name,
 	sub->patterns = ccc_unconst(patterns);
 	if (durable_name != NULL)
 		sub->durable_name = ccc_unconst(durable_name);
+	sub->since = since;
 	return 0;
 }
 
@@ -1123,7 +1129,7 @@ ccc_send_subscribe_durable(ccc_client *c, const char *name,
 
 	if (err == NULL)
 		err = &dummy;
-	if (ccc_subscribe_fill(&sub, name, patterns, n_patterns, err) < 0)
+	if (ccc_subscribe_fill(&sub, name, 0, patterns, n_patterns, err) < 0)
 		return -1;
 	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
 	env.subscribe = &sub;
@@ -1257,13 +1263,31 @@ ccc_subscribe_durable(ccc_client *c, const char *name,
     const char *const *patterns, size_t n_patterns, uint32_t *subscription_id,
     bool *resumed, struct ccc_error *err)
 {
+	return ccc_subscribe_full(c, name, 0, patterns, n_patterns,
+	    subscription_id, resumed, err);
+}
+
+int
+ccc_subscribe_since(ccc_client *c, int64_t since, const char *const *patterns,
+    size_t n_patterns, uint32_t *subscription_id, struct ccc_error *err)
+{
+	return ccc_subscribe_full(c, NULL, since, patterns, n_patterns,
+	    subscription_id, NULL, err);
+}
+
+/* Subscribe and wait for SubscribeOk. */
+static int
+ccc_subscribe_full(ccc_client *c, const char *name, int64_t since,
+    const char *const *patterns, size_t n_patterns, uint32_t *subscription_id,
+    bool *resumed, struct ccc_error *err)
+{
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
 	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
 	struct ccc_error dummy;
 
 	if (err == NULL)
 		err = &dummy;
-	if (ccc_subscribe_fill(&sub, name, patterns, n_patterns, err) < 0)
+	if (ccc_subscribe_fill(&sub, name, since, patterns, n_patterns, err) < 0)
 		return -1;
 	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
 	env.subscribe = &sub;

@@ -188,6 +188,15 @@ int		 ccc_subscribe_durable(ccc_client *c, const char *name,
 		    struct ccc_error *err);
 int		 ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id,
 		    bool forget, struct ccc_error *err);
+/*
+ * A plain subscription that first replays the stored alerts published since
+ * (microseconds since the epoch) matching the patterns, in order, and then
+ * continues live with no gap or duplicate at the seam. Replayed deliveries
+ * have Deliver.replayed set.
+ */
+int		 ccc_subscribe_since(ccc_client *c, int64_t since,
+		    const char *const *patterns, size_t n_patterns,
+		    uint32_t *subscription_id, struct ccc_error *err);
 
 /*
  * Receipts of an alert this endpoint published: who received it, when, and

@@ -157,11 +157,12 @@ struct cli_sub {
 	size_t		 n_patterns;
 	unsigned long	 count;		/* 0: until interrupted */
 	const char	*durable;	/* durable subscription name, or NULL */
+	int64_t		 since;		/* replay from this time (us), 0: live only */
 	bool		 json;
 	bool		 help;
 };
 
-enum { S_JSON, S_COUNT, S_DURABLE, S_HELP };
+enum { S_JSON, S_COUNT, S_DURABLE, S_SINCE, S_HELP };
 
 static const struct cli_flag cli_sub_flags[] = {
 	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
@@ -171,6 +172,9 @@ static const struct cli_flag cli_sub_flags[] = {
 	    "subscription NAME: alerts published while this command was not "
 	    "running are delivered when it runs again; each alert is "
 	    "acknowledged after it is printed", NULL },
+	[S_SINCE] = { "since", "DURATION", "first replay the stored alerts of "
+	    "the last DURATION (90s, 30m, 12h, 2d) that match, then continue "
+	    "live", NULL },
 	[S_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -383,8 +387,8 @@ cli_help_publish(FILE *f)
 static void
 cli_help_subscribe(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] [--durable NAME] "
-	    "PATTERN...\n"
+	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] "
+	    "[--durable NAME | --since DURATION] PATTERN...\n"
 	    "\n"
 	    "Subscribe to topic patterns (alerts/<category>/<border>/<crossing>,"
 	    " with \"+\"\n"
@@ -694,6 +698,17 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		break;
 	case S_JSON: s->json = true; break;
 	case S_DURABLE: s->durable = val; break;
+	case S_SINCE: {
+		int64_t secs;
+
+		if (!time_parse_duration(val, &secs) || secs == 0) {
+			cli_printf(why, whylen, "--since: expected a duration such "
+			    "as 90s, 30m, 12h or 2d, got \"%s\"", val);
+			return -1;
+		}
+		s->since = time_now_us() - secs * 1000000;
+		break;
+	}
 	case S_COUNT:
 		errno = 0;
 		s->count = strtoul(val, &end, 10);
@@ -1517,9 +1532,17 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 	}
 	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
 		goto out;
-	if (ccc_subscribe_durable(c, s.durable,
+	if (s.durable != NULL && s.since != 0) {
+		cli_usage("subscribe", "--since and --durable do not go together "
+		    "(a durable subscription keeps its own backlog)");
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if ((s.since != 0 ? ccc_subscribe_since(c, s.since,
+	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id, &err) :
+	    ccc_subscribe_durable(c, s.durable,
 	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id,
-	    NULL, &err) < 0) {
+	    NULL, &err)) < 0) {
 		cli_report("subscribe", &err);
 		status = CLI_EXIT_FAIL;
 		goto out;

@@ -513,6 +513,74 @@ START_TEST(critical_first_in_backlog)
 }
 END_TEST
 
+/*
+ * History: alerts published before the subscription are replayed in order,
+ * those published while the replay runs follow live, with no gap and no
+ * duplicate at the seam; patterns still filter.
+ */
+START_TEST(history_then_live_without_seam)
+{
+	enum { BEFORE = 700, DURING = 300 };
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *pub = h_connect(b, "tr-police");
+	ccc_client *sub = h_connect(b, "gr-police");
+	static char ids[BEFORE + DURING][CCC_ID_LEN];
+	char other[CCC_ID_LEN];
+	const char *const pat[] = { "alerts/migrant_smuggling/#" };
+	Ccc__V1__Alert *a = h_alert("migrant_smuggling", "tr-bg/kapikule",
+	    "high", "h1", "history");
+	Ccc__V1__Alert *o = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "not matching");
+	struct ccc_error err;
+	int64_t since = h_now_us();
+	int n = 0, got = 0, replayed = 0, live = 0, inflight = 0;
+	uint32_t sid;
+
+	for (int i = 0; i < BEFORE; i++)
+		ck_assert(ccc_publish(pub, a, ids[n++], &err) == 0);
+	ck_assert(ccc_publish(pub, o, other, &err) == 0);
+	/* more publishes in flight while the replay starts */
+	for (int i = 0; i < DURING; i++) {
+		ck_assert(ccc_send_publish(pub, a, NULL, &err) == 0);
+		inflight++;
+	}
+	ck_assert(ccc_flush(pub, &err) == 0);
+	ck_assert_msg(ccc_subscribe_since(sub, since, pat, 1, &sid, &err) == 0,
+	    "subscribe: %s", err.message);
+	while (inflight > 0) {
+		Ccc__V1__Envelope *e = h_recv(pub, H_WAIT_MS);
+
+		ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_PUBLISH_OK);
+		snprintf(ids[n++], CCC_ID_LEN, "%s", e->publish_ok->id);
+		inflight--;
+		ccc_envelope_free(e);
+	}
+	while (got < n) {
+		Ccc__V1__Envelope *e = h_recv_deliver(sub);
+
+		ck_assert_msg(strcmp(e->deliver->alert->id, ids[got]) == 0,
+		    "delivery %d is %s, expected %s (gap, duplicate or disorder)",
+		    got, e->deliver->alert->id, ids[got]);
+		ck_assert_str_ne(e->deliver->alert->id, other);
+		if (e->deliver->replayed)
+			replayed++;
+		else
+			live++;
+		got++;
+		ccc_envelope_free(e);
+	}
+	h_recv_none(sub, H_QUIET_MS);
+	ck_assert_int_ge(replayed, BEFORE);
+	fprintf(stderr, "history seam: %d replayed, %d live, in order\n",
+	    replayed, live);
+	h_alert_free(a);
+	h_alert_free(o);
+	ccc_close(pub);
+	ccc_close(sub);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Run cccd --verify-audit on b's config; returns its exit status. */
 static int
 verify_audit(const struct h_broker *b)
@@ -587,6 +655,7 @@ durable_suite(void)
 	tcase_add_test(tc, receipts_for_the_originator);
 	tcase_add_test(tc, expired_alerts_not_delivered);
 	tcase_add_test(tc, critical_first_in_backlog);
+	tcase_add_test(tc, history_then_live_without_seam);
 	suite_add_tcase(s, tc);
 	return s;
 }
