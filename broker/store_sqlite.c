@@ -218,6 +218,32 @@ store_migrate(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/* Switch to WAL and check that it took (it does not on some file systems). */
+static int
+store_wal(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt;
+	const char *mode;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (sqlite3_step(stmt) == SQLITE_ROW &&
+	    (mode = (const char *)sqlite3_column_text(stmt, 0)) != NULL) {
+		if (strcmp(mode, "wal") == 0)
+			rc = 0;
+		else
+			snprintf(err, errlen, "cannot use write-ahead logging "
+			    "(journal mode stays \"%s\")", mode);
+	} else
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 /* PRAGMA quick_check: "ok", or the first problem found. */
 static int
 store_verify(struct store *st, char *err, size_t errlen)
@@ -289,7 +315,7 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
-	if (store_exec(st, "PRAGMA journal_mode = WAL", why, sizeof(why)) < 0 ||
+	if (store_wal(st, why, sizeof(why)) < 0 ||
 	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0)
 		goto fail;
 	if (store_verify(st, why, sizeof(why)) < 0 ||
