@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 #include "yamlfile.h"
 
@@ -36,6 +37,7 @@ enum config_type {
 	CONFIG_DIR,		/* a directory: char * (absolute path; not checked) */
 	CONFIG_LOGLEVEL,	/* debug|info|warn|error: char * */
 	CONFIG_UINT,		/* uint32_t within min..max */
+	CONFIG_DURATION,	/* uint32_t seconds within min..max: 30, "90s", "15m", "12h", "90d" */
 };
 
 struct config_option {
@@ -52,6 +54,8 @@ struct config_option {
 #define CONFIG_OFF(f)	offsetof(struct config, f)
 #define CONFIG_UINTOPT(key, f, min, max, def, help)			\
 	{ key, CONFIG_UINT, CONFIG_OFF(f), 0, min, max, def, NULL, help }
+#define CONFIG_DUROPT(key, f, min, max, def, help)			\
+	{ key, CONFIG_DURATION, CONFIG_OFF(f), 0, min, max, def, NULL, help }
 #define CONFIG_STROPT(key, type, f, def, help)				\
 	{ key, type, CONFIG_OFF(f), 0, 0, 0, 0, def, help }
 
@@ -116,6 +120,22 @@ static const struct config_option config_options[] = {
 	    1, 1000, 10,
 	    "Deliveries of one alert to a durable subscription before it goes "
 	    "to the dead-letter list."),
+	CONFIG_DUROPT("retention.alerts", retain_alerts,
+	    0, 3650 * 86400u, 90 * 86400u,
+	    "How long alerts (and their deliveries) are kept; older ones are "
+	    "purged. 0: kept for ever."),
+	CONFIG_DUROPT("retention.audit", retain_audit,
+	    0, 3650 * 86400u, 1095 * 86400u,
+	    "How long audit journal records are kept; older ones are purged "
+	    "(the purge itself is recorded). 0: kept for ever."),
+	CONFIG_DUROPT("retention.interval", retain_interval,
+	    1, 86400, 600,
+	    "Time between purge runs."),
+	CONFIG_UINTOPT("retention.batch", retain_batch,
+	    10, 100000, 1000,
+	    "Most rows one purge transaction deletes, so that a purge never "
+	    "holds up publishing for long; a run continues in further small "
+	    "transactions until done."),
 #define CONFIG_TTL(cat, idx)						\
 	CONFIG_UINTOPT("ttl." cat, ttl[idx], 0, 31536000, 0,		\
 	    "Seconds an alert of category " cat " stays deliverable when "	\
@@ -141,6 +161,7 @@ static const char *const config_type_names[] = {
 	[CONFIG_DIR] = "path",
 	[CONFIG_LOGLEVEL] = "level",
 	[CONFIG_UINT] = "integer",
+	[CONFIG_DURATION] = "duration",
 };
 
 /* One load in progress. */
@@ -310,6 +331,34 @@ config_set_uint(struct config_load *ld, const struct config_option *opt,
 	return 0;
 }
 
+/* Seconds, or a number with s, m, h or d; within the option's bounds. */
+static int
+config_set_duration(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	char *text;
+	int64_t secs = opt->udef;
+	int rc = 0;
+
+	if (node != NULL) {
+		if (yamlfile_string(ld->yf, node, opt->key, &text) == -1)
+			return -1;
+		if (!time_parse_duration(text, &secs))
+			rc = yamlfile_error(ld->yf, node, "%s: expected a duration "
+			    "such as 30s, 15m, 12h or 90d, got '%s'", opt->key,
+			    text);
+		else if (secs < opt->min || secs > opt->max)
+			rc = yamlfile_error(ld->yf, node, "%s: %s is out of range "
+			    "(%" PRIu32 "s..%" PRIu32 "s)", opt->key, text,
+			    opt->min, opt->max);
+		free(text);
+		if (rc == -1)
+			return -1;
+	}
+	*(uint32_t *)config_field(ld->cfg, opt->off) = (uint32_t)secs;
+	return 0;
+}
+
 static int
 config_set_files(struct config_load *ld, const struct config_option *opt,
     struct fy_node *node)
@@ -377,6 +426,8 @@ config_set(struct config_load *ld, const struct config_option *opt,
 	switch (opt->type) {
 	case CONFIG_UINT:
 		return config_set_uint(ld, opt, node);
+	case CONFIG_DURATION:
+		return config_set_duration(ld, opt, node);
 	case CONFIG_FILES:
 		return config_set_files(ld, opt, node);
 	default:
@@ -484,7 +535,7 @@ config_parse(struct yamlfile *yf, char *base, struct config **out)
 		opt = &config_options[i];
 		value = config_lookup(root, opt->key, &ld.keys[i], &parent);
 		if (ld.keys[i] == NULL && opt->type != CONFIG_UINT &&
-		    opt->def == NULL) {
+		    opt->type != CONFIG_DURATION && opt->def == NULL) {
 			yamlfile_error(yf, parent, "missing required key '%s'",
 			    opt->key);
 			goto fail;
@@ -609,12 +660,19 @@ config_print_help(FILE *fp)
 		if (opt->type == CONFIG_UINT)
 			snprintf(type, sizeof(type), "%s %" PRIu32 "..%" PRIu32,
 			    config_type_names[opt->type], opt->min, opt->max);
+		else if (opt->type == CONFIG_DURATION)
+			snprintf(type, sizeof(type), "%s %" PRIu32 "s..%" PRIu32
+			    "s", config_type_names[opt->type], opt->min, opt->max);
 		else
 			snprintf(type, sizeof(type), "%s",
 			    config_type_names[opt->type]);
 		fprintf(fp, "  %-25s %s, ", opt->key, type);
 		if (opt->type == CONFIG_UINT)
 			fprintf(fp, "default %" PRIu32 "\n", opt->udef);
+		else if (opt->type == CONFIG_DURATION)
+			fprintf(fp, "default %" PRIu32 "%s\n", opt->udef % 86400 ?
+			    opt->udef : opt->udef / 86400, opt->udef % 86400 ||
+			    opt->udef == 0 ? "s" : "d");
 		else if (opt->def != NULL)
 			fprintf(fp, "default %s\n", opt->def);
 		else

@@ -39,6 +39,10 @@ struct config {
 	uint32_t	 ack_timeout;		/* durable.ack_timeout, seconds */
 	uint32_t	 max_deliveries;	/* durable.max_deliveries, before dead-lettering */
 	uint32_t	 max_durables;		/* durable.max_subscriptions, per endpoint */
+	uint32_t	 retain_alerts;		/* retention.alerts, seconds (0: for ever) */
+	uint32_t	 retain_audit;		/* retention.audit, seconds (0: for ever) */
+	uint32_t	 retain_interval;	/* retention.interval, seconds */
+	uint32_t	 retain_batch;		/* retention.batch, rows per transaction */
 	uint32_t	 ttl[10];		/* ttl.<category>, seconds (0: none), by Ccc__V1__Category */
 };
 

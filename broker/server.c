@@ -24,6 +24,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "timeutil.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -40,6 +41,8 @@ struct server {
 	bool			 stopping;
 	struct event		*sig_term, *sig_int, *sig_hup;
 	struct event		*stop_timer;	/* shutdown deadline */
+	struct event		*purge_timer;	/* retention runs */
+	size_t			 purged;	/* rows deleted by the current run */
 };
 
 static void
@@ -82,6 +85,54 @@ server_stop_timer_cb(evutil_socket_t fd, short what, void *arg)
 	log_warn("shutdown: %zu sessions did not drain within %u s; exiting",
 	    srv->nsessions, srv->cfg->shutdown_timeout);
 	event_base_loopexit(srv->base, NULL);
+}
+
+static void	server_purge_cb(evutil_socket_t, short, void *);
+
+static void
+server_purge_arm(struct server *srv, time_t sec, suseconds_t usec)
+{
+	struct timeval tv = { sec, usec };
+
+	evtimer_add(srv->purge_timer, &tv);
+}
+
+static void
+server_purged(void *arg, const struct store_result *res)
+{
+	struct server *srv = arg;
+
+	if (res->status != STORE_OK) {
+		log_error("retention: purge failed: %s", res->error);
+		server_purge_arm(srv, srv->cfg->retain_interval, 0);
+		return;
+	}
+	srv->purged += res->purged;
+	if (res->more) {	/* a full batch: go on soon, in small steps */
+		server_purge_arm(srv, 0, 100000);
+		return;
+	}
+	if (srv->purged > 0)
+		log_info("retention: purged %zu rows", srv->purged);
+	srv->purged = 0;
+	server_purge_arm(srv, srv->cfg->retain_interval, 0);
+}
+
+/* One step of a retention run: the store deletes a bounded batch. */
+static void
+server_purge_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	int64_t now = time_now_us(), sec = 1000000;
+
+	(void)fd;
+	(void)what;
+	if (srv->stopping)
+		return;
+	store_purge(srv->store,
+	    srv->cfg->retain_alerts ? now - srv->cfg->retain_alerts * sec : 0,
+	    srv->cfg->retain_audit ? now - srv->cfg->retain_audit * sec : 0,
+	    srv->cfg->retain_batch, server_purged, srv);
 }
 
 static void
@@ -146,6 +197,9 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
 	srv->stop_timer = evtimer_new(srv->base, server_stop_timer_cb, srv);
+	srv->purge_timer = evtimer_new(srv->base, server_purge_cb, srv);
+	if (cfg->retain_alerts != 0 || cfg->retain_audit != 0)
+		server_purge_arm(srv, 1, 0);	/* a first run soon after start */
 	evsignal_add(srv->sig_term, NULL);
 	evsignal_add(srv->sig_int, NULL);
 	evsignal_add(srv->sig_hup, NULL);
@@ -188,6 +242,7 @@ server_free(struct server *srv)
 		event_free(srv->sig_int);
 		event_free(srv->sig_hup);
 		event_free(srv->stop_timer);
+		event_free(srv->purge_timer);
 	}
 	topic_tree_free(srv->topics);
 	SSL_CTX_free(srv->ssl_ctx);

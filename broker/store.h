@@ -84,6 +84,8 @@ struct store_result {
 	size_t			 nrows;
 	size_t			 dead;		/* fetch: deliveries moved to the dead-letter list */
 	size_t			 expired;	/* fetch: deliveries dropped because the alert expired */
+	size_t			 purged;	/* purge: rows deleted */
+	bool			 more;		/* purge: a batch was full, run again */
 	struct store_receipt	*receipts;	/* receipts, by endpoint */
 	size_t			 nreceipts;
 };
@@ -181,6 +183,16 @@ void	store_receipts(struct store *st, const char *origin, const char *alert_id,
 void	store_history(struct store *st, int64_t since, uint64_t after_seq,
 	    uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
 	    store_cb *cb, void *arg);
+/*
+ * Retention: delete up to batch alerts published before alerts_before (with
+ * all their deliveries) and up to batch audit records older than
+ * audit_before (0: none of either). The purge is recorded in the journal
+ * with what it removed ("alerts=N audit=M audit_through=SEQ hash=HEX"), which
+ * lets store_verify_audit check the first remaining record. res->purged is
+ * the number of rows deleted (a full batch means: run again).
+ */
+void	store_purge(struct store *st, int64_t alerts_before, int64_t audit_before,
+	    size_t batch, store_cb *cb, void *arg);
 /* Append a record to the audit journal. */
 void	store_audit(struct store *st, const struct audit_rec *rec);
 /*

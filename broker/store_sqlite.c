@@ -33,7 +33,7 @@
 #define STORE_FILE	"ccc.db"
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
-    OP_AUDIT, OP_RECEIPTS, OP_HISTORY };
+    OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE };
 
 #define AUDIT_NTEXT	7	/* text fields of struct audit_rec, in order */
 
@@ -144,8 +144,9 @@ static const char *const store_migrations[] = {
 	"DROP INDEX deliveries_open;"
 	"CREATE INDEX deliveries_open ON deliveries (dsub, severity DESC, tag) "
 	"  WHERE state = 0;",
-	/* 5: history reads find their start by time */
-	"CREATE INDEX alerts_time ON alerts (published_at);",
+	/* 5: history reads find their start by time; purges find deliveries */
+	"CREATE INDEX alerts_time ON alerts (published_at);"
+	"CREATE INDEX deliveries_alert ON deliveries (alert);",
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -440,6 +441,20 @@ store_audit(struct store *st, const struct audit_rec *rec)
 	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
 
 	store_audit_copy(&op->audit, rec);
+	store_enqueue(st, op);
+}
+
+void
+store_purge(struct store *st, int64_t alerts_before, int64_t audit_before,
+    size_t batch, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_PURGE, cb, arg);
+	struct audit_rec ar = { .event = "purge", .detail = "" };
+
+	op->published_at = alerts_before;
+	op->expires_at = audit_before;
+	op->limit = batch;
+	store_audit_copy(&op->audit, &ar);
 	store_enqueue(st, op);
 }
 
@@ -865,6 +880,67 @@ out:
 	return -1;
 }
 
+static void
+store_hex(const uint8_t *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static int
+store_do_purge(struct store *st, struct store_op *op)
+{
+	int64_t nalerts = 0, naudit = 0, through = 0;
+	char hex[65] = "", detail[200];
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (op->published_at != 0) {
+		if (store_run(st, op, "DELETE FROM deliveries WHERE alert IN "
+		    "(SELECT seq FROM alerts WHERE published_at < ?1 ORDER BY seq "
+		    "LIMIT ?2)", "ii", op->published_at, (int64_t)op->limit) < 0 ||
+		    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq "
+		    "FROM alerts WHERE published_at < ?1 ORDER BY seq LIMIT ?2)",
+		    "ii", op->published_at, (int64_t)op->limit) < 0)
+			return -1;
+		nalerts = sqlite3_changes(st->db);
+	}
+	if (op->expires_at != 0) {
+		/* the last record removed: its hash anchors what remains */
+		if (sqlite3_prepare_v2(st->db, "SELECT seq, hash FROM audit WHERE "
+		    "at < ?1 ORDER BY seq LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
+			return store_fail(st, op);
+		sqlite3_bind_int64(stmt, 1, op->expires_at);
+		sqlite3_bind_int64(stmt, 2, (int64_t)op->limit);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			through = sqlite3_column_int64(stmt, 0);
+			if (sqlite3_column_bytes(stmt, 1) == 32)
+				store_hex(sqlite3_column_blob(stmt, 1), 32, hex);
+		}
+		sqlite3_finalize(stmt);
+		if (rc != SQLITE_DONE)
+			return store_fail(st, op);
+		if (through > 0) {
+			if (store_run(st, op, "DELETE FROM audit WHERE seq <= ?1",
+			    "i", through) < 0)
+				return -1;
+			naudit = sqlite3_changes(st->db);
+		}
+	}
+	op->res.purged = (size_t)(nalerts + naudit);
+	op->res.more = (size_t)nalerts == op->limit ||
+	    (size_t)naudit == op->limit;
+	op->res.status = STORE_OK;
+	if (op->res.purged == 0)
+		return 0;
+	snprintf(detail, sizeof(detail), "alerts=%lld audit=%lld "
+	    "audit_through=%lld hash=%s ", (long long)nalerts, (long long)naudit,
+	    (long long)through, hex);
+	free(op->audit.text[6]);
+	op->audit.text[6] = xstrdup(detail);
+	return store_write_audit(st, op, NULL, NULL);
+}
+
 static int
 store_do_history(struct store *st, struct store_op *op)
 {
@@ -1033,6 +1109,8 @@ store_do(struct store *st, struct store_op *op)
 		return store_do_receipts(st, op);
 	case OP_HISTORY:
 		return store_do_history(st, op);
+	case OP_PURGE:
+		return store_do_purge(st, op);
 	}
 	return -1;
 }
@@ -1226,6 +1304,26 @@ store_free_dsubs(struct store_dsub *v, size_t n)
 
 /* ---- offline verification ---------------------------------------------- */
 
+/* Does a purge record say it removed the records through seq, ending in hash? */
+static bool
+store_purged_through(sqlite3 *db, int64_t seq, const uint8_t hash[32])
+{
+	sqlite3_stmt *stmt;
+	char want[128], hex[65];
+	bool found = false;
+
+	store_hex(hash, 32, hex);
+	snprintf(want, sizeof(want), " audit_through=%lld hash=%s ",
+	    (long long)seq, hex);
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM audit WHERE event = 'purge' "
+	    "AND instr(detail, ?1) > 0", -1, &stmt, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(stmt, 1, want, -1, SQLITE_STATIC);
+	found = sqlite3_step(stmt) == SQLITE_ROW;
+	sqlite3_finalize(stmt);
+	return found;
+}
+
 int
 store_verify_audit(const char *data_dir, char *report, size_t len)
 {
@@ -1233,7 +1331,7 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
 	uint8_t prev[32], hash[32];
-	int64_t expect = 1, n = 0;
+	int64_t expect = 1, n = 0, first = 1;
 	int rc, result = -1;
 
 	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
@@ -1254,6 +1352,19 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 			text[i] = (const char *)sqlite3_column_text(stmt, 2 + i);
 			if (text[i] == NULL)
 				text[i] = "";
+		}
+		if (n == 0 && seq > 1 && sqlite3_column_bytes(stmt, 10) == 32) {
+			/* records before were purged: a purge record must say so */
+			memcpy(prev, sqlite3_column_blob(stmt, 10), 32);
+			if (!store_purged_through(db, seq - 1, prev)) {
+				snprintf(report, len, "audit journal broken: it starts "
+				    "at record %lld and no purge record accounts for "
+				    "the ones before", (long long)seq);
+				result = 1;
+				goto out;
+			}
+			first = seq;
+			expect = seq;
 		}
 		if (seq != expect) {
 			snprintf(report, len, "audit journal broken at record %lld: "
@@ -1289,7 +1400,13 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 		    path, sqlite3_errmsg(db));
 		goto out;
 	}
-	snprintf(report, len, "audit journal intact: %lld records", (long long)n);
+	if (first > 1)
+		snprintf(report, len, "audit journal intact: %lld records, from "
+		    "record %lld (the ones before were purged by retention)",
+		    (long long)n, (long long)first);
+	else
+		snprintf(report, len, "audit journal intact: %lld records",
+		    (long long)n);
 	result = 0;
 out:
 	sqlite3_finalize(stmt);

@@ -16,6 +16,8 @@
 #include "harness.h"
 #include "uuid.h"
 
+static int	verify_audit(const struct h_broker *);
+
 /* Subscribe durable name to pattern on r; returns the SubscribeOk envelope. */
 static Ccc__V1__Envelope *
 dsub(struct h_raw *r, const char *name, const char *pattern)
@@ -371,6 +373,47 @@ START_TEST(idempotent_publish)
 }
 END_TEST
 
+START_TEST(retention_purges_and_chain_still_verifies)
+{
+	struct h_broker *b = h_broker_start("retention:\n  alerts: 2s\n"
+	    "  audit: 2s\n  interval: 1s\n  batch: 10\n");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Alert *a = h_alert("other", "tr-gr/ipsala", "low", "h0",
+	    "Routine notice");
+	char db[400];
+	sqlite3_stmt *stmt;
+	sqlite3 *h;
+	int alerts = -1;
+
+	for (int i = 0; i < 25; i++)
+		ccc_envelope_free(h_publish_ok(pub, a));
+	h_alert_free(a);
+	ccc_close(pub);
+	/* two seconds of age, then purge runs in batches of ten */
+	ck_assert(h_log_wait(b, "retention: purged", 10000));
+	h_broker_halt(b);
+
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM alerts",
+	    -1, &stmt, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+	alerts = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT min(seq) FROM audit",
+	    -1, &stmt, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+	ck_assert_int_gt(sqlite3_column_int(stmt, 0), 1);	/* a prefix purged */
+	sqlite3_finalize(stmt);
+	sqlite3_close(h);
+	ck_assert_int_eq(alerts, 0);
+	ck_assert_int_eq(verify_audit(b), 0);
+	ck_assert(h_log_contains(b, "purged by retention"));
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(receipts_for_the_originator)
 {
 	struct h_broker *b = h_broker_start(NULL);
@@ -653,6 +696,7 @@ durable_suite(void)
 	tcase_add_test(tc, idempotent_publish);
 	tcase_add_test(tc, audit_journal_tamper_detected);
 	tcase_add_test(tc, receipts_for_the_originator);
+	tcase_add_test(tc, retention_purges_and_chain_still_verifies);
 	tcase_add_test(tc, expired_alerts_not_delivered);
 	tcase_add_test(tc, critical_first_in_backlog);
 	tcase_add_test(tc, history_then_live_without_seam);
