@@ -269,7 +269,7 @@ START_TEST(test_config_unknown_key)
 {
 	config_fails(base_config("log_level: warn\nlisen: 127.0.0.1:1\n"),
 	    "test.yaml:7: unknown key 'lisen' (expected one of: listen, tls, "
-	    "registry, data_dir, log_level, limits, timeouts, durable, ttl)");
+	    "registry, data_dir, log_level, limits, timeouts, durable, retention, ttl)");
 	config_fails(base_config("timeouts:\n  handshake: 5\n  idel: 100\n"),
 	    "test.yaml:8: unknown key 'idel' in timeouts (expected one of: "
 	    "handshake, ping_interval, idle, shutdown)");
@@ -1063,6 +1063,34 @@ START_TEST(test_registry_load_errors)
 }
 END_TEST
 
+START_TEST(test_config_durations)
+{
+	struct config *cfg = NULL;
+	char err[512];
+
+	ck_assert_int_eq(config_load_string("tls:\n  cert: broker/etc/cccd.yaml\n"
+	    "  key: broker/etc/cccd.yaml\n  ca: broker/etc/cccd.yaml\n"
+	    "registry: broker/etc/registry.yaml\nretention:\n  alerts: 30d\n"
+	    "  audit: 0\n  interval: 90\n", "d.yaml", &cfg, err, sizeof(err)), 0);
+	ck_assert_uint_eq(cfg->retain_alerts, 30 * 86400);
+	ck_assert_uint_eq(cfg->retain_audit, 0);
+	ck_assert_uint_eq(cfg->retain_interval, 90);
+	config_free(cfg);
+	cfg = NULL;
+	ck_assert_int_eq(config_load_string("tls:\n  cert: broker/etc/cccd.yaml\n"
+	    "  key: broker/etc/cccd.yaml\n  ca: broker/etc/cccd.yaml\n"
+	    "registry: broker/etc/registry.yaml\nretention:\n  alerts: 3 weeks\n",
+	    "d.yaml", &cfg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "d.yaml:7: retention.alerts: expected a duration "
+	    "such as 30s, 15m, 12h or 90d, got '3 weeks'");
+	ck_assert_int_eq(config_load_string("tls:\n  cert: broker/etc/cccd.yaml\n"
+	    "  key: broker/etc/cccd.yaml\n  ca: broker/etc/cccd.yaml\n"
+	    "registry: broker/etc/registry.yaml\nretention:\n  interval: 2d\n",
+	    "d.yaml", &cfg, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "out of range"));
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -1077,6 +1105,7 @@ config_suite(void)
 	    sizeof(bounds) / sizeof(bounds[0]));
 	tcase_add_test(tc, test_config_bad_numbers);
 	tcase_add_test(tc, test_config_unknown_key);
+	tcase_add_test(tc, test_config_durations);
 	tcase_add_test(tc, test_config_idle_vs_ping);
 	tcase_add_test(tc, test_config_missing_required);
 	tcase_add_test(tc, test_config_files_checked);
