@@ -31,6 +31,7 @@
 #include "xmalloc.h"
 
 #define STORE_FILE	"ccc.db"
+#define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
     OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE };
@@ -83,6 +84,11 @@ struct store {
 	int			 efd;
 	struct event		*ev;
 	uint64_t		 batches, ops;		/* for the log at close */
+	struct {					/* writer thread: prepared statements */
+		const char	*sql;
+		sqlite3_stmt	*stmt;
+	}			 stmts[STORE_NSTMTS];
+	size_t			 nstmts;
 	struct store_chain {				/* writer thread: end of the audit chain */
 		uint8_t		 hash[32];	/* of the last record (zeros: none) */
 		int64_t		 next;		/* sequence number of the next record */
@@ -92,7 +98,7 @@ struct store {
 /* Schema migrations: entry i brings user_version from i to i + 1. */
 static const char *const store_migrations[] = {
 	/* 1: alerts, durable subscriptions, deliveries */
-	"CREATE TABLE alerts ("
+	("CREATE TABLE alerts ("
 	"  seq INTEGER PRIMARY KEY,"
 	"  id TEXT NOT NULL,"
 	"  origin TEXT NOT NULL,"
@@ -117,9 +123,9 @@ static const char *const store_migrations[] = {
 	"  delivered_at INTEGER,"
 	"  acked_at INTEGER);"
 	"CREATE INDEX deliveries_open ON deliveries (dsub, tag) WHERE state = 0;"
-	"CREATE INDEX deliveries_dsub ON deliveries (dsub);",
+	"CREATE INDEX deliveries_dsub ON deliveries (dsub);"),
 	/* 2: the audit journal, hash-chained */
-	"CREATE TABLE audit ("
+	("CREATE TABLE audit ("
 	"  seq INTEGER PRIMARY KEY,"
 	"  at INTEGER NOT NULL,"
 	"  event TEXT NOT NULL,"
@@ -131,22 +137,22 @@ static const char *const store_migrations[] = {
 	"  detail TEXT NOT NULL,"
 	"  transfer INTEGER NOT NULL,"
 	"  prev BLOB NOT NULL,"
-	"  hash BLOB NOT NULL);",
+	"  hash BLOB NOT NULL);"),
 	/* 3: receipts look the audit journal up by alert */
-	"CREATE INDEX audit_alert ON audit (alert);",
+	("CREATE INDEX audit_alert ON audit (alert);"),
 	/*
 	 * 4: priority and expiry travel with each delivery, so that a fetch
 	 * reads a backlog in priority order straight off an index; state 3 =
 	 * dropped because the alert expired
 	 */
-	"ALTER TABLE deliveries ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;"
+	("ALTER TABLE deliveries ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE deliveries ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;"
 	"DROP INDEX deliveries_open;"
 	"CREATE INDEX deliveries_open ON deliveries (dsub, severity DESC, tag) "
-	"  WHERE state = 0;",
+	"  WHERE state = 0;"),
 	/* 5: history reads find their start by time; purges find deliveries */
-	"CREATE INDEX alerts_time ON alerts (published_at);"
-	"CREATE INDEX deliveries_alert ON deliveries (alert);",
+	("CREATE INDEX alerts_time ON alerts (published_at);"
+	"CREATE INDEX deliveries_alert ON deliveries (alert);"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -389,6 +395,8 @@ store_close(struct store *st)
 	    (unsigned long long)st->ops, (unsigned long long)st->batches);
 	event_free(st->ev);
 	close(st->efd);
+	for (size_t i = 0; i < st->nstmts; i++)
+		sqlite3_finalize(st->stmts[i].stmt);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->wake);
@@ -582,6 +590,33 @@ store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 
 /* ---- writer thread ------------------------------------------------------ */
 
+/*
+ * The prepared statement for sql, ready to bind: statements are compiled
+ * once and kept (compiling took most of the writer's time otherwise). sql
+ * must be a string literal: the cache is keyed by its address. Writer
+ * thread only; release with sqlite3_reset().
+ */
+static sqlite3_stmt *
+store_stmt(struct store *st, const char *sql)
+{
+	sqlite3_stmt *stmt;
+
+	for (size_t i = 0; i < st->nstmts; i++)
+		if (st->stmts[i].sql == sql) {
+			sqlite3_reset(st->stmts[i].stmt);
+			sqlite3_clear_bindings(st->stmts[i].stmt);
+			return st->stmts[i].stmt;
+		}
+	if (st->nstmts == STORE_NSTMTS)
+		fatal("store: more than %d distinct statements", STORE_NSTMTS);
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	st->stmts[st->nstmts].sql = sql;
+	st->stmts[st->nstmts++].stmt = stmt;
+	return stmt;
+}
+
 /* Record SQLite's last error as op's and return -1. */
 static int
 store_fail(struct store *st, struct store_op *op)
@@ -599,7 +634,7 @@ store_run(struct store *st, struct store_op *op, const char *sql,
 	va_list ap;
 	int rc, i = 1;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = store_stmt(st, sql)) == NULL)
 		goto fail;
 	va_start(ap, fmt);
 	for (const char *f = fmt; *f; f++, i++) {
@@ -613,7 +648,7 @@ store_run(struct store *st, struct store_op *op, const char *sql,
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		store_fail(st, op);	/* before finalize resets the message */
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 fail:
 	return store_fail(st, op);
@@ -676,10 +711,9 @@ store_write_audit(struct store *st, struct store_op *op, const char *event,
 		text[5] = alert;
 	seq = st->chain.next;
 	store_audit_hash(st->chain.hash, seq, at, text, op->audit.transfer, hash);
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO audit (seq, at, event, "
+	if ((stmt = store_stmt(st, "INSERT INTO audit (seq, at, event, "
 	    "endpoint, subject, fingerprint, peer, alert, detail, transfer, prev, "
-	    "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", -1,
-	    &stmt, NULL) != SQLITE_OK)
+	    "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, seq);
 	sqlite3_bind_int64(stmt, 2, at);
@@ -689,7 +723,7 @@ store_write_audit(struct store *st, struct store_op *op, const char *event,
 	sqlite3_bind_blob(stmt, 11, st->chain.hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 12, hash, 32, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	memcpy(st->chain.hash, hash, 32);
@@ -706,8 +740,8 @@ store_do_publish(struct store *st, struct store_op *op)
 	int64_t seq;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT digest, published_at FROM alerts "
-	    "WHERE origin = ?1 AND id = ?2", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = store_stmt(st, "SELECT digest, published_at FROM alerts "
+	    "WHERE origin = ?1 AND id = ?2")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
@@ -718,16 +752,15 @@ store_do_publish(struct store *st, struct store_op *op)
 		    memcmp(d, op->digest, 32) == 0 ? STORE_DUPLICATE :
 		    STORE_CONFLICT;
 		op->res.published_at = sqlite3_column_int64(stmt, 1);
-		sqlite3_finalize(stmt);
+		sqlite3_reset(stmt);
 		return store_write_audit(st, op, op->res.status == STORE_DUPLICATE ?
 		    "publish_duplicate" : "publish_conflict", NULL);
 	}
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		goto fail;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO alerts (id, origin, topic, "
-	    "published_at, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
-	    &stmt, NULL) != SQLITE_OK)
+	if ((stmt = store_stmt(st, "INSERT INTO alerts (id, origin, topic, "
+	    "published_at, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
@@ -736,7 +769,7 @@ store_do_publish(struct store *st, struct store_op *op)
 	sqlite3_bind_blob(stmt, 5, op->digest, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 6, op->body, (int)op->body_len, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	seq = sqlite3_last_insert_rowid(st->db);
@@ -765,15 +798,15 @@ store_do_subscribe(struct store *st, struct store_op *op)
 	    "patterns, created_at) VALUES (?1, ?2, ?3, ?4)", "ttti", op->endpoint,
 	    op->name, op->patterns, time_now_us()) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(st->db, "SELECT id FROM dsubs WHERE endpoint = ?1 "
-	    "AND name = ?2", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = store_stmt(st, "SELECT id FROM dsubs WHERE endpoint = ?1 "
+	    "AND name = ?2")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->endpoint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		op->res.dsub_id = (uint64_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW)
 		goto fail;
 	return 0;
@@ -811,10 +844,10 @@ store_do_fetch(struct store *st, struct store_op *op)
 	int64_t now = time_now_us();
 	int rc = SQLITE_DONE;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT d.tag, d.attempts, d.expires_at, "
+	if ((stmt = store_stmt(st, "SELECT d.tag, d.attempts, d.expires_at, "
 	    "a.topic, a.body, a.id, a.origin FROM deliveries d JOIN alerts a "
 	    "ON a.seq = d.alert WHERE d.dsub = ?1 AND d.state = 0 "
-	    "ORDER BY d.severity DESC, d.tag", -1, &stmt, NULL) != SQLITE_OK)
+	    "ORDER BY d.severity DESC, d.tag")) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, (int64_t)op->dsub_id);
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
@@ -856,7 +889,7 @@ store_do_fetch(struct store *st, struct store_op *op)
 		r->origin = op->blobs[op->nblobs++] =
 		    xstrdup((const char *)sqlite3_column_text(stmt, 6));
 	}
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		goto fail;
 	if (store_mark(st, op, dead, ndead, 2) < 0 ||
@@ -907,8 +940,8 @@ store_do_purge(struct store *st, struct store_op *op)
 	}
 	if (op->expires_at != 0) {
 		/* the last record removed: its hash anchors what remains */
-		if (sqlite3_prepare_v2(st->db, "SELECT seq, hash FROM audit WHERE "
-		    "at < ?1 ORDER BY seq LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK)
+		if ((stmt = store_stmt(st, "SELECT seq, hash FROM audit WHERE "
+		    "at < ?1 ORDER BY seq LIMIT ?2")) == NULL)
 			return store_fail(st, op);
 		sqlite3_bind_int64(stmt, 1, op->expires_at);
 		sqlite3_bind_int64(stmt, 2, (int64_t)op->limit);
@@ -917,7 +950,7 @@ store_do_purge(struct store *st, struct store_op *op)
 			if (sqlite3_column_bytes(stmt, 1) == 32)
 				store_hex(sqlite3_column_blob(stmt, 1), 32, hex);
 		}
-		sqlite3_finalize(stmt);
+		sqlite3_reset(stmt);
 		if (rc != SQLITE_DONE)
 			return store_fail(st, op);
 		if (through > 0) {
@@ -950,19 +983,19 @@ store_do_history(struct store *st, struct store_op *op)
 	int rc;
 
 	/* where the history starts, by time; then a range of seq */
-	if (sqlite3_prepare_v2(st->db, "SELECT min(seq) FROM alerts WHERE "
-	    "published_at >= ?1", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = store_stmt(st, "SELECT min(seq) FROM alerts WHERE "
+	    "published_at >= ?1")) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, op->published_at);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		first = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? INT64_MAX :
 		    sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW)
 		goto fail;
-	if (sqlite3_prepare_v2(st->db, "SELECT seq, topic, body, id, origin "
+	if ((stmt = store_stmt(st, "SELECT seq, topic, body, id, origin "
 	    "FROM alerts WHERE seq >= ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq "
-	    "LIMIT ?4", -1, &stmt, NULL) != SQLITE_OK)
+	    "LIMIT ?4")) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, first);
 	sqlite3_bind_int64(stmt, 2, (int64_t)op->after_seq);
@@ -986,7 +1019,7 @@ store_do_history(struct store *st, struct store_op *op)
 		r->origin = op->blobs[op->nblobs++] =
 		    xstrdup((const char *)sqlite3_column_text(stmt, 4));
 	}
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		goto fail;
 	op->res.status = STORE_OK;
@@ -1004,25 +1037,25 @@ store_do_receipts(struct store *st, struct store_op *op)
 	size_t cap = 16;
 	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM alerts WHERE origin = ?1 "
-	    "AND id = ?2", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = store_stmt(st, "SELECT 1 FROM alerts WHERE origin = ?1 "
+	    "AND id = ?2")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc == SQLITE_DONE) {
 		op->res.status = STORE_NOT_FOUND;
 		return 0;
 	}
 	if (rc != SQLITE_ROW)
 		goto fail;
-	if (sqlite3_prepare_v2(st->db, "SELECT endpoint, "
+	if ((stmt = store_stmt(st, "SELECT endpoint, "
 	    "min(CASE WHEN event = 'deliver' THEN at END), "
 	    "min(CASE WHEN event = 'ack' THEN at END), "
 	    "sum(event = 'deliver'), max(transfer) FROM audit "
 	    "WHERE alert = ?1 AND event IN ('deliver', 'ack') "
-	    "GROUP BY endpoint ORDER BY 2", -1, &stmt, NULL) != SQLITE_OK)
+	    "GROUP BY endpoint ORDER BY 2")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
 	op->res.receipts = xcalloc(cap, sizeof(*op->res.receipts));
@@ -1043,7 +1076,7 @@ store_do_receipts(struct store *st, struct store_op *op)
 		r->deliveries = (uint32_t)sqlite3_column_int64(stmt, 3);
 		r->transfer = sqlite3_column_int(stmt, 4) != 0;
 	}
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		goto fail;
 	op->res.status = STORE_OK;
@@ -1066,16 +1099,15 @@ store_do_ack(struct store *st, struct store_op *op)
 			return -1;
 		if (sqlite3_changes(st->db) == 0)
 			continue;	/* not ours, or acknowledged before */
-		if (sqlite3_prepare_v2(st->db, "SELECT a.id FROM deliveries d JOIN "
-		    "alerts a ON a.seq = d.alert WHERE d.tag = ?1", -1, &stmt,
-		    NULL) != SQLITE_OK)
+		if ((stmt = store_stmt(st, "SELECT a.id FROM deliveries d JOIN "
+		    "alerts a ON a.seq = d.alert WHERE d.tag = ?1")) == NULL)
 			goto fail;
 		sqlite3_bind_int64(stmt, 1, (int64_t)op->u64[i]);
 		alert[0] = '\0';
 		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 			snprintf(alert, sizeof(alert), "%s",
 			    (const char *)sqlite3_column_text(stmt, 0));
-		sqlite3_finalize(stmt);
+		sqlite3_reset(stmt);
 		if (rc != SQLITE_ROW)
 			goto fail;
 		if (store_write_audit(st, op, NULL, alert) < 0)
