@@ -4,14 +4,19 @@
 #
 # Usage: sh bench/run.sh [-n RUNS] [-o OUTDIR] [SCENARIO ...]
 #   SCENARIO  a b c d e (default: all, in that order)
-#   -n RUNS   runs of each scenario, each with a fresh broker (default 3)
+#   -n RUNS   rounds: every scenario once per round, each run with a fresh
+#             broker (default 3; fewer when the next round would end past
+#             BUDGET seconds from the start, default 270)
 #   -o OUTDIR results (default $BUILD/bench): raw/<scenario>-<run>.json (one
 #             `ccc bench --json` object each), raw/<scenario>-<run>.log (the
 #             broker's log), meta.txt (first line "broker: ccc VERSION"),
 #             commands.txt, summary.md
 #
 # Environment: BUILD (default build) holds cccd and ccc; BROKER_CPU (0) and
-# BENCH_CPU (1) are the cores for `taskset -c` (both empty: no pinning).
+# BENCH_CPU (1) are the cores for `taskset -c` (both empty: no pinning);
+# BUDGET (270) is the time in seconds the rounds should fit in;
+# PERF=1 records the broker with `perf record` during each run into
+# OUTDIR/perf/<scenario>-<run>.data (read it with perf report -i FILE).
 # Needs the demo PKI (make certs). Only 127.0.0.1 is used. Every run is
 # bounded (ccc bench --deadline 50, then `timeout` 60 s); the script stops
 # only the brokers it started, by PID.
@@ -29,6 +34,7 @@ BROKER_CPU=${BROKER_CPU-0}
 BENCH_CPU=${BENCH_CPU-1}
 DEADLINE=50
 HARD_STOP=60
+BUDGET=${BUDGET:-270}
 
 usage() {
 	sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
@@ -46,14 +52,17 @@ shift $((OPTIND - 1))
 SCENARIOS=${*:-a b c d e}
 OUT=${OUT:-$BUILD/bench}
 case $RUNS in ''|*[!0-9]*) echo "run.sh: -n needs a number" >&2; exit 2 ;; esac
+case $BUDGET in ''|*[!0-9]*) echo "run.sh: BUDGET must be seconds" >&2; exit 2 ;; esac
 for sc in $SCENARIOS; do
 	case $sc in a|b|c|d|e) ;; *) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
 done
 for f in "$CCCD" "$CCC"; do
 	[ -x "$f" ] || { echo "run.sh: $f is missing (make)" >&2; exit 1; }
 done
-[ -f "$CERTS/tr-police.pem" ] && [ -f "$CERTS/gr-police.pem" ] ||
-	{ echo "run.sh: no demo PKI in $CERTS (make certs)" >&2; exit 1; }
+if [ ! -f "$CERTS/tr-police.pem" ] || [ ! -f "$CERTS/gr-police.pem" ]; then
+	echo "run.sh: no demo PKI in $CERTS (make certs)" >&2
+	exit 1
+fi
 
 # pinning: broker on one core, the load generator on another
 PIN_NOTE="broker on CPU $BROKER_CPU, bench on CPU $BENCH_CPU (taskset)"
@@ -61,14 +70,16 @@ if [ -z "$BROKER_CPU$BENCH_CPU" ]; then
 	PIN_NOTE="none (BROKER_CPU and BENCH_CPU empty)"
 elif ! command -v taskset >/dev/null 2>&1; then
 	PIN_NOTE="none: taskset is missing (apt-get install util-linux)"
-	BROKER_CPU= BENCH_CPU=
+	BROKER_CPU='' BENCH_CPU=''
 elif [ "$(nproc)" -lt 2 ]; then
 	PIN_NOTE="none: only $(nproc) CPU"
-	BROKER_CPU= BENCH_CPU=
+	BROKER_CPU='' BENCH_CPU=''
 fi
-pin() { [ -n "$1" ] && echo "taskset -c $1" || true; }
+pin() { if [ -n "$1" ]; then echo "taskset -c $1"; fi; }
 
 # descriptors: 5,000 sessions in scenario e, for the broker and the bench
+# (ulimit -H and -n are not POSIX, but dash, bash and busybox sh have them)
+# shellcheck disable=SC3045
 NOFILE=$(ulimit -Hn)
 [ "$NOFILE" = unlimited ] && NOFILE=65536
 [ "$NOFILE" -gt 65536 ] && NOFILE=65536
@@ -82,8 +93,22 @@ mkdir -p "$OUT/raw"
 rm -f "$OUT"/raw/*.json "$OUT"/raw/*.log
 WORK=$(mktemp -d "$OUT/work.XXXXXX")
 BROKER_PID=
+PERF_PID=
+PERF=${PERF:-}
+if [ -n "$PERF" ]; then
+	command -v perf >/dev/null 2>&1 ||
+	    { echo "run.sh: PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 1; }
+	mkdir -p "$OUT/perf"
+fi
 
+stop_perf() {
+	[ -n "$PERF_PID" ] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null || true
+	wait "$PERF_PID" 2>/dev/null || true
+	PERF_PID=
+}
 stop_broker() {
+	stop_perf
 	[ -n "$BROKER_PID" ] || return 0
 	kill -TERM "$BROKER_PID" 2>/dev/null || true
 	i=0
@@ -108,7 +133,7 @@ start_broker() {
 	mkdir -p "$WORK/data"
 	sed -e "s|@SRC@|$SRC|g" -e "s|@CERTS@|$CERTS|g" -e "s|@DATA@|$WORK/data|g" \
 	    "$SRC/bench/cccd.yaml.in" >"$WORK/cccd.yaml"
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC3045
 	(ulimit -n "$NOFILE"; exec $(pin "$BROKER_CPU") "$CCCD" --config "$WORK/cccd.yaml") \
 	    >"$1" 2>&1 &
 	BROKER_PID=$!
@@ -137,25 +162,41 @@ COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$OUT/meta.txt"
 : >"$OUT/commands.txt"
-echo "ccc bench: scenarios $SCENARIOS, $RUNS run(s) each; pinning: $PIN_NOTE"
+echo "ccc bench: scenarios $SCENARIOS, up to $RUNS round(s) in about $BUDGET s; pinning: $PIN_NOTE"
 
-for sc in $SCENARIOS; do
-	run=1
-	while [ $run -le "$RUNS" ]; do
+# rounds: every scenario once per round, so that drift of the host hits all
+# alike; a further round starts only if it should end within BUDGET seconds
+start=$(date +%s)
+last=0
+run=1
+while [ $run -le "$RUNS" ]; do
+	now=$(date +%s)
+	if [ $run -gt 1 ] && [ $((now - start + last)) -gt "$BUDGET" ]; then
+		echo "  time budget of $BUDGET s: stopping after $((run - 1)) of $RUNS rounds"
+		break
+	fi
+	for sc in $SCENARIOS; do
 		start_broker "$OUT/raw/$sc-$run.log"
 		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario $sc --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $DEADLINE --json"
 		echo "$sc/$run: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
+		if [ -n "$PERF" ]; then
+			perf record -q -F 997 --call-graph dwarf,32768 -p "$BROKER_PID" \
+			    -o "$OUT/perf/$sc-$run.data" >/dev/null 2>&1 &
+			PERF_PID=$!
+			sleep 0.5
+		fi
 		rc=0
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086,SC3045
 		(ulimit -n "$NOFILE"; exec timeout -k 3 $HARD_STOP $cmd) \
 		    >"$OUT/raw/$sc-$run.json" 2>"$WORK/stderr" || rc=$?
 		stop_broker
 		sed 's/^/   /' "$WORK/stderr"
 		printf '  %s run %s: %s\n' "$sc" "$run" \
 		    "$([ $rc = 0 ] && echo complete || echo "INCOMPLETE (exit $rc)")"
-		run=$((run + 1))
 		sleep 1		# let TIME_WAIT sockets and the page cache settle
 	done
+	last=$(($(date +%s) - now))
+	run=$((run + 1))
 done
 
 # ---- one table: the median of each figure over the runs -----------------

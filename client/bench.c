@@ -37,7 +37,10 @@
  * bitmap over k: a second delivery of k is a duplicate, a delivery of an
  * alert from another run, or one whose topic the subscriber's patterns do
  * not match, is "foreign"; expected minus first deliveries is "lost".
- * Deliveries with a delivery tag are acknowledged (tag 0 needs none).
+ * Deliveries with a delivery tag are acknowledged (tag 0 needs none), after
+ * each read burst. With --durable every subscriber uses a durable
+ * subscription of its own ("bench-RUN-S": no backlog of an earlier run),
+ * deleted again (forget) when the run ends.
  *
  * Must never: talk to anything but the --server given, spin without a
  * bound (every loop ends at the deadline), or hold a libccc client in two
@@ -96,6 +99,7 @@ struct bench_conn {
 	uint64_t		 quota;		/* alerts it publishes in all */
 	unsigned		 inflight;	/* published, not yet settled */
 	/* subscriber */
+	uint32_t		 sub_id;	/* its subscription */
 	unsigned		 group;		/* its pattern set */
 	uint8_t			*seen;		/* bitmap over k: first deliveries */
 };
@@ -558,8 +562,9 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 	const struct bench_opts *o = b->o;
 	struct ccc_options co;
 	struct ccc_error err;
-	uint32_t sub_id;
+	char name[64];
 	int64_t t = bench_now();
+	int r;
 
 	memset(&co, 0, sizeof(co));
 	co.server = o->server;
@@ -573,14 +578,23 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 		    "subscriber", k->idx, err.message);
 		return;
 	}
-	if (!k->is_pub && ccc_subscribe(k->c, b->patterns[k->group],
-	    b->npatterns[k->group], &sub_id, &err) < 0) {
-		bench_error(b, "subscriber %u: subscribe %s: %s: %s", k->idx,
-		    b->patterns[k->group][0], ccc_error_name(err.code),
-		    err.message);
-		ccc_close(k->c);
-		k->c = NULL;
-		return;
+	if (!k->is_pub) {
+		if (o->durable) {
+			snprintf(name, sizeof(name), "bench-%08" PRIx32 "-%u",
+			    b->run_id, k->idx);
+			r = ccc_subscribe_durable(k->c, name, b->patterns[k->group],
+			    b->npatterns[k->group], &k->sub_id, NULL, &err);
+		} else
+			r = ccc_subscribe(k->c, b->patterns[k->group],
+			    b->npatterns[k->group], &k->sub_id, &err);
+		if (r < 0) {
+			bench_error(b, "subscriber %u: subscribe %s: %s: %s",
+			    k->idx, b->patterns[k->group][0],
+			    ccc_error_name(err.code), err.message);
+			ccc_close(k->c);
+			k->c = NULL;
+			return;
+		}
 	}
 	k->setup_ns = bench_now() - t;
 	k->alive = true;
@@ -991,6 +1005,7 @@ bench_print_json(const struct bench *b, const struct bench_result *r)
 	bench_jint(j, "window", o->window);
 	bench_jnum(j, "rate", o->rate, 3);
 	bench_jint(j, "groups", b->ngroups);
+	json_object_set_new(j, "durable", json_boolean(o->durable));
 	bench_jint(j, "topics", (long long)b->ntopics);
 	json_object_set_new(j, "pattern", json_string(b->pattern_desc));
 	bench_jint(j, "subs_ok", r->subs_ok);
@@ -1060,8 +1075,8 @@ bench_print_table(const struct bench *b, const struct bench_result *r,
 	    o->window);
 	if (o->rate > 0)
 		printf(", %.0f alerts/s", o->rate);
-	printf("\n  %-12s %s (%zu topics)\n", "patterns", b->pattern_desc,
-	    b->ntopics);
+	printf("\n  %-12s %s (%zu topics)%s\n", "patterns", b->pattern_desc,
+	    b->ntopics, o->durable ? ", durable subscriptions" : "");
 	if (o->subscribers > 0)
 		printf("  %-12s %u ok, %u failed in %.3f s: %.0f handshakes/s "
 		    "(TLS + hello + subscribe), p50 %.1f ms, p99 %.1f ms; "
@@ -1079,8 +1094,9 @@ bench_print_table(const struct bench *b, const struct bench_result *r,
 		    o->rate > 0 ? " (fixed rate)" : "");
 		printf("  %-12s %" PRIu64 "/%" PRIu64 " in %.3f s: %.0f "
 		    "deliveries/s; lost %" PRIu64 ", dups %" PRIu64 ", foreign %"
-		    PRIu64 "\n", "deliver", b->delivered, b->expected,
-		    r->deliv_s, r->deliv_rate, r->lost, b->dups, b->foreign);
+		    PRIu64 ", acknowledged %" PRIu64 "\n", "deliver",
+		    b->delivered, b->expected, r->deliv_s, r->deliv_rate, r->lost,
+		    b->dups, b->foreign, b->acks);
 		printf("  %-12s p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  "
 		    "max %.0f  mean %.0f  (from %s send time)\n", "latency us",
 		    r->l50, r->l90, r->l99, r->l999, r->lmax, r->lmean,
@@ -1265,7 +1281,15 @@ bench_nofile(unsigned conns)
 static void
 bench_free(struct bench *b)
 {
+	struct ccc_error err;
+
 	for (unsigned s = 0; s < b->o->subscribers; s++) {
+		/* leave no durable subscription (and backlog) behind */
+		if (b->o->durable && b->subs[s].alive &&
+		    ccc_unsubscribe_forget(b->subs[s].c, b->subs[s].sub_id, true,
+		    &err) < 0)
+			fprintf(stderr, "ccc: bench: subscriber %u: cannot delete "
+			    "its durable subscription: %s\n", s, err.message);
 		ccc_close(b->subs[s].c);
 		free(b->subs[s].seen);
 	}

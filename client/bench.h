@@ -33,6 +33,7 @@ struct bench_opts {
 	size_t		 bytes;		/* encoded size of a published alert */
 	unsigned	 window;	/* unconfirmed publishes per publisher */
 	double		 rate;		/* alerts/s in total; 0: as fast as window allows */
+	bool		 durable;	/* durable subscriptions (acknowledged) */
 	const char	*pattern;	/* every subscriber's pattern (groups == 1) */
 	unsigned	 groups;	/* > 1: subscribers split the categories */
 	const char	*sections;	/* comma-separated; publishers cycle through them */

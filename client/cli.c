@@ -239,8 +239,10 @@ static const struct cli_flag cli_bench_flags[] = {
 	    "(default: the scenario letter)", NULL },
 	[B_JSON] = { "json", NULL, "print one JSON object instead of the "
 	    "table", NULL },
-	[B_DURABLE] = { "durable", NULL, "durable subscriptions: not "
-	    "supported yet (libccc cannot request one)", NULL },
+	[B_DURABLE] = { "durable", NULL, "durable subscriptions, one per "
+	    "subscriber, named bench-RUN-N and deleted after the run; every "
+	    "delivery is acknowledged (the broker allows an endpoint "
+	    "durable.max_subscriptions of them)", NULL },
 	[B_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -813,10 +815,7 @@ cli_bench_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case B_SUB_KEY: o->sub_key = val; return 0;
 	case B_LABEL: o->label = val; return 0;
 	case B_JSON: o->json = true; return 0;
-	case B_DURABLE:
-		cli_printf(why, whylen, "--durable: durable subscriptions are "
-		    "not supported by ccc bench yet (libccc cannot request one)");
-		return -1;
+	case B_DURABLE: o->durable = true; return 0;
 	case B_HELP: k->help = true; return 0;
 	}
 	switch (which) {
