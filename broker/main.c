@@ -29,6 +29,7 @@ usage(FILE *fp)
 	    "usage: cccd [--config FILE]\n"
 	    "       cccd --check-config FILE\n"
 	    "       cccd --verify-audit [--config FILE]\n"
+	    "       cccd --dead-letters [--config FILE]\n"
 	    "       cccd --help | --version\n"
 	    "\n"
 	    "The ccc alert broker: mutual-TLS publish/subscribe for the Common\n"
@@ -40,6 +41,8 @@ usage(FILE *fp)
 	    "      --verify-audit       check the hash chain of the audit journal in\n"
 	    "                           the data_dir of the configuration, then exit\n"
 	    "                           (0 intact, 1 broken or unreadable)\n"
+	    "      --dead-letters       list the alerts that durable subscriptions\n"
+	    "                           gave up on (dead-letter list), then exit\n"
 	    "  -h, --help               this text and the configuration keys\n"
 	    "  -V, --version            print the version and exit\n"
 	    "\n"
@@ -85,10 +88,11 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "verify-audit", no_argument, NULL, 'A' },
+		{ "dead-letters", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG, *check = NULL;
-	bool verify_audit = false;
+	bool verify_audit = false, dead_letters = false;
 	struct config *cfg;
 	struct registry *reg;
 	struct server *srv;
@@ -113,6 +117,9 @@ main(int argc, char **argv)
 		case 'A':
 			verify_audit = true;
 			break;
+		case 'D':
+			dead_letters = true;
+			break;
 		default:
 			fprintf(stderr, "cccd: run 'cccd --help' for usage\n");
 			return 2;
@@ -122,6 +129,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "cccd: unexpected argument \"%s\"; run 'cccd "
 		    "--help' for usage\n", argv[optind]);
 		return 2;
+	}
+	if (dead_letters) {
+		long n;
+
+		if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "cccd: %s\n", err);
+			return 1;
+		}
+		n = store_list_dead(cfg->data_dir, stdout, err, sizeof(err));
+		config_free(cfg);
+		if (n < 0) {
+			fprintf(stderr, "cccd: %s\n", err);
+			return 1;
+		}
+		fprintf(stderr, "%ld alerts in the dead-letter list\n", n);
+		return 0;
 	}
 	if (verify_audit) {
 		if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {

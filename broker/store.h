@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 
@@ -201,5 +202,11 @@ void	store_audit(struct store *st, const struct audit_rec *rec);
  * first broken record), -1 when the store cannot be read; report says which.
  */
 int	store_verify_audit(const char *data_dir, char *report, size_t len);
+/*
+ * Offline: print the dead-letter list of the store in data_dir to fp (one
+ * line per alert: endpoint, durable subscription, alert id, topic, delivery
+ * attempts, time published). Returns the number listed, or -1 with err set.
+ */
+long	store_list_dead(const char *data_dir, FILE *fp, char *err, size_t len);
 
 #endif

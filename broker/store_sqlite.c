@@ -1445,3 +1445,45 @@ out:
 	sqlite3_close(db);
 	return result;
 }
+
+long
+store_list_dead(const char *data_dir, FILE *fp, char *err, size_t len)
+{
+	char path[512], when[40];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	long n = -1;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT s.endpoint, s.name, a.id, a.topic, "
+	    "d.attempts, a.published_at FROM deliveries d JOIN dsubs s ON s.id = "
+	    "d.dsub JOIN alerts a ON a.seq = d.alert WHERE d.state = 2 "
+	    "ORDER BY s.endpoint, s.name, d.tag", -1, &stmt, NULL) != SQLITE_OK) {
+		snprintf(err, len, "cannot read the store %s: %s", path,
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	n = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		fprintf(fp, "%s %s %s %s attempts=%lld published=%s\n",
+		    (const char *)sqlite3_column_text(stmt, 0),
+		    (const char *)sqlite3_column_text(stmt, 1),
+		    (const char *)sqlite3_column_text(stmt, 2),
+		    (const char *)sqlite3_column_text(stmt, 3),
+		    (long long)sqlite3_column_int64(stmt, 4),
+		    time_format_rfc3339(sqlite3_column_int64(stmt, 5), when,
+		    sizeof(when)));
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(err, len, "cannot read the store %s: %s", path,
+		    sqlite3_errmsg(db));
+		n = -1;
+	}
+out:
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return n;
+}

@@ -245,6 +245,25 @@ START_TEST(dead_letter_after_max_deliveries)
 	ck_assert(h_log_wait(b, "moved to the dead-letter list", H_WAIT_MS));
 	h_raw_close(r);
 	ccc_close(pub);
+	h_broker_halt(b);
+	/* operators can list it */
+	{
+		char cmd[1200], out[400], *text;
+		int st;
+
+		snprintf(out, sizeof(out), "%s/dead.txt", b->dir);
+		snprintf(cmd, sizeof(cmd), "%s/cccd --dead-letters --config '%s' "
+		    ">'%s' 2>>'%s'", getenv("CCC_BUILD") ? getenv("CCC_BUILD") :
+		    "build", b->config, out, b->log);
+		st = system(cmd);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		text = h_slurp(out);
+		ck_assert_ptr_nonnull(text);
+		ck_assert_msg(strstr(text, id) != NULL && strstr(text,
+		    "gr-police feed") != NULL && strstr(text, "attempts=2") != NULL,
+		    "dead letters: %s", text);
+		free(text);
+	}
 	h_broker_stop(b);
 }
 END_TEST

@@ -101,7 +101,7 @@ h_now_us(void)
 }
 
 /* Whole file as a NUL-terminated string (caller frees), or NULL. */
-static char *
+char *
 h_slurp(const char *path)
 {
 	FILE *fp = fopen(path, "rb");

@@ -64,6 +64,8 @@ struct h_broker {
  * the port it listens on. test names the test in the report of a broker
  * whose test failed before stopping it.
  */
+/* The whole file at path as a new string (NULL when unreadable). */
+char		*h_slurp(const char *path);
 /* When set, the data_dir of brokers started from now on (default: their own). */
 extern const char *h_data_dir;
 #define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
