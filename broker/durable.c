@@ -521,6 +521,47 @@ durable_timer_cb(evutil_socket_t fd, short what, void *arg)
 	durable_pump(d);
 }
 
+/* One acknowledgement, pushed to the originator's sessions that asked. */
+struct durable_push {
+	const struct store_receipt	*r;
+	Ccc__V1__Envelope		*env;
+};
+
+static void
+durable_push_receipt(struct session *s, void *arg)
+{
+	const struct durable_push *p = arg;
+
+	if (s->want_receipts && s->state == SESS_READY &&
+	    strcmp(s->endpoint, p->r->origin) == 0)
+		sess_send(s, p->env);
+}
+
+/* The store recorded acknowledgements: tell the originators who want it. */
+static void
+durable_acked(void *arg, const struct store_result *res)
+{
+	(void)arg;
+	if (res->status != STORE_OK)
+		return;
+	for (size_t i = 0; i < res->nreceipts; i++) {
+		const struct store_receipt *r = &res->receipts[i];
+		Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+		Ccc__V1__ReceiptsOk ok = CCC__V1__RECEIPTS_OK__INIT;
+		Ccc__V1__Receipt rc = CCC__V1__RECEIPT__INIT, *prc = &rc;
+		struct durable_push p = { r, &env };
+
+		rc.endpoint = (char *)(uintptr_t)r->endpoint;
+		rc.acknowledged_at = r->acked_at;
+		ok.alert_id = (char *)(uintptr_t)r->alert_id;
+		ok.receipts = &prc;
+		ok.n_receipts = 1;
+		env.body_case = CCC__V1__ENVELOPE__BODY_RECEIPTS_OK;
+		env.receipts_ok = &ok;
+		server_each_session(durable_srv, durable_push_receipt, &p);
+	}
+}
+
 void
 durable_ack(struct session *s, const uint64_t *tags, size_t n)
 {
@@ -550,7 +591,7 @@ durable_ack(struct session *s, const uint64_t *tags, size_t n)
 		 * an alert already being sent again still counts.
 		 */
 		ar.detail = d->name;
-		store_ack(durable_store, d->id, tags, n, &ar);
+		store_ack(durable_store, d->id, tags, n, &ar, durable_acked, NULL);
 		if (freed == 0)
 			continue;
 		if (d->ninflight > 0)	/* progress: restart the ack timeout */

@@ -87,6 +87,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	log_info("session %llu: %s connected from %s (%s)",
 	    (unsigned long long)s->serial, s->endpoint, s->peer,
 	    h->client_name[0] ? h->client_name : "unnamed client");
+	s->want_receipts = h->receipts;
 	sess_ready(s);
 	sess_audit(s, "session_open", NULL, h->client_name, false);
 	sess_send(s, &out);

@@ -317,3 +317,13 @@ server_nsessions(const struct server *srv)
 {
 	return srv->nsessions;
 }
+
+void
+server_each_session(struct server *srv, void (*fn)(struct session *, void *),
+    void *arg)
+{
+	struct session *s;
+
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		fn(s, arg);
+}

@@ -43,5 +43,8 @@ struct store		*server_store(const struct server *srv);
 void			 server_attach(struct server *srv, struct session *s);
 void			 server_detach(struct server *srv, struct session *s);
 size_t			 server_nsessions(const struct server *srv);
+/* Call fn(session, arg) for every session (fn must not free any). */
+void			 server_each_session(struct server *srv,
+			    void (*fn)(struct session *, void *), void *arg);
 
 #endif

@@ -77,6 +77,7 @@ struct session {
 	/* liveness */
 	int64_t			 last_rx_us;	/* monotonic time of the last frame received */
 	bool			 ping_sent;	/* a Ping is outstanding */
+	bool			 want_receipts;	/* Hello.receipts: push acknowledgements of our alerts */
 	uint64_t		 ping_rid;	/* request id of our pings */
 
 	/* subscriptions */

@@ -40,6 +40,8 @@ enum store_status {
 
 /* What the audit journal says one recipient got of an alert. */
 struct store_receipt {
+	const char	*alert_id;	/* ack results: the alert acknowledged */
+	const char	*origin;	/* ack results: who published it */
 	const char	*endpoint;
 	int64_t		 delivered_at;
 	int64_t		 acked_at;	/* 0: not acknowledged */
@@ -166,9 +168,11 @@ void	store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 /*
  * Mark deliveries acknowledged, each with an "ack" audit record built from
  * audit (the alert id is filled in). Unknown or foreign tags are ignored.
+ * res->receipts lists what was acknowledged (alert_id, origin, acked_at;
+ * endpoint is audit->endpoint). cb may be NULL.
  */
 void	store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
-	    size_t ntags, const struct audit_rec *audit);
+	    size_t ntags, const struct audit_rec *audit, store_cb *cb, void *arg);
 /*
  * Receipts of the alert (origin, alert_id), from the audit journal: every
  * recipient with its first delivery and its acknowledgement. STORE_NOT_FOUND

@@ -576,9 +576,9 @@ store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 
 void
 store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
-    size_t ntags, const struct audit_rec *audit)
+    size_t ntags, const struct audit_rec *audit, store_cb *cb, void *arg)
 {
-	struct store_op *op = store_op_new(OP_ACK, NULL, NULL);
+	struct store_op *op = store_op_new(OP_ACK, cb, arg);
 
 	store_audit_copy(&op->audit, audit);
 	op->dsub_id = dsub_id;
@@ -1089,29 +1089,43 @@ static int
 store_do_ack(struct store *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
-	char alert[64];
+	char alert[64], origin[64];
+	int64_t now = time_now_us();
 	int rc;
 
+	op->res.receipts = xcalloc(op->nu64 ? op->nu64 : 1,
+	    sizeof(*op->res.receipts));
+	op->blobs = xcalloc(2 * (op->nu64 ? op->nu64 : 1), sizeof(void *));
 	for (size_t i = 0; i < op->nu64; i++) {
+		struct store_receipt *r;
+
 		if (store_run(st, op, "UPDATE deliveries SET state = 1, acked_at = ?1 "
-		    "WHERE tag = ?2 AND dsub = ?3 AND state = 0", "iii",
-		    time_now_us(), (int64_t)op->u64[i], (int64_t)op->dsub_id) < 0)
+		    "WHERE tag = ?2 AND dsub = ?3 AND state = 0", "iii", now,
+		    (int64_t)op->u64[i], (int64_t)op->dsub_id) < 0)
 			return -1;
 		if (sqlite3_changes(st->db) == 0)
 			continue;	/* not ours, or acknowledged before */
-		if ((stmt = store_stmt(st, "SELECT a.id FROM deliveries d JOIN "
-		    "alerts a ON a.seq = d.alert WHERE d.tag = ?1")) == NULL)
+		if ((stmt = store_stmt(st, "SELECT a.id, a.origin FROM deliveries d "
+		    "JOIN alerts a ON a.seq = d.alert WHERE d.tag = ?1")) == NULL)
 			goto fail;
 		sqlite3_bind_int64(stmt, 1, (int64_t)op->u64[i]);
-		alert[0] = '\0';
-		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		alert[0] = origin[0] = '\0';
+		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			snprintf(alert, sizeof(alert), "%s",
 			    (const char *)sqlite3_column_text(stmt, 0));
+			snprintf(origin, sizeof(origin), "%s",
+			    (const char *)sqlite3_column_text(stmt, 1));
+		}
 		sqlite3_reset(stmt);
 		if (rc != SQLITE_ROW)
 			goto fail;
 		if (store_write_audit(st, op, NULL, alert) < 0)
 			return -1;
+		r = &op->res.receipts[op->res.nreceipts++];
+		r->alert_id = op->blobs[op->nblobs++] = xstrdup(alert);
+		r->origin = op->blobs[op->nblobs++] = xstrdup(origin);
+		r->endpoint = op->audit.text[1];
+		r->acked_at = now;
 	}
 	return 0;
 fail:

@@ -890,8 +890,8 @@ ccc_request(ccc_client *c, Ccc__V1__Envelope *req,
 
 /* Hello, then Welcome (or the broker's refusal). */
 static int
-ccc_hello(ccc_client *c, const char *client_name, int64_t deadline,
-    struct ccc_error *err)
+ccc_hello(ccc_client *c, const char *client_name, bool receipts,
+    int64_t deadline, struct ccc_error *err)
 {
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply = NULL;
 	Ccc__V1__Hello hello;
@@ -904,6 +904,7 @@ ccc_hello(ccc_client *c, const char *client_name, int64_t deadline,
 	ccc__v1__hello__init(&hello);	/* the INIT macro casts away const */
 	hello.protocol_version = CCC_PROTOCOL_VERSION;
 	hello.client_name = name;
+	hello.receipts = receipts;
 	env.body_case = CCC__V1__ENVELOPE__BODY_HELLO;
 	env.hello = &hello;
 	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_WELCOME, deadline,
@@ -978,7 +979,7 @@ ccc_connect(const struct ccc_options *opts, ccc_client **out,
 	if (ccc_tls_context(c, opts, err) < 0 ||
 	    ccc_tcp_connect(c, deadline, err) < 0 ||
 	    ccc_tls_start(c, deadline, err) < 0 ||
-	    ccc_hello(c, opts->client_name, deadline, err) < 0)
+	    ccc_hello(c, opts->client_name, opts->receipts, deadline, err) < 0)
 		goto fail;
 	*out = c;
 	return 0;

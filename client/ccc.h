@@ -80,6 +80,8 @@ struct ccc_options {
 	const char	*ca;		/* CA bundle that signed the broker's certificate, required */
 	int		 timeout_ms;	/* connect, handshake and each blocking wait; 0 means 10000 */
 	const char	*client_name;	/* sent in Hello for the broker's log; NULL means "libccc/VERSION" */
+	bool		 receipts;	/* have the broker push a ReceiptsOk (request_id 0) each
+					   time a recipient acknowledges an alert this endpoint published */
 };
 
 typedef struct ccc_client ccc_client;

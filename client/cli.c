@@ -889,7 +889,7 @@ cli_env(struct cli_global *g)
 
 /* Connect with the global options. Returns an exit status (0: connected). */
 static int
-cli_connect(const struct cli_global *g, ccc_client **c)
+cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 {
 	struct ccc_options o;
 	struct ccc_error err;
@@ -910,6 +910,7 @@ cli_connect(const struct cli_global *g, ccc_client **c)
 	o.ca = g->ca;
 	o.timeout_ms = g->timeout_ms;
 	o.client_name = "ccc-cli/" CCC_VERSION;
+	o.receipts = receipts;
 	if (ccc_connect(&o, c, &err) < 0) {
 		if (err.code == CCC_ERR_USAGE) {
 			cli_usage(NULL, "%s", err.message);
@@ -919,6 +920,12 @@ cli_connect(const struct cli_global *g, ccc_client **c)
 		return CLI_EXIT_FAIL;
 	}
 	return CLI_EXIT_OK;
+}
+
+static int
+cli_connect(const struct cli_global *g, ccc_client **c)
+{
+	return cli_connect_opts(g, false, c);
 }
 
 /* Flush stdout; on failure say so. Returns 0 or -1. */
@@ -1603,13 +1610,17 @@ out:
 struct cli_rcpt {
 	const char	*id;
 	bool		 json;
+	bool		 follow;
 	bool		 help;
 };
 
-enum { R_JSON, R_HELP };
+enum { R_JSON, R_FOLLOW, R_HELP };
 
 static const struct cli_flag cli_rcpt_flags[] = {
 	[R_JSON] = { "json", NULL, "print the receipts as one JSON object", NULL },
+	[R_FOLLOW] = { "follow", NULL, "instead of one alert's receipts, print "
+	    "each acknowledgement of any alert this endpoint publishes, as it "
+	    "happens, until interrupted", NULL },
 	[R_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -1618,6 +1629,7 @@ static void
 cli_help_receipts(FILE *f)
 {
 	fputs("usage: ccc [OPTIONS] receipts [--json] ALERT_ID\n"
+	    "       ccc [OPTIONS] receipts --follow [--json]\n"
 	    "\n"
 	    "Show who received an alert this endpoint published: each recipient "
 	    "endpoint,\n"
@@ -1645,9 +1657,74 @@ cli_rcpt_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		r->id = val;
 		break;
 	case R_JSON: r->json = true; break;
+	case R_FOLLOW: r->follow = true; break;
 	case R_HELP: r->help = true; break;
 	}
 	return 0;
+}
+
+/* Print one receipt line, or the whole ReceiptsOk as JSON. */
+static int
+cli_print_receipts(const Ccc__V1__ReceiptsOk *ro, bool json, bool header)
+{
+	char t1[40], t2[40];
+
+	if (json) {
+		json_t *obj = pbjson_from_message(&ro->base);
+		char *s = obj != NULL ? json_dumps(obj, CLI_JSON_FLAGS) : NULL;
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+		json_decref(obj);
+		return s != NULL ? 0 : -1;
+	}
+	if (header)
+		printf("%-20s %-27s %-27s %s\n", "RECIPIENT", "DELIVERED",
+		    "ACKNOWLEDGED", "DELIVERIES");
+	for (size_t k = 0; k < ro->n_receipts; k++) {
+		const Ccc__V1__Receipt *x = ro->receipts[k];
+
+		if (!header)	/* a push: which alert */
+			printf("%s ", ro->alert_id);
+		printf("%-20s %-27s %-27s %u%s\n", x->endpoint,
+		    x->delivered_at != 0 ? time_format_rfc3339(x->delivered_at, t1,
+		    sizeof(t1)) : "-", x->acknowledged_at != 0 ?
+		    time_format_rfc3339(x->acknowledged_at, t2, sizeof(t2)) : "-",
+		    x->deliveries, x->transfer ? "  (transfer)" : "");
+	}
+	return 0;
+}
+
+static int
+cli_receipts_follow(const struct cli_global *g, const struct cli_rcpt *r)
+{
+	struct ccc_error err;
+	Ccc__V1__Envelope *env;
+	ccc_client *c = NULL;
+	int status, rc;
+
+	if ((status = cli_connect_opts(g, true, &c)) != CLI_EXIT_OK)
+		return status;
+	if (cli_signals() < 0) {
+		ccc_close(c);
+		return CLI_EXIT_FAIL;
+	}
+	while ((rc = cli_wait(c, &env, &err)) == 1) {
+		if (env->body_case == CCC__V1__ENVELOPE__BODY_RECEIPTS_OK &&
+		    (cli_print_receipts(env->receipts_ok, r->json, false) < 0 ||
+		    cli_flush() < 0))
+			status = CLI_EXIT_FAIL;
+		ccc_envelope_free(env);
+		if (status != CLI_EXIT_OK)
+			break;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "ccc: %s\n", err.message);
+		status = CLI_EXIT_FAIL;
+	}
+	ccc_close(c);
+	return status;
 }
 
 static int
@@ -1657,7 +1734,6 @@ cli_receipts(const struct cli_global *g, int argc, char **argv, int i)
 	struct ccc_error err;
 	Ccc__V1__Envelope *reply = NULL;
 	ccc_client *c = NULL;
-	char t1[40], t2[40];
 	int status;
 
 	memset(&r, 0, sizeof(r));
@@ -1668,6 +1744,8 @@ cli_receipts(const struct cli_global *g, int argc, char **argv, int i)
 		cli_help_receipts(stdout);
 		return CLI_EXIT_OK;
 	}
+	if (r.follow)
+		return cli_receipts_follow(g, &r);
 	if (r.id == NULL) {
 		cli_usage("receipts", "give the ALERT_ID of an alert you published");
 		return CLI_EXIT_USAGE;
@@ -1679,31 +1757,10 @@ cli_receipts(const struct cli_global *g, int argc, char **argv, int i)
 		ccc_close(c);
 		return CLI_EXIT_FAIL;
 	}
-	if (r.json) {
-		json_t *obj = pbjson_from_message(&reply->receipts_ok->base);
-		char *s = obj != NULL ? json_dumps(obj, CLI_JSON_FLAGS) : NULL;
-
-		if (s != NULL)
-			printf("%s\n", s);
-		else
-			status = CLI_EXIT_FAIL;
-		free(s);
-		json_decref(obj);
-	} else {
-		printf("%-20s %-27s %-27s %s\n", "RECIPIENT", "DELIVERED",
-		    "ACKNOWLEDGED", "DELIVERIES");
-		for (size_t k = 0; k < reply->receipts_ok->n_receipts; k++) {
-			const Ccc__V1__Receipt *x = reply->receipts_ok->receipts[k];
-
-			printf("%-20s %-27s %-27s %u%s\n", x->endpoint,
-			    time_format_rfc3339(x->delivered_at, t1, sizeof(t1)),
-			    x->acknowledged_at != 0 ? time_format_rfc3339(
-			    x->acknowledged_at, t2, sizeof(t2)) : "-",
-			    x->deliveries, x->transfer ? "  (transfer)" : "");
-		}
-		if (reply->receipts_ok->n_receipts == 0)
-			printf("(no recipient yet)\n");
-	}
+	if (cli_print_receipts(reply->receipts_ok, r.json, true) < 0)
+		status = CLI_EXIT_FAIL;
+	else if (!r.json && reply->receipts_ok->n_receipts == 0)
+		printf("(no recipient yet)\n");
 	if (cli_flush() < 0)
 		status = CLI_EXIT_FAIL;
 	ccc_envelope_free(reply);
