@@ -1060,6 +1060,18 @@ ccc_pending(const ccc_client *c)
 	return c->ssl != NULL && SSL_has_pending(c->ssl);
 }
 
+/* Queue a request; *request_id (if not NULL) gets the id its reply will carry. */
+static int
+ccc_send_request(ccc_client *c, Ccc__V1__Envelope *env, uint64_t *request_id,
+    struct ccc_error *err)
+{
+	if (ccc_send(c, env, true, err) < 0)
+		return -1;
+	if (request_id != NULL)
+		*request_id = env->request_id;
+	return 0;
+}
+
 int
 ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
     uint64_t *request_id, struct ccc_error *err)
@@ -1076,11 +1088,7 @@ ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
 	pub.alert = ccc_unconst(alert);
 	env.body_case = CCC__V1__ENVELOPE__BODY_PUBLISH;
 	env.publish = &pub;
-	if (ccc_send(c, &env, true, err) < 0)
-		return -1;
-	if (request_id != NULL)
-		*request_id = env.request_id;
-	return 0;
+	return ccc_send_request(c, &env, request_id, err);
 }
 
 static int	ccc_subscribe_full(ccc_client *, const char *, int64_t,
@@ -1134,11 +1142,7 @@ ccc_send_subscribe_durable(ccc_client *c, const char *name,
 		return -1;
 	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
 	env.subscribe = &sub;
-	if (ccc_send(c, &env, true, err) < 0)
-		return -1;
-	if (request_id != NULL)
-		*request_id = env.request_id;
-	return 0;
+	return ccc_send_request(c, &env, request_id, err);
 }
 
 int
@@ -1154,11 +1158,7 @@ ccc_send_unsubscribe(ccc_client *c, uint32_t subscription_id,
 	unsub.subscription_id = subscription_id;
 	env.body_case = CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE;
 	env.unsubscribe = &unsub;
-	if (ccc_send(c, &env, true, err) < 0)
-		return -1;
-	if (request_id != NULL)
-		*request_id = env.request_id;
-	return 0;
+	return ccc_send_request(c, &env, request_id, err);
 }
 
 int
