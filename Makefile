@@ -11,7 +11,7 @@ SAN      ?=
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libprotobuf-c-dev protobuf-c-compiler check libsqlite3-dev \
-            libjansson-dev libfyaml-dev
+            libjansson-dev libfyaml-dev clang libclang-rt-14-dev
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -61,6 +61,13 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/05-bad-frames.c tests/integration/06-lifecycle.c \
                tests/integration/07-durable.c tests/integration/08-crash.c \
                tests/integration/09-faults.c
+FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
+               tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
+               tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c
+# the pure modules the harnesses exercise (no sockets, TLS or store)
+FUZZ_LIB_SRCS := $(COMMON_SRCS) client/pbjson.c broker/log.c broker/yamlfile.c \
+               broker/config.c broker/registry.c broker/acl.c broker/topic.c \
+               broker/alert.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 GEN_OBJS    := $(GEN_C:.c=.o)
@@ -91,6 +98,7 @@ help:
 	@echo "make test     unit and integration tests"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make bench    the five ccc bench scenarios against a fresh cccd (docs/performance.md)"
+	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 60; clang; docs/security.md)"
 	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
 	@echo "make clean    remove build/"
 
@@ -177,6 +185,69 @@ BENCH_ARGS ?=
 bench:
 	$(MAKE) SAN= all certs
 	BUILD=$(BUILD) sh bench/run.sh $(BENCH_ARGS)
+
+# ---- fuzzing ----------------------------------------------------------------
+# libFuzzer harnesses (tests/fuzz/), built with clang under ASan + UBSan
+# against the pure modules compiled for fuzzing in $(FUZZ_DIR)/ (the normal
+# build is untouched). `make fuzz` runs each for FUZZ_SECONDS on a copy of its
+# seed corpus, tests/fuzz/corpus/NAME/ (never written to), kept and grown in
+# $(FUZZ_DIR)/corpus/NAME/; a crash, leak or failed property fails the target
+# and leaves the input in $(FUZZ_DIR)/artifacts/. `make -j2 fuzz` runs two at
+# once; FUZZ_ARGS adds libFuzzer flags.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_LIB     := $(FUZZ_DIR)/libccc-fuzz.a
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c17 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+# the largest input each harness is given (libFuzzer's -max_len)
+FUZZ_MAXLEN_frame  := 20000
+FUZZ_MAXLEN_config := 8192
+
+.PHONY: fuzz fuzz-build $(FUZZ_NAMES:%=fuzz-%)
+.SECONDARY: $(FUZZ_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_BINS)
+
+fuzz: $(FUZZ_NAMES:%=fuzz-%)
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_DIR)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -w $(PC_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/obj/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -MMD -MP $(PC_CFLAGS) \
+	    -DFUZZ_REGISTRY='"$(CURDIR)/broker/etc/registry.yaml"' -c -o $@ $<
+
+$(FUZZ_LIB): $(GEN_OBJS:$(BUILD)/gen/%=$(FUZZ_DIR)/gen/%) \
+             $(FUZZ_LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(FUZZ_NAMES:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz_%
+	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts
+	@cp tests/fuzz/corpus/$*/* $(FUZZ_DIR)/corpus/$*/
+	@echo "fuzz $*: $(FUZZ_SECONDS) s, log in $(FUZZ_DIR)/fuzz_$*.log"
+	@if UBSAN_OPTIONS=print_stacktrace=1 $< -max_total_time=$(FUZZ_SECONDS) \
+	    -timeout=10 -max_len=$(or $(FUZZ_MAXLEN_$*),4096) \
+	    $(addprefix -dict=,$(wildcard tests/fuzz/$*.dict)) \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/$*- \
+	    $(FUZZ_ARGS) $(FUZZ_DIR)/corpus/$* >$(FUZZ_DIR)/fuzz_$*.log 2>&1; then \
+	  grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+	    $(FUZZ_DIR)/fuzz_$*.log | sed 's/^/fuzz $*: /'; \
+	else \
+	  tail -n 60 $(FUZZ_DIR)/fuzz_$*.log; echo "fuzz $*: FAILED"; exit 1; \
+	fi
+
+-include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
 
 # ---- install / clean --------------------------------------------------------
 install: all

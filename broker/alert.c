@@ -14,6 +14,7 @@
 
 #include "alert.h"
 #include "names.h"
+#include "timeutil.h"
 #include "utf8.h"
 #include "uuid.h"
 #include "xmalloc.h"
@@ -265,6 +266,9 @@ alert_validate(const Ccc__V1__Alert *a, const struct registry *reg,
 		    "more than an hour in the future");
 	if (a->expires_at != 0 && a->expires_at <= now_us)
 		return alert_fail(why, whylen, "expires_at", "already past");
+	if (a->expires_at > TIME_MAX_US)	/* no RFC 3339 form: JSON could not carry it */
+		return alert_fail(why, whylen, "expires_at", "after "
+		    "9999-12-31T23:59:59.999999Z");
 	if (alert_check_language(a->language, why, whylen) < 0)
 		return -1;
 	if (a->n_references > ALERT_LIST_MAX)

@@ -208,6 +208,29 @@ yamlfile_check_node(struct yamlfile *yf, struct fy_node *node)
 	return 0;
 }
 
+/*
+ * 1-based line of the first byte of text[0..len) that is not well-formed
+ * UTF-8 (or is NUL), or 0 when there is none. A newline never sits inside a
+ * multi-byte sequence, so checking line by line checks the whole text.
+ */
+static int
+yamlfile_bad_utf8_line(const char *text, size_t len)
+{
+	const char *nl;
+	size_t at = 0, n;
+	int line = 1;
+
+	while (at < len) {
+		nl = memchr(text + at, '\n', len - at);
+		n = nl != NULL ? (size_t)(nl - (text + at)) : len - at;
+		if (!utf8_valid(text + at, n))
+			return line;
+		at += n + 1;
+		line++;
+	}
+	return 0;
+}
+
 /* Parse yf->text into yf->doc: one document whose root is a mapping. */
 static int
 yamlfile_parse(struct yamlfile *yf)
@@ -218,6 +241,13 @@ yamlfile_parse(struct yamlfile *yf)
 	struct fy_node *root;
 	int line;
 
+	/*
+	 * YAML is UTF-8 text; libfyaml 0.7 loops forever on malformed UTF-8
+	 * in a directive ("%" then a bad byte), so it never sees any.
+	 */
+	if ((line = yamlfile_bad_utf8_line(yf->text, yf->len)) > 0)
+		return yamlfile_error_line(yf, line, "not valid UTF-8 text (a "
+		    "malformed sequence or a NUL byte)");
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = yamlfile_discard;

@@ -30,7 +30,8 @@ struct yamlfile;
  * Read and parse path, which also stands for the file in messages. On
  * success returns 0 and *out owns a new yamlfile; on failure returns -1,
  * *out is untouched and err holds the reason (syntax errors included, with
- * their line).
+ * their line). The whole text, comments included, must be UTF-8 without
+ * NUL bytes.
  */
 int		 yamlfile_load(const char *path, struct yamlfile **out,
 		    char *err, size_t errlen);

@@ -43,7 +43,12 @@ time_format_rfc3339(int64_t us, char *buf, size_t len)
 		snprintf(buf, len, "invalid-time");
 		return buf;
 	}
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	/* not strftime's %Y, which leaves years before 1000 unpadded */
+	n = (size_t)snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d",
+	    (long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+	if (n >= len)
+		return buf;
 	if (frac != 0)
 		snprintf(buf + n, len - n, ".%06lldZ", (long long)frac);
 	else
@@ -123,7 +128,11 @@ time_parse_rfc3339(const char *s, int64_t *us)
 	if (tm.tm_mday != d)	/* 29 February of a common year */
 		return false;
 	t -= sign * (oh * 3600 + om * 60);
-	*us = t * 1000000 + frac;
+	t = t * 1000000 + frac;
+	/* an offset can carry 0000-01-01 or 9999-12-31 past what RFC 3339 writes */
+	if (t < TIME_MIN_US || t > TIME_MAX_US)
+		return false;
+	*us = t;
 	return true;
 }
 

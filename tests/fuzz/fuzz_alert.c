@@ -1,16 +1,21 @@
 /*
  * fuzz_alert.c — alert validation, stamping and topic derivation.
  *
- * Input: a protobuf-encoded ccc.v1.Alert, checked by alert_validate()
- * against the demo registry (loaded once) at a fixed clock. An alert the
+ * Input: a protobuf-encoded ccc.v1.Alert. It reaches alert_validate() the
+ * way a published alert does: inside a Publish envelope decoded by
+ * frame_decode() (which refuses unknown fields, NUL bytes in strings and
+ * memory-hungry frames), then checked against the demo registry (loaded
+ * once) at a fixed clock. An alert the
  * broker accepts must: hash the same twice, stay valid once stamped, get a
  * topic that is a valid pattern of four levels matching itself and naming
  * its section, survive the encoding subscribers receive, and be writable as
- * JSON (what `ccc subscribe --json` prints).
+ * JSON (what `ccc subscribe --json` prints) that reads back to the same
+ * alert.
  */
 #include <jansson.h>
 
 #include "alert.h"
+#include "frame.h"
 #include "fuzz.h"
 #include "pbjson.h"
 #include "registry.h"
@@ -38,6 +43,50 @@ fuzz_registry(void)
 	return reg;
 }
 
+/* Append varint v at p; returns the end. */
+static uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/*
+ * The alert data[0..size) as the broker gets it: Envelope { publish = 12:
+ * Publish { alert = 1: data } } through frame_decode(). NULL when refused.
+ */
+static Ccc__V1__Envelope *
+publish_frame(const uint8_t *data, size_t size)
+{
+	uint8_t *frame = malloc(size + 32), *p, lenbuf[10];
+	Ccc__V1__Envelope *env;
+	size_t n, consumed;
+
+	FUZZ_CHECK(frame != NULL);
+	p = frame + FRAME_HEADER_LEN;
+	p = put_varint(p, 12 << 3 | 2);
+	p = put_varint(p, 1 + (size_t)(put_varint(lenbuf, size) - lenbuf) + size);
+	p = put_varint(p, 1 << 3 | 2);
+	p = put_varint(p, size);
+	if (size > 0)
+		memcpy(p, data, size);
+	p += size;
+	n = (size_t)(p - frame) - FRAME_HEADER_LEN;
+	frame[0] = (uint8_t)(n >> 24);
+	frame[1] = (uint8_t)(n >> 16);
+	frame[2] = (uint8_t)(n >> 8);
+	frame[3] = (uint8_t)n;
+	if (frame_decode(frame, FRAME_HEADER_LEN + n, FRAME_MAX_DEFAULT, &env,
+	    &consumed, NULL, 0) != FRAME_OK)
+		env = NULL;
+	free(frame);
+	return env;
+}
+
 /* Number of levels of a topic. */
 static int
 alert_levels(const char *topic)
@@ -53,19 +102,21 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct registry *reg = fuzz_registry();
+	Ccc__V1__Envelope *env;
 	Ccc__V1__Alert *a, *back;
 	char why[512], topic[TOPIC_MAX_LEN + 1];
-	uint8_t d1[32], d2[32], *packed;
+	uint8_t d1[32], d2[32], *packed, *packed2;
 	size_t n;
 	json_t *j;
 
-	if ((a = ccc__v1__alert__unpack(NULL, size, data)) == NULL)
+	if ((env = publish_frame(data, size)) == NULL)
 		return 0;
+	if ((a = env->publish->alert) == NULL)	/* handle.c refuses it first */
+		goto out;
 	why[0] = '\0';
 	if (alert_validate(a, reg, FUZZ_NOW_US, why, sizeof(why)) != 0) {
 		FUZZ_CHECK(strncmp(why, "field \"", 7) == 0);
-		ccc__v1__alert__free_unpacked(a, NULL);
-		return 0;
+		goto out;
 	}
 
 	/* what the broker does with an accepted alert (handle_publish) */
@@ -97,10 +148,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(alert_validate(back, reg, FUZZ_NOW_US, why, sizeof(why)) == 0);
 	FUZZ_CHECK(strcmp(back->id, a->id) == 0);
 	ccc__v1__alert__free_unpacked(back, NULL);
-	free(packed);
 
+	/* as JSON (`ccc subscribe --json`), and back the same */
 	FUZZ_CHECK((j = pbjson_from_message(&a->base)) != NULL);
+	back = (Ccc__V1__Alert *)(void *)pbjson_to_message(
+	    &ccc__v1__alert__descriptor, j, why, sizeof(why));
+	if (back == NULL)
+		fprintf(stderr, "JSON of a valid alert refused: %s\n", why);
+	FUZZ_CHECK(back != NULL);
+	FUZZ_CHECK(ccc__v1__alert__get_packed_size(back) == n);
+	packed2 = malloc(n ? n : 1);
+	FUZZ_CHECK(packed2 != NULL);
+	FUZZ_CHECK(ccc__v1__alert__pack(back, packed2) == n);
+	FUZZ_CHECK(memcmp(packed, packed2, n) == 0);
+	free(packed2);
+	ccc__v1__alert__free_unpacked(back, NULL);
 	json_decref(j);
-	ccc__v1__alert__free_unpacked(a, NULL);
+	free(packed);
+out:
+	frame_free(env);
 	return 0;
 }

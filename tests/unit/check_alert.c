@@ -219,6 +219,26 @@ START_TEST(observed_at_bounds)
 }
 END_TEST
 
+/*
+ * expires_at has no upper bound but the one RFC 3339 sets: beyond year 9999
+ * the JSON of the alert could not be read back (found by fuzzing).
+ */
+START_TEST(expires_at_bounds)
+{
+	alert->expires_at = now - 1;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "already past"));
+	alert->expires_at = TIME_MAX_US;
+	ck_assert_int_eq(validate(), 0);
+	alert->expires_at = TIME_MAX_US + 1;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_str_eq(why, "field \"expires_at\": after "
+	    "9999-12-31T23:59:59.999999Z");
+	alert->expires_at = INT64_MAX;
+	ck_assert_int_eq(validate(), -1);
+}
+END_TEST
+
 START_TEST(language_tag)
 {
 	set(&alert->language, "en");
@@ -337,6 +357,7 @@ alert_suite(void)
 	tcase_add_test(tc, location_range);
 	tcase_add_test(tc, ids_and_references);
 	tcase_add_test(tc, observed_at_bounds);
+	tcase_add_test(tc, expires_at_bounds);
 	tcase_add_test(tc, language_tag);
 	tcase_add_test(tc, typed_details);
 	tcase_add_test(tc, topic_and_stamp);

@@ -636,6 +636,29 @@ START_TEST(test_config_yaml_errors)
 }
 END_TEST
 
+/*
+ * The whole file must be UTF-8, comments included: libfyaml 0.7 looped
+ * forever on a directive line with a malformed sequence (found by fuzzing).
+ */
+START_TEST(test_yaml_bad_utf8_anywhere)
+{
+	struct registry *reg = NULL;
+	char err[1024];
+
+	config_fails("%\xe7", "test.yaml:1: not valid UTF-8 text (a malformed "
+	    "sequence or a NUL byte)");
+	config_fails(base_config("%\xe7\n"), "test.yaml:6: not valid UTF-8 "
+	    "text (a malformed sequence or a NUL byte)");
+	config_fails(base_config("log_level: info # caf\xe9\n"), "test.yaml:6: "
+	    "not valid UTF-8 text (a malformed sequence or a NUL byte)");
+	ck_assert_int_eq(registry_load_string("version: 1\n%\xc3", "reg.yaml",
+	    &reg, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "reg.yaml:2: not valid UTF-8 text (a malformed "
+	    "sequence or a NUL byte)");
+	ck_assert_ptr_null(reg);
+}
+END_TEST
+
 /* ---- registry ------------------------------------------------------------ */
 
 static struct registry *
@@ -1118,6 +1141,7 @@ config_suite(void)
 	    sizeof(bad_listen) / sizeof(bad_listen[0]));
 	tcase_add_test(tc, test_config_log_level);
 	tcase_add_test(tc, test_config_yaml_errors);
+	tcase_add_test(tc, test_yaml_bad_utf8_anywhere);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(tr, test_registry_demo);

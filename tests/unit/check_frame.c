@@ -192,6 +192,35 @@ START_TEST(unknown_field_nested_refused)
 }
 END_TEST
 
+/*
+ * Field number 0 does not exist, but protobuf-c accepts it as an unknown
+ * field when its tag is written in two bytes (0x82 0x00), and then writes it
+ * back in one byte (0x02), which it refuses: such an alert, if forwarded,
+ * would reach nobody intact. The unknown-field rule refuses it on the way in
+ * (found by fuzzing alert handling).
+ */
+START_TEST(field_zero_refused)
+{
+	/* ping { } + field 0 (LEN, 1 byte) */
+	uint8_t top[] = { 0, 0, 0, 6, 0xa2, 0x01, 0x00, 0x82, 0x00, 0x00 };
+	/* publish { alert { category: 2, field 0 (LEN, 0 bytes) } } */
+	uint8_t nested[] = { 0, 0, 0, 9, 0x62, 0x07, 0x0a, 0x05, 0x10, 0x02,
+	    0x82, 0x00, 0x00 };
+	Ccc__V1__Envelope *out;
+	size_t consumed;
+	char why[80];
+
+	ck_assert_int_eq(frame_decode(top, sizeof(top), FRAME_MAX_DEFAULT, &out,
+	    &consumed, why, sizeof(why)), FRAME_MALFORMED);
+	ck_assert_ptr_nonnull(strstr(why, "unknown"));
+	ck_assert_uint_eq(consumed, sizeof(top));
+	ck_assert_int_eq(frame_decode(nested, sizeof(nested), FRAME_MAX_DEFAULT,
+	    &out, &consumed, why, sizeof(why)), FRAME_MALFORMED);
+	ck_assert_ptr_nonnull(strstr(why, "unknown"));
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
 START_TEST(nul_in_string_refused)
 {
 	/* publish { alert { summary: "ab\0c" } } */
@@ -332,6 +361,7 @@ frame_suite(void)
 	tcase_add_test(tc, no_body_malformed);
 	tcase_add_test(tc, unknown_field_refused);
 	tcase_add_test(tc, unknown_field_nested_refused);
+	tcase_add_test(tc, field_zero_refused);
 	tcase_add_test(tc, nul_in_string_refused);
 	tcase_add_test(tc, decoding_memory_is_bounded);
 	tcase_add_test(tc, deliver_with_encoded_alert);

@@ -367,6 +367,46 @@ START_TEST(time_bad)
 }
 END_TEST
 
+/*
+ * Years before 1000 keep four digits, so that what is written reads back;
+ * times an offset carries outside years 0000..9999 are refused (found by
+ * fuzzing pbjson: "0831-05-31T22:16:00Z" came back as "831-05-31...").
+ */
+START_TEST(time_year_range)
+{
+	static const struct { const char *text; int64_t us; } v[] = {
+		{ "0831-05-31T22:16:00Z", INT64_C(-35930310240000000) },
+		{ "0000-01-01T00:00:00Z", TIME_MIN_US },
+		{ "0099-12-31T23:59:59.500000Z", INT64_C(-59011459200500000) },
+		{ "9999-12-31T23:59:59.999999Z", TIME_MAX_US },
+	};
+	static const char *const out_of_range[] = {
+		"0000-01-01T00:00:00+00:01",
+		"0000-01-01T00:59:59.999999+01:00",
+		"9999-12-31T23:59:59-00:01",
+		"9999-12-31T23:00:00-23:59",
+	};
+	char buf[64];
+	int64_t us;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		ck_assert_str_eq(time_format_rfc3339(v[i].us, buf, sizeof(buf)),
+		    v[i].text);
+		ck_assert(time_parse_rfc3339(v[i].text, &us));
+		ck_assert_int_eq(us, v[i].us);
+	}
+	for (size_t i = 0; i < sizeof(out_of_range) / sizeof(out_of_range[0]);
+	    i++)
+		ck_assert_msg(!time_parse_rfc3339(out_of_range[i], &us),
+		    "accepted %s", out_of_range[i]);
+	ck_assert(time_parse_rfc3339("0000-01-01T01:00:00+01:00", &us));
+	ck_assert_int_eq(us, TIME_MIN_US);
+	/* beyond the range: no RFC 3339 form, and not read back */
+	time_format_rfc3339(TIME_MAX_US + 1, buf, sizeof(buf));
+	ck_assert(!time_parse_rfc3339(buf, &us));
+}
+END_TEST
+
 START_TEST(time_durations)
 {
 	int64_t s;
@@ -909,6 +949,7 @@ names_suite(void)
 	tcase_add_test(tc, time_offsets);
 	tcase_add_test(tc, time_fraction);
 	tcase_add_test(tc, time_bad);
+	tcase_add_test(tc, time_year_range);
 	tcase_add_test(tc, time_durations);
 	suite_add_tcase(s, tc);
 
