@@ -665,6 +665,61 @@ START_TEST(history_then_live_without_seam)
 }
 END_TEST
 
+/* Requests of the durable features that peers can get wrong. */
+START_TEST(durable_requests_refused)
+{
+	struct h_broker *b = h_broker_start("durable:\n  max_subscriptions: 2\n");
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *c = h_connect(b, "gr-police");
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *e;
+	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
+	Ccc__V1__Receipts q = CCC__V1__RECEIPTS__INIT;
+	char pat[] = "alerts/#", name[] = "x", bad[] = "not-an-id";
+	char *pats[] = { pat };
+	const char *const cpat[] = { "alerts/#" };
+	struct ccc_error err;
+	uint32_t sid;
+
+	/* since in the future */
+	ck_assert_int_eq(ccc_subscribe_since(c, h_now_us() + 3600LL * 1000000,
+	    cpat, 1, &sid, &err), -1);
+	ck_assert_int_eq(err.code, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST);
+	/* since with a durable name */
+	sub.patterns = pats;
+	sub.n_patterns = 1;
+	sub.durable_name = name;
+	sub.since = h_now_us() - 1000000;
+	env.request_id = 5;
+	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
+	env.subscribe = &sub;
+	h_raw_send_env(r, &env);
+	e = h_raw_recv_skip_ping(r, H_WAIT_MS);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST, false,
+	    "plain subscriptions only");
+	frame_free(e);
+	/* receipts of something that is not an alert id */
+	q.alert_id = bad;
+	env.request_id = 6;
+	env.body_case = CCC__V1__ENVELOPE__BODY_RECEIPTS;
+	env.receipts = &q;
+	h_raw_send_env(r, &env);
+	e = h_raw_recv_skip_ping(r, H_WAIT_MS);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST, false,
+	    "not an alert id");
+	frame_free(e);
+	/* the per-endpoint limit of durable subscriptions */
+	frame_free(dsub(r, "one", "alerts/#"));
+	frame_free(dsub(r, "two", "alerts/#"));
+	e = dsub(r, "three", "alerts/#");
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED, false,
+	    "the limit");
+	frame_free(e);
+	h_raw_close(r);
+	ccc_close(c);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Run cccd --verify-audit on b's config; returns its exit status. */
 static int
 verify_audit(const struct h_broker *b)
@@ -741,6 +796,7 @@ durable_suite(void)
 	tcase_add_test(tc, expired_alerts_not_delivered);
 	tcase_add_test(tc, critical_first_in_backlog);
 	tcase_add_test(tc, history_then_live_without_seam);
+	tcase_add_test(tc, durable_requests_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
