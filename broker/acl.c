@@ -25,26 +25,22 @@ acl_names(char *const *list, size_t n, const char *s)
 	return false;
 }
 
-static bool
-acl_category(const struct access_rule *rule, int category)
+bool
+acl_category_in(bool all, const int *categories, size_t n, int category)
 {
-	if (rule->all_categories)
+	if (all)
 		return true;
-	for (size_t i = 0; i < rule->n_categories; i++)
-		if (rule->categories[i] == category)
+	for (size_t i = 0; i < n; i++)
+		if (categories[i] == category)
 			return true;
 	return false;
 }
 
-/*
- * True when one of the rule's section patterns covers section: "*" (all),
- * a border followed by "/" and "*" (every section on it), or the id itself.
- */
-static bool
-acl_section(const struct access_rule *rule, const char *section)
+bool
+acl_section_in(char *const *sections, size_t n, const char *section)
 {
-	for (size_t i = 0; i < rule->n_sections; i++) {
-		const char *p = rule->sections[i];
+	for (size_t i = 0; i < n; i++) {
+		const char *p = sections[i];
 		size_t len = strlen(p);
 
 		if (strcmp(p, "*") == 0 || strcmp(p, section) == 0)
@@ -91,7 +87,9 @@ acl_may_publish(const struct registry *reg, const struct endpoint *ep,
 			r = &rules[i];
 			if (r->action == ACL_PUBLISH &&
 			    acl_names(r->endpoints, r->n_endpoints, ep->id) &&
-			    acl_category(r, category) && acl_section(r, section))
+			    acl_category_in(r->all_categories, r->categories,
+			    r->n_categories, category) &&
+			    acl_section_in(r->sections, r->n_sections, section))
 				return true;
 		}
 	}

@@ -22,6 +22,14 @@ bool	acl_may_publish(const struct registry *reg, const struct endpoint *ep,
 bool	acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
 	    const char *pattern, char *why, size_t whylen);
 
+/* True when categories[0..n) holds category, or all. */
+bool	acl_category_in(bool all, const int *categories, size_t n, int category);
+/*
+ * True when one of sections[0..n) covers section: "*" (all), a border
+ * followed by "/" and "*" (every section on it), or the id itself.
+ */
+bool	acl_section_in(char *const *sections, size_t n, const char *section);
+
 /*
  * True when handing an alert from endpoint origin to endpoint recipient is an
  * international transfer in the sense of Directive (EU) 2016/680: from a

@@ -2,7 +2,7 @@
  * alert.c — what makes a published alert acceptable, and the stamps the
  * broker puts on it. Pure functions of the alert, the registry and a clock.
  * Must never let through a string that is not valid UTF-8, an enum value the
- * schema does not define, or a field the broker owns (origin, published_at).
+ * schema does not define, or a field the broker owns (origin, published_at, audience).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -281,6 +281,21 @@ alert_validate(const Ccc__V1__Alert *a, const struct registry *reg,
 			snprintf(f, sizeof(f), "references[%zu]", i);
 			return alert_fail(why, whylen, f, "not an alert id (UUID)");
 		}
+	if (a->n_recipients > ALERT_LIST_MAX)
+		return alert_fail(why, whylen, "recipients", "more than %d "
+		    "entries", ALERT_LIST_MAX);
+	for (size_t i = 0; i < a->n_recipients; i++) {
+		char f[48];
+
+		snprintf(f, sizeof(f), "recipients[%zu]", i);
+		if (registry_endpoint(reg, a->recipients[i]) == NULL)
+			return alert_fail(why, whylen, f, "unknown endpoint "
+			    "\"%.64s\"", a->recipients[i]);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(a->recipients[j], a->recipients[i]) == 0)
+				return alert_fail(why, whylen, f, "\"%s\" is "
+				    "named twice", a->recipients[i]);
+	}
 	return alert_check_details(a, why, whylen);
 }
 
@@ -319,6 +334,22 @@ alert_stamp(Ccc__V1__Alert *a, const char *origin, int64_t now_us)
 }
 
 void
+alert_set_audience(Ccc__V1__Alert *a, char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < a->n_audience; i++)
+		free(a->audience[i]);
+	free(a->audience);
+	a->audience = NULL;
+	a->n_audience = 0;
+	if (n == 0)
+		return;
+	a->audience = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		a->audience[i] = xstrdup(ids[i]);
+	a->n_audience = n;
+}
+
+void
 alert_digest(Ccc__V1__Alert *a, uint8_t digest[32])
 {
 	size_t n;
@@ -327,6 +358,7 @@ alert_digest(Ccc__V1__Alert *a, uint8_t digest[32])
 
 	alert_set_str(&a->origin, "");
 	a->published_at = 0;
+	alert_set_audience(a, NULL, 0);
 	n = ccc__v1__alert__get_packed_size(a);
 	buf = xmalloc(n ? n : 1);
 	ccc__v1__alert__pack(a, buf);

@@ -38,9 +38,11 @@ void	alert_topic(const Ccc__V1__Alert *alert, char topic[TOPIC_MAX_LEN + 1]);
  * replaced strings are freed.
  */
 void	alert_stamp(Ccc__V1__Alert *alert, const char *origin, int64_t now_us);
+/* Replace the broker-stamped audience with ids[0..n) (n 0: none). */
+void	alert_set_audience(Ccc__V1__Alert *alert, char *const *ids, size_t n);
 /*
  * SHA-256 of the alert's content as published: the fields the broker stamps
- * (origin, published_at) are cleared first. Call before alert_stamp(); two
+ * (origin, published_at, audience) are cleared first. Call before alert_stamp(); two
  * publishes of the same content give the same digest.
  */
 void	alert_digest(Ccc__V1__Alert *alert, uint8_t digest[32]);

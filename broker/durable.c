@@ -317,9 +317,10 @@ durable_subscribe(struct session *s, uint64_t request_id, const char *name,
 		return;
 	}
 	TAILQ_FOREACH(d, &durables, entry)
-		if (strcmp(d->endpoint, s->endpoint) == 0)
+		if (strcmp(d->endpoint, s->endpoint) == 0 &&
+		    strcmp(d->name, DURABLE_INBOX) != 0)
 			n++;
-	if (n >= max) {
+	if (n >= max && strcmp(name, DURABLE_INBOX) != 0) {
 		sess_error(s, request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED, false,
 		    "%s already has %u durable subscriptions, the limit; delete "
@@ -336,6 +337,29 @@ durable_subscribe(struct session *s, uint64_t request_id, const char *name,
 	sess_hold(s);
 	store_subscribe(durable_store, s->endpoint, name, patterns, npatterns,
 	    durable_created, req);
+}
+
+uint64_t
+durable_inbox(const char *endpoint)
+{
+	struct durable *d = durable_find(endpoint, DURABLE_INBOX);
+
+	return d != NULL && !d->forgetting && !d->gone ? d->id : 0;
+}
+
+void
+durable_inbox_add(uint64_t id, const char *endpoint)
+{
+	if (durable_find_id(id) == NULL)
+		(void)durable_new(id, endpoint, DURABLE_INBOX, NULL, 0);
+}
+
+const char *
+durable_endpoint(uint64_t id)
+{
+	struct durable *d = durable_find_id(id);
+
+	return d != NULL ? d->endpoint : NULL;
 }
 
 void

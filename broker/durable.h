@@ -38,6 +38,17 @@ void		 durable_subscribe(struct session *s, uint64_t request_id,
 /* Unsubscribe: detach, or with forget delete it; sends the reply. */
 void		 durable_unsubscribe(struct session *s, struct durable *d,
 		    uint64_t request_id, bool forget);
+/*
+ * Inboxes: the durable subscription named DURABLE_INBOX of an endpoint has
+ * no patterns; routing rules and named recipients fill it (policy.h).
+ */
+#define DURABLE_INBOX	"inbox"
+/* The store id of endpoint's inbox, or 0 when it has none (yet). */
+uint64_t	 durable_inbox(const char *endpoint);
+/* The store created the inbox id of endpoint: hold it from now on. */
+void		 durable_inbox_add(uint64_t id, const char *endpoint);
+/* The endpoint of durable subscription id, or NULL. */
+const char	*durable_endpoint(uint64_t id);
 /* The attached session is going away: keep the subscription, detached. */
 void		 durable_detach(struct durable *d);
 /* Acknowledgements from s; tags of other subscriptions are ignored. */

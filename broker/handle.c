@@ -19,6 +19,7 @@
 #include "history.h"
 #include "handle.h"
 #include "log.h"
+#include "policy.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
@@ -104,7 +105,27 @@ struct publish_wait {
 	size_t			 len;
 	uint64_t		*dsubs;		/* durable subscriptions it was queued for */
 	size_t			 ndsubs;
+	struct registry		*reg;		/* the snapshot plan points into (referenced) */
+	struct policy_plan	 plan;		/* routing and disclosure */
 };
+
+/* Record the routing-rule deliveries the access rules kept from a target. */
+static void
+handle_audit_blocked(struct publish_wait *w)
+{
+	char detail[512];
+
+	for (size_t i = 0; i < w->plan.ntargets; i++) {
+		const struct policy_target *t = &w->plan.targets[i];
+
+		if (!t->blocked)
+			continue;
+		snprintf(detail, sizeof(detail), "%s to %s not delivered: %s",
+		    t->via, t->endpoint, t->why);
+		log_warn("publish %s: %s", w->id, detail);
+		sess_audit(w->sess, "route_blocked", w->id, detail, false);
+	}
+}
 
 /* Record the disclosure of w's alert to recipient r. */
 static void
@@ -129,7 +150,8 @@ handle_publish_done(void *arg, const struct store_result *res)
 	case STORE_OK:
 		history_committed(res->seq);
 		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic,
-		    handle_audit_delivery, w) + (uint32_t)w->ndsubs;
+		    &w->plan, handle_audit_delivery, w) + (uint32_t)w->ndsubs;
+		handle_audit_blocked(w);
 		durable_notify(w->dsubs, w->ndsubs);
 		log_info("publish %s from %s on %s to %u recipients", w->id,
 		    s->endpoint, w->topic, ok.recipients);
@@ -147,8 +169,16 @@ handle_publish_done(void *arg, const struct store_result *res)
 		    "alert id %s was already published by %s with different "
 		    "content", w->id, s->endpoint);
 		goto done;
+	case STORE_RESTRICTED:
+		log_warn("publish %s from %s refused: %s", w->id, s->endpoint,
+		    res->error);
+		sess_error(s, w->request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false, "%s",
+		    res->error);
+		goto done;
 	case STORE_FAILED:
-	case STORE_NOT_FOUND:	/* not a publish result */
+	case STORE_NOT_FOUND:	/* not publish results */
+	case STORE_STALE:
 		sess_error(s, w->request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,
 		    "the alert was not stored, so it was not accepted: %s",
@@ -165,6 +195,8 @@ handle_publish_done(void *arg, const struct store_result *res)
 done:
 	free(w->body);
 	free(w->dsubs);
+	policy_plan_free(&w->plan);
+	registry_unref(w->reg);
 	free(w);
 	sess_release(s);
 }
@@ -176,8 +208,9 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	Ccc__V1__Alert *a = env->publish->alert;
 	struct store_publish sp;
 	struct publish_wait *w;
+	struct policy_plan plan;
 	const uint64_t *dsubs;
-	char why[512];
+	char why[512], topic[TOPIC_MAX_LEN + 1];
 	int64_t now = time_now_us();
 
 	if (a == NULL)
@@ -196,11 +229,29 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 		    "%s", why);
 	}
+	alert_topic(a, topic);
+	if (policy_plan(s->reg, a, s->endpoint, topic, &plan, why,
+	    sizeof(why)) < 0) {
+		log_info("session %llu: %s refused publish: %s",
+		    (unsigned long long)s->serial, s->endpoint, why);
+		sess_audit(s, "publish_refused", a->id, why, false);
+		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
+		    "%s", why);
+	}
 	w = xcalloc(1, sizeof(*w));
 	w->sess = s;
 	w->request_id = env->request_id;
+	w->reg = registry_ref(s->reg);
+	w->plan = plan;
 	alert_digest(a, sp.digest);
 	alert_stamp(a, s->endpoint, now);
+	if (plan.restricted) {
+		char **aud;
+		size_t naud = policy_audience(&plan, &aud);
+
+		alert_set_audience(a, aud, naud);
+		free(aud);
+	}
 	if (a->expires_at == 0 && server_config(s->srv)->ttl[a->category] != 0)
 		a->expires_at = now +
 		    (int64_t)server_config(s->srv)->ttl[a->category] * 1000000;
@@ -209,7 +260,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	w->len = ccc__v1__alert__get_packed_size(a);
 	w->body = xmalloc(w->len);
 	ccc__v1__alert__pack(a, w->body);
-	w->ndsubs = route_durables(s->srv, w->topic, &dsubs);
+	w->ndsubs = route_durables(s->srv, w->topic, &w->plan, &dsubs);
 	if (w->ndsubs > 0) {
 		w->dsubs = xcalloc(w->ndsubs, sizeof(uint64_t));
 		memcpy(w->dsubs, dsubs, w->ndsubs * sizeof(uint64_t));
@@ -225,6 +276,9 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.body_len = w->len;
 	sp.dsubs = w->dsubs;
 	sp.ndsubs = w->ndsubs;
+	sp.restricted = plan.no_forward;
+	sp.refs = a->references;
+	sp.nrefs = a->n_references;
 	memset(&sp.audit, 0, sizeof(sp.audit));
 	sp.audit.endpoint = s->endpoint;
 	sp.audit.subject = s->subject;
@@ -259,7 +313,17 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 	struct subscription *added;
 	char why[512], **patterns;
 
-	if (sub->n_patterns == 0)
+	bool inbox = strcmp(sub->durable_name, DURABLE_INBOX) == 0;
+
+	if (inbox && sub->n_patterns > 0)
+		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_PATTERN,
+		    false, "the durable subscription \"inbox\" is the endpoint's "
+		    "inbox, filled by routing rules and named recipients: "
+		    "subscribe to it without patterns");
+	if (inbox && (s->ep->roles & ROLE_SUBSCRIBER) == 0)
+		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
+		    "%s lacks the subscriber role", s->endpoint);
+	if (sub->n_patterns == 0 && !inbox)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_PATTERN,
 		    false, "subscribe names no topic pattern");
 	if (sub->n_patterns > cfg->max_patterns)
@@ -296,10 +360,11 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
 		    false, "durable subscription names are 1 to 64 characters of "
 		    "a-z, 0-9, \"-\" and \"_\", starting with a letter or digit");
-	patterns = xcalloc(sub->n_patterns, sizeof(char *));
+	patterns = xcalloc(sub->n_patterns ? sub->n_patterns : 1,
+	    sizeof(char *));
 	for (size_t i = 0; i < sub->n_patterns; i++)
 		patterns[i] = xstrdup(sub->patterns[i]);
-	sess_audit(s, "subscribe", NULL, patterns[0], false);
+	sess_audit(s, "subscribe", NULL, inbox ? "inbox" : patterns[0], false);
 	if (sub->durable_name[0] != '\0') {
 		durable_subscribe(s, env->request_id, sub->durable_name, patterns,
 		    sub->n_patterns);
@@ -330,6 +395,11 @@ handle_unsubscribe(struct session *s, const Ccc__V1__Envelope *env,
 	if ((sub = sess_sub_find(s, id)) == NULL)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND, false,
 		    "no subscription %u in this session", id);
+	if (sub->durable != NULL && env->unsubscribe->forget &&
+	    durable_inbox(s->endpoint) == durable_id(sub->durable))
+		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+		    false, "the inbox cannot be deleted; unsubscribe without "
+		    "forget to detach from it");
 	if (sub->durable != NULL) {
 		durable_unsubscribe(s, sub->durable, env->request_id,
 		    env->unsubscribe->forget);

@@ -17,6 +17,7 @@
 #include "acl.h"
 #include "frame.h"
 #include "history.h"
+#include "policy.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
@@ -45,6 +46,19 @@ history_committed(uint64_t seq)
 }
 
 static void	history_page(void *, const struct store_result *);
+
+/* The disclosure policy for a stored alert (policy.h); unreadable: no. */
+static bool
+history_may_reach(const struct store_row *row, const char *endpoint)
+{
+	Ccc__V1__Alert *a = ccc__v1__alert__unpack(NULL, row->body_len,
+	    row->body);
+	bool ok = a != NULL && policy_stored_may_reach(a, endpoint);
+
+	if (a != NULL)
+		ccc__v1__alert__free_unpacked(a, NULL);
+	return ok;
+}
 
 static void
 history_read(struct replay *r)
@@ -158,7 +172,8 @@ history_page(void *arg, const struct store_result *res)
 		const struct store_row *row = &res->rows[i];
 
 		r->after = row->tag;
-		if (!history_matches(r->sub, row->topic))
+		if (!history_matches(r->sub, row->topic) ||
+		    !history_may_reach(row, s->endpoint))
 			continue;
 		d.topic = (char *)(uintptr_t)row->topic;
 		if (sess_send_deliver(s, &d, row->body, row->body_len) < 0) {

@@ -36,6 +36,9 @@ struct registry {
 	size_t			 n_endpoints;
 	struct access_rule	*rules;		/* in file order */
 	size_t			 n_rules;
+	struct route_rule	*routes;	/* in file order */
+	size_t			 n_routes;
+	unsigned long long	 doc_revision;	/* "revision:" of the document, or 0 */
 };
 
 /* An id and the line it was defined on, for finding duplicates. */
@@ -55,7 +58,7 @@ struct registry_load {
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const char *const registry_top_keys[] = {
-	"version", "sections", "endpoints", "access_rules",
+	"version", "revision", "sections", "endpoints", "access_rules", "routes",
 };
 static const char *const registry_section_keys[] = { "id", "name" };
 static const char *const registry_endpoint_keys[] = {
@@ -63,6 +66,9 @@ static const char *const registry_endpoint_keys[] = {
 };
 static const char *const registry_rule_keys[] = {
 	"id", "action", "endpoints", "categories", "sections", "topics",
+};
+static const char *const registry_route_keys[] = {
+	"id", "categories", "sections", "min_severity", "origins", "targets",
 };
 /* Countries of endpoints; their lower-case codes make up border names. */
 static const char *const registry_countries[] = { "TR", "BG", "GR" };
@@ -467,6 +473,30 @@ registry_check_topic(void *arg, const char *item, char *why, size_t whylen)
 	return true;
 }
 
+/* Categories "*" or names into the three fields of a rule. */
+static int
+registry_parse_categories(struct registry_load *ld, struct fy_node *node,
+    int **out, size_t *nout, bool *all)
+{
+	char **cats;
+	size_t n;
+
+	if (yamlfile_strings(ld->yf, node, "categories", false, 0,
+	    registry_check_category, ld, &cats, &n) == -1)
+		return -1;
+	*out = xcalloc(n ? n : 1, sizeof(**out));
+	*nout = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cats[i], "*") == 0)
+			*all = true;
+		else
+			names_enum_parse(&ccc__v1__category__descriptor,
+			    cats[i], &(*out)[(*nout)++]);
+	}
+	yamlfile_strings_free(cats, n);
+	return 0;
+}
+
 static int
 registry_parse_rule(struct registry_load *ld, struct fy_node *item,
     struct access_rule *rule)
@@ -474,8 +504,7 @@ registry_parse_rule(struct registry_load *ld, struct fy_node *item,
 	static const char *const actions[] = { "publish", "subscribe" };
 	const char *const *wrong, *const *need;
 	struct fy_node *id, *v, *k;
-	char *action, what[128], **cats;
-	size_t n, i;
+	char *action, what[128];
 
 	if (yamlfile_check_keys(ld->yf, item, "access rule",
 	    registry_rule_keys, NELEM(registry_rule_keys)) == -1 ||
@@ -531,19 +560,10 @@ registry_parse_rule(struct registry_load *ld, struct fy_node *item,
 		    NULL), "topics", false, 0, registry_check_topic, ld,
 		    &rule->topics, &rule->n_topics);
 
-	if (yamlfile_strings(ld->yf, yamlfile_get(item, "categories", NULL),
-	    "categories", false, 0, registry_check_category, ld, &cats,
-	    &n) == -1)
+	if (registry_parse_categories(ld, yamlfile_get(item, "categories",
+	    NULL), &rule->categories, &rule->n_categories,
+	    &rule->all_categories) == -1)
 		return -1;
-	rule->categories = xcalloc(n ? n : 1, sizeof(*rule->categories));
-	for (i = 0; i < n; i++) {
-		if (strcmp(cats[i], "*") == 0)
-			rule->all_categories = true;
-		else
-			names_enum_parse(&ccc__v1__category__descriptor,
-			    cats[i], &rule->categories[rule->n_categories++]);
-	}
-	yamlfile_strings_free(cats, n);
 	return yamlfile_strings(ld->yf, yamlfile_get(item, "sections", NULL),
 	    "sections", false, 0, registry_check_rule_section, ld,
 	    &rule->sections, &rule->n_sections);
@@ -571,6 +591,128 @@ registry_parse_rules(struct registry_load *ld, struct fy_node *list)
 		i++;
 	}
 	rc = registry_check_dups(ld, seen, i, "access rule");
+out:
+	free(seen);
+	return rc;
+}
+
+/* yamlfile_strings() check for a route's origins: "*", a country, an endpoint. */
+static bool
+registry_check_origin(void *arg, const char *item, char *why, size_t whylen)
+{
+	struct registry_load *ld = arg;
+	const struct endpoint *ep;
+
+	if (strcmp(item, "*") == 0 || registry_find(registry_countries,
+	    NELEM(registry_countries), item) >= 0)
+		return true;
+	if ((ep = registry_endpoint(ld->reg, item)) == NULL) {
+		snprintf(why, whylen, "unknown origin '%s' (expected *, TR, BG, "
+		    "GR or an endpoint id)", item);
+		return false;
+	}
+	if ((ep->roles & ROLE_PUBLISHER) == 0) {
+		snprintf(why, whylen, "origin '%s' lacks the publisher role, so "
+		    "it publishes nothing", item);
+		return false;
+	}
+	return true;
+}
+
+/* yamlfile_strings() check for a route's targets: subscribers, each once. */
+static bool
+registry_check_target(void *arg, const char *item, char *why, size_t whylen)
+{
+	struct registry_load *ld = arg;
+	const struct endpoint *ep = registry_endpoint(ld->reg, item);
+
+	if (ep == NULL) {
+		snprintf(why, whylen, "unknown endpoint '%s'%s", item,
+		    strcmp(item, "*") == 0 ? " (a route names its targets one by "
+		    "one)" : "");
+		return false;
+	}
+	if ((ep->roles & ROLE_SUBSCRIBER) == 0) {
+		snprintf(why, whylen, "'%s' lacks the subscriber role that a "
+		    "route target needs", item);
+		return false;
+	}
+	return true;
+}
+
+static int
+registry_parse_route(struct registry_load *ld, struct fy_node *item,
+    struct route_rule *rt)
+{
+	const ProtobufCEnumDescriptor *sev = &ccc__v1__severity__descriptor;
+	struct fy_node *id, *v;
+	char what[128], *s, list[128];
+
+	if (yamlfile_check_keys(ld->yf, item, "route", registry_route_keys,
+	    NELEM(registry_route_keys)) == -1 ||
+	    (id = registry_require(ld, item, "id", "route")) == NULL ||
+	    yamlfile_string(ld->yf, id, "id", &rt->id) == -1)
+		return -1;
+	if (!registry_valid_idn(rt->id, strlen(rt->id)))
+		return yamlfile_error(ld->yf, id, "id: '%s' is not a route id "
+		    "(expected [a-z0-9][a-z0-9-]{0,62})", rt->id);
+	snprintf(what, sizeof(what), "route '%s'", rt->id);
+	if ((v = registry_require(ld, item, "categories", what)) == NULL ||
+	    registry_parse_categories(ld, v, &rt->categories,
+	    &rt->n_categories, &rt->all_categories) == -1)
+		return -1;
+	if ((v = registry_require(ld, item, "sections", what)) == NULL ||
+	    yamlfile_strings(ld->yf, v, "sections", false, 0,
+	    registry_check_rule_section, ld, &rt->sections,
+	    &rt->n_sections) == -1)
+		return -1;
+	if ((v = yamlfile_get(item, "min_severity", NULL)) != NULL) {
+		if (yamlfile_string(ld->yf, v, "min_severity", &s) == -1)
+			return -1;
+		if (!names_enum_parse(sev, s, &rt->min_severity) ||
+		    rt->min_severity == 0 ||
+		    strcmp(names_enum_short(sev, rt->min_severity), s) != 0) {
+			yamlfile_error(ld->yf, v, "min_severity: unknown severity "
+			    "'%s' (expected one of: %s)", s,
+			    names_enum_list(sev, list, sizeof(list)));
+			free(s);
+			return -1;
+		}
+		free(s);
+	}
+	if ((v = yamlfile_get(item, "origins", NULL)) != NULL &&
+	    yamlfile_strings(ld->yf, v, "origins", false, 0,
+	    registry_check_origin, ld, &rt->origins, &rt->n_origins) == -1)
+		return -1;
+	if ((v = registry_require(ld, item, "targets", what)) == NULL)
+		return -1;
+	return yamlfile_strings(ld->yf, v, "targets", false, 1,
+	    registry_check_target, ld, &rt->targets, &rt->n_targets);
+}
+
+static int
+registry_parse_routes(struct registry_load *ld, struct fy_node *list)
+{
+	struct registry *reg = ld->reg;
+	struct registry_seen *seen;
+	struct fy_node *item;
+	void *it = NULL;
+	size_t i = 0;
+	int rc = -1;
+
+	reg->n_routes = (size_t)fy_node_sequence_item_count(list);
+	reg->routes = xcalloc(reg->n_routes ? reg->n_routes : 1,
+	    sizeof(*reg->routes));
+	seen = xcalloc(reg->n_routes ? reg->n_routes : 1, sizeof(*seen));
+	while ((item = fy_node_sequence_iterate(list, &it)) != NULL) {
+		if (registry_parse_route(ld, item, &reg->routes[i]) == -1)
+			goto out;
+		seen[i].id = reg->routes[i].id;
+		seen[i].line = yamlfile_line(ld->yf,
+		    yamlfile_get(item, "id", NULL));
+		i++;
+	}
+	rc = registry_check_dups(ld, seen, i, "route");
 out:
 	free(seen);
 	return rc;
@@ -604,6 +746,16 @@ registry_free(struct registry *reg)
 		yamlfile_strings_free(r->topics, r->n_topics);
 	}
 	free(reg->rules);
+	for (i = 0; i < reg->n_routes; i++) {
+		struct route_rule *rt = &reg->routes[i];
+
+		free(rt->id);
+		free(rt->categories);
+		yamlfile_strings_free(rt->sections, rt->n_sections);
+		yamlfile_strings_free(rt->origins, rt->n_origins);
+		yamlfile_strings_free(rt->targets, rt->n_targets);
+	}
+	free(reg->routes);
 	free(reg);
 }
 
@@ -636,6 +788,22 @@ registry_parse(struct yamlfile *yf, struct registry **out)
 	    (list = registry_list(&ld, root, "access_rules")) == NULL ||
 	    registry_parse_rules(&ld, list) == -1)
 		goto fail;
+	if ((v = yamlfile_get(root, "revision", NULL)) != NULL) {
+		uint64_t rev;
+
+		if (yamlfile_uint(yf, v, "revision", 1, INT64_MAX, &rev) == -1)
+			goto fail;
+		ld.reg->doc_revision = rev;
+	}
+	if ((list = yamlfile_get(root, "routes", NULL)) != NULL &&
+	    !yamlfile_is_null(list)) {
+		if (!fy_node_is_sequence(list)) {
+			yamlfile_error(yf, list, "routes: expected a list");
+			goto fail;
+		}
+		if (registry_parse_routes(&ld, list) == -1)
+			goto fail;
+	}
 	*out = ld.reg;
 	return 0;
 
@@ -731,4 +899,209 @@ registry_role_name(enum endpoint_role role)
 	if (bits >= NELEM(registry_role_sets))
 		return "unknown";
 	return registry_role_sets[bits];
+}
+
+const struct route_rule *
+registry_routes(const struct registry *reg, size_t *n)
+{
+	*n = reg->n_routes;
+	return reg->routes;
+}
+
+const struct endpoint *
+registry_endpoints(const struct registry *reg, size_t *n)
+{
+	*n = reg->n_endpoints;
+	return reg->endpoints;
+}
+
+const struct section *
+registry_sections(const struct registry *reg, size_t *n)
+{
+	*n = reg->n_sections;
+	return reg->sections;
+}
+
+unsigned long long
+registry_doc_revision(const struct registry *reg)
+{
+	return reg->doc_revision;
+}
+
+static json_t *
+registry_json_strings(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *
+registry_json_categories(bool all, const int *v, size_t n)
+{
+	json_t *a = json_array();
+
+	if (all)
+		json_array_append_new(a, json_string("*"));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(names_enum_short(
+		    &ccc__v1__category__descriptor, v[i])));
+	return a;
+}
+
+json_t *
+registry_to_json(const struct registry *reg)
+{
+	json_t *doc = json_object(), *secs = json_array(), *eps = json_array(),
+	    *rules = json_array(), *routes = json_array(), *o, *roles;
+	size_t i;
+	unsigned b;
+
+	json_object_set_new(doc, "version", json_integer(REGISTRY_VERSION));
+	for (i = 0; i < reg->n_sections; i++)
+		json_array_append_new(secs, json_pack("{s:s, s:s}", "id",
+		    reg->sections[i].id, "name", reg->sections[i].name));
+	for (i = 0; i < reg->n_endpoints; i++) {
+		const struct endpoint *ep = &reg->endpoints[i];
+
+		o = json_object();
+		json_object_set_new(o, "id", json_string(ep->id));
+		if (ep->country != NULL)
+			json_object_set_new(o, "country",
+			    json_string(ep->country));
+		json_object_set_new(o, "kind", json_string(ep->kind));
+		json_object_set_new(o, "name", json_string(ep->name));
+		roles = json_array();
+		for (b = 0; b < NELEM(registry_role_names); b++)
+			if (ep->roles & (1u << b))
+				json_array_append_new(roles,
+				    json_string(registry_role_names[b]));
+		json_object_set_new(o, "roles", roles);
+		if (ep->suspended)
+			json_object_set_new(o, "suspended", json_true());
+		json_array_append_new(eps, o);
+	}
+	for (i = 0; i < reg->n_rules; i++) {
+		const struct access_rule *r = &reg->rules[i];
+
+		o = json_object();
+		json_object_set_new(o, "id", json_string(r->id));
+		json_object_set_new(o, "action", json_string(r->action ==
+		    ACL_PUBLISH ? "publish" : "subscribe"));
+		json_object_set_new(o, "endpoints",
+		    registry_json_strings(r->endpoints, r->n_endpoints));
+		if (r->action == ACL_PUBLISH) {
+			json_object_set_new(o, "categories",
+			    registry_json_categories(r->all_categories,
+			    r->categories, r->n_categories));
+			json_object_set_new(o, "sections", registry_json_strings(
+			    r->sections, r->n_sections));
+		} else
+			json_object_set_new(o, "topics", registry_json_strings(
+			    r->topics, r->n_topics));
+		json_array_append_new(rules, o);
+	}
+	for (i = 0; i < reg->n_routes; i++) {
+		const struct route_rule *rt = &reg->routes[i];
+
+		o = json_object();
+		json_object_set_new(o, "id", json_string(rt->id));
+		json_object_set_new(o, "categories", registry_json_categories(
+		    rt->all_categories, rt->categories, rt->n_categories));
+		json_object_set_new(o, "sections",
+		    registry_json_strings(rt->sections, rt->n_sections));
+		if (rt->min_severity != 0)
+			json_object_set_new(o, "min_severity", json_string(
+			    names_enum_short(&ccc__v1__severity__descriptor,
+			    rt->min_severity)));
+		if (rt->n_origins > 0)
+			json_object_set_new(o, "origins", registry_json_strings(
+			    rt->origins, rt->n_origins));
+		json_object_set_new(o, "targets",
+		    registry_json_strings(rt->targets, rt->n_targets));
+		json_array_append_new(routes, o);
+	}
+	json_object_set_new(doc, "sections", secs);
+	json_object_set_new(doc, "endpoints", eps);
+	json_object_set_new(doc, "access_rules", rules);
+	json_object_set_new(doc, "routes", routes);
+	return doc;
+}
+
+/* A libfyaml node of fyd for the JSON value v (strings, integers, booleans). */
+static struct fy_node *
+registry_fy_node(struct fy_document *fyd, const json_t *v)
+{
+	struct fy_node *n = NULL, *k, *item;
+	const char *key;
+	json_t *x;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		n = fy_node_create_mapping(fyd);
+		json_object_foreach((json_t *)v, key, x) {
+			k = fy_node_create_scalar_copy(fyd, key, FY_NT);
+			item = registry_fy_node(fyd, x);
+			if (n == NULL || k == NULL || item == NULL ||
+			    fy_node_mapping_append(n, k, item) != 0)
+				return NULL;
+		}
+		break;
+	case JSON_ARRAY:
+		n = fy_node_create_sequence(fyd);
+		json_array_foreach(v, i, x)
+			if (n == NULL || (item = registry_fy_node(fyd, x)) ==
+			    NULL || fy_node_sequence_append(n, item) != 0)
+				return NULL;
+		break;
+	case JSON_STRING:
+		n = fy_node_create_scalar_copy(fyd, json_string_value(v),
+		    json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		n = fy_node_create_scalarf(fyd, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		n = fy_node_create_scalar_copy(fyd, json_is_true(v) ? "true" :
+		    "false", FY_NT);
+		break;
+	default:
+		break;
+	}
+	return n;
+}
+
+char *
+registry_json_to_yaml(const json_t *doc, unsigned long long rev)
+{
+	struct fy_document *fyd;
+	struct fy_node *root;
+	char *yaml, *out = NULL, head[160];
+
+	if ((fyd = fy_document_create(NULL)) == NULL)
+		return NULL;
+	if ((root = registry_fy_node(fyd, doc)) != NULL &&
+	    fy_document_set_root(fyd, root) == 0 &&
+	    (yaml = fy_emit_document_to_string(fyd, FYECF_MODE_BLOCK |
+	    FYECF_WIDTH_INF | FYECF_INDENT_2 | FYECF_NO_ENDING_NEWLINE)) !=
+	    NULL) {
+		if (rev != 0)
+			snprintf(head, sizeof(head), "# ccc registry, revision "
+			    "%llu. Edit, then: ccc admin apply -f FILE\n"
+			    "revision: %llu\n", rev, rev);
+		else
+			snprintf(head, sizeof(head), "# ccc registry\n");
+		out = xmalloc(strlen(head) + strlen(yaml) + 2);
+		strcpy(out, head);
+		strcat(out, yaml);
+		strcat(out, "\n");
+		free(yaml);
+	}
+	fy_document_destroy(fyd);
+	return out;
 }

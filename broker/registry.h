@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 enum endpoint_role {
 	ROLE_PUBLISHER	= 1 << 0,
 	ROLE_SUBSCRIBER	= 1 << 1,
@@ -51,6 +53,25 @@ struct access_rule {
 	size_t		 n_topics;
 };
 
+/*
+ * A routing rule: alerts it matches go to its targets' inboxes whatever they
+ * subscribed to, within the access rules and the disclosure policy
+ * (policy.h). Empty origin list or "*": any origin.
+ */
+struct route_rule {
+	char		*id;
+	int		*categories;	/* Ccc__V1__Category values */
+	size_t		 n_categories;
+	bool		 all_categories; /* "*" given */
+	char		**sections;	/* as in publish rules */
+	size_t		 n_sections;
+	int		 min_severity;	/* Ccc__V1__Severity; 0: any */
+	char		**origins;	/* "*", country codes or endpoint ids */
+	size_t		 n_origins;
+	char		**targets;	/* endpoint ids with the subscriber role */
+	size_t		 n_targets;
+};
+
 struct registry;
 
 /*
@@ -69,9 +90,32 @@ void		 registry_unref(struct registry *reg);
 const struct endpoint	*registry_endpoint(const struct registry *reg, const char *id);
 const struct section	*registry_section(const struct registry *reg, const char *id);
 const struct access_rule *registry_rules(const struct registry *reg, size_t *n);
+const struct route_rule	*registry_routes(const struct registry *reg, size_t *n);
+const struct endpoint	*registry_endpoints(const struct registry *reg, size_t *n);
+const struct section	*registry_sections(const struct registry *reg, size_t *n);
 size_t			 registry_nendpoints(const struct registry *reg);
 size_t			 registry_nsections(const struct registry *reg);
 /* Comma-separated role names of roles, e.g. "publisher,subscriber". */
 const char		*registry_role_name(enum endpoint_role role);
+
+/*
+ * The revision a registry document says it was exported from ("revision:"
+ * at the top), or 0 when it names none.
+ */
+unsigned long long	 registry_doc_revision(const struct registry *reg);
+
+/*
+ * The registry as a new JSON object of the file's schema (the caller owns
+ * it): version, sections, endpoints, access_rules, routes; endpoints and
+ * sections sorted by id, rules in order. Loading its text again gives an
+ * equal registry.
+ */
+json_t			*registry_to_json(const struct registry *reg);
+/*
+ * Block-style YAML of a registry JSON object, headed by a comment line and
+ * "revision: REV" when rev is not 0. Returns a malloc'd string or NULL.
+ */
+char			*registry_json_to_yaml(const json_t *doc,
+			    unsigned long long rev);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "durable.h"
 #include "history.h"
+#include "policy.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
@@ -71,7 +72,8 @@ route_match(struct server *srv, const char *topic)
 
 uint32_t
 route_alert(struct server *srv, const uint8_t *alert, size_t len,
-    const char *topic, void (*each)(struct session *, void *), void *arg)
+    const char *topic, const struct policy_plan *plan,
+    void (*each)(struct session *, void *), void *arg)
 {
 	struct route_matches *m = route_match(srv, topic);
 	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
@@ -98,7 +100,8 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 			if (nids == 0 || route_ids[nids - 1] != m->v[j]->id)
 				route_ids[nids++] = m->v[j]->id;
 		}
-		if (nids > 0 && s != NULL && s->state == SESS_READY) {
+		if (nids > 0 && s != NULL && s->state == SESS_READY &&
+		    (plan == NULL || policy_may_receive(plan, s->endpoint))) {
 			d.subscription_ids = route_ids;
 			d.n_subscription_ids = nids;
 			if ((held != NULL ? history_hold(held, &d, alert, len) :
@@ -113,26 +116,54 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 	return reached;
 }
 
+/* Append id to the first n durable ids unless it is there already. */
+static size_t
+route_add_durable(size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (route_dids[i] == id)
+			return n;
+	if (n == route_dids_cap) {
+		route_dids_cap = route_dids_cap ? route_dids_cap * 2 : 16;
+		route_dids = xreallocarray(route_dids, route_dids_cap,
+		    sizeof(*route_dids));
+	}
+	route_dids[n++] = id;
+	return n;
+}
+
 size_t
-route_durables(struct server *srv, const char *topic, const uint64_t **ids)
+route_durables(struct server *srv, const char *topic,
+    const struct policy_plan *plan, const uint64_t **ids)
 {
 	struct route_matches *m = route_match(srv, topic);
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->n; i++) {
+		struct durable *d = m->v[i]->durable;
 		uint64_t id;
 
-		if (m->v[i]->durable == NULL)
+		if (d == NULL)
 			continue;
-		id = durable_id(m->v[i]->durable);
+		id = durable_id(d);
 		if (n > 0 && route_dids[n - 1] == id)
 			continue;	/* matched through two patterns */
+		if (plan != NULL && !policy_may_receive(plan,
+		    durable_endpoint(id)))
+			continue;
 		if (n == route_dids_cap) {
 			route_dids_cap = route_dids_cap ? route_dids_cap * 2 : 16;
 			route_dids = xreallocarray(route_dids, route_dids_cap,
 			    sizeof(*route_dids));
 		}
 		route_dids[n++] = id;
+	}
+	for (size_t i = 0; plan != NULL && i < plan->ntargets; i++) {
+		uint64_t inbox;
+
+		if (!plan->targets[i].blocked &&
+		    (inbox = durable_inbox(plan->targets[i].endpoint)) != 0)
+			n = route_add_durable(n, inbox);
 	}
 	*ids = route_dids;
 	return n;

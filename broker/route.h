@@ -12,21 +12,24 @@
 
 struct server;
 
+struct policy_plan;
 struct session;
 
 /*
  * Deliver the encoded, stamped alert on topic to every session with a
- * matching plain subscription, calling each(session, arg) for every session
+ * matching plain subscription that the plan lets receive it (plan NULL:
+ * all), calling each(session, arg) for every session
  * it was queued for (each may be NULL). Returns the number of sessions reached.
  */
 uint32_t	route_alert(struct server *srv, const uint8_t *alert, size_t len,
-		    const char *topic, void (*each)(struct session *, void *),
-		    void *arg);
+		    const char *topic, const struct policy_plan *plan,
+		    void (*each)(struct session *, void *), void *arg);
 /*
- * The store ids of the durable subscriptions matching topic, each once, in
- * *ids (a buffer owned by route.c, valid until the next call).
+ * The store ids of the durable subscriptions matching topic that the plan
+ * lets receive it, and the inboxes of the plan's unblocked targets, each
+ * once, in *ids (a buffer owned by route.c, valid until the next call).
  */
 size_t		route_durables(struct server *srv, const char *topic,
-		    const uint64_t **ids);
+		    const struct policy_plan *plan, const uint64_t **ids);
 
 #endif

@@ -35,8 +35,30 @@ enum store_status {
 	STORE_DUPLICATE,	/* publish: same origin, id and content as before */
 	STORE_CONFLICT,		/* publish: same origin and id, other content */
 	STORE_FAILED,		/* the operation was not carried out */
-	STORE_NOT_FOUND,	/* receipts: no such alert of that origin */
+	STORE_NOT_FOUND,	/* receipts: no such alert of that origin; decide: no such pending proposal */
+	STORE_STALE,		/* registry: the newest revision is not the base */
+	STORE_RESTRICTED,	/* publish: re-disseminates another endpoint's restricted alert (error says which) */
 };
+
+/*
+ * A registry revision or a proposal for one (store_registry_list). Strings
+ * are never NULL.
+ */
+struct store_regrec {
+	uint64_t	 id;		/* revision number, or proposal id */
+	uint64_t	 base;		/* proposal: the revision it was made against */
+	int64_t		 created_at;
+	const char	*author;	/* revision: who changed it; proposal: proposer */
+	const char	*approved_by;	/* revision: the second operator; proposal: who decided */
+	const char	*source;	/* revision: file, admin, rollback */
+	const char	*comment;
+	const char	*changes;	/* one change per line */
+	const char	*reasons;	/* proposal: why it needs approval, one per line */
+	const char	*state;		/* proposal: pending, approved, rejected, stale */
+	const char	*document;	/* the registry (YAML); "" unless asked for */
+	const char	*file_digest;	/* revision from the registry file: SHA-256 of the file, hex */
+};
+
 
 /* What the audit journal says one recipient got of an alert. */
 struct store_receipt {
@@ -66,6 +88,23 @@ struct audit_rec {
 	bool		 transfer;	/* a disclosure from a BG or GR endpoint to a TR one */
 };
 
+/* A new registry revision, or a proposal for one. */
+struct store_regchange {
+	uint64_t	 base;		/* refused (STORE_STALE) unless the newest revision is base */
+	const char	*author;
+	const char	*approved_by;	/* "" when it needed no approval */
+	const char	*source;	/* file, admin, rollback */
+	const char	*comment;
+	const char	*changes;	/* one change per line */
+	const char	*reasons;	/* proposals: why approval is needed */
+	const char	*document;	/* the whole registry, YAML */
+	const char	*file_digest;	/* "" unless it comes from the registry file */
+	uint64_t	 proposal;	/* commit: the approved proposal it carries out (0: none) */
+	char *const	*inboxes;	/* commit: endpoints whose inbox must exist */
+	size_t		 ninboxes;
+	struct audit_rec audit;		/* written in the same transaction */
+};
+
 /* One stored delivery of an alert to a durable subscription. */
 struct store_row {
 	uint64_t	 tag;		/* delivery tag, increasing per subscription */
@@ -91,6 +130,11 @@ struct store_result {
 	bool			 more;		/* purge: a batch was full, run again */
 	struct store_receipt	*receipts;	/* receipts, by endpoint */
 	size_t			 nreceipts;
+	uint64_t		 id;		/* registry commit: the revision; propose: the proposal */
+	uint64_t		*ids;		/* registry commit: inbox ids, as the inboxes asked */
+	struct store_regrec	*regrecs;	/* registry list */
+	size_t			 nregrecs;
+	uint64_t		 newest;	/* registry ops: the newest revision */
 };
 
 typedef void	store_cb(void *arg, const struct store_result *res);
@@ -116,6 +160,14 @@ struct store_publish {
 	size_t		 body_len;
 	const uint64_t	*dsubs;		/* durable subscriptions that match */
 	size_t		 ndsubs;
+	/*
+	 * Disclosure: restricted marks an alert recipients may not
+	 * re-disseminate. The publish fails with STORE_RESTRICTED when id or one
+	 * of refs names a restricted alert of another origin.
+	 */
+	bool		 restricted;
+	char *const	*refs;
+	size_t		 nrefs;
 	/*
 	 * The publish's audit record, written in the same transaction; its
 	 * event becomes "publish", "publish_duplicate" or "publish_conflict".
@@ -198,6 +250,42 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
  */
 void	store_purge(struct store *st, int64_t alerts_before, int64_t audit_before,
 	    size_t batch, store_cb *cb, void *arg);
+/*
+ * Registry revisions. Commit: a new revision numbered base + 1, with the
+ * inbox of every endpoint in inboxes created if missing (res->ids), the
+ * approved proposal marked so, and the audit record; STORE_STALE when base
+ * is not the newest revision (res->newest says which is).
+ */
+void	store_registry_commit(struct store *st, const struct store_regchange *c,
+	    store_cb *cb, void *arg);
+/* Record a proposal awaiting approval (res->id); STORE_STALE as above. */
+void	store_registry_propose(struct store *st, const struct store_regchange *c,
+	    store_cb *cb, void *arg);
+/*
+ * Close a pending proposal as rejected or stale, with who decided and an
+ * audit record; STORE_NOT_FOUND when it is not pending.
+ */
+void	store_registry_decide(struct store *st, uint64_t proposal,
+	    const char *state, const char *by, const struct audit_rec *audit,
+	    store_cb *cb, void *arg);
+/*
+ * List revisions (proposals false) or proposals, newest first: one when id
+ * is not 0, else up to limit (pending ones only, for proposals, unless all).
+ * with_document fills in the registry text. res->newest is set.
+ */
+void	store_registry_list(struct store *st, bool proposals, uint64_t id,
+	    size_t limit, bool all, bool with_document, store_cb *cb, void *arg);
+/*
+ * At start-up only, like store_load_dsubs: the newest revision (*rev 0 and
+ * *doc NULL: none yet) with the digest of the last one that came from the
+ * registry file. The caller frees *doc and *file_digest.
+ */
+int	store_registry_newest(struct store *st, uint64_t *rev, char **doc,
+	    char **file_digest, char *err, size_t errlen);
+/* At start-up only: store_registry_commit, synchronously. */
+int	store_registry_commit_now(struct store *st,
+	    const struct store_regchange *c, char *err, size_t errlen);
+
 /* Append a record to the audit journal. */
 void	store_audit(struct store *st, const struct audit_rec *rec);
 /*

@@ -34,7 +34,12 @@
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
-    OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE };
+    OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE, OP_REG_COMMIT, OP_REG_PROPOSE,
+    OP_REG_DECIDE, OP_REG_LIST };
+
+/* Text fields of struct store_regchange, in order. */
+enum { RC_AUTHOR, RC_APPROVED_BY, RC_SOURCE, RC_COMMENT, RC_CHANGES,
+    RC_REASONS, RC_DOCUMENT, RC_FILE_DIGEST, RC_NTEXT };
 
 #define AUDIT_NTEXT	7	/* text fields of struct audit_rec, in order */
 
@@ -64,6 +69,11 @@ struct store_op {
 	size_t			 limit;
 	uint32_t		 max_attempts;
 	struct audit_copy	 audit;
+	char			*rc[RC_NTEXT];	/* registry change text */
+	char			**list;		/* publish: refs; registry commit: inboxes */
+	size_t			 nlist;
+	bool			 flag;		/* publish: restricted; list: proposals */
+	bool			 all, with_doc;	/* registry list */
 	/* result */
 	struct store_result	 res;
 	char			 error[256];
@@ -153,6 +163,34 @@ static const char *const store_migrations[] = {
 	/* 5: history reads find their start by time; purges find deliveries */
 	("CREATE INDEX alerts_time ON alerts (published_at);"
 	"CREATE INDEX deliveries_alert ON deliveries (alert);"),
+	/*
+	 * 6: registry revisions and proposals (four-eyes); alerts recipients
+	 * may not re-disseminate
+	 */
+	("CREATE TABLE revisions ("
+	"  rev INTEGER PRIMARY KEY,"
+	"  created_at INTEGER NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  approved_by TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  comment TEXT NOT NULL,"
+	"  changes TEXT NOT NULL,"
+	"  document TEXT NOT NULL,"
+	"  file_digest TEXT NOT NULL);"
+	"CREATE TABLE proposals ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  base INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  proposer TEXT NOT NULL,"
+	"  comment TEXT NOT NULL,"
+	"  changes TEXT NOT NULL,"
+	"  reasons TEXT NOT NULL,"
+	"  document TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  decided_by TEXT NOT NULL DEFAULT '',"
+	"  decided_at INTEGER);"
+	"ALTER TABLE alerts ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX alerts_restricted ON alerts (id) WHERE restricted = 1;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -369,6 +407,13 @@ store_op_free(struct store_op *op)
 	free(op->u64);
 	free(op->res.rows);
 	free(op->res.receipts);
+	free(op->res.ids);
+	free(op->res.regrecs);
+	for (int i = 0; i < RC_NTEXT; i++)
+		free(op->rc[i]);
+	for (size_t i = 0; i < op->nlist; i++)
+		free(op->list[i]);
+	free(op->list);
 	for (size_t i = 0; i < op->nblobs; i++)
 		free(op->blobs[i]);
 	free(op->blobs);
@@ -443,6 +488,15 @@ store_audit_copy(struct audit_copy *c, const struct audit_rec *r)
 	c->transfer = r->transfer;
 }
 
+static void
+store_list_copy(struct store_op *op, char *const *v, size_t n)
+{
+	op->list = xcalloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		op->list[i] = xstrdup(v[i]);
+	op->nlist = n;
+}
+
 void
 store_audit(struct store *st, const struct audit_rec *rec)
 {
@@ -514,6 +568,8 @@ store_publish(struct store *st, const struct store_publish *p, store_cb *cb,
 		memcpy(op->u64, p->dsubs, p->ndsubs * sizeof(uint64_t));
 		op->nu64 = p->ndsubs;
 	}
+	op->flag = p->restricted;
+	store_list_copy(op, p->refs, p->nrefs);
 	store_audit_copy(&op->audit, &p->audit);
 	store_enqueue(st, op);
 }
@@ -589,6 +645,66 @@ store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 }
 
 /* ---- writer thread ------------------------------------------------------ */
+
+/* ---- registry revisions ------------------------------------------------- */
+
+static struct store_op *
+store_regop(enum store_kind kind, const struct store_regchange *c,
+    store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(kind, cb, arg);
+	const char *text[RC_NTEXT] = { c->author, c->approved_by, c->source,
+	    c->comment, c->changes, c->reasons, c->document, c->file_digest };
+
+	for (int i = 0; i < RC_NTEXT; i++)
+		op->rc[i] = xstrdup(text[i] ? text[i] : "");
+	op->dsub_id = c->base;
+	op->after_seq = c->proposal;
+	store_list_copy(op, c->inboxes, c->ninboxes);
+	store_audit_copy(&op->audit, &c->audit);
+	return op;
+}
+
+void
+store_registry_commit(struct store *st, const struct store_regchange *c,
+    store_cb *cb, void *arg)
+{
+	store_enqueue(st, store_regop(OP_REG_COMMIT, c, cb, arg));
+}
+
+void
+store_registry_propose(struct store *st, const struct store_regchange *c,
+    store_cb *cb, void *arg)
+{
+	store_enqueue(st, store_regop(OP_REG_PROPOSE, c, cb, arg));
+}
+
+void
+store_registry_decide(struct store *st, uint64_t proposal, const char *state,
+    const char *by, const struct audit_rec *audit, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_REG_DECIDE, cb, arg);
+
+	op->dsub_id = proposal;
+	op->name = xstrdup(state);
+	op->endpoint = xstrdup(by);
+	store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
+store_registry_list(struct store *st, bool proposals, uint64_t id,
+    size_t limit, bool all, bool with_document, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_REG_LIST, cb, arg);
+
+	op->flag = proposals;
+	op->dsub_id = id;
+	op->limit = limit;
+	op->all = all;
+	op->with_doc = with_document;
+	store_enqueue(st, op);
+}
 
 /*
  * The prepared statement for sql, ready to bind: statements are compiled
@@ -759,9 +875,35 @@ store_do_publish(struct store *st, struct store_op *op)
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		goto fail;
+	/* the id itself, then each reference: another origin's restricted alert? */
+	for (size_t i = 0; i <= op->nlist; i++) {
+		const char *ref = i == 0 ? op->id : op->list[i - 1];
+
+		if ((stmt = store_stmt(st, "SELECT origin FROM alerts WHERE "
+		    "id = ?1 AND restricted = 1 AND origin <> ?2 LIMIT 1")) == NULL)
+			goto fail;
+		sqlite3_bind_text(stmt, 1, ref, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW) {
+			snprintf(op->error, sizeof(op->error), "alert %s of %s is "
+			    "restricted: it may not be disseminated further "
+			    "without its originator's permission", ref,
+			    (const char *)sqlite3_column_text(stmt, 0));
+			sqlite3_reset(stmt);
+			op->res.status = STORE_RESTRICTED;
+			op->res.error = op->error;
+			return store_write_audit(st, op, "publish_refused", NULL);
+		}
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
 	if ((stmt = store_stmt(st, "INSERT INTO alerts (id, origin, topic, "
-	    "published_at, digest, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) == NULL)
+	    "published_at, digest, body, restricted) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7)")) == NULL)
 		goto fail;
+	sqlite3_bind_int(stmt, 7, op->flag);
 	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
@@ -1132,6 +1274,170 @@ fail:
 	return store_fail(st, op);
 }
 
+/* The newest revision number into res.newest; 0 when there is none. */
+static int
+store_reg_newest(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = store_stmt(st, "SELECT coalesce(max(rev), 0) FROM "
+	    "revisions")) == NULL)
+		return store_fail(st, op);
+	rc = sqlite3_step(stmt);
+	op->res.newest = rc == SQLITE_ROW ?
+	    (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, op);
+}
+
+static int
+store_do_reg_commit(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_reg_newest(st, op) < 0)
+		return -1;
+	if (op->res.newest != op->dsub_id) {
+		op->res.status = STORE_STALE;
+		return 0;
+	}
+	op->res.id = op->dsub_id + 1;
+	if (store_run(st, op, "INSERT INTO revisions (rev, created_at, author, "
+	    "approved_by, source, comment, changes, document, file_digest) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", "iittttttt",
+	    (int64_t)op->res.id, time_now_us(), op->rc[RC_AUTHOR],
+	    op->rc[RC_APPROVED_BY], op->rc[RC_SOURCE], op->rc[RC_COMMENT],
+	    op->rc[RC_CHANGES], op->rc[RC_DOCUMENT], op->rc[RC_FILE_DIGEST]) < 0)
+		return -1;
+	if (op->after_seq != 0 && store_run(st, op, "UPDATE proposals SET "
+	    "state = 'approved', decided_by = ?1, decided_at = ?2 WHERE id = ?3",
+	    "tii", op->rc[RC_APPROVED_BY], time_now_us(),
+	    (int64_t)op->after_seq) < 0)
+		return -1;
+	op->res.ids = xcalloc(op->nlist ? op->nlist : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < op->nlist; i++) {
+		if (store_run(st, op, "INSERT OR IGNORE INTO dsubs (endpoint, "
+		    "name, patterns, created_at) VALUES (?1, 'inbox', '', ?2)",
+		    "ti", op->list[i], time_now_us()) < 0 ||
+		    (stmt = store_stmt(st, "SELECT id FROM dsubs WHERE endpoint "
+		    "= ?1 AND name = 'inbox'")) == NULL)
+			return store_fail(st, op);
+		sqlite3_bind_text(stmt, 1, op->list[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(stmt);
+		if (rc == SQLITE_ROW)
+			op->res.ids[i] = (uint64_t)sqlite3_column_int64(stmt, 0);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_ROW)
+			return store_fail(st, op);
+	}
+	op->res.status = STORE_OK;
+	op->res.newest = op->res.id;
+	return store_write_audit(st, op, NULL, NULL);
+}
+
+static int
+store_do_reg_propose(struct store *st, struct store_op *op)
+{
+	if (store_reg_newest(st, op) < 0)
+		return -1;
+	if (op->res.newest != op->dsub_id) {
+		op->res.status = STORE_STALE;
+		return 0;
+	}
+	if (store_run(st, op, "INSERT INTO proposals (base, created_at, "
+	    "proposer, comment, changes, reasons, document, state) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')", "iitttt" "t",
+	    (int64_t)op->dsub_id, time_now_us(), op->rc[RC_AUTHOR],
+	    op->rc[RC_COMMENT], op->rc[RC_CHANGES], op->rc[RC_REASONS],
+	    op->rc[RC_DOCUMENT]) < 0)
+		return -1;
+	op->res.id = (uint64_t)sqlite3_last_insert_rowid(st->db);
+	op->res.status = STORE_OK;
+	return store_write_audit(st, op, NULL, NULL);
+}
+
+static int
+store_do_reg_decide(struct store *st, struct store_op *op)
+{
+	if (store_run(st, op, "UPDATE proposals SET state = ?1, decided_by = "
+	    "?2, decided_at = ?3 WHERE id = ?4 AND state = 'pending'", "ttii",
+	    op->name, op->endpoint, time_now_us(), (int64_t)op->dsub_id) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0) {
+		op->res.status = STORE_NOT_FOUND;
+		return 0;
+	}
+	op->res.status = STORE_OK;
+	return store_write_audit(st, op, NULL, NULL);
+}
+
+/* A copy of column i of stmt kept with op until its callback has run. */
+static const char *
+store_col(struct store_op *op, sqlite3_stmt *stmt, int i)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, i);
+
+	op->blobs = xreallocarray(op->blobs, op->nblobs + 1, sizeof(void *));
+	return op->blobs[op->nblobs++] = xstrdup(t ? (const char *)t : "");
+}
+
+static int
+store_do_reg_list(struct store *st, struct store_op *op)
+{
+	static const char *const sql[2] = {
+		"SELECT rev, 0, created_at, author, approved_by, source, "
+		  "comment, changes, '', '', CASE WHEN ?3 THEN document ELSE '' "
+		  "END, file_digest FROM revisions WHERE ?1 = 0 OR rev = ?1 "
+		  "ORDER BY rev DESC LIMIT ?2",
+		  "SELECT id, base, created_at, proposer, decided_by, '', "
+		  "comment, changes, reasons, state, CASE WHEN ?3 THEN document "
+		  "ELSE '' END, '' FROM proposals WHERE (?1 = 0 AND (?4 OR state "
+		  "= 'pending')) OR id = ?1 ORDER BY id DESC LIMIT ?2",
+	};
+	sqlite3_stmt *stmt;
+	size_t cap = 16;
+	int rc;
+
+	if (store_reg_newest(st, op) < 0 ||
+	    (stmt = store_stmt(st, sql[op->flag])) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_int64(stmt, 1, (int64_t)op->dsub_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)op->limit);
+	sqlite3_bind_int(stmt, 3, op->with_doc);
+	if (op->flag)
+		sqlite3_bind_int(stmt, 4, op->all);
+	op->res.regrecs = xcalloc(cap, sizeof(*op->res.regrecs));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_regrec *r;
+
+		if (op->res.nregrecs == cap) {
+			cap *= 2;
+			op->res.regrecs = xreallocarray(op->res.regrecs, cap,
+			    sizeof(*op->res.regrecs));
+		}
+		r = &op->res.regrecs[op->res.nregrecs++];
+		r->id = (uint64_t)sqlite3_column_int64(stmt, 0);
+		r->base = (uint64_t)sqlite3_column_int64(stmt, 1);
+		r->created_at = sqlite3_column_int64(stmt, 2);
+		r->author = store_col(op, stmt, 3);
+		r->approved_by = store_col(op, stmt, 4);
+		r->source = store_col(op, stmt, 5);
+		r->comment = store_col(op, stmt, 6);
+		r->changes = store_col(op, stmt, 7);
+		r->reasons = store_col(op, stmt, 8);
+		r->state = store_col(op, stmt, 9);
+		r->document = store_col(op, stmt, 10);
+		r->file_digest = store_col(op, stmt, 11);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, op);
+	op->res.status = STORE_OK;
+	return 0;
+}
+
 static int
 store_do(struct store *st, struct store_op *op)
 {
@@ -1157,6 +1463,14 @@ store_do(struct store *st, struct store_op *op)
 		return store_do_history(st, op);
 	case OP_PURGE:
 		return store_do_purge(st, op);
+	case OP_REG_COMMIT:
+		return store_do_reg_commit(st, op);
+	case OP_REG_PROPOSE:
+		return store_do_reg_propose(st, op);
+	case OP_REG_DECIDE:
+		return store_do_reg_decide(st, op);
+	case OP_REG_LIST:
+		return store_do_reg_list(st, op);
 	}
 	return -1;
 }
@@ -1500,4 +1814,56 @@ out:
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 	return n;
+}
+
+/* ---- registry at start-up ----------------------------------------------- */
+
+int
+store_registry_newest(struct store *st, uint64_t *rev, char **doc,
+    char **file_digest, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/* Contract: before any operation is queued (see store_load_dsubs). */
+	*rev = 0;
+	*doc = *file_digest = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT rev, document, (SELECT "
+	    "file_digest FROM revisions WHERE source = 'file' ORDER BY rev DESC "
+	    "LIMIT 1) FROM revisions ORDER BY rev DESC LIMIT 1", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *fd = sqlite3_column_text(stmt, 2);
+
+		*rev = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*doc = xstrdup((const char *)sqlite3_column_text(stmt, 1));
+		*file_digest = xstrdup(fd ? (const char *)fd : "");
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+fail:
+	snprintf(err, errlen, "store %s: %s", st->path, sqlite3_errmsg(st->db));
+	return -1;
+}
+
+int
+store_registry_commit_now(struct store *st, const struct store_regchange *c,
+    char *err, size_t errlen)
+{
+	struct store_op *op = store_regop(OP_REG_COMMIT, c, NULL, NULL);
+	int rc = 0;
+
+	/* Contract: the writer thread is idle (start-up), so run it here. */
+	store_batch(st, op);
+	if (op->res.status != STORE_OK) {
+		snprintf(err, errlen, "store %s: cannot record the registry: %s",
+		    st->path, op->res.status == STORE_STALE ?
+		    "a newer revision exists" : op->error);
+		rc = -1;
+	}
+	store_op_free(op);
+	return rc;
 }

@@ -15,7 +15,7 @@ exchange_alert(const struct h_broker *b)
 	ccc_client *gr = h_connect(b, "gr-police");
 	ccc_client *tr = h_connect(b, "tr-police");
 	Ccc__V1__Alert *a = h_alert("wanted_person", "tr-bg/kapikule",
-	    "critical", "h2", "Wanted person seen at the crossing");
+	    "critical", "h1", "Wanted person seen at the crossing");
 	Ccc__V1__Envelope *ok, *got;
 
 	h_subscribe(gr, "alerts/+/tr-bg/#");

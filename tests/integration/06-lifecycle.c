@@ -21,7 +21,7 @@ mono_ms(void)
 static void
 publish_reaches(ccc_client *pub, ccc_client *sub, const char *section)
 {
-	Ccc__V1__Alert *a = h_alert("weapons", section, "high", "h2",
+	Ccc__V1__Alert *a = h_alert("weapons", section, "high", "h1",
 	    "Rifles in a camper van");
 	Ccc__V1__Envelope *ok = h_publish_ok(pub, a), *got;
 

@@ -134,7 +134,7 @@ START_TEST(corrupted_store_refused_at_start)
 {
 	struct h_broker *b = h_broker_start(NULL);
 	ccc_client *pub = h_connect(b, "tr-police");
-	Ccc__V1__Alert *a = h_alert("weapons", "tr-gr/ipsala", "critical", "h2",
+	Ccc__V1__Alert *a = h_alert("weapons", "tr-gr/ipsala", "critical", "h1",
 	    "Rifles in a hidden compartment");
 	char db[400], cmd[1200];
 	struct stat st;

@@ -225,7 +225,7 @@ fi
 follow_as gr-police "$tmp/sub.out" --count 1 'alerts/drugs/#'
 wait_for "$log" "gr-police subscription 1: alerts/drugs/#" 10
 run_as tr-police publish --category drugs --section tr-bg/hamzabeyli \
-    --severity medium --handling h2 --summary '40 kg heroin in a lorry'
+    --severity medium --handling h1 --summary '40 kg heroin in a lorry'
 id2=$(cat "$tmp/out")
 if [ "$rc" -eq 0 ] && is_uuid "$id2"; then
 	pass "publish with flags prints the alert id"

@@ -834,7 +834,7 @@ static const struct {
 	    "reg.yaml:1: missing required key 'version' in the registry" },
 	{ "", "extra: 1\n",
 	    "reg.yaml:17: unknown key 'extra' (expected one of: version, "
-	    "sections, endpoints, access_rules)" },
+	    "revision, sections, endpoints, access_rules, routes)" },
 	{ "sections:\n  - id: tr-bg/kapikule\n    name: Kapikule\n",
 	    "sections: {}\n",
 	    "reg.yaml:2: sections: expected a list (write [] for none)" },
