@@ -175,7 +175,7 @@ int
 durable_init(struct server *srv, struct store *st, char *err, size_t errlen)
 {
 	struct store_dsub *v;
-	size_t n;
+	size_t n, inboxes = 0;
 
 	durable_srv = srv;
 	durable_store = st;
@@ -185,13 +185,16 @@ durable_init(struct server *srv, struct store *st, char *err, size_t errlen)
 		struct durable *d = durable_new(v[i].id, v[i].endpoint, v[i].name,
 		    v[i].patterns, v[i].npatterns);
 
+		inboxes += strcmp(v[i].name, DURABLE_INBOX) == 0;
+
 		v[i].patterns = NULL;	/* now the subscription's */
 		v[i].npatterns = 0;
 		durable_tree(d, durable_allowed(d, server_registry(srv)));
 	}
 	store_free_dsubs(v, n);
-	if (n > 0)
-		log_info("store: %zu durable subscriptions loaded", n);
+	if (n > inboxes)
+		log_info("store: %zu durable subscriptions loaded (and %zu "
+		    "inboxes)", n - inboxes, inboxes);
 	return 0;
 }
 
@@ -337,6 +340,12 @@ durable_subscribe(struct session *s, uint64_t request_id, const char *name,
 	sess_hold(s);
 	store_subscribe(durable_store, s->endpoint, name, patterns, npatterns,
 	    durable_created, req);
+}
+
+const char *
+durable_name(const struct durable *d)
+{
+	return d->name;
 }
 
 uint64_t

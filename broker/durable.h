@@ -47,6 +47,7 @@ void		 durable_unsubscribe(struct session *s, struct durable *d,
 uint64_t	 durable_inbox(const char *endpoint);
 /* The store created the inbox id of endpoint: hold it from now on. */
 void		 durable_inbox_add(uint64_t id, const char *endpoint);
+const char	*durable_name(const struct durable *d);
 /* The endpoint of durable subscription id, or NULL. */
 const char	*durable_endpoint(uint64_t id);
 /* The attached session is going away: keep the subscription, detached. */

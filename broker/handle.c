@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "admin.h"
 #include "alert.h"
 #include "durable.h"
 #include "frame.h"
@@ -565,6 +566,10 @@ handle_frame(struct session *s, Ccc__V1__Envelope *env)
 		break;
 	case CCC__V1__ENVELOPE__BODY_PONG:
 		rc = handle_pong(s, env, &r);
+		break;
+	case CCC__V1__ENVELOPE__BODY_ADMIN:
+		admin_request(s, env);
+		rc = 0;
 		break;
 	default:
 		rc = refuse(&r, CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, true,

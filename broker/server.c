@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "admin.h"
 #include "durable.h"
 #include "history.h"
 #include "listener.h"
@@ -135,22 +136,13 @@ server_purge_cb(evutil_socket_t fd, short what, void *arg)
 	    srv->cfg->retain_batch, server_purged, srv);
 }
 
-static void
-server_reload(struct server *srv)
+void
+server_set_registry(struct server *srv, struct registry *reg)
 {
-	struct registry *reg, *old;
+	struct registry *old = srv->reg;
 	struct session *s;
-	char err[1024];
 
-	if (registry_load(srv->cfg->registry, &reg, err, sizeof(err)) < 0) {
-		log_error("SIGHUP: registry not reloaded, keeping the current one: %s",
-		    err);
-		return;
-	}
-	old = srv->reg;
 	srv->reg = reg;
-	log_info("SIGHUP: registry %s reloaded: %zu endpoints, %zu sections",
-	    srv->cfg->registry, registry_nendpoints(reg), registry_nsections(reg));
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		sess_registry_changed(s, reg);
 	durable_registry_changed(reg);
@@ -164,7 +156,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP)
-		server_reload(srv);
+		admin_file_reload(srv);
 	else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
@@ -186,6 +178,8 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 		goto fail;
 	srv->topics = topic_tree_new();
 	if ((srv->store = store_open(srv->base, cfg->data_dir, err, errlen)) == NULL)
+		goto fail;
+	if (admin_init(srv, srv->store, &srv->reg, err, errlen) < 0)
 		goto fail;
 	if (durable_init(srv, srv->store, err, errlen) < 0)
 		goto fail;

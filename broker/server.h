@@ -32,6 +32,11 @@ void			 server_free(struct server *srv);
 
 struct event_base	*server_base(const struct server *srv);
 const struct config	*server_config(const struct server *srv);
+/*
+ * Put reg (one reference, taken over) in force: sessions and durable
+ * subscriptions it no longer allows are closed or revoked at once.
+ */
+void			 server_set_registry(struct server *srv, struct registry *reg);
 /* The current registry snapshot (not referenced: take registry_ref to keep it). */
 struct registry		*server_registry(const struct server *srv);
 SSL_CTX			*server_ssl_ctx(const struct server *srv);

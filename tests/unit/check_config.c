@@ -684,8 +684,19 @@ START_TEST(test_registry_demo)
 
 	if (registry_load(DEMO_REGISTRY, &reg, err, sizeof(err)) != 0)
 		ck_abort_msg("demo registry: %s", err);
-	ck_assert_uint_eq(registry_nendpoints(reg), 8);
+	ck_assert_uint_eq(registry_nendpoints(reg), 9);
 	ck_assert_uint_eq(registry_nsections(reg), 14);
+	{
+		const struct route_rule *rt = registry_routes(reg, &n);
+
+		ck_assert_uint_eq(n, 1);
+		ck_assert_str_eq(rt[0].id, "tr-bg-customs");
+		ck_assert_uint_eq(rt[0].n_categories, 2);
+		ck_assert_uint_eq(rt[0].n_targets, 2);
+		ck_assert_str_eq(rt[0].targets[0], "bg-customs");
+		ck_assert_int_eq(rt[0].min_severity, 0);
+		ck_assert_uint_eq(rt[0].n_origins, 0);
+	}
 
 	ep = registry_endpoint(reg, "tr-police");
 	ck_assert_ptr_nonnull(ep);
@@ -710,7 +721,7 @@ START_TEST(test_registry_demo)
 
 	static const char *const ids[] = { "tr-police", "tr-gendarmerie",
 	    "tr-customs", "bg-border-police", "bg-customs", "gr-police",
-	    "gr-customs", "ccc-operator" };
+	    "gr-customs", "ccc-operator", "ccc-operator-2" };
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		ck_assert_msg(registry_endpoint(reg, ids[i]) != NULL, "%s",
 		    ids[i]);

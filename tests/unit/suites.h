@@ -10,5 +10,6 @@ Suite	*acl_suite(void);
 Suite	*alert_suite(void);
 Suite	*config_suite(void);
 Suite	*names_suite(void);
+Suite	*policy_suite(void);
 
 #endif
