@@ -1101,7 +1101,13 @@ ccc_subscribe_fill(Ccc__V1__Subscribe *sub, const char *durable_name,
     int64_t since, const char *const *patterns, size_t n_patterns,
     struct ccc_error *err)
 {
-	if (patterns == NULL || n_patterns == 0)
+	bool inbox = durable_name != NULL &&
+	    strcmp(durable_name, CCC_INBOX) == 0;
+
+	if (inbox && n_patterns > 0)
+		return ccc_fail(err, CCC_ERR_USAGE, false, "subscribe: the "
+		    "inbox takes no topic patterns");
+	if (!inbox && (patterns == NULL || n_patterns == 0))
 		return ccc_fail(err, CCC_ERR_USAGE, false,
 		    "subscribe: no topic patterns");
 	for (size_t i = 0; i < n_patterns; i++)
@@ -1269,6 +1275,14 @@ ccc_subscribe_durable(ccc_client *c, const char *name,
 }
 
 int
+ccc_subscribe_inbox(ccc_client *c, uint32_t *subscription_id, bool *resumed,
+    struct ccc_error *err)
+{
+	return ccc_subscribe_full(c, CCC_INBOX, 0, NULL, 0, subscription_id,
+	    resumed, err);
+}
+
+int
 ccc_subscribe_since(ccc_client *c, int64_t since, const char *const *patterns,
     size_t n_patterns, uint32_t *subscription_id, struct ccc_error *err)
 {
@@ -1321,6 +1335,37 @@ ccc_receipts(ccc_client *c, const char *alert_id, Ccc__V1__Envelope **reply,
 	env.receipts = &q;
 	return ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_RECEIPTS_OK,
 	    ccc_deadline(c->timeout_ms), reply, err);
+}
+
+int
+ccc_admin(ccc_client *c, const Ccc__V1__AdminRequest *req,
+    Ccc__V1__AdminReply **reply, struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *got;
+	struct ccc_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	if (reply == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "admin: no result pointer");
+	*reply = NULL;
+	if (req == NULL ||
+	    req->base.descriptor != &ccc__v1__admin_request__descriptor ||
+	    req->op_case == CCC__V1__ADMIN_REQUEST__OP__NOT_SET)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "admin: not a ccc.v1.AdminRequest with an operation");
+	env.body_case = CCC__V1__ENVELOPE__BODY_ADMIN;
+	env.admin = ccc_unconst(req);
+	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_ADMIN_REPLY,
+	    ccc_deadline(c->timeout_ms), &got, err) < 0)
+		return -1;
+	/* frame_decode() allocates with malloc: the reply may leave its envelope */
+	*reply = got->admin_reply;
+	got->admin_reply = NULL;
+	got->body_case = CCC__V1__ENVELOPE__BODY__NOT_SET;
+	frame_free(got);
+	return 0;
 }
 
 int

@@ -56,6 +56,7 @@
 
 #define CCC_DEFAULT_SERVER	"127.0.0.1:7443"
 #define CCC_ID_LEN		37	/* an alert id with its NUL */
+#define CCC_INBOX		"inbox"	/* the durable subscription that is the inbox */
 
 /* Local error codes (struct ccc_error.code < 0). */
 enum ccc_local_error {
@@ -183,11 +184,19 @@ int		 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
  * Durable subscriptions: subscribe (name must not be NULL; *resumed, if not
  * NULL, tells whether it existed), and unsubscribe, with forget deleting it
  * and its undelivered alerts instead of only detaching it.
+ *
+ * The durable subscription named CCC_INBOX is the endpoint's inbox: the
+ * broker fills it with the alerts routing rules send the endpoint and those
+ * that name it as a recipient. It takes no patterns (n_patterns must be 0,
+ * patterns may be NULL) and cannot be forgotten. ccc_subscribe_inbox() is
+ * ccc_subscribe_durable(c, CCC_INBOX, NULL, 0, ...).
  */
 int		 ccc_subscribe_durable(ccc_client *c, const char *name,
 		    const char *const *patterns, size_t n_patterns,
 		    uint32_t *subscription_id, bool *resumed,
 		    struct ccc_error *err);
+int		 ccc_subscribe_inbox(ccc_client *c, uint32_t *subscription_id,
+		    bool *resumed, struct ccc_error *err);
 int		 ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id,
 		    bool forget, struct ccc_error *err);
 /*
@@ -207,6 +216,20 @@ int		 ccc_subscribe_since(ccc_client *c, int64_t since,
  */
 int		 ccc_receipts(ccc_client *c, const char *alert_id,
 		    Ccc__V1__Envelope **reply, struct ccc_error *err);
+
+/*
+ * Administration (operator endpoints only; docs/protocol.md section 9): send
+ * req (only read; exactly one member of its op oneof set) and wait for the
+ * broker's AdminReply. On success returns 0 and *reply is the reply, which
+ * the caller frees with ccc__v1__admin_reply__free_unpacked(*reply, NULL).
+ * A refusal (FORBIDDEN for a non-operator or a self-approval,
+ * STALE_REVISION, INVALID_CHANGE with the validator's message, NOT_FOUND,
+ * INVALID_REQUEST) returns -1 with err->code the broker's error code and
+ * err->message its text; *reply is then NULL. A request too large for the
+ * broker's max_frame_size is refused locally (CCC_ERR_USAGE, not fatal).
+ */
+int		 ccc_admin(ccc_client *c, const Ccc__V1__AdminRequest *req,
+		    Ccc__V1__AdminReply **reply, struct ccc_error *err);
 
 /* Short name of a broker error code ("forbidden") or local error ("timeout"). */
 const char	*ccc_error_name(int code);

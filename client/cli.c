@@ -29,8 +29,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "bench.h"
 #include "ccc.h"
+#include "cli.h"
 #include "names.h"
 #include "pbjson.h"
 #include "timeutil.h"
@@ -40,40 +42,18 @@
 #define CCC_VERSION		"0.0.0"
 #endif
 
-#define CLI_EXIT_OK		0
-#define CLI_EXIT_FAIL		1
-#define CLI_EXIT_USAGE		2
 #define CLI_DEFAULT_TIMEOUT_MS	10000
 #define CLI_WINDOW		64	/* unconfirmed publishes in flight */
-#define CLI_JSON_FLAGS		(JSON_COMPACT | JSON_REAL_PRECISION(15))
-#define CLI_HELP_COL		26	/* where flag help text starts */
-#define CLI_HELP_WIDTH		79
 
-/* One option of a command. */
-struct cli_flag {
-	const char			*name;	/* without "--" */
-	const char			*arg;	/* value placeholder; NULL: a switch */
-	const char			*help;
-	const ProtobufCEnumDescriptor	*values;	/* enum: help lists the names */
-};
-
-/*
- * Store option which (an index into the command's flag table, or -1 for a
- * positional argument) with its value (NULL for a switch). On a usage error
- * write it into why and return -1.
- */
-typedef int	(*cli_set_fn)(void *ctx, int which, char *val, char *why,
-		    size_t whylen);
-
-/* Global options, before the command. */
-struct cli_global {
-	const char	*server;
-	const char	*cert;
-	const char	*key;
-	const char	*ca;
-	int		 timeout_ms;
-	bool		 help;
-	bool		 version;
+/* Short options: "-m TEXT" is "--comment TEXT" where a command has --comment. */
+static const struct {
+	char		 letter;
+	const char	*name;
+} cli_shorts[] = {
+	{ 'h', "help" },
+	{ 'm', "comment" },
+	{ 'f', "file" },
+	{ 'o', "output" },
 };
 
 enum {
@@ -103,6 +83,8 @@ struct cli_pub {
 	Ccc__V1__Location	 loc;
 	char			**refs;		/* point into argv */
 	size_t			 n_refs;
+	char			**recips;	/* point into argv */
+	size_t			 n_recips;
 	const char		*json;		/* --json FILE or "-" */
 	bool			 alert_flags;	/* any alert flag given */
 	bool			 have_lat;
@@ -113,7 +95,7 @@ struct cli_pub {
 enum {
 	P_CATEGORY, P_SEVERITY, P_SECTION, P_SUMMARY, P_DETAILS, P_HANDLING,
 	P_GRADING, P_TLP, P_LANGUAGE, P_LAT, P_LON, P_OBSERVED_AT, P_REFERENCE,
-	P_ID, P_REMARKS, P_EXPIRES, P_JSON, P_HELP,
+	P_ID, P_REMARKS, P_EXPIRES, P_RECIPIENT, P_JSON, P_HELP,
 };
 
 static const struct cli_flag cli_pub_flags[] = {
@@ -145,6 +127,10 @@ static const struct cli_flag cli_pub_flags[] = {
 	[P_ID] = { "id", "UUID", "alert id (UUIDv7); the broker assigns one "
 	    "when absent", NULL },
 	[P_REMARKS] = { "remarks", "TEXT", "free-text remarks", NULL },
+	[P_RECIPIENT] = { "recipient", "ENDPOINT", "endpoint the alert is "
+	    "addressed to, delivered to its inbox (repeatable); a restricted "
+	    "alert (handling h2 or tlp red) reaches only its recipients and the "
+	    "targets of the routing rules", NULL },
 	[P_JSON] = { "json", "FILE", "publish the alerts of a JSON Lines file "
 	    "(\"-\": standard input) instead of one given by flags", NULL },
 	[P_HELP] = { "help", NULL, "show this help", NULL },
@@ -158,11 +144,12 @@ struct cli_sub {
 	unsigned long	 count;		/* 0: until interrupted */
 	const char	*durable;	/* durable subscription name, or NULL */
 	int64_t		 since;		/* replay from this time (us), 0: live only */
+	bool		 inbox;		/* the endpoint's inbox */
 	bool		 json;
 	bool		 help;
 };
 
-enum { S_JSON, S_COUNT, S_DURABLE, S_SINCE, S_HELP };
+enum { S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_HELP };
 
 static const struct cli_flag cli_sub_flags[] = {
 	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
@@ -172,6 +159,10 @@ static const struct cli_flag cli_sub_flags[] = {
 	    "subscription NAME: alerts published while this command was not "
 	    "running are delivered when it runs again; each alert is "
 	    "acknowledged after it is printed", NULL },
+	[S_INBOX] = { "inbox", NULL, "follow this endpoint's inbox instead of "
+	    "topic patterns: the alerts routing rules send it and those that "
+	    "name it as a recipient, kept by the broker while this command is "
+	    "not running; each alert is acknowledged after it is printed", NULL },
 	[S_SINCE] = { "since", "DURATION", "first replay the stored alerts of "
 	    "the last DURATION (90s, 30m, 12h, 2d) that match, then continue "
 	    "live", NULL },
@@ -259,15 +250,9 @@ struct cli_slot {
 static volatile sig_atomic_t cli_stop;
 static int cli_wakeup[2] = { -1, -1 };	/* self-pipe for SIGINT/SIGTERM */
 
-static int	cli_usage(const char *cmd, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
-static char	*cli_printf(char *buf, size_t len, const char *fmt, ...)
-		    __attribute__((format(printf, 3, 4)));
-
 /* ---- help and errors ------------------------------------------------------ */
 
-/* Print "ccc: <what>" and the hint to run --help; returns -1. */
-static int
+int
 cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -281,7 +266,7 @@ cli_usage(const char *cmd, const char *fmt, ...)
 	return -1;
 }
 
-static char *
+char *
 cli_printf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -292,8 +277,7 @@ cli_printf(char *buf, size_t len, const char *fmt, ...)
 	return buf;
 }
 
-/* Print words of text from column col, wrapping to indent. Returns the column. */
-static size_t
+size_t
 cli_wrap(FILE *f, const char *text, size_t col, size_t indent)
 {
 	const char *p = text;
@@ -318,15 +302,30 @@ cli_wrap(FILE *f, const char *text, size_t col, size_t indent)
 	return col;
 }
 
-static void
+/* The letter of the short form of --name, or 0 when it has none. */
+static char
+cli_short_of(const char *name)
+{
+	for (size_t k = 0; k < sizeof(cli_shorts) / sizeof(cli_shorts[0]); k++)
+		if (strcmp(cli_shorts[k].name, name) == 0)
+			return cli_shorts[k].letter;
+	return 0;
+}
+
+void
 cli_print_flags(FILE *f, const struct cli_flag *flags)
 {
-	char list[512];
+	char list[512], letter;
 	int n;
 
 	for (const struct cli_flag *fl = flags; fl->name != NULL; fl++) {
-		n = fprintf(f, "  --%s%s%s", fl->name, fl->arg ? " " : "",
-		    fl->arg ? fl->arg : "");
+		letter = cli_short_of(fl->name);
+		if (letter != 0 && letter != 'h')
+			n = fprintf(f, "  -%c, --%s%s%s", letter, fl->name,
+			    fl->arg ? " " : "", fl->arg ? fl->arg : "");
+		else
+			n = fprintf(f, "  --%s%s%s", fl->name, fl->arg ? " " : "",
+			    fl->arg ? fl->arg : "");
 		if (n + 1 >= CLI_HELP_COL) {
 			fprintf(f, "\n%*s", CLI_HELP_COL, "");
 		} else
@@ -352,6 +351,7 @@ cli_help_main(FILE *f)
 	    "Lines\n"
 	    "  subscribe   print the alerts that match topic patterns\n"
 	    "  receipts    who received an alert you published, and when\n"
+	    "  admin       operators: the registry, approvals, broker status\n"
 	    "  bench       measure the broker with many publishers and "
 	    "subscribers\n"
 	    "  help        show the usage of a command: ccc help publish\n"
@@ -391,6 +391,7 @@ cli_help_subscribe(FILE *f)
 {
 	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] "
 	    "[--durable NAME | --since DURATION] PATTERN...\n"
+	    "       ccc [OPTIONS] subscribe --inbox [--json] [--count N]\n"
 	    "\n"
 	    "Subscribe to topic patterns (alerts/<category>/<border>/<crossing>,"
 	    " with \"+\"\n"
@@ -447,8 +448,7 @@ cli_help_bench(FILE *f)
 	cli_print_flags(f, cli_bench_flags);
 }
 
-/* A failed request: the broker's refusal or closing, or a local failure. */
-static void
+void
 cli_report(const char *what, const struct ccc_error *err)
 {
 	if (err->code > 0 && err->fatal)
@@ -473,18 +473,12 @@ cli_lookup(const struct cli_flag *flags, const char *name, size_t len)
 	return -1;
 }
 
-/*
- * Parse argv[*i] on against flags ("--name VALUE", "--name=VALUE", and -h
- * for --help), calling set() for each. A positional argument stops the
- * parse when stop_at_arg (global options), else goes to set() as -1; after
- * "--" everything is positional. cmd names the command for the hint.
- * Returns 0, or -1 after printing a usage error.
- */
-static int
+int
 cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
     bool stop_at_arg, const char *cmd, cli_set_fn set, void *ctx)
 {
-	char why[1024], *a, *name, *val, *eq;
+	char why[1024], *a, *val, *eq;
+	const char *name;
 	bool only_args = false;
 	size_t len;
 	int k;
@@ -502,17 +496,19 @@ cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
 			only_args = true;
 			continue;
 		}
-		if (strcmp(a, "-h") == 0)
+		if (a[1] != '-') {
 			name = NULL;
-		else if (a[1] != '-')
-			return cli_usage(cmd, "unknown option %s", a);
-		else
-			name = a + 2;
-		if (name == NULL) {
-			k = cli_lookup(flags, "help", 4);
+			for (size_t s = 0; a[2] == '\0' &&
+			    s < sizeof(cli_shorts) / sizeof(cli_shorts[0]); s++)
+				if (cli_shorts[s].letter == a[1])
+					name = cli_shorts[s].name;
+			if (name == NULL || (k = cli_lookup(flags, name,
+			    strlen(name))) < 0)
+				return cli_usage(cmd, "unknown option %s", a);
 			eq = NULL;
 		} else {
-			eq = strchr(name, '=');
+			name = a + 2;
+			eq = strchr(a + 2, '=');
 			len = eq != NULL ? (size_t)(eq - name) : strlen(name);
 			if ((k = cli_lookup(flags, name, len)) < 0) {
 				if (cmd != NULL &&
@@ -680,6 +676,11 @@ cli_pub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		p->refs = xreallocarray(p->refs, p->n_refs + 1, sizeof(char *));
 		p->refs[p->n_refs++] = val;
 		break;
+	case P_RECIPIENT:
+		p->recips = xreallocarray(p->recips, p->n_recips + 1,
+		    sizeof(char *));
+		p->recips[p->n_recips++] = val;
+		break;
 	case P_JSON: p->json = val; break;
 	case P_HELP: p->help = true; break;
 	}
@@ -700,6 +701,7 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		break;
 	case S_JSON: s->json = true; break;
 	case S_DURABLE: s->durable = val; break;
+	case S_INBOX: s->inbox = true; break;
 	case S_SINCE: {
 		int64_t secs;
 
@@ -726,8 +728,7 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	return 0;
 }
 
-/* An unsigned integer in [min, max] for --flag; 0 or -1 with why. */
-static int
+int
 cli_uint(const char *flag, const char *val, unsigned long long min,
     unsigned long long max, unsigned long long *out, char *why, size_t whylen)
 {
@@ -887,7 +888,7 @@ cli_env(struct cli_global *g)
 		g->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
 }
 
-/* Connect with the global options. Returns an exit status (0: connected). */
+/* Connect with the global options, asking for receipt pushes or not. */
 static int
 cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 {
@@ -922,14 +923,13 @@ cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 	return CLI_EXIT_OK;
 }
 
-static int
+int
 cli_connect(const struct cli_global *g, ccc_client **c)
 {
 	return cli_connect_opts(g, false, c);
 }
 
-/* Flush stdout; on failure say so. Returns 0 or -1. */
-static int
+int
 cli_flush(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
@@ -1174,6 +1174,8 @@ cli_publish(const struct cli_global *g, int argc, char **argv, int i)
 		p.alert.location = &p.loc;
 	p.alert.n_references = p.n_refs;
 	p.alert.references = p.refs;
+	p.alert.n_recipients = p.n_recips;
+	p.alert.recipients = p.recips;
 	if (p.json != NULL) {
 		in = strcmp(p.json, "-") == 0 ? stdin : fopen(p.json, "r");
 		if (in == NULL) {
@@ -1199,13 +1201,13 @@ out:
 	if (in != NULL && in != stdin)
 		fclose(in);
 	free(p.refs);
+	free(p.recips);
 	return status;
 }
 
 /* ---- subscribe ----------------------------------------------------------- */
 
-/* Write s, replacing control characters; a newline continues at indent. */
-static void
+void
 cli_put(const char *s, const char *indent)
 {
 	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
@@ -1530,21 +1532,27 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 		status = CLI_EXIT_OK;
 		goto out;
 	}
-	if (s.n_patterns == 0) {
+	status = CLI_EXIT_USAGE;
+	if (s.inbox && (s.n_patterns > 0 || s.durable != NULL || s.since != 0)) {
+		cli_usage("subscribe", "--inbox takes no PATTERN, --durable or "
+		    "--since (the inbox is filled by routing rules and named "
+		    "recipients)");
+		goto out;
+	}
+	if (s.n_patterns == 0 && !s.inbox) {
 		cli_usage("subscribe", "give at least one topic PATTERN, "
-		    "e.g. alerts/#");
-		status = CLI_EXIT_USAGE;
+		    "e.g. alerts/#, or --inbox");
+		goto out;
+	}
+	if (s.durable != NULL && s.since != 0) {
+		cli_usage("subscribe", "--since and --durable do not go together "
+		    "(a durable subscription keeps its own backlog)");
 		goto out;
 	}
 	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
 		goto out;
-	if (s.durable != NULL && s.since != 0) {
-		cli_usage("subscribe", "--since and --durable do not go together "
-		    "(a durable subscription keeps its own backlog)");
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
-	if ((s.since != 0 ? ccc_subscribe_since(c, s.since,
+	if ((s.inbox ? ccc_subscribe_inbox(c, &sub_id, NULL, &err) :
+	    s.since != 0 ? ccc_subscribe_since(c, s.since,
 	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id, &err) :
 	    ccc_subscribe_durable(c, s.durable,
 	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id,
@@ -1883,6 +1891,8 @@ cli_help(int argc, char **argv, int i)
 		cli_help_main(stdout);
 		return CLI_EXIT_OK;
 	}
+	if (i + 1 < argc && strcmp(argv[i], "admin") == 0)
+		return admin_help_command(argc, argv, i + 1);
 	if (i + 1 < argc) {
 		cli_usage(NULL, "help takes one command name");
 		return CLI_EXIT_USAGE;
@@ -1895,6 +1905,8 @@ cli_help(int argc, char **argv, int i)
 		cli_help_bench(stdout);
 	else if (strcmp(argv[i], "receipts") == 0)
 		cli_help_receipts(stdout);
+	else if (strcmp(argv[i], "admin") == 0)
+		admin_help(stdout);
 	else if (strcmp(argv[i], "help") == 0)
 		cli_help_main(stdout);
 	else {
@@ -1925,7 +1937,7 @@ main(int argc, char **argv)
 	}
 	if (i >= argc) {
 		cli_usage(NULL, "no command given (publish, subscribe, receipts, "
-		    "bench or help)");
+		    "admin, bench or help)");
 		return CLI_EXIT_USAGE;
 	}
 	cmd = argv[i++];
@@ -1938,9 +1950,11 @@ main(int argc, char **argv)
 		return cli_bench(&g, argc, argv, i);
 	if (strcmp(cmd, "receipts") == 0)
 		return cli_receipts(&g, argc, argv, i);
+	if (strcmp(cmd, "admin") == 0)
+		return admin_main(&g, argc, argv, i);
 	if (strcmp(cmd, "help") == 0)
 		return cli_help(argc, argv, i);
 	cli_usage(NULL, "unknown command \"%s\" (publish, subscribe, receipts, "
-	    "bench or help)", cmd);
+	    "admin, bench or help)", cmd);
 	return CLI_EXIT_USAGE;
 }

@@ -1,0 +1,99 @@
+/*
+ * cli.h — what the parts of the ccc command line share: the option tables
+ * and their parser, the usage and error messages, the exit statuses, the
+ * connection made from the global options. cli.c owns them; admin.c (ccc
+ * admin) uses them so that every command parses, reports and exits alike.
+ */
+#ifndef CCC_CLI_H
+#define CCC_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "ccc.h"
+
+#define CLI_EXIT_OK		0
+#define CLI_EXIT_FAIL		1	/* refused, failed connection, bad input */
+#define CLI_EXIT_USAGE		2
+#define CLI_JSON_FLAGS		(JSON_COMPACT | JSON_REAL_PRECISION(15))
+#define CLI_HELP_COL		26	/* where flag help text starts */
+#define CLI_HELP_WIDTH		79
+
+/* One option of a command. */
+struct cli_flag {
+	const char			*name;	/* without "--" */
+	const char			*arg;	/* value placeholder; NULL: a switch */
+	const char			*help;
+	const ProtobufCEnumDescriptor	*values;	/* enum: help lists the names */
+};
+
+/*
+ * Store option which (an index into the command's flag table, or -1 for a
+ * positional argument) with its value (NULL for a switch). On a usage error
+ * write it into why and return -1.
+ */
+typedef int	(*cli_set_fn)(void *ctx, int which, char *val, char *why,
+		    size_t whylen);
+
+/* Global options, before the command. */
+struct cli_global {
+	const char	*server;
+	const char	*cert;
+	const char	*key;
+	const char	*ca;
+	int		 timeout_ms;
+	bool		 help;
+	bool		 version;
+};
+
+/* Print "ccc: <what>" and the hint to run --help; returns -1. */
+int		 cli_usage(const char *cmd, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* snprintf into buf[len]; returns buf. */
+char		*cli_printf(char *buf, size_t len, const char *fmt, ...)
+		    __attribute__((format(printf, 3, 4)));
+/*
+ * Print the words of text to f from column col, wrapping before
+ * CLI_HELP_WIDTH to column indent. Returns the column it ends in.
+ */
+size_t		 cli_wrap(FILE *f, const char *text, size_t col, size_t indent);
+/*
+ * Print the flags of a table (ended by a NULL name) for --help, with the
+ * short form of those that have one ("-m, --comment TEXT").
+ */
+void		 cli_print_flags(FILE *f, const struct cli_flag *flags);
+/*
+ * Parse argv[*i] on against flags ("--name VALUE", "--name=VALUE", the short
+ * forms -h, -m, -f and -o for --help, --comment, --file and --output when
+ * the table has them), calling set() for each. A positional argument stops
+ * the parse when stop_at_arg (global options), else goes to set() as -1;
+ * after "--" everything is positional. cmd names the command for the hint.
+ * Returns 0, or -1 after printing a usage error.
+ */
+int		 cli_parse(int argc, char **argv, int *i,
+		    const struct cli_flag *flags, bool stop_at_arg,
+		    const char *cmd, cli_set_fn set, void *ctx);
+/* An unsigned integer in [min, max] for --flag; 0, or -1 with why. */
+int		 cli_uint(const char *flag, const char *val,
+		    unsigned long long min, unsigned long long max,
+		    unsigned long long *out, char *why, size_t whylen);
+/*
+ * Report a failed request: "ccc: WHAT refused: CODE: MESSAGE" for a broker
+ * refusal, the broker's closing, or a local failure's message.
+ */
+void		 cli_report(const char *what, const struct ccc_error *err);
+/* Connect with the global options. Returns an exit status (0: connected). */
+int		 cli_connect(const struct cli_global *g, ccc_client **c);
+/* Flush stdout; on failure say so. Returns 0 or -1. */
+int		 cli_flush(void);
+/*
+ * Write s to stdout, replacing control characters; a newline continues at
+ * indent (NULL: a newline becomes a space).
+ */
+void		 cli_put(const char *s, const char *indent);
+
+#endif
