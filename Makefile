@@ -174,6 +174,7 @@ integration: $(ITEST) $(CCCD) $(CCC)
 
 cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh
+	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test

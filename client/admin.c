@@ -819,12 +819,13 @@ admin_outcome(const struct admin_run *r, const Ccc__V1__AdminReply *reply)
 
 	if (r->set[A_JSON])
 		return admin_print_reply_json(reply);
-	if (reply->n_changes == 0)
+	if (reply->n_changes == 0 && !reply->applied && reply->proposal == 0)
 		printf("no change\n");
 	admin_lines(reply->changes, reply->n_changes, "  ");
-	if (dry)
-		printf("dry run: nothing changed%s\n", reply->n_reasons > 0 ?
-		    "; the change would need another operator's approval:" : "");
+	if (dry && reply->n_changes > 0)
+		printf("dry run, nothing changed: %s\n", reply->n_reasons > 0 ?
+		    "the change would need another operator's approval:" :
+		    "the change would take effect at once");
 	else if (reply->applied)
 		printf("applied: revision %" PRIu64 "\n", reply->revision);
 	else if (reply->proposal != 0)

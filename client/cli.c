@@ -2,7 +2,9 @@
  * cli.c — the ccc command: publish alerts and follow topic feeds from a
  * shell or a script. Owns option parsing, the text and JSON Lines formats
  * and the exit statuses; everything on the wire goes through libccc
- * (ccc.h), every JSON conversion through pbjson.h.
+ * (ccc.h), every JSON conversion through pbjson.h. The operators'
+ * commands, ccc admin, are in admin.c, which shares the parser and the
+ * helpers declared in cli.h.
  *
  * Exit status: 0 success; 1 a refused operation, a failed connection or bad
  * input data; 2 a usage error. Messages go to stderr as "ccc: ...".
