@@ -61,6 +61,7 @@ struct admin_job {
 	uint64_t		 target;	/* the revision or proposal asked for */
 	bool			 approve;	/* decide */
 	bool			 proposals;	/* list: proposals, not revisions */
+	struct regdiff		 diff;		/* change: what it changes (owned) */
 };
 
 #define admin_error(s, rid, code, ...) \
@@ -173,6 +174,7 @@ admin_audit_of(struct session *s, const char *event, const char *detail)
 static void
 admin_job_free(struct admin_job *j)
 {
+	regdiff_free(&j->diff);
 	if (j->reg != NULL)
 		registry_unref(j->reg);
 	free(j->comment);
@@ -219,6 +221,17 @@ admin_strings(const json_t *arr, size_t *n)
 		v[i] = (char *)(uintptr_t)json_string_value(it);
 	*n = json_array_size(arr);
 	return v;
+}
+
+/* Send r with the job's diff (changes and reasons) in it. */
+static void
+admin_send_diff(struct admin_job *j, Ccc__V1__AdminReply *r)
+{
+	r->changes = admin_strings(j->diff.changes, &r->n_changes);
+	r->reasons = admin_strings(j->diff.reasons, &r->n_reasons);
+	admin_send(j->sess, j->request_id, r);
+	free(r->changes);
+	free(r->reasons);
 }
 
 /* Split a stored "\n"-joined list into a JSON array. */
@@ -286,7 +299,7 @@ admin_committed(void *arg, const struct store_result *res)
 		server_set_registry(admin.srv, registry_ref(j->reg));
 		if (s != NULL) {
 			r.applied = true;
-			admin_send(s, j->request_id, &r);
+			admin_send_diff(j, &r);
 		}
 	} else if (s == NULL) {
 		log_error("SIGHUP: registry not reloaded, keeping the current "
@@ -304,11 +317,28 @@ admin_committed(void *arg, const struct store_result *res)
 	admin_job_free(j);
 }
 
-/* Commit j->reg as revision admin.rev + 1, with the audit record of it. */
+/* j->diff: from the registry in force to j->reg. */
+static void
+admin_diff(struct admin_job *j)
+{
+	json_t *oldj = registry_to_json(server_registry(admin.srv)),
+	    *newj = registry_to_json(j->reg);
+
+	regdiff_free(&j->diff);
+	regdiff_compare(oldj, newj, &j->diff);
+	json_decref(oldj);
+	json_decref(newj);
+}
+
+/*
+ * Commit j->reg (its diff computed) as revision admin.rev + 1, with the
+ * audit record of it.
+ */
 static void
 admin_commit(struct admin_job *j, const char *author, const char *approver,
-    const struct regdiff *d, const char *event)
+    const char *event)
 {
+	const struct regdiff *d = &j->diff;
 	struct store_regchange c = { 0 };
 	char *doc = admin_document(j->reg, admin.rev + 1), **inb, detail[1024];
 	char *changes = regdiff_join(d->changes);
@@ -343,7 +373,7 @@ admin_proposed(void *arg, const struct store_result *res)
 		log_info("registry proposal %llu by %s awaits approval",
 		    (unsigned long long)res->id, j->sess->endpoint);
 		r.proposal = res->id;
-		admin_send(j->sess, j->request_id, &r);
+		admin_send_diff(j, &r);
 	} else if (res->status == STORE_STALE)
 		admin_error(j->sess, j->request_id, STALE_REVISION, "revision "
 		    "%llu is current now: the change was based on an older one",
@@ -364,21 +394,16 @@ admin_submit(struct admin_job *j)
 {
 	struct session *s = j->sess;
 	Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
-	json_t *oldj = registry_to_json(server_registry(admin.srv)),
-	    *newj = registry_to_json(j->reg);
-	struct regdiff d;
 
-	regdiff_compare(oldj, newj, &d);
-	r.changes = admin_strings(d.changes, &r.n_changes);
-	r.reasons = admin_strings(d.reasons, &r.n_reasons);
-	if (j->dry_run || r.n_changes == 0) {
-		admin_send(s, j->request_id, &r);
+	admin_diff(j);
+	if (j->dry_run || json_array_size(j->diff.changes) == 0) {
+		admin_send_diff(j, &r);
 		admin_job_free(j);
-	} else if (regdiff_widens(&d)) {
+	} else if (regdiff_widens(&j->diff)) {
 		struct store_regchange c = { 0 };
 		char *doc = admin_document(j->reg, admin.rev + 1);
-		char *changes = regdiff_join(d.changes);
-		char *reasons = regdiff_join(d.reasons), detail[1024];
+		char *changes = regdiff_join(j->diff.changes);
+		char *reasons = regdiff_join(j->diff.reasons), detail[1024];
 
 		snprintf(detail, sizeof(detail), "based on revision %llu: %.900s",
 		    (unsigned long long)admin.rev, changes);
@@ -394,13 +419,8 @@ admin_submit(struct admin_job *j)
 		free(changes);
 		free(reasons);
 	} else
-		admin_commit(j, s->endpoint, "", &d, strcmp(j->source,
+		admin_commit(j, s->endpoint, "", strcmp(j->source,
 		    "rollback") == 0 ? "registry_rollback" : "registry_change");
-	free(r.changes);
-	free(r.reasons);
-	regdiff_free(&d);
-	json_decref(oldj);
-	json_decref(newj);
 }
 
 /* ---- start-up and the registry file ------------------------------------- */
@@ -501,8 +521,6 @@ admin_file_reload(struct server *srv)
 	struct admin_job *j;
 	struct registry *reg;
 	char err[1024], digest[65], *text;
-	json_t *oldj, *newj;
-	struct regdiff d;
 
 	if ((text = admin_read_file(path, digest, err, sizeof(err))) == NULL) {
 		log_error("SIGHUP: registry not reloaded, keeping the current "
@@ -530,16 +548,11 @@ admin_file_reload(struct server *srv)
 	j->source = xstrdup("file");
 	j->comment = xstrdup("the registry file changed (SIGHUP)");
 	j->file_digest = xstrdup(digest);
-	oldj = registry_to_json(server_registry(srv));
-	newj = registry_to_json(reg);
-	regdiff_compare(oldj, newj, &d);
+	admin_diff(j);
 	admin.file_pending = true;
 	log_info("registry file %s changed: recording it as revision %llu",
 	    path, (unsigned long long)admin.rev + 1);
-	admin_commit(j, "file", "", &d, "registry_file");
-	regdiff_free(&d);
-	json_decref(oldj);
-	json_decref(newj);
+	admin_commit(j, "file", "", "registry_file");
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -884,12 +897,9 @@ admin_fetched(void *arg, const struct store_result *res)
 		goto out;
 	}
 	{
-		json_t *oldj = registry_to_json(server_registry(admin.srv)),
-		    *newj = registry_to_json(j->reg);
-		struct regdiff d;
 		char *author = xstrdup(g->author);
 
-		regdiff_compare(oldj, newj, &d);
+		admin_diff(j);
 		free(j->comment);
 		j->comment = xstrdup(g->comment);
 		j->proposal = g->id;
@@ -897,11 +907,8 @@ admin_fetched(void *arg, const struct store_result *res)
 		j->source = xstrdup("admin");
 		log_info("registry proposal %llu of %s approved by %s",
 		    (unsigned long long)g->id, author, s->endpoint);
-		admin_commit(j, author, s->endpoint, &d, "registry_approved");
+		admin_commit(j, author, s->endpoint, "registry_approved");
 		free(author);
-		regdiff_free(&d);
-		json_decref(oldj);
-		json_decref(newj);
 		return;
 	}
 out:

@@ -214,5 +214,6 @@ Suite		*lifecycle_suite(void);
 Suite		*durable_suite(void);
 Suite		*crash_suite(void);
 Suite		*faults_suite(void);
+Suite		*admin_suite(void);
 
 #endif
