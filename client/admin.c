@@ -2,7 +2,7 @@
  * admin.c — `ccc admin COMMAND`: the operators' commands. Every command
  * opens one session with the operator's certificate, sends one or two
  * AdminRequests through ccc_admin() and prints the reply; the broker checks
- * the operator role and validates every change (docs/protocol.md section 9).
+ * the operator role and validates every change (docs/protocol.md section 8a).
  *
  * Registry items travel as JSON objects of the registry file's own schema.
  * A single-item change (endpoint add, acl remove, route update, ...) first

@@ -1,7 +1,7 @@
 /*
  * admin.h — `ccc admin`, the operators' commands of the ccc command line:
  * the registry (sections, endpoints, access rules, routing rules) read and
- * changed over the admin protocol (docs/protocol.md section 9), changes
+ * changed over the admin protocol (docs/protocol.md section 8a), changes
  * that await a second operator's approval, explanations of who would
  * receive an alert, the broker's status and TLS reload. cli.c dispatches
  * here; admin.c owns the subcommands, their flags, help and output.

@@ -218,7 +218,7 @@ int		 ccc_receipts(ccc_client *c, const char *alert_id,
 		    Ccc__V1__Envelope **reply, struct ccc_error *err);
 
 /*
- * Administration (operator endpoints only; docs/protocol.md section 9): send
+ * Administration (operator endpoints only; docs/protocol.md section 8a): send
  * req (only read; exactly one member of its op oneof set) and wait for the
  * broker's AdminReply. On success returns 0 and *reply is the reply, which
  * the caller frees with ccc__v1__admin_reply__free_unpacked(*reply, NULL).

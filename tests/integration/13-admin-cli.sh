@@ -263,7 +263,9 @@ op1 endpoint add --id bg-police --kind police --country BG \
     --name "Bulgarian National Police" --roles publisher,subscriber \
     -m "BG police joins the centre"
 p1=$(proposal_of)
-expect "endpoint add becomes a proposal" 0 "awaits approval by another operator"
+expect "endpoint add becomes a proposal, with the diff and the reason" 0 \
+    "+ endpoint bg-police" "awaits approval by another operator:" \
+    "new endpoint bg-police"
 op1 pending
 expect "pending shows the proposal, its comment, diff and reasons" 0 \
     "proposal $p1 (pending)" "by ccc-operator," "comment: BG police joins the centre" \
@@ -295,7 +297,8 @@ expect "endpoint update merged the field, kept the others" 0 \
     '"name":"Bulgarian police (GDNP)"' '"country":"BG"' '"roles":["publisher","subscriber"]'
 
 op1 endpoint suspend tr-customs -m "certificate reported lost"
-expect "endpoint suspend applies at once" 0 "applied: revision"
+expect "endpoint suspend applies at once" 0 \
+    "~ endpoint tr-customs: suspended:" "applied: revision"
 op1 endpoint list
 if grep -Eq '^tr-customs .* suspended ' "$tmp/out"; then
 	pass "endpoint list shows the suspension"
@@ -419,7 +422,8 @@ expect "apply --dry-run prints the diff" 0 \
     "~ section bg-gr/kulata: name: Kulata – Promachonas -> Kulata – Promachonas (road)" \
     "dry run, nothing changed" "take effect at once"
 op1 apply -f "$tmp/registry-edited.yaml" -m "Kulata: road only"
-expect "apply: applied" 0 "applied: revision $((rev + 1))"
+expect "apply prints the diff, then the revision in force" 0 \
+    "~ section bg-gr/kulata: name:" "applied: revision $((rev + 1))"
 op1 apply -f "$tmp/registry-edited.yaml"
 expect "apply of a document based on an old revision: stale_revision" 1 \
     "stale_revision"
