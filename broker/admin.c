@@ -1163,6 +1163,22 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 	case CCC__V1__ADMIN_REQUEST__OP_EXPLAIN:
 		admin_explain(s, rid, q->explain->alert);
 		break;
+	case CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS: {
+		Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
+		char err[1024];
+
+		if (server_reload_tls(admin.srv, err, sizeof(err)) < 0) {
+			log_error("admin: TLS context not reloaded (asked by %s), "
+			    "keeping the current one: %s", s->endpoint, err);
+			sess_audit(s, "tls_reload_failed", NULL, err, false);
+			admin_error(s, rid, INTERNAL, "the TLS files were not "
+			    "reloaded; the current ones stay in force: %s", err);
+			break;
+		}
+		sess_audit(s, "tls_reload", NULL, "", false);
+		admin_send(s, rid, &r);
+		break;
+	}
 	default:
 		admin_error(s, rid, INVALID_REQUEST, "admin request %d is not "
 		    "supported by this broker", (int)q->op_case);
