@@ -969,14 +969,8 @@ admin_collect(void *value, void *arg)
 		return;
 	if (ep == NULL)
 		return;
-	for (size_t i = 0; i < m->n; i++)	/* matched through two patterns */
-		if (m->v[i].endpoint == ep && ((sub->durable != NULL &&
-		    strstr(m->v[i].via, "durable") != NULL) ||
-		    (sub->durable == NULL && sub->sess != NULL &&
-		    m->v[i].via[0] == 's')))
-			return;
 	m->v = xreallocarray(m->v, m->n + 1, sizeof(*m->v));
-	x = &m->v[m->n++];
+	x = &m->v[m->n];
 	x->endpoint = ep;
 	if (sub->durable != NULL)
 		snprintf(x->via, sizeof(x->via), "durable subscription %s",
@@ -985,6 +979,10 @@ admin_collect(void *value, void *arg)
 		snprintf(x->via, sizeof(x->via), "subscription %s (session "
 		    "%llu)", sub->patterns[0],
 		    (unsigned long long)sub->sess->serial);
+	for (size_t i = 0; i < m->n; i++)	/* matched through two patterns */
+		if (m->v[i].endpoint == ep && strcmp(m->v[i].via, x->via) == 0)
+			return;
+	m->n++;
 }
 
 static void
