@@ -969,14 +969,8 @@ admin_collect(void *value, void *arg)
 		return;
 	if (ep == NULL)
 		return;
-	for (size_t i = 0; i < m->n; i++)	/* matched through two patterns */
-		if (m->v[i].endpoint == ep && ((sub->durable != NULL &&
-		    strstr(m->v[i].via, "durable") != NULL) ||
-		    (sub->durable == NULL && sub->sess != NULL &&
-		    m->v[i].via[0] == 's')))
-			return;
 	m->v = xreallocarray(m->v, m->n + 1, sizeof(*m->v));
-	x = &m->v[m->n++];
+	x = &m->v[m->n];
 	x->endpoint = ep;
 	if (sub->durable != NULL)
 		snprintf(x->via, sizeof(x->via), "durable subscription %s",
@@ -985,6 +979,10 @@ admin_collect(void *value, void *arg)
 		snprintf(x->via, sizeof(x->via), "subscription %s (session "
 		    "%llu)", sub->patterns[0],
 		    (unsigned long long)sub->sess->serial);
+	for (size_t i = 0; i < m->n; i++)	/* matched through two patterns */
+		if (m->v[i].endpoint == ep && strcmp(m->v[i].via, x->via) == 0)
+			return;
+	m->n++;
 }
 
 static void
@@ -1163,6 +1161,22 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 	case CCC__V1__ADMIN_REQUEST__OP_EXPLAIN:
 		admin_explain(s, rid, q->explain->alert);
 		break;
+	case CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS: {
+		Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
+		char err[1024];
+
+		if (server_reload_tls(admin.srv, err, sizeof(err)) < 0) {
+			log_error("admin: TLS context not reloaded (asked by %s), "
+			    "keeping the current one: %s", s->endpoint, err);
+			sess_audit(s, "tls_reload_failed", NULL, err, false);
+			admin_error(s, rid, INTERNAL, "the TLS files were not "
+			    "reloaded; the current ones stay in force: %s", err);
+			break;
+		}
+		sess_audit(s, "tls_reload", NULL, "", false);
+		admin_send(s, rid, &r);
+		break;
+	}
 	default:
 		admin_error(s, rid, INVALID_REQUEST, "admin request %d is not "
 		    "supported by this broker", (int)q->op_case);

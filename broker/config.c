@@ -33,7 +33,8 @@
 enum config_type {
 	CONFIG_HOSTPORT,	/* "IPv4:PORT" or "[IPv6]:PORT": char * and uint16_t */
 	CONFIG_FILE,		/* a readable file: char * (absolute path) */
-	CONFIG_FILES,		/* one or more readable files: char ** and a size_t count */
+	CONFIG_FILES,		/* one or more readable files: char ** and a size_t count
+				   (none when the key is absent and its default is "") */
 	CONFIG_DIR,		/* a directory: char * (absolute path; not checked) */
 	CONFIG_LOGLEVEL,	/* debug|info|warn|error: char * */
 	CONFIG_UINT,		/* uint32_t within min..max */
@@ -72,6 +73,12 @@ static const struct config_option config_options[] = {
 	    0, 0, 0, NULL,
 	    "CA bundle that client certificates must chain to, or a list of "
 	    "them (several national CAs may be trusted at once)." },
+	{ "tls.crl", CONFIG_FILES, CONFIG_OFF(tls_crl), CONFIG_OFF(n_tls_crl),
+	    0, 0, 0, "",
+	    "Certificate revocation list (PEM) of the CAs in tls.ca, or a list "
+	    "of them. When set, every client certificate is checked against "
+	    "them, and a CA without a CRL here has its certificates refused. "
+	    "Re-read on SIGHUP." },
 	CONFIG_STROPT("registry", CONFIG_FILE, registry, NULL,
 	    "The registry file: endpoints, border sections, access rules."),
 	CONFIG_STROPT("data_dir", CONFIG_DIR, data_dir, "/var/lib/ccc",
@@ -366,6 +373,11 @@ config_set_files(struct config_load *ld, const struct config_option *opt,
 	char **v, *abs;
 	size_t n;
 
+	if (node == NULL) {	/* optional and absent: none */
+		*(char ***)config_field(ld->cfg, opt->off) = NULL;
+		*(size_t *)config_field(ld->cfg, opt->off2) = 0;
+		return 0;
+	}
 	if (yamlfile_strings(ld->yf, node, opt->key, true, 1, config_check_file,
 	    ld->base, &v, &n) == -1)
 		return -1;
@@ -618,6 +630,9 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_tls_ca; i++)
 		free(cfg->tls_ca[i]);
 	free(cfg->tls_ca);
+	for (size_t i = 0; i < cfg->n_tls_crl; i++)
+		free(cfg->tls_crl[i]);
+	free(cfg->tls_crl);
 	free(cfg->registry);
 	free(cfg->data_dir);
 	free(cfg->log_level);
@@ -673,6 +688,8 @@ config_print_help(FILE *fp)
 			fprintf(fp, "default %" PRIu32 "%s\n", opt->udef % 86400 ?
 			    opt->udef : opt->udef / 86400, opt->udef % 86400 ||
 			    opt->udef == 0 ? "s" : "d");
+		else if (opt->def != NULL && opt->def[0] == '\0')
+			fprintf(fp, "optional\n");
 		else if (opt->def != NULL)
 			fprintf(fp, "default %s\n", opt->def);
 		else

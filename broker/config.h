@@ -23,6 +23,8 @@ struct config {
 	char		*tls_key;		/* tls.key: its private key (PEM) */
 	char		**tls_ca;		/* tls.ca: trusted client CA bundles, one or more */
 	size_t		 n_tls_ca;
+	char		**tls_crl;		/* tls.crl: CRL files (PEM), none or more */
+	size_t		 n_tls_crl;
 	char		*registry;		/* registry: endpoints, sections, access rules */
 	char		*data_dir;		/* data_dir: broker state lives here */
 	char		*log_level;		/* log_level: debug|info|warn|error */

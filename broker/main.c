@@ -47,16 +47,21 @@ usage(FILE *fp)
 	    "  -V, --version            print the version and exit\n"
 	    "\n"
 	    "Signals: SIGTERM/SIGINT shut down gracefully (twice: at once);\n"
-	    "SIGHUP reloads the registry file.\n"
+	    "SIGHUP reloads the registry file and the TLS files (certificate,\n"
+	    "key, CAs, CRLs).\n"
 	    "\n",
 	    DEFAULT_CONFIG);
 	config_print_help(fp);
 }
 
-/* Load config, registry and TLS material; 0 on success, else err is set. */
+/*
+ * Load config, registry and, with tls, the TLS material (a start leaves
+ * that to server_new(), so that its warnings appear once); 0 on success,
+ * else err is set.
+ */
 static int
-load_all(const char *path, struct config **cfgp, struct registry **regp,
-    char *err, size_t errlen)
+load_all(const char *path, bool tls, struct config **cfgp,
+    struct registry **regp, char *err, size_t errlen)
 {
 	struct config *cfg;
 	struct registry *reg;
@@ -68,12 +73,14 @@ load_all(const char *path, struct config **cfgp, struct registry **regp,
 		config_free(cfg);
 		return -1;
 	}
-	if ((ctx = tls_server_ctx(cfg, err, errlen)) == NULL) {
-		registry_unref(reg);
-		config_free(cfg);
-		return -1;
+	if (tls) {
+		if ((ctx = tls_server_ctx(cfg, err, errlen)) == NULL) {
+			registry_unref(reg);
+			config_free(cfg);
+			return -1;
+		}
+		SSL_CTX_free(ctx);
 	}
-	SSL_CTX_free(ctx);
 	*cfgp = cfg;
 	*regp = reg;
 	return 0;
@@ -158,7 +165,7 @@ main(int argc, char **argv)
 		return rc == 0 ? 0 : 1;
 	}
 	if (check != NULL) {
-		if (load_all(check, &cfg, &reg, err, sizeof(err)) < 0) {
+		if (load_all(check, true, &cfg, &reg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "cccd: %s\n", err);
 			return 1;
 		}
@@ -169,7 +176,7 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 0;
 	}
-	if (load_all(config_path, &cfg, &reg, err, sizeof(err)) < 0) {
+	if (load_all(config_path, false, &cfg, &reg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "cccd: %s\n", err);
 		return 1;
 	}

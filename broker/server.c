@@ -9,7 +9,8 @@
  * once. SIGHUP reloads the registry file: a file that does not load keeps the
  * old registry; a good one is swapped in and every session is re-checked
  * against it (removed or suspended endpoints are disconnected, revoked
- * subscriptions dropped).
+ * subscriptions dropped). Then it reloads the TLS material the same way
+ * (server_reload_tls).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -149,15 +150,39 @@ server_set_registry(struct server *srv, struct registry *reg)
 	registry_unref(old);
 }
 
+int
+server_reload_tls(struct server *srv, char *err, size_t errlen)
+{
+	struct session *s;
+	SSL_CTX *ctx;
+	size_t closed = 0;
+
+	if ((ctx = tls_server_ctx(srv->cfg, err, errlen)) == NULL)
+		return -1;
+	SSL_CTX_free(srv->ssl_ctx);	/* each session's SSL keeps its own */
+	srv->ssl_ctx = ctx;
+	TAILQ_FOREACH(s, &srv->sessions, entry)
+		if (sess_tls_changed(s, ctx))
+			closed++;
+	log_info("TLS context reloaded: %zu CA bundles, %zu CRL files; %zu of "
+	    "%zu sessions closed", srv->cfg->n_tls_ca, srv->cfg->n_tls_crl,
+	    closed, srv->nsessions);
+	return 0;
+}
+
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
+	char err[1024];
 
 	(void)what;
-	if (sig == SIGHUP)
+	if (sig == SIGHUP) {
 		admin_file_reload(srv);
-	else
+		if (server_reload_tls(srv, err, sizeof(err)) < 0)
+			log_error("SIGHUP: TLS context not reloaded, keeping the "
+			    "current one: %s", err);
+	} else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 

@@ -1,7 +1,8 @@
 /*
  * server.h — the broker instance: event loop, configuration, current
  * registry snapshot, TLS context, subscription tree, the list of sessions,
- * signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: registry reload).
+ * signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: registry and TLS
+ * reload).
  */
 #ifndef CCC_SERVER_H
 #define CCC_SERVER_H
@@ -40,6 +41,16 @@ void			 server_set_registry(struct server *srv, struct registry *reg);
 /* The current registry snapshot (not referenced: take registry_ref to keep it). */
 struct registry		*server_registry(const struct server *srv);
 SSL_CTX			*server_ssl_ctx(const struct server *srv);
+/*
+ * Rebuild the TLS context from the files the config names (certificate,
+ * key, CA bundles, CRLs) and use it for new connections; every open session
+ * whose certificate no longer verifies against it (revoked, CA no longer
+ * trusted, expired) is closed with CERTIFICATE_REVOKED and audited. Returns
+ * 0, or -1 with a message in err when anything fails to load (the current
+ * context and every session are then untouched).
+ */
+int			 server_reload_tls(struct server *srv, char *err,
+			    size_t errlen);
 struct topic_tree	*server_topics(const struct server *srv);
 bool			 server_stopping(const struct server *srv);
 struct store		*server_store(const struct server *srv);

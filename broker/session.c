@@ -367,6 +367,13 @@ sess_connected(struct session *s)
 		    "certificate does not name an endpoint: %s", why);
 		return;
 	}
+	/* the TLS material was reloaded during the handshake: check again */
+	if (SSL_get_SSL_CTX(ssl) != server_ssl_ctx(s->srv) &&
+	    tls_reverify(server_ssl_ctx(s->srv), ssl, why, sizeof(why)) < 0) {
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE_REVOKED,
+		    "the certificate is no longer accepted: %s", why);
+		return;
+	}
 	if ((ep = registry_endpoint(reg, s->endpoint)) == NULL) {
 		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
 		    "endpoint \"%s\" is not registered with this broker",
@@ -418,9 +425,23 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		ERR_clear_error();
 		if (s->state == SESS_HANDSHAKE) {
-			log_warn("session %llu: TLS handshake with %s failed: %s",
-			    (unsigned long long)s->serial, s->peer, buf);
-			sess_audit(s, "handshake_refused", NULL, buf, false);
+			SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+			char why[128], detail[400];
+
+			/* a refused certificate: say why, and record which */
+			if (ssl != NULL &&
+			    tls_verify_failure(ssl, why, sizeof(why)) != NULL) {
+				tls_peer_details(ssl, s->subject,
+				    sizeof(s->subject), s->fingerprint,
+				    sizeof(s->fingerprint));
+				snprintf(detail, sizeof(detail), "%s: %s", buf, why);
+			} else
+				snprintf(detail, sizeof(detail), "%s", buf);
+			log_warn("session %llu: TLS handshake with %s failed: %s%s%s%s",
+			    (unsigned long long)s->serial, s->peer, detail,
+			    s->subject[0] ? " (" : "", s->subject,
+			    s->subject[0] ? ")" : "");
+			sess_audit(s, "handshake_refused", NULL, detail, false);
 		}
 		sess_close(s, s->state == SESS_HANDSHAKE ? "handshake failed" : buf);
 	} else if (what & BEV_EVENT_EOF)
@@ -618,6 +639,26 @@ sess_sub_drop(struct session *s, struct subscription *sub)
 	}
 	free(sub->patterns);
 	free(sub);
+}
+
+bool
+sess_tls_changed(struct session *s, SSL_CTX *ctx)
+{
+	char why[256];
+
+	if (s->state != SESS_HELLO && s->state != SESS_READY)
+		return false;
+	if (tls_reverify(ctx, bufferevent_openssl_get_ssl(s->bev), why,
+	    sizeof(why)) == 0)
+		return false;
+	log_warn("session %llu: the certificate of %s from %s is no longer "
+	    "accepted: %s", (unsigned long long)s->serial, s->endpoint, s->peer,
+	    why);
+	sess_audit(s, "certificate_revoked", NULL, why, false);
+	sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE_REVOKED,
+	    true, "the certificate of \"%s\" is no longer accepted: %s",
+	    s->endpoint, why);
+	return true;
 }
 
 void

@@ -24,6 +24,7 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "ccc/v1/envelope.pb-c.h"
 #include "registry.h"
@@ -138,6 +139,14 @@ void	sess_set_state(struct session *s, enum sess_state state);
 void	sess_ready(struct session *s);
 /* Adopt a new registry snapshot (SIGHUP): re-check identity and every subscription. */
 void	sess_registry_changed(struct session *s, struct registry *reg);
+/*
+ * The TLS context was reloaded (ctx is the new one): re-verify the peer's
+ * certificate against it; when that fails (revoked, CA no longer trusted,
+ * expired) audit it and close s with CERTIFICATE_REVOKED. Returns true when
+ * s is being closed. Sessions still in their handshake are checked when it
+ * completes.
+ */
+bool	sess_tls_changed(struct session *s, SSL_CTX *ctx);
 /*
  * Find, add and drop plain subscriptions; adding and dropping update the
  * topic tree. sess_sub_attach/detach only link a (durable) subscription to

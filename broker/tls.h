@@ -4,7 +4,9 @@
  * Policy: TLS 1.2 and 1.3 only; TLS 1.2 with ECDHE and AEAD suites only; no
  * renegotiation, no compression, no session tickets; a client certificate is
  * required and verified against the configured CA bundles (several may be
- * trusted at once) for the client-authentication purpose.
+ * trusted at once) for the client-authentication purpose, and, when tls.crl
+ * is set, checked against the CRLs of every CA of its chain (tls.c says what
+ * happens when a CRL is missing or out of date).
  * Identity: the subject Common Name of the verified client certificate.
  */
 #ifndef CCC_TLS_H
@@ -16,7 +18,11 @@
 
 #include "config.h"
 
-/* A server context per cfg, or NULL with err set (file names and OpenSSL's reason). */
+/*
+ * A server context per cfg — certificate, key, CA bundles and CRLs read
+ * from their files now — or NULL with err set (file names and OpenSSL's
+ * reason). Logs a warning for each CRL out of date and each CA without one.
+ */
 SSL_CTX	*tls_server_ctx(const struct config *cfg, char *err, size_t errlen);
 /*
  * The endpoint identity of ssl's verified peer certificate: its subject CN,
@@ -27,10 +33,23 @@ int	 tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why,
 	    size_t whylen);
 /*
  * The peer certificate's subject (one line, RFC 2253) and the hex SHA-256 of
- * its DER encoding, for the audit journal; empty strings when there is none.
+ * its DER encoding, for the audit journal — after a handshake that refused
+ * the certificate, those of the refused one; empty strings when there is none.
  */
 void	 tls_peer_details(SSL *ssl, char *subject, size_t sublen, char *fp,
 	    size_t fplen);
+/*
+ * Why the handshake on ssl refused the peer's certificate ("certificate
+ * revoked", "certificate has expired"), in buf; NULL when it did not.
+ */
+const char *tls_verify_failure(SSL *ssl, char *buf, size_t len);
+/*
+ * Verify the certificate ssl's peer presented in its handshake again, now,
+ * against ctx (its CAs, CRLs and policy), e.g. a context just reloaded.
+ * Returns 0 when it still verifies, or -1 with why[] set ("certificate
+ * revoked", "unable to get local issuer certificate", ...).
+ */
+int	 tls_reverify(SSL_CTX *ctx, SSL *ssl, char *why, size_t whylen);
 /* Pop OpenSSL's error queue into buf as one line ("unknown" when empty). */
 char	*tls_errors(char *buf, size_t len);
 

@@ -1,23 +1,46 @@
 #!/bin/sh
 # mkpki.sh — make a small demo/test PKI for ccc with the openssl command line.
 #
-# Usage: sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME]
+# Usage:
+#   sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME] [--crl-days N]
+#   sh certs/mkpki.sh issue OUTDIR ID NAME [--not-before DATE] [--not-after DATE] [--days N]
+#   sh certs/mkpki.sh revoke OUTDIR NAME [--reason REASON] [--crl-days N]
+#   sh certs/mkpki.sh crl OUTDIR [--crl-days N] [--last-update DATE] [--next-update DATE]
 #
-# Makes in OUTDIR (created with mode 0700 if absent):
+# The first form makes in OUTDIR (created with mode 0700 if absent):
 #   ca.pem, ca.key       self-signed CA (CN from --ca-name, default "ccc demo CA")
 #   cccd.pem, cccd.key   broker server certificate (CN=cccd, SAN localhost,
 #                        127.0.0.1, ::1; serverAuth)
 #   ID.pem, ID.key       one client certificate per endpoint id in
 #                        ENDPOINTS_FILE (CN=ID, SAN URI:urn:ccc:endpoint:ID;
 #                        clientAuth)
+#   crl.pem              the CA's certificate revocation list, empty at first,
+#                        valid for --crl-days (default 30)
+#   ca.index, ca.crlnumber  the CA's database of revoked certificates (openssl ca)
 # All keys are ECDSA P-256, certificates SHA-256 with random serials.
-#
 # Idempotent: an existing CA (ca.pem + ca.key) is reused and only missing
-# certificates are made (a certificate without its key counts as missing); a key
+# files are made (a certificate without its key counts as missing); a key
 # without its certificate is reused. When the CA is (re)made, every certificate
-# is reissued, since the old ones would no longer verify.
-# Prints one line per file created. Demo use only: see docs/certificates.md for
-# a real deployment.
+# is reissued, since the old ones would no longer verify, and the CRL starts
+# empty again.
+#
+# issue: one more client certificate for endpoint ID (CN=ID), as NAME.pem and
+# NAME.key (a key that exists is reused), valid from --not-before to
+# --not-after (DATE: YYYYMMDDHHMMSSZ, UTC; defaults: now, and --days from now):
+# e.g. an expired or a not-yet-valid certificate for tests. NAME may contain
+# "." (ids cannot), so that it never clashes with an endpoint's own files.
+#
+# revoke: add NAME.pem to the CA's revoked certificates (--reason: one of
+# openssl's CRL reasons, e.g. keyCompromise, superseded) and remake crl.pem.
+# Revoking a certificate twice is not an error.
+#
+# crl: remake crl.pem from the CA's database, valid for --crl-days from now,
+# or from --last-update to --next-update (DATE as above; e.g. an out-of-date
+# CRL for tests).
+#
+# The words issue, revoke and crl are commands when they come first; write
+# ./issue for an OUTDIR of that name. Prints one line per file created.
+# Demo use only: see docs/certificates.md for a real deployment.
 
 set -eu
 LC_ALL=C
@@ -25,14 +48,27 @@ export LC_ALL
 umask 077
 
 prog=mkpki
+mode=make
 days=825
+crl_days=30
 ca_name="ccc demo CA"
+not_before=
+not_after=
+last_update=
+next_update=
+reason=
+set_opts=
 outdir=
-endpoints=
+arg2=
+arg3=
 tmp=
 
 usage() {
-	echo "usage: sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME]"
+	echo "usage: sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME] [--crl-days N]"
+	echo "       sh certs/mkpki.sh issue OUTDIR ID NAME [--not-before DATE] [--not-after DATE] [--days N]"
+	echo "       sh certs/mkpki.sh revoke OUTDIR NAME [--reason REASON] [--crl-days N]"
+	echo "       sh certs/mkpki.sh crl OUTDIR [--crl-days N] [--last-update DATE] [--next-update DATE]"
+	echo "DATE is YYYYMMDDHHMMSSZ (UTC)."
 }
 
 die() {
@@ -40,49 +76,135 @@ die() {
 	exit 1
 }
 
+# positional ARG — the next positional argument of the command
+positional() {
+	if [ -z "$outdir" ]; then outdir=$1
+	elif [ -z "$arg2" ]; then arg2=$1
+	elif [ -z "$arg3" ] && [ "$mode" = issue ]; then arg3=$1
+	else usage >&2; die "unexpected argument: $1"
+	fi
+}
+
 # ---- arguments -------------------------------------------------------------
+case ${1-} in
+issue|revoke|crl)
+	mode=$1; shift ;;
+esac
 while [ $# -gt 0 ]; do
-	case $1 in
-	--days)
-		[ $# -ge 2 ] || die "--days needs a value"
-		days=$2; shift 2 ;;
-	--days=*)
-		days=${1#--days=}; shift ;;
-	--ca-name)
-		[ $# -ge 2 ] || die "--ca-name needs a value"
-		ca_name=$2; shift 2 ;;
-	--ca-name=*)
-		ca_name=${1#--ca-name=}; shift ;;
+	opt=$1
+	case $opt in
+	--*=*)
+		val=${opt#*=}
+		opt=${opt%%=*}
+		shift ;;
+	--days|--ca-name|--crl-days|--not-before|--not-after|--reason|--last-update|--next-update)
+		[ $# -ge 2 ] || die "$opt needs a value"
+		val=$2
+		shift 2 ;;
 	-h|--help)
 		usage; exit 0 ;;
 	--)
 		shift; break ;;
 	-*)
-		usage >&2; die "unknown option: $1" ;;
+		usage >&2; die "unknown option: $opt" ;;
 	*)
-		if [ -z "$outdir" ]; then outdir=$1
-		elif [ -z "$endpoints" ]; then endpoints=$1
-		else usage >&2; die "unexpected argument: $1"
-		fi
-		shift ;;
+		positional "$opt"; shift; continue ;;
 	esac
+	case $opt in
+	--days) days=$val ;;
+	--ca-name) ca_name=$val ;;
+	--crl-days) crl_days=$val ;;
+	--not-before) not_before=$val ;;
+	--not-after) not_after=$val ;;
+	--reason) reason=$val ;;
+	--last-update) last_update=$val ;;
+	--next-update) next_update=$val ;;
+	*) usage >&2; die "unknown option: $opt" ;;
+	esac
+	set_opts="$set_opts $opt"
 done
 while [ $# -gt 0 ]; do
-	if [ -z "$outdir" ]; then outdir=$1
-	elif [ -z "$endpoints" ]; then endpoints=$1
-	else usage >&2; die "unexpected argument: $1"
-	fi
+	positional "$1"
 	shift
 done
-if [ -z "$outdir" ] || [ -z "$endpoints" ]; then
+
+# Options each command takes.
+case $mode in
+make)	allowed="--days --ca-name --crl-days"; nargs=2 ;;
+issue)	allowed="--not-before --not-after --days"; nargs=3 ;;
+revoke)	allowed="--reason --crl-days"; nargs=2 ;;
+crl)	allowed="--crl-days --last-update --next-update"; nargs=1 ;;
+esac
+for opt in $set_opts; do
+	case " $allowed " in
+	*" $opt "*) ;;
+	*) usage >&2; die "$opt does not apply to this command" ;;
+	esac
+done
+if [ -z "$outdir" ] || { [ "$nargs" -ge 2 ] && [ -z "$arg2" ]; } ||
+    { [ "$nargs" -ge 3 ] && [ -z "$arg3" ]; } ||
+    { [ "$nargs" -lt 2 ] && [ -n "$arg2" ]; }; then
 	usage >&2
 	exit 2
 fi
 
-case $days in
-''|*[!0-9]*|0*) die "--days: not a positive integer: $days" ;;
+# check_count NAME VALUE — a positive integer of at most 5 digits
+check_count() {
+	case $2 in
+	''|*[!0-9]*|0*) die "$1: not a positive integer: $2" ;;
+	esac
+	[ "${#2}" -le 5 ] || die "$1: too large: $2"
+}
+
+# check_date NAME VALUE — empty, or YYYYMMDDHHMMSSZ
+check_date() {
+	case $2 in
+	'') ;;
+	[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]Z) ;;
+	*) die "$1: not a date of the form YYYYMMDDHHMMSSZ: $2" ;;
+	esac
+}
+
+# check_id WHERE ID — an endpoint id
+check_id() {
+	case $2 in
+	[a-z0-9]*) ;;
+	*) die "$1: bad endpoint id '$2' (want [a-z0-9][a-z0-9-]*)" ;;
+	esac
+	case $2 in
+	*[!a-z0-9-]*) die "$1: bad endpoint id '$2' (want [a-z0-9][a-z0-9-]*)" ;;
+	esac
+	[ "${#2}" -le 63 ] || die "$1: endpoint id longer than 63 characters: $2"
+	case $2 in
+	ca|cccd|crl) die "$1: endpoint id '$2' is reserved (its files would clash)" ;;
+	esac
+}
+
+# check_name NAME — a file name made by issue or named by revoke
+check_name() {
+	case $1 in
+	[A-Za-z0-9]*) ;;
+	*) die "bad certificate name '$1' (want [A-Za-z0-9][A-Za-z0-9._-]*)" ;;
+	esac
+	case $1 in
+	*[!A-Za-z0-9._-]*) die "bad certificate name '$1' (want [A-Za-z0-9][A-Za-z0-9._-]*)" ;;
+	esac
+	[ "${#1}" -le 100 ] || die "certificate name longer than 100 characters: $1"
+}
+
+check_count --days "$days"
+check_count --crl-days "$crl_days"
+check_date --not-before "$not_before"
+check_date --not-after "$not_after"
+check_date --last-update "$last_update"
+check_date --next-update "$next_update"
+if [ -n "$last_update" ] && [ -z "$next_update" ]; then
+	die "--last-update needs --next-update too"
+fi
+case $reason in
+''|unspecified|keyCompromise|CACompromise|affiliationChanged|superseded|cessationOfOperation|certificateHold|removeFromCRL) ;;
+*) die "--reason: not a CRL reason: $reason (e.g. keyCompromise, superseded)" ;;
 esac
-[ "${#days}" -le 5 ] || die "--days: too large: $days"
 [ -n "$ca_name" ] || die "--ca-name: empty name"
 case $ca_name in
 *'
@@ -90,42 +212,54 @@ case $ca_name in
 esac
 
 command -v openssl >/dev/null 2>&1 || die "openssl not found in PATH"
-[ -f "$endpoints" ] || die "$endpoints: no such file"
-[ -r "$endpoints" ] || die "$endpoints: not readable"
 
 # ---- endpoint ids: validate them all before creating anything --------------
 ids=
-lineno=0
-while IFS= read -r line || [ -n "$line" ]; do
-	lineno=$((lineno + 1))
-	line=${line%%#*}
-	# trim blanks (spaces, tabs, a CR from a DOS file)
-	line=$(printf '%s' "$line" | tr -d ' \t\r')
-	[ -n "$line" ] || continue
-	case $line in
-	[a-z0-9]*) ;;
-	*) die "$endpoints:$lineno: bad endpoint id '$line' (want [a-z0-9][a-z0-9-]*)" ;;
+if [ "$mode" = make ]; then
+	endpoints=$arg2
+	[ -f "$endpoints" ] || die "$endpoints: no such file"
+	[ -r "$endpoints" ] || die "$endpoints: not readable"
+	lineno=0
+	while IFS= read -r line || [ -n "$line" ]; do
+		lineno=$((lineno + 1))
+		line=${line%%#*}
+		# trim blanks (spaces, tabs, a CR from a DOS file)
+		line=$(printf '%s' "$line" | tr -d ' \t\r')
+		[ -n "$line" ] || continue
+		check_id "$endpoints:$lineno" "$line"
+		case " $ids " in
+		*" $line "*) ;;		# listed twice: make it once
+		*) ids="$ids $line" ;;
+		esac
+	done < "$endpoints"
+elif [ "$mode" = issue ]; then
+	check_id "ID" "$arg2"
+	check_name "$arg3"
+	case $arg3 in
+	ca|cccd|crl) die "certificate name '$arg3' is reserved" ;;
 	esac
-	case $line in
-	*[!a-z0-9-]*) die "$endpoints:$lineno: bad endpoint id '$line' (want [a-z0-9][a-z0-9-]*)" ;;
+elif [ "$mode" = revoke ]; then
+	check_name "$arg2"
+	case $arg2 in
+	ca) die "the CA cannot revoke itself" ;;
 	esac
-	[ "${#line}" -le 63 ] ||
-	    die "$endpoints:$lineno: endpoint id longer than 63 characters: $line"
-	case $line in
-	ca|cccd) die "$endpoints:$lineno: endpoint id '$line' is reserved (its files would clash)" ;;
-	esac
-	case " $ids " in
-	*" $line "*) ;;		# listed twice: make it once
-	*) ids="$ids $line" ;;
-	esac
-done < "$endpoints"
+fi
 
 # ---- output and scratch directories ----------------------------------------
-if [ ! -d "$outdir" ]; then
-	mkdir -p "$outdir" || die "$outdir: cannot create directory"
-	chmod 0700 "$outdir"
+if [ "$mode" = make ]; then
+	if [ ! -d "$outdir" ]; then
+		mkdir -p "$outdir" || die "$outdir: cannot create directory"
+		chmod 0700 "$outdir"
+	fi
+else
+	[ -d "$outdir" ] || die "$outdir: no such directory"
+	[ -f "$outdir/ca.pem" ] && [ -f "$outdir/ca.key" ] ||
+	    die "$outdir: no CA (ca.pem and ca.key); make the PKI first"
 fi
 [ -w "$outdir" ] || die "$outdir: not writable"
+# openssl ca runs inside OUTDIR (its configuration names the database files
+# relative to it): every other path is made absolute
+outdir=$(CDPATH= cd -- "$outdir" && pwd) || die "$outdir: cannot enter the directory"
 
 # Scratch space inside OUTDIR, so that finished files are moved in atomically.
 tmp=$(mktemp -d "$outdir/.mkpki.XXXXXX") || die "$outdir: cannot make a temporary directory"
@@ -159,7 +293,31 @@ keyUsage               = critical, digitalSignature
 extendedKeyUsage       = clientAuth
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
+
+[ ccc_policy ]
+commonName = supplied
+
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+
+# openssl ca: the database of issued and revoked certificates, relative to
+# OUTDIR; the subjectAltName of a certificate comes from its request.
+# Last, so that new_certs_dir can be appended below.
+[ ccc_ca ]
+database         = ca.index
+crlnumber        = ca.crlnumber
+certificate      = ca.pem
+private_key      = ca.key
+default_md       = sha256
+policy           = ccc_policy
+unique_subject   = no
+copy_extensions  = copy
+rand_serial      = yes
+email_in_dn      = no
+crl_extensions   = crl_ext
 EOF
+# the scratch directory's name is [A-Za-z0-9.] only: safe in the file
+printf 'new_certs_dir    = %s\n' "${tmp##*/}" >> "$cnf"
 
 # ossl WHAT ARGS... — run openssl; on failure show its messages and stop.
 ossl() {
@@ -170,6 +328,31 @@ ossl() {
 		sed 's/^/  /' "$tmp/ossl.log" >&2
 		exit 1
 	fi
+}
+
+# ca_try ARGS... — openssl ca on the CA database, from OUTDIR; its messages
+# in $tmp/ossl.log. Returns openssl's status.
+ca_try() {
+	(cd "$outdir" && openssl ca -config "$cnf" -name ccc_ca -batch "$@") \
+	    > "$tmp/ossl.log" 2>&1
+}
+
+# ca_run WHAT ARGS... — ca_try; on failure show its messages and stop.
+ca_run() {
+	what=$1
+	shift
+	if ! ca_try "$@"; then
+		echo "$prog: openssl ca failed while making $what:" >&2
+		sed 's/^/  /' "$tmp/ossl.log" >&2
+		exit 1
+	fi
+}
+
+# install FILE MODE — move the finished $tmp/FILE into OUTDIR
+install_file() {
+	chmod "$2" "$tmp/$1"
+	mv -f "$tmp/$1" "$outdir/$1"
+	echo "created $outdir/$1"
 }
 
 # issue NAME SUBJECT EXTSECTION [openssl req args...] — make OUTDIR/NAME.pem,
@@ -191,14 +374,82 @@ issue() {
 	    -subj "$subj" -days "$days" -sha256 -extensions "$ext" "$@" \
 	    -out "$tmp/$name.pem"
 	if [ "$newkey" = yes ]; then
-		chmod 0600 "$tmp/$name.key"
-		mv -f "$tmp/$name.key" "$key"
-		echo "created $key"
+		install_file "$name.key" 0600
 	fi
-	chmod 0644 "$tmp/$name.pem"
-	mv -f "$tmp/$name.pem" "$outdir/$name.pem"
-	echo "created $outdir/$name.pem"
+	install_file "$name.pem" 0644
 }
+
+# ca_db_init — an empty CA database unless there is one
+ca_db_init() {
+	[ -f "$outdir/ca.index" ] || : > "$outdir/ca.index"
+	[ -f "$outdir/ca.crlnumber" ] || echo 01 > "$outdir/ca.crlnumber"
+}
+
+# gencrl — remake OUTDIR/crl.pem from the CA database
+gencrl() {
+	if [ -n "$next_update" ]; then
+		set -- -crl_nextupdate "$next_update"
+		[ -z "$last_update" ] || set -- "$@" -crl_lastupdate "$last_update"
+	else
+		set -- -crldays "$crl_days"
+	fi
+	ca_run crl.pem -gencrl "$@" -out "$tmp/crl.pem"
+	install_file crl.pem 0644
+}
+
+case $mode in
+# ---- issue: a client certificate with chosen dates ---------------------------
+issue)
+	id=$arg2 name=$arg3
+	key=$outdir/$name.key
+	if [ -f "$key" ]; then
+		set -- -key "$key"
+		newkey=no
+	else
+		set -- -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		    -keyout "$tmp/$name.key"
+		newkey=yes
+	fi
+	ossl "$name.pem" req -new -config "$cnf" -utf8 -noenc -subj "/CN=$id" \
+	    -sha256 -addext "subjectAltName = URI:urn:ccc:endpoint:$id" "$@" \
+	    -out "$tmp/$name.csr"
+	set -- -days "$days"
+	[ -z "$not_before" ] || set -- "$@" -startdate "$not_before"
+	[ -z "$not_after" ] || set -- "$@" -enddate "$not_after"
+	ca_db_init
+	ca_run "$name.pem" -notext -extensions v3_client -in "$tmp/$name.csr" \
+	    "$@" -out "$tmp/$name.pem"
+	if [ "$newkey" = yes ]; then
+		install_file "$name.key" 0600
+	fi
+	install_file "$name.pem" 0644
+	exit 0 ;;
+
+# ---- revoke: a certificate onto the CRL --------------------------------------
+revoke)
+	name=$arg2
+	[ -f "$outdir/$name.pem" ] || die "$outdir/$name.pem: no such certificate"
+	set -- -revoke "$outdir/$name.pem"
+	[ -z "$reason" ] || set -- "$@" -crl_reason "$reason"
+	ca_db_init
+	if ca_try "$@"; then
+		echo "revoked $outdir/$name.pem"
+	elif grep -q "Already revoked" "$tmp/ossl.log"; then
+		echo "$outdir/$name.pem was revoked already"
+	else
+		echo "$prog: openssl ca failed while revoking $name.pem:" >&2
+		sed 's/^/  /' "$tmp/ossl.log" >&2
+		exit 1
+	fi
+	gencrl
+	exit 0 ;;
+
+# ---- crl: remake the CRL -----------------------------------------------------
+crl)
+	ca_db_init
+	gencrl
+	exit 0 ;;
+esac
 
 # ---- CA ----------------------------------------------------------------------
 new_ca=no
@@ -211,6 +462,10 @@ else
 	esc=$(printf '%s' "$ca_name" | sed 's/[\\/]/\\&/g')
 	issue ca "/CN=$esc" v3_ca
 	new_ca=yes
+	# a new CA has revoked nothing
+	rm -f "$outdir/ca.index" "$outdir/ca.index.attr" "$outdir/ca.index.old" \
+	    "$outdir/ca.index.attr.old" "$outdir/ca.crlnumber" \
+	    "$outdir/ca.crlnumber.old" "$outdir/crl.pem"
 fi
 
 # ---- server and endpoints ----------------------------------------------------
@@ -230,4 +485,10 @@ for id in $ids; do
 		    -addext "subjectAltName = URI:urn:ccc:endpoint:$id"
 	fi
 done
+
+# ---- CRL ---------------------------------------------------------------------
+if [ ! -f "$outdir/crl.pem" ]; then
+	ca_db_init
+	gencrl
+fi
 exit 0

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -247,11 +248,21 @@ h_pki_create(void)
 	}
 	{
 		char sh[] = "sh", ca_opt[] = "--ca-name", ca_name[] = "rogue CA";
+		char issue[] = "issue", id[] = "bg-customs";
+		char expired[] = "bg-customs.expired", future[] = "bg-customs.future";
+		char nb[] = "--not-before", na[] = "--not-after";
+		char past1[] = "20000101000000Z", past2[] = "20000102000000Z";
+		char late1[] = "20990101000000Z", late2[] = "20991231000000Z";
 		char *argv1[] = { sh, script, h_pki_dir, list, NULL };
 		char *argv2[] = { sh, script, h_rogue_dir, rogue_list, ca_opt,
 		    ca_name, NULL };
+		char *argv3[] = { sh, script, issue, h_pki_dir, id, expired, nb,
+		    past1, na, past2, NULL };
+		char *argv4[] = { sh, script, issue, h_pki_dir, id, future, nb,
+		    late1, na, late2, NULL };
 
-		if (!h_run(argv1) || !h_run(argv2)) {
+		if (!h_run(argv1) || !h_run(argv2) || !h_run(argv3) ||
+		    !h_run(argv4)) {
 			fprintf(stderr, "itest: %s failed\n", script);
 			goto out;
 		}
@@ -260,6 +271,51 @@ h_pki_create(void)
 out:
 	free(endpoints);
 	return rc;
+}
+
+char *
+h_pki_clone(void)
+{
+	char *dir = malloc(400), src[400], cp[] = "cp", rflag[] = "-R";
+	char *argv[] = { cp, rflag, src, dir, NULL };
+
+	ck_assert_ptr_nonnull(dir);
+	snprintf(dir, 400, "%s/pki-copy.XXXXXX", h_root);
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(src, sizeof(src), "%s/.", h_pki_dir);
+	ck_assert_msg(h_run(argv), "cannot copy %s to %s", h_pki_dir, dir);
+	return dir;
+}
+
+void
+h_pki_drop(char *dir)
+{
+	if (dir == NULL)
+		return;
+	h_rm_tree(dir);
+	free(dir);
+}
+
+void
+h_mkpki(const char *arg, ...)
+{
+	char script[PATH_MAX], sh[] = "sh", *argv[20];
+	const char *a;
+	va_list ap;
+	size_t n = 0;
+
+	snprintf(script, sizeof(script), "%s/certs/mkpki.sh", h_srcdir());
+	argv[n++] = sh;
+	argv[n++] = script;
+	va_start(ap, arg);
+	for (a = arg; a != NULL; a = va_arg(ap, const char *)) {
+		ck_assert_msg(n < sizeof(argv) / sizeof(argv[0]) - 1,
+		    "h_mkpki: too many arguments");
+		argv[n++] = (char *)(uintptr_t)a;	/* execvp wants char * */
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	ck_assert_msg(h_run(argv), "mkpki.sh %s ... failed", arg);
 }
 
 /*
@@ -329,6 +385,7 @@ h_log_port(const struct h_broker *b)
 }
 
 const char *h_data_dir;
+const char *h_tls_pki;
 
 /* Start cccd on b's config and wait until it reports its port. */
 static void
@@ -386,7 +443,8 @@ struct h_broker *
 h_broker_start_at(const char *extra_yaml, const char *test)
 {
 	struct h_broker *b;
-	char src[PATH_MAX], data[400], name[128];
+	char src[PATH_MAX], data[400], name[128], crl[420] = "";
+	const char *tls;
 	char *reg, *cfg;
 	size_t cfglen, n;
 
@@ -416,7 +474,10 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	ck_assert(h_spit(b->registry, reg) == 0);
 	free(reg);
 
-	cfglen = 2048 + (extra_yaml != NULL ? strlen(extra_yaml) : 0);
+	tls = h_tls_pki != NULL ? h_tls_pki : h_pki_dir;
+	if (h_tls_pki != NULL)
+		snprintf(crl, sizeof(crl), "  crl: \"%s/crl.pem\"\n", h_tls_pki);
+	cfglen = 2560 + (extra_yaml != NULL ? strlen(extra_yaml) : 0);
 	cfg = malloc(cfglen);
 	ck_assert_ptr_nonnull(cfg);
 	snprintf(cfg, cfglen,
@@ -426,11 +487,12 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	    "  cert: \"%s/cccd.pem\"\n"
 	    "  key: \"%s/cccd.key\"\n"
 	    "  ca: \"%s/ca.pem\"\n"
+	    "%s"
 	    "registry: \"%s\"\n"
 	    "data_dir: \"%s\"\n"
 	    "log_level: debug\n"
 	    "%s",
-	    h_pki_dir, h_pki_dir, h_pki_dir, b->registry, data,
+	    tls, tls, tls, crl, b->registry, data,
 	    extra_yaml != NULL ? extra_yaml : "");
 	ck_assert(h_spit(b->config, cfg) == 0);
 	free(cfg);
@@ -537,15 +599,25 @@ h_broker_rss_kib(const struct h_broker *b)
 	return kib;
 }
 
+/* Reloads logged so far: of the registry, and of the TLS context. */
+static void
+h_reloads(const struct h_broker *b, size_t *reg, size_t *tls)
+{
+	*reg = h_log_count(b, "SIGHUP: registry");
+	*tls = h_log_count(b, "TLS context reloaded") +
+	    h_log_count(b, "TLS context not reloaded");
+}
+
 void
 h_broker_reload(struct h_broker *b)
 {
-	static const char mark[] = "SIGHUP: registry";
-	size_t before = h_log_count(b, mark);
 	int64_t deadline = h_mono_ms() + H_WAIT_MS;
+	size_t reg0, tls0, reg, tls;
 
+	h_reloads(b, &reg0, &tls0);
 	ck_assert_msg(kill(b->pid, SIGHUP) == 0, "kill: %s", strerror(errno));
-	while (h_log_count(b, mark) <= before) {
+	for (h_reloads(b, &reg, &tls); reg <= reg0 || tls <= tls0;
+	    h_reloads(b, &reg, &tls)) {
 		if (h_mono_ms() > deadline) {
 			h_log_dump(b);
 			ck_abort_msg("cccd logged no reload within %d ms of SIGHUP",
@@ -1244,6 +1316,24 @@ h_raw_closed(struct h_raw *r, int timeout_ms)
 		}
 		return rc < 0;
 	}
+}
+
+bool
+h_raw_broker_cert_is(const struct h_raw *r, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	X509 *want, *got;
+	bool same;
+
+	ck_assert_msg(fp != NULL, "cannot read %s: %s", path, strerror(errno));
+	want = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	ck_assert_msg(want != NULL, "no certificate in %s", path);
+	ck_assert_msg(r->ssl != NULL && r->tls_up, "no TLS session");
+	got = SSL_get0_peer_certificate(r->ssl);
+	same = got != NULL && X509_cmp(got, want) == 0;
+	X509_free(want);
+	return same;
 }
 
 void

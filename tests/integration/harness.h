@@ -32,8 +32,10 @@
 
 /*
  * Make the PKI for this run: the demo endpoints and "xx-unregistered" signed
- * by the test CA, and a "rogue CA" with its own "tr-police". Returns 0, or -1
- * after printing why. h_pki_destroy() removes it.
+ * by the test CA, with its (empty) CRL "crl.pem"; for "bg-customs" also an
+ * expired certificate ("bg-customs.expired.pem") and one not valid before
+ * 2099 ("bg-customs.future.pem"); and a "rogue CA" with its own "tr-police".
+ * Returns 0, or -1 after printing why. h_pki_destroy() removes it.
  */
 int		 h_pki_create(void);
 void		 h_pki_destroy(void);
@@ -41,6 +43,16 @@ void		 h_pki_destroy(void);
 const char	*h_pki(const char *file);
 /* The same in the rogue PKI. */
 const char	*h_rogue(const char *file);
+/*
+ * A private copy of the test PKI (CA key and database included) in a new
+ * directory of the run's tree, for a test that revokes certificates or
+ * renews them; caller frees the path, or h_pki_drop() removes the copy and
+ * frees it.
+ */
+char		*h_pki_clone(void);
+void		 h_pki_drop(char *dir);
+/* Run certs/mkpki.sh with these arguments (NULL-terminated); asserts success. */
+void		 h_mkpki(const char *arg, ...) __attribute__((sentinel));
 
 /* ---- brokers ------------------------------------------------------------ */
 
@@ -68,6 +80,12 @@ struct h_broker {
 char		*h_slurp(const char *path);
 /* When set, the data_dir of brokers started from now on (default: their own). */
 extern const char *h_data_dir;
+/*
+ * When set, brokers started from now on take tls.cert, tls.key and tls.ca
+ * from this PKI directory (e.g. an h_pki_clone()) instead of the test PKI,
+ * and check client certificates against its "crl.pem" (tls.crl).
+ */
+extern const char *h_tls_pki;
 #define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
 /* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
@@ -84,7 +102,10 @@ void		 h_broker_term(struct h_broker *b);
 bool		 h_broker_wait_exit(struct h_broker *b, int timeout_ms);
 /* Resident set size of the broker in KiB (from /proc). */
 long		 h_broker_rss_kib(const struct h_broker *b);
-/* Send SIGHUP and wait until the broker logged the outcome of the reload. */
+/*
+ * Send SIGHUP and wait until the broker logged the outcome of the reload:
+ * of the registry and of the TLS context.
+ */
 void		 h_broker_reload(struct h_broker *b);
 
 /* The registry file of this broker: read it (caller frees), or replace it. */
@@ -198,6 +219,8 @@ void		 h_raw_expect_error(struct h_raw *r, Ccc__V1__ErrorCode code,
 		    bool fatal, const char *msg);
 /* True when the broker closes the connection within timeout_ms (frames are skipped). */
 bool		 h_raw_closed(struct h_raw *r, int timeout_ms);
+/* True when the broker's certificate in r's handshake is the one in the PEM file. */
+bool		 h_raw_broker_cert_is(const struct h_raw *r, const char *path);
 /* Close with a TCP reset (SO_LINGER 0), without a TLS close_notify. */
 void		 h_raw_reset(struct h_raw *r);
 /* Close (close_notify when TLS is up) and free. NULL is fine. */
@@ -214,6 +237,7 @@ Suite		*lifecycle_suite(void);
 Suite		*durable_suite(void);
 Suite		*crash_suite(void);
 Suite		*faults_suite(void);
+Suite		*revocation_suite(void);
 Suite		*admin_suite(void);
 
 #endif

@@ -21,7 +21,8 @@
 /* A scratch directory with stand-ins for the files a config names. */
 static char tmpdir[] = "/tmp/ccc-check-config-XXXXXX";
 static const char *const tmpfiles[] = {
-	"cert.pem", "key.pem", "ca.pem", "ca2.pem", "registry.yaml",
+	"cert.pem", "key.pem", "ca.pem", "ca2.pem", "registry.yaml", "crl.pem",
+	"crl2.pem",
 };
 
 static void
@@ -131,6 +132,8 @@ START_TEST(test_config_defaults)
 	ck_assert_uint_eq(cfg->n_tls_ca, 1);
 	snprintf(path, sizeof(path), "%s/ca.pem", tmpdir);
 	ck_assert_str_eq(cfg->tls_ca[0], path);
+	ck_assert_uint_eq(cfg->n_tls_crl, 0);
+	ck_assert_ptr_null(cfg->tls_crl);
 	snprintf(path, sizeof(path), "%s/registry.yaml", tmpdir);
 	ck_assert_str_eq(cfg->registry, path);
 	ck_assert_str_eq(cfg->data_dir, "/var/lib/ccc");
@@ -381,6 +384,61 @@ START_TEST(test_config_ca_list)
 }
 END_TEST
 
+/* tls.crl: optional; one path or a list, each checked like tls.ca. */
+START_TEST(test_config_crl)
+{
+	char yaml[1024], path[PATH_MAX], expected[1024];
+	struct config *cfg;
+
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  crl: %s/crl.pem\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir,
+	    tmpdir);
+	cfg = config_ok(yaml);
+	ck_assert_uint_eq(cfg->n_tls_crl, 1);
+	snprintf(path, sizeof(path), "%s/crl.pem", tmpdir);
+	ck_assert_str_eq(cfg->tls_crl[0], path);
+	config_free(cfg);
+
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n"
+	    "  crl:\n    - %s/crl.pem\n    - %s/crl2.pem\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir,
+	    tmpdir, tmpdir);
+	cfg = config_ok(yaml);
+	ck_assert_uint_eq(cfg->n_tls_crl, 2);
+	snprintf(path, sizeof(path), "%s/crl2.pem", tmpdir);
+	ck_assert_str_eq(cfg->tls_crl[1], path);
+	config_free(cfg);
+
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n"
+	    "  crl: [%s/crl.pem, %s/nocrl.pem]\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir,
+	    tmpdir, tmpdir);
+	snprintf(expected, sizeof(expected), "test.yaml:5: tls.crl: cannot "
+	    "read %s/nocrl.pem: No such file or directory", tmpdir);
+	config_fails(yaml, expected);
+
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  crl: []\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir);
+	config_fails(yaml, "test.yaml:5: tls.crl: needs at least 1 entry");
+
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  crl:\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir);
+	config_fails(yaml, "test.yaml:5: tls.crl: no value");
+
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  crls: %s/crl.pem\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir,
+	    tmpdir);
+	config_fails(yaml, "test.yaml:5: unknown key 'crls' in tls (expected "
+	    "one of: cert, key, ca, crl)");
+}
+END_TEST
+
 START_TEST(test_config_relative_paths)
 {
 	char yaml[1024], path[PATH_MAX + 128], cwd[PATH_MAX], err[1024] = "";
@@ -392,6 +450,7 @@ START_TEST(test_config_relative_paths)
 	    "  cert: cert.pem\n"
 	    "  key: ./key.pem\n"
 	    "  ca: [ca.pem, ca2.pem]\n"
+	    "  crl: crl.pem\n"
 	    "registry: registry.yaml\n"
 	    "data_dir: state\n");
 	snprintf(path, sizeof(path), "%s/cccd.yaml", tmpdir);
@@ -403,6 +462,8 @@ START_TEST(test_config_relative_paths)
 	ck_assert_str_eq(cfg->tls_key, path);
 	snprintf(path, sizeof(path), "%s/ca2.pem", tmpdir);
 	ck_assert_str_eq(cfg->tls_ca[1], path);
+	snprintf(path, sizeof(path), "%s/crl.pem", tmpdir);
+	ck_assert_str_eq(cfg->tls_crl[0], path);
 	snprintf(path, sizeof(path), "%s/registry.yaml", tmpdir);
 	ck_assert_str_eq(cfg->registry, path);
 	snprintf(path, sizeof(path), "%s/state", tmpdir);
@@ -1144,6 +1205,7 @@ config_suite(void)
 	tcase_add_test(tc, test_config_missing_required);
 	tcase_add_test(tc, test_config_files_checked);
 	tcase_add_test(tc, test_config_ca_list);
+	tcase_add_test(tc, test_config_crl);
 	tcase_add_test(tc, test_config_relative_paths);
 	tcase_add_test(tc, test_config_demo_file);
 	tcase_add_test(tc, test_config_load_file_errors);
