@@ -342,9 +342,10 @@ static const struct admin_cmd admin_cmds[] = {
 	    "registry by the document FILE (as export writes it); prints the "
 	    "diff, then the new revision or the proposal awaiting approval",
 	    NULL, F_CHANGE | AB(A_FILE) | AB(A_BASE), admin_apply },
-	{ NULL, "reload-tls", "", "read the broker's TLS certificate, key and "
-	    "CA files again, for new sessions", NULL, AB(A_JSON),
-	    admin_reload_tls },
+	{ NULL, "reload-tls", "", "have the broker read its TLS certificate, "
+	    "key, CA and CRL files again: new sessions use them, and open "
+	    "sessions whose certificate no longer verifies are closed", NULL,
+	    AB(A_JSON), admin_reload_tls },
 };
 
 /* protobuf-c structures hold non-const pointers; packing only reads them. */
@@ -1698,7 +1699,7 @@ admin_reload_tls(struct admin_run *r)
 	if (r->set[A_JSON])
 		status = admin_print_reply_json(reply);
 	else
-		printf("TLS files reloaded: new sessions use them\n");
+		printf("TLS files reloaded\n");
 	ccc__v1__admin_reply__free_unpacked(reply, NULL);
 	return status;
 }
