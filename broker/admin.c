@@ -1037,7 +1037,7 @@ admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 		ccc__v1__explain_entry__init(e);
 		e->endpoint = ep->id;
 		if (refused[0] != '\0') {
-			snprintf(reason, sizeof(reason), "%s", refused);
+			snprintf(reason, sizeof(reason), "%.500s", refused);
 			goto done;
 		}
 		for (k = 0; k < m.n; k++) {
