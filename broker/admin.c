@@ -1031,7 +1031,7 @@ admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 		const struct endpoint *ep = &eps[i];
 		Ccc__V1__ExplainEntry *e = &ent[i];
 		json_t *via = json_array();
-		char reason[512] = "";
+		char reason[640] = "";
 		bool blocked_policy = false;
 
 		ccc__v1__explain_entry__init(e);

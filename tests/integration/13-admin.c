@@ -118,8 +118,11 @@ START_TEST(non_operator_refused)
 {
 	struct h_broker *b = h_broker_start(NULL);
 	ccc_client *tr = h_connect(b, "tr-police");
+	ccc_client *op = h_connect(b, "ccc-operator");
 	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
 	Ccc__V1__AdminGet g = CCC__V1__ADMIN_GET__INIT;
+	Ccc__V1__AdminReloadTls rt = CCC__V1__ADMIN_RELOAD_TLS__INIT;
+	Ccc__V1__Alert *a;
 
 	q.op_case = CCC__V1__ADMIN_REQUEST__OP_GET;
 	q.get = &g;
@@ -128,10 +131,18 @@ START_TEST(non_operator_refused)
 	edit(tr, 1, SUSPEND, "endpoints", "gr-police", NULL, false,
 	    E(FORBIDDEN), "operator role");
 	ck_assert(h_log_contains(b, "lacks the operator role"));
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS;
+	q.reload_tls = &rt;
+	admin_refused(tr, &q, E(FORBIDDEN), "operator role");
 	/* the session goes on */
-	ccc_envelope_free(h_publish_ok(tr, h_alert("other", "tr-gr/ipsala",
-	    "low", "h0", "still here")));
+	a = h_alert("other", "tr-gr/ipsala", "low", "h0", "still here");
+	ccc_envelope_free(h_publish_ok(tr, a));
+	h_alert_free(a);
+	/* an operator may reload the TLS files */
+	ccc__v1__admin_reply__free_unpacked(admin_ok(op, &q), NULL);
+	ck_assert(h_log_wait(b, "TLS context reloaded", H_WAIT_MS));
 	ccc_close(tr);
+	ccc_close(op);
 	h_broker_stop(b);
 }
 END_TEST
