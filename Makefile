@@ -50,7 +50,7 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/store_sqlite.c broker/durable.c broker/history.c \
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
                broker/listener.c broker/session.c broker/handle.c \
-               broker/route.c broker/server.c
+               broker/route.c broker/metrics.c broker/server.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
