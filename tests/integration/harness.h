@@ -215,5 +215,6 @@ Suite		*lifecycle_suite(void);
 Suite		*durable_suite(void);
 Suite		*crash_suite(void);
 Suite		*faults_suite(void);
+Suite		*metrics_suite(void);
 
 #endif

@@ -35,6 +35,7 @@ main(void)
 	srunner_add_suite(sr, durable_suite());
 	srunner_add_suite(sr, crash_suite());
 	srunner_add_suite(sr, faults_suite());
+	srunner_add_suite(sr, metrics_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
