@@ -26,6 +26,7 @@
 #include "alert.h"
 #include "durable.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "regdiff.h"
 #include "registry.h"
@@ -1161,6 +1162,19 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 	case CCC__V1__ADMIN_REQUEST__OP_EXPLAIN:
 		admin_explain(s, rid, q->explain->alert);
 		break;
+	case CCC__V1__ADMIN_REQUEST__OP_STATUS: {
+		Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
+		json_t *st = metrics_status_json(admin.srv);
+
+		json_object_set_new(st, "registry_revision",
+		    json_integer((json_int_t)admin.rev));
+		r.status_json = json_dumps(st, JSON_PRESERVE_ORDER |
+		    JSON_COMPACT);
+		admin_send(s, rid, &r);
+		free(r.status_json);
+		json_decref(st);
+		break;
+	}
 	case CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS: {
 		Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
 		char err[1024];

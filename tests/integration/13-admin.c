@@ -138,7 +138,23 @@ START_TEST(non_operator_refused)
 	a = h_alert("other", "tr-gr/ipsala", "low", "h0", "still here");
 	ccc_envelope_free(h_publish_ok(tr, a));
 	h_alert_free(a);
+	/* status: connections per endpoint, among other things */
+	{
+		Ccc__V1__AdminStatus st = CCC__V1__ADMIN_STATUS__INIT;
+		Ccc__V1__AdminReply *r;
+
+		q.op_case = CCC__V1__ADMIN_REQUEST__OP_STATUS;
+		q.status = &st;
+		admin_refused(tr, &q, E(FORBIDDEN), "operator role");
+		r = admin_ok(op, &q);
+		ck_assert_ptr_nonnull(strstr(r->status_json,
+		    "\"registry_revision\":1"));
+		ck_assert_ptr_nonnull(strstr(r->status_json, "\"tr-police\""));
+		ccc__v1__admin_reply__free_unpacked(r, NULL);
+	}
 	/* an operator may reload the TLS files */
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS;
+	q.reload_tls = &rt;
 	ccc__v1__admin_reply__free_unpacked(admin_ok(op, &q), NULL);
 	ck_assert(h_log_wait(b, "TLS context reloaded", H_WAIT_MS));
 	ccc_close(tr);
