@@ -288,11 +288,11 @@ void	store_registry_list(struct store *st, bool proposals, uint64_t id,
 	    size_t limit, bool all, bool with_document, store_cb *cb, void *arg);
 /*
  * At start-up only, like store_load_dsubs: the newest revision (*rev 0 and
- * *doc NULL: none yet) with the digest of the last one that came from the
- * registry file. The caller frees *doc and *file_digest.
+ * *doc NULL: none yet), whether it came from the registry file, and the
+ * digest of the last one that did. The caller frees *doc and *file_digest.
  */
 int	store_registry_newest(struct store *st, uint64_t *rev, char **doc,
-	    char **file_digest, char *err, size_t errlen);
+	    char **file_digest, bool *by_file, char *err, size_t errlen);
 /* At start-up only: store_registry_commit, synchronously. */
 int	store_registry_commit_now(struct store *st,
 	    const struct store_regchange *c, char *err, size_t errlen);

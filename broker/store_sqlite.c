@@ -1902,7 +1902,7 @@ out:
 
 int
 store_registry_newest(struct store *st, uint64_t *rev, char **doc,
-    char **file_digest, char *err, size_t errlen)
+    char **file_digest, bool *by_file, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -1910,10 +1910,11 @@ store_registry_newest(struct store *st, uint64_t *rev, char **doc,
 	/* Contract: before any operation is queued (see store_load_dsubs). */
 	*rev = 0;
 	*doc = *file_digest = NULL;
+	*by_file = false;
 	if (sqlite3_prepare_v2(st->db, "SELECT rev, document, (SELECT "
 	    "file_digest FROM revisions WHERE source = 'file' ORDER BY rev DESC "
-	    "LIMIT 1) FROM revisions ORDER BY rev DESC LIMIT 1", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	    "LIMIT 1), source = 'file' FROM revisions ORDER BY rev DESC LIMIT 1",
+	    -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -1922,6 +1923,7 @@ store_registry_newest(struct store *st, uint64_t *rev, char **doc,
 		*rev = (uint64_t)sqlite3_column_int64(stmt, 0);
 		*doc = xstrdup((const char *)sqlite3_column_text(stmt, 1));
 		*file_digest = xstrdup(fd ? (const char *)fd : "");
+		*by_file = sqlite3_column_int(stmt, 3) != 0;
 	}
 	sqlite3_finalize(stmt);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)

@@ -609,11 +609,35 @@ START_TEST(revisions_survive_restart_and_file_changes)
 	h_broker_reload(b);
 	ck_assert(h_log_contains(b, "unchanged"));
 	ck_assert_uint_eq(current_revision(op), 2);
-	/* a changed file becomes a new revision */
+	/*
+	 * A changed file that predates the operator's change would undo it
+	 * unseen: refused, the revision in force stays.
+	 */
 	h_registry_edit(b, "name: \"Hellenic Police (Ελληνική Αστυνομία)\"",
 	    "name: \"Hellenic Police HQ\"");
 	h_broker_reload(b);
+	ck_assert(h_log_contains(b, "was made by an operator after the file"));
+	ck_assert_uint_eq(current_revision(op), 2);
+	/* the export of the revision in force, edited, is recorded */
+	{
+		Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+		Ccc__V1__AdminGet g = CCC__V1__ADMIN_GET__INIT;
+
+		q.op_case = CCC__V1__ADMIN_REQUEST__OP_GET;
+		q.get = &g;
+		r = admin_ok(op, &q);
+		ck_assert_ptr_nonnull(strstr(r->document, "suspended: true"));
+		h_registry_write(b, r->document);
+		ccc__v1__admin_reply__free_unpacked(r, NULL);
+	}
+	h_registry_edit(b, "name: Hellenic Police (Ελληνική Αστυνομία)",
+	    "name: Hellenic Police HQ");
+	h_broker_reload(b);
 	ck_assert_uint_eq(current_revision(op), 3);
+	/* and from then on the file may change again */
+	h_registry_edit(b, "name: Hellenic Police HQ", "name: Hellenic Police");
+	h_broker_reload(b);
+	ck_assert_uint_eq(current_revision(op), 4);
 	ccc_close(op);
 	h_broker_stop(b);
 }
