@@ -26,6 +26,7 @@
 #include "alert.h"
 #include "durable.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "regdiff.h"
 #include "registry.h"
@@ -46,6 +47,7 @@ static struct {
 	uint64_t	 rev;		/* the revision in force */
 	char		 file_digest[65]; /* of the registry file last recorded */
 	bool		 file_pending;	/* a file import is under way */
+	bool		 by_file;	/* the revision in force came from the file */
 } admin;
 
 /* A request, or a file import, waiting for the store. */
@@ -290,6 +292,7 @@ admin_committed(void *arg, const struct store_result *res)
 			durable_inbox_add(res->ids[i], inb[i]);
 		free(inb);
 		admin.rev = res->id;
+		admin.by_file = s == NULL;
 		if (j->file_digest != NULL)
 			snprintf(admin.file_digest, sizeof(admin.file_digest),
 			    "%s", j->file_digest);
@@ -425,6 +428,25 @@ admin_submit(struct admin_job *j)
 
 /* ---- start-up and the registry file ------------------------------------- */
 
+/*
+ * May a changed registry file (saying it was exported from file_rev, 0: no
+ * revision) replace the revision in force? Only if operators changed
+ * nothing since the file was last recorded, or the file was exported from
+ * the revision in force: otherwise it would undo their changes unseen.
+ */
+static bool
+admin_file_may_replace(unsigned long long file_rev, char *why, size_t whylen)
+{
+	if (admin.by_file || file_rev == admin.rev)
+		return true;
+	snprintf(why, whylen, "revision %llu was made by an operator after the "
+	    "file was last recorded, and the file %s; to change the registry "
+	    "through the file, write `ccc admin export` into it, edit that, and "
+	    "send SIGHUP again", (unsigned long long)admin.rev, file_rev == 0 ?
+	    "names no revision" : "was exported from another revision");
+	return false;
+}
+
 int
 admin_init(struct server *srv, struct store *st, struct registry **reg,
     char *err, size_t errlen)
@@ -440,11 +462,19 @@ admin_init(struct server *srv, struct store *st, struct registry **reg,
 
 	admin.srv = srv;
 	admin.st = st;
-	if (store_registry_newest(st, &rev, &doc, &fdig, err, errlen) < 0)
+	if (store_registry_newest(st, &rev, &doc, &fdig, &admin.by_file, err,
+	    errlen) < 0)
 		return -1;
 	if ((text = admin_read_file(path, digest, err, errlen)) == NULL)
 		goto fail;
 	free(text);
+	admin.rev = rev;
+	if (rev != 0 && strcmp(fdig, digest) != 0 && !admin_file_may_replace(
+	    registry_doc_revision(*reg), why, sizeof(why))) {
+		log_error("registry file %s changed but is not recorded: %s",
+		    path, why);
+		snprintf(digest, sizeof(digest), "%s", fdig);
+	}
 	if (rev != 0 && strcmp(fdig, digest) == 0) {
 		/* the file is as last recorded: the store's newest is in force */
 		if (registry_load_string(doc, "stored registry", &stored, why,
@@ -504,6 +534,7 @@ admin_init(struct server *srv, struct store *st, struct registry **reg,
 	if (rc < 0)
 		return -1;
 	admin.rev = rev + 1;
+	admin.by_file = true;
 	snprintf(admin.file_digest, sizeof(admin.file_digest), "%s", digest);
 	log_info("registry: %s recorded as revision %llu", path,
 	    (unsigned long long)admin.rev);
@@ -543,6 +574,13 @@ admin_file_reload(struct server *srv)
 		return;
 	}
 	free(text);
+	if (!admin_file_may_replace(registry_doc_revision(reg), err,
+	    sizeof(err))) {
+		log_error("SIGHUP: registry not reloaded, keeping the current "
+		    "one: %s", err);
+		registry_unref(reg);
+		return;
+	}
 	j = admin_job_new(NULL, 0);
 	j->reg = reg;
 	j->source = xstrdup("file");
@@ -1031,7 +1069,7 @@ admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 		const struct endpoint *ep = &eps[i];
 		Ccc__V1__ExplainEntry *e = &ent[i];
 		json_t *via = json_array();
-		char reason[512] = "";
+		char reason[640] = "";
 		bool blocked_policy = false;
 
 		ccc__v1__explain_entry__init(e);
@@ -1161,6 +1199,19 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 	case CCC__V1__ADMIN_REQUEST__OP_EXPLAIN:
 		admin_explain(s, rid, q->explain->alert);
 		break;
+	case CCC__V1__ADMIN_REQUEST__OP_STATUS: {
+		Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
+		json_t *st = metrics_status_json(admin.srv);
+
+		json_object_set_new(st, "registry_revision",
+		    json_integer((json_int_t)admin.rev));
+		r.status_json = json_dumps(st, JSON_PRESERVE_ORDER |
+		    JSON_COMPACT);
+		admin_send(s, rid, &r);
+		free(r.status_json);
+		json_decref(st);
+		break;
+	}
 	case CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS: {
 		Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
 		char err[1024];

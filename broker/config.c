@@ -39,6 +39,8 @@ enum config_type {
 	CONFIG_LOGLEVEL,	/* debug|info|warn|error: char * */
 	CONFIG_UINT,		/* uint32_t within min..max */
 	CONFIG_DURATION,	/* uint32_t seconds within min..max: 30, "90s", "15m", "12h", "90d" */
+	CONFIG_HOSTPORT_OFF,	/* CONFIG_HOSTPORT, or "" for none (char * NULL) */
+	CONFIG_BOOL,		/* true or false: bool; def "true" or "false" */
 };
 
 struct config_option {
@@ -157,6 +159,19 @@ static const struct config_option config_options[] = {
 	CONFIG_TTL("wanted_person", 8),
 	CONFIG_TTL("other", 9),
 #undef CONFIG_TTL
+	{ "metrics.listen", CONFIG_HOSTPORT_OFF, CONFIG_OFF(metrics_host),
+	    CONFIG_OFF(metrics_port), 0, 0, 0, "127.0.0.1:9464",
+	    "Address of the HTTP listener for GET /metrics (Prometheus) and "
+	    "/healthz: IPv4:PORT or [IPv6]:PORT; \"\" turns it off. It has no "
+	    "authentication: an address other than loopback needs "
+	    "metrics.allow_remote." },
+	CONFIG_STROPT("metrics.allow_remote", CONFIG_BOOL, metrics_allow_remote,
+	    "false",
+	    "Allow metrics.listen on an address other than loopback."),
+	CONFIG_DUROPT("metrics.refresh", metrics_refresh,
+	    1, 3600, 5,
+	    "Time between counts of the durable backlogs and the store size "
+	    "for the metrics (done by the store's writer thread)."),
 };
 
 #define CONFIG_NOPTS	(sizeof(config_options) / sizeof(config_options[0]))
@@ -169,6 +184,8 @@ static const char *const config_type_names[] = {
 	[CONFIG_LOGLEVEL] = "level",
 	[CONFIG_UINT] = "integer",
 	[CONFIG_DURATION] = "duration",
+	[CONFIG_HOSTPORT_OFF] = "ADDRESS:PORT or \"\"",
+	[CONFIG_BOOL] = "boolean",
 };
 
 /* One load in progress. */
@@ -407,6 +424,7 @@ config_set_string(struct config_load *ld, const struct config_option *opt,
 	field = config_field(ld->cfg, opt->off);
 	switch (opt->type) {
 	case CONFIG_HOSTPORT:
+	case CONFIG_HOSTPORT_OFF:
 		ok = config_parse_listen(s, field,
 		    config_field(ld->cfg, opt->off2), why, sizeof(why));
 		free(s);
@@ -430,12 +448,65 @@ config_set_string(struct config_load *ld, const struct config_option *opt,
 	return 0;
 }
 
+static int
+config_set_bool(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	bool *field = config_field(ld->cfg, opt->off);
+
+	if (node == NULL) {
+		*field = strcmp(opt->def, "true") == 0;
+		return 0;
+	}
+	return yamlfile_bool(ld->yf, node, opt->key, field);
+}
+
+/* True when node is an empty quoted string: "" or ''. */
+static bool
+config_empty_string(struct fy_node *node)
+{
+	size_t len = 1;
+
+	return node != NULL && !yamlfile_is_null(node) &&
+	    fy_node_is_scalar(node) && fy_node_get_scalar(node, &len) != NULL &&
+	    len == 0;
+}
+
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static bool
+config_loopback(const char *host)
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) != 1)
+		return false;
+	if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
+		return a[12] == 127;
+	for (int i = 0; i < 15; i++)
+		if (a[i] != 0)
+			return false;
+	return a[15] == 1;
+}
+
 /* Set opt from its value node, or from its default when node is NULL. */
 static int
 config_set(struct config_load *ld, const struct config_option *opt,
     struct fy_node *node)
 {
 	switch (opt->type) {
+	case CONFIG_HOSTPORT_OFF:
+		if (config_empty_string(node)) {
+			*(char **)config_field(ld->cfg, opt->off) = NULL;
+			*(uint16_t *)config_field(ld->cfg, opt->off2) = 0;
+			return 0;
+		}
+		return config_set_string(ld, opt, node);
+	case CONFIG_BOOL:
+		return config_set_bool(ld, opt, node);
 	case CONFIG_UINT:
 		return config_set_uint(ld, opt, node);
 	case CONFIG_DURATION:
@@ -538,7 +609,7 @@ config_parse(struct yamlfile *yf, char *base, struct config **out)
 	struct config_load ld = { .yf = yf, .base = base };
 	const struct config_option *opt;
 	struct fy_node *root = yamlfile_root(yf), *value, *parent;
-	size_t ping, idle;
+	size_t ping, idle, metrics;
 
 	ld.cfg = xcalloc(1, sizeof(*ld.cfg));
 	if (config_check_section(&ld, root, "") == -1)
@@ -567,6 +638,15 @@ config_parse(struct yamlfile *yf, char *base, struct config **out)
 		    "timeouts.idle (%" PRIu32 ") must be greater than "
 		    "timeouts.ping_interval (%" PRIu32 ")", ld.cfg->idle_timeout,
 		    ld.cfg->ping_interval);
+		goto fail;
+	}
+	metrics = config_index("metrics.listen");
+	if (ld.cfg->metrics_host != NULL && !ld.cfg->metrics_allow_remote &&
+	    !config_loopback(ld.cfg->metrics_host)) {
+		yamlfile_error(yf, ld.keys[metrics], "metrics.listen: '%s' is not a "
+		    "loopback address, and the metrics listener has no "
+		    "authentication; set metrics.allow_remote: true to serve it "
+		    "to other hosts", ld.cfg->metrics_host);
 		goto fail;
 	}
 	*out = ld.cfg;
@@ -636,6 +716,7 @@ config_free(struct config *cfg)
 	free(cfg->registry);
 	free(cfg->data_dir);
 	free(cfg->log_level);
+	free(cfg->metrics_host);
 	free(cfg);
 }
 

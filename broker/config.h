@@ -12,6 +12,7 @@
 #ifndef CCC_CONFIG_H
 #define CCC_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +47,10 @@ struct config {
 	uint32_t	 retain_interval;	/* retention.interval, seconds */
 	uint32_t	 retain_batch;		/* retention.batch, rows per transaction */
 	uint32_t	 ttl[10];		/* ttl.<category>, seconds (0: none), by Ccc__V1__Category */
+	char		*metrics_host;		/* metrics.listen: HTTP address; NULL: no metrics listener */
+	uint16_t	 metrics_port;
+	bool		 metrics_allow_remote;	/* metrics.allow_remote: a non-loopback metrics.listen is allowed */
+	uint32_t	 metrics_refresh;	/* metrics.refresh, seconds between store counts */
 };
 
 /*

@@ -23,6 +23,7 @@
 #include "acl.h"
 #include "durable.h"
 #include "log.h"
+#include "metrics.h"
 #include "registry.h"
 #include "server.h"
 #include "session.h"
@@ -462,10 +463,15 @@ durable_fetched(void *arg, const struct store_result *res)
 {
 	struct durable *d = arg;
 	struct session *s;
+	struct metrics_counters *mc = server_counters(durable_srv);
 	Ccc__V1__Deliver dl = CCC__V1__DELIVER__INIT;
 	uint32_t window = server_config(durable_srv)->durable_window;
 
 	d->fetching = false;
+	if (res->status == STORE_OK) {
+		mc->dead_lettered += res->dead;
+		mc->expired += res->expired;
+	}
 	if (!durable_unhold(d))
 		return;
 	if (res->status == STORE_FAILED) {
@@ -497,6 +503,8 @@ durable_fetched(void *arg, const struct store_result *res)
 		dl.redelivered = r->attempts;
 		if (sess_send_deliver(s, &dl, r->body, r->body_len) < 0)
 			return;
+		mc->deliveries_durable++;
+		mc->redeliveries += r->attempts > 0;
 		sess_audit(s, "deliver", r->alert_id, r->topic,
 		    acl_is_transfer(s->reg, r->origin, s->endpoint));
 		d->inflight[d->ninflight++] = r->tag;
@@ -643,6 +651,16 @@ durable_notify(const uint64_t *ids, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if ((d = durable_find_id(ids[i])) != NULL)
 			durable_pump(d);
+}
+
+void
+durable_each(void (*fn)(const char *, bool, void *), void *arg)
+{
+	struct durable *d;
+
+	TAILQ_FOREACH(d, &durables, entry)
+		if (d->sub.sess != NULL || strcmp(d->name, DURABLE_INBOX) != 0)
+			fn(d->endpoint, d->sub.sess != NULL, arg);
 }
 
 void

@@ -58,5 +58,11 @@ void		 durable_ack(struct session *s, const uint64_t *tags, size_t n);
 void		 durable_notify(const uint64_t *ids, size_t n);
 /* A new registry: durable subscriptions it no longer allows stop matching. */
 void		 durable_registry_changed(struct registry *reg);
+/*
+ * Call fn for every durable subscription: its endpoint, and whether attached.
+ * Inboxes (one per subscriber endpoint, implicit) count only while attached.
+ */
+void		 durable_each(void (*fn)(const char *endpoint, bool attached,
+		    void *arg), void *arg);
 
 #endif

@@ -20,6 +20,7 @@
 #include "history.h"
 #include "handle.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "route.h"
 #include "server.h"
@@ -144,11 +145,13 @@ handle_publish_done(void *arg, const struct store_result *res)
 {
 	struct publish_wait *w = arg;
 	struct session *s = w->sess;
+	struct metrics_counters *mc = server_counters(s->srv);
 	Ccc__V1__Envelope out = CCC__V1__ENVELOPE__INIT;
 	Ccc__V1__PublishOk ok = CCC__V1__PUBLISH_OK__INIT;
 
 	switch (res->status) {
 	case STORE_OK:
+		mc->publish_accepted++;
 		history_committed(res->seq);
 		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic,
 		    &w->plan, handle_audit_delivery, w) + (uint32_t)w->ndsubs;
@@ -158,6 +161,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 		    s->endpoint, w->topic, ok.recipients);
 		break;
 	case STORE_DUPLICATE:
+		mc->publish_duplicates++;
 		ok.duplicate = true;
 		log_info("publish %s from %s: duplicate, confirmed again",
 		    w->id, s->endpoint);
@@ -165,6 +169,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 	case STORE_CONFLICT:
 		log_warn("publish %s from %s refused: the id was published "
 		    "before with other content", w->id, s->endpoint);
+		metrics_refused(mc, CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT);
 		sess_error(s, w->request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT, false,
 		    "alert id %s was already published by %s with different "
@@ -180,6 +185,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 	case STORE_FAILED:
 	case STORE_NOT_FOUND:	/* not publish results */
 	case STORE_STALE:
+		metrics_refused(mc, CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE);
 		sess_error(s, w->request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,
 		    "the alert was not stored, so it was not accepted: %s",
@@ -577,6 +583,9 @@ handle_frame(struct session *s, Ccc__V1__Envelope *env)
 		    frame_body_name(env->body_case));
 		break;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		if (env->body_case == CCC__V1__ENVELOPE__BODY_PUBLISH)
+			metrics_refused(server_counters(s->srv), r.code);
 		sess_error(s, env->request_id, r.code, r.fatal, "%s", r.msg);
+	}
 }

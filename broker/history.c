@@ -19,6 +19,7 @@
 #include "history.h"
 #include "policy.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -108,6 +109,8 @@ history_hold(struct replay *r, const Ccc__V1__Deliver *d, const uint8_t *alert,
 		return -1;
 	v.iov_len = frame_encode_deliver(d, alert, len, v.iov_base);
 	evbuffer_commit_space(r->held, &v, 1);
+	server_counters(s->srv)->frames_out++;	/* queued, behind the replay */
+	server_counters(s->srv)->bytes_out += v.iov_len;
 	return 0;
 }
 
@@ -182,6 +185,7 @@ history_page(void *arg, const struct store_result *res)
 		}
 		sess_audit(s, "deliver", row->alert_id, row->topic,
 		    acl_is_transfer(s->reg, row->origin, s->endpoint));
+		server_counters(s->srv)->deliveries_replayed++;
 		r->replayed++;
 	}
 	if (res->nrows == HISTORY_PAGE && r->after < r->upto)

@@ -16,6 +16,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "session.h"
 #include "xmalloc.h"
@@ -45,6 +46,7 @@ listener_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		return;
 	}
 	if (n >= (size_t)max + LISTENER_OVERFLOW) {
+		server_counters(l->srv)->connections_dropped++;
 		if (l->refused++ % 1000 == 0)
 			log_warn("connection limit %u reached: closing new "
 			    "connections unanswered (%lld so far)", max,

@@ -619,7 +619,7 @@ registry_check_origin(void *arg, const char *item, char *why, size_t whylen)
 	return true;
 }
 
-/* yamlfile_strings() check for a route's targets: subscribers, each once. */
+/* yamlfile_strings() check for a route's targets: subscriber endpoints. */
 static bool
 registry_check_target(void *arg, const char *item, char *why, size_t whylen)
 {

@@ -14,6 +14,7 @@
 
 #include "durable.h"
 #include "history.h"
+#include "metrics.h"
 #include "policy.h"
 #include "route.h"
 #include "server.h"
@@ -113,6 +114,7 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 		}
 		i = j;
 	}
+	server_counters(srv)->deliveries_plain += reached;
 	return reached;
 }
 

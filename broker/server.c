@@ -23,6 +23,7 @@
 #include "history.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -45,6 +46,8 @@ struct server {
 	struct event		*stop_timer;	/* shutdown deadline */
 	struct event		*purge_timer;	/* retention runs */
 	size_t			 purged;	/* rows deleted by the current run */
+	struct metrics_counters	 counters;	/* what the modules count */
+	struct metrics		*metrics;	/* gauges, rates, the HTTP listener */
 };
 
 static void
@@ -212,6 +215,8 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	if ((srv->listener = listener_new(srv, cfg->listen_host,
 	    cfg->listen_port, err, errlen)) == NULL)
 		goto fail;
+	if ((srv->metrics = metrics_new(srv, err, errlen)) == NULL)
+		goto fail;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
@@ -256,6 +261,7 @@ server_free(struct server *srv)
 		sess_free(s);
 	durable_shutdown();
 	listener_free(srv->listener);
+	metrics_free(srv->metrics);
 	if (srv->sig_term != NULL) {
 		event_free(srv->sig_term);
 		event_free(srv->sig_int);
@@ -301,6 +307,18 @@ struct store *
 server_store(const struct server *srv)
 {
 	return srv->store;
+}
+
+struct metrics_counters *
+server_counters(struct server *srv)
+{
+	return &srv->counters;
+}
+
+struct metrics *
+server_metrics(const struct server *srv)
+{
+	return srv->metrics;
 }
 
 struct topic_tree *

@@ -17,6 +17,8 @@
 #include "registry.h"
 #include "topic.h"
 
+struct metrics;
+struct metrics_counters;
 struct server;
 struct session;
 
@@ -54,6 +56,9 @@ int			 server_reload_tls(struct server *srv, char *err,
 struct topic_tree	*server_topics(const struct server *srv);
 bool			 server_stopping(const struct server *srv);
 struct store		*server_store(const struct server *srv);
+/* The counters modules increment in place (metrics.h); never NULL. */
+struct metrics_counters	*server_counters(struct server *srv);
+struct metrics		*server_metrics(const struct server *srv);
 
 /* Session bookkeeping, called by session.c only. */
 void			 server_attach(struct server *srv, struct session *s);

@@ -34,6 +34,7 @@
 #include "handle.h"
 #include "history.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -134,6 +135,7 @@ sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	s->reaper = event_new(base, -1, 0, sess_reap_cb, s);
 	sess_arm_timer(s, cfg->handshake_timeout);
 	server_attach(srv, s);
+	server_counters(srv)->connections_accepted++;
 	log_debug("session %llu: connection from %s", (unsigned long long)s->serial,
 	    s->peer);
 }
@@ -183,6 +185,8 @@ sess_send(struct session *s, const Ccc__V1__Envelope *env)
 		return -1;
 	v.iov_len = frame_encode(env, v.iov_base);
 	evbuffer_commit_space(out, &v, 1);
+	server_counters(s->srv)->frames_out++;
+	server_counters(s->srv)->bytes_out += v.iov_len;
 	return 0;
 }
 
@@ -197,6 +201,8 @@ sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
 		return -1;
 	v.iov_len = frame_encode_deliver(d, alert, alert_len, v.iov_base);
 	evbuffer_commit_space(out, &v, 1);
+	server_counters(s->srv)->frames_out++;
+	server_counters(s->srv)->bytes_out += v.iov_len;
 	s->delivered++;
 	return 0;
 }
@@ -263,7 +269,10 @@ sess_error(struct session *s, uint64_t request_id, Ccc__V1__ErrorCode code,
 		    1) == 1) {
 			v.iov_len = frame_encode(&env, v.iov_base);
 			evbuffer_commit_space(out, &v, 1);
+			server_counters(s->srv)->frames_out++;
+			server_counters(s->srv)->bytes_out += v.iov_len;
 		}
+		s->close_reason = metrics_close_reason(code);
 		sess_close(s, msg);
 	} else
 		sess_send(s, &env);
@@ -288,6 +297,9 @@ sess_close(struct session *s, const char *reason)
 	    (unsigned long long)s->published, (unsigned long long)s->delivered);
 	if (s->state == SESS_READY)
 		sess_audit(s, "session_close", NULL, reason, false);
+	if (s->close_reason == METRICS_CLOSE_OTHER && server_stopping(s->srv))
+		s->close_reason = METRICS_CLOSE_SHUTDOWN;
+	server_counters(s->srv)->sessions_closed[s->close_reason]++;
 	while (s->nsubs > 0)
 		sess_sub_end(s, s->subs[s->nsubs - 1]);
 	sess_set_state(s, SESS_CLOSING);
@@ -344,6 +356,7 @@ sess_refuse(struct session *s, Ccc__V1__ErrorCode code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	server_counters(s->srv)->handshakes_refused++;
 	sess_audit(s, "handshake_refused", NULL, msg, false);
 	sess_error(s, 0, code, true, "%s", msg);
 }
@@ -424,6 +437,7 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 			snprintf(buf, sizeof(buf), "%s",
 			    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		ERR_clear_error();
+		s->close_reason = METRICS_CLOSE_NETWORK;
 		if (s->state == SESS_HANDSHAKE) {
 			SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 			char why[128], detail[400];
@@ -442,10 +456,14 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 			    s->subject[0] ? " (" : "", s->subject,
 			    s->subject[0] ? ")" : "");
 			sess_audit(s, "handshake_refused", NULL, detail, false);
+			server_counters(s->srv)->handshakes_refused++;
+			s->close_reason = METRICS_CLOSE_HANDSHAKE;
 		}
 		sess_close(s, s->state == SESS_HANDSHAKE ? "handshake failed" : buf);
-	} else if (what & BEV_EVENT_EOF)
+	} else if (what & BEV_EVENT_EOF) {
+		s->close_reason = METRICS_CLOSE_PEER;
 		sess_close(s, "peer closed the connection");
+	}
 }
 
 /* Decode and dispatch every whole frame in the input buffer. */
@@ -484,6 +502,8 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		evbuffer_drain(in, consumed);
 		s->frames_in++;
+		server_counters(s->srv)->frames_in++;
+		server_counters(s->srv)->bytes_in += consumed;
 		s->last_rx_us = time_mono_us();
 		s->ping_sent = false;	/* any traffic proves liveness */
 		if (st == FRAME_MALFORMED) {
@@ -527,9 +547,10 @@ sess_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    (unsigned long long)s->serial, s->peer,
 		    s->state == SESS_HANDSHAKE ? "TLS handshake" : "hello",
 		    cfg->handshake_timeout);
-		if (s->state == SESS_HANDSHAKE)
+		if (s->state == SESS_HANDSHAKE) {
+			s->close_reason = METRICS_CLOSE_HANDSHAKE;
 			sess_close(s, "handshake timeout");
-		else
+		} else
 			sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL,
 			    true, "no hello within %u seconds",
 			    cfg->handshake_timeout);

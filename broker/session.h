@@ -88,6 +88,7 @@ struct session {
 
 	/* counters for the close log line */
 	uint64_t		 frames_in, published, delivered;
+	int			 close_reason;	/* enum metrics_close, counted by sess_close() */
 
 	/* store operations that will call back with this session */
 	unsigned		 holds;

@@ -71,6 +71,13 @@ struct store_receipt {
 	bool		 transfer;
 };
 
+/* One endpoint's durable backlog, for metrics (store_counts). */
+struct store_backlog {
+	const char	*endpoint;
+	uint64_t	 open;		/* deliveries not acknowledged yet: waiting or in flight */
+	uint64_t	 dead;		/* deliveries in the dead-letter list */
+};
+
 /*
  * One record of the audit journal: who did what, when, from where, to which
  * alert, for whom. Records are chained: each carries the SHA-256 of the
@@ -135,6 +142,10 @@ struct store_result {
 	struct store_regrec	*regrecs;	/* registry list */
 	size_t			 nregrecs;
 	uint64_t		 newest;	/* registry ops: the newest revision */
+	struct store_backlog	*backlogs;	/* counts: by endpoint, in name order */
+	size_t			 nbacklogs;
+	uint64_t		 db_bytes;	/* counts: size of the database file */
+	uint64_t		 wal_bytes;	/* counts: size of its write-ahead log */
 };
 
 typedef void	store_cb(void *arg, const struct store_result *res);
@@ -277,17 +288,35 @@ void	store_registry_list(struct store *st, bool proposals, uint64_t id,
 	    size_t limit, bool all, bool with_document, store_cb *cb, void *arg);
 /*
  * At start-up only, like store_load_dsubs: the newest revision (*rev 0 and
- * *doc NULL: none yet) with the digest of the last one that came from the
- * registry file. The caller frees *doc and *file_digest.
+ * *doc NULL: none yet), whether it came from the registry file, and the
+ * digest of the last one that did. The caller frees *doc and *file_digest.
  */
 int	store_registry_newest(struct store *st, uint64_t *rev, char **doc,
-	    char **file_digest, char *err, size_t errlen);
+	    char **file_digest, bool *by_file, char *err, size_t errlen);
 /* At start-up only: store_registry_commit, synchronously. */
 int	store_registry_commit_now(struct store *st,
 	    const struct store_regchange *c, char *err, size_t errlen);
 
 /* Append a record to the audit journal. */
 void	store_audit(struct store *st, const struct audit_rec *rec);
+/*
+ * For metrics, reading only: per endpoint that has durable subscriptions,
+ * its open deliveries and its dead letters (res->backlogs), and the sizes of
+ * the database and write-ahead log files. Its cost is the number of open and
+ * dead-lettered deliveries (partial indexes), not the size of the store.
+ */
+void	store_counts(struct store *st, store_cb *cb, void *arg);
+
+/* What the loop knows of the store's health (store_health). */
+struct store_health {
+	bool		 write_ok;	/* the last operation that writes succeeded */
+	const char	*error;		/* !write_ok: why not (valid until the next callback) */
+	size_t		 pending;	/* operations queued, not called back yet */
+	int64_t		 waiting_us;	/* pending > 0: time since the writer last handed
+					   back a batch, or since the queue was empty */
+};
+/* Fill h; loop thread, never blocks. */
+void	store_health(const struct store *st, struct store_health *h);
 /*
  * Offline: walk the audit journal of the store in data_dir and check every
  * link of the chain. Returns 0 when intact, 1 when broken (report names the

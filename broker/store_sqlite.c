@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -35,7 +36,7 @@
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
     OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE, OP_REG_COMMIT, OP_REG_PROPOSE,
-    OP_REG_DECIDE, OP_REG_LIST };
+    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS };
 
 /* Text fields of struct store_regchange, in order. */
 enum { RC_AUTHOR, RC_APPROVED_BY, RC_SOURCE, RC_COMMENT, RC_CHANGES,
@@ -94,6 +95,10 @@ struct store {
 	int			 efd;
 	struct event		*ev;
 	uint64_t		 batches, ops;		/* for the log at close */
+	size_t			 pending;	/* loop: queued, not called back yet */
+	int64_t			 progress_us;	/* loop: last batch back, or queue start */
+	bool			 write_failed;	/* loop: the last writing operation failed */
+	char			 write_error[256];
 	struct {					/* writer thread: prepared statements */
 		const char	*sql;
 		sqlite3_stmt	*stmt;
@@ -191,6 +196,8 @@ static const char *const store_migrations[] = {
 	"  decided_at INTEGER);"
 	"ALTER TABLE alerts ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX alerts_restricted ON alerts (id) WHERE restricted = 1;"),
+	/* 7: metrics count the dead letters per subscription without a scan */
+	("CREATE INDEX deliveries_dead ON deliveries (dsub) WHERE state = 2;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -414,6 +421,7 @@ store_op_free(struct store_op *op)
 	for (size_t i = 0; i < op->nlist; i++)
 		free(op->list[i]);
 	free(op->list);
+	free(op->res.backlogs);
 	for (size_t i = 0; i < op->nblobs; i++)
 		free(op->blobs[i]);
 	free(op->blobs);
@@ -455,6 +463,8 @@ store_enqueue(struct store *st, struct store_op *op)
 		store_op_free(op);
 		return;
 	}
+	if (st->pending++ == 0)
+		st->progress_us = time_mono_us();
 	pthread_mutex_lock(&st->lock);
 	if (st->queue_tail != NULL)
 		st->queue_tail->next = op;
@@ -504,6 +514,21 @@ store_audit(struct store *st, const struct audit_rec *rec)
 
 	store_audit_copy(&op->audit, rec);
 	store_enqueue(st, op);
+}
+
+void
+store_counts(struct store *st, store_cb *cb, void *arg)
+{
+	store_enqueue(st, store_op_new(OP_COUNTS, cb, arg));
+}
+
+void
+store_health(const struct store *st, struct store_health *h)
+{
+	h->write_ok = !st->write_failed;
+	h->error = st->write_failed ? st->write_error : NULL;
+	h->pending = st->pending;
+	h->waiting_us = st->pending > 0 ? time_mono_us() - st->progress_us : 0;
 }
 
 void
@@ -1438,6 +1463,53 @@ store_do_reg_list(struct store *st, struct store_op *op)
 	return 0;
 }
 
+
+/*
+ * Per endpoint, its open and dead-lettered deliveries: each count reads a
+ * partial index (deliveries_open, deliveries_dead) for one subscription.
+ * Then the file sizes; the WAL may not exist.
+ */
+static int
+store_do_counts(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	struct store_backlog *b;
+	struct stat sb;
+	char wal[sizeof(st->path) + 8];
+	size_t cap = 0;
+	int rc;
+
+	if ((stmt = store_stmt(st, "SELECT s.endpoint, sum((SELECT count(*) "
+	    "FROM deliveries d INDEXED BY deliveries_open WHERE d.dsub = s.id "
+	    "AND d.state = 0)), sum((SELECT count(*) FROM deliveries d "
+	    "INDEXED BY deliveries_dead WHERE d.dsub = s.id AND d.state = 2)) "
+	    "FROM dsubs s GROUP BY s.endpoint ORDER BY s.endpoint")) == NULL)
+		return store_fail(st, op);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (op->res.nbacklogs == cap) {
+			cap = cap ? cap * 2 : 16;
+			op->res.backlogs = xreallocarray(op->res.backlogs, cap,
+			    sizeof(*op->res.backlogs));
+			op->blobs = xreallocarray(op->blobs, cap, sizeof(void *));
+		}
+		b = &op->res.backlogs[op->res.nbacklogs++];
+		b->endpoint = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 0));
+		b->open = (uint64_t)sqlite3_column_int64(stmt, 1);
+		b->dead = (uint64_t)sqlite3_column_int64(stmt, 2);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, op);
+	if (stat(st->path, &sb) == 0)
+		op->res.db_bytes = (uint64_t)sb.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", st->path);
+	if (stat(wal, &sb) == 0)
+		op->res.wal_bytes = (uint64_t)sb.st_size;
+	op->res.status = STORE_OK;
+	return 0;
+}
+
 static int
 store_do(struct store *st, struct store_op *op)
 {
@@ -1471,6 +1543,8 @@ store_do(struct store *st, struct store_op *op)
 		return store_do_reg_decide(st, op);
 	case OP_REG_LIST:
 		return store_do_reg_list(st, op);
+	case OP_COUNTS:
+		return store_do_counts(st, op);
 	}
 	return -1;
 }
@@ -1575,6 +1649,13 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&st->lock);
 	for (; op != NULL; op = next) {
 		next = op->next;
+		st->pending--;
+		if (op->kind != OP_COUNTS) {	/* the others all write */
+			st->write_failed = op->res.status == STORE_FAILED;
+			if (st->write_failed)
+				snprintf(st->write_error, sizeof(st->write_error),
+				    "%s", op->error);
+		}
 		if (op->res.status == STORE_FAILED)
 			log_error("store: %s failed: %s", op->kind == OP_PUBLISH ?
 			    "publish" : op->kind == OP_ACK ? "ack" :
@@ -1584,6 +1665,7 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 			op->cb(op->arg, &op->res);
 		store_op_free(op);
 	}
+	st->progress_us = time_mono_us();
 }
 
 /* ---- start-up ----------------------------------------------------------- */
@@ -1820,7 +1902,7 @@ out:
 
 int
 store_registry_newest(struct store *st, uint64_t *rev, char **doc,
-    char **file_digest, char *err, size_t errlen)
+    char **file_digest, bool *by_file, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -1828,10 +1910,11 @@ store_registry_newest(struct store *st, uint64_t *rev, char **doc,
 	/* Contract: before any operation is queued (see store_load_dsubs). */
 	*rev = 0;
 	*doc = *file_digest = NULL;
+	*by_file = false;
 	if (sqlite3_prepare_v2(st->db, "SELECT rev, document, (SELECT "
 	    "file_digest FROM revisions WHERE source = 'file' ORDER BY rev DESC "
-	    "LIMIT 1) FROM revisions ORDER BY rev DESC LIMIT 1", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	    "LIMIT 1), source = 'file' FROM revisions ORDER BY rev DESC LIMIT 1",
+	    -1, &stmt, NULL) != SQLITE_OK)
 		goto fail;
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -1840,6 +1923,7 @@ store_registry_newest(struct store *st, uint64_t *rev, char **doc,
 		*rev = (uint64_t)sqlite3_column_int64(stmt, 0);
 		*doc = xstrdup((const char *)sqlite3_column_text(stmt, 1));
 		*file_digest = xstrdup(fd ? (const char *)fd : "");
+		*by_file = sqlite3_column_int(stmt, 3) != 0;
 	}
 	sqlite3_finalize(stmt);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)

@@ -160,6 +160,8 @@ tls:
 registry: $tmp/registry.yaml
 data_dir: $tmp/data
 log_level: debug
+metrics:
+  listen: 127.0.0.1:0
 EOF
 
 "$cccd" --config "$tmp/cccd.yaml" 2> "$log" &

@@ -118,8 +118,11 @@ START_TEST(non_operator_refused)
 {
 	struct h_broker *b = h_broker_start(NULL);
 	ccc_client *tr = h_connect(b, "tr-police");
+	ccc_client *op = h_connect(b, "ccc-operator");
 	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
 	Ccc__V1__AdminGet g = CCC__V1__ADMIN_GET__INIT;
+	Ccc__V1__AdminReloadTls rt = CCC__V1__ADMIN_RELOAD_TLS__INIT;
+	Ccc__V1__Alert *a;
 
 	q.op_case = CCC__V1__ADMIN_REQUEST__OP_GET;
 	q.get = &g;
@@ -128,10 +131,34 @@ START_TEST(non_operator_refused)
 	edit(tr, 1, SUSPEND, "endpoints", "gr-police", NULL, false,
 	    E(FORBIDDEN), "operator role");
 	ck_assert(h_log_contains(b, "lacks the operator role"));
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS;
+	q.reload_tls = &rt;
+	admin_refused(tr, &q, E(FORBIDDEN), "operator role");
 	/* the session goes on */
-	ccc_envelope_free(h_publish_ok(tr, h_alert("other", "tr-gr/ipsala",
-	    "low", "h0", "still here")));
+	a = h_alert("other", "tr-gr/ipsala", "low", "h0", "still here");
+	ccc_envelope_free(h_publish_ok(tr, a));
+	h_alert_free(a);
+	/* status: connections per endpoint, among other things */
+	{
+		Ccc__V1__AdminStatus st = CCC__V1__ADMIN_STATUS__INIT;
+		Ccc__V1__AdminReply *r;
+
+		q.op_case = CCC__V1__ADMIN_REQUEST__OP_STATUS;
+		q.status = &st;
+		admin_refused(tr, &q, E(FORBIDDEN), "operator role");
+		r = admin_ok(op, &q);
+		ck_assert_ptr_nonnull(strstr(r->status_json,
+		    "\"registry_revision\":1"));
+		ck_assert_ptr_nonnull(strstr(r->status_json, "\"tr-police\""));
+		ccc__v1__admin_reply__free_unpacked(r, NULL);
+	}
+	/* an operator may reload the TLS files */
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_RELOAD_TLS;
+	q.reload_tls = &rt;
+	ccc__v1__admin_reply__free_unpacked(admin_ok(op, &q), NULL);
+	ck_assert(h_log_wait(b, "TLS context reloaded", H_WAIT_MS));
 	ccc_close(tr);
+	ccc_close(op);
 	h_broker_stop(b);
 }
 END_TEST
@@ -582,11 +609,35 @@ START_TEST(revisions_survive_restart_and_file_changes)
 	h_broker_reload(b);
 	ck_assert(h_log_contains(b, "unchanged"));
 	ck_assert_uint_eq(current_revision(op), 2);
-	/* a changed file becomes a new revision */
+	/*
+	 * A changed file that predates the operator's change would undo it
+	 * unseen: refused, the revision in force stays.
+	 */
 	h_registry_edit(b, "name: \"Hellenic Police (Ελληνική Αστυνομία)\"",
 	    "name: \"Hellenic Police HQ\"");
 	h_broker_reload(b);
+	ck_assert(h_log_contains(b, "was made by an operator after the file"));
+	ck_assert_uint_eq(current_revision(op), 2);
+	/* the export of the revision in force, edited, is recorded */
+	{
+		Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+		Ccc__V1__AdminGet g = CCC__V1__ADMIN_GET__INIT;
+
+		q.op_case = CCC__V1__ADMIN_REQUEST__OP_GET;
+		q.get = &g;
+		r = admin_ok(op, &q);
+		ck_assert_ptr_nonnull(strstr(r->document, "suspended: true"));
+		h_registry_write(b, r->document);
+		ccc__v1__admin_reply__free_unpacked(r, NULL);
+	}
+	h_registry_edit(b, "name: Hellenic Police (Ελληνική Αστυνομία)",
+	    "name: Hellenic Police HQ");
+	h_broker_reload(b);
 	ck_assert_uint_eq(current_revision(op), 3);
+	/* and from then on the file may change again */
+	h_registry_edit(b, "name: Hellenic Police HQ", "name: Hellenic Police");
+	h_broker_reload(b);
+	ck_assert_uint_eq(current_revision(op), 4);
 	ccc_close(op);
 	h_broker_stop(b);
 }

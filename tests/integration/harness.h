@@ -72,9 +72,10 @@ struct h_broker {
 /*
  * Start cccd on 127.0.0.1:0 with log level debug; extra_yaml (may be NULL)
  * is appended to the config, e.g. "limits:\n  max_patterns: 2\n" (the base
- * config has no limits or timeouts mapping). Waits until the broker logs
- * the port it listens on. test names the test in the report of a broker
- * whose test failed before stopping it.
+ * config has no limits or timeouts mapping; its metrics listener is on
+ * 127.0.0.1:0 unless extra_yaml has a metrics mapping). Waits until the
+ * broker logs the port it listens on. test names the test in the report of
+ * a broker whose test failed before stopping it.
  */
 /* The whole file at path as a new string (NULL when unreadable). */
 char		*h_slurp(const char *path);
@@ -239,5 +240,6 @@ Suite		*crash_suite(void);
 Suite		*faults_suite(void);
 Suite		*revocation_suite(void);
 Suite		*admin_suite(void);
+Suite		*metrics_suite(void);
 
 #endif

@@ -147,6 +147,10 @@ START_TEST(test_config_defaults)
 	ck_assert_uint_eq(cfg->ping_interval, 30);
 	ck_assert_uint_eq(cfg->idle_timeout, 90);
 	ck_assert_uint_eq(cfg->shutdown_timeout, 5);
+	ck_assert_str_eq(cfg->metrics_host, "127.0.0.1");
+	ck_assert_uint_eq(cfg->metrics_port, 9464);
+	ck_assert(!cfg->metrics_allow_remote);
+	ck_assert_uint_eq(cfg->metrics_refresh, 5);
 	config_free(cfg);
 }
 END_TEST
@@ -272,7 +276,8 @@ START_TEST(test_config_unknown_key)
 {
 	config_fails(base_config("log_level: warn\nlisen: 127.0.0.1:1\n"),
 	    "test.yaml:7: unknown key 'lisen' (expected one of: listen, tls, "
-	    "registry, data_dir, log_level, limits, timeouts, durable, retention, ttl)");
+	    "registry, data_dir, log_level, limits, timeouts, durable, retention, "
+	    "ttl, metrics)");
 	config_fails(base_config("timeouts:\n  handshake: 5\n  idel: 100\n"),
 	    "test.yaml:8: unknown key 'idel' in timeouts (expected one of: "
 	    "handshake, ping_interval, idle, shutdown)");
@@ -563,6 +568,10 @@ START_TEST(test_config_demo_file)
 	ck_assert_uint_eq(cfg->ping_interval, 30);
 	ck_assert_uint_eq(cfg->idle_timeout, 90);
 	ck_assert_uint_eq(cfg->shutdown_timeout, 5);
+	ck_assert_str_eq(cfg->metrics_host, "127.0.0.1");
+	ck_assert_uint_eq(cfg->metrics_port, 9464);
+	ck_assert(!cfg->metrics_allow_remote);
+	ck_assert_uint_eq(cfg->metrics_refresh, 5);
 	config_free(cfg);
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -1158,6 +1167,64 @@ START_TEST(test_registry_load_errors)
 }
 END_TEST
 
+/* metrics.listen: loopback unless allowed, "" for none; metrics.refresh. */
+START_TEST(test_config_metrics)
+{
+	static const char *const loopback[] = { "127.0.0.1:9100",
+	    "127.1.2.3:0", "\"[::1]:9464\"", "\"[::ffff:127.0.0.1]:9464\"" };
+	struct config *cfg;
+	char extra[256];
+
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		snprintf(extra, sizeof(extra), "metrics:\n  listen: %s\n",
+		    loopback[i]);
+		config_free(config_ok(base_config(extra)));
+	}
+	cfg = config_ok(base_config("metrics:\n  listen: \"\"\n"
+	    "  refresh: 1m\n"));
+	ck_assert_ptr_null(cfg->metrics_host);
+	ck_assert_uint_eq(cfg->metrics_refresh, 60);
+	config_free(cfg);
+	cfg = config_ok(base_config("metrics:\n  listen: ''\n"));
+	ck_assert_ptr_null(cfg->metrics_host);
+	config_free(cfg);
+
+	config_fails(base_config("metrics:\n  listen: 0.0.0.0:9464\n"),
+	    "test.yaml:7: metrics.listen: '0.0.0.0' is not a loopback address, "
+	    "and the metrics listener has no authentication; set "
+	    "metrics.allow_remote: true to serve it to other hosts");
+	config_fails(base_config("metrics:\n  listen: \"[::]:9464\"\n"),
+	    "test.yaml:7: metrics.listen: '::' is not a loopback address, "
+	    "and the metrics listener has no authentication; set "
+	    "metrics.allow_remote: true to serve it to other hosts");
+	config_fails(base_config("metrics:\n  listen: 10.1.2.3:9464\n"
+	    "  allow_remote: false\n"),
+	    "test.yaml:7: metrics.listen: '10.1.2.3' is not a loopback address, "
+	    "and the metrics listener has no authentication; set "
+	    "metrics.allow_remote: true to serve it to other hosts");
+	cfg = config_ok(base_config("metrics:\n  allow_remote: true\n"
+	    "  listen: 10.1.2.3:9464\n"));
+	ck_assert_str_eq(cfg->metrics_host, "10.1.2.3");
+	ck_assert_uint_eq(cfg->metrics_port, 9464);
+	ck_assert(cfg->metrics_allow_remote);
+	config_free(cfg);
+
+	config_fails(base_config("metrics:\n  listen: localhost:9464\n"),
+	    "test.yaml:7: metrics.listen: 'localhost' is not an IPv4 address "
+	    "(names are not resolved; e.g. 127.0.0.1 or [::1])");
+	config_fails(base_config("metrics:\n  listen:\n"),
+	    "test.yaml:7: metrics.listen: no value");
+	config_fails(base_config("metrics:\n  allow_remote: yes\n"),
+	    "test.yaml:7: metrics.allow_remote: expected true or false, got "
+	    "'yes'");
+	config_fails(base_config("metrics:\n  refresh: 0\n"),
+	    "test.yaml:7: metrics.refresh: 0 is out of range (1s..3600s)");
+	config_fails(base_config("metrics:\n  lisen: 127.0.0.1:1\n"),
+	    "test.yaml:7: unknown key 'lisen' in metrics (expected one of: "
+	    "listen, allow_remote, refresh)");
+}
+END_TEST
+
 START_TEST(test_config_durations)
 {
 	struct config *cfg = NULL;
@@ -1201,6 +1268,7 @@ config_suite(void)
 	tcase_add_test(tc, test_config_bad_numbers);
 	tcase_add_test(tc, test_config_unknown_key);
 	tcase_add_test(tc, test_config_durations);
+	tcase_add_test(tc, test_config_metrics);
 	tcase_add_test(tc, test_config_idle_vs_ping);
 	tcase_add_test(tc, test_config_missing_required);
 	tcase_add_test(tc, test_config_files_checked);
