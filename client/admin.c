@@ -1548,81 +1548,197 @@ admin_explain(struct admin_run *r)
 	return CLI_EXIT_OK;
 }
 
+/* An object whose members are all scalars (or lists of them); {} too. */
 static bool
-admin_scalar(const json_t *v)
+admin_flat(const json_t *v)
 {
-	return !json_is_object(v) && !json_is_array(v);
+	const char *key;
+	json_t *x;
+
+	if (!json_is_object(v))
+		return false;
+	json_object_foreach((json_t *)(uintptr_t)v, key, x)
+		if (json_is_object(x))
+			return false;
+	return true;
 }
 
+/* A non-empty object whose members are all objects: rows of a table. */
 static bool
-admin_objects(const json_t *v)
+admin_rows(const json_t *v)
 {
-	const json_t *x;
-	size_t i;
+	const char *key;
+	json_t *x;
 
-	if (!json_is_array(v) || json_array_size(v) == 0)
+	if (!json_is_object(v) || json_object_size(v) == 0)
 		return false;
-	json_array_foreach(v, i, x)
+	json_object_foreach((json_t *)(uintptr_t)v, key, x)
 		if (!json_is_object(x))
 			return false;
 	return true;
 }
 
-/* An array of objects as a table: a column per key holding a scalar. */
-static void
-admin_status_table(const json_t *rows, int indent)
+/* A scalar for the readable status: reals with 4 significant digits. */
+static char *
+admin_status_text(const json_t *v)
 {
-	struct admin_tab t;
-	const char **heads = NULL, *key;
-	char **cells;
-	size_t ncols = 0, i, k;
-	json_t *x, *v;
+	if (json_is_real(v))
+		return xasprintf("%.4g", json_real_value(v));
+	return admin_text(v);
+}
 
-	json_array_foreach(rows, i, x)
-		json_object_foreach(x, key, v) {
-			if (!admin_scalar(v) && !json_is_array(v))
-				continue;
-			for (k = 0; k < ncols && strcmp(heads[k], key) != 0; k++)
-				;
-			if (k == ncols) {
-				heads = xreallocarray(heads, ncols + 1,
-				    sizeof(*heads));
-				heads[ncols++] = key;
-			}
-		}
-	if (ncols == 0) {
-		free(heads);
-		return;
+/* A flat object on one line: "k1 v1, k2 v2"; "-" when empty. */
+static char *
+admin_status_flat(const json_t *obj)
+{
+	const char *key;
+	char *s = xstrdup(""), *v, *joined;
+	json_t *x;
+
+	json_object_foreach((json_t *)(uintptr_t)obj, key, x) {
+		v = admin_status_text(x);
+		joined = xasprintf("%s%s%s %s", s, s[0] != '\0' ? ", " : "", key,
+		    v);
+		free(v);
+		free(s);
+		s = joined;
 	}
-	admin_tab_init(&t, ncols);
-	cells = xcalloc(ncols, sizeof(*cells));
-	for (k = 0; k < ncols; k++)
-		cells[k] = admin_clean(heads[k]);
-	for (k = 0; k < ncols; k++)	/* headings in capitals */
-		for (char *p = cells[k]; *p != '\0'; p++)
-			if (*p >= 'a' && *p <= 'z')
-				*p = (char)(*p - 'a' + 'A');
-	admin_tab_row(&t, (const char *const *)(void *)cells);
-	for (k = 0; k < ncols; k++)
-		free(cells[k]);
-	json_array_foreach(rows, i, x) {
-		for (k = 0; k < ncols; k++) {
-			v = json_object_get(x, heads[k]);
-			cells[k] = v != NULL ? admin_text(v) : xstrdup("-");
+	return s;
+}
+
+/* A column of a status table: the path of a scalar in each row. */
+struct admin_path {
+	char	*path;		/* "subscriptions.plain" */
+	char	*head;		/* "PLAIN", or the path when the last key repeats */
+};
+
+/* Add the scalar paths under obj (prefix "" or "a.b.") not yet in *cols. */
+static void
+admin_paths(const json_t *obj, const char *prefix, struct admin_path **cols,
+    size_t *n)
+{
+	const char *key;
+	char *path;
+	json_t *x;
+	size_t k;
+
+	json_object_foreach((json_t *)(uintptr_t)obj, key, x) {
+		path = xasprintf("%s%s", prefix, key);
+		if (json_is_object(x)) {
+			char *sub = xasprintf("%s.", path);
+
+			admin_paths(x, sub, cols, n);
+			free(sub);
+			free(path);
+			continue;
 		}
-		admin_tab_row(&t, (const char *const *)(void *)cells);
-		for (k = 0; k < ncols; k++)
-			free(cells[k]);
+		for (k = 0; k < *n && strcmp((*cols)[k].path, path) != 0; k++)
+			;
+		if (k < *n) {
+			free(path);
+			continue;
+		}
+		*cols = xreallocarray(*cols, *n + 1, sizeof(**cols));
+		(*cols)[*n].path = path;
+		(*cols)[(*n)++].head = NULL;
 	}
-	admin_tab_print(&t, indent);
-	free(cells);
-	free(heads);
+}
+
+/* The value at a dotted path of obj, or NULL. */
+static const json_t *
+admin_at(const json_t *obj, const char *path)
+{
+	const char *dot;
+	char *key;
+
+	while ((dot = strchr(path, '.')) != NULL) {
+		key = xstrndup(path, (size_t)(dot - path));
+		obj = json_object_get(obj, key);
+		free(key);
+		path = dot + 1;
+	}
+	return json_object_get(obj, path);
+}
+
+/* "inbox_depth" as a heading: "INBOX-DEPTH". */
+static char *
+admin_heading(const char *s)
+{
+	char *h = admin_clean(s);
+
+	for (char *p = h; *p != '\0'; p++) {
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+		else if (*p == '_')
+			*p = '-';
+	}
+	return h;
 }
 
 /*
- * The members of a status object, readably: "key: value" for scalars and
- * lists of scalars (keys aligned), a table for a list of objects, an
- * indented block for an object.
+ * An object of objects (endpoints by id) as a table: a row per member, its
+ * key first (headed by name, singular), then a column per scalar found in
+ * the rows, nested ones included, headed by their last key.
+ */
+static void
+admin_status_rows(const char *name, const json_t *rows, int indent)
+{
+	struct admin_tab t;
+	struct admin_path *cols = NULL;
+	const char *key, *last;
+	char **cells, *first;
+	size_t n = 0, k, j;
+	const json_t *v;
+	json_t *x;
+
+	json_object_foreach((json_t *)(uintptr_t)rows, key, x)
+		admin_paths(x, "", &cols, &n);
+	for (k = 0; k < n; k++) {
+		last = strrchr(cols[k].path, '.');
+		last = last != NULL ? last + 1 : cols[k].path;
+		for (j = 0; j < n; j++) {
+			const char *other = strrchr(cols[j].path, '.');
+
+			other = other != NULL ? other + 1 : cols[j].path;
+			if (j != k && strcmp(other, last) == 0)
+				break;
+		}
+		cols[k].head = admin_heading(j < n ? cols[k].path : last);
+	}
+	admin_tab_init(&t, n + 1);
+	cells = xcalloc(n + 1, sizeof(*cells));
+	first = xstrndup(name, strlen(name) > 1 && name[strlen(name) - 1] ==
+	    's' ? strlen(name) - 1 : strlen(name));
+	cells[0] = admin_heading(first);
+	free(first);
+	for (k = 0; k < n; k++)
+		cells[k + 1] = xstrdup(cols[k].head);
+	admin_tab_row(&t, (const char *const *)(void *)cells);
+	for (k = 0; k <= n; k++)
+		free(cells[k]);
+	json_object_foreach((json_t *)(uintptr_t)rows, key, x) {
+		cells[0] = xstrdup(key);
+		for (k = 0; k < n; k++)
+			cells[k + 1] = (v = admin_at(x, cols[k].path)) != NULL ?
+			    admin_status_text(v) : xstrdup("-");
+		admin_tab_row(&t, (const char *const *)(void *)cells);
+		for (k = 0; k <= n; k++)
+			free(cells[k]);
+	}
+	admin_tab_print(&t, indent);
+	for (k = 0; k < n; k++) {
+		free(cols[k].path);
+		free(cols[k].head);
+	}
+	free(cols);
+	free(cells);
+}
+
+/*
+ * A status object, readably: "key: value" for scalars, lists and flat
+ * objects ("sessions: ready 3, closing 0"), keys aligned; then a table for
+ * an object of objects (endpoints by id) and an indented block for any
+ * other object.
  */
 static void
 admin_status_object(const json_t *obj, int indent)
@@ -1633,26 +1749,28 @@ admin_status_object(const json_t *obj, int indent)
 	json_t *v;
 
 	json_object_foreach((json_t *)(uintptr_t)obj, key, v)
-		if ((admin_scalar(v) || (json_is_array(v) && !admin_objects(v)))
-		    && strlen(key) > w)
+		if ((!json_is_object(v) || admin_flat(v)) && strlen(key) > w)
 			w = strlen(key);
 	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
-		if (admin_scalar(v) || (json_is_array(v) && !admin_objects(v))) {
-			text = admin_text(v);
-			printf("%*s%s:%*s", indent, "", key,
-			    (int)(w - strlen(key) + 1), "");
-			cli_put(text[0] != '\0' ? text : "-", NULL);
-			putchar('\n');
-			free(text);
-		}
+		if (json_is_object(v) && !admin_flat(v))
+			continue;
+		text = admin_flat(v) ? admin_status_flat(v) :
+		    admin_status_text(v);
+		printf("%*s%s:%*s", indent, "", key, (int)(w - strlen(key) + 1),
+		    "");
+		cli_put(text[0] != '\0' ? text : "-", NULL);
+		putchar('\n');
+		free(text);
 	}
 	json_object_foreach((json_t *)(uintptr_t)obj, key, v) {
-		if (json_is_object(v)) {
+		if (!json_is_object(v) || admin_flat(v))
+			continue;
+		putchar('\n');
+		if (admin_rows(v))
+			admin_status_rows(key, v, indent);
+		else {
 			printf("%*s%s:\n", indent, "", key);
 			admin_status_object(v, indent + 2);
-		} else if (admin_objects(v)) {
-			printf("%*s%s:\n", indent, "", key);
-			admin_status_table(v, indent + 2);
 		}
 	}
 }
