@@ -1033,7 +1033,7 @@ admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 	Ccc__V1__ExplainEntry *ent;
 	struct policy_plan plan;
 	char topic[TOPIC_MAX_LEN + 1], why[512], refused[600] = "";
-	json_t *keep = json_array();
+	json_t *keep;
 	size_t n, i, k;
 
 	if (a == NULL || a->origin[0] == '\0') {
@@ -1051,6 +1051,7 @@ admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 		return;
 	}
 	alert_topic(a, topic);
+	keep = json_array();	/* after the refusals above, which return */
 	if (!acl_may_publish(reg, origin, a->category, a->section, why,
 	    sizeof(why)))
 		snprintf(refused, sizeof(refused), "the publish would be "
