@@ -37,9 +37,10 @@ tmp=
 # ---- helpers -------------------------------------------------------------------
 
 cleanup() {
-	# only the process this script started
+	# only the process this script started, and never waiting unbounded
 	if [ -n "$broker_pid" ]; then
 		kill "$broker_pid" 2>/dev/null
+		wait_exit "$broker_pid" 10 || kill -KILL "$broker_pid" 2>/dev/null
 		wait "$broker_pid" 2>/dev/null
 	fi
 	if [ -n "$tmp" ]; then
@@ -95,7 +96,7 @@ wait_exit() {
 run_as() {
 	ep=$1
 	shift
-	timeout 30 "$ccc" --server "127.0.0.1:$port" --cert "$pki/$ep.pem" \
+	timeout -k 5 30 "$ccc" --server "127.0.0.1:$port" --cert "$pki/$ep.pem" \
 	    --key "$pki/$ep.key" --ca "$pki/ca.pem" "$@" \
 	    > "$tmp/out" 2> "$tmp/err" < /dev/null
 	rc=$?
@@ -379,7 +380,7 @@ if grep -Eq '^bg-customs +yes ' "$tmp/out" && grep -Eq '^gr-police +no ' "$tmp/o
 else
 	fail "explain: bg-customs yes (route), gr-police no" "$tmp/out"
 fi
-timeout 30 "$ccc" --server "127.0.0.1:$port" --cert "$pki/ccc-operator.pem" \
+timeout -k 5 30 "$ccc" --server "127.0.0.1:$port" --cert "$pki/ccc-operator.pem" \
     --key "$pki/ccc-operator.key" --ca "$pki/ca.pem" admin explain --json - \
     --origin tr-police --reply-json < "$tmp/alert.json" > "$tmp/out" 2> "$tmp/err"
 rc=$?
@@ -461,7 +462,7 @@ expect "publish --recipient of a restricted alert" 0 "$rid"
 run_as bg-border-police subscribe --inbox --count 1 --json
 expect "subscribe --inbox receives it, with its recipients" 0 "\"id\":\"$rid\"" \
     '"recipients":["bg-border-police"]'
-timeout 3 "$ccc" --server "127.0.0.1:$port" --cert "$pki/bg-border-police.pem" \
+timeout -k 5 3 "$ccc" --server "127.0.0.1:$port" --cert "$pki/bg-border-police.pem" \
     --key "$pki/bg-border-police.key" --ca "$pki/ca.pem" subscribe --inbox \
     --count 1 > "$tmp/out" 2> "$tmp/err"
 if [ ! -s "$tmp/out" ]; then
