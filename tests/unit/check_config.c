@@ -924,7 +924,7 @@ static const struct {
 	    "name)" },
 	{ "    country: TR", "    contry: TR",
 	    "reg.yaml:7: unknown key 'contry' in endpoint (expected one of: id, "
-	    "country, kind, name, roles, suspended)" },
+	    "country, kind, name, roles, suspended, ca)" },
 	{ "    action: publish", "    action: publish\n    topic: [a]",
 	    "reg.yaml:14: unknown key 'topic' in access rule (expected one of: "
 	    "id, action, endpoints, categories, sections, topics)" },
