@@ -261,5 +261,6 @@ Suite		*faults_suite(void);
 Suite		*revocation_suite(void);
 Suite		*admin_suite(void);
 Suite		*metrics_suite(void);
+Suite		*tls_scan_suite(void);
 
 #endif
