@@ -262,5 +262,6 @@ Suite		*revocation_suite(void);
 Suite		*admin_suite(void);
 Suite		*metrics_suite(void);
 Suite		*tls_scan_suite(void);
+Suite		*privileges_suite(void);
 
 #endif
