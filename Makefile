@@ -11,7 +11,7 @@ SAN      ?=
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libprotobuf-c-dev protobuf-c-compiler check libsqlite3-dev \
-            libjansson-dev libfyaml-dev clang libclang-rt-14-dev
+            libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -51,7 +51,7 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
                broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
-               broker/metrics.c broker/server.c
+               broker/metrics.c broker/server.c broker/priv.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
@@ -63,7 +63,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/05-bad-frames.c tests/integration/06-lifecycle.c \
                tests/integration/07-durable.c tests/integration/08-crash.c \
                tests/integration/09-faults.c tests/integration/11-revocation.c \
-               tests/integration/12-metrics.c tests/integration/13-admin.c
+               tests/integration/12-metrics.c tests/integration/13-admin.c \
+               tests/integration/15-tls-scan.c tests/integration/16-privileges.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c

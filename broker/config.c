@@ -41,6 +41,7 @@ enum config_type {
 	CONFIG_DURATION,	/* uint32_t seconds within min..max: 30, "90s", "15m", "12h", "90d" */
 	CONFIG_HOSTPORT_OFF,	/* CONFIG_HOSTPORT, or "" for none (char * NULL) */
 	CONFIG_BOOL,		/* true or false: bool; def "true" or "false" */
+	CONFIG_NAME,		/* a user or group name: char *; absent: NULL */
 };
 
 struct config_option {
@@ -85,6 +86,15 @@ static const struct config_option config_options[] = {
 	    "The registry file: endpoints, border sections, access rules."),
 	CONFIG_STROPT("data_dir", CONFIG_DIR, data_dir, "/var/lib/ccc",
 	    "Directory the broker keeps its state in."),
+	CONFIG_STROPT("user", CONFIG_NAME, user, "",
+	    "User to run as. When cccd starts as root, it binds its listeners, "
+	    "reads its TLS files and opens the store as root, gives data_dir "
+	    "and the store's files to this user, then drops root for good "
+	    "(setgroups, setgid, setuid). The TLS files and the registry must "
+	    "be readable by this user for SIGHUP reloads. Ignored, with a "
+	    "warning, when not started as root."),
+	CONFIG_STROPT("group", CONFIG_NAME, group, "",
+	    "Group to run as, with user; default: the user's login group."),
 	CONFIG_STROPT("log_level", CONFIG_LOGLEVEL, log_level, "info",
 	    "Least severe level logged: debug, info, warn or error."),
 	CONFIG_UINTOPT("limits.max_frame_size", max_frame_size,
@@ -186,6 +196,7 @@ static const char *const config_type_names[] = {
 	[CONFIG_DURATION] = "duration",
 	[CONFIG_HOSTPORT_OFF] = "ADDRESS:PORT or \"\"",
 	[CONFIG_BOOL] = "boolean",
+	[CONFIG_NAME] = "name",
 };
 
 /* One load in progress. */
@@ -448,6 +459,32 @@ config_set_string(struct config_load *ld, const struct config_option *opt,
 	return 0;
 }
 
+/* A user or group name as useradd allows it; absent: NULL. */
+static int
+config_set_name(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	char **field = config_field(ld->cfg, opt->off), *s;
+	size_t len;
+
+	*field = NULL;
+	if (node == NULL)
+		return 0;
+	if (yamlfile_string(ld->yf, node, opt->key, &s) == -1)
+		return -1;
+	len = strlen(s);
+	if (len > 32 || s[0] == '-' || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len ||
+	    strspn(s, "0123456789") == len) {
+		free(s);
+		return yamlfile_error(ld->yf, node, "%s: expected a %s name "
+		    "(letters, digits, \"_\", \".\", \"-\"; at most 32)",
+		    opt->key, opt->key);
+	}
+	*field = s;
+	return 0;
+}
+
 static int
 config_set_bool(struct config_load *ld, const struct config_option *opt,
     struct fy_node *node)
@@ -507,6 +544,8 @@ config_set(struct config_load *ld, const struct config_option *opt,
 		return config_set_string(ld, opt, node);
 	case CONFIG_BOOL:
 		return config_set_bool(ld, opt, node);
+	case CONFIG_NAME:
+		return config_set_name(ld, opt, node);
 	case CONFIG_UINT:
 		return config_set_uint(ld, opt, node);
 	case CONFIG_DURATION:
@@ -640,6 +679,11 @@ config_parse(struct yamlfile *yf, char *base, struct config **out)
 		    ld.cfg->ping_interval);
 		goto fail;
 	}
+	if (ld.cfg->group != NULL && ld.cfg->user == NULL) {
+		yamlfile_error(yf, ld.keys[config_index("group")], "group: needs "
+		    "user as well");
+		goto fail;
+	}
 	metrics = config_index("metrics.listen");
 	if (ld.cfg->metrics_host != NULL && !ld.cfg->metrics_allow_remote &&
 	    !config_loopback(ld.cfg->metrics_host)) {
@@ -715,6 +759,8 @@ config_free(struct config *cfg)
 	free(cfg->tls_crl);
 	free(cfg->registry);
 	free(cfg->data_dir);
+	free(cfg->user);
+	free(cfg->group);
 	free(cfg->log_level);
 	free(cfg->metrics_host);
 	free(cfg);

@@ -28,6 +28,8 @@ struct config {
 	size_t		 n_tls_crl;
 	char		*registry;		/* registry: endpoints, sections, access rules */
 	char		*data_dir;		/* data_dir: broker state lives here */
+	char		*user;			/* user: run as this user after start-up; NULL: no change */
+	char		*group;			/* group: and this group; NULL: the user's own */
 	char		*log_level;		/* log_level: debug|info|warn|error */
 	uint32_t	 max_frame_size;	/* limits.max_frame_size, bytes */
 	uint32_t	 max_connections;	/* limits.max_connections */

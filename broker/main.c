@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "priv.h"
 #include "registry.h"
 #include "server.h"
 #include "store.h"
@@ -65,10 +66,15 @@ load_all(const char *path, bool tls, struct config **cfgp,
 {
 	struct config *cfg;
 	struct registry *reg;
+	struct priv_ids ids;
 	SSL_CTX *ctx;
 
 	if (config_load(path, &cfg, err, errlen) < 0)
 		return -1;
+	if (priv_resolve(cfg, &ids, err, errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
 	if (registry_load(cfg->registry, &reg, err, errlen) < 0) {
 		config_free(cfg);
 		return -1;
@@ -191,6 +197,12 @@ main(int argc, char **argv)
 	}
 	if ((srv = server_new(cfg, reg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "cccd: %s\n", err);
+		return 1;
+	}
+	/* listeners bound, TLS files read, store open: root is done with */
+	if (priv_drop(server_config(srv), err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		server_free(srv);
 		return 1;
 	}
 	rc = server_run(srv);

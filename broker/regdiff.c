@@ -132,6 +132,9 @@ regdiff_field_widens(const char *coll, const char *field, const json_t *o,
 
 	if (strcmp(field, "name") == 0)
 		return false;
+	/* which CAs may speak for an endpoint: any change needs four eyes */
+	if (strcmp(coll, "endpoints") == 0 && strcmp(field, "ca") == 0)
+		return true;
 	if (strcmp(field, "suspended") == 0)	/* resumed widens */
 		return json_is_true(o) && !json_is_true(n);
 	if (strcmp(field, "min_severity") == 0)

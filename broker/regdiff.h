@@ -4,7 +4,8 @@
  * "Four-eyes approval").
  *
  * Widening: a new endpoint, access rule or routing rule; an endpoint
- * resumed, or given a role, country or kind; a rule given more endpoints,
+ * resumed, or given a role, country or kind; any change of an endpoint's CA
+ * pins ("ca": they say whose certificates speak for it); a rule given more endpoints,
  * categories, sections, topics, origins or targets than it covered, a lower
  * minimum severity, or another action. Everything else (removals,
  * suspensions, narrower rules, names, new sections) narrows or is neutral.

@@ -62,7 +62,7 @@ static const char *const registry_top_keys[] = {
 };
 static const char *const registry_section_keys[] = { "id", "name" };
 static const char *const registry_endpoint_keys[] = {
-	"id", "country", "kind", "name", "roles", "suspended",
+	"id", "country", "kind", "name", "roles", "suspended", "ca",
 };
 static const char *const registry_rule_keys[] = {
 	"id", "action", "endpoints", "categories", "sections", "topics",
@@ -312,6 +312,51 @@ registry_check_role(void *arg, const char *item, char *why, size_t whylen)
 	return true;
 }
 
+/*
+ * yamlfile_strings() check for an endpoint's CA pins: a SHA-256 fingerprint,
+ * 64 hex digits, plain or in pairs joined by ":" as openssl x509
+ * -fingerprint -sha256 prints it.
+ */
+static bool
+registry_check_ca(void *arg, const char *item, char *why, size_t whylen)
+{
+	size_t len = strlen(item), digits = 0;
+	bool colons = len == 95;
+
+	(void)arg;
+	for (size_t i = 0; i < len; i++) {
+		if (colons && i % 3 == 2) {
+			if (item[i] != ':')
+				break;
+			continue;
+		}
+		if (!((item[i] >= '0' && item[i] <= '9') ||
+		    (item[i] >= 'a' && item[i] <= 'f') ||
+		    (item[i] >= 'A' && item[i] <= 'F')))
+			break;
+		digits++;
+	}
+	if (digits == 64 && (len == 64 || colons))
+		return true;
+	snprintf(why, whylen, "'%.100s' is not the SHA-256 fingerprint of a CA "
+	    "certificate (64 hex digits, as `openssl x509 -noout -fingerprint "
+	    "-sha256` prints them)", item);
+	return false;
+}
+
+/* A checked fingerprint in its one form: 64 lower-case hex digits. */
+static void
+registry_ca_canonical(char *fp)
+{
+	char *out = fp;
+
+	for (const char *p = fp; *p != '\0'; p++)
+		if (*p != ':')
+			*out++ = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' :
+			    *p);
+	*out = '\0';
+}
+
 static int
 registry_parse_endpoint(struct registry_load *ld, struct fy_node *item,
     struct endpoint *ep)
@@ -352,6 +397,18 @@ registry_parse_endpoint(struct registry_load *ld, struct fy_node *item,
 	if ((v = yamlfile_get(item, "suspended", NULL)) != NULL &&
 	    yamlfile_bool(ld->yf, v, "suspended", &ep->suspended) == -1)
 		return -1;
+	if ((v = yamlfile_get(item, "ca", NULL)) != NULL) {
+		if (yamlfile_strings(ld->yf, v, "ca", true, 1, registry_check_ca,
+		    NULL, &ep->ca, &ep->n_ca) == -1)
+			return -1;
+		for (size_t i = 0; i < ep->n_ca; i++) {
+			registry_ca_canonical(ep->ca[i]);
+			for (size_t k = 0; k < i; k++)
+				if (strcmp(ep->ca[k], ep->ca[i]) == 0)
+					return yamlfile_error(ld->yf, v, "ca: "
+					    "%s is listed twice", ep->ca[i]);
+		}
+	}
 	return 0;
 }
 
@@ -734,6 +791,8 @@ registry_free(struct registry *reg)
 		free(reg->endpoints[i].country);
 		free(reg->endpoints[i].kind);
 		free(reg->endpoints[i].name);
+		yamlfile_strings_free(reg->endpoints[i].ca,
+		    reg->endpoints[i].n_ca);
 	}
 	free(reg->endpoints);
 	for (i = 0; i < reg->n_rules; i++) {
@@ -981,6 +1040,9 @@ registry_to_json(const struct registry *reg)
 		json_object_set_new(o, "roles", roles);
 		if (ep->suspended)
 			json_object_set_new(o, "suspended", json_true());
+		if (ep->n_ca > 0)
+			json_object_set_new(o, "ca",
+			    registry_json_strings(ep->ca, ep->n_ca));
 		json_array_append_new(eps, o);
 	}
 	for (i = 0; i < reg->n_rules; i++) {

@@ -28,6 +28,10 @@ struct endpoint {
 	char		*name;		/* display name */
 	unsigned	 roles;		/* enum endpoint_role bits */
 	bool		 suspended;	/* refused at connect */
+	char		**ca;		/* SHA-256 fingerprints (64 lower-case hex digits) of
+					   CAs one of which must be in its certificate's
+					   chain; none: any trusted CA (the pin, "ca:") */
+	size_t		 n_ca;
 };
 
 struct section {

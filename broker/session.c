@@ -376,8 +376,11 @@ sess_connected(struct session *s)
 	if (tls_peer_identity(ssl, s->endpoint, sizeof(s->endpoint), why,
 	    sizeof(why)) < 0) {
 		s->endpoint[0] = '\0';
+		log_warn("session %llu: client certificate of %s refused: %s "
+		    "(%s)", (unsigned long long)s->serial, s->peer, why,
+		    s->subject);
 		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
-		    "certificate does not name an endpoint: %s", why);
+		    "client certificate refused: %s", why);
 		return;
 	}
 	/* the TLS material was reloaded during the handshake: check again */
@@ -396,6 +399,16 @@ sess_connected(struct session *s)
 	if (ep->suspended) {
 		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_ENDPOINT_SUSPENDED,
 		    "endpoint \"%s\" is suspended", s->endpoint);
+		return;
+	}
+	if (ep->n_ca > 0 && tls_peer_issued_by(ssl, ep->ca, ep->n_ca, why,
+	    sizeof(why)) < 0) {
+		log_warn("session %llu: client certificate of %s refused for "
+		    "endpoint %s: %s (%s)", (unsigned long long)s->serial,
+		    s->peer, s->endpoint, why, s->subject);
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+		    "client certificate refused for endpoint \"%s\": %s",
+		    s->endpoint, why);
 		return;
 	}
 	if (s->over_limit) {
@@ -699,6 +712,17 @@ sess_registry_changed(struct session *s, struct registry *reg)
 	if (ep->suspended) {
 		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_ENDPOINT_SUSPENDED,
 		    true, "endpoint \"%s\" has been suspended", s->endpoint);
+		return;
+	}
+	if (ep->n_ca > 0 && tls_peer_issued_by(bufferevent_openssl_get_ssl(
+	    s->bev), ep->ca, ep->n_ca, why, sizeof(why)) < 0) {
+		log_warn("session %llu: the certificate of %s from %s is no "
+		    "longer accepted after a registry change: %s",
+		    (unsigned long long)s->serial, s->endpoint, s->peer, why);
+		sess_audit(s, "certificate_revoked", NULL, why, false);
+		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE_REVOKED,
+		    true, "the certificate of \"%s\" is no longer accepted: %s",
+		    s->endpoint, why);
 		return;
 	}
 	registry_unref(s->reg);

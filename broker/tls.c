@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -338,6 +339,9 @@ tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* no resumption: every handshake verifies the client certificate */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, groups) != 1) {
 		snprintf(err, errlen, "cannot set TLS ciphers: %s",
@@ -387,6 +391,94 @@ fail:
 	return NULL;
 }
 
+/*
+ * The endpoint id that one SAN entry names, when it names one: a URI
+ * "urn:ccc:endpoint:ID" ("urn" and the namespace "ccc" in any case, RFC
+ * 8141), or a DNS name of a single label (a name with a dot is a host name
+ * and names no endpoint). Returns 1 with *id and *idlen set, 0 when the entry
+ * names no endpoint, -1 when it holds a NUL byte (why[] set).
+ */
+static int
+tls_san_endpoint(const GENERAL_NAME *gn, const unsigned char **id,
+    int *idlen, char *why, size_t whylen)
+{
+	static const char urn[] = "urn:ccc:endpoint:";
+	const ASN1_IA5STRING *s;
+	const unsigned char *p;
+	int len;
+
+	if (gn->type == GEN_URI)
+		s = gn->d.uniformResourceIdentifier;
+	else if (gn->type == GEN_DNS)
+		s = gn->d.dNSName;
+	else
+		return 0;
+	p = ASN1_STRING_get0_data(s);
+	len = ASN1_STRING_length(s);
+	if (memchr(p, '\0', (size_t)len) != NULL) {
+		snprintf(why, whylen, "a subjectAltName %s entry contains a NUL "
+		    "byte", gn->type == GEN_URI ? "URI" : "DNS");
+		return -1;
+	}
+	if (gn->type == GEN_DNS) {
+		if (memchr(p, '.', (size_t)len) != NULL)
+			return 0;
+		*id = p;
+		*idlen = len;
+		return 1;
+	}
+	if ((size_t)len < sizeof(urn) - 1 ||
+	    strncasecmp((const char *)p, urn, 8) != 0 ||	/* "urn:ccc:" */
+	    strncmp((const char *)p + 8, urn + 8, sizeof(urn) - 9) != 0)
+		return 0;
+	*id = p + sizeof(urn) - 1;
+	*idlen = len - (int)(sizeof(urn) - 1);
+	return 1;
+}
+
+/*
+ * Refuse ambiguity: every SAN entry of cert that names an endpoint
+ * (tls_san_endpoint) must name id. Returns 0, or -1 with why[] set.
+ */
+static int
+tls_san_agrees(X509 *cert, const char *id, char *why, size_t whylen)
+{
+	GENERAL_NAMES *names;
+	const unsigned char *p;
+	int n, rc = 0, len, named, crit = -1;
+
+	names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+	ERR_clear_error();
+	if (names == NULL && crit == -1)	/* no SAN: the CN alone */
+		return 0;
+	if (names == NULL) {
+		snprintf(why, whylen, "its subjectAltName %s",
+		    crit == -2 ? "extension is there twice" : "does not parse");
+		return -1;
+	}
+	n = sk_GENERAL_NAME_num(names);
+	for (int i = 0; i < n && rc == 0; i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+
+		if ((named = tls_san_endpoint(gn, &p, &len, why, whylen)) < 0)
+			rc = -1;
+		else if (named > 0 && ((size_t)len != strlen(id) ||
+		    memcmp(p, id, (size_t)len) != 0)) {
+			const ASN1_STRING *e = gn->type == GEN_URI ?
+			    gn->d.uniformResourceIdentifier : gn->d.dNSName;
+
+			snprintf(why, whylen, "its subjectAltName %s:%.*s names "
+			    "another endpoint than its CN \"%s\"",
+			    gn->type == GEN_URI ? "URI" : "DNS",
+			    ASN1_STRING_length(e) < 100 ? ASN1_STRING_length(e) :
+			    100, (const char *)ASN1_STRING_get0_data(e), id);
+			rc = -1;
+		}
+	}
+	GENERAL_NAMES_free(names);
+	return rc;
+}
+
 int
 tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why, size_t whylen)
 {
@@ -400,20 +492,36 @@ tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why, size_t whylen)
 		snprintf(why, whylen, "no verified client certificate");
 		return -1;
 	}
+	/* a CA (or a v1 self-signed certificate) is no client */
+	if (X509_check_ca(cert) != 0) {
+		snprintf(why, whylen, "it is a CA certificate (basicConstraints "
+		    "CA:TRUE or keyCertSign), not a client certificate");
+		return -1;
+	}
+	/* OpenSSL refuses an EKU without clientAuth, but not a missing EKU */
+	if ((X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) == 0 ||
+	    (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT) == 0) {
+		snprintf(why, whylen, "it has no extendedKeyUsage clientAuth");
+		return -1;
+	}
 	subj = X509_get_subject_name(cert);
 	if ((idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1)) < 0) {
-		snprintf(why, whylen, "the certificate subject has no CN");
+		snprintf(why, whylen, "its subject has no CN");
 		return -1;
 	}
 	if (X509_NAME_get_index_by_NID(subj, NID_commonName, idx) >= 0) {
-		snprintf(why, whylen, "the certificate subject has more than one CN");
+		snprintf(why, whylen, "its subject has more than one CN");
 		return -1;
 	}
 	data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
 	p = ASN1_STRING_get0_data(data);
 	len = ASN1_STRING_length(data);
+	if (len > 0 && memchr(p, '\0', (size_t)len) != NULL) {
+		snprintf(why, whylen, "its CN contains a NUL byte");
+		return -1;
+	}
 	if (len < 1 || len > 63 || (size_t)len >= idlen) {
-		snprintf(why, whylen, "the certificate CN is not 1 to 63 characters");
+		snprintf(why, whylen, "its CN is not 1 to 63 characters");
 		return -1;
 	}
 	for (int i = 0; i < len; i++) {
@@ -421,14 +529,50 @@ tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why, size_t whylen)
 
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		    (c == '-' && i > 0))) {
-			snprintf(why, whylen, "the certificate CN is not an "
-			    "endpoint id (a-z, 0-9 and \"-\" only)");
+			snprintf(why, whylen, "its CN is not an endpoint id "
+			    "(a-z, 0-9 and \"-\" only)");
 			return -1;
 		}
 	}
 	memcpy(id, p, (size_t)len);
 	id[len] = '\0';
+	if (tls_san_agrees(cert, id, why, whylen) < 0) {
+		id[0] = '\0';
+		return -1;
+	}
 	return 0;
+}
+
+int
+tls_peer_issued_by(SSL *ssl, char *const *cas, size_t ncas, char *why,
+    size_t whylen)
+{
+	STACK_OF(X509) *chain = SSL_get0_verified_chain(ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+	char fp[2 * EVP_MAX_MD_SIZE + 1], name[256] = "";
+	int n = chain != NULL ? sk_X509_num(chain) : 0;
+
+	/* depth 0 is the client's own certificate; the CAs follow */
+	for (int i = 1; i < n; i++) {
+		X509 *ca = sk_X509_value(chain, i);
+
+		if (X509_digest(ca, EVP_sha256(), md, &mdlen) != 1)
+			continue;
+		for (unsigned int k = 0; k < mdlen; k++)
+			snprintf(fp + 2 * k, 3, "%02x", md[k]);
+		for (size_t k = 0; k < ncas; k++)
+			if (strcmp(fp, cas[k]) == 0)
+				return 0;
+		if (i == 1)
+			tls_name(X509_get_subject_name(ca), name, sizeof(name));
+	}
+	if (n < 2)
+		snprintf(why, whylen, "its chain of CAs is not known");
+	else
+		snprintf(why, whylen, "its issuer \"%s\" is not a CA the "
+		    "endpoint is pinned to (registry: ca)", name);
+	return -1;
 }
 
 void

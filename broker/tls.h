@@ -7,7 +7,11 @@
  * trusted at once) for the client-authentication purpose, and, when tls.crl
  * is set, checked against the CRLs of every CA of its chain (tls.c says what
  * happens when a CRL is missing or out of date).
- * Identity: the subject Common Name of the verified client certificate.
+ * No session resumption (no tickets, no session cache): every connection
+ * verifies the client certificate in full.
+ * Identity: the subject Common Name of the verified client certificate, a
+ * client certificate (not a CA, extendedKeyUsage clientAuth present) whose
+ * subjectAltName, if any, names no other endpoint (docs/certificates.md).
  */
 #ifndef CCC_TLS_H
 #define CCC_TLS_H
@@ -27,9 +31,22 @@ SSL_CTX	*tls_server_ctx(const struct config *cfg, char *err, size_t errlen);
 /*
  * The endpoint identity of ssl's verified peer certificate: its subject CN,
  * which must be present once, free of NUL bytes, and of the endpoint-id form
- * [a-z0-9][a-z0-9-]{0,62}. Returns 0, or -1 with why[] set.
+ * [a-z0-9][a-z0-9-]{0,62}. Refused as well: a CA certificate (basicConstraints
+ * CA:TRUE, keyCertSign, or a v1 self-signed one), a certificate without an
+ * extendedKeyUsage that lists clientAuth, and one whose subjectAltName names
+ * another endpoint — a URI urn:ccc:endpoint:X or a single-label DNS name X
+ * with X not the CN — or holds a NUL byte. Returns 0, or -1 with why[] set
+ * (a phrase about the certificate: "it is a CA certificate ...").
  */
 int	 tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why,
+	    size_t whylen);
+/*
+ * Whether a CA certificate of ssl's verified chain (the issuer, or any CA
+ * above it) has one of the ncas SHA-256 fingerprints cas (64 lower-case hex
+ * digits each): the registry's pin of an endpoint to its CAs. Returns 0 when
+ * one has, or -1 with why[] set (naming the issuer).
+ */
+int	 tls_peer_issued_by(SSL *ssl, char *const *cas, size_t ncas, char *why,
 	    size_t whylen);
 /*
  * The peer certificate's subject (one line, RFC 2253) and the hex SHA-256 of

@@ -4,6 +4,7 @@
 # Usage:
 #   sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME] [--crl-days N]
 #   sh certs/mkpki.sh issue OUTDIR ID NAME [--not-before DATE] [--not-after DATE] [--days N]
+#                     [--subject SUBJ] [--san SAN] [--eku EKU] [--ca-cert] [--nul-cn SUFFIX]
 #   sh certs/mkpki.sh revoke OUTDIR NAME [--reason REASON] [--crl-days N]
 #   sh certs/mkpki.sh crl OUTDIR [--crl-days N] [--last-update DATE] [--next-update DATE]
 #
@@ -29,6 +30,21 @@
 # --not-after (DATE: YYYYMMDDHHMMSSZ, UTC; defaults: now, and --days from now):
 # e.g. an expired or a not-yet-valid certificate for tests. NAME may contain
 # "." (ids cannot), so that it never clashes with an endpoint's own files.
+# For the tests of the broker's identity rules, issue can also make
+# certificates a real CA should never issue:
+#   --subject SUBJ  the subject in openssl's -subj form instead of /CN=ID,
+#                   e.g. /CN=tr-police/CN=bg-customs (two CNs)
+#   --san SAN       the subjectAltName instead of URI:urn:ccc:endpoint:ID,
+#                   in openssl's form (e.g. "URI:urn:ccc:endpoint:bg-customs");
+#                   "none" leaves the extension out
+#   --eku EKU       the extendedKeyUsage instead of clientAuth (e.g.
+#                   serverAuth); "none" leaves the extension out
+#   --ca-cert       a CA certificate (basicConstraints CA:TRUE, keyUsage
+#                   keyCertSign and cRLSign besides digitalSignature)
+#   --nul-cn SUFFIX the CN is ID, a NUL byte, then SUFFIX; openssl's command
+#                   line cannot write a NUL, so the certificate is made with
+#                   a placeholder, patched and signed again (openssl x509):
+#                   it is not in the CA database and cannot be revoked
 #
 # revoke: add NAME.pem to the CA's revoked certificates (--reason: one of
 # openssl's CRL reasons, e.g. keyCompromise, superseded) and remake crl.pem.
@@ -54,6 +70,11 @@ crl_days=30
 ca_name="ccc demo CA"
 not_before=
 not_after=
+subject=
+san=
+eku=
+ca_cert=no
+nul_cn=
 last_update=
 next_update=
 reason=
@@ -66,6 +87,7 @@ tmp=
 usage() {
 	echo "usage: sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME] [--crl-days N]"
 	echo "       sh certs/mkpki.sh issue OUTDIR ID NAME [--not-before DATE] [--not-after DATE] [--days N]"
+	echo "                         [--subject SUBJ] [--san SAN] [--eku EKU] [--ca-cert] [--nul-cn SUFFIX]"
 	echo "       sh certs/mkpki.sh revoke OUTDIR NAME [--reason REASON] [--crl-days N]"
 	echo "       sh certs/mkpki.sh crl OUTDIR [--crl-days N] [--last-update DATE] [--next-update DATE]"
 	echo "DATE is YYYYMMDDHHMMSSZ (UTC)."
@@ -97,10 +119,13 @@ while [ $# -gt 0 ]; do
 		val=${opt#*=}
 		opt=${opt%%=*}
 		shift ;;
-	--days|--ca-name|--crl-days|--not-before|--not-after|--reason|--last-update|--next-update)
+	--days|--ca-name|--crl-days|--not-before|--not-after|--reason|--last-update|--next-update|--subject|--san|--eku|--nul-cn)
 		[ $# -ge 2 ] || die "$opt needs a value"
 		val=$2
 		shift 2 ;;
+	--ca-cert)
+		val=
+		shift ;;
 	-h|--help)
 		usage; exit 0 ;;
 	--)
@@ -119,6 +144,11 @@ while [ $# -gt 0 ]; do
 	--reason) reason=$val ;;
 	--last-update) last_update=$val ;;
 	--next-update) next_update=$val ;;
+	--subject) subject=$val ;;
+	--san) san=$val ;;
+	--eku) eku=$val ;;
+	--ca-cert) ca_cert=yes ;;
+	--nul-cn) nul_cn=$val ;;
 	*) usage >&2; die "unknown option: $opt" ;;
 	esac
 	set_opts="$set_opts $opt"
@@ -131,7 +161,7 @@ done
 # Options each command takes.
 case $mode in
 make)	allowed="--days --ca-name --crl-days"; nargs=2 ;;
-issue)	allowed="--not-before --not-after --days"; nargs=3 ;;
+issue)	allowed="--not-before --not-after --days --subject --san --eku --ca-cert --nul-cn"; nargs=3 ;;
 revoke)	allowed="--reason --crl-days"; nargs=2 ;;
 crl)	allowed="--crl-days --last-update --next-update"; nargs=1 ;;
 esac
@@ -210,6 +240,23 @@ case $ca_name in
 *'
 '*) die "--ca-name: name contains a newline" ;;
 esac
+# these go into the openssl configuration file: one line each
+for v in "$subject" "$san" "$eku" "$nul_cn"; do
+	case $v in
+	*'
+'*) die "a value contains a newline" ;;
+	esac
+done
+case $subject in
+''|/*) ;;
+*) die "--subject: expected openssl's form, e.g. /CN=ID" ;;
+esac
+case $nul_cn in
+*[!A-Za-z0-9.-]*) die "--nul-cn: letters, digits, '.' and '-' only" ;;
+esac
+if [ -n "$nul_cn" ] && [ -n "$subject" ]; then
+	die "--nul-cn and --subject exclude each other"
+fi
 
 command -v openssl >/dev/null 2>&1 || die "openssl not found in PATH"
 
@@ -402,6 +449,31 @@ case $mode in
 issue)
 	id=$arg2 name=$arg3
 	key=$outdir/$name.key
+	# the extensions, as asked: a section of their own
+	{
+		echo "[ v3_issue ]"
+		if [ "$ca_cert" = yes ]; then
+			echo "basicConstraints = critical, CA:TRUE"
+			echo "keyUsage = critical, digitalSignature, keyCertSign, cRLSign"
+		else
+			echo "basicConstraints = critical, CA:FALSE"
+			echo "keyUsage = critical, digitalSignature"
+		fi
+		case $eku in
+		'') echo "extendedKeyUsage = clientAuth" ;;
+		none) ;;
+		*) echo "extendedKeyUsage = $eku" ;;
+		esac
+		case $san in
+		'') echo "subjectAltName = URI:urn:ccc:endpoint:$id" ;;
+		none) ;;
+		*) echo "subjectAltName = $san" ;;
+		esac
+		echo "subjectKeyIdentifier = hash"
+		echo "authorityKeyIdentifier = keyid:always"
+		echo "[ v3_bare ]"
+		echo "subjectKeyIdentifier = hash"
+	} >> "$cnf"
 	if [ -f "$key" ]; then
 		set -- -key "$key"
 		newkey=no
@@ -410,15 +482,43 @@ issue)
 		    -keyout "$tmp/$name.key"
 		newkey=yes
 	fi
-	ossl "$name.pem" req -new -config "$cnf" -utf8 -noenc -subj "/CN=$id" \
-	    -sha256 -addext "subjectAltName = URI:urn:ccc:endpoint:$id" "$@" \
-	    -out "$tmp/$name.csr"
-	set -- -days "$days"
-	[ -z "$not_before" ] || set -- "$@" -startdate "$not_before"
-	[ -z "$not_after" ] || set -- "$@" -enddate "$not_after"
-	ca_db_init
-	ca_run "$name.pem" -notext -extensions v3_client -in "$tmp/$name.csr" \
-	    "$@" -out "$tmp/$name.pem"
+	subj=${subject:-/CN=$id}
+	if [ -n "$nul_cn" ]; then
+		# a self-signed stand-in whose CN has "~" where the NUL goes
+		marker="$id~"
+		ossl "$name.pem" req -new -x509 -config "$cnf" -utf8 -noenc \
+		    -subj "/CN=$id~$nul_cn" -days "$days" -sha256 \
+		    -extensions v3_bare "$@" -outform DER -out "$tmp/$name.der"
+		[ "$newkey" = no ] || key=$tmp/$name.key
+		hex=$(od -An -v -tx1 "$tmp/$name.der" | tr -s ' \n' '  ')
+		pat=$(printf '%s' "$marker" | od -An -v -tx1 | tr -s ' \n' '  ')
+		# every place the marker stands (issuer and subject), as offsets
+		offs=$(awk -v h="$hex" -v m="$pat" 'BEGIN { o = 0;
+		    while ((i = index(substr(h, o + 1), m)) > 0) {
+			print (o + i - 1) / 3; o += i + 2 } }')
+		[ -n "$offs" ] || die "$name.pem: placeholder not found"
+		for off in $offs; do
+			printf '\000' | dd of="$tmp/$name.der" bs=1 \
+			    seek=$((off + ${#id})) conv=notrunc 2>/dev/null
+		done
+		# sign it again by itself, then let the CA issue it
+		ossl "$name.pem" x509 -in "$tmp/$name.der" -inform DER \
+		    -signkey "$key" -days "$days" -out "$tmp/$name.self.pem"
+		ossl "$name.pem" x509 -in "$tmp/$name.self.pem" \
+		    -CA "$outdir/ca.pem" -CAkey "$outdir/ca.key" \
+		    -set_serial "0x$(openssl rand -hex 15)" -days "$days" \
+		    -clrext -extfile "$cnf" -extensions v3_issue \
+		    -out "$tmp/$name.pem"
+	else
+		ossl "$name.pem" req -new -config "$cnf" -utf8 -noenc \
+		    -subj "$subj" -sha256 "$@" -out "$tmp/$name.csr"
+		set -- -days "$days"
+		[ -z "$not_before" ] || set -- "$@" -startdate "$not_before"
+		[ -z "$not_after" ] || set -- "$@" -enddate "$not_after"
+		ca_db_init
+		ca_run "$name.pem" -notext -preserveDN -extensions v3_issue \
+		    -in "$tmp/$name.csr" "$@" -out "$tmp/$name.pem"
+	fi
 	if [ "$newkey" = yes ]; then
 		install_file "$name.key" 0600
 	fi

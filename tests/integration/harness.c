@@ -33,6 +33,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "names.h"
@@ -203,6 +204,68 @@ h_rogue(const char *file)
 	return h_path_in(h_rogue_dir, file);
 }
 
+/*
+ * Run certs/mkpki.sh with these arguments (NULL-terminated); true when it
+ * succeeds. For use outside a test, where nothing may assert.
+ */
+static bool
+h_mkpki_run(const char *arg, va_list ap)
+{
+	char script[PATH_MAX], sh[] = "sh", *argv[24];
+	const char *a;
+	size_t n = 0;
+
+	snprintf(script, sizeof(script), "%s/certs/mkpki.sh", h_srcdir());
+	argv[n++] = sh;
+	argv[n++] = script;
+	for (a = arg; a != NULL; a = va_arg(ap, const char *)) {
+		if (n == sizeof(argv) / sizeof(argv[0]) - 1)
+			return false;
+		argv[n++] = (char *)(uintptr_t)a;	/* execvp wants char * */
+	}
+	argv[n] = NULL;
+	return h_run(argv);
+}
+
+static bool __attribute__((sentinel))
+h_mkpki_try(const char *arg, ...)
+{
+	va_list ap;
+	bool ok;
+
+	va_start(ap, arg);
+	ok = h_mkpki_run(arg, ap);
+	va_end(ap);
+	return ok;
+}
+
+/* The certificates of the identity tests (harness.h), in the test PKI. */
+static bool
+h_pki_identity(void)
+{
+	const char *d = h_pki_dir;
+
+	return h_mkpki_try("issue", d, "tr-police", "tr-police.san-bg", "--san",
+	    "URI:urn:ccc:endpoint:bg-customs", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.dns-bg", "--san",
+	    "DNS:bg-customs", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.san-host", "--san",
+	    "URI:urn:ccc:endpoint:tr-police, DNS:ccc-gw.police.example, "
+	    "URI:https://police.example/ccc", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.no-san", "--san",
+	    "none", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.nul", "--nul-cn",
+	    "bg-customs", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.two-cn", "--subject",
+	    "/CN=tr-police/CN=bg-customs", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.no-eku", "--eku",
+	    "none", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.server-eku", "--eku",
+	    "serverAuth", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.ca", "--ca-cert",
+	    NULL);
+}
+
 int
 h_pki_create(void)
 {
@@ -262,7 +325,7 @@ h_pki_create(void)
 		    late1, na, late2, NULL };
 
 		if (!h_run(argv1) || !h_run(argv2) || !h_run(argv3) ||
-		    !h_run(argv4)) {
+		    !h_run(argv4) || !h_pki_identity()) {
 			fprintf(stderr, "itest: %s failed\n", script);
 			goto out;
 		}
@@ -271,6 +334,24 @@ h_pki_create(void)
 out:
 	free(endpoints);
 	return rc;
+}
+
+void
+h_cert_sha256(const char *path, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	X509 *x = NULL;
+	FILE *fp;
+
+	ck_assert_msg((fp = fopen(path, "r")) != NULL, "cannot read %s", path);
+	x = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	ck_assert_msg(x != NULL, "no certificate in %s", path);
+	ck_assert(X509_digest(x, EVP_sha256(), md, &len) == 1 && len == 32);
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	X509_free(x);
 }
 
 char *
@@ -299,23 +380,13 @@ h_pki_drop(char *dir)
 void
 h_mkpki(const char *arg, ...)
 {
-	char script[PATH_MAX], sh[] = "sh", *argv[20];
-	const char *a;
 	va_list ap;
-	size_t n = 0;
+	bool ok;
 
-	snprintf(script, sizeof(script), "%s/certs/mkpki.sh", h_srcdir());
-	argv[n++] = sh;
-	argv[n++] = script;
 	va_start(ap, arg);
-	for (a = arg; a != NULL; a = va_arg(ap, const char *)) {
-		ck_assert_msg(n < sizeof(argv) / sizeof(argv[0]) - 1,
-		    "h_mkpki: too many arguments");
-		argv[n++] = (char *)(uintptr_t)a;	/* execvp wants char * */
-	}
+	ok = h_mkpki_run(arg, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_msg(h_run(argv), "mkpki.sh %s ... failed", arg);
+	ck_assert_msg(ok, "mkpki.sh %s ... failed", arg);
 }
 
 /*
@@ -386,6 +457,7 @@ h_log_port(const struct h_broker *b)
 
 const char *h_data_dir;
 const char *h_tls_pki;
+const char *h_tls_extra_ca;
 
 /* Start cccd on b's config and wait until it reports its port. */
 static void
@@ -443,7 +515,7 @@ struct h_broker *
 h_broker_start_at(const char *extra_yaml, const char *test)
 {
 	struct h_broker *b;
-	char src[PATH_MAX], data[400], name[128], crl[420] = "";
+	char src[PATH_MAX], data[400], name[128], crl[420] = "", extra[420] = "";
 	const char *tls;
 	char *reg, *cfg;
 	size_t cfglen, n;
@@ -477,6 +549,8 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	tls = h_tls_pki != NULL ? h_tls_pki : h_pki_dir;
 	if (h_tls_pki != NULL)
 		snprintf(crl, sizeof(crl), "  crl: \"%s/crl.pem\"\n", h_tls_pki);
+	if (h_tls_extra_ca != NULL)
+		snprintf(extra, sizeof(extra), "\n    - \"%s\"", h_tls_extra_ca);
 	cfglen = 2560 + (extra_yaml != NULL ? strlen(extra_yaml) : 0);
 	cfg = malloc(cfglen);
 	ck_assert_ptr_nonnull(cfg);
@@ -486,13 +560,13 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	    "tls:\n"
 	    "  cert: \"%s/cccd.pem\"\n"
 	    "  key: \"%s/cccd.key\"\n"
-	    "  ca: \"%s/ca.pem\"\n"
+	    "  ca:\n    - \"%s/ca.pem\"%s\n"
 	    "%s"
 	    "registry: \"%s\"\n"
 	    "data_dir: \"%s\"\n"
 	    "log_level: debug\n"
 	    "%s%s",
-	    tls, tls, tls, crl, b->registry, data,
+	    tls, tls, tls, extra, crl, b->registry, data,
 	    /* never the default port 9464: brokers run side by side */
 	    extra_yaml != NULL && strstr(extra_yaml, "metrics:") != NULL ? "" :
 	    "metrics:\n  listen: 127.0.0.1:0\n",
@@ -628,6 +702,36 @@ h_broker_reload(struct h_broker *b)
 		}
 		h_sleep_ms(10);
 	}
+}
+
+int
+h_audited(const struct h_broker *b, const char *event, const char *detail,
+    const char *subject, const char *endpoint)
+{
+	char db[400];
+	sqlite3_stmt *st;
+	sqlite3 *h;
+	int n;
+
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM audit "
+	    "WHERE event = ?1 AND detail LIKE ?2 AND subject LIKE ?3 AND "
+	    "endpoint LIKE ?4 AND length(fingerprint) = 64", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, detail != NULL ? detail : "%", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, subject != NULL ? subject : "%", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, endpoint != NULL ? endpoint : "%", -1,
+	    SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
 }
 
 char *

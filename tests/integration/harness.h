@@ -35,6 +35,13 @@
  * by the test CA, with its (empty) CRL "crl.pem"; for "bg-customs" also an
  * expired certificate ("bg-customs.expired.pem") and one not valid before
  * 2099 ("bg-customs.future.pem"); and a "rogue CA" with its own "tr-police".
+ * For the identity rules, the test CA also issues these "tr-police.*"
+ * certificates (CN=tr-police unless said otherwise): san-bg (SAN
+ * URI:urn:ccc:endpoint:bg-customs), dns-bg (SAN DNS:bg-customs), san-host
+ * (SAN naming tr-police, a host name and a web URI), no-san, nul (CN
+ * "tr-police" NUL "bg-customs"), two-cn (CN=tr-police and CN=bg-customs),
+ * no-eku (no extendedKeyUsage), server-eku (serverAuth only) and ca (a CA
+ * certificate, CA:TRUE).
  * Returns 0, or -1 after printing why. h_pki_destroy() removes it.
  */
 int		 h_pki_create(void);
@@ -51,6 +58,8 @@ const char	*h_rogue(const char *file);
  */
 char		*h_pki_clone(void);
 void		 h_pki_drop(char *dir);
+/* The SHA-256 fingerprint of the certificate in the PEM file, in hex. */
+void		 h_cert_sha256(const char *path, char hex[65]);
 /* Run certs/mkpki.sh with these arguments (NULL-terminated); asserts success. */
 void		 h_mkpki(const char *arg, ...) __attribute__((sentinel));
 
@@ -87,6 +96,8 @@ extern const char *h_data_dir;
  * and check client certificates against its "crl.pem" (tls.crl).
  */
 extern const char *h_tls_pki;
+/* When set, brokers started from now on trust this CA file too (tls.ca). */
+extern const char *h_tls_extra_ca;
 #define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
 /* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
@@ -115,6 +126,15 @@ void		 h_registry_write(const struct h_broker *b, const char *yaml);
 /* Replace the first occurrence of from with to in the registry (asserts one exists). */
 void		 h_registry_edit(const struct h_broker *b, const char *from,
 		    const char *to);
+
+/*
+ * Audit records in the journal of the halted broker b with this event whose
+ * detail, subject and endpoint match the SQL LIKE patterns (NULL: any) and
+ * that name a certificate (a SHA-256 fingerprint).
+ */
+int		 h_audited(const struct h_broker *b, const char *event,
+		    const char *detail, const char *subject,
+		    const char *endpoint);
 
 /* The broker log. */
 bool		 h_log_contains(const struct h_broker *b, const char *needle);
@@ -241,5 +261,7 @@ Suite		*faults_suite(void);
 Suite		*revocation_suite(void);
 Suite		*admin_suite(void);
 Suite		*metrics_suite(void);
+Suite		*tls_scan_suite(void);
+Suite		*privileges_suite(void);
 
 #endif

@@ -137,6 +137,8 @@ START_TEST(test_config_defaults)
 	snprintf(path, sizeof(path), "%s/registry.yaml", tmpdir);
 	ck_assert_str_eq(cfg->registry, path);
 	ck_assert_str_eq(cfg->data_dir, "/var/lib/ccc");
+	ck_assert_ptr_null(cfg->user);
+	ck_assert_ptr_null(cfg->group);
 	ck_assert_str_eq(cfg->log_level, "info");
 	ck_assert_uint_eq(cfg->max_frame_size, 65536);
 	ck_assert_uint_eq(cfg->max_connections, 10000);
@@ -276,8 +278,8 @@ START_TEST(test_config_unknown_key)
 {
 	config_fails(base_config("log_level: warn\nlisen: 127.0.0.1:1\n"),
 	    "test.yaml:7: unknown key 'lisen' (expected one of: listen, tls, "
-	    "registry, data_dir, log_level, limits, timeouts, durable, retention, "
-	    "ttl, metrics)");
+	    "registry, data_dir, user, group, log_level, limits, timeouts, "
+	    "durable, retention, ttl, metrics)");
 	config_fails(base_config("timeouts:\n  handshake: 5\n  idel: 100\n"),
 	    "test.yaml:8: unknown key 'idel' in timeouts (expected one of: "
 	    "handshake, ping_interval, idle, shutdown)");
@@ -675,6 +677,33 @@ START_TEST(test_config_log_level)
 }
 END_TEST
 
+START_TEST(test_config_user_group)
+{
+	struct config *cfg = config_ok(base_config("user: ccc\ngroup: ccc\n"));
+
+	ck_assert_str_eq(cfg->user, "ccc");
+	ck_assert_str_eq(cfg->group, "ccc");
+	config_free(cfg);
+	cfg = config_ok(base_config("user: _ccc-broker.1\n"));
+	ck_assert_str_eq(cfg->user, "_ccc-broker.1");
+	ck_assert_ptr_null(cfg->group);
+	config_free(cfg);
+	config_fails(base_config("group: ccc\n"),
+	    "test.yaml:6: group: needs user as well");
+	config_fails(base_config("user: \"a b\"\n"),
+	    "test.yaml:6: user: expected a user name (letters, digits, \"_\", "
+	    "\".\", \"-\"; at most 32)");
+	config_fails(base_config("user: \"-x\"\n"),
+	    "test.yaml:6: user: expected a user name (letters, digits, \"_\", "
+	    "\".\", \"-\"; at most 32)");
+	config_fails(base_config("user: ccc\ngroup: 100\n"),
+	    "test.yaml:7: group: expected a group name (letters, digits, \"_\", "
+	    "\".\", \"-\"; at most 32)");
+	config_fails(base_config("user: [ccc]\n"),
+	    "test.yaml:6: user: expected a string, got a list");
+}
+END_TEST
+
 START_TEST(test_config_yaml_errors)
 {
 	config_fails_prefix(base_config("limits:\n  max_frame_size: [2048\n"),
@@ -924,7 +953,7 @@ static const struct {
 	    "name)" },
 	{ "    country: TR", "    contry: TR",
 	    "reg.yaml:7: unknown key 'contry' in endpoint (expected one of: id, "
-	    "country, kind, name, roles, suspended)" },
+	    "country, kind, name, roles, suspended, ca)" },
 	{ "    action: publish", "    action: publish\n    topic: [a]",
 	    "reg.yaml:14: unknown key 'topic' in access rule (expected one of: "
 	    "id, action, endpoints, categories, sections, topics)" },
@@ -1267,6 +1296,7 @@ config_suite(void)
 	    sizeof(bounds) / sizeof(bounds[0]));
 	tcase_add_test(tc, test_config_bad_numbers);
 	tcase_add_test(tc, test_config_unknown_key);
+	tcase_add_test(tc, test_config_user_group);
 	tcase_add_test(tc, test_config_durations);
 	tcase_add_test(tc, test_config_metrics);
 	tcase_add_test(tc, test_config_idle_vs_ping);

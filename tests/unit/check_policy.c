@@ -381,6 +381,105 @@ START_TEST(test_diff_removals_and_resume)
 }
 END_TEST
 
+#define FP_A	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define FP_A_COLONS	"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:" \
+			"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF"
+#define FP_B	"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+/* The demo registry with tr-police's "ca" set to value (JSON); NULL if refused. */
+static struct registry *
+demo_with_ca(const char *value_json)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "endpoints/%zu/ca", ep_index("tr-police"));
+	return demo_with(path, value_json);
+}
+
+START_TEST(test_endpoint_ca_pins)
+{
+	struct registry *reg;
+	const struct endpoint *ep;
+	char err[1024] = "";
+	json_t *j, *ca;
+
+	/* none in the demo registry: any trusted CA */
+	ck_assert_uint_eq(registry_endpoint(demo, "tr-police")->n_ca, 0);
+	/* one string or a list; openssl's colon form is made canonical */
+	reg = demo_with_ca("\"" FP_A_COLONS "\"");
+	ck_assert_ptr_nonnull(reg);
+	ep = registry_endpoint(reg, "tr-police");
+	ck_assert_uint_eq(ep->n_ca, 1);
+	ck_assert_str_eq(ep->ca[0], FP_A);
+	ck_assert_uint_eq(registry_endpoint(reg, "gr-police")->n_ca, 0);
+	/* exported as a list of the canonical form */
+	j = registry_to_json(reg);
+	ca = json_object_get(json_array_get(json_object_get(j, "endpoints"),
+	    ep_index("tr-police")), "ca");
+	ck_assert(json_is_array(ca));
+	ck_assert_str_eq(json_string_value(json_array_get(ca, 0)), FP_A);
+	json_decref(j);
+	registry_unref(reg);
+	reg = demo_with_ca("[\"" FP_A "\", \"" FP_B "\"]");
+	ck_assert_ptr_nonnull(reg);
+	ck_assert_uint_eq(registry_endpoint(reg, "tr-police")->n_ca, 2);
+	registry_unref(reg);
+
+	/* refused: not a fingerprint, a short one, twice the same, empty */
+	ck_assert_ptr_null(demo_with_ca("\"ccc demo CA\""));
+	ck_assert_ptr_null(demo_with_ca("\"0123456789abcdef\""));
+	ck_assert_ptr_null(demo_with_ca("\"" FP_A "0\""));
+	ck_assert_ptr_null(demo_with_ca("[\"" FP_A "\", \"" FP_A_COLONS "\"]"));
+	ck_assert_ptr_null(demo_with_ca("[]"));
+	ck_assert_int_eq(registry_load_string("version: 1\nsections: []\n"
+	    "endpoints:\n  - id: a\n    kind: police\n    name: A\n"
+	    "    roles: [publisher]\n    ca: \"" FP_A ":\"\naccess_rules: []\n",
+	    "pins.yaml", &reg, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "pins.yaml:8: ca: ") != NULL &&
+	    strstr(err, "SHA-256 fingerprint") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_diff_ca_widens)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "endpoints/%zu/ca", ep_index("tr-police"));
+	/* a new pin, another pin, one pin less: each needs four eyes */
+	diff_case(demo_with(path, "\"" FP_A "\""), true,
+	    "~ endpoint tr-police: ca: (none) -> " FP_A);
+	{
+		json_t *o, *n;
+		struct registry *a = demo_with(path, "[\"" FP_A "\", \""
+		    FP_B "\"]"), *b = demo_with(path, "\"" FP_B "\"");
+		struct regdiff d;
+		char *text;
+
+		ck_assert_ptr_nonnull(a);
+		ck_assert_ptr_nonnull(b);
+		o = registry_to_json(a);
+		n = registry_to_json(b);
+		regdiff_compare(o, n, &d);
+		ck_assert(regdiff_widens(&d));
+		text = regdiff_join(d.reasons);
+		ck_assert_msg(strstr(text, "endpoint tr-police: ca widened") !=
+		    NULL, "%s", text);
+		free(text);
+		regdiff_free(&d);
+		/* and taking the pins away */
+		json_decref(o);
+		o = registry_to_json(demo);
+		regdiff_compare(n, o, &d);
+		ck_assert(regdiff_widens(&d));
+		regdiff_free(&d);
+		json_decref(o);
+		json_decref(n);
+		registry_unref(a);
+		registry_unref(b);
+	}
+}
+END_TEST
+
 START_TEST(test_yaml_round_trip)
 {
 	json_t *j = registry_to_json(demo), *j2;
@@ -402,6 +501,31 @@ START_TEST(test_yaml_round_trip)
 }
 END_TEST
 
+/* An exported registry with CA pins loads back to the same registry. */
+START_TEST(test_yaml_round_trip_pins)
+{
+	struct registry *reg = demo_with_ca("[\"" FP_B "\", \"" FP_A_COLONS
+	    "\"]"), *back = NULL;
+	json_t *j, *j2;
+	char *yaml, err[1024] = "";
+
+	ck_assert_ptr_nonnull(reg);
+	j = registry_to_json(reg);
+	yaml = registry_json_to_yaml(j, 7);
+	ck_assert_ptr_nonnull(yaml);
+	ck_assert_ptr_nonnull(strstr(yaml, FP_A));
+	if (registry_load_string(yaml, "export", &back, err, sizeof(err)) != 0)
+		ck_abort_msg("export does not load: %s", err);
+	j2 = registry_to_json(back);
+	ck_assert(json_equal(j, j2));
+	json_decref(j2);
+	registry_unref(back);
+	free(yaml);
+	json_decref(j);
+	registry_unref(reg);
+}
+END_TEST
+
 Suite *
 policy_suite(void)
 {
@@ -417,7 +541,10 @@ policy_suite(void)
 	tcase_add_test(tc, test_plan_recipient_without_access);
 	tcase_add_test(tc, test_diff_classification);
 	tcase_add_test(tc, test_diff_removals_and_resume);
+	tcase_add_test(tc, test_endpoint_ca_pins);
+	tcase_add_test(tc, test_diff_ca_widens);
 	tcase_add_test(tc, test_yaml_round_trip);
+	tcase_add_test(tc, test_yaml_round_trip_pins);
 	suite_add_tcase(s, tc);
 	return s;
 }
