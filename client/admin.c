@@ -37,7 +37,7 @@
 
 /* Flags of the admin commands; each command accepts some (admin_cmds). */
 enum {
-	A_ID, A_NAME, A_KIND, A_ROLES, A_COUNTRY,
+	A_ID, A_NAME, A_KIND, A_ROLES, A_COUNTRY, A_CA_PINS,
 	A_ACTION, A_ENDPOINTS, A_CATEGORIES, A_SECTIONS, A_TOPICS,
 	A_MIN_SEVERITY, A_ORIGINS, A_TARGETS,
 	A_JSON_IN, A_ORIGIN, A_FILE, A_BASE, A_OUTPUT, A_REVISION, A_LIMIT,
@@ -68,6 +68,9 @@ static const struct cli_flag admin_flags[A_NFLAGS] = {
 	    "subscriber, operator", NULL },
 	[A_COUNTRY] = { "country", "CC", "TR, BG or GR; none for the centre's "
 	    "own endpoints", NULL },
+	[A_CA_PINS] = { "ca-pins", "LIST", "comma-separated SHA-256 "
+	    "fingerprints (AB:CD:...) of the CAs the endpoint's certificate must "
+	    "be issued by; none: any CA the broker trusts", NULL },
 	[A_ACTION] = { "action", "ACTION", "publish or subscribe", NULL },
 	[A_ENDPOINTS] = { "endpoints", "LIST", "comma-separated endpoint ids, "
 	    "or \"*\" for every endpoint", NULL },
@@ -136,6 +139,7 @@ static const struct admin_field admin_endpoint_fields[] = {
 	{ A_KIND, "kind", false },
 	{ A_NAME, "name", false },
 	{ A_ROLES, "roles", true },
+	{ A_CA_PINS, "ca", true },
 };
 
 static const struct admin_field admin_acl_fields[] = {
@@ -245,7 +249,8 @@ static int	admin_reload_tls(struct admin_run *);
 
 #define F_CHANGE	(AB(A_COMMENT) | AB(A_DRY_RUN) | AB(A_JSON))
 #define F_SECTION	(AB(A_NAME))
-#define F_ENDPOINT	(AB(A_NAME) | AB(A_KIND) | AB(A_ROLES) | AB(A_COUNTRY))
+#define F_ENDPOINT	(AB(A_NAME) | AB(A_KIND) | AB(A_ROLES) | AB(A_COUNTRY) | \
+			 AB(A_CA_PINS))
 #define F_ACL		(AB(A_ACTION) | AB(A_ENDPOINTS) | AB(A_CATEGORIES) | \
 			 AB(A_SECTIONS) | AB(A_TOPICS))
 #define F_ROUTE		(AB(A_CATEGORIES) | AB(A_SECTIONS) | \
@@ -261,11 +266,11 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "endpoint", "show", "ID [--json]", "one endpoint", "ID", AB(A_JSON),
 	    admin_show },
 	{ "endpoint", "add", "--id ID --kind KIND --name TEXT --roles LIST "
-	    "[--country CC]", "register an endpoint (its id is its "
+	    "[--country CC] [--ca-pins LIST]", "register an endpoint (its id is its "
 	    "certificate's CN)", NULL, F_CHANGE | AB(A_ID) | F_ENDPOINT,
 	    admin_add },
 	{ "endpoint", "update", "ID [--name TEXT] [--roles LIST] [--country CC] "
-	    "[--kind KIND]", "change an endpoint's fields", "ID",
+	    "[--kind KIND] [--ca-pins LIST]", "change an endpoint's fields", "ID",
 	    F_CHANGE | F_ENDPOINT, admin_update },
 	{ "endpoint", "suspend", "ID", "refuse the endpoint's connections and "
 	    "end its sessions, whatever its certificate", "ID", F_CHANGE,
@@ -612,6 +617,7 @@ admin_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		return cli_uint(admin_flags[f].name, val, 1, INT64_MAX,
 		    &r->num[f], why, whylen);
 	case A_ROLES:
+	case A_CA_PINS:
 	case A_ENDPOINTS:
 	case A_CATEGORIES:
 	case A_SECTIONS:

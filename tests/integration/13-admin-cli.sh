@@ -286,6 +286,17 @@ op1 endpoint show bg-police --json
 expect "endpoint update merged the field, kept the others" 0 \
     '"name":"Bulgarian police (GDNP)"' '"country":"BG"' '"roles":["publisher","subscriber"]'
 
+# pin bg-police to the test CA: any change of CA pins needs approval
+fp=$(openssl x509 -in "$pki/ca.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
+op1 endpoint update bg-police --ca-pins "$fp" -m "pin to the BG CA"
+pp=$(proposal_of)
+expect "endpoint update --ca-pins: a proposal" 0 "awaits approval by another operator"
+op2 approve "$pp"
+op1 endpoint show bg-police --json
+expect "the CA pin is in the registry" 0 '"ca":["'
+op1 endpoint show bg-police
+expect "endpoint show lists the CA pin" 0 "ca:"
+
 op1 endpoint suspend tr-customs -m "certificate reported lost"
 expect "endpoint suspend applies at once" 0 \
     "~ endpoint tr-customs: suspended:" "applied: revision"
