@@ -51,12 +51,12 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
                broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
-               broker/metrics.c broker/server.c
+               broker/metrics.c broker/quota.c broker/server.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
                tests/unit/check_config.c tests/unit/check_names.c \
-               tests/unit/check_policy.c
+               tests/unit/check_policy.c tests/unit/check_quota.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \

@@ -126,6 +126,7 @@ static const int metrics_publish_codes[] = {
 	CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN,
 	CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT,
 	CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
+	CCC__V1__ERROR_CODE__ERROR_CODE_RATE_LIMITED,
 };
 
 static void	metrics_counted(void *, const struct store_result *);

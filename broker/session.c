@@ -36,6 +36,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "quota.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -153,6 +154,10 @@ sess_set_state(struct session *s, enum sess_state state)
 	if (s->state == SESS_HANDSHAKE) {	/* authenticated, or closing */
 		listener_slot_release(s->preauth);
 		s->preauth = NULL;
+	}
+	if (state == SESS_CLOSING) {
+		quota_session_end(s->quota);
+		s->quota = NULL;
 	}
 	s->state = state;
 }
@@ -351,6 +356,7 @@ sess_free(struct session *s)
 	if (s->reg != NULL)
 		registry_unref(s->reg);
 	listener_slot_release(s->preauth);
+	quota_session_end(s->quota);
 	free(s->subs);
 	server_detach(s->srv, s);
 	free(s);
@@ -412,6 +418,15 @@ sess_connected(struct session *s)
 		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS,
 		    "the broker has reached its limit of %u connections; try "
 		    "again later", cfg->max_connections);
+		return;
+	}
+	if ((s->quota = quota_session_begin(s->endpoint,
+	    cfg->max_connections_per_endpoint)) == NULL) {
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS,
+		    "endpoint \"%s\" already has %u sessions open, its limit "
+		    "(limits.max_connections_per_endpoint); close one or try "
+		    "again later", s->endpoint,
+		    cfg->max_connections_per_endpoint);
 		return;
 	}
 	s->reg = registry_ref(reg);

@@ -41,6 +41,7 @@ enum sess_state {
 struct durable;
 struct evbuffer;
 struct listener_slot;
+struct quota;
 struct replay;
 
 /*
@@ -69,6 +70,7 @@ struct session {
 	struct event		*timer;		/* handshake, idle/ping or closing deadline */
 	struct event		*reaper;	/* frees the session from a clean stack */
 	struct listener_slot	*preauth;	/* counted by the listener as a handshake; HANDSHAKE only */
+	struct quota		*quota;		/* its endpoint's session count and publish rate; never NULL in HELLO and READY */
 
 	/* identity, set when the handshake completes */
 	char			 endpoint[64];	/* certificate CN = registry endpoint id */
