@@ -683,7 +683,7 @@ END_TEST
 #define STOP_RSS_KIB	(H_ASAN ? 24 * 1024 : 4 * 1024)
 
 /* Write one line of report to fd (the child's side). */
-static void
+static void __attribute__((format(printf, 2, 3)))
 child_say(int fd, const char *fmt, ...)
 {
 	char line[128];
@@ -1037,10 +1037,18 @@ START_TEST(stopped_subscriber)
 		ck_assert_msg(rc == 1, "the child stopped reporting (%d) with "
 		    "%zu of %zu alerts", rc, nseen, n);
 		ck_assert_msg(line[0] != 'X', "child: %s", line);
-		if (line[0] == 'E')
+		if (line[0] == 'E') {
+			/* when it drains its backlog within the 5 s of grace */
 			ck_assert_msg(atoi(line + 2) ==
 			    CCC__V1__ERROR_CODE__ERROR_CODE_SLOW_CONSUMER,
 			    "the stopped subscriber got error %s", line + 2);
+			fprintf(stderr, "14-hostile: once woken, the subscriber "
+			    "read its backlog and the SLOW_CONSUMER error\n");
+		} else if (line[0] == 'C' && atoi(line + 2) !=
+		    CCC_ERR_CLOSED)
+			fprintf(stderr, "14-hostile: once woken, the subscriber "
+			    "found its connection closed (%s)\n",
+			    ccc_error_name(atoi(line + 2)));
 		else if (line[0] == 'S')
 			ck_assert_msg(strcmp(line, "S 1") == 0, "the durable "
 			    "subscription was not resumed");
