@@ -112,6 +112,30 @@ static const struct config_option config_options[] = {
 	CONFIG_UINTOPT("limits.max_output_buffer", max_output_buffer,
 	    65536, 1073741824, 8388608,
 	    "Most bytes queued for delivery to one session."),
+	CONFIG_UINTOPT("limits.max_handshakes", max_handshakes,
+	    1, 100000, 256,
+	    "Connections in their TLS handshake at once (not authenticated "
+	    "yet). Past it a new connection is closed at accept, unless its "
+	    "address has at least two fewer handshakes under way than the "
+	    "busiest address, whose oldest handshake is then closed to make "
+	    "room."),
+	CONFIG_UINTOPT("limits.max_handshakes_per_address",
+	    max_handshakes_per_address, 1, 10000, 32,
+	    "Connections from one IPv4 address (or one IPv6 /64) in their TLS "
+	    "handshake at once; further ones are closed at accept."),
+	CONFIG_UINTOPT("limits.max_connections_per_endpoint",
+	    max_connections_per_endpoint, 1, 1000000, 64,
+	    "Sessions one endpoint may have open at once; a further one is "
+	    "refused after the handshake with TOO_MANY_CONNECTIONS."),
+	CONFIG_UINTOPT("limits.publish_rate", publish_rate,
+	    0, 1000000, 1000,
+	    "Alerts per second one endpoint may publish on average, across "
+	    "its sessions (a token bucket); a publish over it is refused with "
+	    "RATE_LIMITED and neither stored nor delivered. 0: no limit."),
+	CONFIG_UINTOPT("limits.publish_burst", publish_burst,
+	    1, 10000000, 2000,
+	    "Publishes one endpoint may make in a burst, faster than "
+	    "limits.publish_rate (the size of its token bucket)."),
 	CONFIG_UINTOPT("timeouts.handshake", handshake_timeout,
 	    1, 300, 10,
 	    "Seconds a new connection has for the TLS handshake and hello."),

@@ -36,6 +36,11 @@ struct config {
 	uint32_t	 max_subscriptions;	/* limits.max_subscriptions, per session */
 	uint32_t	 max_patterns;		/* limits.max_patterns, per subscribe request */
 	uint32_t	 max_output_buffer;	/* limits.max_output_buffer, bytes per session */
+	uint32_t	 max_handshakes;	/* limits.max_handshakes: connections not yet authenticated */
+	uint32_t	 max_handshakes_per_address; /* limits.max_handshakes_per_address (IPv6: per /64) */
+	uint32_t	 max_connections_per_endpoint; /* limits.max_connections_per_endpoint */
+	uint32_t	 publish_rate;		/* limits.publish_rate, alerts/s per endpoint (0: no limit) */
+	uint32_t	 publish_burst;		/* limits.publish_burst, publishes at once above the rate */
 	uint32_t	 handshake_timeout;	/* timeouts.handshake, seconds (TLS + hello) */
 	uint32_t	 ping_interval;		/* timeouts.ping_interval, seconds of silence before a ping */
 	uint32_t	 idle_timeout;		/* timeouts.idle, seconds of silence before closing */

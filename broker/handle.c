@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
+#include "quota.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
@@ -208,6 +209,48 @@ done:
 	sess_release(s);
 }
 
+/*
+ * Take a token from the endpoint's publish bucket (limits.publish_rate), or
+ * refuse. The first refusal of a run is logged and audited; the others are
+ * only counted, so that a flood of publishes cannot turn into a flood of
+ * audit records.
+ */
+static int
+handle_publish_rate(struct session *s, struct refusal *r)
+{
+	const struct config *cfg = server_config(s->srv);
+	uint64_t streak;
+	int64_t wait;
+
+	if (cfg->publish_rate == 0)
+		return 0;
+	wait = quota_publish(s->quota, cfg->publish_rate, cfg->publish_burst,
+	    time_mono_us(), &streak);
+	if (wait == 0) {
+		if (streak > 0)
+			log_info("session %llu: %s is back under its publish "
+			    "rate; %llu publishes were refused",
+			    (unsigned long long)s->serial, s->endpoint,
+			    (unsigned long long)streak);
+		return 0;
+	}
+	if (streak == 1) {
+		log_warn("session %llu: %s publishes faster than its limit of %u "
+		    "alerts/s (burst %u): refusing its publishes until it slows "
+		    "down", (unsigned long long)s->serial, s->endpoint,
+		    cfg->publish_rate, cfg->publish_burst);
+		sess_audit(s, "publish_refused", NULL, "publish rate limit "
+		    "(limits.publish_rate) reached; the refusals that follow "
+		    "until the rate drops are not recorded one by one", false);
+	}
+	return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_RATE_LIMITED, false,
+	    "publish refused: endpoint \"%s\" is over its limit of %u alerts "
+	    "per second (burst %u; limits.publish_rate); the alert was neither "
+	    "stored nor delivered: publish it again in %lld ms or later",
+	    s->endpoint, cfg->publish_rate, cfg->publish_burst,
+	    (long long)((wait + 999) / 1000));
+}
+
 static int
 handle_publish(struct session *s, const Ccc__V1__Envelope *env,
     struct refusal *r)
@@ -220,6 +263,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	char why[512], topic[TOPIC_MAX_LEN + 1];
 	int64_t now = time_now_us();
 
+	if (handle_publish_rate(s, r) < 0)
+		return -1;
 	if (a == NULL)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
 		    false, "publish carries no alert");

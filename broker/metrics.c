@@ -126,6 +126,7 @@ static const int metrics_publish_codes[] = {
 	CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN,
 	CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT,
 	CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
+	CCC__V1__ERROR_CODE__ERROR_CODE_RATE_LIMITED,
 };
 
 static void	metrics_counted(void *, const struct store_result *);
@@ -552,6 +553,17 @@ metrics_prometheus_counters(struct evbuffer *b, const struct metrics_snap *s)
 	metrics_one(b, "ccc_connections_dropped_total", "counter",
 	    "Connections closed unanswered past the connection limit.",
 	    c->connections_dropped);
+	metrics_family(b, "ccc_connections_refused_total", "counter",
+	    "Connections closed at accept, before TLS, by the limit on "
+	    "handshakes under way that they met.");
+	metrics_u(b, "ccc_connections_refused_total", "limit",
+	    "max_handshakes", NULL, NULL, c->handshakes_over_limit);
+	metrics_u(b, "ccc_connections_refused_total", "limit",
+	    "max_handshakes_per_address", NULL, NULL,
+	    c->handshakes_over_address);
+	metrics_one(b, "ccc_handshakes_evicted_total", "counter",
+	    "Handshakes of the busiest addresses closed to make room for a "
+	    "connection from a less busy one.", c->handshakes_evicted);
 	metrics_one(b, "ccc_handshakes_refused_total", "counter",
 	    "Handshakes refused: TLS failures and identities refused after "
 	    "TLS.", c->handshakes_refused);
@@ -680,7 +692,7 @@ static json_t *
 metrics_json_totals(const struct metrics_counters *c)
 {
 	json_t *o = json_object(), *refused = json_object(),
-	    *closed = json_object();
+	    *closed = json_object(), *ataccept = json_object();
 	char buf[32];
 
 	metrics_json_u(o, "publish_accepted", c->publish_accepted);
@@ -698,6 +710,11 @@ metrics_json_totals(const struct metrics_counters *c)
 	metrics_json_u(o, "expired", c->expired);
 	metrics_json_u(o, "connections_accepted", c->connections_accepted);
 	metrics_json_u(o, "connections_dropped", c->connections_dropped);
+	metrics_json_u(ataccept, "max_handshakes", c->handshakes_over_limit);
+	metrics_json_u(ataccept, "max_handshakes_per_address",
+	    c->handshakes_over_address);
+	json_object_set_new(o, "connections_refused", ataccept);
+	metrics_json_u(o, "handshakes_evicted", c->handshakes_evicted);
 	metrics_json_u(o, "handshakes_refused", c->handshakes_refused);
 	for (int r = 0; r < METRICS_CLOSE_N; r++)
 		if (c->sessions_closed[r] > 0)

@@ -53,6 +53,9 @@ struct metrics_counters {
 	uint64_t	expired;		/* durable deliveries dropped: the alert expired */
 	uint64_t	connections_accepted;	/* TCP connections that became sessions */
 	uint64_t	connections_dropped;	/* closed unanswered past the connection limit */
+	uint64_t	handshakes_over_limit;	/* closed at accept: limits.max_handshakes */
+	uint64_t	handshakes_over_address; /* closed at accept: limits.max_handshakes_per_address */
+	uint64_t	handshakes_evicted;	/* handshakes closed for a less busy source */
 	uint64_t	handshakes_refused;	/* TLS failure, or identity refused after TLS */
 	uint64_t	sessions_closed[METRICS_CLOSE_N];	/* by enum metrics_close */
 	uint64_t	frames_in, frames_out;	/* protocol frames received, queued for sending */
@@ -98,7 +101,9 @@ const char	*metrics_health(struct server *srv, char *buf, size_t len);
  *                        deliveries_plain, deliveries_durable,
  *                        deliveries_replayed, redeliveries, dead_lettered,
  *                        expired, connections_accepted,
- *                        connections_dropped, handshakes_refused,
+ *                        connections_dropped, connections_refused:
+ *                        { max_handshakes, max_handshakes_per_address },
+ *                        handshakes_evicted, handshakes_refused,
  *                        sessions_closed: { REASON: n }, frames_in,
  *                        frames_out, bytes_in, bytes_out }; CODE is the
  *                        short name of the wire error code ("forbidden"),

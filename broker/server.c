@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "quota.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -260,6 +261,7 @@ server_free(struct server *srv)
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		sess_free(s);
 	durable_shutdown();
+	quota_shutdown();
 	listener_free(srv->listener);
 	metrics_free(srv->metrics);
 	if (srv->sig_term != NULL) {

@@ -33,8 +33,10 @@
 #include "frame.h"
 #include "handle.h"
 #include "history.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "quota.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -81,7 +83,7 @@ sess_arm_timer(struct session *s, int64_t seconds)
 
 void
 sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
-    bool over_limit)
+    bool over_limit, struct listener_slot *slot)
 {
 	const struct config *cfg = server_config(srv);
 	struct event_base *base = server_base(srv);
@@ -114,6 +116,7 @@ sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 		log_error("session %llu: SSL_new failed; dropping %s",
 		    (unsigned long long)s->serial, s->peer);
 		evutil_closesocket(fd);
+		listener_slot_release(slot);
 		free(s);
 		return;
 	}
@@ -125,6 +128,7 @@ sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 		    (unsigned long long)s->serial, s->peer);
 		/* libevent has already freed ssl (BEV_OPT_CLOSE_ON_FREE) */
 		evutil_closesocket(fd);
+		listener_slot_release(slot);
 		free(s);
 		return;
 	}
@@ -133,6 +137,8 @@ sess_new(struct server *srv, int fd, const struct sockaddr *sa, int salen,
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	s->timer = evtimer_new(base, sess_timer_cb, s);
 	s->reaper = event_new(base, -1, 0, sess_reap_cb, s);
+	s->preauth = slot;
+	listener_slot_bind(slot, s);
 	sess_arm_timer(s, cfg->handshake_timeout);
 	server_attach(srv, s);
 	server_counters(srv)->connections_accepted++;
@@ -145,6 +151,14 @@ sess_set_state(struct session *s, enum sess_state state)
 {
 	log_debug("session %llu: %s -> %s", (unsigned long long)s->serial,
 	    sess_state_name(s->state), sess_state_name(state));
+	if (s->state == SESS_HANDSHAKE) {	/* authenticated, or closing */
+		listener_slot_release(s->preauth);
+		s->preauth = NULL;
+	}
+	if (state == SESS_CLOSING) {
+		quota_session_end(s->quota);
+		s->quota = NULL;
+	}
 	s->state = state;
 }
 
@@ -341,6 +355,8 @@ sess_free(struct session *s)
 	event_free(s->reaper);
 	if (s->reg != NULL)
 		registry_unref(s->reg);
+	listener_slot_release(s->preauth);
+	quota_session_end(s->quota);
 	free(s->subs);
 	server_detach(s->srv, s);
 	free(s);
@@ -415,6 +431,15 @@ sess_connected(struct session *s)
 		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS,
 		    "the broker has reached its limit of %u connections; try "
 		    "again later", cfg->max_connections);
+		return;
+	}
+	if ((s->quota = quota_session_begin(s->endpoint,
+	    cfg->max_connections_per_endpoint)) == NULL) {
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS,
+		    "endpoint \"%s\" already has %u sessions open, its limit "
+		    "(limits.max_connections_per_endpoint); close one or try "
+		    "again later", s->endpoint,
+		    cfg->max_connections_per_endpoint);
 		return;
 	}
 	s->reg = registry_ref(reg);

@@ -40,6 +40,8 @@ enum sess_state {
 
 struct durable;
 struct evbuffer;
+struct listener_slot;
+struct quota;
 struct replay;
 
 /*
@@ -67,6 +69,8 @@ struct session {
 	struct bufferevent	*bev;		/* TLS bufferevent; owns the socket and SSL */
 	struct event		*timer;		/* handshake, idle/ping or closing deadline */
 	struct event		*reaper;	/* frees the session from a clean stack */
+	struct listener_slot	*preauth;	/* counted by the listener as a handshake; HANDSHAKE only */
+	struct quota		*quota;		/* its endpoint's session count and publish rate; never NULL in HELLO and READY */
 
 	/* identity, set when the handshake completes */
 	char			 endpoint[64];	/* certificate CN = registry endpoint id */
@@ -95,9 +99,13 @@ struct session {
 	bool			 reap_wanted;	/* free once holds drops to 0 */
 };
 
-/* Start a session on an accepted socket (which it then owns). */
+/*
+ * Start a session on an accepted socket. It takes over the socket and slot
+ * (the listener's count of it as a handshake, released when the handshake
+ * ends), also when it fails.
+ */
 void	sess_new(struct server *srv, int fd, const struct sockaddr *sa,
-	    int salen, bool over_limit);
+	    int salen, bool over_limit, struct listener_slot *slot);
 /*
  * Queue env for the peer. Returns 0, or -1 when the session is closing or the
  * frame would push its output past limits.max_output_buffer (the session is

@@ -135,7 +135,9 @@ crash_ack(struct h_raw *r, const uint64_t *tags, size_t n)
 
 START_TEST(confirmed_alerts_survive_sigkill)
 {
-	struct h_broker *b = h_broker_start("durable:\n  window: 1000\n");
+	/* one endpoint publishes as fast as it is confirmed: no rate limit */
+	struct h_broker *b = h_broker_start("durable:\n  window: 1000\n"
+	    "limits:\n  publish_rate: 0\n");
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *e;
 	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
 	char pat[] = "alerts/migrant_smuggling/#", name[] = "crash", *pats[] = { pat };

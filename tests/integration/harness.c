@@ -75,6 +75,8 @@ h_builddir(void)
 	return s != NULL && *s != '\0' ? s : "build";
 }
 
+static bool	h_poll(int, short, int64_t);
+
 static int64_t
 h_mono_ms(void)
 {
@@ -674,6 +676,62 @@ h_broker_rss_kib(const struct h_broker *b)
 	free(status);
 	ck_assert_msg(kib > 0, "no VmRSS in %s", path);
 	return kib;
+}
+
+double
+h_metric(const struct h_broker *b, const char *series)
+{
+	static const char mark[] = "metrics: serving http://127.0.0.1:";
+	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n\r\n";
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
+	char *log = h_slurp(b->log), *p, *buf, *found = NULL;
+	struct sockaddr_in sin;
+	size_t len = 0, cap = 1 << 16, n = strlen(series);
+	double v = -1.0;
+	ssize_t got;
+	int fd, port = 0;
+
+	if (log != NULL && (p = strstr(log, mark)) != NULL)
+		port = atoi(p + sizeof(mark) - 1);
+	free(log);
+	ck_assert_msg(port > 0, "the broker logged no metrics address");
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	    "connect to the metrics port %d: %s", port, strerror(errno));
+	ck_assert(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
+	    (ssize_t)sizeof(req) - 1);
+	ck_assert_ptr_nonnull(buf = malloc(cap));
+	for (;;) {
+		ck_assert_msg(h_mono_ms() < deadline, "no whole /metrics reply "
+		    "within %d ms", H_WAIT_MS);
+		if (!h_poll(fd, POLLIN, deadline))
+			continue;
+		if (cap - len < 4096)
+			ck_assert_ptr_nonnull(buf = realloc(buf, cap *= 2));
+		if ((got = recv(fd, buf + len, cap - len - 1, 0)) == 0)
+			break;
+		ck_assert_msg(got > 0 || errno == EINTR, "recv: %s",
+		    strerror(errno));
+		if (got > 0)
+			len += (size_t)got;
+	}
+	close(fd);
+	buf[len] = '\0';
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 200 ", 13) == 0,
+	    "GET /metrics: %.80s", buf);
+	for (p = buf; (p = strstr(p, series)) != NULL; p += n)
+		if (p > buf && p[-1] == '\n' && p[n] == ' ')
+			found = p;
+	if (found != NULL)
+		v = strtod(found + n + 1, NULL);
+	free(buf);
+	return v;
 }
 
 /* Reloads logged so far: of the registry, and of the TLS context. */

@@ -115,6 +115,13 @@ bool		 h_broker_wait_exit(struct h_broker *b, int timeout_ms);
 /* Resident set size of the broker in KiB (from /proc). */
 long		 h_broker_rss_kib(const struct h_broker *b);
 /*
+ * The value of one series of the broker's GET /metrics, named exactly as
+ * the broker writes it ("ccc_uptime_seconds",
+ * "ccc_sessions{state=\"handshake\"}"), or -1 when it has none. Asserts
+ * that the metrics listener answers within H_WAIT_MS.
+ */
+double		 h_metric(const struct h_broker *b, const char *series);
+/*
  * Send SIGHUP and wait until the broker logged the outcome of the reload:
  * of the registry and of the TLS context.
  */
@@ -261,6 +268,7 @@ Suite		*faults_suite(void);
 Suite		*revocation_suite(void);
 Suite		*admin_suite(void);
 Suite		*metrics_suite(void);
+Suite		*hostile_suite(void);
 Suite		*tls_scan_suite(void);
 Suite		*privileges_suite(void);
 

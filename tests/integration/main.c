@@ -38,6 +38,7 @@ main(void)
 	srunner_add_suite(sr, revocation_suite());
 	srunner_add_suite(sr, admin_suite());
 	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, hostile_suite());
 	srunner_add_suite(sr, tls_scan_suite());
 	srunner_add_suite(sr, privileges_suite());
 	srunner_run_all(sr, CK_NORMAL);

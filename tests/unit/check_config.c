@@ -145,6 +145,11 @@ START_TEST(test_config_defaults)
 	ck_assert_uint_eq(cfg->max_subscriptions, 64);
 	ck_assert_uint_eq(cfg->max_patterns, 16);
 	ck_assert_uint_eq(cfg->max_output_buffer, 8388608);
+	ck_assert_uint_eq(cfg->max_handshakes, 256);
+	ck_assert_uint_eq(cfg->max_handshakes_per_address, 32);
+	ck_assert_uint_eq(cfg->max_connections_per_endpoint, 64);
+	ck_assert_uint_eq(cfg->publish_rate, 1000);
+	ck_assert_uint_eq(cfg->publish_burst, 2000);
 	ck_assert_uint_eq(cfg->handshake_timeout, 10);
 	ck_assert_uint_eq(cfg->ping_interval, 30);
 	ck_assert_uint_eq(cfg->idle_timeout, 90);
@@ -169,6 +174,11 @@ START_TEST(test_config_all_keys)
 	    "  max_subscriptions: 6\n"
 	    "  max_patterns: 7\n"
 	    "  max_output_buffer: 70000\n"
+	    "  max_handshakes: 8\n"
+	    "  max_handshakes_per_address: 2\n"
+	    "  max_connections_per_endpoint: 3\n"
+	    "  publish_rate: 0\n"
+	    "  publish_burst: 10\n"
 	    "timeouts:\n"
 	    "  handshake: 3\n"
 	    "  ping_interval: 4\n"
@@ -184,6 +194,11 @@ START_TEST(test_config_all_keys)
 	ck_assert_uint_eq(cfg->max_subscriptions, 6);
 	ck_assert_uint_eq(cfg->max_patterns, 7);
 	ck_assert_uint_eq(cfg->max_output_buffer, 70000);
+	ck_assert_uint_eq(cfg->max_handshakes, 8);
+	ck_assert_uint_eq(cfg->max_handshakes_per_address, 2);
+	ck_assert_uint_eq(cfg->max_connections_per_endpoint, 3);
+	ck_assert_uint_eq(cfg->publish_rate, 0);
+	ck_assert_uint_eq(cfg->publish_burst, 10);
 	ck_assert_uint_eq(cfg->handshake_timeout, 3);
 	ck_assert_uint_eq(cfg->ping_interval, 4);
 	ck_assert_uint_eq(cfg->idle_timeout, 9);
@@ -210,6 +225,16 @@ static const struct {
 	    offsetof(struct config, max_patterns), "" },
 	{ "limits", "max_output_buffer", 65536, 1073741824,
 	    offsetof(struct config, max_output_buffer), "" },
+	{ "limits", "max_handshakes", 1, 100000,
+	    offsetof(struct config, max_handshakes), "" },
+	{ "limits", "max_handshakes_per_address", 1, 10000,
+	    offsetof(struct config, max_handshakes_per_address), "" },
+	{ "limits", "max_connections_per_endpoint", 1, 1000000,
+	    offsetof(struct config, max_connections_per_endpoint), "" },
+	{ "limits", "publish_rate", 0, 1000000,
+	    offsetof(struct config, publish_rate), "" },
+	{ "limits", "publish_burst", 1, 10000000,
+	    offsetof(struct config, publish_burst), "" },
 	{ "timeouts", "handshake", 1, 300,
 	    offsetof(struct config, handshake_timeout), "" },
 	{ "timeouts", "ping_interval", 1, 3600,
@@ -286,7 +311,9 @@ START_TEST(test_config_unknown_key)
 	config_fails(base_config("limits:\n  tls: 1\n"),
 	    "test.yaml:7: unknown key 'tls' in limits (expected one of: "
 	    "max_frame_size, max_connections, max_subscriptions, "
-	    "max_patterns, max_output_buffer)");
+	    "max_patterns, max_output_buffer, max_handshakes, "
+	    "max_handshakes_per_address, max_connections_per_endpoint, "
+	    "publish_rate, publish_burst)");
 	config_fails_prefix(base_config("limits:\n  max_frame_size: 2048\n"
 	    "  max_frame_size: 4096\n"),
 	    "test.yaml:8: YAML syntax error: ");
@@ -566,6 +593,11 @@ START_TEST(test_config_demo_file)
 	ck_assert_uint_eq(cfg->max_subscriptions, 64);
 	ck_assert_uint_eq(cfg->max_patterns, 16);
 	ck_assert_uint_eq(cfg->max_output_buffer, 8388608);
+	ck_assert_uint_eq(cfg->max_handshakes, 256);
+	ck_assert_uint_eq(cfg->max_handshakes_per_address, 32);
+	ck_assert_uint_eq(cfg->max_connections_per_endpoint, 64);
+	ck_assert_uint_eq(cfg->publish_rate, 1000);
+	ck_assert_uint_eq(cfg->publish_burst, 2000);
 	ck_assert_uint_eq(cfg->handshake_timeout, 10);
 	ck_assert_uint_eq(cfg->ping_interval, 30);
 	ck_assert_uint_eq(cfg->idle_timeout, 90);

@@ -11,5 +11,6 @@ Suite	*alert_suite(void);
 Suite	*config_suite(void);
 Suite	*names_suite(void);
 Suite	*policy_suite(void);
+Suite	*quota_suite(void);
 
 #endif
