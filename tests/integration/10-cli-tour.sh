@@ -36,12 +36,10 @@ tmp=
 cleanup() {
 	# only the processes this script started
 	if [ -n "$sub_pid" ]; then
-		kill "$sub_pid" 2>/dev/null
-		wait "$sub_pid" 2>/dev/null
+		stop "$sub_pid"
 	fi
 	if [ -n "$broker_pid" ]; then
-		kill "$broker_pid" 2>/dev/null
-		wait "$broker_pid" 2>/dev/null
+		stop "$broker_pid"
 	fi
 	if [ -n "$tmp" ]; then
 		rm -rf "$tmp"
@@ -97,6 +95,13 @@ wait_exit() {
 		n=$((n + 1))
 	done
 	return 0
+}
+
+# stop PID — SIGTERM, then SIGKILL if it has not exited within 10 s; reaped
+stop() {
+	kill -TERM "$1" 2>/dev/null
+	wait_exit "$1" 10 || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
 }
 
 # run ARGS... — ccc with a bound, output in $tmp/out and $tmp/err, status in $rc
@@ -317,8 +322,7 @@ fi
 # when the same subscription is used again, and is acknowledged once printed
 follow_as bg-border-police "$tmp/desk" --durable desk --count 1 'alerts/+/bg-gr/#'
 wait_for "$log" 'created durable subscription "desk"' 10 || true
-kill -TERM "$sub_pid" 2>/dev/null
-wait "$sub_pid" 2>/dev/null
+stop "$sub_pid"
 wait_for "$log" 'detached durable subscription "desk"' 10 || true
 run_as gr-customs publish --category customs --section bg-gr/kulata \
     --severity medium --handling h0 --summary 'Smuggled cigarettes, lorry at Kulata'
@@ -337,8 +341,7 @@ if ! wait_exit "$sub_pid" 0 && [ ! -s "$tmp/desk" ]; then
 else
 	fail "an acknowledged durable alert is not delivered again" "$tmp/desk"
 fi
-kill -TERM "$sub_pid" 2>/dev/null
-wait "$sub_pid" 2>/dev/null
+stop "$sub_pid"
 
 # SIGTERM: cccd exits 0
 kill -TERM "$broker_pid"
