@@ -66,11 +66,14 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/12-metrics.c tests/integration/13-admin.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
-               tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c
+               tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
+               tests/fuzz/fuzz_session.c
 # the pure modules the harnesses exercise (no sockets, TLS or store)
 FUZZ_LIB_SRCS := $(COMMON_SRCS) client/pbjson.c broker/log.c broker/yamlfile.c \
                broker/config.c broker/registry.c broker/acl.c broker/topic.c \
                broker/alert.c
+# the rest of the broker, for fuzz_session (a whole broker, sessions without TLS)
+FUZZ_BRK_SRCS := $(filter-out $(FUZZ_LIB_SRCS),$(BROKER_SRCS))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 GEN_OBJS    := $(GEN_C:.c=.o)
@@ -204,12 +207,14 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB     := $(FUZZ_DIR)/libccc-fuzz.a
+FUZZ_BRK_LIB := $(FUZZ_DIR)/libcccbroker-fuzz.a
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c17 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 # the largest input each harness is given (libFuzzer's -max_len)
 FUZZ_MAXLEN_frame  := 20000
 FUZZ_MAXLEN_config := 8192
+FUZZ_MAXLEN_session := 16384
 
 .PHONY: fuzz fuzz-build $(FUZZ_NAMES:%=fuzz-%)
 .SECONDARY: $(FUZZ_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_BINS)
@@ -225,6 +230,7 @@ $(FUZZ_DIR)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_H)
 $(FUZZ_DIR)/obj/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -MMD -MP $(PC_CFLAGS) \
+	    -DCCC_FUZZ -DFUZZ_ROOT='"$(CURDIR)"' \
 	    -DFUZZ_REGISTRY='"$(CURDIR)/broker/etc/registry.yaml"' -c -o $@ $<
 
 $(FUZZ_LIB): $(GEN_OBJS:$(BUILD)/gen/%=$(FUZZ_DIR)/gen/%) \
@@ -232,8 +238,29 @@ $(FUZZ_LIB): $(GEN_OBJS:$(BUILD)/gen/%=$(FUZZ_DIR)/gen/%) \
 	@rm -f $@
 	ar rcs $@ $^
 
+$(FUZZ_BRK_LIB): $(FUZZ_BRK_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# a whole broker: the session code is built with CCC_FUZZ (sess_new_plain)
+$(FUZZ_DIR)/fuzz_session: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_session.o \
+             $(FUZZ_BRK_LIB) $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# its brokers use the demo PKI
+fuzz-session: certs
+
+# the seeds of fuzz_session, written by tests/fuzz/gen_session.c (committed)
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/gen_session
+	@mkdir -p tests/fuzz/corpus/session
+	$(BUILD)/gen_session tests/fuzz/corpus/alert/full tests/fuzz/corpus/session
+
+$(BUILD)/gen_session: $(call obj,tests/fuzz/gen_session.c) $(LIBCCC)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(FUZZ_NAMES:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz_%
 	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts

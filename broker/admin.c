@@ -996,7 +996,7 @@ admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 	Ccc__V1__ExplainEntry *ent;
 	struct policy_plan plan;
 	char topic[TOPIC_MAX_LEN + 1], why[512], refused[600] = "";
-	json_t *keep = json_array();
+	json_t *keep;
 	size_t n, i, k;
 
 	if (a == NULL || a->origin[0] == '\0') {
@@ -1014,6 +1014,7 @@ admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 		return;
 	}
 	alert_topic(a, topic);
+	keep = json_array();
 	if (!acl_may_publish(reg, origin, a->category, a->section, why,
 	    sizeof(why)))
 		snprintf(refused, sizeof(refused), "the publish would be "
