@@ -463,7 +463,14 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_EOF) {
 		s->close_reason = METRICS_CLOSE_PEER;
 		sess_close(s, "peer closed the connection");
-	}
+	} else
+		return;
+	/*
+	 * After EOF or an error the TLS bufferevent neither reads nor writes
+	 * again: queued output can never drain, so free the session now
+	 * rather than after the closing grace.
+	 */
+	sess_reap(s);
 }
 
 /* Decode and dispatch every whole frame in the input buffer. */

@@ -10,7 +10,8 @@
  *
  * Input:
  *   byte 0       sessions: 1 + (b % 3); bit 0x80: the replies to session 0
- *                are not read until the end (slow consumer)
+ *                are not read until the end (a slow consumer: the socket
+ *                buffers are small, the output bound is 64 KiB)
  *   bytes 1..3   the identity of each session (identities[], mod its size)
  *   bytes 4..5   seed of the chunk sizes
  *   then records: a byte h (session h % n; bit 0x80: after the record, the
@@ -294,7 +295,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_in in = { data, size };
 	char dir[] = "/dev/shm/ccc-fuzz-XXXXXX";
 	unsigned flags, n;
-	int sv[2];
+	int sv[2], sockbuf = 4096;
 
 	if (size < 6)
 		return 0;
@@ -327,6 +328,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 		FUZZ_CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
 		FUZZ_CHECK(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
+		/* small socket buffers: the output bound is within reach */
+		FUZZ_CHECK(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sockbuf,
+		    sizeof(sockbuf)) == 0);
+		FUZZ_CHECK(setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sockbuf,
+		    sizeof(sockbuf)) == 0);
 		peers[i].fd = sv[0];
 		peers[i].reading = i != 0 || (flags & 0x80) == 0;
 		peers[i].out = malloc(OUT_MAX);

@@ -476,6 +476,13 @@ main(int argc, char **argv)
 	admin_plain(&s, 0, OP(STATUS));
 	save(&s, dir, "admin-refused-reload");
 
+	/* an operator that never reads: its registry documents pile up */
+	begin(&s, 0x80, OPERATOR, 0, 0, 13);
+	hello(&s, 0, 0);
+	for (int i = 0; i < 16; i++)
+		admin_get(&s, 0, 0);
+	save(&s, dir, "slow-consumer");
+
 	begin(&s, 0, TR_POLICE, 0, 0, 8);
 	hello(&s, 0, 0);
 	raw(&s, 0, 0, too_large, sizeof(too_large));
