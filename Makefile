@@ -11,7 +11,7 @@ SAN      ?=
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libprotobuf-c-dev protobuf-c-compiler check libsqlite3-dev \
-            libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan
+            libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan valgrind
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -68,11 +68,14 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/16-privileges.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
-               tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c
+               tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
+               tests/fuzz/fuzz_regdiff.c tests/fuzz/fuzz_session.c
 # the pure modules the harnesses exercise (no sockets, TLS or store)
 FUZZ_LIB_SRCS := $(COMMON_SRCS) client/pbjson.c broker/log.c broker/yamlfile.c \
                broker/config.c broker/registry.c broker/acl.c broker/topic.c \
-               broker/alert.c
+               broker/alert.c broker/policy.c broker/regdiff.c
+# the rest of the broker, for fuzz_session (a whole broker, sessions without TLS)
+FUZZ_BRK_SRCS := $(filter-out $(FUZZ_LIB_SRCS),$(BROKER_SRCS))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 GEN_OBJS    := $(GEN_C:.c=.o)
@@ -90,7 +93,7 @@ ITEST    := $(BUILD)/tests/integration
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test asan bench clean install help
+.PHONY: all deps certs run test unit integration cli-test asan valgrind bench clean install help
 .DEFAULT_GOAL := all
 
 all: $(CCCD) $(CCC) $(LIBCCC)
@@ -102,6 +105,7 @@ help:
 	@echo "make run      deps + build + certs, then cccd in the foreground on 127.0.0.1:7443"
 	@echo "make test     unit and integration tests"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make valgrind unit tests, and integration tests with cccd, under valgrind memcheck"
 	@echo "make bench    the five ccc bench scenarios against a fresh cccd (docs/performance.md)"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 60; clang; docs/security.md)"
 	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
@@ -183,6 +187,25 @@ cli-test: $(CCCD) $(CCC)
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test
 
+# The unit tests (in one process) and the integration tests with every cccd
+# under valgrind's memcheck: any error, definite leak or descriptor left
+# open at exit fails (tests/valgrind-check.sh reads the logs in
+# $(VG_DIR)). The harness prepends CCC_TEST_WRAPPER to cccd's command line
+# and multiplies its waits by CCC_TEST_SLOW; Check's by CK_TIMEOUT_MULTIPLIER.
+# tests/valgrind.supp holds the suppressions (third-party code only).
+VG_DIR   := $(BUILD)/valgrind
+VG_SLOW  ?= 8
+VALGRIND := valgrind --tool=memcheck --leak-check=full \
+            --errors-for-leak-kinds=definite --error-exitcode=99 \
+            --track-fds=yes --suppressions=$(CURDIR)/tests/valgrind.supp \
+            --log-file=$(CURDIR)/$(VG_DIR)/%p.log
+valgrind: $(UNIT) $(ITEST) $(CCCD) $(CCC)
+	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)
+	CK_FORK=no CK_DEFAULT_TIMEOUT=600 $(VALGRIND) $(UNIT)
+	CCC_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=60 CK_TIMEOUT_MULTIPLIER=$(VG_SLOW) \
+	    CCC_TEST_SLOW=$(VG_SLOW) CCC_TEST_WRAPPER="$(VALGRIND)" $(ITEST)
+	sh tests/valgrind-check.sh $(VG_DIR)
+
 # ---- benchmark --------------------------------------------------------------
 # An optimised build (-O2, no sanitizers), the demo PKI, then bench/run.sh:
 # a fresh cccd per run pinned to CPU 0, ccc bench on CPU 1, results in
@@ -207,12 +230,15 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB     := $(FUZZ_DIR)/libccc-fuzz.a
+FUZZ_BRK_LIB := $(FUZZ_DIR)/libcccbroker-fuzz.a
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c17 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 # the largest input each harness is given (libFuzzer's -max_len)
 FUZZ_MAXLEN_frame  := 20000
 FUZZ_MAXLEN_config := 8192
+FUZZ_MAXLEN_session := 16384
+FUZZ_MAXLEN_regdiff := 16384
 
 .PHONY: fuzz fuzz-build $(FUZZ_NAMES:%=fuzz-%)
 .SECONDARY: $(FUZZ_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_BINS)
@@ -228,6 +254,7 @@ $(FUZZ_DIR)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_H)
 $(FUZZ_DIR)/obj/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) -MMD -MP $(PC_CFLAGS) \
+	    -DCCC_FUZZ -DFUZZ_ROOT='"$(CURDIR)"' \
 	    -DFUZZ_REGISTRY='"$(CURDIR)/broker/etc/registry.yaml"' -c -o $@ $<
 
 $(FUZZ_LIB): $(GEN_OBJS:$(BUILD)/gen/%=$(FUZZ_DIR)/gen/%) \
@@ -235,8 +262,29 @@ $(FUZZ_LIB): $(GEN_OBJS:$(BUILD)/gen/%=$(FUZZ_DIR)/gen/%) \
 	@rm -f $@
 	ar rcs $@ $^
 
+$(FUZZ_BRK_LIB): $(FUZZ_BRK_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# a whole broker: the session code is built with CCC_FUZZ (sess_new_plain)
+$(FUZZ_DIR)/fuzz_session: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_session.o \
+             $(FUZZ_BRK_LIB) $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# its brokers use the demo PKI
+fuzz-session: certs
+
+# the seeds of fuzz_session, written by tests/fuzz/gen_session.c (committed)
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/gen_session
+	@mkdir -p tests/fuzz/corpus/session
+	$(BUILD)/gen_session tests/fuzz/corpus/alert/full tests/fuzz/corpus/session
+
+$(BUILD)/gen_session: $(call obj,tests/fuzz/gen_session.c) $(LIBCCC)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(FUZZ_NAMES:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz_%
 	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts

@@ -501,7 +501,14 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_EOF) {
 		s->close_reason = METRICS_CLOSE_PEER;
 		sess_close(s, "peer closed the connection");
-	}
+	} else
+		return;
+	/*
+	 * After EOF or an error the TLS bufferevent neither reads nor writes
+	 * again: queued output can never drain, so free the session now
+	 * rather than after the closing grace.
+	 */
+	sess_reap(s);
 }
 
 /* Decode and dispatch every whole frame in the input buffer. */
@@ -707,6 +714,10 @@ sess_tls_changed(struct session *s, SSL_CTX *ctx)
 
 	if (s->state != SESS_HELLO && s->state != SESS_READY)
 		return false;
+#ifdef CCC_FUZZ
+	if (bufferevent_openssl_get_ssl(s->bev) == NULL)
+		return false;	/* sess_new_plain(): no certificate */
+#endif
 	if (tls_reverify(ctx, bufferevent_openssl_get_ssl(s->bev), why,
 	    sizeof(why)) == 0)
 		return false;
@@ -785,3 +796,58 @@ sess_registry_changed(struct session *s, struct registry *reg)
 		}
 	}
 }
+
+#ifdef CCC_FUZZ
+/*
+ * Fuzzing only: the fuzz build alone defines CCC_FUZZ, so cccd has no such
+ * function. A session on a connected plain socket (fd, which it then owns)
+ * whose peer is taken to be endpoint, as if a TLS handshake had proved it;
+ * the registry checks that follow a real handshake still apply. It starts
+ * in HELLO, like a session whose handshake has just completed.
+ */
+void
+sess_new_plain(struct server *srv, int fd, const char *endpoint)
+{
+	struct event_base *base = server_base(srv);
+	struct registry *reg = server_registry(srv);
+	struct session *s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->srv = srv;
+	s->serial = ++sess_serial;
+	s->state = SESS_HANDSHAKE;
+	s->last_rx_us = time_mono_us();
+	snprintf(s->peer, sizeof(s->peer), "plain:%d", fd);
+	snprintf(s->endpoint, sizeof(s->endpoint), "%s", endpoint);
+	snprintf(s->subject, sizeof(s->subject), "CN=%s", endpoint);
+	if ((s->bev = bufferevent_socket_new(base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)) == NULL) {
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
+	bufferevent_setcb(s->bev, sess_read_cb, sess_write_cb, sess_event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->timer = evtimer_new(base, sess_timer_cb, s);
+	s->reaper = event_new(base, -1, 0, sess_reap_cb, s);
+	sess_arm_timer(s, server_config(srv)->handshake_timeout);
+	server_attach(srv, s);
+	server_counters(srv)->connections_accepted++;
+	if (registry_endpoint(reg, s->endpoint) == NULL)
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+		    "endpoint \"%s\" is not registered with this broker",
+		    s->endpoint);
+	else if (registry_endpoint(reg, s->endpoint)->suspended)
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_ENDPOINT_SUSPENDED,
+		    "endpoint \"%s\" is suspended", s->endpoint);
+	else if ((s->quota = quota_session_begin(s->endpoint,
+	    server_config(srv)->max_connections_per_endpoint)) == NULL)
+		sess_refuse(s, CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS,
+		    "endpoint \"%s\" has too many sessions", s->endpoint);
+	else {
+		s->reg = registry_ref(reg);
+		s->ep = registry_endpoint(reg, s->endpoint);
+		sess_set_state(s, SESS_HELLO);
+	}
+}
+#endif

@@ -106,6 +106,13 @@ struct session {
  */
 void	sess_new(struct server *srv, int fd, const struct sockaddr *sa,
 	    int salen, bool over_limit, struct listener_slot *slot);
+#ifdef CCC_FUZZ
+/*
+ * Fuzzing only (the fuzz build alone defines CCC_FUZZ): a session on a plain
+ * connected socket whose peer is taken to be endpoint, without TLS.
+ */
+void	sess_new_plain(struct server *srv, int fd, const char *endpoint);
+#endif
 /*
  * Queue env for the peer. Returns 0, or -1 when the session is closing or the
  * frame would push its output past limits.max_output_buffer (the session is

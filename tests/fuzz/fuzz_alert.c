@@ -14,10 +14,12 @@
  */
 #include <jansson.h>
 
+#include "acl.h"
 #include "alert.h"
 #include "frame.h"
 #include "fuzz.h"
 #include "pbjson.h"
+#include "policy.h"
 #include "registry.h"
 #include "topic.h"
 #include "uuid.h"
@@ -98,6 +100,80 @@ alert_levels(const char *topic)
 	return n;
 }
 
+/*
+ * The routing and disclosure plan of a valid alert a on topic, published
+ * by origin: every target is registered and named once; it is blocked
+ * exactly when the access rules keep the topic from it; every recipient
+ * and every target of a matching routing rule is a target; a restricted
+ * alert reaches only its origin and the targets that are not blocked.
+ */
+static void
+check_plan(const struct registry *reg, const Ccc__V1__Alert *a,
+    const char *origin, const char *topic)
+{
+	const struct endpoint *eps, *ep;
+	const struct route_rule *routes;
+	struct policy_plan p;
+	size_t n, nroutes, live = 0, naud;
+	char why[512], why2[256], **aud;
+	bool found;
+
+	why[0] = '\0';
+	if (policy_plan(reg, a, origin, topic, &p, why, sizeof(why)) < 0) {
+		FUZZ_CHECK(why[0] != '\0');
+		return;
+	}
+	for (size_t i = 0; i < p.ntargets; i++) {
+		const struct policy_target *t = &p.targets[i];
+
+		FUZZ_CHECK((ep = registry_endpoint(reg, t->endpoint)) != NULL);
+		for (size_t k = 0; k < i; k++)
+			FUZZ_CHECK(strcmp(p.targets[k].endpoint, t->endpoint) != 0);
+		FUZZ_CHECK(t->blocked == !acl_may_subscribe(reg, ep, topic, why2,
+		    sizeof(why2)));
+		FUZZ_CHECK(!t->blocked || t->why[0] != '\0');
+		live += !t->blocked;
+	}
+	for (size_t i = 0; i < a->n_recipients; i++) {
+		found = false;
+		for (size_t k = 0; k < p.ntargets; k++)
+			found |= strcmp(p.targets[k].endpoint,
+			    a->recipients[i]) == 0 && !p.targets[k].blocked;
+		FUZZ_CHECK(found);
+	}
+	routes = registry_routes(reg, &nroutes);
+	for (size_t r = 0; r < nroutes; r++) {
+		if (!policy_route_matches(reg, &routes[r], a, origin))
+			continue;
+		for (size_t j = 0; j < routes[r].n_targets; j++) {
+			found = false;
+			for (size_t k = 0; k < p.ntargets; k++)
+				found |= strcmp(p.targets[k].endpoint,
+				    routes[r].targets[j]) == 0;
+			FUZZ_CHECK(found);
+		}
+	}
+	FUZZ_CHECK(p.restricted == policy_restricted(a));
+	FUZZ_CHECK(!p.restricted || live > 0);
+	FUZZ_CHECK(!p.restricted || p.no_forward);
+	eps = registry_endpoints(reg, &n);
+	for (size_t i = 0; i < n; i++) {
+		bool target = false;
+
+		for (size_t k = 0; k < p.ntargets; k++)
+			target |= strcmp(p.targets[k].endpoint, eps[i].id) == 0 &&
+			    !p.targets[k].blocked;
+		FUZZ_CHECK(policy_may_receive(&p, eps[i].id) == (!p.restricted ||
+		    strcmp(eps[i].id, origin) == 0 || target));
+	}
+	naud = policy_audience(&p, &aud);
+	FUZZ_CHECK(naud == live);
+	for (size_t i = 0; i < naud; i++)
+		FUZZ_CHECK(policy_may_receive(&p, aud[i]));
+	free(aud);
+	policy_plan_free(&p);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -137,6 +213,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(topic_match("alerts/+/+/+", topic));
 	n = strlen(topic) - strlen(a->section);
 	FUZZ_CHECK(topic[n - 1] == '/' && strcmp(topic + n, a->section) == 0);
+
+	/* routing and disclosure, as if each registered endpoint published it */
+	{
+		const struct endpoint *eps = registry_endpoints(reg, &n);
+
+		for (size_t i = 0; i < n; i++)
+			check_plan(reg, a, eps[i].id, topic);
+	}
 
 	/* what subscribers receive: the stamped alert, encoded once */
 	n = ccc__v1__alert__get_packed_size(a);

@@ -142,8 +142,9 @@ START_TEST(huge_length_prefix)
 	    true, NULL);
 	h_raw_close(r);
 	after = h_broker_rss_kib(b);
-	ck_assert_msg(after - before < RSS_SLACK_KIB, "broker RSS grew from "
-	    "%ld KiB to %ld KiB", before, after);
+	/* under a wrapper (valgrind) the memory is the wrapper's */
+	ck_assert_msg(h_wrapped() || after - before < RSS_SLACK_KIB, "broker "
+	    "RSS grew from %ld KiB to %ld KiB", before, after);
 	bystander_close(&by);
 	h_broker_stop(b);
 }

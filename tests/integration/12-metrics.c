@@ -565,6 +565,63 @@ START_TEST(healthz_503_when_the_store_cannot_write)
 }
 END_TEST
 
+/*
+ * A peer that resets its connection while the broker still holds output
+ * for it is freed at once. It used to stay, closing, with its output for
+ * the 5 s a closing session has to drain, although nothing could drain.
+ * Found by fuzz_session.
+ */
+START_TEST(reset_with_output_queued_freed_at_once)
+{
+	struct h_broker *b = h_broker_start(METRICS_EXTRA
+	    "limits:\n  max_output_buffer: 67108864\n");
+	int port = metrics_port(b);
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+	Ccc__V1__AdminGet g = CCC__V1__ADMIN_GET__INIT;
+	struct h_raw *op = h_raw_session(b, "ccc-operator");
+	struct reply r;
+	int64_t t0, deadline;
+	double sent, ready, closing;
+
+	/*
+	 * Registry documents, unread: 1,200 of about 6 KB, well over what the
+	 * socket buffers hold (4 MB at most on the broker's side here).
+	 */
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_GET;
+	q.get = &g;
+	env.body_case = CCC__V1__ENVELOPE__BODY_ADMIN;
+	env.admin = &q;
+	for (int i = 0; i < 1200; i++) {
+		env.request_id = (uint64_t)i + 1;
+		h_raw_send_env(op, &env);
+	}
+	t0 = mono_ms();
+	deadline = t0 + 8 * H_WAIT_MS;
+	do {	/* until every reply is queued: welcome and 1,200 */
+		ck_assert_msg(mono_ms() < deadline, "the replies were not queued "
+		    "within %d ms", 8 * H_WAIT_MS);
+		usleep(50000);
+		r = get(port, "/metrics");
+		sent = series(r.body, "ccc_frames_sent_total");
+		free(r.head);
+	} while (sent < 1201);
+	h_raw_reset(op);
+	t0 = mono_ms();
+	deadline = t0 + 2000 * h_slow();
+	do {
+		ck_assert_msg(mono_ms() < deadline, "the reset session was not "
+		    "freed within %d ms", 2000 * h_slow());
+		usleep(20000);
+		r = get(port, "/metrics");
+		ready = series(r.body, "ccc_sessions{state=\"ready\"}");
+		closing = series(r.body, "ccc_sessions{state=\"closing\"}");
+		free(r.head);
+	} while (ready != 0 || closing != 0);
+	h_broker_stop(b);
+}
+END_TEST
+
 Suite *
 metrics_suite(void)
 {
@@ -575,6 +632,7 @@ metrics_suite(void)
 	tcase_add_test(tc, metrics_report_real_numbers);
 	tcase_add_test(tc, metrics_off_and_port_taken);
 	tcase_add_test(tc, healthz_503_when_the_store_cannot_write);
+	tcase_add_test(tc, reset_with_output_queued_freed_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -765,6 +765,36 @@ START_TEST(explain_matches_delivery)
 }
 END_TEST
 
+/*
+ * Explain refuses an alert without an origin, with an unknown one, or one
+ * that is invalid. Each refusal used to leak the reply's working array:
+ * the sanitizer and valgrind builds see a leak as cccd's exit status.
+ */
+START_TEST(explain_refusals)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *op = h_connect(b, "ccc-operator");
+	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+	Ccc__V1__AdminExplain ex = CCC__V1__ADMIN_EXPLAIN__INIT;
+	Ccc__V1__Alert *a = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "explain refusals");
+
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_EXPLAIN;
+	q.explain = &ex;
+	admin_refused(op, &q, E(INVALID_REQUEST), "origin");
+	ex.alert = a;
+	admin_refused(op, &q, E(INVALID_REQUEST), "origin");
+	h_set_str(&a->origin, "nobody");
+	admin_refused(op, &q, E(INVALID_REQUEST), "not a registered endpoint");
+	h_set_str(&a->origin, "tr-police");
+	h_set_str(&a->section, "xx-yy/nowhere");
+	admin_refused(op, &q, E(INVALID_ALERT), "invalid alert");
+	h_alert_free(a);
+	ccc_close(op);
+	h_broker_stop(b);
+}
+END_TEST
+
 Suite *
 admin_suite(void)
 {
@@ -784,6 +814,7 @@ admin_suite(void)
 	tcase_add_test(tc, rollback_restores_a_revision);
 	tcase_add_test(tc, revisions_survive_restart_and_file_changes);
 	tcase_add_test(tc, explain_matches_delivery);
+	tcase_add_test(tc, explain_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,9 +24,18 @@
 #include "ccc.h"
 #include "frame.h"
 
-#define H_WAIT_MS	5000	/* bound on an expected reply or event */
-#define H_QUIET_MS	300	/* how long "nothing arrives" is watched */
+/*
+ * Waits are multiplied by h_slow(): CCC_TEST_SLOW, 1 unless set, for brokers
+ * run under a slow wrapper (CCC_TEST_WRAPPER, e.g. valgrind; `make
+ * valgrind`).
+ */
+#define H_WAIT_MS	(5000 * h_slow())	/* bound on an expected reply or event */
+#define H_QUIET_MS	(300 * h_slow())	/* how long "nothing arrives" is watched */
 #define H_TEST_TIMEOUT	30	/* seconds one test may take (Check kills it then) */
+
+int	h_slow(void);
+/* True when cccd runs under CCC_TEST_WRAPPER (its memory is not its own). */
+bool	h_wrapped(void);
 
 /* ---- PKI ---------------------------------------------------------------- */
 
