@@ -93,6 +93,9 @@ struct session {
 	/* store operations that will call back with this session */
 	unsigned		 holds;
 	bool			 reap_wanted;	/* free once holds drops to 0 */
+
+	/* output: bytes still free in the last chain of the output buffer */
+	size_t			 out_room;
 };
 
 /* Start a session on an accepted socket (which it then owns). */
