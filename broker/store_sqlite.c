@@ -390,7 +390,9 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
 	if (store_wal(st, why, sizeof(why)) < 0 ||
-	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0)
+	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0 ||
+	    /* statement and savepoint journals in memory, not in temp files */
+	    store_exec(st, "PRAGMA temp_store = MEMORY", why, sizeof(why)) < 0)
 		goto fail;
 	if (store_verify(st, why, sizeof(why)) < 0 ||
 	    store_migrate(st, why, sizeof(why)) < 0 ||
@@ -1046,6 +1048,38 @@ store_do_audit(struct store *st, struct store_op *op)
 	return 0;
 }
 
+/* (origin, id) is stored already: a duplicate, or a conflict. */
+static int
+store_publish_again(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	const void *d;
+
+	if ((stmt = store_stmt(st, "SELECT digest, published_at FROM alerts "
+	    "WHERE origin = ?1 AND id = ?2")) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		store_fail(st, op);
+		sqlite3_reset(stmt);
+		return -1;
+	}
+	d = sqlite3_column_blob(stmt, 0);
+	op->res.status = sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
+	    memcmp(d, op->digest, 32) == 0 ? STORE_DUPLICATE : STORE_CONFLICT;
+	op->res.published_at = sqlite3_column_int64(stmt, 1);
+	sqlite3_reset(stmt);
+	return store_write_audit(st, op, op->res.status == STORE_DUPLICATE ?
+	    "publish_duplicate" : "publish_conflict", NULL);
+}
+
+/*
+ * The alert is inserted first (OR IGNORE: the unique (origin, id) index
+ * tells a publish seen before, which is rare, without a lookup for every
+ * new one), then checked for re-disseminating a restricted alert, which
+ * takes the row out again.
+ */
 static int
 store_do_publish(struct store *st, struct store_op *op)
 {
@@ -1053,25 +1087,26 @@ store_do_publish(struct store *st, struct store_op *op)
 	int64_t seq;
 	int rc;
 
-	if ((stmt = store_stmt(st, "SELECT digest, published_at FROM alerts "
-	    "WHERE origin = ?1 AND id = ?2")) == NULL)
+	if ((stmt = store_stmt(st, "INSERT OR IGNORE INTO alerts (id, origin, "
+	    "topic, published_at, digest, body, restricted) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7)")) == NULL)
 		goto fail;
-	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const void *d = sqlite3_column_blob(stmt, 0);
-
-		op->res.status = sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
-		    memcmp(d, op->digest, 32) == 0 ? STORE_DUPLICATE :
-		    STORE_CONFLICT;
-		op->res.published_at = sqlite3_column_int64(stmt, 1);
-		sqlite3_reset(stmt);
-		return store_write_audit(st, op, op->res.status == STORE_DUPLICATE ?
-		    "publish_duplicate" : "publish_conflict", NULL);
-	}
+	sqlite3_bind_int(stmt, 7, op->flag);
+	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, op->published_at);
+	sqlite3_bind_blob(stmt, 5, op->digest, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 6, op->body, (int)op->body_len, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		store_fail(st, op);
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
-		goto fail;
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return store_publish_again(st, op);
+	seq = sqlite3_last_insert_rowid(st->db);
 	/* the id itself, then each reference: another origin's restricted alert? */
 	for (size_t i = 0; i <= op->nlist; i++) {
 		const char *ref = i == 0 ? op->id : op->list[i - 1];
@@ -1088,6 +1123,9 @@ store_do_publish(struct store *st, struct store_op *op)
 			    "without its originator's permission", ref,
 			    (const char *)sqlite3_column_text(stmt, 0));
 			sqlite3_reset(stmt);
+			if (store_run(st, op, "DELETE FROM alerts WHERE seq = ?1",
+			    "i", seq) < 0)
+				return -1;
 			op->res.status = STORE_RESTRICTED;
 			op->res.error = op->error;
 			return store_write_audit(st, op, "publish_refused", NULL);
@@ -1096,22 +1134,6 @@ store_do_publish(struct store *st, struct store_op *op)
 		if (rc != SQLITE_DONE)
 			goto fail;
 	}
-	if ((stmt = store_stmt(st, "INSERT INTO alerts (id, origin, topic, "
-	    "published_at, digest, body, restricted) VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7)")) == NULL)
-		goto fail;
-	sqlite3_bind_int(stmt, 7, op->flag);
-	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, op->published_at);
-	sqlite3_bind_blob(stmt, 5, op->digest, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(stmt, 6, op->body, (int)op->body_len, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	seq = sqlite3_last_insert_rowid(st->db);
 	op->res.seq = (uint64_t)seq;
 	for (size_t i = 0; i < op->nu64; i++)
 		if (store_run(st, op, "INSERT INTO deliveries (dsub, alert, "
@@ -1741,20 +1763,56 @@ store_ctl(struct store *st, const char *sql, char *why, size_t whylen)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Run one batch in one transaction; every op ends OK or FAILED. */
+/* Forget what a run of op produced, so that it can run again. */
 static void
-store_batch(struct store *st, struct store_op *batch)
+store_op_clear(struct store_op *op)
 {
-	struct store_chain batch_chain = st->chain, op_chain;
-	char why[256] = "", scratch[256];
-	struct store_op *op;
-	bool committed;
+	free(op->res.rows);
+	free(op->res.receipts);
+	free(op->res.ids);
+	free(op->res.regrecs);
+	free(op->res.backlogs);
+	for (size_t i = 0; i < op->nblobs; i++)
+		free(op->blobs[i]);
+	free(op->blobs);
+	op->blobs = NULL;
+	op->nblobs = 0;
+	memset(&op->res, 0, sizeof(op->res));
+	op->error[0] = '\0';
+}
 
-	/* a rolled-back audit record must not stay in the chain */
-	committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0;
-	for (op = batch; op != NULL && committed; op = op->next) {
+/*
+ * Run the batch in the open transaction without savepoints. A savepoint
+ * makes SQLite copy every page its operation changes into a sub-journal,
+ * which for a publish cost more than the publish. Returns 0 when every
+ * operation succeeded, -1 at the first that failed (the transaction must
+ * then be rolled back).
+ */
+static int
+store_batch_fast(struct store *st, struct store_op *batch)
+{
+	for (struct store_op *op = batch; op != NULL; op = op->next)
+		if (store_do(st, op) < 0 || sqlite3_get_autocommit(st->db))
+			return -1;
+	return 0;
+}
+
+/*
+ * Run the batch in the open transaction with one savepoint per operation,
+ * so that an operation that fails fails alone. Returns whether the
+ * transaction is still open (why set when not).
+ */
+static bool
+store_batch_safe(struct store *st, struct store_op *batch, char *why,
+    size_t whylen)
+{
+	struct store_chain op_chain;
+	char scratch[256];
+	struct store_op *op;
+
+	for (op = batch; op != NULL; op = op->next) {
 		op_chain = st->chain;
-		if (store_ctl(st, STORE_SAVEPOINT, why, sizeof(why)) < 0 ||
+		if (store_ctl(st, STORE_SAVEPOINT, why, whylen) < 0 ||
 		    store_do(st, op) < 0) {
 			op->res.status = STORE_FAILED;
 			store_ctl(st, STORE_ROLLBACK_TO, scratch, sizeof(scratch));
@@ -1767,10 +1825,36 @@ store_batch(struct store *st, struct store_op *batch)
 		 * the rest outside a transaction would keep what we report lost.
 		 */
 		if (sqlite3_get_autocommit(st->db)) {
-			snprintf(why, sizeof(why), "%s", op->error[0] ?
+			snprintf(why, whylen, "%s", op->error[0] ?
 			    op->error : "the transaction was rolled back");
-			committed = false;
+			return false;
 		}
+	}
+	return true;
+}
+
+/*
+ * Run one batch in one transaction; every op ends OK or FAILED. The batch
+ * runs without savepoints first; when an operation fails, the transaction
+ * is rolled back and the batch runs again with a savepoint per operation.
+ */
+static void
+store_batch(struct store *st, struct store_op *batch)
+{
+	struct store_chain batch_chain = st->chain;
+	char why[256] = "", scratch[256];
+	struct store_op *op;
+	bool committed;
+
+	/* a rolled-back audit record must not stay in the chain */
+	committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0;
+	if (committed && store_batch_fast(st, batch) < 0) {
+		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
+		st->chain = batch_chain;
+		for (op = batch; op != NULL; op = op->next)
+			store_op_clear(op);
+		committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0 &&
+		    store_batch_safe(st, batch, why, sizeof(why));
 	}
 	if (committed && store_ctl(st, STORE_COMMIT, why, sizeof(why)) < 0) {
 		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
