@@ -241,6 +241,20 @@ sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
 	return 0;
 }
 
+int
+sess_send_frame(struct session *s, const uint8_t *frame, size_t len)
+{
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+
+	if ((out = sess_room(s, len, &v)) == NULL)
+		return -1;
+	memcpy(v.iov_base, frame, len);
+	sess_commit(s, out, &v, len);
+	s->delivered++;
+	return 0;
+}
+
 void
 sess_audit(struct session *s, const char *event, const char *alert,
     const char *detail, bool transfer)
