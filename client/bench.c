@@ -94,6 +94,7 @@ struct bench_conn {
 	bool			 alive;		/* connected, not failed since */
 	bool			 pending;	/* a read burst ended with more to read */
 	int64_t			 setup_ns;	/* connect + hello (+ subscribe) */
+	bool			 resumed;	/* its TLS session was resumed */
 	/* publisher */
 	uint64_t		 seq;		/* next sequence number */
 	uint64_t		 quota;		/* alerts it publishes in all */
@@ -137,6 +138,8 @@ struct bench {
 	struct bench_conn	*subs;
 	struct bench_conn	*pubs;
 	uint64_t		 expected;
+	ccc_tls			*sub_tls;	/* each role's identity, read once */
+	ccc_tls			*pub_tls;
 
 	/* connection phase: connector threads take conns by index */
 	struct bench_conn	*conn_v;
@@ -571,6 +574,7 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 	co.ca = o->ca;
 	co.cert = k->is_pub ? o->pub_cert : o->sub_cert;
 	co.key = k->is_pub ? o->pub_key : o->sub_key;
+	co.tls = k->is_pub ? b->pub_tls : b->sub_tls;
 	co.timeout_ms = o->timeout_ms;
 	co.client_name = "ccc-bench/" CCC_VERSION;
 	if (ccc_connect(&co, &k->c, &err) < 0) {
@@ -597,7 +601,40 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 		}
 	}
 	k->setup_ns = bench_now() - t;
+	k->resumed = ccc_resumed(k->c);
 	k->alive = true;
+}
+
+/*
+ * The TLS contexts of the two roles, each read from its files once: a load
+ * generator that read them for every connection measured itself (OpenSSL's
+ * PEM decoders cost more than a handshake). Returns 0, or -1 with a message.
+ */
+static int
+bench_tls(struct bench *b)
+{
+	const struct bench_opts *o = b->o;
+	struct ccc_options co;
+	struct ccc_error err;
+
+	memset(&co, 0, sizeof(co));
+	co.ca = o->ca;
+	if (o->subscribers > 0) {
+		co.cert = o->sub_cert;
+		co.key = o->sub_key;
+		if (ccc_tls_new(&co, o->resume, &b->sub_tls, &err) < 0)
+			goto fail;
+	}
+	if (o->publishers > 0) {
+		co.cert = o->pub_cert;
+		co.key = o->pub_key;
+		if (ccc_tls_new(&co, o->resume, &b->pub_tls, &err) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "ccc: bench: %s\n", err.message);
+	return -1;
 }
 
 static void *
@@ -975,6 +1012,7 @@ bench_fmt(char *buf, size_t len, double v, int dec)
 /* The figures of one run, for the table and the JSON. */
 struct bench_result {
 	unsigned	 subs_ok, subs_failed, pubs_ok, pubs_failed;
+	unsigned	 subs_resumed;
 	double		 conn_s, conn_rate, hs_p50_ms, hs_p99_ms, hs_max_ms;
 	struct bench_use conn_use, run_use;
 	double		 pub_s, pub_rate, deliv_s, deliv_rate;
@@ -1009,6 +1047,8 @@ bench_print_json(const struct bench *b, const struct bench_result *r)
 	bench_jint(j, "topics", (long long)b->ntopics);
 	json_object_set_new(j, "pattern", json_string(b->pattern_desc));
 	bench_jint(j, "subs_ok", r->subs_ok);
+	json_object_set_new(j, "resume", json_boolean(o->resume));
+	bench_jint(j, "subs_resumed", r->subs_resumed);
 	bench_jint(j, "subs_failed", r->subs_failed);
 	bench_jint(j, "pubs_ok", r->pubs_ok);
 	bench_jint(j, "pubs_failed", r->pubs_failed);
@@ -1084,6 +1124,9 @@ bench_print_table(const struct bench *b, const struct bench_result *r,
 		    r->subs_failed, r->conn_s, r->conn_rate, r->hs_p50_ms,
 		    r->hs_p99_ms, bench_fmt(f1, sizeof(f1),
 		    r->conn_use.broker_pct, 0), r->conn_use.self_pct);
+	if (o->subscribers > 0 && o->resume)
+		printf("  %-12s %u of %u TLS sessions resumed\n", "resume",
+		    r->subs_resumed, r->subs_ok);
 	if (o->count > 0 && !ran)
 		printf("  %-12s not run: %s\n", "publish", bench_stop ?
 		    "interrupted" : "sessions failed to connect");
@@ -1141,6 +1184,7 @@ bench_report(struct bench *b, const struct bench_cpu *c0,
 		if (b->subs[s].setup_ns > 0) {
 			hs[nhs++] = b->subs[s].setup_ns;
 			r.subs_ok++;
+			r.subs_resumed += b->subs[s].resumed;
 		}
 	r.subs_failed = o->subscribers - r.subs_ok;
 	for (unsigned p = 0; p < o->publishers; p++)
@@ -1313,6 +1357,8 @@ bench_free(struct bench *b)
 	free(b->match);
 	free(b->details);
 	free(b->lat);
+	ccc_tls_free(b->sub_tls);
+	ccc_tls_free(b->pub_tls);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
@@ -1352,6 +1398,11 @@ bench_run(const struct bench_opts *o)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+
+	if (bench_tls(b) < 0) {
+		bench_free(b);
+		return 1;
+	}
 
 	/* 1. subscribers */
 	rss[0] = bench_proc_kib(o->broker_pid, "VmRSS:");

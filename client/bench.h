@@ -34,6 +34,7 @@ struct bench_opts {
 	unsigned	 window;	/* unconfirmed publishes per publisher */
 	double		 rate;		/* alerts/s in total; 0: as fast as window allows */
 	bool		 durable;	/* durable subscriptions (acknowledged) */
+	bool		 resume;	/* connections resume TLS sessions */
 	const char	*pattern;	/* every subscriber's pattern (groups == 1) */
 	unsigned	 groups;	/* > 1: subscribers split the categories */
 	const char	*sections;	/* comma-separated; publishers cycle through them */

@@ -182,7 +182,7 @@ enum {
 	B_SCENARIO, B_PUBLISHERS, B_SUBSCRIBERS, B_COUNT, B_BYTES, B_WINDOW,
 	B_RATE, B_PATTERN, B_GROUPS, B_SECTIONS, B_CONN_WINDOW, B_HOLD,
 	B_DEADLINE, B_PUB_CERT, B_PUB_KEY, B_SUB_CERT, B_SUB_KEY, B_BROKER_PID,
-	B_LABEL, B_JSON, B_DURABLE, B_HELP,
+	B_LABEL, B_JSON, B_DURABLE, B_RESUME, B_HELP,
 };
 
 static const struct cli_flag cli_bench_flags[] = {
@@ -234,6 +234,9 @@ static const struct cli_flag cli_bench_flags[] = {
 	    "subscriber, named bench-RUN-N and deleted after the run; every "
 	    "delivery is acknowledged (the broker allows an endpoint "
 	    "durable.max_subscriptions of them)", NULL },
+	[B_RESUME] = { "resume", NULL, "resume TLS sessions: each connection "
+	    "offers the session the broker last gave one of its role (without "
+	    "it, every connection makes a full handshake)", NULL },
 	[B_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -817,6 +820,7 @@ cli_bench_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case B_LABEL: o->label = val; return 0;
 	case B_JSON: o->json = true; return 0;
 	case B_DURABLE: o->durable = true; return 0;
+	case B_RESUME: o->resume = true; return 0;
 	case B_HELP: k->help = true; return 0;
 	}
 	switch (which) {
