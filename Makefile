@@ -63,7 +63,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/05-bad-frames.c tests/integration/06-lifecycle.c \
                tests/integration/07-durable.c tests/integration/08-crash.c \
                tests/integration/09-faults.c tests/integration/11-revocation.c \
-               tests/integration/12-metrics.c tests/integration/13-admin.c
+               tests/integration/12-metrics.c tests/integration/13-admin.c \
+               tests/integration/14-resumption.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c

@@ -87,6 +87,8 @@ extern const char *h_data_dir;
  * and check client certificates against its "crl.pem" (tls.crl).
  */
 extern const char *h_tls_pki;
+/* When set, lines added to the tls mapping of brokers started from now on. */
+extern const char *h_tls_extra;
 #define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
 /* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
@@ -241,5 +243,6 @@ Suite		*faults_suite(void);
 Suite		*revocation_suite(void);
 Suite		*admin_suite(void);
 Suite		*metrics_suite(void);
+Suite		*resumption_suite(void);
 
 #endif

@@ -38,6 +38,7 @@ main(void)
 	srunner_add_suite(sr, revocation_suite());
 	srunner_add_suite(sr, admin_suite());
 	srunner_add_suite(sr, metrics_suite());
+	srunner_add_suite(sr, resumption_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
