@@ -511,6 +511,26 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/*
+ * Give back the TLS record buffers of an idle session. libevent reads until
+ * SSL_read would block, and that last read leaves OpenSSL holding a read
+ * buffer of a full record (about 17 KiB) although nothing is in it;
+ * SSL_MODE_RELEASE_BUFFERS frees it only after a record was read out. Once
+ * every frame has been handled, the buffers are freed (SSL_free_buffers()
+ * keeps them when a partial record is in them); the next read allocates
+ * one again.
+ */
+static void
+sess_release_buffers(struct session *s)
+{
+	SSL *ssl;
+
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
+	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL)
+		(void)SSL_free_buffers(ssl);
+}
+
 /* Decode and dispatch every whole frame in the input buffer. */
 static void
 sess_read_cb(struct bufferevent *bev, void *arg)
@@ -560,6 +580,7 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 		handle_frame(s, env);
 		frame_free(env);
 	}
+	sess_release_buffers(s);
 }
 
 static void
