@@ -123,6 +123,7 @@ struct bench_use {
 struct bench {
 	const struct bench_opts	*o;
 	uint32_t		 run_id;
+	bool			 run_adopted;	/* drain: run_id is the fill's */
 	int64_t			 deadline;	/* monotonic ns */
 
 	char			**sections;
@@ -584,8 +585,12 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 	}
 	if (!k->is_pub) {
 		if (o->durable) {
-			snprintf(name, sizeof(name), "bench-%08" PRIx32 "-%u",
-			    b->run_id, k->idx);
+			if (o->backlog != BENCH_BACKLOG_NONE)
+				snprintf(name, sizeof(name), "bench-backlog-%u",
+				    k->idx);
+			else
+				snprintf(name, sizeof(name), "bench-%08" PRIx32
+				    "-%u", b->run_id, k->idx);
 			r = ccc_subscribe_durable(k->c, name, b->patterns[k->group],
 			    b->npatterns[k->group], &k->sub_id, NULL, &err);
 		} else
@@ -784,6 +789,13 @@ bench_deliver(struct bench *b, struct bench_conn *k,
 	uint8_t bit;
 	size_t t;
 
+	if (o->backlog == BENCH_BACKLOG_DRAIN && !b->run_adopted && r != NULL &&
+	    strlen(r) == BENCH_REMARKS_LEN &&
+	    memcmp(r, BENCH_MAGIC, BENCH_MAGIC_LEN) == 0 &&
+	    bench_hex(r + BENCH_MAGIC_LEN, 8, &run)) {
+		b->run_id = (uint32_t)run;	/* the fill run's alerts */
+		b->run_adopted = true;
+	}
 	if (r == NULL || strlen(r) != BENCH_REMARKS_LEN ||
 	    memcmp(r, BENCH_MAGIC, BENCH_MAGIC_LEN) != 0 ||
 	    !bench_hex(r + BENCH_MAGIC_LEN, 8, &run) || run != b->run_id ||
@@ -1020,6 +1032,7 @@ struct bench_result {
 	uint64_t	 lost;
 	double		 broker_us_conn, bench_us_conn;
 	double		 broker_us_deliv, bench_us_deliv;
+	double		 broker_us_pub;
 	long		 rss_start, rss_subs, rss_run0, rss_end, hwm;
 	double		 per_conn_kib;
 	long		 bench_maxrss;
@@ -1044,6 +1057,9 @@ bench_print_json(const struct bench *b, const struct bench_result *r)
 	bench_jnum(j, "rate", o->rate, 3);
 	bench_jint(j, "groups", b->ngroups);
 	json_object_set_new(j, "durable", json_boolean(o->durable));
+	json_object_set_new(j, "backlog", o->backlog == BENCH_BACKLOG_NONE ?
+	    json_null() : json_string(o->backlog == BENCH_BACKLOG_FILL ?
+	    "fill" : "drain"));
 	bench_jint(j, "topics", (long long)b->ntopics);
 	json_object_set_new(j, "pattern", json_string(b->pattern_desc));
 	bench_jint(j, "subs_ok", r->subs_ok);
@@ -1087,6 +1103,7 @@ bench_print_json(const struct bench *b, const struct bench_result *r)
 	bench_jnum(j, "run_broker_cpu", r->run_use.broker_pct, 1);
 	bench_jnum(j, "run_bench_cpu", r->run_use.self_pct, 1);
 	bench_jnum(j, "broker_us_per_deliv", r->broker_us_deliv, 2);
+	bench_jnum(j, "broker_us_per_pub", r->broker_us_pub, 2);
 	bench_jnum(j, "bench_us_per_deliv", r->bench_us_deliv, 2);
 	bench_jint(j, "broker_rss_start_kib", r->rss_start);
 	bench_jint(j, "broker_rss_subs_kib", r->rss_subs);
@@ -1147,10 +1164,11 @@ bench_print_table(const struct bench *b, const struct bench_result *r,
 		if (o->rate > 0)
 			printf("  %-12s %" PRIu64 " sends more than 1 ms behind "
 			    "schedule\n", "late", b->late);
-		printf("  %-12s broker %s%% of a core, %s us/delivery; bench "
-		    "%.0f%%, %s us/delivery\n", "CPU",
+		printf("  %-12s broker %s%% of a core, %s us/delivery, %s "
+		    "us/publish; bench %.0f%%, %s us/delivery\n", "CPU",
 		    bench_fmt(f1, sizeof(f1), r->run_use.broker_pct, 0),
 		    bench_fmt(f2, sizeof(f2), r->broker_us_deliv, 2),
+		    bench_fmt(f4, sizeof(f4), r->broker_us_pub, 2),
 		    r->run_use.self_pct,
 		    bench_fmt(f3, sizeof(f3), r->bench_us_deliv, 2));
 	}
@@ -1189,7 +1207,8 @@ bench_report(struct bench *b, const struct bench_cpu *c0,
 	r.subs_failed = o->subscribers - r.subs_ok;
 	for (unsigned p = 0; p < o->publishers; p++)
 		r.pubs_ok += b->pubs[p].setup_ns > 0;
-	r.pubs_failed = o->publishers - r.pubs_ok;
+	r.pubs_failed = o->backlog == BENCH_BACKLOG_DRAIN ? 0 :
+	    o->publishers - r.pubs_ok;
 	qsort(hs, nhs, sizeof(*hs), bench_cmp);
 	r.conn_s = (double)sub_ns / 1e9;
 	r.conn_rate = sub_ns > 0 ? r.subs_ok / r.conn_s : 0;
@@ -1235,9 +1254,12 @@ bench_report(struct bench *b, const struct bench_cpu *c0,
 	    (double)(r.rss_end - r.rss_start) / r.subs_ok : -1;
 	getrusage(RUSAGE_SELF, &ru);
 	r.bench_maxrss = ru.ru_maxrss;
+	r.broker_us_pub = b->acked > 0 && r.run_use.broker_s >= 0 ?
+	    r.run_use.broker_s * 1e6 / (double)b->acked : -1;
 	r.complete = !bench_stop && r.subs_failed == 0 && r.pubs_failed == 0 &&
 	    b->pub_lost + b->sub_lost == 0 && b->refused == 0 &&
-	    (o->count == 0 || (ran && b->acked == o->count &&
+	    (o->count == 0 || (ran && (b->acked == o->count ||
+	    o->backlog == BENCH_BACKLOG_DRAIN) &&
 	    b->delivered == b->expected));
 	if (o->json)
 		bench_print_json(b, &r);
@@ -1248,6 +1270,26 @@ bench_report(struct bench *b, const struct bench_cpu *c0,
 }
 
 /* ---- the run ------------------------------------------------------------------- */
+
+/*
+ * Backlog fill: close the subscribers (their durable subscriptions stay,
+ * detached), so that everything published waits for them in the store;
+ * nothing is expected to arrive in this run.
+ */
+static void
+bench_offline(struct bench *b)
+{
+	for (unsigned s = 0; s < b->o->subscribers; s++) {
+		struct bench_conn *k = &b->subs[s];
+
+		if (!k->alive)
+			continue;
+		ccc_close(k->c);
+		k->c = NULL;
+		k->alive = false;
+	}
+	b->expected = 0;
+}
 
 void
 bench_defaults(struct bench_opts *o)
@@ -1274,12 +1316,14 @@ bench_scenario(char sc, struct bench_opts *p)
 		unsigned	 pubs, subs, groups;
 		uint64_t	 count;
 		double		 rate, hold;
+		bool		 durable;
 	} presets[] = {
-		{ 'a', "a", 6, 1, 1, 100000, 0, 0 },	/* fan-in */
-		{ 'b', "b", 1, 50, 1, 20000, 0, 0 },	/* fan-out */
-		{ 'c', "c", 6, 60, 3, 60000, 0, 0 },	/* mixed, 1/3 each */
-		{ 'd', "d", 6, 10, 1, 50000, 5000, 0 },	/* latency, 10 s */
-		{ 'e', "e", 0, 5000, 3, 0, 0, 3 },	/* idle connections */
+		{ 'a', "a", 6, 1, 1, 100000, 0, 0, false },	/* fan-in */
+		{ 'b', "b", 1, 50, 1, 20000, 0, 0, false },	/* fan-out */
+		{ 'c', "c", 6, 60, 3, 60000, 0, 0, false },	/* mixed, 1/3 each */
+		{ 'd', "d", 6, 10, 1, 50000, 5000, 0, false },	/* latency, 10 s */
+		{ 'e', "e", 0, 5000, 3, 0, 0, 3, false },	/* idle connections */
+		{ 'f', "f", 6, 1, 1, 1000000, 0, 0, true },	/* backlog */
 	};
 
 	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
@@ -1293,6 +1337,7 @@ bench_scenario(char sc, struct bench_opts *p)
 		p->count = presets[i].count;
 		p->rate = presets[i].rate;
 		p->hold_s = presets[i].hold;
+		p->durable = presets[i].durable;
 		return true;
 	}
 	return false;
@@ -1411,8 +1456,13 @@ bench_run(const struct bench_opts *o)
 	bench_cpu_snap(b, &c1);
 	rss[1] = bench_proc_kib(o->broker_pid, "VmRSS:");
 
-	/* 2. publishers */
-	if (o->publishers > 0 && !bench_stop)
+	/* a backlog: the subscriptions exist, their subscribers go away */
+	if (o->backlog == BENCH_BACKLOG_FILL)
+		bench_offline(b);
+
+	/* 2. publishers (a drain reads what earlier ones published) */
+	if (o->publishers > 0 && !bench_stop &&
+	    o->backlog != BENCH_BACKLOG_DRAIN)
 		bench_connect_all(b, b->pubs, o->publishers);
 
 	/* 3. the run */
