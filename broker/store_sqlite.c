@@ -1075,6 +1075,32 @@ store_publish_again(struct store *st, struct store_op *op)
 }
 
 /*
+ * One pending delivery of the alert seq for each durable subscription of
+ * op that still exists, in one statement (the ids as a JSON array): a
+ * statement per subscription cost its own AUTOINCREMENT bookkeeping.
+ */
+static int
+store_publish_deliveries(struct store *st, struct store_op *op, int64_t seq)
+{
+	size_t cap = op->nu64 * 21 + 3, off = 0;
+	char *ids = xmalloc(cap);
+	int rc;
+
+	ids[off++] = '[';
+	for (size_t i = 0; i < op->nu64; i++)
+		off += (size_t)snprintf(ids + off, cap - off, "%s%llu",
+		    i > 0 ? "," : "", (unsigned long long)op->u64[i]);
+	ids[off++] = ']';
+	ids[off] = '\0';
+	rc = store_run(st, op, "INSERT INTO deliveries (dsub, alert, severity, "
+	    "expires_at) SELECT id, ?2, ?3, ?4 FROM dsubs WHERE id IN "
+	    "(SELECT value FROM json_each(?1)) ORDER BY id", "tiii", ids, seq,
+	    (int64_t)op->severity, op->expires_at);
+	free(ids);
+	return rc;
+}
+
+/*
  * The alert is inserted first (OR IGNORE: the unique (origin, id) index
  * tells a publish seen before, which is rare, without a lookup for every
  * new one), then checked for re-disseminating a restricted alert, which
@@ -1135,13 +1161,8 @@ store_do_publish(struct store *st, struct store_op *op)
 			goto fail;
 	}
 	op->res.seq = (uint64_t)seq;
-	for (size_t i = 0; i < op->nu64; i++)
-		if (store_run(st, op, "INSERT INTO deliveries (dsub, alert, "
-		    "severity, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
-		    "(SELECT 1 FROM dsubs WHERE id = ?1)", "iiii",
-		    (int64_t)op->u64[i], seq, (int64_t)op->severity,
-		    op->expires_at) < 0)
-			return -1;
+	if (op->nu64 > 0 && store_publish_deliveries(st, op, seq) < 0)
+		return -1;
 	op->res.status = STORE_OK;
 	op->res.published_at = op->published_at;
 	return store_write_audit(st, op, "publish", NULL);
