@@ -156,7 +156,9 @@ start_broker() {
 	PORT=
 	i=0
 	while [ $i -lt $tries ]; do
-		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1")
+		# the log may not exist yet: the shell that makes it may not have run
+		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+		    "$1" 2>/dev/null || true)
 		[ -n "$PORT" ] && return 0
 		kill -0 "$BROKER_PID" 2>/dev/null || break
 		sleep 0.05
