@@ -67,8 +67,10 @@ usage(FILE *fp)
 static void
 main_tune_malloc(void)
 {
+#if defined(M_TRIM_THRESHOLD) && defined(M_TOP_PAD)	/* glibc */
 	(void)mallopt(M_TRIM_THRESHOLD, MAIN_TRIM_KEEP);
 	(void)mallopt(M_TOP_PAD, 1024 * 1024);
+#endif
 }
 
 /*
