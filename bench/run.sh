@@ -3,23 +3,29 @@
 # each, broker and load generator on different cores, one summary table.
 #
 # Usage: sh bench/run.sh [-n RUNS] [-o OUTDIR] [SCENARIO ...]
-#   SCENARIO  a b c d e (default: all, in that order)
+#   SCENARIO  a b c d e (default: all, in that order), or f: the backlog —
+#             1,000,000 alerts published for an offline durable subscriber
+#             (ccc bench --scenario f --backlog fill), the broker restarted
+#             on that store (the restart timed), then the backlog read
+#             (--backlog drain); several minutes, so only when named
 #   -n RUNS   rounds: every scenario once per round, each run with a fresh
 #             broker (default 3; fewer when the next round would end past
 #             BUDGET seconds from the start, default 270)
 #   -o OUTDIR results (default $BUILD/bench): raw/<scenario>-<run>.json (one
-#             `ccc bench --json` object each), raw/<scenario>-<run>.log (the
-#             broker's log), meta.txt (first line "broker: ccc VERSION"),
+#             `ccc bench --json` object each; f: f-<run>-fill.json,
+#             f-<run>-drain.json and f-<run>-restart.txt), raw/<scenario>-<run>.log
+#             (the broker's log), meta.txt (first line "broker: ccc VERSION"),
 #             commands.txt, summary.md
 #
 # Environment: BUILD (default build) holds cccd and ccc; BROKER_CPU (0) and
 # BENCH_CPU (1) are the cores for `taskset -c` (both empty: no pinning);
-# BUDGET (270) is the time in seconds the rounds should fit in;
+# BUDGET (270) is the time in seconds the rounds should fit in; F_COUNT
+# (1000000) the alerts of scenario f;
 # PERF=1 records the broker with `perf record` during each run into
 # OUTDIR/perf/<scenario>-<run>.data (read it with perf report -i FILE).
 # Needs the demo PKI (make certs). Only 127.0.0.1 is used. Every run is
 # bounded (ccc bench --deadline 50, then `timeout` 60 s); the script stops
-# only the brokers it started, by PID.
+# only the brokers it started, by PID (f: --deadline 900, then 960 s).
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +40,9 @@ BROKER_CPU=${BROKER_CPU-0}
 BENCH_CPU=${BENCH_CPU-1}
 DEADLINE=50
 HARD_STOP=60
+F_DEADLINE=900
+F_COUNT=${F_COUNT:-1000000}
+F_HARD_STOP=960
 BUDGET=${BUDGET:-270}
 
 usage() {
@@ -54,7 +63,7 @@ OUT=${OUT:-$BUILD/bench}
 case $RUNS in ''|*[!0-9]*) echo "run.sh: -n needs a number" >&2; exit 2 ;; esac
 case $BUDGET in ''|*[!0-9]*) echo "run.sh: BUDGET must be seconds" >&2; exit 2 ;; esac
 for sc in $SCENARIOS; do
-	case $sc in a|b|c|d|e) ;; *) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
+	case $sc in a|b|c|d|e|f) ;; *) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
 done
 for f in "$CCCD" "$CCC"; do
 	[ -x "$f" ] || { echo "run.sh: $f is missing (make)" >&2; exit 1; }
@@ -90,7 +99,7 @@ if [ "$NOFILE" -lt 5200 ]; then
 fi
 
 mkdir -p "$OUT/raw"
-rm -f "$OUT"/raw/*.json "$OUT"/raw/*.log
+rm -f "$OUT"/raw/*.json "$OUT"/raw/*.log "$OUT"/raw/*.txt
 WORK=$(mktemp -d "$OUT/work.XXXXXX")
 BROKER_PID=
 PERF_PID=
@@ -127,10 +136,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_broker LOG: a fresh cccd with a fresh store; sets BROKER_PID and PORT
+# start_broker LOG [keep]: a fresh cccd with a fresh store (with keep: on
+# the store of the last one, waiting up to 10 minutes for it to open); sets
+# BROKER_PID and PORT
 start_broker() {
-	rm -rf "$WORK/data"
-	mkdir -p "$WORK/data"
+	tries=200
+	if [ "${2:-}" = keep ]; then
+		tries=12000
+	else
+		rm -rf "$WORK/data"
+		mkdir -p "$WORK/data"
+	fi
 	sed -e "s|@SRC@|$SRC|g" -e "s|@CERTS@|$CERTS|g" -e "s|@DATA@|$WORK/data|g" \
 	    "$SRC/bench/cccd.yaml.in" >"$WORK/cccd.yaml"
 	# shellcheck disable=SC2046,SC3045
@@ -139,16 +155,50 @@ start_broker() {
 	BROKER_PID=$!
 	PORT=
 	i=0
-	while [ $i -lt 100 ]; do
-		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$1")
+	while [ $i -lt $tries ]; do
+		# the log may not exist yet: the shell that makes it may not have run
+		PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
+		    "$1" 2>/dev/null || true)
 		[ -n "$PORT" ] && return 0
 		kill -0 "$BROKER_PID" 2>/dev/null || break
-		sleep 0.1
+		sleep 0.05
 		i=$((i + 1))
 	done
 	echo "run.sh: cccd did not start; its log:" >&2
 	cat "$1" >&2
 	exit 1
+}
+
+# backlog_run ROUND: scenario f — fill a backlog, restart the broker on
+# its store (timed, with the store's size), drain the backlog
+backlog_run() {
+	start_broker "$OUT/raw/f-$1.log"
+	for phase in fill drain; do
+		if [ $phase = drain ]; then
+			stop_broker
+			size=$(du -sk "$WORK/data" | cut -f1)
+			t0=$(date +%s.%N)
+			start_broker "$OUT/raw/f-$1-restart.log" keep
+			t1=$(date +%s.%N)
+			awk -v a="$t0" -v b="$t1" -v k="$size" 'BEGIN {
+			    printf "restart_s=%.2f store_mib=%.0f\n", b - a, k / 1024 }' \
+			    >"$OUT/raw/f-$1-restart.txt"
+		fi
+		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario f --count $F_COUNT --backlog $phase --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $F_DEADLINE --json"
+		echo "f/$1 $phase: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
+		rc=0
+		# shellcheck disable=SC2086,SC3045
+		(ulimit -n "$NOFILE"; exec timeout -k 3 $F_HARD_STOP $cmd) \
+		    >"$OUT/raw/f-$1-$phase.json" 2>"$WORK/stderr" || rc=$?
+		sed 's/^/   /' "$WORK/stderr"
+		printf '  f run %s, %s: %s\n' "$1" "$phase" \
+		    "$([ $rc = 0 ] && echo complete || echo "INCOMPLETE (exit $rc)")"
+		[ $rc = 0 ] || break
+	done
+	stop_broker
+	[ ! -f "$OUT/raw/f-$1-restart.txt" ] ||
+	    echo "   restart on the backlog: $(cat "$OUT/raw/f-$1-restart.txt")"
+	sleep 1
 }
 
 VERSION=$("$CCC" --version | sed 's/^ccc //')
@@ -176,6 +226,10 @@ while [ $run -le "$RUNS" ]; do
 		break
 	fi
 	for sc in $SCENARIOS; do
+		if [ "$sc" = f ]; then
+			backlog_run "$run"
+			continue
+		fi
 		start_broker "$OUT/raw/$sc-$run.log"
 		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario $sc --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $DEADLINE --json"
 		echo "$sc/$run: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
@@ -200,7 +254,9 @@ while [ $run -le "$RUNS" ]; do
 done
 
 # ---- one table: the median of each figure over the runs -----------------
-for f in "$OUT"/raw/*.json; do [ -s "$f" ] && cat "$f"; done | awk '
+: >"$OUT/summary.md"
+ls "$OUT"/raw/[a-e]-*.json >/dev/null 2>&1 &&
+for f in "$OUT"/raw/[a-e]-*.json; do [ -s "$f" ] && cat "$f"; done | awk '
 function num(key,   m, v) {
 	if (!match($0, "\"" key "\":[^,}]*"))
 		return ""
@@ -269,4 +325,31 @@ END {
 	print "e: 5,000 idle subscribers, handshakes/s = TLS + hello + " \
 	    "subscribe, KiB/conn = broker RSS growth / sessions."
 }' | tee "$OUT/summary.md"
+
+# ---- the backlog: one line per round ---------------------------------------
+if ls "$OUT"/raw/f-*-fill.json >/dev/null 2>&1; then
+	{
+		echo
+		echo "| f round | fill alerts/s | broker us/alert | store MiB | restart s | drain deliveries/s | broker us/delivery | lost | complete |"
+		echo "|---|---|---|---|---|---|---|---|---|"
+		for fill in "$OUT"/raw/f-*-fill.json; do
+			r=${fill%-fill.json}
+			r=${r##*/f-}
+			jget() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" "$1" 2>/dev/null; }
+			rs=$(cat "$OUT/raw/f-$r-restart.txt" 2>/dev/null || true)
+			drain="$OUT/raw/f-$r-drain.json"
+			printf '| %s | %.0f | %.1f | %s | %s | %.0f | %.1f | %s | %s |\n' "$r" \
+			    "$(jget "$fill" pub_rate)" "$(jget "$fill" broker_us_per_pub)" \
+			    "$(echo "$rs" | sed -n 's/.*store_mib=\([0-9]*\).*/\1/p')" \
+			    "$(echo "$rs" | sed -n 's/.*restart_s=\([0-9.]*\).*/\1/p')" \
+			    "$(jget "$drain" deliv_rate || echo 0)" \
+			    "$(jget "$drain" broker_us_per_deliv || echo 0)" \
+			    "$(jget "$drain" lost)" "$(jget "$drain" complete)"
+		done
+		echo
+		echo "f: $F_COUNT alerts from 6 publishers for one durable subscription whose"
+		echo "subscriber is offline; the broker restarted on that store; the backlog read"
+		echo "and acknowledged (durable.window in flight)."
+	} | tee -a "$OUT/summary.md"
+fi
 echo "results: $OUT (raw/*.json, meta.txt, commands.txt, summary.md)"

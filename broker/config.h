@@ -26,6 +26,8 @@ struct config {
 	size_t		 n_tls_ca;
 	char		**tls_crl;		/* tls.crl: CRL files (PEM), none or more */
 	size_t		 n_tls_crl;
+	uint32_t	 tls_tickets;		/* tls.session_tickets, seconds a ticket key
+						   is used (0: no resumption) */
 	char		*registry;		/* registry: endpoints, sections, access rules */
 	char		*data_dir;		/* data_dir: broker state lives here */
 	char		*user;			/* user: run as this user after start-up; NULL: no change */

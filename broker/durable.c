@@ -458,6 +458,34 @@ durable_arm(struct durable *d, uint32_t seconds)
 	evtimer_add(d->timer, &tv);
 }
 
+/* Record that the first n rows were sent to s: one store operation. */
+static void
+durable_audit_sent(struct session *s, const struct store_row *rows, size_t n)
+{
+	static struct audit_rec *v;
+	static size_t cap;
+
+	if (n == 0)
+		return;
+	if (n > cap) {
+		cap = n;
+		v = xreallocarray(v, cap, sizeof(*v));
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].event = "deliver";
+		v[i].endpoint = s->endpoint;
+		v[i].subject = s->subject;
+		v[i].fingerprint = s->fingerprint;
+		v[i].peer = s->peer;
+		v[i].alert = rows[i].alert_id;
+		v[i].detail = rows[i].topic;
+		v[i].transfer = acl_is_transfer(s->reg, rows[i].origin,
+		    s->endpoint);
+	}
+	store_audit_batch(durable_store, v, n);
+}
+
 static void
 durable_fetched(void *arg, const struct store_result *res)
 {
@@ -466,6 +494,7 @@ durable_fetched(void *arg, const struct store_result *res)
 	struct metrics_counters *mc = server_counters(durable_srv);
 	Ccc__V1__Deliver dl = CCC__V1__DELIVER__INIT;
 	uint32_t window = server_config(durable_srv)->durable_window;
+	size_t i;
 
 	d->fetching = false;
 	if (res->status == STORE_OK) {
@@ -495,20 +524,21 @@ durable_fetched(void *arg, const struct store_result *res)
 	}
 	dl.subscription_ids = &d->sub.id;
 	dl.n_subscription_ids = 1;
-	for (size_t i = 0; i < res->nrows && d->ninflight < window; i++) {
+	for (i = 0; i < res->nrows && d->ninflight < window; i++) {
 		const struct store_row *r = &res->rows[i];
 
 		dl.topic = (char *)(uintptr_t)r->topic;
 		dl.delivery_tag = r->tag;
 		dl.redelivered = r->attempts;
 		if (sess_send_deliver(s, &dl, r->body, r->body_len) < 0)
-			return;
+			break;
 		mc->deliveries_durable++;
 		mc->redeliveries += r->attempts > 0;
-		sess_audit(s, "deliver", r->alert_id, r->topic,
-		    acl_is_transfer(s->reg, r->origin, s->endpoint));
 		d->inflight[d->ninflight++] = r->tag;
 	}
+	durable_audit_sent(s, res->rows, i);
+	if (i < res->nrows && d->ninflight < window)
+		return;		/* the session is closing */
 	if (d->ninflight > 0 && !evtimer_pending(d->timer, NULL))
 		durable_arm(d, server_config(durable_srv)->ack_timeout);
 	if (d->dirty || (res->nrows > 0 && d->ninflight < window))

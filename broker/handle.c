@@ -130,14 +130,48 @@ handle_audit_blocked(struct publish_wait *w)
 	}
 }
 
-/* Record the disclosure of w's alert to recipient r. */
+/*
+ * The sessions the alert being routed was queued for, gathered by
+ * handle_note_delivery() and journalled by handle_audit_deliveries() as one
+ * store operation per publish (the loop is single-threaded: one array
+ * serves every publish).
+ */
+static struct store_recipient *handle_rcpt;
+static size_t handle_nrcpt, handle_rcpt_cap;
+
+/* Note the disclosure of w's alert to recipient r. */
 static void
-handle_audit_delivery(struct session *r, void *arg)
+handle_note_delivery(struct session *r, void *arg)
 {
 	const struct publish_wait *w = arg;
+	struct store_recipient *p;
 
-	sess_audit(r, "deliver", w->id, w->topic, acl_is_transfer(r->reg,
-	    w->sess->endpoint, r->endpoint));
+	if (handle_nrcpt == handle_rcpt_cap) {
+		handle_rcpt_cap = handle_rcpt_cap ? handle_rcpt_cap * 2 : 64;
+		handle_rcpt = xreallocarray(handle_rcpt, handle_rcpt_cap,
+		    sizeof(*handle_rcpt));
+	}
+	p = &handle_rcpt[handle_nrcpt];
+	p->endpoint = r->endpoint;
+	p->subject = r->subject;
+	p->fingerprint = r->fingerprint;
+	p->peer = r->peer;
+	/* sessions of one endpoint often follow each other */
+	if (handle_nrcpt > 0 && strcmp(p[-1].endpoint, r->endpoint) == 0)
+		p->transfer = p[-1].transfer;
+	else
+		p->transfer = acl_is_transfer(r->reg, w->sess->endpoint,
+		    r->endpoint);
+	handle_nrcpt++;
+}
+
+/* Record the disclosures noted for w's alert. */
+static void
+handle_audit_deliveries(struct publish_wait *w)
+{
+	store_audit_deliveries(server_store(w->sess->srv), w->id, w->topic,
+	    handle_rcpt, handle_nrcpt);
+	handle_nrcpt = 0;
 }
 
 /* The store committed (or refused) a publish: deliver, then confirm. */
@@ -155,10 +189,11 @@ handle_publish_done(void *arg, const struct store_result *res)
 		mc->publish_accepted++;
 		history_committed(res->seq);
 		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic,
-		    &w->plan, handle_audit_delivery, w) + (uint32_t)w->ndsubs;
+		    &w->plan, handle_note_delivery, w) + (uint32_t)w->ndsubs;
+		handle_audit_deliveries(w);
 		handle_audit_blocked(w);
 		durable_notify(w->dsubs, w->ndsubs);
-		log_info("publish %s from %s on %s to %u recipients", w->id,
+		log_debug("publish %s from %s on %s to %u recipients", w->id,
 		    s->endpoint, w->topic, ok.recipients);
 		break;
 	case STORE_DUPLICATE:

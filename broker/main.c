@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,24 @@ usage(FILE *fp)
 	    "\n",
 	    DEFAULT_CONFIG);
 	config_print_help(fp);
+}
+
+/*
+ * Keep freed memory at the top of the heap up to MAIN_TRIM_KEEP bytes
+ * instead of glibc's 128 KiB. Output chains of 16 KiB are allocated and
+ * freed every loop pass in fan-out; returning them to the kernel at each
+ * pass and faulting them in again at the next cost about a seventh of the
+ * broker's CPU in scenario b.
+ */
+#define MAIN_TRIM_KEEP	(4 * 1024 * 1024)
+
+static void
+main_tune_malloc(void)
+{
+#if defined(M_TRIM_THRESHOLD) && defined(M_TOP_PAD)	/* glibc */
+	(void)mallopt(M_TRIM_THRESHOLD, MAIN_TRIM_KEEP);
+	(void)mallopt(M_TOP_PAD, 1024 * 1024);
+#endif
 }
 
 /*
@@ -195,6 +214,7 @@ main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
+	main_tune_malloc();
 	if ((srv = server_new(cfg, reg, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "cccd: %s\n", err);
 		return 1;

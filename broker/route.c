@@ -7,12 +7,15 @@
  * allocate once it has grown), sorted by session and subscription id, and
  * each session gets one Deliver listing all its matching subscription ids.
  * The alert is encoded once by the caller; each Deliver frame wraps the same
- * bytes (frame_encode_deliver).
+ * bytes (frame_encode_deliver), and a frame is encoded once for all the
+ * sessions in a row whose subscription ids are the same (most often each
+ * session's first subscription, id 1), then copied.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "durable.h"
+#include "frame.h"
 #include "history.h"
 #include "metrics.h"
 #include "policy.h"
@@ -31,6 +34,14 @@ static uint32_t *route_ids;
 static size_t route_ids_cap;
 static uint64_t *route_dids;
 static size_t route_dids_cap;
+
+/* The Deliver frame last encoded by route_alert(), and its subscription ids. */
+static struct route_frame {
+	uint8_t		*buf;
+	size_t		 len, cap;
+	uint32_t	*ids;
+	size_t		 nids, ids_cap;
+} route_frame;
 
 static void
 route_collect(void *value, void *arg)
@@ -71,6 +82,37 @@ route_match(struct server *srv, const char *topic)
 	return m;
 }
 
+/*
+ * Queue d (the alert in its subscription ids for s) to s, reusing the frame
+ * encoded for the previous session when its ids were the same. Returns 0,
+ * or -1 as sess_send() does.
+ */
+static int
+route_send(struct session *s, const Ccc__V1__Deliver *d, const uint8_t *alert,
+    size_t len, bool fresh)
+{
+	struct route_frame *f = &route_frame;
+	size_t n;
+
+	if (fresh || f->nids != d->n_subscription_ids ||
+	    memcmp(f->ids, d->subscription_ids, f->nids * sizeof(*f->ids)) != 0) {
+		n = frame_deliver_size(d, len);
+		if (n > f->cap) {
+			f->cap = n;
+			f->buf = xreallocarray(f->buf, f->cap, 1);
+		}
+		f->len = frame_encode_deliver(d, alert, len, f->buf);
+		if (d->n_subscription_ids > f->ids_cap) {
+			f->ids_cap = d->n_subscription_ids;
+			f->ids = xreallocarray(f->ids, f->ids_cap, sizeof(*f->ids));
+		}
+		memcpy(f->ids, d->subscription_ids, d->n_subscription_ids *
+		    sizeof(*f->ids));
+		f->nids = d->n_subscription_ids;
+	}
+	return sess_send_frame(s, f->buf, f->len);
+}
+
 uint32_t
 route_alert(struct server *srv, const uint8_t *alert, size_t len,
     const char *topic, const struct policy_plan *plan,
@@ -80,12 +122,14 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
 	uint32_t reached = 0;
 	size_t i = 0, j;
+	bool fresh = true;	/* no frame of this alert encoded yet */
 
 	d.topic = (char *)(uintptr_t)topic;
 	while (i < m->n) {
 		struct session *s = m->v[i]->sess;
 		struct replay *held = NULL;
 		size_t nids = 0;
+		int rc;
 
 		for (j = i; j < m->n && m->v[j]->sess == s; j++) {
 			if (m->v[j]->durable != NULL)
@@ -105,8 +149,13 @@ route_alert(struct server *srv, const uint8_t *alert, size_t len,
 		    (plan == NULL || policy_may_receive(plan, s->endpoint))) {
 			d.subscription_ids = route_ids;
 			d.n_subscription_ids = nids;
-			if ((held != NULL ? history_hold(held, &d, alert, len) :
-			    sess_send_deliver(s, &d, alert, len)) == 0) {
+			if (held != NULL)
+				rc = history_hold(held, &d, alert, len);
+			else {
+				rc = route_send(s, &d, alert, len, fresh);
+				fresh = false;
+			}
+			if (rc == 0) {
 				reached++;
 				if (each != NULL)
 					each(s, arg);

@@ -45,6 +45,8 @@
 #include "xmalloc.h"
 
 #define SESS_CLOSE_GRACE	5	/* seconds to flush output when closing, at least */
+#define SESS_OUT_CHUNK		(16384 - 256)	/* output chain: one TLS record's
+						   plaintext, less libevent's header */
 
 static uint64_t sess_serial;
 
@@ -163,6 +165,43 @@ sess_set_state(struct session *s, enum sess_state state)
 }
 
 /*
+ * Reserve n contiguous bytes at the end of s's output, to be committed with
+ * sess_commit(). bufferevent_openssl writes each chain of the output buffer
+ * with one SSL_write — one TLS record and one write(2) per chain — so frames
+ * are packed into chains of a full record: when the chain in use cannot take
+ * the frame (s->out_room), a new one of SESS_OUT_CHUNK bytes is asked for,
+ * rather than one just large enough (about a frame per record, as libevent
+ * would size it). Only session.c appends to the output, and it keeps
+ * out_room; the writes drain from the front and free the chains once empty.
+ */
+static int
+sess_reserve(struct session *s, struct evbuffer *out, size_t n,
+    struct evbuffer_iovec *v)
+{
+	size_t want = n;
+
+	if (s->out_room < n || evbuffer_get_length(out) == 0)
+		want = n > SESS_OUT_CHUNK ? n : SESS_OUT_CHUNK;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)want, v, 1) < 1) {
+		s->out_room = 0;
+		return -1;
+	}
+	s->out_room = v->iov_len;	/* all the chain has free */
+	return 0;
+}
+
+static void
+sess_commit(struct session *s, struct evbuffer *out, struct evbuffer_iovec *v,
+    size_t len)
+{
+	v->iov_len = len;
+	s->out_room -= len;
+	evbuffer_commit_space(out, v, 1);
+	server_counters(s->srv)->frames_out++;
+	server_counters(s->srv)->bytes_out += len;
+}
+
+/*
  * Room for n more bytes of output in s, or NULL: closing, or over the output
  * bound (then the session is closed as a slow consumer).
  */
@@ -184,7 +223,7 @@ sess_room(struct session *s, size_t n, struct evbuffer_iovec *v)
 		    "the session is closed", server_config(s->srv)->max_output_buffer);
 		return NULL;
 	}
-	if (evbuffer_reserve_space(out, (ev_ssize_t)n, v, 1) < 1)
+	if (sess_reserve(s, out, n, v) < 0)
 		return NULL;
 	return out;
 }
@@ -197,10 +236,7 @@ sess_send(struct session *s, const Ccc__V1__Envelope *env)
 
 	if ((out = sess_room(s, frame_size(env), &v)) == NULL)
 		return -1;
-	v.iov_len = frame_encode(env, v.iov_base);
-	evbuffer_commit_space(out, &v, 1);
-	server_counters(s->srv)->frames_out++;
-	server_counters(s->srv)->bytes_out += v.iov_len;
+	sess_commit(s, out, &v, frame_encode(env, v.iov_base));
 	return 0;
 }
 
@@ -213,10 +249,22 @@ sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
 
 	if ((out = sess_room(s, frame_deliver_size(d, alert_len), &v)) == NULL)
 		return -1;
-	v.iov_len = frame_encode_deliver(d, alert, alert_len, v.iov_base);
-	evbuffer_commit_space(out, &v, 1);
-	server_counters(s->srv)->frames_out++;
-	server_counters(s->srv)->bytes_out += v.iov_len;
+	sess_commit(s, out, &v, frame_encode_deliver(d, alert, alert_len,
+	    v.iov_base));
+	s->delivered++;
+	return 0;
+}
+
+int
+sess_send_frame(struct session *s, const uint8_t *frame, size_t len)
+{
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+
+	if ((out = sess_room(s, len, &v)) == NULL)
+		return -1;
+	memcpy(v.iov_base, frame, len);
+	sess_commit(s, out, &v, len);
 	s->delivered++;
 	return 0;
 }
@@ -237,8 +285,10 @@ sess_audit(struct session *s, const char *event, const char *alert,
 void
 sess_send_buffer(struct session *s, struct evbuffer *buf)
 {
-	if (s->state != SESS_CLOSING)
+	if (s->state != SESS_CLOSING) {
 		evbuffer_add_buffer(bufferevent_get_output(s->bev), buf);
+		s->out_room = 0;	/* the last chain is buf's now */
+	}
 }
 
 void
@@ -279,13 +329,8 @@ sess_error(struct session *s, uint64_t request_id, Ccc__V1__ErrorCode code,
 		struct evbuffer *out = bufferevent_get_output(s->bev);
 		struct evbuffer_iovec v;
 
-		if (evbuffer_reserve_space(out, (ev_ssize_t)frame_size(&env), &v,
-		    1) == 1) {
-			v.iov_len = frame_encode(&env, v.iov_base);
-			evbuffer_commit_space(out, &v, 1);
-			server_counters(s->srv)->frames_out++;
-			server_counters(s->srv)->bytes_out += v.iov_len;
-		}
+		if (sess_reserve(s, out, frame_size(&env), &v) == 0)
+			sess_commit(s, out, &v, frame_encode(&env, v.iov_base));
 		s->close_reason = metrics_close_reason(code);
 		sess_close(s, msg);
 	} else
@@ -511,6 +556,26 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 	sess_reap(s);
 }
 
+/*
+ * Give back the TLS record buffers of an idle session. libevent reads until
+ * SSL_read would block, and that last read leaves OpenSSL holding a read
+ * buffer of a full record (about 17 KiB) although nothing is in it;
+ * SSL_MODE_RELEASE_BUFFERS frees it only after a record was read out. Once
+ * every frame has been handled, the buffers are freed (SSL_free_buffers()
+ * keeps them when a partial record is in them); the next read allocates
+ * one again.
+ */
+static void
+sess_release_buffers(struct session *s)
+{
+	SSL *ssl;
+
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 &&
+	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL)
+		(void)SSL_free_buffers(ssl);
+}
+
 /* Decode and dispatch every whole frame in the input buffer. */
 static void
 sess_read_cb(struct bufferevent *bev, void *arg)
@@ -560,6 +625,7 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 		handle_frame(s, env);
 		frame_free(env);
 	}
+	sess_release_buffers(s);
 }
 
 static void

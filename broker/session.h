@@ -97,6 +97,9 @@ struct session {
 	/* store operations that will call back with this session */
 	unsigned		 holds;
 	bool			 reap_wanted;	/* free once holds drops to 0 */
+
+	/* output: bytes still free in the last chain of the output buffer */
+	size_t			 out_room;
 };
 
 /*
@@ -125,6 +128,11 @@ int	sess_send(struct session *s, const Ccc__V1__Envelope *env);
  */
 int	sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
 	    const uint8_t *alert, size_t alert_len);
+/*
+ * Queue a Deliver frame encoded already (frame_encode_deliver) for one
+ * session and copied for others; same bound and result as sess_send().
+ */
+int	sess_send_frame(struct session *s, const uint8_t *frame, size_t len);
 /*
  * Append an audit record of s: its endpoint, certificate and address, with
  * event, alert id, detail and the transfer flag. endpoint overrides the

@@ -299,6 +299,27 @@ int	store_registry_commit_now(struct store *st,
 
 /* Append a record to the audit journal. */
 void	store_audit(struct store *st, const struct audit_rec *rec);
+/* Append n records, in order, as one operation (all or none). */
+void	store_audit_batch(struct store *st, const struct audit_rec *v, size_t n);
+
+/* A session that was sent an alert (store_audit_deliveries). */
+struct store_recipient {
+	const char	*endpoint;
+	const char	*subject;	/* its certificate subject */
+	const char	*fingerprint;	/* SHA-256 of its certificate, hex */
+	const char	*peer;		/* remote address, "HOST:PORT" */
+	bool		 transfer;	/* a disclosure from a BG or GR endpoint to a TR one */
+};
+/*
+ * Record that the alert (id alert, detail its topic) was sent to the n
+ * sessions of v: one "deliver" record per recipient certificate (endpoint,
+ * subject, fingerprint, transfer), whose peer field lists the addresses of
+ * all its sessions that got it, separated by spaces — so a fan-out costs one
+ * operation, and one record per recipient endpoint rather than per session.
+ * Receipts count the addresses as deliveries.
+ */
+void	store_audit_deliveries(struct store *st, const char *alert,
+	    const char *detail, const struct store_recipient *v, size_t n);
 /*
  * For metrics, reading only: per endpoint that has durable subscriptions,
  * its open deliveries and its dead letters (res->backlogs), and the sizes of

@@ -70,6 +70,8 @@ struct store_op {
 	size_t			 limit;
 	uint32_t		 max_attempts;
 	struct audit_copy	 audit;
+	struct audit_copy	*audits;	/* audit: the records, in order */
+	size_t			 naudits;
 	char			*rc[RC_NTEXT];	/* registry change text */
 	char			**list;		/* publish: refs; registry commit: inboxes */
 	size_t			 nlist;
@@ -108,7 +110,25 @@ struct store {
 		uint8_t		 hash[32];	/* of the last record (zeros: none) */
 		int64_t		 next;		/* sequence number of the next record */
 	}			 chain;
+	struct store_hasher {				/* writer thread: audit record hashes */
+		EVP_MD_CTX	*ctx;
+		EVP_MD		*md;
+		uint8_t		*buf;		/* one record's hashed bytes */
+		size_t		 cap;
+	}			 hasher;
 };
+
+/*
+ * Transaction control, run as kept statements (parsing them for every
+ * operation cost as much as the operation). store_stmt() keys its cache by
+ * the address of the SQL text, hence these arrays.
+ */
+static const char STORE_BEGIN[] = "BEGIN IMMEDIATE";
+static const char STORE_COMMIT[] = "COMMIT";
+static const char STORE_ROLLBACK[] = "ROLLBACK";
+static const char STORE_SAVEPOINT[] = "SAVEPOINT op";
+static const char STORE_RELEASE[] = "RELEASE op";
+static const char STORE_ROLLBACK_TO[] = "ROLLBACK TO op";
 
 /* Schema migrations: entry i brings user_version from i to i + 1. */
 static const char *const store_migrations[] = {
@@ -203,6 +223,8 @@ static const char *const store_migrations[] = {
 
 static void	store_done_cb(evutil_socket_t, short, void *);
 static void	*store_main(void *);
+static int	store_hasher_init(struct store_hasher *);
+static void	store_hasher_free(struct store_hasher *);
 
 static int
 store_exec(struct store *st, const char *sql, char *err, size_t errlen)
@@ -368,12 +390,18 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
 	if (store_wal(st, why, sizeof(why)) < 0 ||
-	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0)
+	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0 ||
+	    /* statement and savepoint journals in memory, not in temp files */
+	    store_exec(st, "PRAGMA temp_store = MEMORY", why, sizeof(why)) < 0)
 		goto fail;
 	if (store_verify(st, why, sizeof(why)) < 0 ||
 	    store_migrate(st, why, sizeof(why)) < 0 ||
 	    store_chain_end(st, why, sizeof(why)) < 0)
 		goto fail;
+	if (store_hasher_init(&st->hasher) < 0) {
+		snprintf(why, sizeof(why), "cannot compute SHA-256");
+		goto fail;
+	}
 	if ((st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(why, sizeof(why), "eventfd: %s", strerror(errno));
 		goto fail;
@@ -394,7 +422,10 @@ fail:
 	snprintf(err, errlen, "store %s: %s", st->path, why);
 	if (st->efd >= 0)
 		close(st->efd);
+	for (size_t i = 0; i < st->nstmts; i++)
+		sqlite3_finalize(st->stmts[i].stmt);
 	sqlite3_close(st->db);
+	store_hasher_free(&st->hasher);
 	free(st);
 	return NULL;
 }
@@ -404,6 +435,10 @@ store_op_free(struct store_op *op)
 {
 	for (int i = 0; i < AUDIT_NTEXT; i++)
 		free(op->audit.text[i]);
+	for (size_t k = 0; k < op->naudits; k++)
+		for (int i = 0; i < AUDIT_NTEXT; i++)
+			free(op->audits[k].text[i]);
+	free(op->audits);
 	free(op->id);
 	free(op->origin);
 	free(op->topic);
@@ -451,6 +486,7 @@ store_close(struct store *st)
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
 	sqlite3_close(st->db);
+	store_hasher_free(&st->hasher);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->wake);
 	free(st);
@@ -513,6 +549,90 @@ store_audit(struct store *st, const struct audit_rec *rec)
 	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
 
 	store_audit_copy(&op->audit, rec);
+	store_enqueue(st, op);
+}
+
+void
+store_audit_batch(struct store *st, const struct audit_rec *v, size_t n)
+{
+	struct store_op *op;
+
+	if (n == 0)
+		return;
+	op = store_op_new(OP_AUDIT, NULL, NULL);
+	op->audits = xcalloc(n, sizeof(*op->audits));
+	for (size_t i = 0; i < n; i++)
+		store_audit_copy(&op->audits[i], &v[i]);
+	op->naudits = n;
+	store_enqueue(st, op);
+}
+
+/* Do a and b name the same recipient certificate, with the same transfer? */
+static bool
+store_same_recipient(const struct store_recipient *a,
+    const struct store_recipient *b)
+{
+	return a->transfer == b->transfer &&
+	    strcmp(a->endpoint, b->endpoint) == 0 &&
+	    strcmp(a->fingerprint ? a->fingerprint : "",
+	    b->fingerprint ? b->fingerprint : "") == 0 &&
+	    strcmp(a->subject ? a->subject : "", b->subject ? b->subject : "") == 0;
+}
+
+void
+store_audit_deliveries(struct store *st, const char *alert, const char *detail,
+    const struct store_recipient *v, size_t n)
+{
+	struct store_op *op;
+	size_t *group, *first, *plen, ng = 0;
+
+	if (n == 0)
+		return;
+	/* group the sessions by certificate: one record each */
+	group = xcalloc(n, sizeof(*group));
+	first = xcalloc(n, sizeof(*first));
+	plen = xcalloc(n, sizeof(*plen));
+	for (size_t i = 0; i < n; i++) {
+		size_t g;
+
+		for (g = 0; g < ng; g++)
+			if (store_same_recipient(&v[first[g]], &v[i]))
+				break;
+		if (g == ng)
+			first[ng++] = i;
+		group[i] = g;
+		plen[g] += strlen(v[i].peer ? v[i].peer : "") + 1;
+	}
+	op = store_op_new(OP_AUDIT, NULL, NULL);
+	op->audits = xcalloc(ng, sizeof(*op->audits));
+	op->naudits = ng;
+	for (size_t g = 0; g < ng; g++) {
+		const struct store_recipient *r = &v[first[g]];
+		struct audit_rec ar = {
+			.event = "deliver", .endpoint = r->endpoint,
+			.subject = r->subject, .fingerprint = r->fingerprint,
+			.peer = "", .alert = alert, .detail = detail,
+			.transfer = r->transfer,
+		};
+
+		store_audit_copy(&op->audits[g], &ar);
+		free(op->audits[g].text[4]);
+		op->audits[g].text[4] = xcalloc(1, plen[g]);
+		plen[g] = 0;	/* from here on: bytes written */
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *peer = v[i].peer ? v[i].peer : "";
+		char *peers = op->audits[group[i]].text[4];
+		size_t len = strlen(peer), *off = &plen[group[i]];
+
+		if (*off > 0)
+			peers[(*off)++] = ' ';
+		memcpy(peers + *off, peer, len + 1);
+		*off += len;
+	}
+	free(group);
+	free(first);
+	free(plen);
 	store_enqueue(st, op);
 }
 
@@ -795,63 +915,87 @@ fail:
 	return store_fail(st, op);
 }
 
+static int
+store_hasher_init(struct store_hasher *h)
+{
+	memset(h, 0, sizeof(*h));
+	if ((h->ctx = EVP_MD_CTX_new()) == NULL ||
+	    (h->md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
+		EVP_MD_CTX_free(h->ctx);
+		h->ctx = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_hasher_free(struct store_hasher *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	free(h->buf);
+	memset(h, 0, sizeof(*h));
+}
+
+static uint8_t *
+store_put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		*p++ = (uint8_t)(v >> (8 * (n - 1 - i)));
+	return p;
+}
+
 /*
  * The hash of one audit record: SHA-256 over the previous record's hash, the
  * sequence number and time (8 bytes big-endian each), every text field as a
  * 4-byte big-endian length and its bytes, and the transfer flag (1 byte).
+ * The bytes are laid out in h's buffer and hashed at once, with the digest
+ * fetched once (an implicit fetch per record cost more than the hash).
  */
 static void
-store_audit_hash(const uint8_t prev[32], int64_t seq, int64_t at,
-    const char *const text[AUDIT_NTEXT], int transfer, uint8_t out[32])
+store_audit_hash(struct store_hasher *h, const uint8_t prev[32], int64_t seq,
+    int64_t at, const char *const text[AUDIT_NTEXT], int transfer,
+    uint8_t out[32])
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t b[8];
+	size_t len[AUDIT_NTEXT], need = 32 + 16 + 1;
 	unsigned int mdlen = 32;
+	uint8_t *p;
 
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	EVP_DigestUpdate(ctx, prev, 32);
-	for (int k = 0; k < 2; k++) {
-		uint64_t v = (uint64_t)(k == 0 ? seq : at);
-
-		for (int i = 0; i < 8; i++)
-			b[i] = (uint8_t)(v >> (56 - 8 * i));
-		EVP_DigestUpdate(ctx, b, 8);
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		need += 4 + (len[i] = strlen(text[i]));
+	if (need > h->cap) {
+		h->cap = need + 1024;
+		h->buf = xreallocarray(h->buf, h->cap, 1);
 	}
+	p = h->buf;
+	memcpy(p, prev, 32);
+	p = store_put_be(p + 32, (uint64_t)seq, 8);
+	p = store_put_be(p, (uint64_t)at, 8);
 	for (int i = 0; i < AUDIT_NTEXT; i++) {
-		uint32_t len = (uint32_t)strlen(text[i]);
-
-		b[0] = (uint8_t)(len >> 24);
-		b[1] = (uint8_t)(len >> 16);
-		b[2] = (uint8_t)(len >> 8);
-		b[3] = (uint8_t)len;
-		EVP_DigestUpdate(ctx, b, 4);
-		EVP_DigestUpdate(ctx, text[i], len);
+		p = store_put_be(p, (uint32_t)len[i], 4);
+		memcpy(p, text[i], len[i]);
+		p += len[i];
 	}
-	b[0] = (uint8_t)(transfer != 0);
-	EVP_DigestUpdate(ctx, b, 1);
-	EVP_DigestFinal_ex(ctx, out, &mdlen);
-	EVP_MD_CTX_free(ctx);
+	*p++ = (uint8_t)(transfer != 0);
+	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1 ||
+	    EVP_DigestUpdate(h->ctx, h->buf, (size_t)(p - h->buf)) != 1 ||
+	    EVP_DigestFinal_ex(h->ctx, out, &mdlen) != 1)
+		fatal("store: SHA-256 failed");
 }
 
-/* Append op's audit record, with event and alert overridden when not NULL. */
+/* Append one audit record with these text fields to the chain. */
 static int
-store_write_audit(struct store *st, struct store_op *op, const char *event,
-    const char *alert)
+store_append_audit(struct store *st, struct store_op *op,
+    const char *const text[AUDIT_NTEXT], bool transfer)
 {
-	const char *text[AUDIT_NTEXT];
 	sqlite3_stmt *stmt;
 	uint8_t hash[32];
 	int64_t seq, at = time_now_us();
 	int rc;
 
-	for (int i = 0; i < AUDIT_NTEXT; i++)
-		text[i] = op->audit.text[i];
-	if (event != NULL)
-		text[0] = event;
-	if (alert != NULL)
-		text[5] = alert;
 	seq = st->chain.next;
-	store_audit_hash(st->chain.hash, seq, at, text, op->audit.transfer, hash);
+	store_audit_hash(&st->hasher, st->chain.hash, seq, at, text, transfer,
+	    hash);
 	if ((stmt = store_stmt(st, "INSERT INTO audit (seq, at, event, "
 	    "endpoint, subject, fingerprint, peer, alert, detail, transfer, prev, "
 	    "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)")) == NULL)
@@ -860,7 +1004,7 @@ store_write_audit(struct store *st, struct store_op *op, const char *event,
 	sqlite3_bind_int64(stmt, 2, at);
 	for (int i = 0; i < AUDIT_NTEXT; i++)
 		sqlite3_bind_text(stmt, 3 + i, text[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 10, op->audit.transfer);
+	sqlite3_bind_int(stmt, 10, transfer);
 	sqlite3_bind_blob(stmt, 11, st->chain.hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(stmt, 12, hash, 32, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
@@ -874,6 +1018,94 @@ fail:
 	return store_fail(st, op);
 }
 
+/* Append op's audit record, with event and alert overridden when not NULL. */
+static int
+store_write_audit(struct store *st, struct store_op *op, const char *event,
+    const char *alert)
+{
+	const char *text[AUDIT_NTEXT];
+
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		text[i] = op->audit.text[i];
+	if (event != NULL)
+		text[0] = event;
+	if (alert != NULL)
+		text[5] = alert;
+	return store_append_audit(st, op, text, op->audit.transfer);
+}
+
+/* An audit operation: its records, in order, all or none. */
+static int
+store_do_audit(struct store *st, struct store_op *op)
+{
+	if (op->naudits == 0)
+		return store_write_audit(st, op, NULL, NULL);
+	for (size_t i = 0; i < op->naudits; i++)
+		if (store_append_audit(st, op,
+		    (const char *const *)op->audits[i].text,
+		    op->audits[i].transfer) < 0)
+			return -1;
+	return 0;
+}
+
+/* (origin, id) is stored already: a duplicate, or a conflict. */
+static int
+store_publish_again(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	const void *d;
+
+	if ((stmt = store_stmt(st, "SELECT digest, published_at FROM alerts "
+	    "WHERE origin = ?1 AND id = ?2")) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		store_fail(st, op);
+		sqlite3_reset(stmt);
+		return -1;
+	}
+	d = sqlite3_column_blob(stmt, 0);
+	op->res.status = sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
+	    memcmp(d, op->digest, 32) == 0 ? STORE_DUPLICATE : STORE_CONFLICT;
+	op->res.published_at = sqlite3_column_int64(stmt, 1);
+	sqlite3_reset(stmt);
+	return store_write_audit(st, op, op->res.status == STORE_DUPLICATE ?
+	    "publish_duplicate" : "publish_conflict", NULL);
+}
+
+/*
+ * One pending delivery of the alert seq for each durable subscription of
+ * op that still exists, in one statement (the ids as a JSON array): a
+ * statement per subscription cost its own AUTOINCREMENT bookkeeping.
+ */
+static int
+store_publish_deliveries(struct store *st, struct store_op *op, int64_t seq)
+{
+	size_t cap = op->nu64 * 21 + 3, off = 0;
+	char *ids = xmalloc(cap);
+	int rc;
+
+	ids[off++] = '[';
+	for (size_t i = 0; i < op->nu64; i++)
+		off += (size_t)snprintf(ids + off, cap - off, "%s%llu",
+		    i > 0 ? "," : "", (unsigned long long)op->u64[i]);
+	ids[off++] = ']';
+	ids[off] = '\0';
+	rc = store_run(st, op, "INSERT INTO deliveries (dsub, alert, severity, "
+	    "expires_at) SELECT id, ?2, ?3, ?4 FROM dsubs WHERE id IN "
+	    "(SELECT value FROM json_each(?1)) ORDER BY id", "tiii", ids, seq,
+	    (int64_t)op->severity, op->expires_at);
+	free(ids);
+	return rc;
+}
+
+/*
+ * The alert is inserted first (OR IGNORE: the unique (origin, id) index
+ * tells a publish seen before, which is rare, without a lookup for every
+ * new one), then checked for re-disseminating a restricted alert, which
+ * takes the row out again.
+ */
 static int
 store_do_publish(struct store *st, struct store_op *op)
 {
@@ -881,25 +1113,26 @@ store_do_publish(struct store *st, struct store_op *op)
 	int64_t seq;
 	int rc;
 
-	if ((stmt = store_stmt(st, "SELECT digest, published_at FROM alerts "
-	    "WHERE origin = ?1 AND id = ?2")) == NULL)
+	if ((stmt = store_stmt(st, "INSERT OR IGNORE INTO alerts (id, origin, "
+	    "topic, published_at, digest, body, restricted) VALUES (?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7)")) == NULL)
 		goto fail;
-	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const void *d = sqlite3_column_blob(stmt, 0);
-
-		op->res.status = sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
-		    memcmp(d, op->digest, 32) == 0 ? STORE_DUPLICATE :
-		    STORE_CONFLICT;
-		op->res.published_at = sqlite3_column_int64(stmt, 1);
-		sqlite3_reset(stmt);
-		return store_write_audit(st, op, op->res.status == STORE_DUPLICATE ?
-		    "publish_duplicate" : "publish_conflict", NULL);
-	}
+	sqlite3_bind_int(stmt, 7, op->flag);
+	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, op->published_at);
+	sqlite3_bind_blob(stmt, 5, op->digest, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 6, op->body, (int)op->body_len, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		store_fail(st, op);
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
-		goto fail;
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return store_publish_again(st, op);
+	seq = sqlite3_last_insert_rowid(st->db);
 	/* the id itself, then each reference: another origin's restricted alert? */
 	for (size_t i = 0; i <= op->nlist; i++) {
 		const char *ref = i == 0 ? op->id : op->list[i - 1];
@@ -916,6 +1149,9 @@ store_do_publish(struct store *st, struct store_op *op)
 			    "without its originator's permission", ref,
 			    (const char *)sqlite3_column_text(stmt, 0));
 			sqlite3_reset(stmt);
+			if (store_run(st, op, "DELETE FROM alerts WHERE seq = ?1",
+			    "i", seq) < 0)
+				return -1;
 			op->res.status = STORE_RESTRICTED;
 			op->res.error = op->error;
 			return store_write_audit(st, op, "publish_refused", NULL);
@@ -924,30 +1160,9 @@ store_do_publish(struct store *st, struct store_op *op)
 		if (rc != SQLITE_DONE)
 			goto fail;
 	}
-	if ((stmt = store_stmt(st, "INSERT INTO alerts (id, origin, topic, "
-	    "published_at, digest, body, restricted) VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7)")) == NULL)
-		goto fail;
-	sqlite3_bind_int(stmt, 7, op->flag);
-	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, op->published_at);
-	sqlite3_bind_blob(stmt, 5, op->digest, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(stmt, 6, op->body, (int)op->body_len, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		goto fail;
-	seq = sqlite3_last_insert_rowid(st->db);
 	op->res.seq = (uint64_t)seq;
-	for (size_t i = 0; i < op->nu64; i++)
-		if (store_run(st, op, "INSERT INTO deliveries (dsub, alert, "
-		    "severity, expires_at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
-		    "(SELECT 1 FROM dsubs WHERE id = ?1)", "iiii",
-		    (int64_t)op->u64[i], seq, (int64_t)op->severity,
-		    op->expires_at) < 0)
-			return -1;
+	if (op->nu64 > 0 && store_publish_deliveries(st, op, seq) < 0)
+		return -1;
 	op->res.status = STORE_OK;
 	op->res.published_at = op->published_at;
 	return store_write_audit(st, op, "publish", NULL);
@@ -1220,7 +1435,9 @@ store_do_receipts(struct store *st, struct store_op *op)
 	if ((stmt = store_stmt(st, "SELECT endpoint, "
 	    "min(CASE WHEN event = 'deliver' THEN at END), "
 	    "min(CASE WHEN event = 'ack' THEN at END), "
-	    "sum(event = 'deliver'), max(transfer) FROM audit "
+	    "sum(CASE WHEN event = 'deliver' THEN length(peer) - "
+	    "length(replace(peer, ' ', '')) + 1 ELSE 0 END), max(transfer) "
+	    "FROM audit "
 	    "WHERE alert = ?1 AND event IN ('deliver', 'ack') "
 	    "GROUP BY endpoint ORDER BY 2")) == NULL)
 		goto fail;
@@ -1528,7 +1745,7 @@ store_do(struct store *st, struct store_op *op)
 	case OP_ACK:
 		return store_do_ack(st, op);
 	case OP_AUDIT:
-		return store_write_audit(st, op, NULL, NULL);
+		return store_do_audit(st, op);
 	case OP_RECEIPTS:
 		return store_do_receipts(st, op);
 	case OP_HISTORY:
@@ -1549,39 +1766,119 @@ store_do(struct store *st, struct store_op *op)
 	return -1;
 }
 
-/* Run one batch in one transaction; every op ends OK or FAILED. */
-static void
-store_batch(struct store *st, struct store_op *batch)
+/* Run one transaction-control statement (kept prepared); -1 with why set. */
+static int
+store_ctl(struct store *st, const char *sql, char *why, size_t whylen)
 {
-	struct store_chain batch_chain = st->chain, op_chain;
-	char why[256] = "", scratch[256];
-	struct store_op *op;
-	bool committed;
+	sqlite3_stmt *stmt;
+	int rc;
 
-	/* a rolled-back audit record must not stay in the chain */
-	committed = store_exec(st, "BEGIN IMMEDIATE", why, sizeof(why)) == 0;
-	for (op = batch; op != NULL && committed; op = op->next) {
+	if ((stmt = store_stmt(st, sql)) == NULL) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Forget what a run of op produced, so that it can run again. */
+static void
+store_op_clear(struct store_op *op)
+{
+	free(op->res.rows);
+	free(op->res.receipts);
+	free(op->res.ids);
+	free(op->res.regrecs);
+	free(op->res.backlogs);
+	for (size_t i = 0; i < op->nblobs; i++)
+		free(op->blobs[i]);
+	free(op->blobs);
+	op->blobs = NULL;
+	op->nblobs = 0;
+	memset(&op->res, 0, sizeof(op->res));
+	op->error[0] = '\0';
+}
+
+/*
+ * Run the batch in the open transaction without savepoints. A savepoint
+ * makes SQLite copy every page its operation changes into a sub-journal,
+ * which for a publish cost more than the publish. Returns 0 when every
+ * operation succeeded, -1 at the first that failed (the transaction must
+ * then be rolled back).
+ */
+static int
+store_batch_fast(struct store *st, struct store_op *batch)
+{
+	for (struct store_op *op = batch; op != NULL; op = op->next)
+		if (store_do(st, op) < 0 || sqlite3_get_autocommit(st->db))
+			return -1;
+	return 0;
+}
+
+/*
+ * Run the batch in the open transaction with one savepoint per operation,
+ * so that an operation that fails fails alone. Returns whether the
+ * transaction is still open (why set when not).
+ */
+static bool
+store_batch_safe(struct store *st, struct store_op *batch, char *why,
+    size_t whylen)
+{
+	struct store_chain op_chain;
+	char scratch[256];
+	struct store_op *op;
+
+	for (op = batch; op != NULL; op = op->next) {
 		op_chain = st->chain;
-		if (store_exec(st, "SAVEPOINT op", why, sizeof(why)) < 0 ||
+		if (store_ctl(st, STORE_SAVEPOINT, why, whylen) < 0 ||
 		    store_do(st, op) < 0) {
 			op->res.status = STORE_FAILED;
-			store_exec(st, "ROLLBACK TO op", scratch, sizeof(scratch));
+			store_ctl(st, STORE_ROLLBACK_TO, scratch, sizeof(scratch));
 			st->chain = op_chain;
 		}
-		store_exec(st, "RELEASE op", scratch, sizeof(scratch));
+		store_ctl(st, STORE_RELEASE, scratch, sizeof(scratch));
 		/*
 		 * Some errors (disk full, I/O) make SQLite roll back the whole
 		 * transaction; then nothing of this batch is kept, and running
 		 * the rest outside a transaction would keep what we report lost.
 		 */
 		if (sqlite3_get_autocommit(st->db)) {
-			snprintf(why, sizeof(why), "%s", op->error[0] ?
+			snprintf(why, whylen, "%s", op->error[0] ?
 			    op->error : "the transaction was rolled back");
-			committed = false;
+			return false;
 		}
 	}
-	if (committed && store_exec(st, "COMMIT", why, sizeof(why)) < 0) {
-		store_exec(st, "ROLLBACK", scratch, sizeof(scratch));
+	return true;
+}
+
+/*
+ * Run one batch in one transaction; every op ends OK or FAILED. The batch
+ * runs without savepoints first; when an operation fails, the transaction
+ * is rolled back and the batch runs again with a savepoint per operation.
+ */
+static void
+store_batch(struct store *st, struct store_op *batch)
+{
+	struct store_chain batch_chain = st->chain;
+	char why[256] = "", scratch[256];
+	struct store_op *op;
+	bool committed;
+
+	/* a rolled-back audit record must not stay in the chain */
+	committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0;
+	if (committed && store_batch_fast(st, batch) < 0) {
+		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
+		st->chain = batch_chain;
+		for (op = batch; op != NULL; op = op->next)
+			store_op_clear(op);
+		committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0 &&
+		    store_batch_safe(st, batch, why, sizeof(why));
+	}
+	if (committed && store_ctl(st, STORE_COMMIT, why, sizeof(why)) < 0) {
+		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
 		committed = false;
 	}
 	if (!committed)
@@ -1772,10 +2069,15 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 	char path[512];
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
+	struct store_hasher hr;
 	uint8_t prev[32], hash[32];
 	int64_t expect = 1, n = 0, first = 1;
 	int rc, result = -1;
 
+	if (store_hasher_init(&hr) < 0) {
+		snprintf(report, len, "cannot compute SHA-256");
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT seq, at, event, endpoint, subject, "
@@ -1823,8 +2125,8 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 			result = 1;
 			goto out;
 		}
-		store_audit_hash(prev, seq, sqlite3_column_int64(stmt, 1), text,
-		    sqlite3_column_int(stmt, 9), hash);
+		store_audit_hash(&hr, prev, seq, sqlite3_column_int64(stmt, 1),
+		    text, sqlite3_column_int(stmt, 9), hash);
 		if (sqlite3_column_bytes(stmt, 11) != 32 ||
 		    memcmp(sqlite3_column_blob(stmt, 11), hash, 32) != 0) {
 			snprintf(report, len, "audit journal broken at record %lld: "
@@ -1853,6 +2155,7 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 out:
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
+	store_hasher_free(&hr);
 	return result;
 }
 

@@ -2,7 +2,9 @@
  * tls.h — the broker's TLS policy and certificate identity.
  *
  * Policy: TLS 1.2 and 1.3 only; TLS 1.2 with ECDHE and AEAD suites only; no
- * renegotiation, no compression, no session tickets; a client certificate is
+ * renegotiation, no compression; session resumption by stateless tickets
+ * only, whose keys rotate and never outlive the context (tls.c says how the
+ * identity and revocation hold on resumption); a client certificate is
  * required and verified against the configured CA bundles (several may be
  * trusted at once) for the client-authentication purpose, and, when tls.crl
  * is set, checked against the CRLs of every CA of its chain (tls.c says what

@@ -94,6 +94,7 @@ struct bench_conn {
 	bool			 alive;		/* connected, not failed since */
 	bool			 pending;	/* a read burst ended with more to read */
 	int64_t			 setup_ns;	/* connect + hello (+ subscribe) */
+	bool			 resumed;	/* its TLS session was resumed */
 	/* publisher */
 	uint64_t		 seq;		/* next sequence number */
 	uint64_t		 quota;		/* alerts it publishes in all */
@@ -122,6 +123,7 @@ struct bench_use {
 struct bench {
 	const struct bench_opts	*o;
 	uint32_t		 run_id;
+	bool			 run_adopted;	/* drain: run_id is the fill's */
 	int64_t			 deadline;	/* monotonic ns */
 
 	char			**sections;
@@ -137,6 +139,8 @@ struct bench {
 	struct bench_conn	*subs;
 	struct bench_conn	*pubs;
 	uint64_t		 expected;
+	ccc_tls			*sub_tls;	/* each role's identity, read once */
+	ccc_tls			*pub_tls;
 
 	/* connection phase: connector threads take conns by index */
 	struct bench_conn	*conn_v;
@@ -571,6 +575,7 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 	co.ca = o->ca;
 	co.cert = k->is_pub ? o->pub_cert : o->sub_cert;
 	co.key = k->is_pub ? o->pub_key : o->sub_key;
+	co.tls = k->is_pub ? b->pub_tls : b->sub_tls;
 	co.timeout_ms = o->timeout_ms;
 	co.client_name = "ccc-bench/" CCC_VERSION;
 	if (ccc_connect(&co, &k->c, &err) < 0) {
@@ -580,8 +585,12 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 	}
 	if (!k->is_pub) {
 		if (o->durable) {
-			snprintf(name, sizeof(name), "bench-%08" PRIx32 "-%u",
-			    b->run_id, k->idx);
+			if (o->backlog != BENCH_BACKLOG_NONE)
+				snprintf(name, sizeof(name), "bench-backlog-%u",
+				    k->idx);
+			else
+				snprintf(name, sizeof(name), "bench-%08" PRIx32
+				    "-%u", b->run_id, k->idx);
 			r = ccc_subscribe_durable(k->c, name, b->patterns[k->group],
 			    b->npatterns[k->group], &k->sub_id, NULL, &err);
 		} else
@@ -597,7 +606,40 @@ bench_connect_one(struct bench *b, struct bench_conn *k)
 		}
 	}
 	k->setup_ns = bench_now() - t;
+	k->resumed = ccc_resumed(k->c);
 	k->alive = true;
+}
+
+/*
+ * The TLS contexts of the two roles, each read from its files once: a load
+ * generator that read them for every connection measured itself (OpenSSL's
+ * PEM decoders cost more than a handshake). Returns 0, or -1 with a message.
+ */
+static int
+bench_tls(struct bench *b)
+{
+	const struct bench_opts *o = b->o;
+	struct ccc_options co;
+	struct ccc_error err;
+
+	memset(&co, 0, sizeof(co));
+	co.ca = o->ca;
+	if (o->subscribers > 0) {
+		co.cert = o->sub_cert;
+		co.key = o->sub_key;
+		if (ccc_tls_new(&co, o->resume, &b->sub_tls, &err) < 0)
+			goto fail;
+	}
+	if (o->publishers > 0) {
+		co.cert = o->pub_cert;
+		co.key = o->pub_key;
+		if (ccc_tls_new(&co, o->resume, &b->pub_tls, &err) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	fprintf(stderr, "ccc: bench: %s\n", err.message);
+	return -1;
 }
 
 static void *
@@ -747,6 +789,13 @@ bench_deliver(struct bench *b, struct bench_conn *k,
 	uint8_t bit;
 	size_t t;
 
+	if (o->backlog == BENCH_BACKLOG_DRAIN && !b->run_adopted && r != NULL &&
+	    strlen(r) == BENCH_REMARKS_LEN &&
+	    memcmp(r, BENCH_MAGIC, BENCH_MAGIC_LEN) == 0 &&
+	    bench_hex(r + BENCH_MAGIC_LEN, 8, &run)) {
+		b->run_id = (uint32_t)run;	/* the fill run's alerts */
+		b->run_adopted = true;
+	}
 	if (r == NULL || strlen(r) != BENCH_REMARKS_LEN ||
 	    memcmp(r, BENCH_MAGIC, BENCH_MAGIC_LEN) != 0 ||
 	    !bench_hex(r + BENCH_MAGIC_LEN, 8, &run) || run != b->run_id ||
@@ -975,6 +1024,7 @@ bench_fmt(char *buf, size_t len, double v, int dec)
 /* The figures of one run, for the table and the JSON. */
 struct bench_result {
 	unsigned	 subs_ok, subs_failed, pubs_ok, pubs_failed;
+	unsigned	 subs_resumed;
 	double		 conn_s, conn_rate, hs_p50_ms, hs_p99_ms, hs_max_ms;
 	struct bench_use conn_use, run_use;
 	double		 pub_s, pub_rate, deliv_s, deliv_rate;
@@ -982,6 +1032,7 @@ struct bench_result {
 	uint64_t	 lost;
 	double		 broker_us_conn, bench_us_conn;
 	double		 broker_us_deliv, bench_us_deliv;
+	double		 broker_us_pub;
 	long		 rss_start, rss_subs, rss_run0, rss_end, hwm;
 	double		 per_conn_kib;
 	long		 bench_maxrss;
@@ -1006,9 +1057,14 @@ bench_print_json(const struct bench *b, const struct bench_result *r)
 	bench_jnum(j, "rate", o->rate, 3);
 	bench_jint(j, "groups", b->ngroups);
 	json_object_set_new(j, "durable", json_boolean(o->durable));
+	json_object_set_new(j, "backlog", o->backlog == BENCH_BACKLOG_NONE ?
+	    json_null() : json_string(o->backlog == BENCH_BACKLOG_FILL ?
+	    "fill" : "drain"));
 	bench_jint(j, "topics", (long long)b->ntopics);
 	json_object_set_new(j, "pattern", json_string(b->pattern_desc));
 	bench_jint(j, "subs_ok", r->subs_ok);
+	json_object_set_new(j, "resume", json_boolean(o->resume));
+	bench_jint(j, "subs_resumed", r->subs_resumed);
 	bench_jint(j, "subs_failed", r->subs_failed);
 	bench_jint(j, "pubs_ok", r->pubs_ok);
 	bench_jint(j, "pubs_failed", r->pubs_failed);
@@ -1047,6 +1103,7 @@ bench_print_json(const struct bench *b, const struct bench_result *r)
 	bench_jnum(j, "run_broker_cpu", r->run_use.broker_pct, 1);
 	bench_jnum(j, "run_bench_cpu", r->run_use.self_pct, 1);
 	bench_jnum(j, "broker_us_per_deliv", r->broker_us_deliv, 2);
+	bench_jnum(j, "broker_us_per_pub", r->broker_us_pub, 2);
 	bench_jnum(j, "bench_us_per_deliv", r->bench_us_deliv, 2);
 	bench_jint(j, "broker_rss_start_kib", r->rss_start);
 	bench_jint(j, "broker_rss_subs_kib", r->rss_subs);
@@ -1084,6 +1141,9 @@ bench_print_table(const struct bench *b, const struct bench_result *r,
 		    r->subs_failed, r->conn_s, r->conn_rate, r->hs_p50_ms,
 		    r->hs_p99_ms, bench_fmt(f1, sizeof(f1),
 		    r->conn_use.broker_pct, 0), r->conn_use.self_pct);
+	if (o->subscribers > 0 && o->resume)
+		printf("  %-12s %u of %u TLS sessions resumed\n", "resume",
+		    r->subs_resumed, r->subs_ok);
 	if (o->count > 0 && !ran)
 		printf("  %-12s not run: %s\n", "publish", bench_stop ?
 		    "interrupted" : "sessions failed to connect");
@@ -1104,10 +1164,11 @@ bench_print_table(const struct bench *b, const struct bench_result *r,
 		if (o->rate > 0)
 			printf("  %-12s %" PRIu64 " sends more than 1 ms behind "
 			    "schedule\n", "late", b->late);
-		printf("  %-12s broker %s%% of a core, %s us/delivery; bench "
-		    "%.0f%%, %s us/delivery\n", "CPU",
+		printf("  %-12s broker %s%% of a core, %s us/delivery, %s "
+		    "us/publish; bench %.0f%%, %s us/delivery\n", "CPU",
 		    bench_fmt(f1, sizeof(f1), r->run_use.broker_pct, 0),
 		    bench_fmt(f2, sizeof(f2), r->broker_us_deliv, 2),
+		    bench_fmt(f4, sizeof(f4), r->broker_us_pub, 2),
 		    r->run_use.self_pct,
 		    bench_fmt(f3, sizeof(f3), r->bench_us_deliv, 2));
 	}
@@ -1141,11 +1202,13 @@ bench_report(struct bench *b, const struct bench_cpu *c0,
 		if (b->subs[s].setup_ns > 0) {
 			hs[nhs++] = b->subs[s].setup_ns;
 			r.subs_ok++;
+			r.subs_resumed += b->subs[s].resumed;
 		}
 	r.subs_failed = o->subscribers - r.subs_ok;
 	for (unsigned p = 0; p < o->publishers; p++)
 		r.pubs_ok += b->pubs[p].setup_ns > 0;
-	r.pubs_failed = o->publishers - r.pubs_ok;
+	r.pubs_failed = o->backlog == BENCH_BACKLOG_DRAIN ? 0 :
+	    o->publishers - r.pubs_ok;
 	qsort(hs, nhs, sizeof(*hs), bench_cmp);
 	r.conn_s = (double)sub_ns / 1e9;
 	r.conn_rate = sub_ns > 0 ? r.subs_ok / r.conn_s : 0;
@@ -1191,9 +1254,12 @@ bench_report(struct bench *b, const struct bench_cpu *c0,
 	    (double)(r.rss_end - r.rss_start) / r.subs_ok : -1;
 	getrusage(RUSAGE_SELF, &ru);
 	r.bench_maxrss = ru.ru_maxrss;
+	r.broker_us_pub = b->acked > 0 && r.run_use.broker_s >= 0 ?
+	    r.run_use.broker_s * 1e6 / (double)b->acked : -1;
 	r.complete = !bench_stop && r.subs_failed == 0 && r.pubs_failed == 0 &&
 	    b->pub_lost + b->sub_lost == 0 && b->refused == 0 &&
-	    (o->count == 0 || (ran && b->acked == o->count &&
+	    (o->count == 0 || (ran && (b->acked == o->count ||
+	    o->backlog == BENCH_BACKLOG_DRAIN) &&
 	    b->delivered == b->expected));
 	if (o->json)
 		bench_print_json(b, &r);
@@ -1204,6 +1270,26 @@ bench_report(struct bench *b, const struct bench_cpu *c0,
 }
 
 /* ---- the run ------------------------------------------------------------------- */
+
+/*
+ * Backlog fill: close the subscribers (their durable subscriptions stay,
+ * detached), so that everything published waits for them in the store;
+ * nothing is expected to arrive in this run.
+ */
+static void
+bench_offline(struct bench *b)
+{
+	for (unsigned s = 0; s < b->o->subscribers; s++) {
+		struct bench_conn *k = &b->subs[s];
+
+		if (!k->alive)
+			continue;
+		ccc_close(k->c);
+		k->c = NULL;
+		k->alive = false;
+	}
+	b->expected = 0;
+}
 
 void
 bench_defaults(struct bench_opts *o)
@@ -1230,12 +1316,14 @@ bench_scenario(char sc, struct bench_opts *p)
 		unsigned	 pubs, subs, groups;
 		uint64_t	 count;
 		double		 rate, hold;
+		bool		 durable;
 	} presets[] = {
-		{ 'a', "a", 6, 1, 1, 100000, 0, 0 },	/* fan-in */
-		{ 'b', "b", 1, 50, 1, 20000, 0, 0 },	/* fan-out */
-		{ 'c', "c", 6, 60, 3, 60000, 0, 0 },	/* mixed, 1/3 each */
-		{ 'd', "d", 6, 10, 1, 50000, 5000, 0 },	/* latency, 10 s */
-		{ 'e', "e", 0, 5000, 3, 0, 0, 3 },	/* idle connections */
+		{ 'a', "a", 6, 1, 1, 100000, 0, 0, false },	/* fan-in */
+		{ 'b', "b", 1, 50, 1, 20000, 0, 0, false },	/* fan-out */
+		{ 'c', "c", 6, 60, 3, 60000, 0, 0, false },	/* mixed, 1/3 each */
+		{ 'd', "d", 6, 10, 1, 50000, 5000, 0, false },	/* latency, 10 s */
+		{ 'e', "e", 0, 5000, 3, 0, 0, 3, false },	/* idle connections */
+		{ 'f', "f", 6, 1, 1, 1000000, 0, 0, true },	/* backlog */
 	};
 
 	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
@@ -1249,6 +1337,7 @@ bench_scenario(char sc, struct bench_opts *p)
 		p->count = presets[i].count;
 		p->rate = presets[i].rate;
 		p->hold_s = presets[i].hold;
+		p->durable = presets[i].durable;
 		return true;
 	}
 	return false;
@@ -1313,6 +1402,8 @@ bench_free(struct bench *b)
 	free(b->match);
 	free(b->details);
 	free(b->lat);
+	ccc_tls_free(b->sub_tls);
+	ccc_tls_free(b->pub_tls);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
@@ -1353,6 +1444,11 @@ bench_run(const struct bench_opts *o)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
+	if (bench_tls(b) < 0) {
+		bench_free(b);
+		return 1;
+	}
+
 	/* 1. subscribers */
 	rss[0] = bench_proc_kib(o->broker_pid, "VmRSS:");
 	bench_cpu_snap(b, &c0);
@@ -1360,8 +1456,13 @@ bench_run(const struct bench_opts *o)
 	bench_cpu_snap(b, &c1);
 	rss[1] = bench_proc_kib(o->broker_pid, "VmRSS:");
 
-	/* 2. publishers */
-	if (o->publishers > 0 && !bench_stop)
+	/* a backlog: the subscriptions exist, their subscribers go away */
+	if (o->backlog == BENCH_BACKLOG_FILL)
+		bench_offline(b);
+
+	/* 2. publishers (a drain reads what earlier ones published) */
+	if (o->publishers > 0 && !bench_stop &&
+	    o->backlog != BENCH_BACKLOG_DRAIN)
 		bench_connect_all(b, b->pubs, o->publishers);
 
 	/* 3. the run */

@@ -18,6 +18,13 @@
 				"tr-bg/derekoy,tr-bg/strandzha,tr-gr/ipsala," \
 				"tr-gr/pazarkule,tr-gr/uzunkopru,tr-gr/evros"
 
+/* A backlog measured in two runs (--backlog). */
+enum bench_backlog {
+	BENCH_BACKLOG_NONE,
+	BENCH_BACKLOG_FILL,	/* subscribe durably, disconnect, publish */
+	BENCH_BACKLOG_DRAIN,	/* reconnect the subscriptions, read all */
+};
+
 struct bench_opts {
 	const char	*server;	/* NULL: libccc's default */
 	const char	*ca;
@@ -34,6 +41,8 @@ struct bench_opts {
 	unsigned	 window;	/* unconfirmed publishes per publisher */
 	double		 rate;		/* alerts/s in total; 0: as fast as window allows */
 	bool		 durable;	/* durable subscriptions (acknowledged) */
+	bool		 resume;	/* connections resume TLS sessions */
+	enum bench_backlog backlog;
 	const char	*pattern;	/* every subscriber's pattern (groups == 1) */
 	unsigned	 groups;	/* > 1: subscribers split the categories */
 	const char	*sections;	/* comma-separated; publishers cycle through them */
@@ -49,9 +58,9 @@ struct bench_opts {
 void	bench_defaults(struct bench_opts *o);
 
 /*
- * Load the workload of scenario sc ('a'..'e') into p: publishers,
- * subscribers, count, rate, pattern, groups, hold and label. Returns false
- * for an unknown scenario.
+ * Load the workload of scenario sc ('a'..'f') into p: publishers,
+ * subscribers, count, rate, pattern, groups, hold, durable and label.
+ * Returns false for an unknown scenario.
  */
 bool	bench_scenario(char sc, struct bench_opts *p);
 

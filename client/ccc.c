@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -429,56 +430,209 @@ ccc_pem_encrypted(const char *path)
 	return found;
 }
 
-/* The TLS context: our certificate and key, the CA, peer verification. */
-static int
-ccc_tls_context(ccc_client *c, const struct ccc_options *o,
-    struct ccc_error *err)
+/*
+ * The TLS sessions a shared context remembers for resumption: attached to
+ * the SSL_CTX (ex_data), so that it lives as long as the last connection
+ * that may hand it a new session.
+ */
+struct ccc_tls_sessions {
+	pthread_mutex_t	 lock;
+	SSL_SESSION	*last;		/* the newest the broker gave; NULL: none */
+};
+
+struct ccc_tls {
+	SSL_CTX		*ctx;
+	bool		 resume;
+};
+
+static int ccc_tls_idx = -1;
+static pthread_once_t ccc_tls_once = PTHREAD_ONCE_INIT;
+
+static void
+ccc_tls_sessions_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
 {
+	struct ccc_tls_sessions *ts = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (ts == NULL)
+		return;
+	SSL_SESSION_free(ts->last);
+	pthread_mutex_destroy(&ts->lock);
+	free(ts);
+}
+
+static void
+ccc_tls_index(void)
+{
+	ccc_tls_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
+	    ccc_tls_sessions_free);
+}
+
+/* SSL_CTX_sess_set_new_cb: keep the broker's newest session to offer. */
+static int
+ccc_tls_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct ccc_tls_sessions *ts = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+	    ccc_tls_idx);
+
+	if (ts == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	pthread_mutex_lock(&ts->lock);
+	SSL_SESSION_free(ts->last);
+	ts->last = sess;		/* the reference is ours now */
+	pthread_mutex_unlock(&ts->lock);
+	return 1;
+}
+
+/* Offer ctx's remembered session on ssl, if it has one. */
+static void
+ccc_tls_offer(SSL_CTX *ctx, SSL *ssl)
+{
+	struct ccc_tls_sessions *ts;
+
+	if (ccc_tls_idx < 0 || (ts = SSL_CTX_get_ex_data(ctx, ccc_tls_idx)) == NULL)
+		return;
+	pthread_mutex_lock(&ts->lock);
+	if (ts->last != NULL)
+		(void)SSL_set_session(ssl, ts->last);
+	pthread_mutex_unlock(&ts->lock);
+}
+
+/*
+ * A TLS context: our certificate and key, the CA, peer verification. *out
+ * is set, or NULL after an error.
+ */
+static int
+ccc_tls_load(const struct ccc_options *o, SSL_CTX **out, struct ccc_error *err)
+{
+	SSL_CTX *ctx;
 	char why[256];
 
+	*out = NULL;
 	ERR_clear_error();
-	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		return ccc_fail(err, CCC_ERR_TLS, true,
 		    "cannot create a TLS context: %s",
 		    ccc_ssl_reason(why, sizeof(why)));
-	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-	SSL_CTX_set_default_passwd_cb(c->ctx, ccc_no_passphrase);
-	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_default_passwd_cb(ctx, ccc_no_passphrase);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 
 	if (ccc_readable(o->cert, "certificate", err) < 0)
-		return -1;
-	if (SSL_CTX_use_certificate_chain_file(c->ctx, o->cert) != 1)
-		return ccc_fail(err, CCC_ERR_TLS, true,
+		goto fail;
+	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
+		ccc_fail(err, CCC_ERR_TLS, true,
 		    "cannot read certificate %s: %s", o->cert,
 		    ccc_ssl_reason(why, sizeof(why)));
+		goto fail;
+	}
 	if (ccc_readable(o->key, "private key", err) < 0)
-		return -1;
-	if (SSL_CTX_use_PrivateKey_file(c->ctx, o->key, SSL_FILETYPE_PEM) != 1) {
+		goto fail;
+	if (SSL_CTX_use_PrivateKey_file(ctx, o->key, SSL_FILETYPE_PEM) != 1) {
 		if (ccc_key_mismatch())
 			goto mismatch;
 		if (ccc_pem_encrypted(o->key)) {
 			ERR_clear_error();
-			return ccc_fail(err, CCC_ERR_TLS, true,
+			ccc_fail(err, CCC_ERR_TLS, true,
 			    "cannot read private key %s: it is encrypted, and "
 			    "a passphrase-protected key is not supported", o->key);
-		}
-		return ccc_fail(err, CCC_ERR_TLS, true,
-		    "cannot read private key %s: %s", o->key,
-		    ccc_ssl_reason(why, sizeof(why)));
+		} else
+			ccc_fail(err, CCC_ERR_TLS, true,
+			    "cannot read private key %s: %s", o->key,
+			    ccc_ssl_reason(why, sizeof(why)));
+		goto fail;
 	}
-	if (SSL_CTX_check_private_key(c->ctx) != 1)
+	if (SSL_CTX_check_private_key(ctx) != 1)
 		goto mismatch;
 	if (ccc_readable(o->ca, "CA file", err) < 0)
-		return -1;
-	if (SSL_CTX_load_verify_locations(c->ctx, o->ca, NULL) != 1)
-		return ccc_fail(err, CCC_ERR_TLS, true,
+		goto fail;
+	if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1) {
+		ccc_fail(err, CCC_ERR_TLS, true,
 		    "cannot read CA file %s: %s", o->ca,
 		    ccc_ssl_reason(why, sizeof(why)));
+		goto fail;
+	}
+	*out = ctx;
 	return 0;
 mismatch:
 	ERR_clear_error();
-	return ccc_fail(err, CCC_ERR_TLS, true,
+	ccc_fail(err, CCC_ERR_TLS, true,
 	    "private key %s does not match certificate %s", o->key, o->cert);
+fail:
+	SSL_CTX_free(ctx);
+	return -1;
+}
+
+/* The connection's TLS context: the shared one, or one of its own. */
+static int
+ccc_tls_context(ccc_client *c, const struct ccc_options *o,
+    struct ccc_error *err)
+{
+	if (o->tls == NULL)
+		return ccc_tls_load(o, &c->ctx, err);
+	if (SSL_CTX_up_ref(o->tls->ctx) != 1)
+		return ccc_fail(err, CCC_ERR_TLS, true,
+		    "cannot use the shared TLS context");
+	c->ctx = o->tls->ctx;
+	return 0;
+}
+
+int
+ccc_tls_new(const struct ccc_options *opts, bool resume, ccc_tls **out,
+    struct ccc_error *err)
+{
+	struct ccc_error dummy;
+	struct ccc_tls_sessions *ts;
+	ccc_tls *t;
+
+	if (err == NULL)
+		err = &dummy;
+	if (out != NULL)
+		*out = NULL;
+	if (opts == NULL || out == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false,
+		    "ccc_tls_new: no options or no result pointer");
+	if (opts->cert == NULL || opts->key == NULL || opts->ca == NULL)
+		return ccc_fail(err, CCC_ERR_USAGE, false, "no %s given",
+		    opts->cert == NULL ? "client certificate" :
+		    opts->key == NULL ? "private key" : "CA file");
+	t = xcalloc(1, sizeof(*t));
+	if (ccc_tls_load(opts, &t->ctx, err) < 0) {
+		free(t);
+		return -1;
+	}
+	t->resume = resume;
+	if (resume) {
+		pthread_once(&ccc_tls_once, ccc_tls_index);
+		ts = xcalloc(1, sizeof(*ts));
+		pthread_mutex_init(&ts->lock, NULL);
+		if (ccc_tls_idx < 0 ||
+		    SSL_CTX_set_ex_data(t->ctx, ccc_tls_idx, ts) != 1) {
+			ccc_tls_sessions_free(NULL, ts, NULL, 0, 0, NULL);
+			ccc_tls_free(t);
+			return ccc_fail(err, CCC_ERR_TLS, true,
+			    "cannot set up TLS session resumption");
+		}
+		SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(t->ctx, ccc_tls_new_session);
+	}
+	*out = t;
+	return 0;
+}
+
+void
+ccc_tls_free(ccc_tls *t)
+{
+	if (t == NULL)
+		return;
+	SSL_CTX_free(t->ctx);	/* connections hold their own references */
+	free(t);
 }
 
 /* TLS handshake on the connected socket, verifying the broker's name or IP. */
@@ -494,6 +648,7 @@ ccc_tls_start(ccc_client *c, int64_t deadline, struct ccc_error *err)
 	    SSL_set_fd(c->ssl, c->fd) != 1)
 		return ccc_fail(err, CCC_ERR_TLS, true, "cannot set up TLS: %s",
 		    ccc_ssl_reason(why, sizeof(why)));
+	ccc_tls_offer(c->ctx, c->ssl);
 	if (c->host_is_ip) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
 		    c->host) != 1)
@@ -955,7 +1110,8 @@ ccc_connect(const struct ccc_options *opts, ccc_client **out,
 	if (opts == NULL || out == NULL)
 		return ccc_fail(err, CCC_ERR_USAGE, false,
 		    "ccc_connect: no options or no result pointer");
-	if (opts->cert == NULL || opts->key == NULL || opts->ca == NULL)
+	if (opts->tls == NULL &&
+	    (opts->cert == NULL || opts->key == NULL || opts->ca == NULL))
 		return ccc_fail(err, CCC_ERR_USAGE, false, "no %s given",
 		    opts->cert == NULL ? "client certificate" :
 		    opts->key == NULL ? "private key" : "CA file");
@@ -1026,6 +1182,12 @@ const char *
 ccc_endpoint(const ccc_client *c)
 {
 	return c->endpoint != NULL ? c->endpoint : "";
+}
+
+bool
+ccc_resumed(const ccc_client *c)
+{
+	return c->ssl != NULL && SSL_session_reused(c->ssl) == 1;
 }
 
 uint32_t

@@ -35,7 +35,7 @@
  *
  * Threads
  *   A ccc_client must be used by one thread at a time. Distinct clients are
- *   independent.
+ *   independent. A ccc_tls (below) may be shared by clients in any threads.
  *
  * Errors
  *   Functions that can fail return -1 and fill a struct ccc_error (when the
@@ -76,16 +76,36 @@ struct ccc_error {
 
 struct ccc_options {
 	const char	*server;	/* "HOST:PORT"; NULL means CCC_DEFAULT_SERVER */
-	const char	*cert;		/* client certificate (PEM), required */
-	const char	*key;		/* its private key (PEM), required */
-	const char	*ca;		/* CA bundle that signed the broker's certificate, required */
+	const char	*cert;		/* client certificate (PEM), required unless tls */
+	const char	*key;		/* its private key (PEM), required unless tls */
+	const char	*ca;		/* CA bundle that signed the broker's certificate,
+					   required unless tls */
 	int		 timeout_ms;	/* connect, handshake and each blocking wait; 0 means 10000 */
 	const char	*client_name;	/* sent in Hello for the broker's log; NULL means "libccc/VERSION" */
 	bool		 receipts;	/* have the broker push a ReceiptsOk (request_id 0) each
 					   time a recipient acknowledges an alert this endpoint published */
+	struct ccc_tls	*tls;		/* NULL, or a TLS context from ccc_tls_new() to use
+					   instead of reading cert, key and ca again */
 };
 
 typedef struct ccc_client ccc_client;
+typedef struct ccc_tls ccc_tls;
+
+/*
+ * A TLS context: the certificate, key and CA file of opts read once, for
+ * many connections to share (struct ccc_options.tls) — a program that opens
+ * many sessions with one identity then pays for reading and checking the
+ * files once, not per connection. With resume, connections made with it
+ * offer the broker the TLS session it last gave one of them, and a broker
+ * that accepts it skips the certificate exchange and signatures (the
+ * identity is that of the certificate verified in the first handshake).
+ * Returns 0 and *out, or -1 with err set. Free it with ccc_tls_free() once
+ * no ccc_connect() uses it any more; connections made with it keep what they
+ * need.
+ */
+int		 ccc_tls_new(const struct ccc_options *opts, bool resume,
+		    ccc_tls **out, struct ccc_error *err);
+void		 ccc_tls_free(ccc_tls *t);
 
 /*
  * Connect, complete the TLS handshake and the Hello/Welcome exchange. On
@@ -102,6 +122,8 @@ int		 ccc_connect(const struct ccc_options *opts, ccc_client **out,
 void		 ccc_close(ccc_client *c);
 /* Endpoint identity the broker recognised from the certificate; owned by c. */
 const char	*ccc_endpoint(const ccc_client *c);
+/* True when the TLS handshake resumed a session (see ccc_tls_new()). */
+bool		 ccc_resumed(const ccc_client *c);
 /* Maximum frame size the broker announced, in bytes. */
 uint32_t	 ccc_max_frame_size(const ccc_client *c);
 /*

@@ -184,11 +184,11 @@ enum {
 	B_SCENARIO, B_PUBLISHERS, B_SUBSCRIBERS, B_COUNT, B_BYTES, B_WINDOW,
 	B_RATE, B_PATTERN, B_GROUPS, B_SECTIONS, B_CONN_WINDOW, B_HOLD,
 	B_DEADLINE, B_PUB_CERT, B_PUB_KEY, B_SUB_CERT, B_SUB_KEY, B_BROKER_PID,
-	B_LABEL, B_JSON, B_DURABLE, B_HELP,
+	B_LABEL, B_JSON, B_DURABLE, B_RESUME, B_BACKLOG, B_HELP,
 };
 
 static const struct cli_flag cli_bench_flags[] = {
-	[B_SCENARIO] = { "scenario", "a|b|c|d|e", "a preset workload (see "
+	[B_SCENARIO] = { "scenario", "a|b|c|d|e|f", "a preset workload (see "
 	    "above); other flags override its values", NULL },
 	[B_PUBLISHERS] = { "publishers", "N", "publishing sessions "
 	    "(default 1)", NULL },
@@ -236,6 +236,14 @@ static const struct cli_flag cli_bench_flags[] = {
 	    "subscriber, named bench-RUN-N and deleted after the run; every "
 	    "delivery is acknowledged (the broker allows an endpoint "
 	    "durable.max_subscriptions of them)", NULL },
+	[B_RESUME] = { "resume", NULL, "resume TLS sessions: each connection "
+	    "offers the session the broker last gave one of its role (without "
+	    "it, every connection makes a full handshake)", NULL },
+	[B_BACKLOG] = { "backlog", "fill|drain", "a backlog in two runs, with "
+	    "durable subscriptions named bench-backlog-N: fill creates them, "
+	    "disconnects the subscribers and publishes; drain (with the same "
+	    "workload flags) reconnects them and reads everything, then "
+	    "deletes them", NULL },
 	[B_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -414,7 +422,7 @@ cli_help_subscribe(FILE *f)
 static void
 cli_help_bench(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] bench [--scenario a|b|c|d|e] [FLAGS]\n"
+	fputs("usage: ccc [OPTIONS] bench [--scenario a|b|c|d|e|f] [FLAGS]\n"
 	    "\n"
 	    "Measure the broker: P publishers and S subscribers, each on its "
 	    "own TLS\n"
@@ -441,6 +449,9 @@ cli_help_bench(FILE *f)
 	    "  e  connections: 5,000 idle subscribers (--groups 3, --count 0, "
 	    "--hold 3):\n"
 	    "     handshakes/s and the broker's KiB per connection\n"
+	    "  f  backlog: 6 publishers -> 1 durable subscriber, 1,000,000 "
+	    "alerts; with\n"
+	    "     --backlog fill (subscriber offline) and then --backlog drain\n"
 	    "\n"
 	    "Publishers need the publisher role for the sections (tr-police in "
 	    "the demo);\n"
@@ -782,9 +793,9 @@ cli_bench_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		k->set[which] = true;
 	switch (which) {
 	case B_SCENARIO:
-		if (strlen(val) != 1 || val[0] < 'a' || val[0] > 'e') {
-			cli_printf(why, whylen, "--scenario: expected a, b, c, d "
-			    "or e, got \"%s\"", val);
+		if (strlen(val) != 1 || val[0] < 'a' || val[0] > 'f') {
+			cli_printf(why, whylen, "--scenario: expected a, b, c, d, "
+			    "e or f, got \"%s\"", val);
 			return -1;
 		}
 		k->scenario = val[0];
@@ -819,6 +830,19 @@ cli_bench_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case B_LABEL: o->label = val; return 0;
 	case B_JSON: o->json = true; return 0;
 	case B_DURABLE: o->durable = true; return 0;
+	case B_RESUME: o->resume = true; return 0;
+	case B_BACKLOG:
+		if (strcmp(val, "fill") == 0)
+			o->backlog = BENCH_BACKLOG_FILL;
+		else if (strcmp(val, "drain") == 0)
+			o->backlog = BENCH_BACKLOG_DRAIN;
+		else {
+			cli_printf(why, whylen, "--backlog: expected fill or "
+			    "drain, got \"%s\"", val);
+			return -1;
+		}
+		o->durable = true;
+		return 0;
 	case B_HELP: k->help = true; return 0;
 	}
 	switch (which) {
@@ -1806,6 +1830,8 @@ cli_bench_preset(struct cli_bench *k)
 		o->hold_s = p.hold_s;
 	if (!k->set[B_LABEL])
 		o->label = p.label;
+	if (!k->set[B_DURABLE])
+		o->durable = o->durable || p.durable;
 }
 
 static int

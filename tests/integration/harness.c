@@ -484,6 +484,7 @@ h_log_port(const struct h_broker *b)
 const char *h_data_dir;
 const char *h_tls_pki;
 const char *h_tls_extra_ca;
+const char *h_tls_extra;
 
 /* Start cccd on b's config and wait until it reports its port. */
 static void
@@ -604,12 +605,13 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	    "  cert: \"%s/cccd.pem\"\n"
 	    "  key: \"%s/cccd.key\"\n"
 	    "  ca:\n    - \"%s/ca.pem\"%s\n"
-	    "%s"
+	    "%s%s"
 	    "registry: \"%s\"\n"
 	    "data_dir: \"%s\"\n"
 	    "log_level: debug\n"
 	    "%s%s",
-	    tls, tls, tls, extra, crl, b->registry, data,
+	    tls, tls, tls, extra, crl, h_tls_extra != NULL ? h_tls_extra : "",
+	    b->registry, data,
 	    /* never the default port 9464: brokers run side by side */
 	    extra_yaml != NULL && strstr(extra_yaml, "metrics:") != NULL ? "" :
 	    "metrics:\n  listen: 127.0.0.1:0\n",

@@ -107,6 +107,8 @@ extern const char *h_data_dir;
 extern const char *h_tls_pki;
 /* When set, brokers started from now on trust this CA file too (tls.ca). */
 extern const char *h_tls_extra_ca;
+/* When set, lines added to the tls mapping of brokers started from now on. */
+extern const char *h_tls_extra;
 #define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
 /* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
@@ -280,5 +282,6 @@ Suite		*metrics_suite(void);
 Suite		*hostile_suite(void);
 Suite		*tls_scan_suite(void);
 Suite		*privileges_suite(void);
+Suite		*resumption_suite(void);
 
 #endif

@@ -421,7 +421,7 @@ END_TEST
 /* tls.crl: optional; one path or a list, each checked like tls.ca. */
 START_TEST(test_config_crl)
 {
-	char yaml[1024], path[PATH_MAX], expected[1024];
+	char yaml[1024], path[PATH_MAX], expected[1024], err[1024] = "";
 	struct config *cfg;
 
 	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
@@ -469,7 +469,28 @@ START_TEST(test_config_crl)
 	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir,
 	    tmpdir);
 	config_fails(yaml, "test.yaml:5: unknown key 'crls' in tls (expected "
-	    "one of: cert, key, ca, crl)");
+	    "one of: cert, key, ca, crl, session_tickets)");
+
+	/* session resumption: off unless asked for, bounded */
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir);
+	cfg = config_ok(yaml);
+	ck_assert_uint_eq(cfg->tls_tickets, 0);
+	config_free(cfg);
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  session_tickets: 2h\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir);
+	cfg = config_ok(yaml);
+	ck_assert_uint_eq(cfg->tls_tickets, 7200);
+	config_free(cfg);
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  session_tickets: 8d\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir);
+	cfg = NULL;
+	ck_assert_int_eq(config_load_string(yaml, "test.yaml", &cfg, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_null(cfg);
 }
 END_TEST
 

@@ -1,0 +1,221 @@
+/*
+ * 17-resumption.c — TLS session resumption (tls.session_tickets): a resumed
+ * session is the endpoint of the certificate verified in its first
+ * handshake; no ticket survives a TLS reload, so a certificate revoked by
+ * the new CRL cannot come back by resuming; without tickets nothing resumes.
+ *
+ * The clients share a TLS context with resumption (ccc_tls_new), as a
+ * program that opens several sessions with one identity would.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "harness.h"
+
+#define TICKETS		"  session_tickets: 1h\n"
+
+/* A TLS context for endpoint's certificate in dir, resuming sessions. */
+static ccc_tls *
+tls_for(const char *dir, const char *endpoint)
+{
+	char cert[600], key[600];
+	struct ccc_options o;
+	struct ccc_error err;
+	ccc_tls *t = NULL;
+
+	snprintf(cert, sizeof(cert), "%s/%s.pem", dir, endpoint);
+	snprintf(key, sizeof(key), "%s/%s.key", dir, endpoint);
+	memset(&o, 0, sizeof(o));
+	o.cert = cert;
+	o.key = key;
+	o.ca = h_pki("ca.pem");
+	ck_assert_msg(ccc_tls_new(&o, true, &t, &err) == 0, "ccc_tls_new: %s",
+	    err.message);
+	return t;
+}
+
+/* Connect with the shared context t; 0 and *out, or -1 and err. */
+static int
+connect_tls(const struct h_broker *b, ccc_tls *t, ccc_client **out,
+    struct ccc_error *err)
+{
+	struct ccc_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.server = b->server;
+	o.tls = t;
+	o.timeout_ms = H_WAIT_MS;
+	o.client_name = "ccc-itest";
+	*out = NULL;
+	memset(err, 0, sizeof(*err));
+	return ccc_connect(&o, out, err);
+}
+
+static ccc_client *
+connect_ok(const struct h_broker *b, ccc_tls *t, const char *endpoint)
+{
+	struct ccc_error err;
+	ccc_client *c;
+
+	ck_assert_msg(connect_tls(b, t, &c, &err) == 0, "connect as %s: %s",
+	    endpoint, err.message);
+	ck_assert_str_eq(ccc_endpoint(c), endpoint);
+	return c;
+}
+
+/* tr publishes in tr-gr/ipsala; gr, subscribed to it, receives it. */
+static void
+exchange(ccc_client *gr, ccc_client *tr)
+{
+	Ccc__V1__Alert *a = h_alert("customs", "tr-gr/ipsala", "medium", "h1",
+	    "Undeclared cigarettes in a van");
+	Ccc__V1__Envelope *ok, *got;
+
+	h_subscribe(gr, "alerts/customs/tr-gr/#");
+	ok = h_publish_ok(tr, a);
+	got = h_recv_deliver(gr);
+	ck_assert_str_eq(got->deliver->alert->id, ok->publish_ok->id);
+	ck_assert_str_eq(got->deliver->alert->origin, "tr-police");
+	ccc_envelope_free(got);
+	ccc_envelope_free(ok);
+	h_alert_free(a);
+}
+
+/* session_open records of endpoint naming a certificate, in stopped b. */
+static int
+opened(const struct h_broker *b, const char *endpoint)
+{
+	char db[400];
+	sqlite3_stmt *st;
+	sqlite3 *h;
+	int n;
+
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM audit "
+	    "WHERE event = 'session_open' AND endpoint = ?1 AND "
+	    "length(fingerprint) = 64 AND subject LIKE 'CN=' || ?1 || '%'",
+	    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+START_TEST(resumed_session_keeps_its_identity)
+{
+	struct h_broker *b;
+	ccc_tls *trt, *grt;
+	ccc_client *tr, *gr;
+
+	h_tls_extra = TICKETS;
+	b = h_broker_start(NULL);
+	trt = tls_for(h_pki(""), "tr-police");
+	grt = tls_for(h_pki(""), "gr-police");
+
+	tr = connect_ok(b, trt, "tr-police");
+	ck_assert(!ccc_resumed(tr));
+	gr = connect_ok(b, grt, "gr-police");
+	ck_assert(!ccc_resumed(gr));
+	exchange(gr, tr);
+	ccc_close(tr);
+	ccc_close(gr);
+
+	/* the same identities again: resumed, and the same endpoints */
+	tr = connect_ok(b, trt, "tr-police");
+	ck_assert(ccc_resumed(tr));
+	gr = connect_ok(b, grt, "gr-police");
+	ck_assert(ccc_resumed(gr));
+	exchange(gr, tr);
+	ccc_close(tr);
+	ccc_close(gr);
+	ccc_tls_free(trt);
+	ccc_tls_free(grt);
+
+	/* every session, resumed or not, is journalled with its certificate */
+	h_broker_halt(b);
+	ck_assert_int_eq(opened(b, "tr-police"), 2);
+	ck_assert_int_eq(opened(b, "gr-police"), 2);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(no_resumption_across_a_reload)
+{
+	char *pki = h_pki_clone();
+	struct h_broker *b;
+	struct ccc_error err;
+	ccc_tls *custt, *trt;
+	ccc_client *c;
+
+	h_tls_pki = pki;
+	h_tls_extra = TICKETS;
+	b = h_broker_start(NULL);
+	custt = tls_for(pki, "tr-customs");
+	trt = tls_for(pki, "tr-police");
+	ccc_close(connect_ok(b, custt, "tr-customs"));
+	ccc_close(connect_ok(b, trt, "tr-police"));
+	c = connect_ok(b, custt, "tr-customs");
+	ck_assert(ccc_resumed(c));
+	ccc_close(c);
+
+	/* tr-customs is revoked; the reload makes new ticket keys */
+	h_mkpki("revoke", pki, "tr-customs", NULL);
+	h_broker_reload(b);
+	ck_assert(h_log_wait(b, "TLS context reloaded", H_WAIT_MS));
+
+	/* its ticket is not taken: a full handshake, which refuses it */
+	ck_assert_int_eq(connect_tls(b, custt, &c, &err), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(err.code == CCC_ERR_TLS, "expected a TLS failure, got "
+	    "%s: %s", ccc_error_name(err.code), err.message);
+	ck_assert(h_log_wait(b, "certificate revoked (CN=tr-customs)",
+	    H_WAIT_MS));
+	/* nor anybody else's, made before the reload */
+	c = connect_ok(b, trt, "tr-police");
+	ck_assert(!ccc_resumed(c));
+	ccc_close(c);
+	/* a ticket made after it is */
+	c = connect_ok(b, trt, "tr-police");
+	ck_assert(ccc_resumed(c));
+	ccc_close(c);
+	ccc_tls_free(custt);
+	ccc_tls_free(trt);
+	h_broker_stop(b);
+	h_pki_drop(pki);
+}
+END_TEST
+
+START_TEST(no_resumption_without_tickets)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_tls *t = tls_for(h_pki(""), "tr-police");
+	ccc_client *c;
+
+	ccc_close(connect_ok(b, t, "tr-police"));
+	c = connect_ok(b, t, "tr-police");
+	ck_assert(!ccc_resumed(c));
+	ccc_close(c);
+	ccc_tls_free(t);
+	h_broker_stop(b);
+}
+END_TEST
+
+Suite *
+resumption_suite(void)
+{
+	Suite *s = suite_create("17-resumption");
+	TCase *tc = tcase_create("resumption");
+
+	tcase_add_test(tc, resumed_session_keeps_its_identity);
+	tcase_add_test(tc, no_resumption_across_a_reload);
+	tcase_add_test(tc, no_resumption_without_tickets);
+	suite_add_tcase(s, tc);
+	return s;
+}
