@@ -192,6 +192,10 @@ static const struct {
 	{ "tr-police.two-cn", false, "its subject has more than one CN" },
 	{ "tr-police.no-eku", false, "it has no extendedKeyUsage clientAuth" },
 	{ "tr-police.ca", false, "it is a CA certificate" },
+	{ "tr-police.plus", false, "its CN is not an endpoint id" },
+	{ "tr-police.hash", false, "its CN is not an endpoint id" },
+	{ "tr-police.slash", false, "its CN is not an endpoint id" },
+	{ "tr-police.upper", false, "its CN is not an endpoint id" },
 	{ "tr-police.server-eku", true, "unsuitable certificate purpose" },
 	{ "ca", true, "unsuitable certificate purpose" },
 };

@@ -289,7 +289,16 @@ h_pki_identity(void)
 	    h_mkpki_try("issue", d, "tr-police", "tr-police.server-eku", "--eku",
 	    "serverAuth", NULL) &&
 	    h_mkpki_try("issue", d, "tr-police", "tr-police.ca", "--ca-cert",
-	    NULL);
+	    NULL) &&
+	    /* wildcard and separator characters, and upper case, in the CN */
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.plus", "--subject",
+	    "/CN=tr\\+police", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.hash", "--subject",
+	    "/CN=alerts\\#", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.slash", "--subject",
+	    "/CN=tr\\/police", NULL) &&
+	    h_mkpki_try("issue", d, "tr-police", "tr-police.upper", "--subject",
+	    "/CN=TR-POLICE", NULL);
 }
 
 int
