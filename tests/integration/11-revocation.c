@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "harness.h"
 
@@ -83,41 +82,6 @@ refused(const struct h_broker *b, const char *dir, const char *name)
 	h_raw_close(r);
 }
 
-/*
- * Audit records of the stopped broker b with this event whose detail and
- * subject match the LIKE patterns (NULL: any) and that name a certificate
- * (a fingerprint) — for endpoint (NULL: any).
- */
-static int
-audited(const struct h_broker *b, const char *event, const char *detail,
-    const char *subject, const char *endpoint)
-{
-	char db[400];
-	sqlite3_stmt *st;
-	sqlite3 *h;
-	int n;
-
-	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
-	ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-	    SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM audit "
-	    "WHERE event = ?1 AND detail LIKE ?2 AND subject LIKE ?3 AND "
-	    "endpoint LIKE ?4 AND length(fingerprint) = 64", -1, &st, NULL),
-	    SQLITE_OK);
-	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, detail != NULL ? detail : "%", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, subject != NULL ? subject : "%", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, endpoint != NULL ? endpoint : "%", -1,
-	    SQLITE_STATIC);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
-}
-
 /* A copy of the test PKI whose CRL the next broker started checks against. */
 static char *
 pki_with_crl(void)
@@ -151,7 +115,7 @@ START_TEST(expired_certificate_refused)
 	/* the real bg-customs certificate is fine */
 	ccc_close(h_connect(b, "bg-customs"));
 	h_broker_halt(b);
-	ck_assert_int_eq(audited(b, "handshake_refused",
+	ck_assert_int_eq(h_audited(b, "handshake_refused",
 	    "%certificate has expired", "CN=bg-customs", ""), 2);
 	h_broker_stop(b);
 }
@@ -166,7 +130,7 @@ START_TEST(not_yet_valid_certificate_refused)
 	    H_WAIT_MS));
 	exchange_alert(b);
 	h_broker_halt(b);
-	ck_assert_int_eq(audited(b, "handshake_refused",
+	ck_assert_int_eq(h_audited(b, "handshake_refused",
 	    "%certificate is not yet valid", "CN=bg-customs", ""), 2);
 	h_broker_stop(b);
 }
@@ -185,10 +149,10 @@ START_TEST(revoked_certificate_refused)
 	/* certificates the CRL does not list are checked and pass */
 	exchange_alert(b);
 	h_broker_halt(b);
-	ck_assert_int_eq(audited(b, "handshake_refused",
+	ck_assert_int_eq(h_audited(b, "handshake_refused",
 	    "%certificate verify failed: certificate revoked", "CN=tr-customs",
 	    ""), 2);
-	ck_assert_int_eq(audited(b, "session_open", NULL, NULL, "tr-customs"),
+	ck_assert_int_eq(h_audited(b, "session_open", NULL, NULL, "tr-customs"),
 	    0);
 	h_broker_stop(b);
 	h_pki_drop(pki);
@@ -234,11 +198,11 @@ START_TEST(revoked_live_session_closed_on_reload)
 	ccc_close(gr);
 	ccc_close(tr);
 	h_broker_halt(b);
-	ck_assert_int_eq(audited(b, "certificate_revoked", "certificate revoked",
+	ck_assert_int_eq(h_audited(b, "certificate_revoked", "certificate revoked",
 	    "CN=tr-customs", "tr-customs"), 2);
-	ck_assert_int_eq(audited(b, "session_close", "%certificate revoked",
+	ck_assert_int_eq(h_audited(b, "session_close", "%certificate revoked",
 	    "CN=tr-customs", "tr-customs"), 1);
-	ck_assert_int_eq(audited(b, "handshake_refused", "%certificate revoked",
+	ck_assert_int_eq(h_audited(b, "handshake_refused", "%certificate revoked",
 	    "CN=tr-customs", ""), 2);
 	h_broker_stop(b);
 	h_pki_drop(pki);

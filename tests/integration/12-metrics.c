@@ -27,13 +27,6 @@
 #define FAULT_FS_SIZE	"4m"
 #define FAULT_FILLER	(3 * 1024 * 1024 + 512 * 1024)
 
-/* One HTTP exchange: status, headers and body (in one allocation). */
-struct reply {
-	int	 status;
-	char	*head;		/* status line and headers, NUL-terminated */
-	char	*body;		/* after the blank line */
-};
-
 static int64_t
 mono_ms(void)
 {
@@ -43,120 +36,17 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The metrics port the broker logged. */
-static int
-metrics_port(const struct h_broker *b)
-{
-	static const char mark[] = "metrics: serving http://127.0.0.1:";
-	char *log = h_slurp(b->log), *p;
-	int port = 0;
-
-	ck_assert_ptr_nonnull(log);
-	if ((p = strstr(log, mark)) != NULL)
-		port = atoi(p + sizeof(mark) - 1);
-	free(log);
-	ck_assert_msg(port > 0, "the broker logged no metrics address");
-	return port;
-}
-
-/* Send request (whole, with its blank line) to 127.0.0.1:port; read to EOF. */
-static struct reply
-http(int port, const char *request)
-{
-	struct sockaddr_in sin;
-	struct pollfd pfd;
-	struct reply r = { 0, NULL, NULL };
-	int64_t deadline = mono_ms() + H_WAIT_MS;
-	size_t len = 0, cap = 65536;
-	char *buf = malloc(cap), *sep;
-	ssize_t n;
-	int fd;
-
-	ck_assert_ptr_nonnull(buf);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
-	    "connect to the metrics port %d: %s", port, strerror(errno));
-	ck_assert(send(fd, request, strlen(request), MSG_NOSIGNAL) ==
-	    (ssize_t)strlen(request));
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	for (;;) {
-		int left = (int)(deadline - mono_ms());
-
-		ck_assert_msg(left > 0, "no complete HTTP reply within %d ms",
-		    H_WAIT_MS);
-		if (poll(&pfd, 1, left) <= 0)
-			continue;
-		if (cap - len < 4096) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert_ptr_nonnull(buf);
-		}
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n == 0)
-			break;
-		ck_assert_msg(n > 0 || errno == EINTR, "recv: %s",
-		    strerror(errno));
-		if (n > 0)
-			len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	ck_assert_msg(sscanf(buf, "HTTP/1.1 %d ", &r.status) == 1,
-	    "not an HTTP/1.1 reply: %.80s", buf);
-	sep = strstr(buf, "\r\n\r\n");
-	ck_assert_msg(sep != NULL, "no end of headers: %.200s", buf);
-	*sep = '\0';
-	r.head = buf;
-	r.body = sep + 4;
-	return r;
-}
-
-static struct reply
-get(int port, const char *path)
-{
-	char req[256];
-
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n\r\n", path);
-	return http(port, req);
-}
-
-/*
- * The value of one series ("name" or "name{labels}") in an exposition, or
- * -1 when absent; asserts the series appears at most once.
- */
-static double
-series(const char *text, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = text, *found = NULL;
-
-	for (; (p = strstr(p, name)) != NULL; p += n) {
-		if ((p != text && p[-1] != '\n') || p[n] != ' ')
-			continue;
-		ck_assert_msg(found == NULL, "series %s appears twice", name);
-		found = p;
-	}
-	return found != NULL ? strtod(found + n + 1, NULL) : -1.0;
-}
-
 /* Scrape until series has value want (the store counts every second). */
 static void
 wait_series(int port, const char *name, double want)
 {
 	int64_t deadline = mono_ms() + H_WAIT_MS;
-	struct reply r;
+	struct h_reply r;
 	double got;
 
 	for (;;) {
-		r = get(port, "/metrics");
-		got = series(r.body, name);
+		r = h_http_get(port, "/metrics");
+		got = h_series(r.body, name);
 		free(r.head);
 		if (got == want)
 			return;
@@ -271,12 +161,12 @@ wait_log(const struct h_broker *b, const char *needle, size_t n)
 START_TEST(metrics_report_real_numbers)
 {
 	struct h_broker *b = h_broker_start(METRICS_EXTRA);
-	int port = metrics_port(b);
+	int port = h_metrics_port(b);
 	struct h_raw *gr;
 	ccc_client *sub, *pub;
 	Ccc__V1__Alert *a;
 	Ccc__V1__Envelope *e;
-	struct reply r;
+	struct h_reply r;
 	struct ccc_error err;
 	char id[UUID_STRLEN];
 	const char *t;
@@ -315,49 +205,49 @@ START_TEST(metrics_report_real_numbers)
 
 	/* the store has counted the three waiting for gr-police */
 	wait_series(port, "ccc_endpoint_inbox_depth{endpoint=\"gr-police\"}", 3);
-	r = get(port, "/metrics");
+	r = h_http_get(port, "/metrics");
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_msg(strstr(r.head, "\r\nContent-Type: text/plain; "
 	    "version=0.0.4") != NULL, "headers: %s", r.head);
 	t = r.body;
 	check_format(t);
-	ck_assert_int_eq(series(t, "ccc_publish_accepted_total"), 3);
-	ck_assert_int_eq(series(t, "ccc_publish_duplicates_total"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t, "ccc_publish_accepted_total"), 3);
+	ck_assert_int_eq(h_series(t, "ccc_publish_duplicates_total"), 1);
+	ck_assert_int_eq(h_series(t,
 	    "ccc_publish_refused_total{code=\"forbidden\"}"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t,
 	    "ccc_publish_refused_total{code=\"invalid_alert\"}"), 0);
-	ck_assert_int_eq(series(t, "ccc_deliveries_total{kind=\"plain\"}"), 3);
-	ck_assert_int_eq(series(t, "ccc_deliveries_total{kind=\"durable\"}"), 0);
-	ck_assert_int_eq(series(t, "ccc_connections_accepted_total"), 4);
-	ck_assert_int_eq(series(t, "ccc_handshakes_refused_total"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t, "ccc_deliveries_total{kind=\"plain\"}"), 3);
+	ck_assert_int_eq(h_series(t, "ccc_deliveries_total{kind=\"durable\"}"), 0);
+	ck_assert_int_eq(h_series(t, "ccc_connections_accepted_total"), 4);
+	ck_assert_int_eq(h_series(t, "ccc_handshakes_refused_total"), 1);
+	ck_assert_int_eq(h_series(t,
 	    "ccc_sessions_closed_total{reason=\"peer_closed\"}"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t,
 	    "ccc_sessions_closed_total{reason=\"refused\"}"), 1);
-	ck_assert_int_eq(series(t, "ccc_sessions{state=\"ready\"}"), 2);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t, "ccc_sessions{state=\"ready\"}"), 2);
+	ck_assert_int_eq(h_series(t,
 	    "ccc_endpoint_sessions{endpoint=\"bg-border-police\"}"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t,
 	    "ccc_endpoint_sessions{endpoint=\"tr-police\"}"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t,
 	    "ccc_endpoint_sessions{endpoint=\"gr-police\"}"), 0);
-	ck_assert_int_eq(series(t, "ccc_subscriptions{kind=\"plain\"}"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t, "ccc_subscriptions{kind=\"plain\"}"), 1);
+	ck_assert_int_eq(h_series(t,
 	    "ccc_subscriptions{kind=\"durable_detached\"}"), 1);
-	ck_assert_int_eq(series(t, "ccc_endpoint_subscriptions{endpoint="
+	ck_assert_int_eq(h_series(t, "ccc_endpoint_subscriptions{endpoint="
 	    "\"bg-border-police\",kind=\"plain\"}"), 1);
-	ck_assert_int_eq(series(t, "ccc_endpoint_subscriptions{endpoint="
+	ck_assert_int_eq(h_series(t, "ccc_endpoint_subscriptions{endpoint="
 	    "\"gr-police\",kind=\"durable_detached\"}"), 1);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t,
 	    "ccc_endpoint_dead_letters{endpoint=\"gr-police\"}"), 0);
-	ck_assert_int_eq(series(t,
+	ck_assert_int_eq(h_series(t,
 	    "ccc_endpoint_inbox_depth{endpoint=\"bg-border-police\"}"), 0);
-	ck_assert_int_eq(series(t, "ccc_registry_endpoints"), 9);
-	ck_assert_int_eq(series(t, "ccc_healthy"), 1);
-	ck_assert(series(t, "ccc_store_bytes{file=\"db\"}") > 0);
-	ck_assert(series(t, "ccc_frames_received_total") > 0);
-	ck_assert_int_eq(series(t, "ccc_build_info{version=\"0.1.0\"}"), 1);
+	ck_assert_int_eq(h_series(t, "ccc_registry_endpoints"), 9);
+	ck_assert_int_eq(h_series(t, "ccc_healthy"), 1);
+	ck_assert(h_series(t, "ccc_store_bytes{file=\"db\"}") > 0);
+	ck_assert(h_series(t, "ccc_frames_received_total") > 0);
+	ck_assert_int_eq(h_series(t, "ccc_build_info{version=\"0.1.0\"}"), 1);
 	free(r.head);
 
 	/* gr-police comes back, takes its three and acknowledges them */
@@ -371,41 +261,41 @@ START_TEST(metrics_report_real_numbers)
 		frame_free(e);
 	}
 	wait_series(port, "ccc_endpoint_inbox_depth{endpoint=\"gr-police\"}", 0);
-	r = get(port, "/metrics");
-	ck_assert_int_eq(series(r.body, "ccc_deliveries_total{kind=\"durable\"}"),
+	r = h_http_get(port, "/metrics");
+	ck_assert_int_eq(h_series(r.body, "ccc_deliveries_total{kind=\"durable\"}"),
 	    3);
-	ck_assert_int_eq(series(r.body, "ccc_redeliveries_total"), 0);
+	ck_assert_int_eq(h_series(r.body, "ccc_redeliveries_total"), 0);
 	/* two counts apart: more than a second since start-up */
-	ck_assert(series(r.body, "ccc_publish_rate{window=\"60s\"}") > 0);
-	ck_assert(series(r.body, "ccc_delivery_rate{window=\"60s\"}") > 0);
-	ck_assert_int_eq(series(r.body, "ccc_endpoint_subscriptions{endpoint="
+	ck_assert(h_series(r.body, "ccc_publish_rate{window=\"60s\"}") > 0);
+	ck_assert(h_series(r.body, "ccc_delivery_rate{window=\"60s\"}") > 0);
+	ck_assert_int_eq(h_series(r.body, "ccc_endpoint_subscriptions{endpoint="
 	    "\"gr-police\",kind=\"durable_attached\"}"), 1);
 	free(r.head);
 
 	/* health, and what is not served */
-	r = get(port, "/healthz");
+	r = h_http_get(port, "/healthz");
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, "ok\n");
 	free(r.head);
-	r = http(port, "HEAD /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	r = h_http(port, "HEAD /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Connection: close\r\n\r\n");
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_str_eq(r.body, "");
 	free(r.head);
-	r = http(port, "POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	r = h_http(port, "POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Content-Length: 0\r\nConnection: close\r\n\r\n");
 	ck_assert_int_eq(r.status, 405);
 	ck_assert_msg(strstr(r.head, "\r\nAllow: GET, HEAD") != NULL,
 	    "headers: %s", r.head);
 	free(r.head);
-	r = http(port, "DELETE /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	r = h_http(port, "DELETE /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "Connection: close\r\n\r\n");
 	ck_assert_int_eq(r.status, 405);
 	free(r.head);
-	r = get(port, "/nope");
+	r = h_http_get(port, "/nope");
 	ck_assert_int_eq(r.status, 404);
 	free(r.head);
-	r = get(port, "/metrics/");
+	r = h_http_get(port, "/metrics/");
 	ck_assert_int_eq(r.status, 404);
 	free(r.head);
 
@@ -419,7 +309,7 @@ END_TEST
 START_TEST(metrics_off_and_port_taken)
 {
 	struct h_broker *a = h_broker_start(METRICS_EXTRA), *b;
-	int port = metrics_port(a), st;
+	int port = h_metrics_port(a), st;
 	char extra[128], cfg[400], data[400], cmd[1400], *text, *p, *q;
 	FILE *fp;
 
@@ -509,7 +399,7 @@ START_TEST(healthz_503_when_the_store_cannot_write)
 	struct h_broker *b;
 	ccc_client *pub;
 	Ccc__V1__Envelope *e;
-	struct reply r;
+	struct h_reply r;
 	bool refused = false;
 	int port, i;
 
@@ -525,9 +415,9 @@ START_TEST(healthz_503_when_the_store_cannot_write)
 	h_data_dir = dir;
 	b = h_broker_start(METRICS_EXTRA);
 	h_data_dir = NULL;
-	port = metrics_port(b);
+	port = h_metrics_port(b);
 	pub = h_connect(b, "tr-customs");
-	r = get(port, "/healthz");
+	r = h_http_get(port, "/healthz");
 	ck_assert_int_eq(r.status, 200);
 	free(r.head);
 
@@ -538,15 +428,15 @@ START_TEST(healthz_503_when_the_store_cannot_write)
 		ccc_envelope_free(e);
 	}
 	ck_assert_msg(refused, "the store never filled up");
-	r = get(port, "/healthz");
+	r = h_http_get(port, "/healthz");
 	ck_assert_int_eq(r.status, 503);
 	ck_assert_msg(strncmp(r.body, "store: the last write failed: ", 30) == 0 &&
 	    strchr(r.body, '\n') == r.body + strlen(r.body) - 1,
 	    "body: %s", r.body);
 	free(r.head);
-	r = get(port, "/metrics");
-	ck_assert_int_eq(series(r.body, "ccc_healthy"), 0);
-	ck_assert_int_eq(series(r.body,
+	r = h_http_get(port, "/metrics");
+	ck_assert_int_eq(h_series(r.body, "ccc_healthy"), 0);
+	ck_assert_int_eq(h_series(r.body,
 	    "ccc_publish_refused_total{code=\"store_unavailable\"}"), 1);
 	free(r.head);
 
@@ -555,7 +445,7 @@ START_TEST(healthz_503_when_the_store_cannot_write)
 	e = big_publish(pub, i);
 	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_PUBLISH_OK);
 	ccc_envelope_free(e);
-	r = get(port, "/healthz");
+	r = h_http_get(port, "/healthz");
 	ck_assert_int_eq(r.status, 200);
 	free(r.head);
 	ccc_close(pub);
@@ -575,12 +465,12 @@ START_TEST(reset_with_output_queued_freed_at_once)
 {
 	struct h_broker *b = h_broker_start(METRICS_EXTRA
 	    "limits:\n  max_output_buffer: 67108864\n");
-	int port = metrics_port(b);
+	int port = h_metrics_port(b);
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
 	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
 	Ccc__V1__AdminGet g = CCC__V1__ADMIN_GET__INIT;
 	struct h_raw *op = h_raw_session(b, "ccc-operator");
-	struct reply r;
+	struct h_reply r;
 	int64_t t0, deadline;
 	double sent, ready, closing;
 
@@ -602,8 +492,8 @@ START_TEST(reset_with_output_queued_freed_at_once)
 		ck_assert_msg(mono_ms() < deadline, "the replies were not queued "
 		    "within %d ms", 8 * H_WAIT_MS);
 		usleep(50000);
-		r = get(port, "/metrics");
-		sent = series(r.body, "ccc_frames_sent_total");
+		r = h_http_get(port, "/metrics");
+		sent = h_series(r.body, "ccc_frames_sent_total");
 		free(r.head);
 	} while (sent < 1201);
 	h_raw_reset(op);
@@ -613,9 +503,9 @@ START_TEST(reset_with_output_queued_freed_at_once)
 		ck_assert_msg(mono_ms() < deadline, "the reset session was not "
 		    "freed within %d ms", 2000 * h_slow());
 		usleep(20000);
-		r = get(port, "/metrics");
-		ready = series(r.body, "ccc_sessions{state=\"ready\"}");
-		closing = series(r.body, "ccc_sessions{state=\"closing\"}");
+		r = h_http_get(port, "/metrics");
+		ready = h_series(r.body, "ccc_sessions{state=\"ready\"}");
+		closing = h_series(r.body, "ccc_sessions{state=\"closing\"}");
 		free(r.head);
 	} while (ready != 0 || closing != 0);
 	h_broker_stop(b);

@@ -730,24 +730,33 @@ h_broker_rss_kib(const struct h_broker *b)
 	return kib;
 }
 
-double
-h_metric(const struct h_broker *b, const char *series)
+int
+h_metrics_port(const struct h_broker *b)
 {
 	static const char mark[] = "metrics: serving http://127.0.0.1:";
-	static const char req[] = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n\r\n";
-	int64_t deadline = h_mono_ms() + H_WAIT_MS;
-	char *log = h_slurp(b->log), *p, *buf, *found = NULL;
-	struct sockaddr_in sin;
-	size_t len = 0, cap = 1 << 16, n = strlen(series);
-	double v = -1.0;
-	ssize_t got;
-	int fd, port = 0;
+	char *log = h_slurp(b->log), *p;
+	int port = 0;
 
-	if (log != NULL && (p = strstr(log, mark)) != NULL)
+	ck_assert_ptr_nonnull(log);
+	if ((p = strstr(log, mark)) != NULL)
 		port = atoi(p + sizeof(mark) - 1);
 	free(log);
 	ck_assert_msg(port > 0, "the broker logged no metrics address");
+	return port;
+}
+
+struct h_reply
+h_http(int port, const char *request)
+{
+	struct sockaddr_in sin;
+	struct h_reply r = { 0, NULL, NULL };
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
+	size_t len = 0, cap = 65536;
+	char *buf = malloc(cap), *sep;
+	ssize_t n;
+	int fd;
+
+	ck_assert_ptr_nonnull(buf);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
 	memset(&sin, 0, sizeof(sin));
@@ -756,33 +765,72 @@ h_metric(const struct h_broker *b, const char *series)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_msg(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
 	    "connect to the metrics port %d: %s", port, strerror(errno));
-	ck_assert(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) ==
-	    (ssize_t)sizeof(req) - 1);
-	ck_assert_ptr_nonnull(buf = malloc(cap));
+	ck_assert(send(fd, request, strlen(request), MSG_NOSIGNAL) ==
+	    (ssize_t)strlen(request));
 	for (;;) {
-		ck_assert_msg(h_mono_ms() < deadline, "no whole /metrics reply "
+		ck_assert_msg(h_mono_ms() < deadline, "no complete HTTP reply "
 		    "within %d ms", H_WAIT_MS);
 		if (!h_poll(fd, POLLIN, deadline))
 			continue;
-		if (cap - len < 4096)
-			ck_assert_ptr_nonnull(buf = realloc(buf, cap *= 2));
-		if ((got = recv(fd, buf + len, cap - len - 1, 0)) == 0)
+		if (cap - len < 4096) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n == 0)
 			break;
-		ck_assert_msg(got > 0 || errno == EINTR, "recv: %s",
+		ck_assert_msg(n > 0 || errno == EINTR, "recv: %s",
 		    strerror(errno));
-		if (got > 0)
-			len += (size_t)got;
+		if (n > 0)
+			len += (size_t)n;
 	}
 	close(fd);
 	buf[len] = '\0';
-	ck_assert_msg(strncmp(buf, "HTTP/1.1 200 ", 13) == 0,
-	    "GET /metrics: %.80s", buf);
-	for (p = buf; (p = strstr(p, series)) != NULL; p += n)
-		if (p > buf && p[-1] == '\n' && p[n] == ' ')
-			found = p;
-	if (found != NULL)
-		v = strtod(found + n + 1, NULL);
-	free(buf);
+	ck_assert_msg(sscanf(buf, "HTTP/1.1 %d ", &r.status) == 1,
+	    "not an HTTP/1.1 reply: %.80s", buf);
+	sep = strstr(buf, "\r\n\r\n");
+	ck_assert_msg(sep != NULL, "no end of headers: %.200s", buf);
+	*sep = '\0';
+	r.head = buf;
+	r.body = sep + 4;
+	return r;
+}
+
+struct h_reply
+h_http_get(int port, const char *path)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Connection: close\r\n\r\n", path);
+	return h_http(port, req);
+}
+
+double
+h_series(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = text, *found = NULL;
+
+	for (; (p = strstr(p, name)) != NULL; p += n) {
+		if ((p != text && p[-1] != '\n') || p[n] != ' ')
+			continue;
+		ck_assert_msg(found == NULL, "series %s appears twice", name);
+		found = p;
+	}
+	return found != NULL ? strtod(found + n + 1, NULL) : -1.0;
+}
+
+double
+h_metric(const struct h_broker *b, const char *series)
+{
+	struct h_reply r = h_http_get(h_metrics_port(b), "/metrics");
+	double v;
+
+	ck_assert_msg(r.status == 200, "GET /metrics: %.80s", r.head);
+	v = h_series(r.body, series);
+	free(r.head);
 	return v;
 }
 

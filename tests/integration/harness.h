@@ -125,6 +125,22 @@ void		 h_broker_term(struct h_broker *b);
 bool		 h_broker_wait_exit(struct h_broker *b, int timeout_ms);
 /* Resident set size of the broker in KiB (from /proc). */
 long		 h_broker_rss_kib(const struct h_broker *b);
+/* One HTTP/1.1 exchange; head and body share one allocation: free(head). */
+struct h_reply {
+	int	 status;
+	char	*head;		/* status line and headers, NUL-terminated */
+	char	*body;		/* after the blank line */
+};
+/* The port of the broker's metrics listener, from its log. */
+int		 h_metrics_port(const struct h_broker *b);
+/* Send request (whole, blank line included) to 127.0.0.1:port; read to EOF. */
+struct h_reply	 h_http(int port, const char *request);
+struct h_reply	 h_http_get(int port, const char *path);
+/*
+ * The value of one series ("name" or "name{labels}") in an exposition, or
+ * -1 when absent; asserts it appears at most once.
+ */
+double		 h_series(const char *text, const char *name);
 /*
  * The value of one series of the broker's GET /metrics, named exactly as
  * the broker writes it ("ccc_uptime_seconds",
