@@ -300,6 +300,22 @@ START_TEST(four_eyes_new_endpoint)
 	ck_assert_str_eq(r->revisions[1]->author, "file");
 	ccc__v1__admin_reply__free_unpacked(r, NULL);
 
+	/* an earlier revision can be read back from the store; no later one */
+	{
+		Ccc__V1__AdminGet g = CCC__V1__ADMIN_GET__INIT;
+
+		g.revision = 1;
+		q.op_case = CCC__V1__ADMIN_REQUEST__OP_GET;
+		q.get = &g;
+		r = admin_ok(op1, &q);
+		ck_assert_uint_eq(r->revision, 2);	/* the one in force */
+		ck_assert_ptr_nonnull(strstr(r->document, "revision: 1\n"));
+		ck_assert_ptr_null(strstr(r->document, "gr-customs-kipoi"));
+		ck_assert_ptr_null(strstr(r->registry_json, "gr-customs-kipoi"));
+		ccc__v1__admin_reply__free_unpacked(r, NULL);
+		g.revision = 7;
+		admin_refused(op1, &q, E(NOT_FOUND), "no revision 7");
+	}
 	/* a stale base is refused: nothing is overwritten */
 	edit(op1, 1, SUSPEND, "endpoints", "gr-customs-kipoi", NULL, false,
 	    E(STALE_REVISION), "revision 2 is current");
