@@ -207,6 +207,33 @@ START_TEST(ids_and_references)
 }
 END_TEST
 
+START_TEST(recipients)
+{
+	char *r[40];
+
+	r[0] = (char *)(uintptr_t)"tr-police";
+	alert->recipients = r;
+	alert->n_recipients = 1;
+	ck_assert_int_eq(validate(), 0);
+	r[1] = (char *)(uintptr_t)"nobody";
+	alert->n_recipients = 2;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_str_eq(why, "field \"recipients[1]\": unknown endpoint "
+	    "\"nobody\"");
+	r[1] = (char *)(uintptr_t)"tr-police";
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_str_eq(why, "field \"recipients[1]\": \"tr-police\" is "
+	    "named twice");
+	for (size_t i = 0; i < 40; i++)
+		r[i] = (char *)(uintptr_t)"tr-police";
+	alert->n_recipients = 40;
+	ck_assert_int_eq(validate(), -1);
+	ck_assert_ptr_nonnull(strstr(why, "field \"recipients\": more than"));
+	alert->recipients = NULL;
+	alert->n_recipients = 0;
+}
+END_TEST
+
 START_TEST(observed_at_bounds)
 {
 	alert->observed_at = now - 3600LL * 1000000;
@@ -356,6 +383,7 @@ alert_suite(void)
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, location_range);
 	tcase_add_test(tc, ids_and_references);
+	tcase_add_test(tc, recipients);
 	tcase_add_test(tc, observed_at_bounds);
 	tcase_add_test(tc, expires_at_bounds);
 	tcase_add_test(tc, language_tag);
