@@ -1,9 +1,15 @@
 #!/bin/sh
-# run.sh — `make bench`: the five `ccc bench` scenarios against a fresh cccd
-# each, broker and load generator on different cores, one summary table.
+# run.sh — `make bench`: the five `ccc bench` scenarios and their durable and
+# resumed variants against a fresh cccd each, broker and load generator on
+# different cores, one summary table.
 #
 # Usage: sh bench/run.sh [-n RUNS] [-o OUTDIR] [SCENARIO ...]
-#   SCENARIO  a b c d e (default: all, in that order), or f: the backlog —
+#   SCENARIO  a b c d e: the scenarios of `ccc bench --scenario`;
+#             ad bd cd: a, b, c with durable subscriptions, every delivery
+#             acknowledged (bd: 4,000 alerts, cd: 12,000, so that a run
+#             ends within its deadline); er: e with session resumption
+#             (tls.session_tickets on, ccc bench --resume);
+#             default: a b c d e ad bd cd er, in that order; or f: the backlog —
 #             1,000,000 alerts published for an offline durable subscriber
 #             (ccc bench --scenario f --backlog fill), the broker restarted
 #             on that store (the restart timed), then the backlog read
@@ -58,12 +64,13 @@ while getopts "n:o:h" opt; do
 	esac
 done
 shift $((OPTIND - 1))
-SCENARIOS=${*:-a b c d e}
+SCENARIOS=${*:-a b c d e ad bd cd er}
 OUT=${OUT:-$BUILD/bench}
 case $RUNS in ''|*[!0-9]*) echo "run.sh: -n needs a number" >&2; exit 2 ;; esac
 case $BUDGET in ''|*[!0-9]*) echo "run.sh: BUDGET must be seconds" >&2; exit 2 ;; esac
 for sc in $SCENARIOS; do
-	case $sc in a|b|c|d|e|f) ;; *) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
+	case $sc in a|b|c|d|e|f|ad|bd|cd|er) ;;
+	*) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
 done
 for f in "$CCCD" "$CCC"; do
 	[ -x "$f" ] || { echo "run.sh: $f is missing (make)" >&2; exit 1; }
@@ -104,6 +111,7 @@ WORK=$(mktemp -d "$OUT/work.XXXXXX")
 BROKER_PID=
 PERF_PID=
 PERF=${PERF:-}
+RESUME=
 if [ -n "$PERF" ]; then
 	command -v perf >/dev/null 2>&1 ||
 	    { echo "run.sh: PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 1; }
@@ -137,8 +145,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # start_broker LOG [keep]: a fresh cccd with a fresh store (with keep: on
-# the store of the last one, waiting up to 10 minutes for it to open); sets
-# BROKER_PID and PORT
+# the store of the last one, waiting up to 10 minutes for it to open), with
+# session resumption when RESUME is set; sets BROKER_PID and PORT
 start_broker() {
 	tries=200
 	if [ "${2:-}" = keep ]; then
@@ -148,6 +156,7 @@ start_broker() {
 		mkdir -p "$WORK/data"
 	fi
 	sed -e "s|@SRC@|$SRC|g" -e "s|@CERTS@|$CERTS|g" -e "s|@DATA@|$WORK/data|g" \
+	    -e "s|@TICKETS@|$([ -n "$RESUME" ] && echo 1h || echo 0)|" \
 	    "$SRC/bench/cccd.yaml.in" >"$WORK/cccd.yaml"
 	# shellcheck disable=SC2046,SC3045
 	(ulimit -n "$NOFILE"; exec $(pin "$BROKER_CPU") "$CCCD" --config "$WORK/cccd.yaml") \
@@ -230,8 +239,16 @@ while [ $run -le "$RUNS" ]; do
 			backlog_run "$run"
 			continue
 		fi
+		RESUME=
+		case $sc in
+		ad) base=a extra="--durable" ;;
+		bd) base=b extra="--durable --count 4000" ;;
+		cd) base=c extra="--durable --count 12000" ;;
+		er) base=e extra="--resume" RESUME=1 ;;
+		*) base=$sc extra= ;;
+		esac
 		start_broker "$OUT/raw/$sc-$run.log"
-		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario $sc --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $DEADLINE --json"
+		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario $base $extra --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $DEADLINE --json"
 		echo "$sc/$run: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
 		if [ -n "$PERF" ]; then
 			perf record -q -F 997 --call-graph dwarf,32768 -p "$BROKER_PID" \
@@ -255,8 +272,13 @@ done
 
 # ---- one table: the median of each figure over the runs -----------------
 : >"$OUT/summary.md"
-ls "$OUT"/raw/[a-e]-*.json >/dev/null 2>&1 &&
-for f in "$OUT"/raw/[a-e]-*.json; do [ -s "$f" ] && cat "$f"; done | awk '
+# each line: the scenario (from the file name), a tab, its JSON object
+for f in "$OUT"/raw/*-*.json; do
+	case ${f##*/} in f-*) continue ;; esac
+	[ -s "$f" ] || continue
+	printf '%s\t' "$(basename "$f" | sed 's/-[0-9]*\.json$//')"
+	cat "$f"
+done | awk '
 function num(key,   m, v) {
 	if (!match($0, "\"" key "\":[^,}]*"))
 		return ""
@@ -283,7 +305,9 @@ BEGIN {
 	    "broker_us_per_deliv broker_hwm_kib conn_rate per_conn_kib", keys, " ")
 }
 {
-	sc = substr($0, index($0, "\"label\":\"") + 9, 1)
+	sc = substr($0, 1, index($0, "\t") - 1)
+	if (sc == "")
+		next
 	if (!(sc in runs))
 		order[++nsc] = sc
 	runs[sc]++
@@ -324,6 +348,8 @@ END {
 	    "d at 5,000 alerts/s, latency from the scheduled send time;"
 	print "e: 5,000 idle subscribers, handshakes/s = TLS + hello + " \
 	    "subscribe, KiB/conn = broker RSS growth / sessions."
+	print "ad, bd, cd: a, b, c with durable subscriptions, each delivery " \
+	    "acknowledged (bd 4,000 alerts, cd 12,000); er: e resuming TLS sessions."
 }' | tee "$OUT/summary.md"
 
 # ---- the backlog: one line per round ---------------------------------------

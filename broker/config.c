@@ -83,13 +83,16 @@ static const struct config_option config_options[] = {
 	    "them, and a CA without a CRL here has its certificates refused. "
 	    "Re-read on SIGHUP." },
 	CONFIG_DUROPT("tls.session_tickets", tls_tickets, 0, 7 * 86400u, 0,
-	    "TLS session resumption with tickets: a client may resume a "
-	    "session with a ticket for this long, and the key that encrypts "
-	    "tickets is replaced as often (tickets of the key before are "
-	    "still taken, and renewed). A TLS reload (SIGHUP) makes new keys, "
-	    "so no ticket outlives the revocation lists it was issued under. "
-	    "0 (the default): no resumption; a ticket costs every full "
-	    "handshake about a fifth more CPU."),
+	    "TLS session resumption: the broker remembers a session for this "
+	    "long, and a client may resume it by the ticket (TLS 1.3) or "
+	    "session id (TLS 1.2) it was given, without a full handshake. A "
+	    "TLS reload (SIGHUP) forgets every session, so none outlives the "
+	    "revocation lists it was verified under. 0 (the default): no "
+	    "resumption."),
+	CONFIG_UINTOPT("tls.session_cache_size", tls_session_cache, 1, 1000000,
+	    10000, "Sessions remembered for resumption at most (the oldest "
+	    "are forgotten first); each holds its client's certificate, "
+	    "2-8 KiB when that client is no longer connected."),
 	CONFIG_STROPT("registry", CONFIG_FILE, registry, NULL,
 	    "The registry file: endpoints, border sections, access rules."),
 	CONFIG_STROPT("data_dir", CONFIG_DIR, data_dir, "/var/lib/ccc",

@@ -26,8 +26,9 @@ struct config {
 	size_t		 n_tls_ca;
 	char		**tls_crl;		/* tls.crl: CRL files (PEM), none or more */
 	size_t		 n_tls_crl;
-	uint32_t	 tls_tickets;		/* tls.session_tickets, seconds a ticket key
-						   is used (0: no resumption) */
+	uint32_t	 tls_tickets;		/* tls.session_tickets, seconds a session
+						   may be resumed (0: no resumption) */
+	uint32_t	 tls_session_cache;	/* tls.session_cache_size: sessions kept */
 	char		*registry;		/* registry: endpoints, sections, access rules */
 	char		*data_dir;		/* data_dir: broker state lives here */
 	char		*user;			/* user: run as this user after start-up; NULL: no change */

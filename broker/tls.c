@@ -17,17 +17,15 @@
  * left out with a warning (a CA may be taken out of a bundle before its CRL
  * file is out of the configuration).
  *
- * Session resumption (tls.session_tickets seconds, 0: none): stateless
- * tickets only — the broker keeps no session cache, so an idle session costs
- * nothing more — encrypted with keys of the context they were issued by. A
- * context uses a key for tls.session_tickets seconds, then makes a new one
- * and keeps the old one to decrypt (and renew) tickets until they expire;
- * a ticket's session lasts tls.session_tickets seconds. A TLS reload builds
- * a new context with new keys, so no ticket survives a reload: a certificate
- * revoked by the new CRLs cannot come back by resuming. A resumed session
- * carries the certificate verified in the full handshake (the identity is
- * taken from it as for any session); a ticket whose certificate has expired
- * since is not used (a full handshake follows, and refuses it).
+ * Session resumption (tls.session_tickets seconds, 0: none): the context
+ * remembers up to tls.session_cache_size sessions for that long, and a
+ * client resumes one by the ticket (TLS 1.3) or session id (TLS 1.2) that
+ * names it; nothing of a session leaves the broker. A TLS reload builds a
+ * new context with an empty cache, so no session survives a reload: a
+ * certificate revoked by the new CRLs cannot come back by resuming. A
+ * resumed session carries the certificate verified in the full handshake
+ * (the identity is taken from it as for any session); one whose certificate
+ * has expired since is refused and forgotten.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,10 +33,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "log.h"
@@ -57,7 +53,8 @@
 /* SSL ex_data slot: the client certificate that failed verification. */
 static int tls_refused_idx = -1;
 
-static int	tls_tickets_setup(SSL_CTX *, uint32_t, char *, size_t);
+static int	tls_resumption_setup(SSL_CTX *, uint32_t, uint32_t, char *,
+	    size_t);
 
 char *
 tls_errors(char *buf, size_t len)
@@ -355,7 +352,8 @@ tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (tls_tickets_setup(ctx, cfg->tls_tickets, err, errlen) < 0)
+	if (tls_resumption_setup(ctx, cfg->tls_tickets, cfg->tls_session_cache,
+	    err, errlen) < 0)
 		goto fail;
 	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, groups) != 1) {
@@ -505,6 +503,16 @@ tls_peer_identity(SSL *ssl, char *id, size_t idlen, char *why, size_t whylen)
 
 	if (cert == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
 		snprintf(why, whylen, "no verified client certificate");
+		return -1;
+	}
+	/* a resumed session's certificate was verified when it was made */
+	if (SSL_session_reused(ssl) &&
+	    (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0 ||
+	    X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0)) {
+		SSL_CTX_remove_session(SSL_get_SSL_CTX(ssl),
+		    SSL_get0_session(ssl));
+		snprintf(why, whylen, "its certificate is no longer within its "
+		    "validity period (a resumed session)");
 		return -1;
 	}
 	/* a CA (or a v1 self-signed certificate) is no client */
@@ -660,180 +668,40 @@ tls_reverify(SSL_CTX *ctx, SSL *ssl, char *why, size_t whylen)
 	return rc;
 }
 
-/* ---- session tickets ---------------------------------------------------- */
-
-/* One ticket key: its name (sent in the ticket), AES and HMAC keys. */
-struct tls_ticket_key {
-	unsigned char	 name[16];
-	unsigned char	 aes[32];
-	unsigned char	 hmac[32];
-	time_t		 born;		/* 0: none */
-};
-
-/* A context's ticket keys (SSL_CTX ex_data). */
-struct tls_tickets {
-	uint32_t		 lifetime;	/* seconds a key encrypts; a session lasts */
-	EVP_CIPHER		*cipher;	/* AES-256-CBC, fetched once */
-	struct tls_ticket_key	 key[2];	/* current, and the one before */
-};
-
-static int tls_tickets_idx = -1;
-
-static void
-tls_tickets_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
-    long argl, void *argp)
-{
-	struct tls_tickets *t = ptr;
-
-	(void)parent;
-	(void)ad;
-	(void)idx;
-	(void)argl;
-	(void)argp;
-	if (t == NULL)
-		return;
-	EVP_CIPHER_free(t->cipher);
-	OPENSSL_cleanse(t->key, sizeof(t->key));
-	OPENSSL_free(t);
-}
-
-/* A new current key; the current one becomes the one before. */
-static int
-tls_tickets_rotate(struct tls_tickets *t, time_t now)
-{
-	struct tls_ticket_key k;
-
-	if (RAND_bytes(k.name, sizeof(k.name)) != 1 ||
-	    RAND_priv_bytes(k.aes, sizeof(k.aes)) != 1 ||
-	    RAND_priv_bytes(k.hmac, sizeof(k.hmac)) != 1)
-		return -1;
-	k.born = now;
-	t->key[1] = t->key[0];
-	t->key[0] = k;
-	OPENSSL_cleanse(&k, sizeof(k));
-	return 0;
-}
+/* ---- session resumption --------------------------------------------------- */
 
 /*
- * SSL_CTX_set_tlsext_ticket_key_evp_cb: encrypt a new ticket with the
- * current key (made anew when it is lifetime old); decrypt one with the key
- * its name names, if that key is not past two lifetimes (2: renew the
- * ticket, it was the key before). 0: no such key, a full handshake.
+ * Resumption for ctx: with lifetime, a session cache of ctx's own holding
+ * up to cache_size sessions for lifetime seconds (TLS 1.3: one ticket per
+ * handshake naming a remembered session; TLS 1.2: session ids); without,
+ * no cache and no tickets. Returns 0, or -1 with err set.
+ *
+ * Stateful, not stateless tickets: OpenSSL 3.0 encodes the client
+ * certificate into a stateless ticket and decodes it again for every ticket
+ * made and every one taken (each decode costing more than the rest of a
+ * resumed handshake); a remembered session shares the certificate the
+ * handshake verified. A ticket may be used more than once (no early data
+ * is accepted, so there is nothing to replay): a client may resume several
+ * connections with one session.
  */
 static int
-tls_ticket_key_cb(SSL *ssl, unsigned char name[16],
-    unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX *cctx,
-    EVP_MAC_CTX *hctx, int enc)
+tls_resumption_setup(SSL_CTX *ctx, uint32_t lifetime, uint32_t cache_size,
+    char *err, size_t errlen)
 {
-	struct tls_tickets *t = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
-	    tls_tickets_idx);
-	const struct tls_ticket_key *k = NULL;
-	OSSL_PARAM params[3];
-	time_t now = time(NULL);
-	int rc = 1;
-
-	if (t == NULL)
-		return -1;
-	if (enc) {
-		if (now - t->key[0].born >= (time_t)t->lifetime &&
-		    tls_tickets_rotate(t, now) < 0)
-			return -1;
-		k = &t->key[0];
-		memcpy(name, k->name, sizeof(k->name));
-		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(t->cipher)) != 1 ||
-		    EVP_EncryptInit_ex2(cctx, t->cipher, k->aes, iv, NULL) != 1)
-			return -1;
-	} else {
-		for (int i = 0; i < 2 && k == NULL; i++)
-			if (t->key[i].born != 0 &&
-			    now - t->key[i].born < 2 * (time_t)t->lifetime &&
-			    memcmp(name, t->key[i].name, sizeof(t->key[i].name)) == 0)
-				k = &t->key[i];
-		if (k == NULL)
-			return 0;
-		rc = k == &t->key[0] ? 1 : 2;
-		if (EVP_DecryptInit_ex2(cctx, t->cipher, k->aes, iv, NULL) != 1)
-			return -1;
-	}
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
-	    (void *)(uintptr_t)k->hmac, sizeof(k->hmac));
-	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)(uintptr_t)"SHA256", 0);
-	params[2] = OSSL_PARAM_construct_end();
-	return EVP_MAC_CTX_set_params(hctx, params) == 1 ? rc : -1;
-}
-
-/*
- * SSL_CTX_set_session_ticket_cb, after a ticket was decrypted: resume only
- * while the certificate it carries is within its validity period, and give
- * a new ticket each time (a TLS 1.3 client uses a ticket once).
- */
-static SSL_TICKET_RETURN
-tls_ticket_use_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *keyname,
-    size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
-{
-	X509 *peer;
-
-	(void)ssl;
-	(void)keyname;
-	(void)keyname_len;
-	(void)arg;
-	switch (status) {
-	case SSL_TICKET_SUCCESS:
-	case SSL_TICKET_SUCCESS_RENEW:
-		break;
-	case SSL_TICKET_EMPTY:
-	case SSL_TICKET_NO_DECRYPT:
-		return SSL_TICKET_RETURN_IGNORE_RENEW;
-	default:
-		return SSL_TICKET_RETURN_IGNORE;
-	}
-	peer = SSL_SESSION_get0_peer(ss);
-	if (peer == NULL ||
-	    X509_cmp_current_time(X509_get0_notAfter(peer)) <= 0 ||
-	    X509_cmp_current_time(X509_get0_notBefore(peer)) >= 0)
-		return SSL_TICKET_RETURN_IGNORE;
-	return SSL_TICKET_RETURN_USE_RENEW;
-}
-
-/*
- * Resumption for ctx: no session cache in any case; with lifetime, stateless
- * tickets under keys of ctx's own, one ticket per handshake. Returns 0, or
- * -1 with err set.
- */
-static int
-tls_tickets_setup(SSL_CTX *ctx, uint32_t lifetime, char *err, size_t errlen)
-{
-	struct tls_tickets *t;
-	char why[256];
-
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	if (lifetime == 0) {
-		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 		SSL_CTX_set_num_tickets(ctx, 0);
 		return 0;
 	}
-	if (tls_tickets_idx < 0)
-		tls_tickets_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL,
-		    tls_tickets_free);
-	if (tls_tickets_idx < 0 ||
-	    (t = OPENSSL_zalloc(sizeof(*t))) == NULL) {
-		snprintf(err, errlen, "cannot set up session tickets: %s",
-		    tls_errors(why, sizeof(why)));
-		return -1;
-	}
-	t->lifetime = lifetime;
-	if ((t->cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL ||
-	    tls_tickets_rotate(t, time(NULL)) < 0 ||
-	    SSL_CTX_set_ex_data(ctx, tls_tickets_idx, t) != 1) {
-		snprintf(err, errlen, "cannot set up session tickets: %s",
-		    tls_errors(why, sizeof(why)));
-		tls_tickets_free(NULL, t, NULL, 0, 0, NULL);
-		return -1;
-	}
-	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_key_cb);
-	SSL_CTX_set_session_ticket_cb(ctx, NULL, tls_ticket_use_cb, NULL);
-	SSL_CTX_set_num_tickets(ctx, 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx, (long)cache_size);
 	SSL_CTX_set_timeout(ctx, (long)lifetime);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_ANTI_REPLAY);
+	if (SSL_CTX_set_num_tickets(ctx, 1) != 1 ||
+	    SSL_CTX_set_max_early_data(ctx, 0) != 1) {
+		snprintf(err, errlen, "cannot set up session resumption");
+		return -1;
+	}
 	return 0;
 }

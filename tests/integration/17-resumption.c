@@ -2,7 +2,8 @@
  * 17-resumption.c — TLS session resumption (tls.session_tickets): a resumed
  * session is the endpoint of the certificate verified in its first
  * handshake; no ticket survives a TLS reload, so a certificate revoked by
- * the new CRL cannot come back by resuming; without tickets nothing resumes.
+ * the new CRL cannot come back by resuming; a session whose certificate has
+ * expired since is refused and forgotten; without tickets nothing resumes.
  *
  * The clients share a TLS context with resumption (ccc_tls_new), as a
  * program that opens several sessions with one identity would.
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -192,6 +195,50 @@ START_TEST(no_resumption_across_a_reload)
 }
 END_TEST
 
+START_TEST(no_resumption_past_the_certificate)
+{
+	char *pki = h_pki_clone(), until[32];
+	time_t end = time(NULL) + 4;
+	struct h_broker *b;
+	struct ccc_error err;
+	ccc_tls *t;
+	ccc_client *c;
+
+	/* a certificate of tr-customs good for four more seconds */
+	strftime(until, sizeof(until), "%Y%m%d%H%M%SZ", gmtime(&end));
+	h_mkpki("issue", pki, "tr-customs", "tr-customs.brief", "--not-after",
+	    until, NULL);
+	h_tls_pki = pki;
+	h_tls_extra = TICKETS;
+	b = h_broker_start(NULL);
+	t = tls_for(pki, "tr-customs.brief");
+	ccc_close(connect_ok(b, t, "tr-customs"));
+	c = connect_ok(b, t, "tr-customs");
+	ck_assert(ccc_resumed(c));
+	ccc_close(c);
+
+	/* expired: the session made while it was good is refused */
+	while (time(NULL) <= end + 1)
+		usleep(100 * 1000);
+	ck_assert_int_eq(connect_tls(b, t, &c, &err), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(err.code == CCC__V1__ERROR_CODE__ERROR_CODE_UNKNOWN_ENDPOINT,
+	    "expected UNKNOWN_ENDPOINT, got %s: %s", ccc_error_name(err.code),
+	    err.message);
+	ck_assert_msg(strstr(err.message, "no longer within its validity "
+	    "period") != NULL, "%s", err.message);
+	/* and forgotten: the next attempt is a full handshake, refused */
+	ck_assert_int_eq(connect_tls(b, t, &c, &err), -1);
+	ck_assert_msg(err.code == CCC_ERR_TLS, "expected a TLS failure, got "
+	    "%s: %s", ccc_error_name(err.code), err.message);
+	ck_assert(h_log_wait(b, "certificate has expired (CN=tr-customs)",
+	    H_WAIT_MS));
+	ccc_tls_free(t);
+	h_broker_stop(b);
+	h_pki_drop(pki);
+}
+END_TEST
+
 START_TEST(no_resumption_without_tickets)
 {
 	struct h_broker *b = h_broker_start(NULL);
@@ -215,6 +262,7 @@ resumption_suite(void)
 
 	tcase_add_test(tc, resumed_session_keeps_its_identity);
 	tcase_add_test(tc, no_resumption_across_a_reload);
+	tcase_add_test(tc, no_resumption_past_the_certificate);
 	tcase_add_test(tc, no_resumption_without_tickets);
 	suite_add_tcase(s, tc);
 	return s;

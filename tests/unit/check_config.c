@@ -469,7 +469,7 @@ START_TEST(test_config_crl)
 	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir,
 	    tmpdir);
 	config_fails(yaml, "test.yaml:5: unknown key 'crls' in tls (expected "
-	    "one of: cert, key, ca, crl, session_tickets)");
+	    "one of: cert, key, ca, crl, session_tickets, session_cache_size)");
 
 	/* session resumption: off unless asked for, bounded */
 	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
@@ -477,6 +477,7 @@ START_TEST(test_config_crl)
 	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir);
 	cfg = config_ok(yaml);
 	ck_assert_uint_eq(cfg->tls_tickets, 0);
+	ck_assert_uint_eq(cfg->tls_session_cache, 10000);
 	config_free(cfg);
 	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
 	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  session_tickets: 2h\n"
@@ -491,6 +492,13 @@ START_TEST(test_config_crl)
 	ck_assert_int_eq(config_load_string(yaml, "test.yaml", &cfg, err,
 	    sizeof(err)), -1);
 	ck_assert_ptr_null(cfg);
+	snprintf(yaml, sizeof(yaml), "tls:\n  cert: %s/cert.pem\n"
+	    "  key: %s/key.pem\n  ca: %s/ca.pem\n  session_cache_size: 0\n"
+	    "registry: %s/registry.yaml\n", tmpdir, tmpdir, tmpdir, tmpdir);
+	ck_assert_int_eq(config_load_string(yaml, "test.yaml", &cfg, err,
+	    sizeof(err)), -1);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(strstr(err, "session_cache_size") != NULL, "%s", err);
 }
 END_TEST
 
