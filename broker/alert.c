@@ -352,6 +352,7 @@ alert_set_audience(Ccc__V1__Alert *a, char *const *ids, size_t n)
 void
 alert_digest(Ccc__V1__Alert *a, uint8_t digest[32])
 {
+	static EVP_MD *sha256;
 	size_t n;
 	uint8_t *buf;
 	unsigned int mdlen = 32;
@@ -362,6 +363,10 @@ alert_digest(Ccc__V1__Alert *a, uint8_t digest[32])
 	n = ccc__v1__alert__get_packed_size(a);
 	buf = xmalloc(n ? n : 1);
 	ccc__v1__alert__pack(a, buf);
-	EVP_Digest(buf, n, digest, &mdlen, EVP_sha256(), NULL);
+	/* fetched once: OpenSSL 3 looks EVP_sha256() up again at every use */
+	if (sha256 == NULL)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	EVP_Digest(buf, n, digest, &mdlen, sha256 != NULL ? sha256 :
+	    EVP_sha256(), NULL);
 	free(buf);
 }

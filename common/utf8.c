@@ -65,6 +65,10 @@ utf8_valid_controls(const char *s, const char *allowed)
 	uint32_t cp;
 
 	while (i < len) {
+		if (p[i] >= 0x20 && p[i] < 0x7f) {	/* printable ASCII: most text */
+			i++;
+			continue;
+		}
 		if ((n = utf8_decode(p + i, len - i, &cp)) == 0)
 			return false;
 		if ((cp < 0x20 && strchr(allowed, (int)cp) == NULL) ||

@@ -198,6 +198,10 @@ START_TEST(utf8_line)
 	ck_assert(!utf8_valid_line("cr\r"));
 	ck_assert(!utf8_valid_line("esc\x1b[31m"));
 	ck_assert(!utf8_valid_line("del\x7f"));
+	ck_assert(utf8_valid_line(" ~"));		/* 0x20 and 0x7e: printable */
+	ck_assert(!utf8_valid_line("us\x1f"));
+	ck_assert(utf8_valid_text("two\nlines\tand a tab"));
+	ck_assert(!utf8_valid_text("bell\x07"));
 	ck_assert(!utf8_valid_line("\xc2\x85"));		/* U+0085 NEL, C1 */
 	ck_assert(!utf8_valid_line("\xc2\x9b"));		/* U+009B CSI, C1 */
 	ck_assert(!utf8_valid_line("\xc0\xaf"));		/* still strict */
