@@ -8,8 +8,10 @@
 #             ad bd cd: a, b, c with durable subscriptions, every delivery
 #             acknowledged (bd: 4,000 alerts, cd: 12,000, so that a run
 #             ends within its deadline); er: e with session resumption
-#             (tls.session_tickets on, ccc bench --resume);
-#             default: a b c d e ad bd cd er, in that order; or f: the backlog —
+#             (tls.session_tickets on, ccc bench --resume); e10k: e with
+#             10,000 subscribers;
+#             default: a b c d e ad bd cd er e10k, in that order; or f: the
+#             backlog —
 #             1,000,000 alerts published for an offline durable subscriber
 #             (ccc bench --scenario f --backlog fill), the broker restarted
 #             on that store (the restart timed), then the backlog read
@@ -64,12 +66,12 @@ while getopts "n:o:h" opt; do
 	esac
 done
 shift $((OPTIND - 1))
-SCENARIOS=${*:-a b c d e ad bd cd er}
+SCENARIOS=${*:-a b c d e ad bd cd er e10k}
 OUT=${OUT:-$BUILD/bench}
 case $RUNS in ''|*[!0-9]*) echo "run.sh: -n needs a number" >&2; exit 2 ;; esac
 case $BUDGET in ''|*[!0-9]*) echo "run.sh: BUDGET must be seconds" >&2; exit 2 ;; esac
 for sc in $SCENARIOS; do
-	case $sc in a|b|c|d|e|f|ad|bd|cd|er) ;;
+	case $sc in a|b|c|d|e|f|ad|bd|cd|er|e10k) ;;
 	*) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
 done
 for f in "$CCCD" "$CCC"; do
@@ -99,8 +101,10 @@ pin() { if [ -n "$1" ]; then echo "taskset -c $1"; fi; }
 NOFILE=$(ulimit -Hn)
 [ "$NOFILE" = unlimited ] && NOFILE=65536
 [ "$NOFILE" -gt 65536 ] && NOFILE=65536
-if [ "$NOFILE" -lt 5200 ]; then
-	echo "run.sh: the descriptor limit is $NOFILE; scenario e needs 5200" \
+need=5200
+case " $SCENARIOS " in *" e10k "*) need=10200 ;; esac
+if [ "$NOFILE" -lt $need ]; then
+	echo "run.sh: the descriptor limit is $NOFILE; the scenarios need $need" \
 	    "(raise it with ulimit -Hn)" >&2
 	exit 1
 fi
@@ -245,6 +249,7 @@ while [ $run -le "$RUNS" ]; do
 		bd) base=b extra="--durable --count 4000" ;;
 		cd) base=c extra="--durable --count 12000" ;;
 		er) base=e extra="--resume" RESUME=1 ;;
+		e10k) base=e extra="--subscribers 10000" ;;
 		*) base=$sc extra= ;;
 		esac
 		start_broker "$OUT/raw/$sc-$run.log"
@@ -349,7 +354,8 @@ END {
 	print "e: 5,000 idle subscribers, handshakes/s = TLS + hello + " \
 	    "subscribe, KiB/conn = broker RSS growth / sessions."
 	print "ad, bd, cd: a, b, c with durable subscriptions, each delivery " \
-	    "acknowledged (bd 4,000 alerts, cd 12,000); er: e resuming TLS sessions."
+	    "acknowledged (bd 4,000 alerts, cd 12,000); er: e resuming TLS sessions;"
+	print "e10k: e with 10,000 subscribers."
 }' | tee "$OUT/summary.md"
 
 # ---- the backlog: one line per round ---------------------------------------
