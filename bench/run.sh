@@ -9,7 +9,9 @@
 #             acknowledged (bd: 4,000 alerts, cd: 12,000, so that a run
 #             ends within its deadline); er: e with session resumption
 #             (tls.session_tickets on, ccc bench --resume); e10k: e with
-#             10,000 subscribers;
+#             10,000 subscribers; dd: d with durable subscriptions (only
+#             when named: it runs until its deadline when the broker
+#             cannot keep the rate);
 #             default: a b c d e ad bd cd er e10k, in that order; or f: the
 #             backlog —
 #             1,000,000 alerts published for an offline durable subscriber
@@ -71,7 +73,7 @@ OUT=${OUT:-$BUILD/bench}
 case $RUNS in ''|*[!0-9]*) echo "run.sh: -n needs a number" >&2; exit 2 ;; esac
 case $BUDGET in ''|*[!0-9]*) echo "run.sh: BUDGET must be seconds" >&2; exit 2 ;; esac
 for sc in $SCENARIOS; do
-	case $sc in a|b|c|d|e|f|ad|bd|cd|er|e10k) ;;
+	case $sc in a|b|c|d|e|f|ad|bd|cd|dd|er|e10k) ;;
 	*) echo "run.sh: unknown scenario $sc" >&2; exit 2 ;; esac
 done
 for f in "$CCCD" "$CCC"; do
@@ -248,6 +250,7 @@ while [ $run -le "$RUNS" ]; do
 		ad) base=a extra="--durable" ;;
 		bd) base=b extra="--durable --count 4000" ;;
 		cd) base=c extra="--durable --count 12000" ;;
+		dd) base=d extra="--durable" ;;
 		er) base=e extra="--resume" RESUME=1 ;;
 		e10k) base=e extra="--subscribers 10000" ;;
 		*) base=$sc extra= ;;
@@ -354,7 +357,8 @@ END {
 	print "e: 5,000 idle subscribers, handshakes/s = TLS + hello + " \
 	    "subscribe, KiB/conn = broker RSS growth / sessions."
 	print "ad, bd, cd: a, b, c with durable subscriptions, each delivery " \
-	    "acknowledged (bd 4,000 alerts, cd 12,000); er: e resuming TLS sessions;"
+	    "acknowledged (bd 4,000 alerts, cd 12,000), dd: d with durable ones;"
+	print "er: e resuming TLS sessions;"
 	print "e10k: e with 10,000 subscribers."
 }' | tee "$OUT/summary.md"
 
