@@ -89,6 +89,7 @@ LIBCCC   := $(BUILD)/libccc.a
 LIBBRK   := $(BUILD)/libcccbroker.a
 UNIT     := $(BUILD)/tests/unit
 ITEST    := $(BUILD)/tests/integration
+FAILSYNC := $(BUILD)/tests/failsync.so
 
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
@@ -161,6 +162,12 @@ $(ITEST): $(call obj,$(ITEST_SRCS)) $(LIBCCC)
 
 $(call obj,$(UNIT_SRCS) $(ITEST_SRCS)): CFLAGS += $(CHECK_CFLAGS)
 
+# a fault preloaded into cccd by 09-faults.c: fdatasync(2) failing on demand
+# (no sanitizer: it is loaded into an instrumented cccd under make asan)
+$(FAILSYNC): tests/integration/failsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -D_GNU_SOURCE -std=c17 -O2 $(WARN) -fPIC -shared -o $@ $< -ldl
+
 # ---- demo -------------------------------------------------------------------
 # idempotent: creates only what is missing in certs/demo/
 certs:
@@ -177,7 +184,7 @@ test: unit integration cli-test
 unit: $(UNIT)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
 
-integration: $(ITEST) $(CCCD) $(CCC)
+integration: $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 	CCC_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=60 $(ITEST)
 
 cli-test: $(CCCD) $(CCC)
@@ -199,7 +206,7 @@ VALGRIND := valgrind --tool=memcheck --leak-check=full \
             --errors-for-leak-kinds=definite --error-exitcode=99 \
             --track-fds=yes --suppressions=$(CURDIR)/tests/valgrind.supp \
             --log-file=$(CURDIR)/$(VG_DIR)/%p.log
-valgrind: $(UNIT) $(ITEST) $(CCCD) $(CCC)
+valgrind: $(UNIT) $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)
 	CK_FORK=no CK_DEFAULT_TIMEOUT=600 $(VALGRIND) $(UNIT)
 	CCC_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=60 CK_TIMEOUT_MULTIPLIER=$(VG_SLOW) \

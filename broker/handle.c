@@ -110,6 +110,7 @@ struct publish_wait {
 	size_t			 ndsubs;
 	struct registry		*reg;		/* the snapshot plan points into (referenced) */
 	struct policy_plan	 plan;		/* routing and disclosure */
+	uint32_t		 delivered;	/* live deliveries, once committed */
 };
 
 /* Record the routing-rule deliveries the access rules kept from a target. */
@@ -174,7 +175,24 @@ handle_audit_deliveries(struct publish_wait *w)
 	handle_nrcpt = 0;
 }
 
-/* The store committed (or refused) a publish: deliver, then confirm. */
+/*
+ * The store committed a new alert (not yet synced): deliver it to the live
+ * subscriptions now, in commit order, which is the order history replays
+ * use. Durable deliveries and the confirmation wait for the sync.
+ */
+static void
+handle_publish_committed(void *arg, const struct store_result *res)
+{
+	struct publish_wait *w = arg;
+
+	history_committed(res->seq);
+	w->delivered = route_alert(w->sess->srv, w->body, w->len, w->topic,
+	    &w->plan, handle_note_delivery, w);
+	handle_audit_deliveries(w);
+	handle_audit_blocked(w);
+}
+
+/* The store synced (or refused) a publish: confirm it, durable deliveries. */
 static void
 handle_publish_done(void *arg, const struct store_result *res)
 {
@@ -187,11 +205,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 	switch (res->status) {
 	case STORE_OK:
 		mc->publish_accepted++;
-		history_committed(res->seq);
-		ok.recipients = route_alert(s->srv, w->body, w->len, w->topic,
-		    &w->plan, handle_note_delivery, w) + (uint32_t)w->ndsubs;
-		handle_audit_deliveries(w);
-		handle_audit_blocked(w);
+		ok.recipients = w->delivered + (uint32_t)w->ndsubs;
 		durable_notify(w->dsubs, w->ndsubs);
 		log_debug("publish %s from %s on %s to %u recipients", w->id,
 		    s->endpoint, w->topic, ok.recipients);
@@ -374,7 +388,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.audit.alert = w->id;
 	sp.audit.detail = w->topic;
 	sess_hold(s);
-	store_publish(server_store(s->srv), &sp, handle_publish_done, w);
+	store_publish(server_store(s->srv), &sp, handle_publish_committed,
+	    handle_publish_done, w);
 	return 0;
 }
 

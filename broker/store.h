@@ -9,6 +9,12 @@
  *     committed together in one transaction (group commit); the transaction
  *     is synced to disk before any of its callbacks run. A callback therefore
  *     means "durable", and a publish is confirmed only from its callback.
+ *   - A publish may also have a committed callback, run after its transaction
+ *     is committed and before it is synced: the alert is then in the store
+ *     (a replay reads it, a crash of the broker keeps it) but a power failure
+ *     could still lose it. Committed callbacks run in commit order, each
+ *     before its operation's callback, and only for STORE_OK; if the sync
+ *     then fails, the callback gets STORE_FAILED.
  *   - Callbacks run on the event-loop thread, in the order the operations
  *     were queued. An operation that fails (disk full, I/O error) fails alone:
  *     its callback gets STORE_FAILED and a message; the others in its
@@ -212,7 +218,7 @@ uint64_t	 store_last_seq(struct store *st);
  * STORE_CONFLICT when it exists with another digest.
  */
 void	store_publish(struct store *st, const struct store_publish *p,
-	    store_cb *cb, void *arg);
+	    store_cb *committed, store_cb *cb, void *arg);
 /* Create the durable subscription (endpoint, name); res->dsub_id. */
 void	store_subscribe(struct store *st, const char *endpoint, const char *name,
 	    char *const *patterns, size_t npatterns, store_cb *cb, void *arg);

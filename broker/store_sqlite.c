@@ -1,17 +1,24 @@
 /*
- * store_sqlite.c — the durable store on SQLite (WAL, synchronous=FULL).
+ * store_sqlite.c — the durable store on SQLite (WAL).
  *
  * One writer thread owns the database connection. The event loop queues
- * operations; the thread takes everything queued, runs it in one
- * transaction (each operation inside its own savepoint, so one failure does
- * not undo the others), commits — which with synchronous=FULL syncs the WAL
- * to disk — and only then hands the finished operations back to the loop
- * through an eventfd. While one transaction syncs, the next batch queues up:
- * that is the group commit.
+ * operations; the writer takes everything queued, runs it in one
+ * transaction (each operation inside its own savepoint only after a
+ * failure, so one failure does not undo the others) and commits, which
+ * writes the transaction to the WAL without syncing it (synchronous=NORMAL).
+ * It hands the batch back to the loop as committed (publish operations'
+ * committed callbacks: live plain deliveries) and on to the syncer thread,
+ * then takes the next batch. The syncer calls fdatasync(2) on the WAL once
+ * for every batch committed since its last sync, and only then hands them
+ * to the loop as done (the callbacks proper: confirmations). While the
+ * syncer syncs, the writer commits the next batch: that is the group commit,
+ * and what synchronous=FULL gives with the sync taken off the writer's path.
+ * At open (migrations) and in checkpoints SQLite syncs as usual.
  *
- * Must never: run a callback before its transaction is synced; let the loop
- * thread touch the connection after start-up; lose an operation silently (a
- * failed one reports STORE_FAILED).
+ * Must never: run a callback (other than a committed callback) before its
+ * transaction is synced; run a committed callback before the commit; let
+ * the loop thread touch the connection after start-up; lose an operation
+ * silently (a failed one reports STORE_FAILED).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,10 +60,14 @@ struct audit_copy {
 };
 
 struct store_op {
-	struct store_op		*next;
+	struct store_op		*next;		/* queue, then syncer, then done list */
+	struct store_op		*cnext;		/* committed list */
 	enum store_kind		 kind;
+	store_cb		*committed_cb;	/* publish: after the commit, before the sync */
 	store_cb		*cb;
 	void			*arg;
+	bool			 wrote;		/* its transaction changed the database */
+	struct store_result	 cres;		/* the result for committed_cb */
 	/* inputs (owned copies) */
 	char			*id, *origin, *topic, *endpoint, *name, *patterns;
 	int64_t			 published_at, expires_at;
@@ -91,8 +103,15 @@ struct store {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;
 	struct store_op		*queue, *queue_tail;	/* waiting for the thread */
-	struct store_op		*done, *done_tail;	/* waiting for the loop */
+	struct store_op		*committed, *committed_tail; /* committed, for the loop */
+	struct store_op		*unsynced, *unsynced_tail;  /* committed, for the syncer */
+	struct store_op		*done, *done_tail;	/* synced, waiting for the loop */
 	bool			 stopping;
+	pthread_t		 syncer;
+	pthread_cond_t		 sync_wake;
+	bool			 sync_stopping;
+	int			 walfd;		/* the WAL, for the syncer's fdatasync */
+	uint64_t		 syncs;		/* syncer: fdatasync calls */
 	bool			 closed;	/* the thread is gone: new operations are dropped */
 	int			 efd;
 	struct event		*ev;
@@ -223,6 +242,7 @@ static const char *const store_migrations[] = {
 
 static void	store_done_cb(evutil_socket_t, short, void *);
 static void	*store_main(void *);
+static void	*store_syncer(void *);
 static int	store_hasher_init(struct store_hasher *);
 static void	store_hasher_free(struct store_hasher *);
 
@@ -372,6 +392,24 @@ store_chain_end(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The WAL of the database at path, opened for fdatasync(2) only; SQLite
+ * keeps the same file for as long as a connection is open. Returns the
+ * descriptor, or -1 with why set.
+ */
+static int
+store_wal_open(const char *path, char *why, size_t whylen)
+{
+	char wal[600];
+	int fd;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if ((fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
+		snprintf(why, whylen, "cannot open the write-ahead log %.300s: "
+		    "%s", wal, strerror(errno));
+	return fd;
+}
+
 struct store *
 store_open(struct event_base *base, const char *data_dir, char *err,
     size_t errlen)
@@ -381,6 +419,7 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 
 	snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_FILE);
 	st->efd = -1;
+	st->walfd = -1;
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(why, sizeof(why), "%s", st->db ? sqlite3_errmsg(st->db) :
@@ -398,6 +437,11 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	    store_migrate(st, why, sizeof(why)) < 0 ||
 	    store_chain_end(st, why, sizeof(why)) < 0)
 		goto fail;
+	/* from now on the syncer syncs each commit (see the top of this file) */
+	if (store_exec(st, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0)
+		goto fail;
+	if ((st->walfd = store_wal_open(st->path, why, sizeof(why))) < 0)
+		goto fail;
 	if (store_hasher_init(&st->hasher) < 0) {
 		snprintf(why, sizeof(why), "cannot compute SHA-256");
 		goto fail;
@@ -410,16 +454,30 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	event_add(st->ev, NULL);
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
+	pthread_cond_init(&st->sync_wake, NULL);
+	if (pthread_create(&st->syncer, NULL, store_syncer, st) != 0) {
+		snprintf(why, sizeof(why), "cannot start the syncer thread");
+		goto fail_threads;
+	}
 	if (pthread_create(&st->thread, NULL, store_main, st) != 0) {
 		snprintf(why, sizeof(why), "cannot start the writer thread");
-		event_free(st->ev);
-		pthread_mutex_destroy(&st->lock);
-		pthread_cond_destroy(&st->wake);
-		goto fail;
+		pthread_mutex_lock(&st->lock);
+		st->sync_stopping = true;
+		pthread_cond_signal(&st->sync_wake);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->syncer, NULL);
+		goto fail_threads;
 	}
 	return st;
+fail_threads:
+	event_free(st->ev);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->wake);
+	pthread_cond_destroy(&st->sync_wake);
 fail:
 	snprintf(err, errlen, "store %s: %s", st->path, why);
+	if (st->walfd >= 0)
+		close(st->walfd);
 	if (st->efd >= 0)
 		close(st->efd);
 	for (size_t i = 0; i < st->nstmts; i++)
@@ -473,22 +531,31 @@ store_close(struct store *st)
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 	pthread_join(st->thread, NULL);
+	/* the writer handed everything to the syncer, which syncs it last */
+	pthread_mutex_lock(&st->lock);
+	st->sync_stopping = true;
+	pthread_cond_signal(&st->sync_wake);
+	pthread_mutex_unlock(&st->lock);
+	pthread_join(st->syncer, NULL);
 	/*
-	 * The thread finished everything queued; run the callbacks still
+	 * The threads finished everything queued; run the callbacks still
 	 * waiting (their work is done). What they queue now is dropped.
 	 */
 	st->closed = true;
 	store_done_cb(st->efd, EV_READ, st);
-	log_info("store: closed after %llu operations in %llu transactions",
-	    (unsigned long long)st->ops, (unsigned long long)st->batches);
+	log_info("store: closed after %llu operations in %llu transactions "
+	    "and %llu syncs", (unsigned long long)st->ops,
+	    (unsigned long long)st->batches, (unsigned long long)st->syncs);
 	event_free(st->ev);
 	close(st->efd);
+	close(st->walfd);
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
 	sqlite3_close(st->db);
 	store_hasher_free(&st->hasher);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->wake);
+	pthread_cond_destroy(&st->sync_wake);
 	free(st);
 }
 
@@ -693,11 +760,12 @@ store_receipts(struct store *st, const char *origin, const char *alert_id,
 }
 
 void
-store_publish(struct store *st, const struct store_publish *p, store_cb *cb,
-    void *arg)
+store_publish(struct store *st, const struct store_publish *p,
+    store_cb *committed, store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_PUBLISH, cb, arg);
 
+	op->committed_cb = committed;
 	op->id = xstrdup(p->id);
 	op->origin = xstrdup(p->origin);
 	op->topic = xstrdup(p->topic);
@@ -1896,12 +1964,28 @@ store_batch(struct store *st, struct store_op *batch)
 	st->batches++;
 }
 
+/* Wake the loop: committed or done operations are waiting for it. */
+static void
+store_wake_loop(struct store *st)
+{
+	uint64_t one = 1;
+
+	if (write(st->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("store: eventfd write: %s", strerror(errno));
+}
+
+/*
+ * The writer: one batch after the other, each committed (not synced) and
+ * passed to the loop as committed and to the syncer, in that order — so an
+ * operation is on the committed list before it can reach the done list.
+ */
 static void *
 store_main(void *arg)
 {
 	struct store *st = arg;
-	struct store_op *batch, *last;
-	uint64_t one = 1;
+	struct store_op *batch, *last, *op;
+	sqlite3_int64 changes;
+	bool wrote;
 
 	for (;;) {
 		pthread_mutex_lock(&st->lock);
@@ -1912,18 +1996,81 @@ store_main(void *arg)
 		pthread_mutex_unlock(&st->lock);
 		if (batch == NULL)
 			break;		/* stopping and nothing left */
+		changes = sqlite3_total_changes64(st->db);
 		store_batch(st, batch);
-		for (last = batch; last->next != NULL; last = last->next)
-			;
+		wrote = sqlite3_total_changes64(st->db) != changes;
+		for (op = batch; ; op = op->next) {
+			op->wrote = wrote;
+			op->cres = op->res;
+			op->cnext = op->next;
+			if (op->next == NULL)
+				break;
+		}
+		last = op;
+		pthread_mutex_lock(&st->lock);
+		if (st->committed_tail != NULL)
+			st->committed_tail->cnext = batch;
+		else
+			st->committed = batch;
+		st->committed_tail = last;
+		if (st->unsynced_tail != NULL)
+			st->unsynced_tail->next = batch;
+		else
+			st->unsynced = batch;
+		st->unsynced_tail = last;
+		pthread_cond_signal(&st->sync_wake);
+		pthread_mutex_unlock(&st->lock);
+		store_wake_loop(st);
+	}
+	return NULL;
+}
+
+/*
+ * The syncer: everything committed since the last sync, synced with one
+ * fdatasync(2) of the WAL (when any of it wrote), then passed to the loop
+ * as done. A failed sync fails the operations that wrote: nothing says
+ * their transaction is on disk.
+ */
+static void *
+store_syncer(void *arg)
+{
+	struct store *st = arg;
+	struct store_op *list, *last, *op;
+	bool wrote = false;
+	int rc = 0, e = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		while (st->unsynced == NULL && !st->sync_stopping)
+			pthread_cond_wait(&st->sync_wake, &st->lock);
+		list = st->unsynced;
+		last = st->unsynced_tail;
+		st->unsynced = st->unsynced_tail = NULL;
+		pthread_mutex_unlock(&st->lock);
+		if (list == NULL)
+			break;		/* stopping and nothing left */
+		for (op = list, wrote = false; op != NULL; op = op->next)
+			wrote = wrote || op->wrote;
+		if (wrote) {
+			rc = fdatasync(st->walfd);
+			e = errno;
+			st->syncs++;
+		}
+		for (op = list; wrote && rc < 0 && op != NULL; op = op->next)
+			if (op->wrote && op->res.status != STORE_FAILED) {
+				op->res.status = STORE_FAILED;
+				snprintf(op->error, sizeof(op->error), "cannot sync "
+				    "the store to disk: %s", strerror(e));
+				op->res.error = op->error;
+			}
 		pthread_mutex_lock(&st->lock);
 		if (st->done_tail != NULL)
-			st->done_tail->next = batch;
+			st->done_tail->next = list;
 		else
-			st->done = batch;
+			st->done = list;
 		st->done_tail = last;
 		pthread_mutex_unlock(&st->lock);
-		if (write(st->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			log_error("store: eventfd write: %s", strerror(errno));
+		store_wake_loop(st);
 	}
 	return NULL;
 }
@@ -1934,16 +2081,29 @@ static void
 store_done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store *st = arg;
-	struct store_op *op, *next;
+	struct store_op *op, *next, *committed, *cnext;
 	uint64_t n;
 
 	(void)what;
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_error("store: eventfd read: %s", strerror(errno));
 	pthread_mutex_lock(&st->lock);
+	committed = st->committed;
+	st->committed = st->committed_tail = NULL;
 	op = st->done;
 	st->done = st->done_tail = NULL;
 	pthread_mutex_unlock(&st->lock);
+	/*
+	 * Committed first: an operation reaches the done list only after the
+	 * committed one, so its committed callback runs before its callback
+	 * (which frees it), and committed callbacks run in commit order.
+	 */
+	for (; committed != NULL; committed = cnext) {
+		cnext = committed->cnext;
+		if (committed->committed_cb != NULL &&
+		    committed->cres.status == STORE_OK)
+			committed->committed_cb(committed->arg, &committed->cres);
+	}
 	for (; op != NULL; op = next) {
 		next = op->next;
 		st->pending--;

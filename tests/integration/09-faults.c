@@ -1,8 +1,10 @@
 /*
  * 09-faults.c — the store under faults: a full disk makes publishes fail
  * with a clear error and never a confirmation, and service resumes by itself
- * when space returns; a store file with a flipped byte is detected at
- * start-up and the broker refuses to serve.
+ * when space returns; a sync that fails after the commit refuses the publish
+ * (its live deliveries are made: the alert was committed) and service goes
+ * on; a store file with a flipped byte is detected at start-up and the
+ * broker refuses to serve.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -130,6 +132,86 @@ START_TEST(disk_full_refuses_then_recovers)
 }
 END_TEST
 
+/*
+ * fdatasync(2) fails (failsync.so, preloaded into cccd) while the trigger
+ * file exists: the publish committed meanwhile reaches the live subscriber,
+ * but its publisher is told STORE_UNAVAILABLE and /healthz turns 503; the
+ * next publish after the fault is confirmed, and the health check recovers.
+ */
+START_TEST(sync_failure_refuses_the_publish)
+{
+	char lib[512], trigger[] = "/tmp/ccc-syncfail.XXXXXX", asan[1024];
+	const char *was = getenv("ASAN_OPTIONS");
+	struct h_broker *b;
+	ccc_client *pub, *sub;
+	Ccc__V1__Envelope *e, *got;
+	struct h_reply r;
+	int fd;
+
+	if (h_wrapped()) {
+		fprintf(stderr, "sync_failure_refuses_the_publish: cccd runs "
+		    "under a wrapper; not run\n");
+		return;
+	}
+	snprintf(lib, sizeof(lib), "%s/tests/failsync.so", h_builddir());
+	ck_assert_msg(access(lib, R_OK) == 0, "%s is not built", lib);
+	ck_assert((fd = mkstemp(trigger)) >= 0);
+	close(fd);
+	ck_assert(unlink(trigger) == 0);	/* no fault yet */
+	setenv("LD_PRELOAD", lib, 1);
+	setenv("CCC_TEST_SYNC_FAILS", trigger, 1);
+	/* under make asan the sanitizer runtime must not insist on coming first */
+	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+	    was != NULL ? was : "", was != NULL && *was != '\0' ? ":" : "");
+	was = was != NULL ? strdup(was) : NULL;
+	setenv("ASAN_OPTIONS", asan, 1);
+	b = h_broker_start(NULL);
+	unsetenv("LD_PRELOAD");
+	unsetenv("CCC_TEST_SYNC_FAILS");
+	if (was != NULL)
+		setenv("ASAN_OPTIONS", was, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	free((char *)(uintptr_t)was);
+	pub = h_connect(b, "tr-customs");
+	sub = h_connect(b, "bg-customs");
+	h_subscribe(sub, "alerts/customs/#");
+	e = big_publish(pub, 0);
+	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_PUBLISH_OK);
+	ccc_envelope_free(e);
+	ccc_envelope_free(h_recv_deliver(sub));
+
+	ck_assert((fd = open(trigger, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	e = big_publish(pub, 1);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
+	    false, "cannot sync the store to disk");
+	ccc_envelope_free(e);
+	got = h_recv_deliver(sub);	/* committed, so delivered live */
+	ck_assert_msg(strncmp(got->deliver->alert->details, "manifest 1 ", 11) ==
+	    0, "delivered: %.20s", got->deliver->alert->details);
+	ccc_envelope_free(got);
+	r = h_http_get(h_metrics_port(b), "/healthz");
+	ck_assert_int_eq(r.status, 503);
+	free(r.head);
+	ck_assert(h_log_contains(b, "cannot sync the store to disk"));
+
+	ck_assert(unlink(trigger) == 0);
+	e = big_publish(pub, 2);
+	ck_assert_msg(e->body_case == CCC__V1__ENVELOPE__BODY_PUBLISH_OK,
+	    "still refused after the fault: %s",
+	    e->body_case == CCC__V1__ENVELOPE__BODY_ERROR ? e->error->message : "?");
+	ccc_envelope_free(e);
+	ccc_envelope_free(h_recv_deliver(sub));
+	r = h_http_get(h_metrics_port(b), "/healthz");
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
+	ccc_close(pub);
+	ccc_close(sub);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(corrupted_store_refused_at_start)
 {
 	struct h_broker *b = h_broker_start(NULL);
@@ -188,6 +270,7 @@ faults_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, disk_full_refuses_then_recovers);
+	tcase_add_test(tc, sync_failure_refuses_the_publish);
 	tcase_add_test(tc, corrupted_store_refused_at_start);
 	suite_add_tcase(s, tc);
 	return s;

@@ -68,7 +68,7 @@ h_srcdir(void)
 	return s != NULL && *s != '\0' ? s : ".";
 }
 
-static const char *
+const char *
 h_builddir(void)
 {
 	const char *s = getenv("CCC_BUILD");

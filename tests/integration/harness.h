@@ -57,6 +57,8 @@ int		 h_pki_create(void);
 void		 h_pki_destroy(void);
 /* Path of a file of the test PKI ("ca.pem", "tr-police.key"); static storage. */
 const char	*h_pki(const char *file);
+/* The build directory (CCC_BUILD, default "build"). */
+const char	*h_builddir(void);
 /* The same in the rogue PKI. */
 const char	*h_rogue(const char *file);
 /*
