@@ -559,6 +559,18 @@ store_close(struct store *st)
 	free(st);
 }
 
+/* Append the chain first..last (linked by next) to *head / *tail. */
+static void
+store_append(struct store_op **head, struct store_op **tail,
+    struct store_op *first, struct store_op *last)
+{
+	if (*tail != NULL)
+		(*tail)->next = first;
+	else
+		*head = first;
+	*tail = last;
+}
+
 static void
 store_enqueue(struct store *st, struct store_op *op)
 {
@@ -569,11 +581,7 @@ store_enqueue(struct store *st, struct store_op *op)
 	if (st->pending++ == 0)
 		st->progress_us = time_mono_us();
 	pthread_mutex_lock(&st->lock);
-	if (st->queue_tail != NULL)
-		st->queue_tail->next = op;
-	else
-		st->queue = op;
-	st->queue_tail = op;
+	store_append(&st->queue, &st->queue_tail, op, op);
 	pthread_cond_signal(&st->wake);
 	pthread_mutex_unlock(&st->lock);
 }
@@ -2013,11 +2021,7 @@ store_main(void *arg)
 		else
 			st->committed = batch;
 		st->committed_tail = last;
-		if (st->unsynced_tail != NULL)
-			st->unsynced_tail->next = batch;
-		else
-			st->unsynced = batch;
-		st->unsynced_tail = last;
+		store_append(&st->unsynced, &st->unsynced_tail, batch, last);
 		pthread_cond_signal(&st->sync_wake);
 		pthread_mutex_unlock(&st->lock);
 		store_wake_loop(st);
@@ -2064,11 +2068,7 @@ store_syncer(void *arg)
 				op->res.error = op->error;
 			}
 		pthread_mutex_lock(&st->lock);
-		if (st->done_tail != NULL)
-			st->done_tail->next = list;
-		else
-			st->done = list;
-		st->done_tail = last;
+		store_append(&st->done, &st->done_tail, list, last);
 		pthread_mutex_unlock(&st->lock);
 		store_wake_loop(st);
 	}
