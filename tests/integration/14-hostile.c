@@ -324,7 +324,9 @@ START_TEST(handshake_flood)
 	    "a ClientHello): broker RSS %ld -> %ld KiB, %.1f KiB each\n",
 	    FLOOD_HANDSHAKES, FLOOD_SOURCES * FLOOD_STALLED, rss0, rss1,
 	    (double)(rss1 - rss0) / FLOOD_HANDSHAKES);
-	ck_assert_msg(rss1 - rss0 <= FLOOD_HANDSHAKES * FLOOD_KIB_EACH,
+	/* under a wrapper (valgrind) the resident set is mostly the wrapper's */
+	ck_assert_msg(h_wrapped() ||
+	    rss1 - rss0 <= FLOOD_HANDSHAKES * FLOOD_KIB_EACH,
 	    "the broker's RSS grew by %ld KiB for %d half-open connections "
 	    "(%.1f KiB each; the bound is %d KiB each)", rss1 - rss0,
 	    FLOOD_HANDSHAKES, (double)(rss1 - rss0) / FLOOD_HANDSHAKES,
@@ -1019,7 +1021,8 @@ START_TEST(stopped_subscriber)
 	    "was stopped: broker RSS %ld -> at most %ld KiB; the other "
 	    "subscribers got each within %lld ms\n", n, rss0, rss_max,
 	    (long long)worst);
-	ck_assert_msg(rss_max - rss0 <= STOP_RSS_KIB, "the broker's RSS grew by "
+	ck_assert_msg(h_wrapped() || rss_max - rss0 <= STOP_RSS_KIB,
+	    "the broker's RSS grew by "
 	    "%ld KiB while a subscriber was stopped (bound %d KiB)",
 	    rss_max - rss0, STOP_RSS_KIB);
 	ck_assert_msg(worst <= STOP_LATENCY_MS, "a delivery to a healthy "
