@@ -15,28 +15,6 @@
 
 #include "harness.h"
 
-/* gr-police subscribes, tr-police publishes, the alert arrives. */
-static void
-exchange_alert(const struct h_broker *b)
-{
-	ccc_client *gr = h_connect(b, "gr-police");
-	ccc_client *tr = h_connect(b, "tr-police");
-	Ccc__V1__Alert *a = h_alert("wanted_person", "tr-bg/kapikule",
-	    "critical", "h1", "Wanted person seen at the crossing");
-	Ccc__V1__Envelope *ok, *got;
-
-	h_subscribe(gr, "alerts/+/tr-bg/#");
-	ok = h_publish_ok(tr, a);
-	got = h_recv_deliver(gr);
-	ck_assert_str_eq(got->deliver->alert->id, ok->publish_ok->id);
-	ck_assert_str_eq(got->deliver->alert->origin, "tr-police");
-	ccc_envelope_free(got);
-	ccc_envelope_free(ok);
-	h_alert_free(a);
-	ccc_close(gr);
-	ccc_close(tr);
-}
-
 START_TEST(rogue_ca_refused)
 {
 	struct h_broker *b = h_broker_start(NULL);
@@ -60,7 +38,7 @@ START_TEST(rogue_ca_refused)
 		    "the broker kept a session with an untrusted certificate");
 	h_raw_close(r);
 
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_stop(b);
 }
 END_TEST
@@ -86,7 +64,7 @@ START_TEST(unregistered_endpoint)
 	    true, "xx-unregistered");
 	h_raw_close(r);
 
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_stop(b);
 }
 END_TEST
@@ -102,7 +80,7 @@ START_TEST(no_client_certificate)
 		    "the broker kept a session without a client certificate");
 	h_raw_close(r);
 	ck_assert(h_log_wait(b, "TLS handshake with", H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_stop(b);
 }
 END_TEST
@@ -126,7 +104,7 @@ START_TEST(client_checks_broker_certificate)
 	ck_assert_ptr_null(c);
 	ck_assert_msg(err.code == CCC_ERR_TLS, "expected tls, got %s: %s",
 	    ccc_error_name(err.code), err.message);
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_stop(b);
 }
 END_TEST
@@ -140,7 +118,7 @@ START_TEST(key_does_not_match_certificate)
 	    h_pki("gr-police.key"), &err), -1);
 	ck_assert_msg(err.code == CCC_ERR_TLS, "expected tls, got %s: %s",
 	    ccc_error_name(err.code), err.message);
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_stop(b);
 }
 END_TEST
@@ -156,7 +134,7 @@ START_TEST(not_tls_at_all)
 	    "the broker kept a connection that does not speak TLS");
 	h_raw_close(r);
 	ck_assert(h_log_wait(b, "TLS handshake with", H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_stop(b);
 }
 END_TEST
@@ -253,7 +231,7 @@ START_TEST(identity_refused)
 
 	/* nobody else noticed */
 	exchange_on(gr, tr);
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	ccc_close(gr);
 	ccc_close(tr);
 	h_broker_halt(b);
@@ -364,7 +342,7 @@ START_TEST(two_cas_and_pin)
 	    ccc_error_name(err.code), err.message);
 	ck_assert(h_log_wait(b, "refused for endpoint tr-police: its issuer",
 	    H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	ccc_close(gr);
 	ccc_close(tr);
 	h_broker_halt(b);

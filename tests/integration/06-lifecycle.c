@@ -8,15 +8,6 @@
 
 #include "harness.h"
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Publish one alert from pub; sub (if not NULL) must receive it. */
 static void
 publish_reaches(ccc_client *pub, ccc_client *sub, const char *section)
@@ -215,12 +206,12 @@ START_TEST(handshake_timeout)
 {
 	struct h_broker *b = h_broker_start("timeouts:\n  handshake: 1\n");
 	struct h_raw *r = h_raw_tcp(b);
-	int64_t t0 = mono_ms(), took;
+	int64_t t0 = h_mono_ms(), took;
 
 	/* plain TCP, never a ClientHello */
 	ck_assert_msg(h_raw_closed(r, 4000),
 	    "the broker kept a connection that never started TLS");
-	took = mono_ms() - t0;
+	took = h_mono_ms() - t0;
 	ck_assert_msg(took >= 700, "closed after %lld ms, before the timeout",
 	    (long long)took);
 	h_raw_close(r);
@@ -314,11 +305,11 @@ START_TEST(connection_limit)
 
 	/* a closed session frees its place (once the broker has noticed) */
 	ccc_close(c2);
-	deadline = mono_ms() + H_WAIT_MS;
+	deadline = h_mono_ms() + H_WAIT_MS;
 	do {
 		rc = h_connect_err(b, h_pki("bg-customs.pem"),
 		    h_pki("bg-customs.key"), &err);
-	} while (rc != 0 && mono_ms() < deadline);
+	} while (rc != 0 && h_mono_ms() < deadline);
 	ck_assert_msg(rc == 0, "no place after a session closed: %s",
 	    err.message);
 	ccc_close(c1);

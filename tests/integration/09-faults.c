@@ -140,8 +140,7 @@ END_TEST
  */
 START_TEST(sync_failure_refuses_the_publish)
 {
-	char lib[512], trigger[] = "/tmp/ccc-syncfail.XXXXXX", asan[1024];
-	const char *was = getenv("ASAN_OPTIONS");
+	char lib[512], trigger[] = "/tmp/ccc-syncfail.XXXXXX";
 	struct h_broker *b;
 	ccc_client *pub, *sub;
 	Ccc__V1__Envelope *e, *got;
@@ -161,18 +160,10 @@ START_TEST(sync_failure_refuses_the_publish)
 	setenv("LD_PRELOAD", lib, 1);
 	setenv("CCC_TEST_SYNC_FAILS", trigger, 1);
 	/* under make asan the sanitizer runtime must not insist on coming first */
-	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-	    was != NULL ? was : "", was != NULL && *was != '\0' ? ":" : "");
-	was = was != NULL ? strdup(was) : NULL;
-	setenv("ASAN_OPTIONS", asan, 1);
+	h_asan_option("verify_asan_link_order=0");
 	b = h_broker_start(NULL);
 	unsetenv("LD_PRELOAD");
 	unsetenv("CCC_TEST_SYNC_FAILS");
-	if (was != NULL)
-		setenv("ASAN_OPTIONS", was, 1);
-	else
-		unsetenv("ASAN_OPTIONS");
-	free((char *)(uintptr_t)was);
 	pub = h_connect(b, "tr-customs");
 	sub = h_connect(b, "bg-customs");
 	h_subscribe(sub, "alerts/customs/#");

@@ -17,46 +17,16 @@
 
 /*
  * Sessions that live through a test subscribe to this section; those of
- * exchange_alert() to another, so that neither sees the other's alerts.
+ * h_exchange_fresh() to another, so that neither sees the other's alerts.
  */
 #define LONG_SECTION	"tr-gr/ipsala"
 #define LONG_PATTERN	"alerts/+/tr-gr/#"
-
-/* tr-police publishes in section, gr-police (subscribed to it) receives it. */
-static void
-exchange_in(ccc_client *gr, ccc_client *tr, const char *section)
-{
-	Ccc__V1__Alert *a = h_alert("wanted_person", section,
-	    "critical", "h1", "Wanted person seen at the crossing");
-	Ccc__V1__Envelope *ok, *got;
-
-	ok = h_publish_ok(tr, a);
-	got = h_recv_deliver(gr);
-	ck_assert_str_eq(got->deliver->alert->id, ok->publish_ok->id);
-	ck_assert_str_eq(got->deliver->alert->origin, "tr-police");
-	ccc_envelope_free(got);
-	ccc_envelope_free(ok);
-	h_alert_free(a);
-}
 
 /* The long-lived sessions gr and tr still exchange alerts. */
 static void
 exchange_on(ccc_client *gr, ccc_client *tr)
 {
-	exchange_in(gr, tr, LONG_SECTION);
-}
-
-/* Two new sessions, gr-police and tr-police, exchange an alert. */
-static void
-exchange_alert(const struct h_broker *b)
-{
-	ccc_client *gr = h_connect(b, "gr-police");
-	ccc_client *tr = h_connect(b, "tr-police");
-
-	h_subscribe(gr, "alerts/+/tr-bg/#");
-	exchange_in(gr, tr, "tr-bg/kapikule");
-	ccc_close(gr);
-	ccc_close(tr);
+	h_exchange(gr, tr, "wanted_person", LONG_SECTION);
 }
 
 /* Connecting with file's certificate and key (in dir) fails at TLS. */
@@ -111,7 +81,7 @@ START_TEST(expired_certificate_refused)
 	refused(b, h_pki(""), "bg-customs.expired");
 	ck_assert(h_log_wait(b, "certificate has expired (CN=bg-customs)",
 	    H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	/* the real bg-customs certificate is fine */
 	ccc_close(h_connect(b, "bg-customs"));
 	h_broker_halt(b);
@@ -128,7 +98,7 @@ START_TEST(not_yet_valid_certificate_refused)
 	refused(b, h_pki(""), "bg-customs.future");
 	ck_assert(h_log_wait(b, "certificate is not yet valid (CN=bg-customs)",
 	    H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_halt(b);
 	ck_assert_int_eq(h_audited(b, "handshake_refused",
 	    "%certificate is not yet valid", "CN=bg-customs", ""), 2);
@@ -147,7 +117,7 @@ START_TEST(revoked_certificate_refused)
 	ck_assert(h_log_wait(b, "certificate revoked (CN=tr-customs)",
 	    H_WAIT_MS));
 	/* certificates the CRL does not list are checked and pass */
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_halt(b);
 	ck_assert_int_eq(h_audited(b, "handshake_refused",
 	    "%certificate verify failed: certificate revoked", "CN=tr-customs",
@@ -194,7 +164,7 @@ START_TEST(revoked_live_session_closed_on_reload)
 	exchange_on(gr, tr);
 	/* a new connection with the revoked certificate is refused */
 	refused(b, pki, "tr-customs");
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	ccc_close(gr);
 	ccc_close(tr);
 	h_broker_halt(b);
@@ -230,7 +200,7 @@ START_TEST(broken_crl_keeps_tls_context)
 	    "the current one: cannot load CRL file"));
 	ck_assert(!h_log_contains(b, "TLS context reloaded"));
 	exchange_on(gr, tr);
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	/* the old context, CRL and all, still refuses the revoked certificate */
 	refused(b, pki, "tr-customs");
 
@@ -286,7 +256,7 @@ START_TEST(stale_crl_still_enforced)
 	refused(b, pki, "tr-customs");
 	ck_assert(h_log_wait(b, "certificate revoked (CN=tr-customs)",
 	    H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	ck_assert(h_log_contains(b, "was checked against a CRL of \"CN=ccc demo "
 	    "CA\" that is out of date"));
 	h_broker_stop(b);
@@ -319,7 +289,7 @@ START_TEST(ca_without_crl_refused)
 	ck_assert(!h_log_contains(b, "no CRL of the trusted CA \"CN=ccc demo"));
 	refused(b, h_rogue(""), "tr-police");
 	ck_assert(h_log_wait(b, "unable to get certificate CRL", H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 
 	/* trust the test CA alone again, its CRL and the rogue one listed */
 	text = h_slurp(h_pki("ca.pem"));
@@ -345,7 +315,7 @@ START_TEST(ca_without_crl_refused)
 	refused(b, h_rogue(""), "tr-police");
 	ck_assert(h_log_wait(b, "unable to get local issuer certificate",
 	    H_WAIT_MS));
-	exchange_alert(b);
+	h_exchange_fresh(b);
 	h_broker_stop(b);
 	h_pki_drop(pki);
 }

@@ -27,20 +27,11 @@
 #define FAULT_FS_SIZE	"4m"
 #define FAULT_FILLER	(3 * 1024 * 1024 + 512 * 1024)
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Scrape until series has value want (the store counts every second). */
 static void
 wait_series(int port, const char *name, double want)
 {
-	int64_t deadline = mono_ms() + H_WAIT_MS;
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
 	struct h_reply r;
 	double got;
 
@@ -50,7 +41,7 @@ wait_series(int port, const char *name, double want)
 		free(r.head);
 		if (got == want)
 			return;
-		ck_assert_msg(mono_ms() < deadline, "%s is %g, not %g after %d ms",
+		ck_assert_msg(h_mono_ms() < deadline, "%s is %g, not %g after %d ms",
 		    name, got, want, H_WAIT_MS);
 		usleep(100000);
 	}
@@ -486,10 +477,10 @@ START_TEST(reset_with_output_queued_freed_at_once)
 		env.request_id = (uint64_t)i + 1;
 		h_raw_send_env(op, &env);
 	}
-	t0 = mono_ms();
+	t0 = h_mono_ms();
 	deadline = t0 + 8 * H_WAIT_MS;
 	do {	/* until every reply is queued: welcome and 1,200 */
-		ck_assert_msg(mono_ms() < deadline, "the replies were not queued "
+		ck_assert_msg(h_mono_ms() < deadline, "the replies were not queued "
 		    "within %d ms", 8 * H_WAIT_MS);
 		usleep(50000);
 		r = h_http_get(port, "/metrics");
@@ -497,10 +488,10 @@ START_TEST(reset_with_output_queued_freed_at_once)
 		free(r.head);
 	} while (sent < 1201);
 	h_raw_reset(op);
-	t0 = mono_ms();
+	t0 = h_mono_ms();
 	deadline = t0 + 2000 * h_slow();
 	do {
-		ck_assert_msg(mono_ms() < deadline, "the reset session was not "
+		ck_assert_msg(h_mono_ms() < deadline, "the reset session was not "
 		    "freed within %d ms", 2000 * h_slow());
 		usleep(20000);
 		r = h_http_get(port, "/metrics");

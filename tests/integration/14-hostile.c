@@ -58,32 +58,8 @@
 static void
 asan_small_quarantine(void)
 {
-	const char *old = getenv("ASAN_OPTIONS");
-	char opts[512];
-
-	if (!H_ASAN)
-		return;
-	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=4",
-	    old != NULL ? old : "", old != NULL && *old != '\0' ? ":" : "");
-	ck_assert(setenv("ASAN_OPTIONS", opts, 1) == 0);
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	if (H_ASAN)
+		h_asan_option("quarantine_size_mb=4");
 }
 
 /*
@@ -163,13 +139,13 @@ connections_seen(const struct h_broker *b)
 static void
 wait_seen(const struct h_broker *b, double base, size_t n)
 {
-	int64_t deadline = mono_ms() + H_WAIT_MS;
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
 	double seen;
 
 	while ((seen = connections_seen(b) - base) < (double)n) {
-		ck_assert_msg(mono_ms() < deadline, "the broker dealt with %.0f "
+		ck_assert_msg(h_mono_ms() < deadline, "the broker dealt with %.0f "
 		    "of %zu connections in %d ms", seen, n, H_WAIT_MS);
-		sleep_ms(20);
+		h_sleep_ms(20);
 	}
 }
 
@@ -200,13 +176,13 @@ count_closed(const int *fds, size_t n)
 static void
 wait_no_handshakes(const struct h_broker *b)
 {
-	int64_t deadline = mono_ms() + H_WAIT_MS;
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
 	double hs;
 
 	while ((hs = h_metric(b, HANDSHAKE_GAUGE)) != 0) {
-		ck_assert_msg(mono_ms() < deadline, "%.0f connections still in "
+		ck_assert_msg(h_mono_ms() < deadline, "%.0f connections still in "
 		    "their handshake after %d ms", hs, H_WAIT_MS);
-		sleep_ms(20);
+		h_sleep_ms(20);
 	}
 }
 
@@ -311,10 +287,10 @@ START_TEST(handshake_flood)
 	ck_assert(h_log_contains(b, "past limits.max_handshakes_per_address "
 	    "(16; the last from 127.0.0."));
 	/* refused and evicted ones were closed by the broker */
-	t0 = mono_ms();
+	t0 = h_mono_ms();
 	while ((closed = count_closed(fds, n)) < per_address + global + evicted &&
-	    mono_ms() - t0 < H_WAIT_MS)
-		sleep_ms(20);
+	    h_mono_ms() - t0 < H_WAIT_MS)
+		h_sleep_ms(20);
 	ck_assert_msg(closed == per_address + global + evicted, "the broker "
 	    "closed %zu of our connections, not %.0f", closed,
 	    per_address + global + evicted);
@@ -333,10 +309,10 @@ START_TEST(handshake_flood)
 	    FLOOD_KIB_EACH);
 
 	/* a legitimate client gets in at once, and publishes */
-	t0 = mono_ms();
+	t0 = h_mono_ms();
 	c = h_connect(b, "tr-customs");
 	publish_one(c, "During the flood");
-	took = mono_ms() - t0;
+	took = h_mono_ms() - t0;
 	fprintf(stderr, "14-hostile: under the flood a client connected and "
 	    "published in %lld ms\n", (long long)took);
 	ck_assert_msg(took <= FLOOD_LEGIT_MS, "connect and publish took %lld "
@@ -424,7 +400,7 @@ START_TEST(accept_backoff_on_emfile)
 
 	/* paused, not spinning: little CPU, and one attempt a second */
 	cpu0 = cpu_ms(b->pid);
-	sleep_ms(2500);
+	h_sleep_ms(2500);
 	cpu1 = cpu_ms(b->pid);
 	fprintf(stderr, "14-hostile: out of descriptors, the broker used %ld "
 	    "ms of CPU in 2.5 s\n", cpu1 - cpu0);
@@ -436,11 +412,11 @@ START_TEST(accept_backoff_on_emfile)
 	for (int i = 0; i < EMFILE_CONNS; i++)
 		close(fds[i]);
 	ck_assert(prlimit(b->pid, RLIMIT_NOFILE, &rl, NULL) == 0);
-	t0 = mono_ms();
+	t0 = h_mono_ms();
 	c = h_connect(b, "tr-police");
 	publish_one(c, "After the descriptors came back");
-	ck_assert_msg(mono_ms() - t0 <= 2500, "accepting resumed only after "
-	    "%lld ms", (long long)(mono_ms() - t0));
+	ck_assert_msg(h_mono_ms() - t0 <= 2500, "accepting resumed only after "
+	    "%lld ms", (long long)(h_mono_ms() - t0));
 	ccc_close(c);
 	h_broker_stop(b);
 }
@@ -482,7 +458,7 @@ START_TEST(connections_per_endpoint)
 
 	/* a session past TLS but before Hello counts too */
 	ccc_close(gr[2]);
-	deadline = mono_ms() + H_WAIT_MS;
+	deadline = h_mono_ms() + H_WAIT_MS;
 	do {
 		r = h_raw_connect(b, "gr-police");
 		h_raw_send_hello(r, 1, 1);
@@ -496,9 +472,9 @@ START_TEST(connections_per_endpoint)
 		}
 		if (!rc) {
 			h_raw_close(r);
-			sleep_ms(20);
+			h_sleep_ms(20);
 		}
-	} while (!rc && mono_ms() < deadline);
+	} while (!rc && h_mono_ms() < deadline);
 	ck_assert_msg(rc, "no place for gr-police after one of its sessions "
 	    "closed");
 	ck_assert_int_eq(h_connect_err(b, h_pki("gr-police.pem"),
@@ -583,10 +559,10 @@ START_TEST(publish_rate_limit)
 
 	memset(v, 0, sizeof(v));
 	h_subscribe(sub, "alerts/#");
-	t0 = mono_ms();
+	t0 = h_mono_ms();
 	ok1 = publish_burst(a1, v, RATE_FIRST);
 	ok2 = publish_burst(a2, v + RATE_FIRST, RATE_SECOND);
-	elapsed = (double)(mono_ms() - t0) / 1000.0;
+	elapsed = (double)(h_mono_ms() - t0) / 1000.0;
 	/* one bucket for the endpoint, whichever session publishes */
 	allowed = RATE_BURST + RATE_PER_S * elapsed + 1;
 	fprintf(stderr, "14-hostile: publish rate 1/s, burst 10: %zu + %zu of "
@@ -627,7 +603,7 @@ START_TEST(publish_rate_limit)
 	/* the session goes on: a refused alert, sent again later, is new */
 	for (size_t i = 0; i < RATE_FIRST + RATE_SECOND; i++) {
 		Ccc__V1__Alert *a;
-		int64_t deadline = mono_ms() + 3000;
+		int64_t deadline = h_mono_ms() + 3000;
 		struct ccc_error err;
 		int rc;
 
@@ -644,9 +620,9 @@ START_TEST(publish_rate_limit)
 				ck_assert_int_eq(err.code,
 				    CCC__V1__ERROR_CODE__ERROR_CODE_RATE_LIMITED);
 				ck_assert(!err.fatal);
-				sleep_ms(200);
+				h_sleep_ms(200);
 			}
-		} while (rc < 0 && mono_ms() < deadline);
+		} while (rc < 0 && h_mono_ms() < deadline);
 		ck_assert_msg(rc == 0, "no token after 3 s at 1 a second");
 		env = h_recv_deliver(sub);
 		ck_assert_str_eq(env->deliver->alert->id, v[i].id);
@@ -742,7 +718,7 @@ static void __attribute__((noreturn))
 child_main(const struct h_broker *b, int rep, int ctl)
 {
 	const char *pattern = "alerts/#";
-	int64_t deadline = mono_ms() + 50000;
+	int64_t deadline = h_mono_ms() + 50000;
 	Ccc__V1__Envelope *env;
 	struct ccc_error err;
 	ccc_client *c = NULL;
@@ -758,7 +734,7 @@ child_main(const struct h_broker *b, int rep, int ctl)
 		_exit(1);
 	}
 	child_say(rep, "R\n");
-	while (mono_ms() < deadline) {
+	while (h_mono_ms() < deadline) {
 		env = NULL;
 		rc = ccc_receive(c, 200, &env, &err);
 		if (rc == 1 && env->body_case == CCC__V1__ENVELOPE__BODY_ERROR)
@@ -772,21 +748,21 @@ child_main(const struct h_broker *b, int rep, int ctl)
 	}
 	ccc_close(c);
 	c = NULL;
-	for (int i = 0; i < 50 && mono_ms() < deadline; i++) {
+	for (int i = 0; i < 50 && h_mono_ms() < deadline; i++) {
 		if (child_connect(b, &c, &err) == 0 &&
 		    ccc_subscribe_durable(c, STOP_DURABLE, &pattern, 1, &id,
 		    &resumed, &err) == 0)
 			break;
 		ccc_close(c);
 		c = NULL;
-		sleep_ms(100);
+		h_sleep_ms(100);
 	}
 	if (c == NULL) {
 		child_say(rep, "X reconnect: %s\n", err.message);
 		_exit(1);
 	}
 	child_say(rep, "S %d\n", (int)resumed);
-	while (mono_ms() < deadline && !child_told_to_go(ctl)) {
+	while (h_mono_ms() < deadline && !child_told_to_go(ctl)) {
 		env = NULL;
 		rc = ccc_receive(c, 100, &env, &err);
 		if (rc < 0) {
@@ -821,7 +797,7 @@ struct reports {
 static int
 report_next(struct reports *r, int ms, char *line, size_t len)
 {
-	int64_t deadline = mono_ms() + ms;
+	int64_t deadline = h_mono_ms() + ms;
 	struct pollfd p = { .fd = r->fd, .events = POLLIN };
 	char *nl;
 	ssize_t n;
@@ -836,9 +812,9 @@ report_next(struct reports *r, int ms, char *line, size_t len)
 			return 1;
 		}
 		ck_assert_msg(r->len < sizeof(r->buf), "report line too long");
-		if (mono_ms() >= deadline)
+		if (h_mono_ms() >= deadline)
 			return 0;
-		if (poll(&p, 1, (int)(deadline - mono_ms())) <= 0)
+		if (poll(&p, 1, (int)(deadline - h_mono_ms())) <= 0)
 			continue;
 		n = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
 		if (n == 0)
@@ -853,18 +829,18 @@ static void
 wait_stopped(pid_t pid)
 {
 	char path[64], *stat, *p;
-	int64_t deadline = mono_ms() + H_WAIT_MS;
+	int64_t deadline = h_mono_ms() + H_WAIT_MS;
 	char state = '?';
 
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	while (mono_ms() < deadline) {
+	while (h_mono_ms() < deadline) {
 		ck_assert_ptr_nonnull(stat = h_slurp(path));
 		p = strrchr(stat, ')');
 		state = p != NULL ? p[2] : '?';
 		free(stat);
 		if (state == 'T')
 			return;
-		sleep_ms(10);
+		h_sleep_ms(10);
 	}
 	ck_abort_msg("the child did not stop (state %c)", state);
 }
@@ -881,8 +857,8 @@ healthy_receive(ccc_client *c, char (*ids)[UUID_STRLEN], size_t from,
 		Ccc__V1__Envelope *env = h_recv_deliver(c);
 
 		ck_assert_str_eq(env->deliver->alert->id, ids[from + i]);
-		if (mono_ms() - sent_at > worst)
-			worst = mono_ms() - sent_at;
+		if (h_mono_ms() - sent_at > worst)
+			worst = h_mono_ms() - sent_at;
 		if (env->deliver->delivery_tag != 0) {
 			uint64_t tag = env->deliver->delivery_tag;
 
@@ -902,7 +878,7 @@ publish_batch(ccc_client *pub, char (*ids)[UUID_STRLEN], const char *details)
 {
 	uint64_t rids[STOP_BATCH];
 	struct ccc_error err;
-	int64_t t = mono_ms();
+	int64_t t = h_mono_ms();
 
 	for (int i = 0; i < STOP_BATCH; i++) {
 		Ccc__V1__Alert *a = h_alert("weapons", "tr-bg/kapikule", "high",
@@ -1032,9 +1008,9 @@ START_TEST(stopped_subscriber)
 
 	/* wake it: it learns why it was closed, comes back, gets every alert */
 	ck_assert(kill(child, SIGCONT) == 0);
-	deadline = mono_ms() + 20000;
-	while (nseen < n && mono_ms() < deadline) {
-		int rc = report_next(&rep, (int)(deadline - mono_ms()), line,
+	deadline = h_mono_ms() + 20000;
+	while (nseen < n && h_mono_ms() < deadline) {
+		int rc = report_next(&rep, (int)(deadline - h_mono_ms()), line,
 		    sizeof(line));
 
 		ck_assert_msg(rc == 1, "the child stopped reporting (%d) with "
@@ -1076,7 +1052,7 @@ START_TEST(stopped_subscriber)
 
 	close(cp[1]);
 	for (int i = 0; i < 500 && waitpid(child, &st, WNOHANG) == 0; i++)
-		sleep_ms(10);
+		h_sleep_ms(10);
 	if (waitpid(child, &st, WNOHANG) == 0) {
 		kill(child, SIGKILL);
 		waitpid(child, &st, 0);

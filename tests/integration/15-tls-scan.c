@@ -35,15 +35,6 @@
 #define SCAN_TIMEOUT_MS	20000	/* bound on one sslscan run */
 #define SCAN_OUT_MAX	(1 << 20)
 
-static int64_t
-scan_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The full path of prog in $PATH, in out; false when it is not there. */
 static bool
 scan_which(const char *prog, char *out, size_t len)
@@ -72,7 +63,7 @@ static char *
 scan_run(char *const argv[])
 {
 	char *out = malloc(SCAN_OUT_MAX + 1);
-	int64_t deadline = scan_ms() + SCAN_TIMEOUT_MS;
+	int64_t deadline = h_mono_ms() + SCAN_TIMEOUT_MS;
 	size_t len = 0;
 	int fds[2], st;
 	pid_t pid;
@@ -91,7 +82,7 @@ scan_run(char *const argv[])
 	close(fds[1]);
 	for (;;) {
 		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		int64_t left = deadline - scan_ms();
+		int64_t left = deadline - h_mono_ms();
 
 		if (left <= 0) {
 			kill(pid, SIGKILL);

@@ -78,7 +78,7 @@ h_builddir(void)
 
 static bool	h_poll(int, short, int64_t);
 
-static int64_t
+int64_t
 h_mono_ms(void)
 {
 	struct timespec ts;
@@ -87,13 +87,24 @@ h_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
+void
 h_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+void
+h_asan_option(const char *opt)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	char opts[1024];
+
+	snprintf(opts, sizeof(opts), "%s%s%s", old != NULL ? old : "",
+	    old != NULL && *old != '\0' ? ":" : "", opt);
+	ck_assert(setenv("ASAN_OPTIONS", opts, 1) == 0);
 }
 
 int64_t
@@ -1047,6 +1058,35 @@ h_publish_reply(ccc_client *c, const Ccc__V1__Alert *a)
 	    (unsigned long long)rid, frame_body_name(env->body_case),
 	    (unsigned long long)env->request_id);
 	return env;
+}
+
+void
+h_exchange(ccc_client *sub, ccc_client *pub, const char *category,
+    const char *section)
+{
+	Ccc__V1__Alert *a = h_alert(category, section, "critical", "h1",
+	    "Seen at the crossing");
+	Ccc__V1__Envelope *ok, *got;
+
+	ok = h_publish_ok(pub, a);
+	got = h_recv_deliver(sub);
+	ck_assert_str_eq(got->deliver->alert->id, ok->publish_ok->id);
+	ck_assert_str_eq(got->deliver->alert->origin, ccc_endpoint(pub));
+	ccc_envelope_free(got);
+	ccc_envelope_free(ok);
+	h_alert_free(a);
+}
+
+void
+h_exchange_fresh(const struct h_broker *b)
+{
+	ccc_client *gr = h_connect(b, "gr-police");
+	ccc_client *tr = h_connect(b, "tr-police");
+
+	h_subscribe(gr, "alerts/+/tr-bg/#");
+	h_exchange(gr, tr, "wanted_person", "tr-bg/kapikule");
+	ccc_close(gr);
+	ccc_close(tr);
 }
 
 Ccc__V1__Envelope *

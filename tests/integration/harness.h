@@ -36,6 +36,14 @@
 int	h_slow(void);
 /* True when cccd runs under CCC_TEST_WRAPPER (its memory is not its own). */
 bool	h_wrapped(void);
+/* Milliseconds on the monotonic clock; sleep ms (through signals). */
+int64_t	h_mono_ms(void);
+void	h_sleep_ms(int ms);
+/*
+ * Append opt ("name=value") to ASAN_OPTIONS, for the cccd started next (an
+ * instrumented one reads it at start; others ignore it).
+ */
+void	h_asan_option(const char *opt);
 
 /* ---- PKI ---------------------------------------------------------------- */
 
@@ -201,6 +209,14 @@ Ccc__V1__Envelope *h_publish_refused(ccc_client *c, const Ccc__V1__Alert *a);
 Ccc__V1__Envelope *h_recv(ccc_client *c, int timeout_ms);
 /* The next envelope must be a Deliver; returns it (caller frees). */
 Ccc__V1__Envelope *h_recv_deliver(ccc_client *c);
+/*
+ * pub publishes an alert of category in section; sub, subscribed to it,
+ * must receive that alert, with pub's endpoint as its origin.
+ */
+void		 h_exchange(ccc_client *sub, ccc_client *pub, const char *category,
+		    const char *section);
+/* Two new sessions, gr-police and tr-police, exchange an alert (tr-bg). */
+void		 h_exchange_fresh(const struct h_broker *b);
 /* Assert that nothing arrives within ms. */
 void		 h_recv_none(ccc_client *c, int ms);
 
