@@ -188,8 +188,8 @@ integration: $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 	CCC_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=60 $(ITEST)
 
 cli-test: $(CCCD) $(CCC)
-	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh
-	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh
+	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh < /dev/null
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test

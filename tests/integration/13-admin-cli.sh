@@ -15,92 +15,10 @@
 # and ends with "N passed, M failed"; the exit status is 1 when a check
 # failed.
 
-set -u
-LC_ALL=C
-export LC_ALL
-
-here=$(cd "$(dirname "$0")" && pwd)
-srcdir=$(cd "$here/../.." && pwd)
-build=${CCC_BUILD:-build}
-case $build in
-/*) ;;
-*) build=$(pwd)/$build ;;
-esac
-ccc=$build/ccc
-cccd=$build/cccd
-
-passed=0
-failed=0
-broker_pid=
-tmp=
+# shellcheck source=tests/integration/cli-lib.sh
+. "$(dirname "$0")/cli-lib.sh"
 
 # ---- helpers -------------------------------------------------------------------
-
-cleanup() {
-	# only the process this script started, and never waiting unbounded
-	if [ -n "$broker_pid" ]; then
-		kill "$broker_pid" 2>/dev/null
-		wait_exit "$broker_pid" 10 || kill -KILL "$broker_pid" 2>/dev/null
-		wait "$broker_pid" 2>/dev/null
-	fi
-	if [ -n "$tmp" ]; then
-		rm -rf "$tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' HUP INT TERM
-
-pass() {
-	passed=$((passed + 1))
-	echo "ok - $1"
-}
-
-# fail NAME [FILE...] — count a failure and show the files that tell why
-fail() {
-	failed=$((failed + 1))
-	echo "not ok - $1"
-	shift
-	for f in "$@"; do
-		[ -s "$f" ] || continue
-		echo "    --- $(basename "$f")"
-		sed 's/^/    /' "$f"
-	done
-}
-
-# wait_for FILE TEXT SECONDS — true once FILE contains TEXT
-wait_for() {
-	n=0
-	while [ "$n" -lt $(($3 * 10)) ]; do
-		if grep -qF -- "$2" "$1" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 1
-}
-
-# wait_exit PID SECONDS — true once PID has exited
-wait_exit() {
-	n=0
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$n" -lt $(($2 * 10)) ] || return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
-	return 0
-}
-
-# run_as ENDPOINT ARGS... — ccc with that endpoint's certificate and a bound;
-# output in $tmp/out and $tmp/err, status in $rc
-run_as() {
-	ep=$1
-	shift
-	timeout -k 5 30 "$ccc" --server "127.0.0.1:$port" --cert "$pki/$ep.pem" \
-	    --key "$pki/$ep.key" --ca "$pki/ca.pem" "$@" \
-	    > "$tmp/out" 2> "$tmp/err" < /dev/null
-	rc=$?
-}
 
 # op1 / op2 ARGS... — ccc admin as the first / the second operator
 op1() {
@@ -149,45 +67,7 @@ revision_of() {
 
 # ---- set-up ----------------------------------------------------------------------
 
-for bin in "$ccc" "$cccd"; do
-	if [ ! -x "$bin" ]; then
-		echo "13-admin-cli: $bin is not built" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ccc-admin.XXXXXX") || exit 1
-pki=$tmp/pki
-log=$tmp/cccd.log
-
-if ! sh "$srcdir/certs/mkpki.sh" "$pki" "$srcdir/certs/demo-endpoints.txt" \
-    > "$tmp/mkpki.out" 2>&1; then
-	fail "make the PKI" "$tmp/mkpki.out"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-cp "$srcdir/broker/etc/registry.yaml" "$tmp/registry.yaml"
-cat > "$tmp/cccd.yaml" <<EOF
-listen: 127.0.0.1:0
-tls:
-  cert: $pki/cccd.pem
-  key: $pki/cccd.key
-  ca: $pki/ca.pem
-registry: $tmp/registry.yaml
-data_dir: $tmp/data
-log_level: debug
-EOF
-
-"$cccd" --config "$tmp/cccd.yaml" 2> "$log" &
-broker_pid=$!
-if ! wait_for "$log" "listening on 127.0.0.1:" 10; then
-	fail "cccd starts" "$log"
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
-pass "cccd starts and listens on port $port"
+cli_start 13-admin-cli
 
 # ---- reading the registry ----------------------------------------------------------
 
@@ -518,5 +398,4 @@ else
 	fail "cccd exits on SIGTERM within 10 s" "$log"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_done
