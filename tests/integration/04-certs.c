@@ -139,22 +139,6 @@ START_TEST(not_tls_at_all)
 }
 END_TEST
 
-/* gr and tr, sessions open since before, still exchange an alert. */
-static void
-exchange_on(ccc_client *gr, ccc_client *tr)
-{
-	Ccc__V1__Alert *a = h_alert("drugs", "tr-gr/ipsala", "high", "h1",
-	    "Still here");
-	Ccc__V1__Envelope *ok, *got;
-
-	ok = h_publish_ok(tr, a);
-	got = h_recv_deliver(gr);
-	ck_assert_str_eq(got->deliver->alert->id, ok->publish_ok->id);
-	ccc_envelope_free(got);
-	ccc_envelope_free(ok);
-	h_alert_free(a);
-}
-
 /* The identity rules: each of these is refused. */
 static const struct {
 	const char	*name;		/* certificate of the test PKI */
@@ -230,7 +214,7 @@ START_TEST(identity_refused)
 	ck_assert(!h_log_contains(b, "authenticated as bg-customs"));
 
 	/* nobody else noticed */
-	exchange_on(gr, tr);
+	h_exchange(gr, tr, "drugs", "tr-gr/ipsala");
 	h_exchange_fresh(b);
 	ccc_close(gr);
 	ccc_close(tr);
@@ -261,21 +245,14 @@ START_TEST(identity_accepted)
 
 	h_subscribe(gr, "alerts/+/tr-gr/#");
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		struct ccc_options o;
 		struct ccc_error err;
 		ccc_client *tr = NULL;
 
 		snprintf(cert, sizeof(cert), "%s.pem", h_pki(names[i]));
 		snprintf(key, sizeof(key), "%s.key", h_pki(names[i]));
-		memset(&o, 0, sizeof(o));
-		o.server = b->server;
-		o.cert = cert;
-		o.key = key;
-		o.ca = h_pki("ca.pem");
-		o.timeout_ms = H_WAIT_MS;
-		ck_assert_msg(ccc_connect(&o, &tr, &err) == 0, "%s: %s",
-		    names[i], err.message);
-		exchange_on(gr, tr);
+		ck_assert_msg(h_connect_with(b, cert, key, &tr, &err) == 0,
+		    "%s: %s", names[i], err.message);
+		h_exchange(gr, tr, "drugs", "tr-gr/ipsala");
 		ccc_close(tr);
 	}
 	ccc_close(gr);
@@ -311,7 +288,7 @@ START_TEST(two_cas_and_pin)
 	o.timeout_ms = H_WAIT_MS;
 	/* without a pin, the identity is the CN whichever CA issued it */
 	ck_assert_msg(ccc_connect(&o, &rogue, &err) == 0, "%s", err.message);
-	exchange_on(gr, rogue);
+	h_exchange(gr, rogue, "drugs", "tr-gr/ipsala");
 
 	/* pin tr-police to the test CA (colon form, as openssl prints it) */
 	h_cert_sha256(h_pki("ca.pem"), fp);
@@ -329,7 +306,7 @@ START_TEST(two_cas_and_pin)
 	    true, "is not a CA the endpoint is pinned to");
 	ccc_envelope_free(env);
 	ccc_close(rogue);
-	exchange_on(gr, tr);
+	h_exchange(gr, tr, "drugs", "tr-gr/ipsala");
 	ck_assert(h_log_wait(b, "no longer accepted after a registry change",
 	    H_WAIT_MS));
 

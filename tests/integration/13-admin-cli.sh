@@ -384,18 +384,6 @@ expect "reload-tls by a non-operator is refused" 1 "forbidden"
 
 # ---- end -----------------------------------------------------------------------------
 
-kill -TERM "$broker_pid"
-if wait_exit "$broker_pid" 10; then
-	wait "$broker_pid"
-	brc=$?
-	broker_pid=
-	if [ "$brc" -eq 0 ]; then
-		pass "cccd exits 0 on SIGTERM"
-	else
-		fail "cccd exits 0 on SIGTERM (status $brc)" "$log"
-	fi
-else
-	fail "cccd exits on SIGTERM within 10 s" "$log"
-fi
+cli_stop
 
 cli_done

@@ -82,27 +82,6 @@ priv_check_ids(pid_t pid, uid_t uid, gid_t gid)
 	ck_assert_int_ge(threads, 2);
 }
 
-/* gr-police subscribes, tr-police publishes (stored first), gr gets it. */
-static void
-priv_exchange(const struct h_broker *b)
-{
-	ccc_client *gr = h_connect(b, "gr-police");
-	ccc_client *tr = h_connect(b, "tr-police");
-	Ccc__V1__Alert *a = h_alert("wanted_person", "tr-bg/kapikule",
-	    "critical", "h1", "Stored by an unprivileged broker");
-	Ccc__V1__Envelope *ok, *got;
-
-	h_subscribe(gr, "alerts/+/tr-bg/#");
-	ok = h_publish_ok(tr, a);
-	got = h_recv_deliver(gr);
-	ck_assert_str_eq(got->deliver->alert->id, ok->publish_ok->id);
-	ccc_envelope_free(got);
-	ccc_envelope_free(ok);
-	h_alert_free(a);
-	ccc_close(gr);
-	ccc_close(tr);
-}
-
 static int
 priv_count(const char *dir, const char *sql)
 {
@@ -158,7 +137,7 @@ START_TEST(drops_to_nobody)
 	ck_assert(h_log_contains(b, "dropped root: running as user nobody"));
 	priv_check_ids(b->pid, uid, gid);
 
-	priv_exchange(b);
+	h_exchange_fresh(b);
 	ck_assert(stat(data, &st) == 0 && st.st_uid == uid && st.st_gid == gid);
 	snprintf(db, sizeof(db), "%s/ccc.db", data);
 	ck_assert(stat(db, &st) == 0 && st.st_uid == uid && st.st_gid == gid);
@@ -170,7 +149,7 @@ START_TEST(drops_to_nobody)
 	ck_assert(h_log_wait(b, "dropped root: running as user nobody",
 	    H_WAIT_MS));
 	priv_check_ids(b->pid, uid, gid);
-	priv_exchange(b);
+	h_exchange_fresh(b);
 	h_broker_halt(b);
 	ck_assert_int_eq(priv_count(data, "SELECT count(*) FROM alerts"), 2);
 	ck_assert_int_eq(priv_count(data, "SELECT count(*) FROM audit WHERE "

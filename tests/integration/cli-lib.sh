@@ -120,6 +120,23 @@ cli_done() {
 	[ "$failed" -eq 0 ]
 }
 
+# cli_stop — SIGTERM to cccd, which must exit 0 within 10 s (a check)
+cli_stop() {
+	kill -TERM "$broker_pid"
+	if wait_exit "$broker_pid" 10; then
+		wait "$broker_pid"
+		brc=$?
+		broker_pid=
+		if [ "$brc" -eq 0 ]; then
+			pass "cccd exits 0 on SIGTERM"
+		else
+			fail "cccd exits 0 on SIGTERM (status $brc)" "$log"
+		fi
+	else
+		fail "cccd exits on SIGTERM within 10 s" "$log"
+	fi
+}
+
 # cli_start NAME — the PKI, the config and a running cccd (see above)
 cli_start() {
 	for bin in "$ccc" "$cccd"; do

@@ -971,7 +971,7 @@ h_log_wait(const struct h_broker *b, const char *needle, int timeout_ms)
 
 /* ---- libccc clients ---------------------------------------------------------- */
 
-static int
+int
 h_connect_with(const struct h_broker *b, const char *cert, const char *key,
     ccc_client **out, struct ccc_error *err)
 {

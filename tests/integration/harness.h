@@ -192,6 +192,12 @@ void		 h_log_dump(const struct h_broker *b);
 /* Connect as endpoint with its certificate from the test PKI; asserts success. */
 ccc_client	*h_connect(const struct h_broker *b, const char *endpoint);
 /*
+ * Connect with the given certificate and key (and the test CA): 0 and *out,
+ * or ccc_connect()'s error and err.
+ */
+int		 h_connect_with(const struct h_broker *b, const char *cert,
+		    const char *key, ccc_client **out, struct ccc_error *err);
+/*
  * Try to connect with the given certificate and key (and the test CA).
  * Returns ccc_connect()'s result; a client that did connect is closed.
  */
