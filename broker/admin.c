@@ -9,7 +9,8 @@
  * proposals and committed only when a second, different operator approves
  * them. Every commit names the revision it was based on; the store refuses
  * it if that is no longer the newest (no lost updates), and a proposal whose
- * base has been overtaken can only be proposed again.
+ * base has been overtaken is stale (the store marks it so in the commit of
+ * the revision that overtakes it): it can only be proposed again.
  *
  * Each request waiting on the store holds its session (sess_hold), so the
  * reply finds it alive, if perhaps closing.
@@ -862,6 +863,7 @@ admin_fetched(void *arg, const struct store_result *res)
 	struct session *s = j->sess;
 	const struct store_regrec *g = res->nregrecs ? &res->regrecs[0] : NULL;
 	char why[1024];
+	bool stale;
 
 	if (res->status != STORE_OK) {
 		admin_error(s, j->request_id, STORE_UNAVAILABLE, "the store "
@@ -888,8 +890,9 @@ admin_fetched(void *arg, const struct store_result *res)
 		admin_submit(j);
 		return;
 	}
-	/* decide */
-	if (strcmp(g->state, "pending") != 0) {
+	/* decide; a stale proposal is refused below when approved */
+	stale = strcmp(g->state, "stale") == 0;
+	if (strcmp(g->state, "pending") != 0 && !(stale && j->approve)) {
 		admin_error(s, j->request_id, INVALID_REQUEST, "proposal %llu "
 		    "is %s already", (unsigned long long)g->id, g->state);
 		goto out;
@@ -920,16 +923,20 @@ admin_fetched(void *arg, const struct store_result *res)
 		    "different operator must approve it", why);
 		goto out;
 	}
-	if (g->base != admin.rev) {
+	if (stale || g->base != admin.rev) {
 		struct audit_rec a;
 
 		snprintf(why, sizeof(why), "proposal %llu was made against "
 		    "revision %llu, but revision %llu is current",
 		    (unsigned long long)g->id, (unsigned long long)g->base,
 		    (unsigned long long)admin.rev);
-		a = admin_audit_of(s, "registry_stale", why);
-		store_registry_decide(admin.st, g->id, "stale", s->endpoint, &a,
-		    NULL, NULL);
+		if (stale)
+			sess_audit(s, "admin_refused", NULL, why, false);
+		else {
+			a = admin_audit_of(s, "registry_stale", why);
+			store_registry_decide(admin.st, g->id, "stale",
+			    s->endpoint, &a, NULL, NULL);
+		}
 		admin_error(s, j->request_id, STALE_REVISION, "%s: it can no "
 		    "longer be approved; propose the change again", why);
 		goto out;

@@ -96,7 +96,8 @@ static const struct config_option config_options[] = {
 	CONFIG_STROPT("registry", CONFIG_FILE, registry, NULL,
 	    "The registry file: endpoints, border sections, access rules."),
 	CONFIG_STROPT("data_dir", CONFIG_DIR, data_dir, "/var/lib/ccc",
-	    "Directory the broker keeps its state in."),
+	    "Directory the broker keeps its state in; created at start-up "
+	    "(mode 0700) with any missing parents (mode 0755)."),
 	CONFIG_STROPT("user", CONFIG_NAME, user, "",
 	    "User to run as. When cccd starts as root, it binds its listeners, "
 	    "reads its TLS files and opens the store as root, gives data_dir "

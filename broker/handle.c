@@ -625,20 +625,58 @@ handle_pong(struct session *s, const Ccc__V1__Envelope *env, struct refusal *r)
 	return 0;
 }
 
+/* Refuse (fatal) anything but hello as a session's first message; -1 then. */
+static int
+handle_first_hello(struct session *s, uint64_t request_id,
+    Ccc__V1__Envelope__BodyCase body)
+{
+	if (s->state != SESS_HELLO || body == CCC__V1__ENVELOPE__BODY_HELLO)
+		return 0;
+	sess_error(s, request_id, CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, true,
+	    "the first message of a session must be hello, not %s",
+	    frame_body_name(body));
+	return -1;
+}
+
+void
+handle_over_budget(struct session *s, uint64_t request_id,
+    Ccc__V1__Envelope__BodyCase body, const char *why)
+{
+	Ccc__V1__ErrorCode code = CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST;
+
+	if (handle_first_hello(s, request_id, body) < 0)
+		return;
+	switch (body) {
+	case CCC__V1__ENVELOPE__BODY_PUBLISH:
+		code = CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT;
+		metrics_refused(server_counters(s->srv), code);
+		break;
+	case CCC__V1__ENVELOPE__BODY_SUBSCRIBE:
+	case CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE:
+	case CCC__V1__ENVELOPE__BODY_ACK:
+	case CCC__V1__ENVELOPE__BODY_RECEIPTS:
+	case CCC__V1__ENVELOPE__BODY_PING:
+	case CCC__V1__ENVELOPE__BODY_PONG:
+	case CCC__V1__ENVELOPE__BODY_ADMIN:
+		break;
+	default:	/* hello, or a message only the broker sends */
+		sess_error(s, request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME, true,
+		    "%s refused: %s", frame_body_name(body), why);
+		return;
+	}
+	sess_error(s, request_id, code, false, "%s refused: %s",
+	    frame_body_name(body), why);
+}
+
 void
 handle_frame(struct session *s, Ccc__V1__Envelope *env)
 {
 	struct refusal r;
 	int rc;
 
-	if (s->state == SESS_HELLO &&
-	    env->body_case != CCC__V1__ENVELOPE__BODY_HELLO) {
-		sess_error(s, env->request_id,
-		    CCC__V1__ERROR_CODE__ERROR_CODE_PROTOCOL, true,
-		    "the first message of a session must be hello, not %s",
-		    frame_body_name(env->body_case));
+	if (handle_first_hello(s, env->request_id, env->body_case) < 0)
 		return;
-	}
 	switch (env->body_case) {
 	case CCC__V1__ENVELOPE__BODY_HELLO:
 		if (s->state != SESS_HELLO)

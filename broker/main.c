@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,35 @@ main_tune_malloc(void)
 	(void)mallopt(M_TRIM_THRESHOLD, MAIN_TRIM_KEEP);
 	(void)mallopt(M_TOP_PAD, 1024 * 1024);
 #endif
+}
+
+/*
+ * Create dir with mode 0700 and its missing parents with 0755, as install -d
+ * would, all owned by the user starting cccd (priv_drop gives dir alone to
+ * the configured user). What exists is left as it is. -1 with errno set.
+ */
+static int
+main_mkdir_data(const char *dir)
+{
+	char path[PATH_MAX], *p;
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	for (p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(path, 0755) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
 }
 
 /*
@@ -207,7 +237,7 @@ main(int argc, char **argv)
 	}
 	if (log_level_parse(cfg->log_level, &level))
 		log_set_level(level);
-	if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+	if (main_mkdir_data(cfg->data_dir) < 0) {
 		fprintf(stderr, "cccd: cannot create data_dir %s: %s\n",
 		    cfg->data_dir, strerror(errno));
 		registry_unref(reg);

@@ -584,8 +584,10 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 	const struct config *cfg = server_config(s->srv);
 	struct evbuffer *in = bufferevent_get_input(bev);
 	Ccc__V1__Envelope *env;
+	Ccc__V1__Envelope__BodyCase body;
 	enum frame_status st;
 	size_t len, consumed, want;
+	uint64_t rid;
 	uint8_t *data;
 	char why[160];
 
@@ -610,6 +612,8 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (st == FRAME_NEED_MORE)	/* cannot happen: want bytes are there */
 			break;
+		if (st == FRAME_OVER_BUDGET)
+			frame_head(data, consumed, &rid, &body);
 		evbuffer_drain(in, consumed);
 		s->frames_in++;
 		server_counters(s->srv)->frames_in++;
@@ -621,6 +625,10 @@ sess_read_cb(struct bufferevent *bev, void *arg)
 			    CCC__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME, true,
 			    "%s", why);
 			break;
+		}
+		if (st == FRAME_OVER_BUDGET) {
+			handle_over_budget(s, rid, body, why);
+			continue;
 		}
 		handle_frame(s, env);
 		frame_free(env);

@@ -270,8 +270,10 @@ void	store_purge(struct store *st, int64_t alerts_before, int64_t audit_before,
 /*
  * Registry revisions. Commit: a new revision numbered base + 1, with the
  * inbox of every endpoint in inboxes created if missing (res->ids), the
- * approved proposal marked so, and the audit record; STORE_STALE when base
- * is not the newest revision (res->newest says which is).
+ * approved proposal marked so, every other pending proposal (all made
+ * against an older revision now) marked stale, and the audit record;
+ * STORE_STALE when base is not the newest revision (res->newest says which
+ * is).
  */
 void	store_registry_commit(struct store *st, const struct store_regchange *c,
 	    store_cb *cb, void *arg);

@@ -237,6 +237,12 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX alerts_restricted ON alerts (id) WHERE restricted = 1;"),
 	/* 7: metrics count the dead letters per subscription without a scan */
 	("CREATE INDEX deliveries_dead ON deliveries (dsub) WHERE state = 2;"),
+	/*
+	 * 8: pending proposals overtaken by a newer revision are stale (later
+	 * commits mark them so as they overtake them)
+	 */
+	("UPDATE proposals SET state = 'stale' WHERE state = 'pending' AND "
+	"base < (SELECT coalesce(max(rev), 0) FROM revisions);"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -1633,6 +1639,11 @@ store_do_reg_commit(struct store *st, struct store_op *op)
 	    "state = 'approved', decided_by = ?1, decided_at = ?2 WHERE id = ?3",
 	    "tii", op->rc[RC_APPROVED_BY], time_now_us(),
 	    (int64_t)op->after_seq) < 0)
+		return -1;
+	/* proposals made against an older revision can never be approved */
+	if (store_run(st, op, "UPDATE proposals SET state = 'stale', "
+	    "decided_at = ?1 WHERE state = 'pending' AND base < ?2", "ii",
+	    time_now_us(), (int64_t)op->res.id) < 0)
 		return -1;
 	op->res.ids = xcalloc(op->nlist ? op->nlist : 1, sizeof(uint64_t));
 	for (size_t i = 0; i < op->nlist; i++) {

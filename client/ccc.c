@@ -951,6 +951,7 @@ ccc_next(ccc_client *c, int64_t deadline, Ccc__V1__Envelope **env,
 			break;
 		case FRAME_TOO_LARGE:
 		case FRAME_MALFORMED:
+		case FRAME_OVER_BUDGET:
 			ccc_fail(err, CCC_ERR_PROTOCOL, true,
 			    "the broker at %s sent a bad frame: %s", c->peer, why);
 			return ccc_die(c, err);

@@ -4,9 +4,12 @@
  * limit, let a frame decode into more memory than a fixed multiple of its
  * size, accept a message carrying fields this schema does not know
  * (protobuf-c keeps those and would pack them again on forwarding), or accept
- * a string with a NUL byte (protobuf-c would silently truncate it).
+ * a string with a NUL byte (protobuf-c would silently truncate it). A frame
+ * over the memory budget is walked on the wire instead, so that a
+ * well-formed one can be refused as a request rather than as a broken stream.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,53 +63,104 @@ frame_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return false;
 }
 
-/*
- * True when some string field in the encoded message buf[0..len) of type d
- * holds a NUL byte. protobuf-c stores strings NUL-terminated without a
- * length, so such a string would be silently cut short when checked and
- * forwarded. Only called on bytes protobuf-c has already decoded.
- */
+/* One field of an encoded message: its number, wire type and value. */
+struct frame_field {
+	uint32_t	 number;
+	unsigned	 wire;		/* 0 varint, 1 64-bit, 2 length-delimited, 5 32-bit */
+	uint64_t	 varint;	/* wire type 0 */
+	const uint8_t	*data;		/* wire types 1, 2, 5: the value's bytes */
+	size_t		 len;
+};
+
+/* Read the field at *p into fl and move past it; false when malformed. */
 static bool
-frame_has_nul(const ProtobufCMessageDescriptor *d, const uint8_t *p,
+frame_field(const uint8_t **p, const uint8_t *end, struct frame_field *fl)
+{
+	uint64_t tag;
+
+	if (!frame_varint(p, end, &tag) || tag >> 3 == 0 || tag >> 3 > 536870911)
+		return false;
+	fl->number = (uint32_t)(tag >> 3);
+	fl->wire = (unsigned)(tag & 7);
+	fl->len = 0;
+	switch (fl->wire) {
+	case 0:
+		return frame_varint(p, end, &fl->varint);
+	case 1:
+	case 5:
+		fl->len = fl->wire == 1 ? 8 : 4;
+		break;
+	case 2:
+		if (!frame_varint(p, end, &fl->varint) ||
+		    fl->varint > (uint64_t)(end - *p))
+			return false;
+		fl->len = (size_t)fl->varint;
+		break;
+	default:
+		return false;
+	}
+	if (fl->len > (size_t)(end - *p))
+		return false;
+	fl->data = *p;
+	*p += fl->len;
+	return true;
+}
+
+/* True when protobuf-c reads field f from wire type wire (packed included). */
+static bool
+frame_wire_fits(const ProtobufCFieldDescriptor *f, unsigned wire)
+{
+	bool packed = wire == 2 && f->label == PROTOBUF_C_LABEL_REPEATED;
+
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return wire == 2;
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return wire == 1 || packed;
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+		return wire == 5 || packed;
+	default:
+		return wire == 0 || packed;
+	}
+}
+
+enum frame_walk { WALK_OK, WALK_NUL, WALK_BAD };
+
+/*
+ * Walk the encoded message p[0..end) of type d: every field known to d and
+ * sent with a wire type protobuf-c reads for it, every length within bounds,
+ * and the same below it for every message field (the schema has no
+ * recursive message, so the depth is fixed). WALK_NUL: a string field holds
+ * a NUL byte; protobuf-c stores strings NUL-terminated without a length, so
+ * it would be silently cut short when checked and forwarded.
+ */
+static enum frame_walk
+frame_walk(const ProtobufCMessageDescriptor *d, const uint8_t *p,
     const uint8_t *end)
 {
-	uint64_t tag, len;
+	const ProtobufCFieldDescriptor *f;
+	struct frame_field fl;
+	enum frame_walk w;
 
 	while (p < end) {
-		if (!frame_varint(&p, end, &tag))
-			return false;
-		switch (tag & 7) {
-		case 0:
-			if (!frame_varint(&p, end, &len))
-				return false;
-			break;
-		case 1:
-			p += 8;
-			break;
-		case 5:
-			p += 4;
-			break;
-		case 2: {
-			const ProtobufCFieldDescriptor *f;
-
-			if (!frame_varint(&p, end, &len) || len > (uint64_t)(end - p))
-				return false;
-			f = protobuf_c_message_descriptor_get_field(d,
-			    (unsigned)(tag >> 3));
-			if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
-			    memchr(p, 0, len) != NULL)
-				return true;
-			if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
-			    frame_has_nul(f->descriptor, p, p + len))
-				return true;
-			p += len;
-			break;
-		}
-		default:
-			return false;
-		}
+		if (!frame_field(&p, end, &fl) ||
+		    (f = protobuf_c_message_descriptor_get_field(d,
+		    fl.number)) == NULL || !frame_wire_fits(f, fl.wire))
+			return WALK_BAD;
+		if (f->type == PROTOBUF_C_TYPE_STRING &&
+		    memchr(fl.data, 0, fl.len) != NULL)
+			return WALK_NUL;
+		if (f->type == PROTOBUF_C_TYPE_MESSAGE && (w = frame_walk(
+		    f->descriptor, fl.data, fl.data + fl.len)) != WALK_OK)
+			return w;
 	}
-	return false;
+	return WALK_OK;
 }
 
 /* True when msg or any message below it carries unknown fields. */
@@ -143,6 +197,16 @@ frame_has_unknown(const ProtobufCMessage *msg)
 	return 0;
 }
 
+/* FRAME_MALFORMED, with why for what frame_walk() found. */
+static enum frame_status
+frame_refuse(enum frame_walk walk, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "%s", walk == WALK_NUL ?
+	    "a string field contains a NUL byte" :
+	    "frame is not a valid ccc.v1.Envelope");
+	return FRAME_MALFORMED;
+}
+
 enum frame_status
 frame_decode(const uint8_t *buf, size_t len, size_t max,
     Ccc__V1__Envelope **env, size_t *consumed, char *why, size_t whylen)
@@ -151,6 +215,7 @@ frame_decode(const uint8_t *buf, size_t len, size_t max,
 	ProtobufCAllocator alloc = { frame_budget_alloc, frame_budget_free,
 	    &budget };
 	Ccc__V1__Envelope *e;
+	enum frame_walk walk;
 	uint32_t n;
 	char dummy[1];
 
@@ -180,12 +245,17 @@ frame_decode(const uint8_t *buf, size_t len, size_t max,
 	budget.left = FRAME_BUDGET(n);
 	budget.exhausted = false;
 	e = ccc__v1__envelope__unpack(&alloc, n, buf + FRAME_HEADER_LEN);
-	if (e == NULL) {
-		snprintf(why, whylen, "%s", budget.exhausted ?
-		    "frame decodes to too much memory (too many repeated items)" :
-		    "frame is not a valid ccc.v1.Envelope");
-		return FRAME_MALFORMED;
+	walk = e != NULL || budget.exhausted ?
+	    frame_walk(&ccc__v1__envelope__descriptor, buf + FRAME_HEADER_LEN,
+	    buf + FRAME_HEADER_LEN + n) : WALK_BAD;
+	if (e == NULL && walk == WALK_OK) {
+		snprintf(why, whylen, "it decodes into more than %zu bytes of "
+		    "memory (16 per byte of the frame, and 16 KiB): too many "
+		    "repeated items", FRAME_BUDGET(n));
+		return FRAME_OVER_BUDGET;
 	}
+	if (e == NULL)
+		return frame_refuse(walk, why, whylen);
 	if (e->body_case == CCC__V1__ENVELOPE__BODY__NOT_SET) {
 		frame_free(e);
 		snprintf(why, whylen, "envelope has no body");
@@ -196,14 +266,35 @@ frame_decode(const uint8_t *buf, size_t len, size_t max,
 		snprintf(why, whylen, "envelope carries fields unknown to ccc.v1");
 		return FRAME_MALFORMED;
 	}
-	if (frame_has_nul(&ccc__v1__envelope__descriptor, buf + FRAME_HEADER_LEN,
-	    buf + FRAME_HEADER_LEN + n)) {
+	if (walk != WALK_OK) {
 		frame_free(e);
-		snprintf(why, whylen, "a string field contains a NUL byte");
-		return FRAME_MALFORMED;
+		return frame_refuse(walk, why, whylen);
 	}
 	*env = e;
 	return FRAME_OK;
+}
+
+void
+frame_head(const uint8_t *buf, size_t len, uint64_t *request_id,
+    Ccc__V1__Envelope__BodyCase *body)
+{
+	const uint8_t *p = buf + FRAME_HEADER_LEN, *end = buf + len;
+	const ProtobufCFieldDescriptor *f;
+	struct frame_field fl;
+
+	*request_id = 0;
+	*body = CCC__V1__ENVELOPE__BODY__NOT_SET;
+	while (p < end && frame_field(&p, end, &fl)) {
+		f = protobuf_c_message_descriptor_get_field(
+		    &ccc__v1__envelope__descriptor, fl.number);
+		if (f == NULL)
+			continue;
+		if (f->offset == offsetof(Ccc__V1__Envelope, request_id) &&
+		    fl.wire == 0)
+			*request_id = fl.varint;
+		else if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+			*body = (Ccc__V1__Envelope__BodyCase)f->id;
+	}
 }
 
 void

@@ -24,6 +24,7 @@ enum frame_status {
 	FRAME_NEED_MORE,	/* the buffer does not yet hold a whole frame */
 	FRAME_TOO_LARGE,	/* the length prefix exceeds max (checked first) */
 	FRAME_MALFORMED,	/* empty, undecodable, no body, or unknown fields */
+	FRAME_OVER_BUDGET,	/* well-formed, but decodes into too much memory */
 };
 
 /*
@@ -34,14 +35,28 @@ enum frame_status {
  * still the frame's size (the stream stays in step) and why[] says what is
  * wrong. On FRAME_TOO_LARGE, *consumed is the declared length.
  * FRAME_MALFORMED covers: an empty frame, bytes that are not an Envelope, an
- * envelope without body, fields unknown to ccc.v1, strings with NUL bytes,
- * and frames that would decode into more than 16 bytes of memory per byte.
- * why may be NULL.
+ * envelope without body, fields unknown to ccc.v1, and strings with NUL
+ * bytes. FRAME_OVER_BUDGET: a frame that would decode into more than 16
+ * bytes of memory per byte (plus 16 KiB), such as thousands of empty
+ * repeated messages, but is otherwise well-formed (every field known to
+ * ccc.v1 and of its wire type, every length within bounds, no NUL in a
+ * string); *env is NULL, *consumed the frame's size, and frame_head() reads
+ * its request id and body, so that the request can be refused without
+ * ending the session. why may be NULL.
  */
 enum frame_status	 frame_decode(const uint8_t *buf, size_t len, size_t max,
 			    Ccc__V1__Envelope **env, size_t *consumed,
 			    char *why, size_t whylen);
 void			 frame_free(Ccc__V1__Envelope *env);
+/*
+ * The request id and body case of the frame buf[0..len) (its header
+ * included), read from its top level without decoding it: meant for a
+ * frame frame_decode() called FRAME_OVER_BUDGET. 0 and
+ * CCC__V1__ENVELOPE__BODY__NOT_SET when absent.
+ */
+void			 frame_head(const uint8_t *buf, size_t len,
+			    uint64_t *request_id,
+			    Ccc__V1__Envelope__BodyCase *body);
 
 /* Bytes frame_encode() writes for env: header plus packed envelope. */
 size_t			 frame_size(const Ccc__V1__Envelope *env);

@@ -13,9 +13,9 @@
  * why; FRAME_TOO_LARGE only for a prefix over the limit; the stream stays in
  * step; every decoded envelope encodes (frame_encode) into a frame that
  * decodes and encodes again to the same bytes, and a decoded Deliver encodes
- * the same through frame_encode_deliver(). (One exception, see
- * frame_redecode(): the memory budget may refuse a re-encoding shorter than
- * the frame that was received.)
+ * the same through frame_encode_deliver(); a frame over the memory budget
+ * has a body (frame_head). (One exception, see frame_redecode(): the memory
+ * budget may refuse a re-encoding shorter than the frame that was received.)
  */
 #include <stdbool.h>
 
@@ -53,8 +53,7 @@ frame_redecode(const uint8_t *buf, size_t n, size_t wire,
 
 	st = frame_decode(buf, n, FRAME_MAX_LIMIT, out, &consumed, why,
 	    sizeof(why));
-	if (st == FRAME_MALFORMED && strstr(why, "too much memory") != NULL &&
-	    n < wire)
+	if (st == FRAME_OVER_BUDGET && n < wire)
 		return false;
 	if (st != FRAME_OK)
 		fprintf(stderr, "re-encoded frame refused: %s\n", why);
@@ -142,9 +141,11 @@ static bool
 frame_drain(uint8_t **buf, size_t *len, size_t max)
 {
 	Ccc__V1__Envelope *env, *env2;
+	Ccc__V1__Envelope__BodyCase body;
 	enum frame_status st, st2;
 	size_t n, want, consumed, consumed2;
 	char why[160], why2[160];
+	uint64_t rid;
 	uint8_t *rest;
 
 	while (*len >= FRAME_HEADER_LEN) {
@@ -180,6 +181,13 @@ frame_drain(uint8_t **buf, size_t *len, size_t max)
 		case FRAME_MALFORMED:
 			FUZZ_CHECK(consumed == want);
 			FUZZ_CHECK(env == NULL && why[0] != '\0');
+			break;
+		case FRAME_OVER_BUDGET:
+			FUZZ_CHECK(consumed == want);
+			FUZZ_CHECK(env == NULL && why[0] != '\0');
+			/* only a body can hold enough to exhaust the budget */
+			frame_head(b, consumed, &rid, &body);
+			FUZZ_CHECK(body != CCC__V1__ENVELOPE__BODY__NOT_SET);
 			break;
 		case FRAME_OK:
 			FUZZ_CHECK(n <= max && consumed == want);

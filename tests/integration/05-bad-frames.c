@@ -1,9 +1,10 @@
 /*
  * 05-bad-frames.c — hostile and broken input on the wire: length prefixes
  * over the limit, undecodable and empty frames, unknown fields, frames
- * dribbled a byte at a time, peers that reset mid-frame, and messages only
- * the broker may send. Each case ends that one session only: a bystander
- * session opened before must go on publishing and receiving.
+ * that decode into too much memory, frames dribbled a byte at a time, peers
+ * that reset mid-frame, and messages only the broker may send. Each case
+ * ends that one session only (a frame too large to decode not even that): a
+ * bystander session opened before must go on publishing and receiving.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,44 @@ send_payload(struct h_raw *r, const uint8_t *payload, size_t len)
 	free(buf);
 }
 
+/*
+ * The payload of an envelope with request id rid whose body holds inner[0..n)
+ * nested in the length-delimited fields fields[0] (the body), fields[1] …:
+ * written into out, which has room for n + 8 bytes per field and 16 more.
+ * Returns its length.
+ */
+static size_t
+nested_payload(uint64_t rid, const uint32_t *fields, size_t nfields,
+    const uint8_t *inner, size_t n, uint8_t *out)
+{
+	uint8_t *tmp = malloc(n + 8 * nfields + 1), head[16];
+	size_t len = n, nh, k;
+
+	ck_assert_ptr_nonnull(tmp);
+	memcpy(tmp, inner, n);
+	for (size_t i = nfields; i-- > 0;) {
+		nh = put_varint(head, fields[i] << 3 | 2);
+		nh += put_varint(head + nh, len);
+		memmove(tmp + nh, tmp, len);
+		memcpy(tmp, head, nh);
+		len += nh;
+	}
+	out[0] = 0x08;				/* Envelope.request_id */
+	k = 1 + put_varint(out + 1, rid);
+	memcpy(out + k, tmp, len);
+	free(tmp);
+	return k + len;
+}
+
+/* The payload of a Publish envelope around the encoded alert[0..na). */
+static size_t
+publish_payload(uint64_t rid, const uint8_t *alert, size_t na, uint8_t *env)
+{
+	static const uint32_t fields[] = { 12, 1 };	/* publish, alert */
+
+	return nested_payload(rid, fields, 2, alert, na, env);
+}
+
 /* A Publish envelope (request id rid) as frame bytes; caller frees. */
 static uint8_t *
 publish_frame(uint64_t rid, size_t *len)
@@ -114,6 +153,20 @@ publish_frame(uint64_t rid, size_t *len)
 	frame_encode(&env, buf);
 	h_alert_free(a);
 	return buf;
+}
+
+/* The publish rid sent on r is confirmed, and the bystander receives it. */
+static void
+confirmed_and_delivered(struct h_raw *r, uint64_t rid, struct bystander *by)
+{
+	Ccc__V1__Envelope *ok = h_raw_expect(r,
+	    CCC__V1__ENVELOPE__BODY_PUBLISH_OK), *got;
+
+	ck_assert_uint_eq(ok->request_id, rid);
+	got = h_recv_deliver(by->sub);
+	ck_assert_str_eq(got->deliver->alert->id, ok->publish_ok->id);
+	ccc_envelope_free(got);
+	frame_free(ok);
 }
 
 START_TEST(huge_length_prefix)
@@ -273,23 +326,14 @@ START_TEST(unknown_field_in_alert)
 	struct h_broker *b = h_broker_start(NULL);
 	struct bystander by;
 	struct h_raw *r;
-	uint8_t alert[512], pub[600], env[700];
-	size_t na, np = 0, ne = 0;
+	uint8_t alert[512], env[512 + 32];
+	size_t na, ne;
 
 	bystander_open(b, &by);
 	na = ccc__v1__alert__pack(a, alert);
 	na += put_varint(alert + na, 99 << 3);
 	na += put_varint(alert + na, 7);
-	pub[np++] = 0x0a;			/* Publish.alert, length-delimited */
-	np += put_varint(pub + np, na);
-	memcpy(pub + np, alert, na);
-	np += na;
-	env[ne++] = 0x08;			/* Envelope.request_id = 4 */
-	env[ne++] = 0x04;
-	env[ne++] = 12 << 3 | 2;		/* Envelope.publish */
-	ne += put_varint(env + ne, np);
-	memcpy(env + ne, pub, np);
-	ne += np;
+	ne = publish_payload(4, alert, na, env);
 	r = h_raw_session(b, "tr-police");
 	send_payload(r, env, ne);
 	h_raw_expect_error(r, CCC__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME,
@@ -302,13 +346,71 @@ START_TEST(unknown_field_in_alert)
 }
 END_TEST
 
+/*
+ * A publish well within max_frame_size whose alert holds 10,000 empty
+ * vehicles (about 20 KB): too much to decode, but well-formed. It is refused
+ * as an invalid alert, not fatally, and an explain of it as an invalid
+ * request: the same session publishes next.
+ */
+START_TEST(too_many_items_refused_not_fatal)
+{
+	Ccc__V1__Alert *a = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "Ten thousand vehicles");
+	struct h_broker *b = h_broker_start(NULL);
+	static const uint32_t explain[] = { 25, 7, 1 };	/* admin, explain, alert */
+	static uint8_t alert[512 + 2 * 10000], env[sizeof(alert) + 48];
+	size_t na, ne, n;
+	Ccc__V1__Envelope *e;
+	struct bystander by;
+	struct h_raw *r;
+	uint8_t *frame;
+
+	bystander_open(b, &by);
+	na = ccc__v1__alert__pack(a, alert);
+	for (int i = 0; i < 10000; i++) {
+		alert[na++] = 15 << 3 | 2;	/* Alert.vehicles, empty */
+		alert[na++] = 0;
+	}
+	ne = publish_payload(9, alert, na, env);
+	ck_assert_uint_lt(ne, FRAME_MAX_DEFAULT);
+	r = h_raw_session(b, "tr-police");
+	send_payload(r, env, ne);
+	e = h_raw_recv_skip_ping(r, H_WAIT_MS);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->request_id, 9);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT, false,
+	    "too many repeated items");
+	frame_free(e);
+	h_recv_none(by.sub, H_QUIET_MS);	/* nothing was published */
+	/* the same alert in another request (explain) */
+	ne = nested_payload(11, explain, 3, alert, na, env);
+	send_payload(r, env, ne);
+	e = h_raw_recv_skip_ping(r, H_WAIT_MS);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->request_id, 11);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
+	    false, "admin refused: it decodes into more than");
+	frame_free(e);
+
+	/* the session goes on: its next publish is confirmed and delivered */
+	frame = publish_frame(10, &n);
+	h_raw_send(r, frame, n);
+	free(frame);
+	confirmed_and_delivered(r, 10, &by);
+	h_raw_close(r);
+	h_alert_free(a);
+	bystander_close(&by);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(frame_dribbled_byte_by_byte)
 {
 	struct timespec ms = { 0, 1000000 };
 	struct h_broker *b = h_broker_start(NULL);
 	struct bystander by;
 	struct h_raw *r;
-	Ccc__V1__Envelope *env, *got;
+	Ccc__V1__Envelope *env;
 	uint8_t *frame, two[64];
 	size_t len, n;
 
@@ -321,12 +423,7 @@ START_TEST(frame_dribbled_byte_by_byte)
 			nanosleep(&ms, NULL);
 	}
 	free(frame);
-	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_PUBLISH_OK);
-	ck_assert_uint_eq(env->request_id, 77);
-	got = h_recv_deliver(by.sub);
-	ck_assert_str_eq(got->deliver->alert->id, env->publish_ok->id);
-	ccc_envelope_free(got);
-	frame_free(env);
+	confirmed_and_delivered(r, 77, &by);
 
 	/* and two frames in one record */
 	{
@@ -443,6 +540,7 @@ bad_frames_suite(void)
 	tcase_add_test(tc, envelope_without_body);
 	tcase_add_test(tc, unknown_field_in_envelope);
 	tcase_add_test(tc, unknown_field_in_alert);
+	tcase_add_test(tc, too_many_items_refused_not_fatal);
 	tcase_add_test(tc, frame_dribbled_byte_by_byte);
 	tcase_add_test(tc, reset_mid_frame);
 	tcase_add_test(tc, server_only_messages);

@@ -1,10 +1,14 @@
 /*
  * 06-lifecycle.c — the broker over time: graceful shutdown, registry
  * reloads on SIGHUP (broken file, suspension, revoked rules, new
- * endpoints), handshake, hello and idle timeouts, and the connection limit.
+ * endpoints), handshake, hello and idle timeouts, the connection limit, and
+ * a data_dir whose parents do not exist yet.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 
@@ -317,6 +321,41 @@ START_TEST(connection_limit)
 }
 END_TEST
 
+/* A data_dir whose parents do not exist: created as install -d would. */
+START_TEST(data_dir_parents_created)
+{
+	char root[400], data[440], path[480];
+	const char *levels[] = { "", "/a", "/a/b", "/a/b/c" };
+	struct h_broker *b;
+	struct stat st;
+	mode_t mask = umask(0);
+
+	umask(mask);
+	snprintf(root, sizeof(root), "%s", h_pki("ca.pem"));
+	*strrchr(root, '/') = '\0';	/* the PKI directory ... */
+	*strrchr(root, '/') = '\0';	/* ... in the run's tree */
+	snprintf(data, sizeof(data), "%s/parents.%d", root, (int)getpid());
+	snprintf(path, sizeof(path), "%s/a/b/c", data);
+	h_data_dir = path;
+	b = h_broker_start(NULL);
+	h_data_dir = NULL;
+	h_exchange_fresh(b);
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		mode_t want = (i == 3 ? 0700 : 0755) & ~mask;
+
+		snprintf(path, sizeof(path), "%s%s", data, levels[i]);
+		ck_assert_msg(stat(path, &st) == 0 && S_ISDIR(st.st_mode),
+		    "%s: not created", path);
+		ck_assert_msg((st.st_mode & 07777) == want, "%s: mode %o, "
+		    "expected %o", path, (unsigned)(st.st_mode & 07777),
+		    (unsigned)want);
+	}
+	snprintf(path, sizeof(path), "%s/a/b/c/ccc.db", data);
+	ck_assert_msg(stat(path, &st) == 0, "no store in the data_dir");
+	h_broker_stop(b);
+}
+END_TEST
+
 Suite *
 lifecycle_suite(void)
 {
@@ -329,6 +368,7 @@ lifecycle_suite(void)
 	tcase_add_test(sig, sighup_suspends_endpoint);
 	tcase_add_test(sig, sighup_revokes_subscription);
 	tcase_add_test(sig, sighup_admits_new_endpoint);
+	tcase_add_test(sig, data_dir_parents_created);
 	tcase_set_timeout(sig, H_TEST_TIMEOUT);
 	suite_add_tcase(s, sig);
 	tcase_add_test(tmo, handshake_timeout);

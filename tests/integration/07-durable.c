@@ -683,6 +683,8 @@ START_TEST(durable_requests_refused)
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *e;
 	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
 	Ccc__V1__Receipts q = CCC__V1__RECEIPTS__INIT;
+	Ccc__V1__Ack ack = CCC__V1__ACK__INIT;
+	static uint64_t tags[1025];
 	char pat[] = "alerts/#", name[] = "x", bad[] = "not-an-id";
 	char *pats[] = { pat };
 	const char *const cpat[] = { "alerts/#" };
@@ -693,6 +695,10 @@ START_TEST(durable_requests_refused)
 	ck_assert_int_eq(ccc_subscribe_since(c, h_now_us() + 3600LL * 1000000,
 	    cpat, 1, &sid, &err), -1);
 	ck_assert_int_eq(err.code, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST);
+	/* since before the epoch */
+	ck_assert_int_eq(ccc_subscribe_since(c, -1, cpat, 1, &sid, &err), -1);
+	ck_assert_int_eq(err.code, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST);
+	ck_assert(!err.fatal);
 	/* since with a durable name */
 	sub.patterns = pats;
 	sub.n_patterns = 1;
@@ -715,6 +721,18 @@ START_TEST(durable_requests_refused)
 	e = h_raw_recv_skip_ping(r, H_WAIT_MS);
 	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST, false,
 	    "not an alert id");
+	frame_free(e);
+	/* an Ack of more than 1,024 tags: refused, not fatal */
+	ack.delivery_tags = tags;
+	ack.n_delivery_tags = 1025;
+	env.request_id = 7;
+	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
+	env.ack = &ack;
+	h_raw_send_env(r, &env);
+	e = h_raw_recv_skip_ping(r, H_WAIT_MS);
+	ck_assert_uint_eq(e->request_id, 7);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_LIMIT_EXCEEDED, false,
+	    "1025 tags");
 	frame_free(e);
 	/* the per-endpoint limit of durable subscriptions */
 	frame_free(dsub(r, "one", "alerts/#"));

@@ -197,6 +197,17 @@ expect "the second operator rejects it" 0 "proposal $p2 rejected"
 op1 pending
 absent "a rejected proposal is no longer pending" "proposal $p2 (pending)"
 
+# a proposal that a newer revision overtakes is stale
+op1 endpoint resume tr-customs -m "new certificate issued"
+p3=$(proposal_of)
+op2 endpoint update bg-police --name "Bulgarian National Police (GDNP)" -m rename
+expect "a narrowing change makes a new revision" 0 "applied: revision"
+op2 pending
+absent "an overtaken proposal is no longer pending" "proposal $p3 "
+op2 approve "$p3"
+expect "approving an overtaken proposal: stale_revision" 1 "stale_revision" \
+    "propose the change again"
+
 # ---- sections, access rules, routing rules ----------------------------------------
 
 op1 section add --id tr-bg/lesovo-rail --name "Lesovo rail" -m "new crossing"

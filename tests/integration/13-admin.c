@@ -343,19 +343,92 @@ START_TEST(stale_proposal_and_reject)
 	r = edit(op1, 1, PUT, "access_rules", NULL, rule, false, 0, NULL);
 	p2 = r->proposal;
 	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	/* the proposer may withdraw (reject) its own proposal */
+	r = decide(op1, p2, false, 0, NULL);
+	ck_assert(!r->applied);
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	decide(op2, p2, true, E(INVALID_REQUEST), "rejected already");
 	/* a narrowing change lands in between */
 	r = edit(op2, 1, REMOVE, "routes", "tr-bg-customs", NULL, false, 0,
 	    NULL);
 	ck_assert(r->applied);
 	ccc__v1__admin_reply__free_unpacked(r, NULL);
 	decide(op2, p1, true, E(STALE_REVISION), "propose the change again");
-	decide(op2, p1, true, E(INVALID_REQUEST), "stale already");
-	/* the proposer may withdraw (reject) its own proposal */
-	r = decide(op1, p2, false, 0, NULL);
-	ck_assert(!r->applied);
-	ccc__v1__admin_reply__free_unpacked(r, NULL);
-	decide(op2, p2, true, E(INVALID_REQUEST), "rejected already");
+	decide(op2, p1, true, E(STALE_REVISION), "revision 2 is current");
+	decide(op1, p1, false, E(INVALID_REQUEST), "stale already");
 	ck_assert_uint_eq(current_revision(op1), 2);
+	ccc_close(op1);
+	ccc_close(op2);
+	h_broker_stop(b);
+}
+END_TEST
+
+/* The ids of the proposals `pending` lists, each checked to be pending. */
+static size_t
+pending_ids(ccc_client *op, uint64_t *ids, size_t max)
+{
+	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+	Ccc__V1__AdminPending p = CCC__V1__ADMIN_PENDING__INIT;
+	Ccc__V1__AdminReply *r;
+	size_t n;
+
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_PENDING;
+	q.pending = &p;
+	r = admin_ok(op, &q);
+	n = r->n_proposals;
+	ck_assert_uint_le(n, max);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_str_eq(r->proposals[i]->state, "pending");
+		ids[i] = r->proposals[i]->id;
+	}
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	return n;
+}
+
+/* A new revision, approved or narrowing, makes the pending proposals stale. */
+START_TEST(overtaken_proposals_leave_pending)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *op1 = h_connect(b, "ccc-operator");
+	ccc_client *op2 = h_connect(b, "ccc-operator-2");
+	Ccc__V1__AdminReply *r;
+	uint64_t p1, p2, p3, ids[4];
+	static const char rule1[] = "{\"id\": \"gr-customs-all\", "
+	    "\"action\": \"subscribe\", \"endpoints\": [\"gr-customs\"], "
+	    "\"topics\": [\"alerts/#\"]}";
+	static const char rule2[] = "{\"id\": \"bg-customs-all\", "
+	    "\"action\": \"subscribe\", \"endpoints\": [\"bg-customs\"], "
+	    "\"topics\": [\"alerts/#\"]}";
+
+	r = edit(op1, 1, PUT, "access_rules", NULL, rule1, false, 0, NULL);
+	p1 = r->proposal;
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	r = edit(op1, 1, PUT, "access_rules", NULL, rule2, false, 0, NULL);
+	p2 = r->proposal;
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	ck_assert_uint_eq(pending_ids(op2, ids, 4), 2);
+	ck_assert(ids[0] == p2 && ids[1] == p1);
+
+	/* approving p1 makes revision 2: p2, made against 1, is stale */
+	r = decide(op2, p1, true, 0, NULL);
+	ck_assert(r->applied && r->revision == 2);
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	ck_assert_uint_eq(pending_ids(op2, ids, 4), 0);
+	decide(op2, p2, true, E(STALE_REVISION), "propose the change again");
+
+	/* proposed again against revision 2; a narrowing change overtakes it */
+	r = edit(op1, 2, PUT, "access_rules", NULL, rule2, false, 0, NULL);
+	p3 = r->proposal;
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	ck_assert_uint_eq(pending_ids(op2, ids, 4), 1);
+	ck_assert_uint_eq(ids[0], p3);
+	r = edit(op2, 2, REMOVE, "routes", "tr-bg-customs", NULL, false, 0,
+	    NULL);
+	ck_assert(r->applied && r->revision == 3);
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	ck_assert_uint_eq(pending_ids(op1, ids, 4), 0);
+	decide(op2, p3, true, E(STALE_REVISION), "revision 3 is current");
+	ck_assert_uint_eq(current_revision(op1), 3);
 	ccc_close(op1);
 	ccc_close(op2);
 	h_broker_stop(b);
@@ -823,6 +896,7 @@ admin_suite(void)
 	tcase_add_test(tc, suspend_closes_live_session_at_once);
 	tcase_add_test(tc, four_eyes_new_endpoint);
 	tcase_add_test(tc, stale_proposal_and_reject);
+	tcase_add_test(tc, overtaken_proposals_leave_pending);
 	tcase_add_test(tc, invalid_changes_refused);
 	tcase_add_test(tc, route_added_reaches_inbox_live);
 	tcase_add_test(tc, route_conflicting_with_access_rules_is_blocked);

@@ -285,8 +285,10 @@ START_TEST(decoding_memory_is_bounded)
 {
 	static uint8_t buf[16 + 2 * 8000];
 	Ccc__V1__Envelope *out;
+	Ccc__V1__Envelope__BodyCase body;
 	size_t n, consumed;
-	char why[96];
+	uint64_t rid;
+	char why[160];
 
 	/* a handful of vehicles is fine */
 	n = vehicles_frame(buf, 4);
@@ -297,8 +299,18 @@ START_TEST(decoding_memory_is_bounded)
 	/* 8,000 of them would decode into ~32 times the frame's size */
 	n = vehicles_frame(buf, 8000);
 	ck_assert_int_eq(frame_decode(buf, n, FRAME_MAX_DEFAULT, &out, &consumed,
+	    why, sizeof(why)), FRAME_OVER_BUDGET);
+	ck_assert_ptr_null(out);
+	ck_assert_ptr_nonnull(strstr(why, "too many repeated items"));
+	ck_assert_uint_eq(consumed, n);
+	frame_head(buf, n, &rid, &body);
+	ck_assert_uint_eq(rid, 0);
+	ck_assert_int_eq(body, CCC__V1__ENVELOPE__BODY_PUBLISH);
+	/* the same with the last vehicle sent as a varint: not well-formed */
+	buf[n - 2] = 0x78;	/* field 15, varint (value 0) */
+	ck_assert_int_eq(frame_decode(buf, n, FRAME_MAX_DEFAULT, &out, &consumed,
 	    why, sizeof(why)), FRAME_MALFORMED);
-	ck_assert_ptr_nonnull(strstr(why, "too much memory"));
+	ck_assert_str_eq(why, "frame is not a valid ccc.v1.Envelope");
 	ck_assert_uint_eq(consumed, n);
 }
 END_TEST
