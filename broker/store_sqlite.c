@@ -19,7 +19,7 @@
  * transaction is synced; run a committed callback before the commit; let
  * the loop thread touch the connection after start-up; lose an operation
  * silently (a failed one reports STORE_FAILED); store an alert under an id
- * another alert has (the stores of older brokers that did: migration 8).
+ * another alert has (stores of older brokers that did: store_migrations[]).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -413,7 +413,7 @@ store_chain_end(struct store *st, char *err, size_t errlen)
 
 /*
  * Warn about the alert ids a store from before ids were unique gave to
- * alerts of several origins (migration 8): each id, up to
+ * alerts of several origins (store_migrations[]): each id, up to
  * STORE_COLLISIONS_NAMED of them, and how many there are.
  */
 static int
