@@ -65,7 +65,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/09-faults.c tests/integration/11-revocation.c \
                tests/integration/12-metrics.c tests/integration/13-admin.c \
                tests/integration/14-hostile.c tests/integration/15-tls-scan.c \
-               tests/integration/16-privileges.c tests/integration/17-resumption.c
+               tests/integration/16-privileges.c tests/integration/17-resumption.c \
+               tests/integration/18-ids.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \

@@ -321,14 +321,20 @@ alert_set_str(char **field, const char *value)
 }
 
 void
+alert_assign_id(Ccc__V1__Alert *a, int64_t now_us)
+{
+	char id[UUID_STRLEN];
+
+	if (a->id[0] != '\0')
+		return;
+	uuid_v7(now_us, id);
+	alert_set_str(&a->id, id);
+}
+
+void
 alert_stamp(Ccc__V1__Alert *a, const char *origin, int64_t now_us)
 {
-	if (a->id[0] == '\0') {
-		char id[UUID_STRLEN];
-
-		uuid_v7(now_us, id);
-		alert_set_str(&a->id, id);
-	}
+	alert_assign_id(a, now_us);
 	alert_set_str(&a->origin, origin);
 	a->published_at = now_us;
 }

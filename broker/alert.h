@@ -32,6 +32,8 @@ int	alert_validate(const Ccc__V1__Alert *alert, const struct registry *reg,
 	    int64_t now_us, char *why, size_t whylen);
 /* The alert's topic "alerts/<category>/<section>"; alert must be valid. */
 void	alert_topic(const Ccc__V1__Alert *alert, char topic[TOPIC_MAX_LEN + 1]);
+/* Set id to a new UUIDv7 when it is empty (memory as for alert_stamp()). */
+void	alert_assign_id(Ccc__V1__Alert *alert, int64_t now_us);
 /*
  * Set id (when empty), origin and published_at. The alert must have been
  * allocated by protobuf-c's default allocator (it is: it came off the wire);
@@ -41,9 +43,11 @@ void	alert_stamp(Ccc__V1__Alert *alert, const char *origin, int64_t now_us);
 /* Replace the broker-stamped audience with ids[0..n) (n 0: none). */
 void	alert_set_audience(Ccc__V1__Alert *alert, char *const *ids, size_t n);
 /*
- * SHA-256 of the alert's content as published: the fields the broker stamps
- * (origin, published_at, audience) are cleared first. Call before alert_stamp(); two
- * publishes of the same content give the same digest.
+ * SHA-256 of the alert's content as published, with its id: the fields the
+ * broker stamps (origin, published_at, audience) are cleared first. Call
+ * after alert_assign_id() and before alert_stamp(): two publishes of the
+ * same content under the same id give the same digest, whether the first
+ * let the broker assign the id and the second carries it, or both carry it.
  */
 void	alert_digest(Ccc__V1__Alert *alert, uint8_t digest[32]);
 

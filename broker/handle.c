@@ -225,6 +225,16 @@ handle_publish_done(void *arg, const struct store_result *res)
 		    "alert id %s was already published by %s with different "
 		    "content", w->id, s->endpoint);
 		goto done;
+	case STORE_ID_TAKEN:
+		/* whose it is, and what it says, is not the publisher's business */
+		log_warn("publish %s from %s refused: the id names another "
+		    "origin's alert", w->id, s->endpoint);
+		metrics_refused(mc, CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT);
+		sess_error(s, w->request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT, false,
+		    "alert id %s is taken by another alert; publish this one "
+		    "under a new id", w->id);
+		goto done;
 	case STORE_RESTRICTED:
 		log_warn("publish %s from %s refused: %s", w->id, s->endpoint,
 		    res->error);
@@ -344,6 +354,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	w->request_id = env->request_id;
 	w->reg = registry_ref(s->reg);
 	w->plan = plan;
+	alert_assign_id(a, now);
 	alert_digest(a, sp.digest);
 	alert_stamp(a, s->endpoint, now);
 	if (plan.restricted) {
@@ -547,6 +558,12 @@ handle_receipts_done(void *arg, const struct store_result *res)
 	if (res->status == STORE_NOT_FOUND)
 		sess_error(s, w->request_id, CCC__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND,
 		    false, "%s published no alert %s", s->endpoint, w->id);
+	else if (res->status == STORE_ID_TAKEN)
+		sess_error(s, w->request_id,
+		    CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT, false,
+		    "receipts of %s cannot be given: another alert was stored "
+		    "under the same id before ids were unique, and the journal "
+		    "does not tell their deliveries apart", w->id);
 	else if (res->status != STORE_OK)
 		sess_error(s, w->request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,

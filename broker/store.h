@@ -40,6 +40,7 @@ enum store_status {
 	STORE_OK,
 	STORE_DUPLICATE,	/* publish: same origin, id and content as before */
 	STORE_CONFLICT,		/* publish: same origin and id, other content */
+	STORE_ID_TAKEN,		/* publish: the id names another origin's alert; receipts: a store from before ids were unique gave it to several origins */
 	STORE_FAILED,		/* the operation was not carried out */
 	STORE_NOT_FOUND,	/* receipts: no such alert of that origin; decide: no such pending proposal */
 	STORE_STALE,		/* registry: the newest revision is not the base */
@@ -172,7 +173,7 @@ struct store_publish {
 	int64_t		 published_at;
 	int64_t		 expires_at;	/* 0: never */
 	int		 severity;	/* backlogs are delivered by severity first */
-	uint8_t		 digest[32];	/* SHA-256 of the alert as the client sent it */
+	uint8_t		 digest[32];	/* SHA-256 of the alert as the client sent it, with its id */
 	const uint8_t	*body;		/* the stamped alert, encoded */
 	size_t		 body_len;
 	const uint64_t	*dsubs;		/* durable subscriptions that match */
@@ -213,9 +214,11 @@ uint64_t	 store_last_seq(struct store *st);
 
 /*
  * Store a stamped alert and one pending delivery per matching durable
- * subscription. STORE_DUPLICATE when (origin, id) exists with the same
- * digest (nothing is stored or queued again; published_at is the original),
- * STORE_CONFLICT when it exists with another digest.
+ * subscription. An id names one alert in the whole store: STORE_DUPLICATE
+ * when (origin, id) exists with the same digest (nothing is stored or
+ * queued again; published_at is the original), STORE_CONFLICT when it
+ * exists with another digest, STORE_ID_TAKEN when the id is another
+ * origin's (nothing of the other alert is returned).
  */
 void	store_publish(struct store *st, const struct store_publish *p,
 	    store_cb *committed, store_cb *cb, void *arg);
@@ -244,8 +247,12 @@ void	store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 	    size_t ntags, const struct audit_rec *audit, store_cb *cb, void *arg);
 /*
  * Receipts of the alert (origin, alert_id), from the audit journal: every
- * recipient with its first delivery and its acknowledgement. STORE_NOT_FOUND
- * when origin published no such alert. The query is recorded in the journal.
+ * recipient with its first delivery and its acknowledgement, counted from
+ * the alert's publish record on (not those of an earlier alert of the id
+ * that retention deleted). STORE_NOT_FOUND when origin published no such
+ * alert; STORE_ID_TAKEN when a store from before ids were unique across
+ * origins gave the id to alerts of several origins, whose journal records
+ * cannot be told apart. The query is recorded in the journal.
  */
 void	store_receipts(struct store *st, const char *origin, const char *alert_id,
 	    const struct audit_rec *audit, store_cb *cb, void *arg);

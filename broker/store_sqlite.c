@@ -18,7 +18,8 @@
  * Must never: run a callback (other than a committed callback) before its
  * transaction is synced; run a committed callback before the commit; let
  * the loop thread touch the connection after start-up; lose an operation
- * silently (a failed one reports STORE_FAILED).
+ * silently (a failed one reports STORE_FAILED); store an alert under an id
+ * another alert has (stores of older brokers that did: store_migrations[]).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +42,7 @@
 
 #define STORE_FILE	"ccc.db"
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
+#define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
     OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE, OP_REG_COMMIT, OP_REG_PROPOSE,
@@ -243,6 +245,23 @@ static const char *const store_migrations[] = {
 	 */
 	("UPDATE proposals SET state = 'stale' WHERE state = 'pending' AND "
 	"base < (SELECT coalesce(max(rev), 0) FROM revisions);"),
+	/*
+	 * 9: an alert id names one alert, whatever its origin. A store written
+	 * before may hold an id under several origins: the first alert of
+	 * each such id keeps collision 0, the later ones get their seq. New
+	 * alerts have collision 0, so the unique index refuses an id already
+	 * taken. Such ids are listed for good in alert_id_collisions (the
+	 * journal cannot tell their alerts apart: no receipts for them) and
+	 * reported at open (store_report_collisions()).
+	 */
+	("ALTER TABLE alerts ADD COLUMN collision INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE alerts SET collision = seq WHERE seq NOT IN "
+	"  (SELECT min(seq) FROM alerts GROUP BY id);"
+	"CREATE UNIQUE INDEX alerts_id ON alerts (id, collision);"
+	"CREATE INDEX alerts_collided ON alerts (id) WHERE collision <> 0;"
+	"CREATE TABLE alert_id_collisions (id TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"INSERT INTO alert_id_collisions "
+	"  SELECT DISTINCT id FROM alerts WHERE collision <> 0;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -399,6 +418,44 @@ store_chain_end(struct store *st, char *err, size_t errlen)
 }
 
 /*
+ * Warn about the alert ids a store from before ids were unique gave to
+ * alerts of several origins (store_migrations[]): each id, up to
+ * STORE_COLLISIONS_NAMED of them, and how many there are.
+ */
+static int
+store_report_collisions(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *stmt;
+	int64_t n = 0;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT c.id, count(a.seq) FROM "
+	    "alert_id_collisions c LEFT JOIN alerts a ON a.id = c.id "
+	    "GROUP BY c.id ORDER BY c.id", -1, &stmt, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if (n++ < STORE_COLLISIONS_NAMED)
+			log_warn("store: alert id %s was given to alerts of "
+			    "several origins (%d of them still stored)",
+			    sqlite3_column_text(stmt, 0),
+			    sqlite3_column_int(stmt, 1));
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	if (n > 0)
+		log_warn("store: %lld alert ids (%s) were given to alerts of "
+		    "several origins before ids were unique across origins; "
+		    "receipts for them are refused", (long long)n,
+		    n > STORE_COLLISIONS_NAMED ? "the first ones named above" :
+		    "named above");
+	return 0;
+}
+
+/*
  * The WAL of the database at path, opened for fdatasync(2) only; SQLite
  * keeps the same file for as long as a connection is open. Returns the
  * descriptor, or -1 with why set.
@@ -441,7 +498,8 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 		goto fail;
 	if (store_verify(st, why, sizeof(why)) < 0 ||
 	    store_migrate(st, why, sizeof(why)) < 0 ||
-	    store_chain_end(st, why, sizeof(why)) < 0)
+	    store_chain_end(st, why, sizeof(why)) < 0 ||
+	    store_report_collisions(st, why, sizeof(why)) < 0)
 		goto fail;
 	/* from now on the syncer syncs each commit (see the top of this file) */
 	if (store_exec(st, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0)
@@ -1130,15 +1188,19 @@ store_do_audit(struct store *st, struct store_op *op)
 	return 0;
 }
 
-/* (origin, id) is stored already: a duplicate, or a conflict. */
+/*
+ * The id is stored already: a duplicate, a conflict, or another origin's.
+ * The alert it names is its first one (collision 0), or, when a store from
+ * before ids were unique lost that one to retention, the earliest left.
+ */
 static int
 store_publish_again(struct store *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
 	const void *d;
 
-	if ((stmt = store_stmt(st, "SELECT digest, published_at FROM alerts "
-	    "WHERE origin = ?1 AND id = ?2")) == NULL)
+	if ((stmt = store_stmt(st, "SELECT digest, published_at, origin = ?1 "
+	    "FROM alerts WHERE id = ?2 ORDER BY collision LIMIT 1")) == NULL)
 		return store_fail(st, op);
 	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
@@ -1148,9 +1210,14 @@ store_publish_again(struct store *st, struct store_op *op)
 		return -1;
 	}
 	d = sqlite3_column_blob(stmt, 0);
-	op->res.status = sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
-	    memcmp(d, op->digest, 32) == 0 ? STORE_DUPLICATE : STORE_CONFLICT;
-	op->res.published_at = sqlite3_column_int64(stmt, 1);
+	if (sqlite3_column_int(stmt, 2) == 0)
+		op->res.status = STORE_ID_TAKEN;
+	else if (sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
+	    memcmp(d, op->digest, 32) == 0) {
+		op->res.status = STORE_DUPLICATE;
+		op->res.published_at = sqlite3_column_int64(stmt, 1);
+	} else
+		op->res.status = STORE_CONFLICT;
 	sqlite3_reset(stmt);
 	return store_write_audit(st, op, op->res.status == STORE_DUPLICATE ?
 	    "publish_duplicate" : "publish_conflict", NULL);
@@ -1183,10 +1250,10 @@ store_publish_deliveries(struct store *st, struct store_op *op, int64_t seq)
 }
 
 /*
- * The alert is inserted first (OR IGNORE: the unique (origin, id) index
- * tells a publish seen before, which is rare, without a lookup for every
- * new one), then checked for re-disseminating a restricted alert, which
- * takes the row out again.
+ * The alert is inserted first (OR IGNORE: the unique index on id tells an
+ * id seen before, which is rare, without a lookup for every new one), then
+ * its references are checked for re-disseminating a restricted alert,
+ * which takes the row out again.
  */
 static int
 store_do_publish(struct store *st, struct store_op *op)
@@ -1215,9 +1282,9 @@ store_do_publish(struct store *st, struct store_op *op)
 	if (sqlite3_changes(st->db) == 0)
 		return store_publish_again(st, op);
 	seq = sqlite3_last_insert_rowid(st->db);
-	/* the id itself, then each reference: another origin's restricted alert? */
-	for (size_t i = 0; i <= op->nlist; i++) {
-		const char *ref = i == 0 ? op->id : op->list[i - 1];
+	/* each reference: another origin's restricted alert? */
+	for (size_t i = 0; i < op->nlist; i++) {
+		const char *ref = op->list[i];
 
 		if ((stmt = store_stmt(st, "SELECT origin FROM alerts WHERE "
 		    "id = ?1 AND restricted = 1 AND origin <> ?2 LIMIT 1")) == NULL)
@@ -1401,6 +1468,18 @@ store_do_purge(struct store *st, struct store_op *op)
 		    "ii", op->published_at, (int64_t)op->limit) < 0)
 			return -1;
 		nalerts = sqlite3_changes(st->db);
+		/*
+		 * An id a store from before gave to alerts of several origins
+		 * stays taken while one of them is stored: the earliest left
+		 * takes the place of the first (read off the small partial
+		 * index, not the whole table).
+		 */
+		if (store_run(st, op, "UPDATE alerts SET collision = 0 WHERE "
+		    "seq IN (SELECT min(seq) FROM alerts INDEXED BY "
+		    "alerts_collided WHERE collision <> 0 GROUP BY id) AND NOT "
+		    "EXISTS (SELECT 1 FROM alerts o WHERE o.id = alerts.id AND "
+		    "o.collision = 0)", "") < 0)
+			return -1;
 	}
 	if (op->expires_at != 0) {
 		/* the last record removed: its hash anchors what remains */
@@ -1499,21 +1578,27 @@ store_do_receipts(struct store *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
 	size_t cap = 16;
+	bool mine = false, collided = false;
 	int rc;
 
-	if ((stmt = store_stmt(st, "SELECT 1 FROM alerts WHERE origin = ?1 "
-	    "AND id = ?2")) == NULL)
+	/* origin's alert? an id a store from before gave to several origins? */
+	if ((stmt = store_stmt(st, "SELECT EXISTS (SELECT 1 FROM alerts WHERE "
+	    "origin = ?1 AND id = ?2), EXISTS (SELECT 1 FROM "
+	    "alert_id_collisions WHERE id = ?2)")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_DONE) {
-		op->res.status = STORE_NOT_FOUND;
-		return 0;
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		mine = sqlite3_column_int(stmt, 0) != 0;
+		collided = sqlite3_column_int(stmt, 1) != 0;
 	}
+	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW)
 		goto fail;
+	if (!mine || collided) {
+		op->res.status = mine ? STORE_ID_TAKEN : STORE_NOT_FOUND;
+		return 0;
+	}
 	if ((stmt = store_stmt(st, "SELECT endpoint, "
 	    "min(CASE WHEN event = 'deliver' THEN at END), "
 	    "min(CASE WHEN event = 'ack' THEN at END), "
@@ -1521,9 +1606,13 @@ store_do_receipts(struct store *st, struct store_op *op)
 	    "length(replace(peer, ' ', '')) + 1 ELSE 0 END), max(transfer) "
 	    "FROM audit "
 	    "WHERE alert = ?1 AND event IN ('deliver', 'ack') "
+	    /* not those of an alert of this id that retention deleted */
+	    "AND seq > (SELECT coalesce(max(seq), 0) FROM audit WHERE "
+	    "alert = ?1 AND event = 'publish' AND endpoint = ?2) "
 	    "GROUP BY endpoint ORDER BY 2")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
 	op->res.receipts = xcalloc(cap, sizeof(*op->res.receipts));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_receipt *r;

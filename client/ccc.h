@@ -191,6 +191,13 @@ void		 ccc_envelope_free(Ccc__V1__Envelope *env);
 /*
  * Blocking helpers: send one request and wait for its reply.
  * ccc_publish: on success the confirmed alert id is copied to id (may be NULL).
+ *   An alert id names one alert in the whole centre. Publishing again under
+ *   an id this endpoint published the same content under is confirmed as a
+ *   duplicate (PublishOk.duplicate), also when the broker had assigned that
+ *   id; other content, or an id of another endpoint's alert, is refused
+ *   with CCC__V1__ERROR_CODE__ERROR_CODE_ALERT_ID_CONFLICT. An alert sent
+ *   with an empty id gets a new id each time: if you may retry a publish
+ *   whose confirmation was lost, choose the id yourself.
  * ccc_subscribe: on success *subscription_id is set.
  * A refusal by the broker returns -1 with err->code the broker's error code
  * and err->message its text.
@@ -234,7 +241,9 @@ int		 ccc_subscribe_since(ccc_client *c, int64_t since,
 /*
  * Receipts of an alert this endpoint published: who received it, when, and
  * when they acknowledged it. On success *reply is the ReceiptsOk envelope,
- * which the caller frees with ccc_envelope_free().
+ * which the caller frees with ccc_envelope_free(). Refused with NOT_FOUND
+ * for another endpoint's alert, and with ALERT_ID_CONFLICT for an id that a
+ * store from before ids were unique gave to alerts of several endpoints.
  */
 int		 ccc_receipts(ccc_client *c, const char *alert_id,
 		    Ccc__V1__Envelope **reply, struct ccc_error *err);

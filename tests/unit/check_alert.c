@@ -368,6 +368,31 @@ START_TEST(stamp_keeps_client_id)
 }
 END_TEST
 
+START_TEST(digest_with_assigned_id)
+{
+	uint8_t assigned[32], carried[32];
+	char id[UUID_STRLEN];
+
+	alert_assign_id(alert, now);
+	ck_assert(uuid_valid(alert->id));
+	snprintf(id, sizeof(id), "%s", alert->id);
+	alert_assign_id(alert, now + 1);	/* an id is kept */
+	ck_assert_str_eq(alert->id, id);
+	alert_digest(alert, assigned);
+	alert_stamp(alert, "tr-police", now);
+	/* the retry carries the id it was given, and a claim of origin */
+	set(&alert->origin, "someone-else");
+	alert->published_at = 1;
+	alert_digest(alert, carried);
+	ck_assert_mem_eq(assigned, carried, 32);
+	/* another id: another alert */
+	uuid_v7(now, id);
+	set(&alert->id, id);
+	alert_digest(alert, carried);
+	ck_assert_mem_ne(assigned, carried, 32);
+}
+END_TEST
+
 Suite *
 alert_suite(void)
 {
@@ -390,6 +415,7 @@ alert_suite(void)
 	tcase_add_test(tc, typed_details);
 	tcase_add_test(tc, topic_and_stamp);
 	tcase_add_test(tc, stamp_keeps_client_id);
+	tcase_add_test(tc, digest_with_assigned_id);
 	suite_add_tcase(s, tc);
 	return s;
 }
