@@ -190,6 +190,7 @@ integration: $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/18-reconnect.sh < /dev/null
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test
