@@ -1,12 +1,12 @@
 #!/bin/sh
-# 18-reconnect.sh — ccc subscribe and ccc receipts --follow across a restart
+# 18-reconnect-cli.sh — ccc subscribe and ccc receipts --follow across a restart
 # of cccd: they reconnect by themselves and resume, so that every alert is
 # shown exactly once — on a durable subscription, on the inbox, on a plain
 # subscription with --since and on one without; --no-reconnect exits 1 when
 # the broker goes away; a refusal that stays (a suspended endpoint) ends the
 # command instead of looping; SIGTERM during the back-off ends it at once.
 #
-# Usage: CCC_BUILD=build sh tests/integration/18-reconnect.sh
+# Usage: CCC_BUILD=build sh tests/integration/18-reconnect-cli.sh
 #
 # Makes its own PKI and config in a temporary directory, starts cccd on a
 # free loopback port, stops it and starts it again on the same data — for a
@@ -88,7 +88,7 @@ once() {
 
 # ---- set-up ----------------------------------------------------------------------
 
-cli_start 18-reconnect
+cli_start 18-reconnect-cli
 
 # ---- before the restart --------------------------------------------------------------
 
