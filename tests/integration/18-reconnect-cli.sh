@@ -224,8 +224,12 @@ for f in d s p i; do
 done
 
 for f in d s p i r; do
-	eval "p=\$pid_$f"
-	stop "$p"
+	eval "kill -TERM \$pid_$f"
+	if exited "$f" 10 && [ "$st" -eq 0 ]; then
+		pass "$f: exits 0 on SIGTERM"
+	else
+		fail "$f: exits 0 on SIGTERM (status $st)" "$tmp/$f.err"
+	fi
 done
 sub_pid=
 cli_stop
