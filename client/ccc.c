@@ -160,7 +160,7 @@ struct ccc_sigpipe {
 
 static int	ccc_fail(struct ccc_error *err, int code, bool fatal,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int	ccc_fail_transient(struct ccc_error *err, int code,
+static int	ccc_fail_tls(struct ccc_error *err, bool transient,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int	ccc_vfail(struct ccc_error *err, int code, bool fatal,
 		    bool transient, const char *fmt, va_list ap)
@@ -212,14 +212,14 @@ ccc_fail(struct ccc_error *err, int code, bool fatal, const char *fmt, ...)
 	return -1;
 }
 
-/* ccc_fail() of a fatal error that may pass whatever its code says. */
+/* ccc_fail() of a fatal CCC_ERR_TLS that may pass or not. */
 static int
-ccc_fail_transient(struct ccc_error *err, int code, const char *fmt, ...)
+ccc_fail_tls(struct ccc_error *err, bool transient, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	ccc_vfail(err, code, true, true, fmt, ap);
+	ccc_vfail(err, CCC_ERR_TLS, true, transient, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -359,16 +359,19 @@ ccc_tls_error(ccc_client *c, enum ccc_op op, int e, struct ccc_error *err)
 	 */
 	const char *hint = early && op != CCC_OP_HANDSHAKE ?
 	    " (did the broker refuse the client certificate?)" : "";
-
 	/*
-	 * A close or reset without a TLS alert is transient even in the
-	 * handshake: a broker refusing a certificate sends an alert, one
-	 * stopping or shedding handshakes does not.
+	 * A close or reset without a TLS alert while our side of the
+	 * handshake runs may pass: a broker stopping or shedding handshakes
+	 * (docs/protocol.md section 4). Once our side is done the broker has
+	 * our certificate, and a close or reset (which may come instead of
+	 * its alert) is taken as its refusal.
 	 */
+	bool pass = op == CCC_OP_HANDSHAKE;
+
 	if (e == SSL_ERROR_ZERO_RETURN) {
 		ERR_clear_error();
 		if (early)
-			return ccc_fail_transient(err, CCC_ERR_TLS,
+			return ccc_fail_tls(err, pass,
 			    "TLS handshake with %s failed: the broker closed "
 			    "the session%s", c->peer, hint);
 		return ccc_fail(err, CCC_ERR_CLOSED, true,
@@ -380,7 +383,7 @@ ccc_tls_error(ccc_client *c, enum ccc_op op, int e, struct ccc_error *err)
 	    ERR_GET_REASON(peek) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		ERR_clear_error();
 		if (early)
-			return ccc_fail_transient(err, CCC_ERR_TLS,
+			return ccc_fail_tls(err, pass,
 			    "TLS handshake with %s failed: the broker closed "
 			    "the connection%s", c->peer, hint);
 		return ccc_fail(err, CCC_ERR_CLOSED, true,
@@ -390,7 +393,7 @@ ccc_tls_error(ccc_client *c, enum ccc_op op, int e, struct ccc_error *err)
 		int saved = errno;
 
 		if (early)
-			return ccc_fail_transient(err, CCC_ERR_TLS,
+			return ccc_fail_tls(err, pass,
 			    "TLS handshake with %s failed: %s%s", c->peer,
 			    strerror(saved), hint);
 		return ccc_fail(err, CCC_ERR_IO, true,

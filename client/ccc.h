@@ -105,7 +105,9 @@ struct ccc_error {
 				   (STORE_UNAVAILABLE) or a durable subscription still
 				   attached to the lost session (SUBSCRIPTION_IN_USE);
 				   false for refusals that stay (a TLS alert such as
-				   a refused certificate, UNKNOWN_ENDPOINT,
+				   a refused certificate, or a close or reset once
+				   our side of the handshake is done, which is how
+				   a refusal may arrive instead; UNKNOWN_ENDPOINT,
 				   ENDPOINT_SUSPENDED, CERTIFICATE_REVOKED, FORBIDDEN,
 				   bad requests and usage errors) */
 	char	message[512];	/* human-readable; the broker's own text for broker errors */
