@@ -37,9 +37,9 @@
  *   published again with the same alert id, and is then confirmed as a
  *   duplicate if it was kept); a ReceiptsOk push for an acknowledgement made
  *   while disconnected is not sent (ccc_receipts() shows it). Between
- *   attempts the caller waits ccc_backoff_next() milliseconds, which grow
- *   from 0.5 s to 30 s with random jitter; ccc_backoff_reset() starts again
- *   once connected.
+ *   attempts the caller waits ccc_backoff_next() milliseconds: at most
+ *   0.5 s at first, doubling up to 30 s, each drawn at random between half
+ *   and all of that; ccc_backoff_reset() starts again after a good session.
  *
  * Buffering
  *   Requests are not written one by one: the ccc_send_* calls encode them
@@ -307,8 +307,9 @@ int		 ccc_admin(ccc_client *c, const Ccc__V1__AdminRequest *req,
 int		 ccc_reconnect(ccc_client *c, struct ccc_error *err);
 /*
  * The ids, in the current session, of the subscriptions ccc_reconnect()
- * would make again, in the order they were first made: at most max of them
- * are stored in ids; returns how many there are.
+ * would make again, in the order they were first made (0 for one not made
+ * again yet, after a failed ccc_reconnect()): at most max of them are
+ * stored in ids; returns how many there are.
  */
 size_t		 ccc_subscription_ids(const ccc_client *c, uint32_t *ids,
 		    size_t max);
