@@ -66,7 +66,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/12-metrics.c tests/integration/13-admin.c \
                tests/integration/14-hostile.c tests/integration/15-tls-scan.c \
                tests/integration/16-privileges.c tests/integration/17-resumption.c \
-               tests/integration/18-ids.c
+               tests/integration/18-ids.c \
+               tests/integration/19-reconnect.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
@@ -191,6 +192,7 @@ integration: $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/19-reconnect-cli.sh < /dev/null
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test

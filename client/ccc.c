@@ -24,8 +24,15 @@
  * and no caller ever waits for a reply to a request still in the buffer.
  *
  * Once the session has failed (I/O or TLS error, EOF, fatal broker error)
- * the client is "dead": every call but ccc_close() returns the stored
- * error, after the queued envelopes have been handed out.
+ * the client is "dead": every call but ccc_close() and ccc_reconnect()
+ * returns the stored error, after the queued envelopes have been handed out.
+ *
+ * Reconnecting (ccc.h) needs two records kept across sessions, both
+ * updated in ccc_next() from the envelopes as they arrive: the
+ * subscriptions (made on a Subscribe, confirmed by its SubscribeOk, dropped
+ * by an UnsubscribeOk, a refusal or a revocation) and a ring of the last
+ * CCC_SEEN deliveries (alert id, delivery tag, acknowledged or not), against
+ * which repeats after a reconnect are dropped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +53,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -66,11 +74,36 @@
 #define CCC_CLOSE_TIMEOUT_MS	1000	/* at most this long for close_notify */
 #define CCC_READ_CHUNK		16384
 #define CCC_FLUSH_AT		16384	/* buffered output written at this size */
+#define CCC_BACKOFF_INITIAL_MS	500
+#define CCC_BACKOFF_MAX_MS	30000
 
 /* An envelope received while a blocking helper waited for another reply. */
 struct ccc_queued {
 	Ccc__V1__Envelope	*env;
 	struct ccc_queued	*next;
+};
+
+/* A subscription to make again on reconnecting. */
+struct ccc_sub {
+	uint64_t		 request_id;	/* its Subscribe until the reply; 0 then */
+	uint32_t		 id;		/* in the current session; 0: not confirmed */
+	uint32_t		 serial;	/* names it in the seen ring; never reused */
+	bool			 redo;		/* still to be made again (ccc_reconnect) */
+	char			*name;		/* durable name; NULL: plain */
+	char			**patterns;
+	size_t			 npatterns;
+	int64_t			 since;		/* plain: as first asked; 0: live only */
+	int64_t			 made;		/* first confirmed, this host's clock; 0: not yet */
+	int64_t			 last;		/* plain: published_at of the last alert delivered */
+	struct ccc_sub		*next;
+};
+
+/* A delivery handed out, in the ring of the last CCC_SEEN. */
+struct ccc_seen {
+	char			 id[CCC_ID_LEN];	/* the alert's */
+	uint64_t		 tag;		/* 0: a plain delivery */
+	uint32_t		 serial;	/* durable: its subscription's */
+	bool			 acked;		/* durable: the caller acknowledged it */
 };
 
 struct ccc_client {
@@ -82,6 +115,8 @@ struct ccc_client {
 	char			*peer;		/* "host:port" for messages */
 	bool			 host_is_ip;
 	int			 timeout_ms;	/* blocking waits and writes */
+	char			*client_name;	/* for Hello, again on reconnecting */
+	bool			 receipts;	/* Hello.receipts */
 
 	bool			 welcomed;	/* Hello/Welcome done */
 	char			*endpoint;	/* from Welcome */
@@ -98,6 +133,11 @@ struct ccc_client {
 
 	struct ccc_queued	*q_head;	/* envelopes for ccc_receive(), in order */
 	struct ccc_queued	*q_tail;
+
+	struct ccc_sub		*subs;		/* in the order they were made */
+	uint32_t		 sub_serial;	/* the last serial given */
+	struct ccc_seen		*seen;		/* CCC_SEEN entries, once one is needed */
+	size_t			 seen_next;	/* the entry written next */
 
 	bool			 dead;		/* session over: see dead_err */
 	bool			 tls_broken;	/* no close_notify may be sent */
@@ -120,17 +160,66 @@ struct ccc_sigpipe {
 
 static int	ccc_fail(struct ccc_error *err, int code, bool fatal,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int	ccc_fail_tls(struct ccc_error *err, bool transient,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int	ccc_vfail(struct ccc_error *err, int code, bool fatal,
+		    bool transient, const char *fmt, va_list ap)
+		    __attribute__((format(printf, 5, 0)));
+static bool	ccc_track(ccc_client *, const Ccc__V1__Envelope *);
+static int	ccc_subscribe_fill(Ccc__V1__Subscribe *, const char *, int64_t,
+		    const char *const *, size_t, struct ccc_error *);
+
+/* True when a failure with this code may pass: see ccc.h, struct ccc_error. */
+static bool
+ccc_code_transient(int code)
+{
+	switch (code) {
+	case CCC_ERR_IO:
+	case CCC_ERR_TIMEOUT:
+	case CCC_ERR_CLOSED:
+	case CCC__V1__ERROR_CODE__ERROR_CODE_SLOW_CONSUMER:
+	case CCC__V1__ERROR_CODE__ERROR_CODE_IDLE_TIMEOUT:
+	case CCC__V1__ERROR_CODE__ERROR_CODE_SHUTTING_DOWN:
+	case CCC__V1__ERROR_CODE__ERROR_CODE_TOO_MANY_CONNECTIONS:
+	case CCC__V1__ERROR_CODE__ERROR_CODE_INTERNAL:
+	case CCC__V1__ERROR_CODE__ERROR_CODE_SUBSCRIPTION_IN_USE:
+	case CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE:
+		return true;
+	}
+	return false;
+}
 
 /* Fill err and return -1. */
+static int
+ccc_vfail(struct ccc_error *err, int code, bool fatal, bool transient,
+    const char *fmt, va_list ap)
+{
+	err->code = code;
+	err->fatal = fatal;
+	err->transient = transient;
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	return -1;
+}
+
 static int
 ccc_fail(struct ccc_error *err, int code, bool fatal, const char *fmt, ...)
 {
 	va_list ap;
 
-	err->code = code;
-	err->fatal = fatal;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	ccc_vfail(err, code, fatal, ccc_code_transient(code), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ccc_fail() of a fatal CCC_ERR_TLS that may pass or not. */
+static int
+ccc_fail_tls(struct ccc_error *err, bool transient, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ccc_vfail(err, CCC_ERR_TLS, true, transient, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -270,11 +359,19 @@ ccc_tls_error(ccc_client *c, enum ccc_op op, int e, struct ccc_error *err)
 	 */
 	const char *hint = early && op != CCC_OP_HANDSHAKE ?
 	    " (did the broker refuse the client certificate?)" : "";
+	/*
+	 * A close or reset without a TLS alert while our side of the
+	 * handshake runs may pass: a broker stopping or shedding handshakes
+	 * (docs/protocol.md section 4). Once our side is done the broker has
+	 * our certificate, and a close or reset (which may come instead of
+	 * its alert) is taken as its refusal.
+	 */
+	bool pass = op == CCC_OP_HANDSHAKE;
 
 	if (e == SSL_ERROR_ZERO_RETURN) {
 		ERR_clear_error();
 		if (early)
-			return ccc_fail(err, CCC_ERR_TLS, true,
+			return ccc_fail_tls(err, pass,
 			    "TLS handshake with %s failed: the broker closed "
 			    "the session%s", c->peer, hint);
 		return ccc_fail(err, CCC_ERR_CLOSED, true,
@@ -286,7 +383,7 @@ ccc_tls_error(ccc_client *c, enum ccc_op op, int e, struct ccc_error *err)
 	    ERR_GET_REASON(peek) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 		ERR_clear_error();
 		if (early)
-			return ccc_fail(err, CCC_ERR_TLS, true,
+			return ccc_fail_tls(err, pass,
 			    "TLS handshake with %s failed: the broker closed "
 			    "the connection%s", c->peer, hint);
 		return ccc_fail(err, CCC_ERR_CLOSED, true,
@@ -296,7 +393,7 @@ ccc_tls_error(ccc_client *c, enum ccc_op op, int e, struct ccc_error *err)
 		int saved = errno;
 
 		if (early)
-			return ccc_fail(err, CCC_ERR_TLS, true,
+			return ccc_fail_tls(err, pass,
 			    "TLS handshake with %s failed: %s%s", c->peer,
 			    strerror(saved), hint);
 		return ccc_fail(err, CCC_ERR_IO, true,
@@ -891,6 +988,7 @@ ccc_broker_error(const Ccc__V1__Error *e, struct ccc_error *err)
 {
 	err->code = e->code > 0 ? (int)e->code : CCC_ERR_PROTOCOL;
 	err->fatal = e->fatal;
+	err->transient = ccc_code_transient(err->code);
 	snprintf(err->message, sizeof(err->message), "%s",
 	    e->message != NULL && e->message[0] != '\0' ? e->message :
 	    ccc_error_name(err->code));
@@ -943,7 +1041,13 @@ ccc_next(ccc_client *c, int64_t deadline, Ccc__V1__Envelope **env,
 				    ccc_error_name((int)e->error->code),
 				    e->error->message != NULL ?
 				    e->error->message : "");
+				closed.transient =
+				    ccc_code_transient((int)e->error->code);
 				ccc_die(c, &closed);
+			}
+			if (ccc_track(c, e)) {	/* a repeat: not handed out */
+				frame_free(e);
+				continue;
 			}
 			*env = e;
 			return 1;
@@ -988,6 +1092,205 @@ ccc_dequeue(ccc_client *c)
 	env = q->env;
 	free(q);
 	return env;
+}
+
+/* ---- subscriptions and repeats (Reconnecting in ccc.h) -------------------- */
+
+/*
+ * Record a subscription about to be requested with request_id (patterns
+ * and name are copied); it counts once its SubscribeOk arrives.
+ */
+static void
+ccc_sub_add(ccc_client *c, uint64_t request_id, const char *name,
+    int64_t since, const char *const *patterns, size_t npatterns)
+{
+	struct ccc_sub *s = xcalloc(1, sizeof(*s)), **p;
+
+	s->request_id = request_id;
+	s->serial = ++c->sub_serial;
+	s->name = name != NULL ? xstrdup(name) : NULL;
+	s->patterns = xcalloc(npatterns > 0 ? npatterns : 1, sizeof(char *));
+	for (size_t i = 0; i < npatterns; i++)
+		s->patterns[i] = xstrdup(patterns[i]);
+	s->npatterns = npatterns;
+	s->since = since;
+	for (p = &c->subs; *p != NULL; p = &(*p)->next)
+		;
+	*p = s;
+}
+
+static void
+ccc_sub_remove(ccc_client *c, struct ccc_sub *s)
+{
+	struct ccc_sub **p;
+
+	for (p = &c->subs; *p != NULL; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	for (size_t i = 0; i < s->npatterns; i++)
+		free(s->patterns[i]);
+	free(s->patterns);
+	free(s->name);
+	free(s);
+}
+
+/* The subscription with this id in the session (id != 0) or request id. */
+static struct ccc_sub *
+ccc_sub_find(ccc_client *c, uint32_t id, uint64_t request_id)
+{
+	struct ccc_sub *s;
+
+	for (s = c->subs; s != NULL; s = s->next)
+		if ((id != 0 && s->id == id) ||
+		    (request_id != 0 && s->request_id == request_id))
+			return s;
+	return NULL;
+}
+
+/* A Subscribe that got no SubscribeOk: forget it, if it is still recorded. */
+static void
+ccc_sub_unasked(ccc_client *c, uint64_t request_id)
+{
+	struct ccc_sub *s = ccc_sub_find(c, 0, request_id);
+
+	if (s != NULL && s->id == 0)
+		ccc_sub_remove(c, s);
+}
+
+/* The ring entry of a delivery of alert id (plain, or on subscription serial). */
+static struct ccc_seen *
+ccc_seen_find(ccc_client *c, const char *id, bool durable, uint32_t serial)
+{
+	struct ccc_seen *e;
+
+	if (c->seen == NULL)
+		return NULL;
+	for (size_t k = 0; k < CCC_SEEN; k++) {
+		e = &c->seen[k];
+		if ((e->tag != 0) == durable && e->serial == serial &&
+		    strcmp(e->id, id) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* Mark the deliveries with these tags acknowledged (newest first). */
+static void
+ccc_seen_acked(ccc_client *c, const uint64_t *tags, size_t ntags)
+{
+	size_t k;
+
+	if (c->seen == NULL)
+		return;
+	for (size_t i = 0; i < ntags; i++)
+		for (size_t n = 1; n <= CCC_SEEN && tags[i] != 0; n++) {
+			k = (c->seen_next + CCC_SEEN - n) % CCC_SEEN;
+			if (c->seen[k].tag == tags[i]) {
+				c->seen[k].acked = true;
+				break;
+			}
+		}
+}
+
+/*
+ * A delivery: note it, and say whether it repeats one handed out already
+ * (a replayed alert, or a redelivery of one acknowledged, which is
+ * acknowledged again). Only those two kinds are looked up: every other
+ * delivery is new by the broker's word, and costs one copy into the ring.
+ */
+static bool
+ccc_seen_deliver(ccc_client *c, const Ccc__V1__Deliver *d)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Ack ack = CCC__V1__ACK__INIT;
+	const Ccc__V1__Alert *a = d->alert;
+	struct ccc_error ignored;
+	struct ccc_sub *s;
+	struct ccc_seen *e = NULL;
+	uint32_t serial = 0;
+	bool durable = d->delivery_tag != 0;
+
+	if (a == NULL || a->id == NULL || strlen(a->id) != CCC_ID_LEN - 1)
+		return false;
+	for (size_t i = 0; i < d->n_subscription_ids; i++)
+		if ((s = ccc_sub_find(c, d->subscription_ids[i], 0)) != NULL) {
+			s->last = a->published_at;
+			if (durable)
+				serial = s->serial;
+		}
+	if (durable ? d->redelivered > 0 : d->replayed)
+		e = ccc_seen_find(c, a->id, durable, serial);
+	if (e == NULL) {
+		if (c->seen == NULL)
+			c->seen = xcalloc(CCC_SEEN, sizeof(*c->seen));
+		e = &c->seen[c->seen_next];
+		c->seen_next = (c->seen_next + 1) % CCC_SEEN;
+		memcpy(e->id, a->id, CCC_ID_LEN);
+		e->tag = d->delivery_tag;
+		e->serial = serial;
+		e->acked = false;
+		return false;
+	}
+	if (!durable)
+		return true;
+	if (!e->acked) {
+		e->tag = d->delivery_tag;
+		return false;
+	}
+	ack.n_delivery_tags = 1;
+	ack.delivery_tags = ccc_unconst(&d->delivery_tag);
+	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
+	env.ack = &ack;
+	(void)ccc_send(c, &env, true, &ignored);	/* a failure kills c */
+	return true;
+}
+
+/*
+ * Keep the records of subscriptions and deliveries up to date with env.
+ * Returns true when env repeats a delivery and is not to be handed out.
+ */
+static bool
+ccc_track(ccc_client *c, const Ccc__V1__Envelope *env)
+{
+	const Ccc__V1__Error *e;
+	struct ccc_sub *s;
+
+	switch (env->body_case) {
+	case CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK:
+		if ((s = ccc_sub_find(c, 0, env->request_id)) != NULL) {
+			s->request_id = 0;
+			s->id = env->subscribe_ok->subscription_id;
+			if (s->made == 0)
+				s->made = time_now_us();
+		}
+		break;
+	case CCC__V1__ENVELOPE__BODY_UNSUBSCRIBE_OK:
+		if ((s = ccc_sub_find(c, env->unsubscribe_ok->subscription_id,
+		    0)) != NULL)
+			ccc_sub_remove(c, s);
+		break;
+	case CCC__V1__ENVELOPE__BODY_ERROR:
+		e = env->error;
+		if (e->subscription_id != 0 &&
+		    (s = ccc_sub_find(c, e->subscription_id, 0)) != NULL)
+			ccc_sub_remove(c, s);	/* revoked */
+		else if (env->request_id != 0 &&
+		    (s = ccc_sub_find(c, 0, env->request_id)) != NULL) {
+			/* refused; made again later if that may pass */
+			if (s->made != 0 && ccc_code_transient((int)e->code))
+				s->request_id = 0;
+			else
+				ccc_sub_remove(c, s);
+		}
+		break;
+	case CCC__V1__ENVELOPE__BODY_DELIVER:
+		return ccc_seen_deliver(c, env->deliver);
+	default:
+		break;
+	}
+	return false;
 }
 
 /*
@@ -1046,21 +1349,18 @@ ccc_request(ccc_client *c, Ccc__V1__Envelope *req,
 
 /* Hello, then Welcome (or the broker's refusal). */
 static int
-ccc_hello(ccc_client *c, const char *client_name, bool receipts,
-    int64_t deadline, struct ccc_error *err)
+ccc_hello(ccc_client *c, int64_t deadline, struct ccc_error *err)
 {
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply = NULL;
 	Ccc__V1__Hello hello;
 	const Ccc__V1__Welcome *w;
 	char msg[sizeof(err->message)];
-	char *name = xstrdup(client_name != NULL ? client_name :
-	    "libccc/" CCC_VERSION);
 	int rc = -1;
 
 	ccc__v1__hello__init(&hello);	/* the INIT macro casts away const */
 	hello.protocol_version = CCC_PROTOCOL_VERSION;
-	hello.client_name = name;
-	hello.receipts = receipts;
+	hello.client_name = c->client_name;
+	hello.receipts = c->receipts;
 	env.body_case = CCC__V1__ENVELOPE__BODY_HELLO;
 	env.hello = &hello;
 	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_WELCOME, deadline,
@@ -1090,7 +1390,6 @@ ccc_hello(ccc_client *c, const char *client_name, bool receipts,
 	rc = 0;
 out:
 	frame_free(reply);
-	free(name);
 	return rc;
 }
 
@@ -1128,6 +1427,9 @@ ccc_connect(const struct ccc_options *opts, ccc_client **out,
 	c->in = xmalloc(c->in_cap);
 	c->timeout_ms = opts->timeout_ms != 0 ? opts->timeout_ms :
 	    CCC_DEFAULT_TIMEOUT_MS;
+	c->client_name = xstrdup(opts->client_name != NULL ? opts->client_name :
+	    "libccc/" CCC_VERSION);
+	c->receipts = opts->receipts;
 	deadline = ccc_deadline(c->timeout_ms);
 	if (ccc_parse_server(c, opts->server != NULL ? opts->server :
 	    CCC_DEFAULT_SERVER, err) < 0)
@@ -1136,7 +1438,7 @@ ccc_connect(const struct ccc_options *opts, ccc_client **out,
 	if (ccc_tls_context(c, opts, err) < 0 ||
 	    ccc_tcp_connect(c, deadline, err) < 0 ||
 	    ccc_tls_start(c, deadline, err) < 0 ||
-	    ccc_hello(c, opts->client_name, opts->receipts, deadline, err) < 0)
+	    ccc_hello(c, deadline, err) < 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -1145,38 +1447,155 @@ fail:
 	return -1;
 }
 
-void
-ccc_close(ccc_client *c)
+/*
+ * End the TLS session and the connection (what the caller sent still goes
+ * out, then a close_notify: both within a second at most), keeping the
+ * client's options, queue and records for ccc_close() or a new session.
+ */
+static void
+ccc_disconnect(ccc_client *c)
 {
 	struct ccc_error ignored;
-	Ccc__V1__Envelope *env;
 	int64_t deadline;
 	size_t none;
 
-	if (c == NULL)
-		return;
 	deadline = ccc_deadline(c->timeout_ms < CCC_CLOSE_TIMEOUT_MS ?
 	    c->timeout_ms : CCC_CLOSE_TIMEOUT_MS);
 	if (c->ssl != NULL && !c->tls_broken && SSL_is_init_finished(c->ssl)) {
-		if (!c->dead)	/* what the caller sent still goes out */
+		if (!c->dead)
 			(void)ccc_flush_out(c, deadline, &ignored);
 		if (!c->tls_broken)
 			(void)ccc_tls_op(c, CCC_OP_SHUTDOWN, NULL, 0, &none,
 			    deadline, &ignored);
 	}
-	while ((env = ccc_dequeue(c)) != NULL)
-		frame_free(env);
 	SSL_free(c->ssl);
-	SSL_CTX_free(c->ctx);
+	c->ssl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
+	c->fd = -1;
+}
+
+void
+ccc_close(ccc_client *c)
+{
+	Ccc__V1__Envelope *env;
+
+	if (c == NULL)
+		return;
+	ccc_disconnect(c);
+	while ((env = ccc_dequeue(c)) != NULL)
+		frame_free(env);
+	while (c->subs != NULL)
+		ccc_sub_remove(c, c->subs);
+	SSL_CTX_free(c->ctx);
 	free(c->host);
 	free(c->port);
 	free(c->peer);
 	free(c->endpoint);
 	free(c->in);
 	free(c->out);
+	free(c->client_name);
+	free(c->seen);
 	free(c);
+}
+
+/* Make again, in order, the subscriptions the last session held. */
+static int
+ccc_resubscribe(ccc_client *c, struct ccc_error *err)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
+	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
+	struct ccc_sub *s;
+
+	for (s = c->subs; s != NULL; s = s->next)
+		s->redo = true;
+	for (;;) {
+		/* from the head each time: a reply may remove a record */
+		for (s = c->subs; s != NULL && !s->redo; s = s->next)
+			;
+		if (s == NULL)
+			return 0;
+		s->redo = false;
+		if (ccc_subscribe_fill(&sub, s->name, s->name != NULL ? 0 :
+		    s->last != 0 ? s->last : s->since != 0 ? s->since : s->made,
+		    (const char *const *)s->patterns, s->npatterns, err) < 0)
+			return -1;
+		env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
+		env.subscribe = &sub;
+		s->request_id = c->next_id;
+		if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK,
+		    ccc_deadline(c->timeout_ms), &reply, err) < 0)
+			return -1;
+		frame_free(reply);
+	}
+}
+
+int
+ccc_reconnect(ccc_client *c, struct ccc_error *err)
+{
+	struct ccc_error dummy;
+	struct ccc_sub *s, *next;
+	int64_t deadline;
+
+	if (err == NULL)
+		err = &dummy;
+	ccc_disconnect(c);
+	c->in_off = c->in_len = c->out_len = 0;
+	c->welcomed = c->dead = c->tls_broken = false;
+	free(c->endpoint);
+	c->endpoint = NULL;
+	c->max_frame = FRAME_MAX_DEFAULT;
+	for (s = c->subs; s != NULL; s = next) {
+		next = s->next;
+		s->id = 0;
+		s->request_id = 0;
+		if (s->made == 0)	/* never confirmed */
+			ccc_sub_remove(c, s);
+	}
+	deadline = ccc_deadline(c->timeout_ms);
+	if (ccc_tcp_connect(c, deadline, err) < 0 ||
+	    ccc_tls_start(c, deadline, err) < 0 ||
+	    ccc_hello(c, deadline, err) < 0 ||
+	    ccc_resubscribe(c, err) < 0)
+		return ccc_die(c, err);
+	return 0;
+}
+
+size_t
+ccc_subscription_ids(const ccc_client *c, uint32_t *ids, size_t max)
+{
+	const struct ccc_sub *s;
+	size_t n = 0;
+
+	for (s = c->subs; s != NULL; s = s->next)
+		if (s->made != 0) {
+			if (n < max)
+				ids[n] = s->id;
+			n++;
+		}
+	return n;
+}
+
+int
+ccc_backoff_next(struct ccc_backoff *b)
+{
+	int max = b->max_ms > 0 ? b->max_ms : CCC_BACKOFF_MAX_MS;
+	int base = b->next_ms > 0 ? b->next_ms : b->initial_ms > 0 ?
+	    b->initial_ms : CCC_BACKOFF_INITIAL_MS;
+	uint32_t r;
+
+	if (base > max)
+		base = max;
+	b->next_ms = base > max / 2 ? max : 2 * base;
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = (uint32_t)time_mono_us();
+	return base - (int)(r % ((uint32_t)base / 2 + 1));
+}
+
+void
+ccc_backoff_reset(struct ccc_backoff *b)
+{
+	b->next_ms = 0;
 }
 
 const char *
@@ -1304,6 +1723,7 @@ ccc_send_subscribe_durable(ccc_client *c, const char *name,
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
 	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
 	struct ccc_error dummy;
+	uint64_t rid = c->next_id;	/* the id ccc_send() gives it */
 
 	if (err == NULL)
 		err = &dummy;
@@ -1311,7 +1731,12 @@ ccc_send_subscribe_durable(ccc_client *c, const char *name,
 		return -1;
 	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
 	env.subscribe = &sub;
-	return ccc_send_request(c, &env, request_id, err);
+	ccc_sub_add(c, rid, name, 0, patterns, n_patterns);
+	if (ccc_send_request(c, &env, request_id, err) < 0) {
+		ccc_sub_unasked(c, rid);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -1344,6 +1769,7 @@ ccc_send_ack(ccc_client *c, const uint64_t *tags, size_t n_tags,
 		return 0;
 	if (tags == NULL)
 		return ccc_fail(err, CCC_ERR_USAGE, false, "ack: no tags");
+	ccc_seen_acked(c, tags, n_tags);
 	ack.n_delivery_tags = n_tags;
 	ack.delivery_tags = ccc_unconst(tags);
 	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
@@ -1462,6 +1888,7 @@ ccc_subscribe_full(ccc_client *c, const char *name, int64_t since,
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT, *reply;
 	Ccc__V1__Subscribe sub = CCC__V1__SUBSCRIBE__INIT;
 	struct ccc_error dummy;
+	uint64_t rid = c->next_id;	/* the id ccc_request() gives it */
 
 	if (err == NULL)
 		err = &dummy;
@@ -1469,9 +1896,12 @@ ccc_subscribe_full(ccc_client *c, const char *name, int64_t since,
 		return -1;
 	env.body_case = CCC__V1__ENVELOPE__BODY_SUBSCRIBE;
 	env.subscribe = &sub;
+	ccc_sub_add(c, rid, name, since, patterns, n_patterns);
 	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_SUBSCRIBE_OK,
-	    ccc_deadline(c->timeout_ms), &reply, err) < 0)
+	    ccc_deadline(c->timeout_ms), &reply, err) < 0) {
+		ccc_sub_unasked(c, rid);
 		return -1;
+	}
 	if (subscription_id != NULL)
 		*subscription_id = reply->subscribe_ok->subscription_id;
 	if (resumed != NULL)

@@ -16,6 +16,31 @@
  *   kept in order and returned by later ccc_receive() calls.
  *   The library answers the broker's pings by itself.
  *
+ * Reconnecting
+ *   A session is not restarted behind the caller's back. When one fails with
+ *   err.transient set (the connection was lost or timed out, the broker is
+ *   stopping, overloaded or could not store), ccc_reconnect() replaces it by
+ *   a new session to the same broker with the same options and makes again
+ *   the subscriptions the old one held (those confirmed by a SubscribeOk and
+ *   not ended): durable subscriptions and the inbox are resumed by name, and
+ *   the broker sends their unacknowledged alerts again; plain ones are made
+ *   again with since (docs/protocol.md section 5a) set to the publishing time
+ *   of the last alert delivered on them — or, before any, to their own since
+ *   or, without one, to the time they were first confirmed by this host's
+ *   clock — so that what was published while the client was away is
+ *   replayed. Alerts already handed out are not handed out again: a replayed
+ *   one is dropped, and so is a durable redelivery of an alert whose delivery
+ *   was acknowledged with ccc_send_ack() (the library acknowledges it again).
+ *   The memory for this is the last CCC_SEEN deliveries. The subscriptions
+ *   have new ids in the new session (ccc_subscription_ids()). Requests still
+ *   unanswered when the session failed are not sent again (a publish is
+ *   published again with the same alert id, and is then confirmed as a
+ *   duplicate if it was kept); a ReceiptsOk push for an acknowledgement made
+ *   while disconnected is not sent (ccc_receipts() shows it). Between
+ *   attempts the caller waits ccc_backoff_next() milliseconds: at most
+ *   0.5 s at first, doubling up to 30 s, each drawn at random between half
+ *   and all of that; ccc_backoff_reset() starts again after a good session.
+ *
  * Buffering
  *   Requests are not written one by one: the ccc_send_* calls encode them
  *   into an output buffer, which is written (several frames per TLS record)
@@ -57,6 +82,7 @@
 #define CCC_DEFAULT_SERVER	"127.0.0.1:7443"
 #define CCC_ID_LEN		37	/* an alert id with its NUL */
 #define CCC_INBOX		"inbox"	/* the durable subscription that is the inbox */
+#define CCC_SEEN		256	/* deliveries remembered against repeats (Reconnecting) */
 
 /* Local error codes (struct ccc_error.code < 0). */
 enum ccc_local_error {
@@ -71,6 +97,19 @@ enum ccc_local_error {
 struct ccc_error {
 	int	code;		/* Ccc__V1__ErrorCode (> 0) or enum ccc_local_error (< 0) */
 	bool	fatal;		/* the session is over */
+	bool	transient;	/* a new session may succeed (see Reconnecting): the
+				   connection was lost, reset or timed out, or the
+				   broker was stopping (SHUTTING_DOWN), overloaded
+				   (TOO_MANY_CONNECTIONS, SLOW_CONSUMER, IDLE_TIMEOUT),
+				   faulty (INTERNAL), its store unavailable
+				   (STORE_UNAVAILABLE) or a durable subscription still
+				   attached to the lost session (SUBSCRIPTION_IN_USE);
+				   false for refusals that stay (a TLS alert such as
+				   a refused certificate, or a close or reset once
+				   our side of the handshake is done, which is how
+				   a refusal may arrive instead; UNKNOWN_ENDPOINT,
+				   ENDPOINT_SUSPENDED, CERTIFICATE_REVOKED, FORBIDDEN,
+				   bad requests and usage errors) */
 	char	message[512];	/* human-readable; the broker's own text for broker errors */
 };
 
@@ -261,6 +300,43 @@ int		 ccc_receipts(ccc_client *c, const char *alert_id,
  */
 int		 ccc_admin(ccc_client *c, const Ccc__V1__AdminRequest *req,
 		    Ccc__V1__AdminReply **reply, struct ccc_error *err);
+
+/*
+ * Replace the failed session of c by a new one (see Reconnecting): connect
+ * to the same broker with the same options (the TLS context is kept), say
+ * Hello, and make every subscription of the old session again, waiting for
+ * each reply (the client's timeout bounds each step). Deliveries that
+ * arrive meanwhile are kept for ccc_receive(), after those still queued
+ * from the old session. Works on a live session too (it is closed first).
+ * Returns 0, or -1 with err set and c dead as before: err.transient says
+ * whether another attempt may succeed (a subscription the broker refuses
+ * now, FORBIDDEN after a change of the access rules for instance, is not
+ * transient; it is dropped from those made again).
+ */
+int		 ccc_reconnect(ccc_client *c, struct ccc_error *err);
+/*
+ * The ids, in the current session, of the subscriptions ccc_reconnect()
+ * would make again, in the order they were first made (0 for one not made
+ * again yet, after a failed ccc_reconnect()): at most max of them are
+ * stored in ids; returns how many there are.
+ */
+size_t		 ccc_subscription_ids(const ccc_client *c, uint32_t *ids,
+		    size_t max);
+
+/* Delays between reconnection attempts. Zero it before the first use. */
+struct ccc_backoff {
+	int	initial_ms;	/* first delay; 0 means 500 */
+	int	max_ms;		/* largest delay; 0 means 30000 */
+	int	next_ms;	/* the delay before jitter; 0: initial_ms */
+};
+
+/*
+ * The next delay in milliseconds: a random value between half and all of
+ * the current delay, which then doubles up to max_ms.
+ */
+int		 ccc_backoff_next(struct ccc_backoff *b);
+/* Start again from initial_ms (after a good connection). */
+void		 ccc_backoff_reset(struct ccc_backoff *b);
 
 /* Short name of a broker error code ("forbidden") or local error ("timeout"). */
 const char	*ccc_error_name(int code);

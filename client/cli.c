@@ -15,6 +15,15 @@
  * still confirmed (their ids printed) or refused (reported), then ccc exits
  * with 1.
  *
+ * subscribe and receipts --follow reconnect when the session is lost for a
+ * reason that may pass (ccc_error.transient): one line on stderr when it is
+ * lost, with the reason, one when it is back; in between ccc_backoff_next()
+ * delays, cut short by SIGINT/SIGTERM (exit 0). The back-off starts again
+ * from its first delay after a session that lasted CLI_GOOD_SESSION_MS.
+ * libccc makes the subscription again and drops repeats (ccc.h,
+ * Reconnecting). A refusal that stays (certificate, identity, access) ends
+ * the command with 1, as does any loss with --no-reconnect.
+ *
  * JSON output writes doubles with 15 significant digits, so that a value
  * typed as 41.7 comes back as 41.7 rather than as 41.700000000000003.
  *
@@ -46,6 +55,7 @@
 
 #define CLI_DEFAULT_TIMEOUT_MS	10000
 #define CLI_WINDOW		64	/* unconfirmed publishes in flight */
+#define CLI_GOOD_SESSION_MS	10000	/* a session this long resets the back-off */
 
 /* Short options: "-m TEXT" is "--comment TEXT" where a command has --comment. */
 static const struct {
@@ -148,10 +158,11 @@ struct cli_sub {
 	int64_t		 since;		/* replay from this time (us), 0: live only */
 	bool		 inbox;		/* the endpoint's inbox */
 	bool		 json;
+	bool		 no_reconnect;
 	bool		 help;
 };
 
-enum { S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_HELP };
+enum { S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_NO_RECONNECT, S_HELP };
 
 static const struct cli_flag cli_sub_flags[] = {
 	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
@@ -168,6 +179,9 @@ static const struct cli_flag cli_sub_flags[] = {
 	[S_SINCE] = { "since", "DURATION", "first replay the stored alerts of "
 	    "the last DURATION (90s, 30m, 12h, 2d) that match, then continue "
 	    "live", NULL },
+	[S_NO_RECONNECT] = { "no-reconnect", NULL, "exit with status 1 when "
+	    "the connection to the broker is lost, instead of reconnecting",
+	    NULL },
 	[S_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -413,7 +427,22 @@ cli_help_subscribe(FILE *f)
 	    "the details\n"
 	    "present, indented. Runs until interrupted (exit 0), until N alerts "
 	    "with\n"
-	    "--count (exit 0), or until the broker ends the session (exit 1).\n"
+	    "--count (exit 0), or until the broker refuses the session or the "
+	    "subscription,\n"
+	    "or with --no-reconnect the connection is lost (exit 1).\n"
+	    "\n"
+	    "When the connection is lost (the broker restarts, the network "
+	    "fails), ccc says\n"
+	    "so on stderr and reconnects, waiting up to 0.5 s at first, twice as "
+	    "long after\n"
+	    "each failed attempt (30 s at most), then makes the subscription "
+	    "again: a\n"
+	    "durable one or the inbox is resumed and sends what was not "
+	    "acknowledged; a\n"
+	    "plain one replays the alerts published since the last one shown "
+	    "(before any:\n"
+	    "since it was first made, by this host's clock). No alert is shown "
+	    "twice.\n"
 	    "\n"
 	    "Flags:\n", f);
 	cli_print_flags(f, cli_sub_flags);
@@ -715,6 +744,7 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case S_JSON: s->json = true; break;
 	case S_DURABLE: s->durable = val; break;
 	case S_INBOX: s->inbox = true; break;
+	case S_NO_RECONNECT: s->no_reconnect = true; break;
 	case S_SINCE: {
 		int64_t secs;
 
@@ -1536,10 +1566,62 @@ cli_wait(ccc_client *c, Ccc__V1__Envelope **env, struct ccc_error *err)
 	}
 }
 
+/* Reconnecting a command that follows the broker (see the top of the file). */
+struct cli_follow {
+	bool			 off;		/* --no-reconnect */
+	const char		*resumed;	/* said when it is back */
+	struct ccc_backoff	 backoff;
+	int64_t			 up_since;	/* when the session began (monotonic us) */
+};
+
+/* Wait ms, or less after SIGINT/SIGTERM. Returns 0 when interrupted. */
+static int
+cli_pause(int ms)
+{
+	struct pollfd pfd;
+	int64_t end = time_mono_us() + (int64_t)ms * 1000, left;
+
+	while (!cli_stop && (left = end - time_mono_us()) > 0) {
+		pfd.fd = cli_wakeup[0];
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		(void)poll(&pfd, 1, (int)((left + 999) / 1000));
+	}
+	return cli_stop ? 0 : 1;
+}
+
+/*
+ * The session of c failed with err. Reconnect, unless told not to or err
+ * will not pass: 1 when connected again, 0 when interrupted, -1 when not
+ * (err says why).
+ */
+static int
+cli_reconnect(ccc_client *c, struct cli_follow *f, struct ccc_error *err)
+{
+	if (f->off || !err->transient)
+		return -1;
+	if (time_mono_us() - f->up_since >= CLI_GOOD_SESSION_MS * 1000LL)
+		ccc_backoff_reset(&f->backoff);
+	fprintf(stderr, "ccc: connection lost: %s; reconnecting\n",
+	    err->message);
+	do {
+		if (cli_pause(ccc_backoff_next(&f->backoff)) == 0)
+			return 0;
+		if (ccc_reconnect(c, err) == 0) {
+			f->up_since = time_mono_us();
+			fprintf(stderr, "ccc: reconnected as %s; %s\n",
+			    ccc_endpoint(c), f->resumed);
+			return 1;
+		}
+	} while (err->transient);
+	return -1;
+}
+
 static int
 cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 {
 	struct cli_sub s;
+	struct cli_follow f;
 	struct ccc_error err;
 	Ccc__V1__Envelope *env;
 	ccc_client *c = NULL;
@@ -1548,6 +1630,7 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 	int status, r;
 
 	memset(&s, 0, sizeof(s));
+	memset(&f, 0, sizeof(f));
 	if (cli_parse(argc, argv, &i, cli_sub_flags, false, "subscribe",
 	    cli_sub_set, &s) < 0) {
 		status = CLI_EXIT_USAGE;
@@ -1591,9 +1674,16 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 		status = CLI_EXIT_FAIL;
 		goto out;
 	}
+	f.off = s.no_reconnect;
+	f.up_since = time_mono_us();
+	f.resumed = s.inbox || s.durable != NULL ? "subscription resumed" :
+	    "subscription made again, replaying what was published meanwhile";
 	status = CLI_EXIT_OK;
 	while (s.count == 0 || seen < s.count) {
-		if ((r = cli_wait(c, &env, &err)) == 0)
+		if ((r = cli_wait(c, &env, &err)) < 0 &&
+		    (r = cli_reconnect(c, &f, &err)) > 0)
+			continue;
+		if (r == 0)
 			break;
 		if (r < 0) {
 			fprintf(stderr, "ccc: %s\n", err.message);
@@ -1609,17 +1699,24 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 			seen++;
 			if (cli_flush() < 0)
 				status = CLI_EXIT_FAIL;
-			/* durable: acknowledged once printed, never before */
+			/*
+			 * durable: acknowledged once printed, never before; a
+			 * lost session is the next wait's to report
+			 */
 			else if (env->deliver->delivery_tag != 0 &&
 			    (ccc_send_ack(c, &env->deliver->delivery_tag, 1,
-			    &err) < 0 || ccc_flush(c, &err) < 0)) {
+			    &err) < 0 || ccc_flush(c, &err) < 0) &&
+			    (f.off || !err.transient)) {
 				fprintf(stderr, "ccc: ack: %s\n", err.message);
 				status = CLI_EXIT_FAIL;
 			}
-		} else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR) {
+		} else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR &&
+		    (!env->error->fatal || f.off)) {
+			/* (a fatal one is reported by the next wait, as lost) */
 			const Ccc__V1__Error *e = env->error;
 
-			if (e->fatal || e->subscription_id == sub_id) {
+			/* the one subscription: its id changes on reconnecting */
+			if (e->fatal || e->subscription_id != 0) {
 				fprintf(stderr, "ccc: %s: %s: %s\n", e->fatal ?
 				    "the broker closed the session" :
 				    "subscription ended",
@@ -1645,16 +1742,22 @@ struct cli_rcpt {
 	const char	*id;
 	bool		 json;
 	bool		 follow;
+	bool		 no_reconnect;
 	bool		 help;
 };
 
-enum { R_JSON, R_FOLLOW, R_HELP };
+enum { R_JSON, R_FOLLOW, R_NO_RECONNECT, R_HELP };
 
 static const struct cli_flag cli_rcpt_flags[] = {
 	[R_JSON] = { "json", NULL, "print the receipts as one JSON object", NULL },
 	[R_FOLLOW] = { "follow", NULL, "instead of one alert's receipts, print "
 	    "each acknowledgement of any alert this endpoint publishes, as it "
-	    "happens, until interrupted", NULL },
+	    "happens, until interrupted; when the connection is lost, reconnect "
+	    "as subscribe does (acknowledgements made meanwhile are not shown: "
+	    "ask for the alert's receipts)", NULL },
+	[R_NO_RECONNECT] = { "no-reconnect", NULL, "with --follow: exit with "
+	    "status 1 when the connection to the broker is lost, instead of "
+	    "reconnecting", NULL },
 	[R_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -1663,7 +1766,7 @@ static void
 cli_help_receipts(FILE *f)
 {
 	fputs("usage: ccc [OPTIONS] receipts [--json] ALERT_ID\n"
-	    "       ccc [OPTIONS] receipts --follow [--json]\n"
+	    "       ccc [OPTIONS] receipts --follow [--json] [--no-reconnect]\n"
 	    "\n"
 	    "Show who received an alert this endpoint published: each recipient "
 	    "endpoint,\n"
@@ -1692,6 +1795,7 @@ cli_rcpt_set(void *ctx, int which, char *val, char *why, size_t whylen)
 		break;
 	case R_JSON: r->json = true; break;
 	case R_FOLLOW: r->follow = true; break;
+	case R_NO_RECONNECT: r->no_reconnect = true; break;
 	case R_HELP: r->help = true; break;
 	}
 	return 0;
@@ -1733,6 +1837,7 @@ cli_print_receipts(const Ccc__V1__ReceiptsOk *ro, bool json, bool header)
 static int
 cli_receipts_follow(const struct cli_global *g, const struct cli_rcpt *r)
 {
+	struct cli_follow f;
 	struct ccc_error err;
 	Ccc__V1__Envelope *env;
 	ccc_client *c = NULL;
@@ -1744,7 +1849,17 @@ cli_receipts_follow(const struct cli_global *g, const struct cli_rcpt *r)
 		ccc_close(c);
 		return CLI_EXIT_FAIL;
 	}
-	while ((rc = cli_wait(c, &env, &err)) == 1) {
+	memset(&f, 0, sizeof(f));
+	f.off = r->no_reconnect;
+	f.up_since = time_mono_us();
+	f.resumed = "acknowledgements made while disconnected are not shown "
+	    "(ccc receipts ALERT_ID lists them)";
+	for (;;) {
+		if ((rc = cli_wait(c, &env, &err)) < 0 &&
+		    (rc = cli_reconnect(c, &f, &err)) > 0)
+			continue;
+		if (rc <= 0)
+			break;
 		if (env->body_case == CCC__V1__ENVELOPE__BODY_RECEIPTS_OK &&
 		    (cli_print_receipts(env->receipts_ok, r->json, false) < 0 ||
 		    cli_flush() < 0))

@@ -22,10 +22,8 @@ follow_as() {
 	ep=$1
 	out=$2
 	shift 2
-	timeout 30 "$ccc" --server "127.0.0.1:$port" --cert "$pki/$ep.pem" \
-	    --key "$pki/$ep.key" --ca "$pki/ca.pem" subscribe "$@" \
-	    > "$out" 2> "$out.err" &
-	sub_pid=$!
+	run_bg "$ep" "$out" subscribe "$@"
+	sub_pid=$bg_pid
 }
 
 is_uuid() {

@@ -3,11 +3,13 @@
 #
 # Sets ccc, cccd (from CCC_BUILD, default build), srcdir; counts checks
 # (pass, fail, check); bounded waits; run/run_as (ccc with a bound, output
-# in $tmp/out and $tmp/err, status in $rc); cli_start NAME: a PKI of the
+# in $tmp/out and $tmp/err, status in $rc), run_bg (the same in the
+# background); cli_start NAME: a PKI of the
 # demo endpoints and a config in a temporary directory, cccd started on a
 # free loopback port ($port, its log in $log) and always stopped at exit,
-# with the subscriber in $sub_pid if one is running; cli_done: the summary
-# line and the exit status.
+# with the subscribers in $sub_pid (one pid or several) if any run;
+# cli_halt and cli_restart: cccd stopped, and started again on the same port
+# and data; cli_done: the summary line and the exit status.
 
 set -u
 LC_ALL=C
@@ -30,9 +32,9 @@ tmp=
 
 cleanup() {
 	# only the processes this script started
-	if [ -n "$sub_pid" ]; then
-		stop "$sub_pid"
-	fi
+	for p in $sub_pid; do
+		stop "$p"
+	done
 	if [ -n "$broker_pid" ]; then
 		stop "$broker_pid"
 	fi
@@ -106,6 +108,17 @@ run() {
 	rc=$?
 }
 
+# run_bg ENDPOINT OUTFILE ARGS... — ccc in the background as that endpoint,
+# bounded to 90 s, output in OUTFILE and OUTFILE.err; its pid in $bg_pid
+run_bg() {
+	ep=$1
+	out=$2
+	shift 2
+	timeout 90 "$ccc" --server "127.0.0.1:$port" --cert "$pki/$ep.pem" \
+	    --key "$pki/$ep.key" --ca "$pki/ca.pem" "$@" > "$out" 2> "$out.err" &
+	bg_pid=$!
+}
+
 # run_as ENDPOINT ARGS... — run with that endpoint's certificate
 run_as() {
 	ep=$1
@@ -134,6 +147,42 @@ cli_stop() {
 		fi
 	else
 		fail "cccd exits on SIGTERM within 10 s" "$log"
+	fi
+}
+
+# log_port — the port cccd's log says it listens on
+log_port() {
+	sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" |
+	    head -n 1
+}
+
+# cli_halt — SIGTERM to cccd and wait for it (at most 10 s), keeping its
+# files for cli_restart
+cli_halt() {
+	stop "$broker_pid"
+	broker_pid=
+}
+
+# cli_restart [PORT] — start cccd again after cli_halt, on the same data and
+# on PORT (default: the same port; 0: a free one), which is then in $port;
+# the old log is kept as $log.N
+cli_restart() {
+	sed "s/^listen: .*/listen: 127.0.0.1:${1:-$port}/" "$tmp/cccd.yaml" \
+	    > "$tmp/cccd.yaml.new" && mv "$tmp/cccd.yaml.new" "$tmp/cccd.yaml"
+	n=1
+	while [ -e "$log.$n" ]; do
+		n=$((n + 1))
+	done
+	mv "$log" "$log.$n"
+	"$cccd" --config "$tmp/cccd.yaml" 2> "$log" &
+	broker_pid=$!
+	want=${1:-$port}
+	[ "$want" != 0 ] || want=
+	if wait_for "$log" "listening on 127.0.0.1:$want" 10; then
+		port=$(log_port)
+		pass "cccd starts again on port $port"
+	else
+		fail "cccd starts again on port ${1:-$port}" "$log"
 	fi
 }
 
@@ -175,7 +224,6 @@ CONF
 		cli_done
 		exit 1
 	fi
-	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' \
-	    "$log" | head -n 1)
+	port=$(log_port)
 	pass "cccd starts and listens on port $port"
 }

@@ -702,6 +702,25 @@ h_broker_restart(struct h_broker *b)
 }
 
 void
+h_broker_pin_port(struct h_broker *b)
+{
+	char *cfg = h_slurp(b->config), *p, *out;
+	size_t n;
+
+	ck_assert_msg(cfg != NULL, "cannot read %s", b->config);
+	p = strstr(cfg, "listen: 127.0.0.1:0\n");
+	ck_assert_msg(p != NULL, "%s listens on no free port", b->config);
+	n = strlen(cfg) + 16;
+	out = malloc(n);
+	ck_assert_ptr_nonnull(out);
+	snprintf(out, n, "%.*slisten: 127.0.0.1:%d\n%s", (int)(p - cfg), cfg,
+	    b->port, p + strlen("listen: 127.0.0.1:0\n"));
+	ck_assert(h_spit(b->config, out) == 0);
+	free(out);
+	free(cfg);
+}
+
+void
 h_broker_halt(struct h_broker *b)
 {
 	int st;

@@ -129,6 +129,11 @@ void		 h_broker_halt(struct h_broker *b);
 void		 h_broker_kill(struct h_broker *b);
 /* Start cccd again on the same config and data after halt or kill. */
 void		 h_broker_restart(struct h_broker *b);
+/*
+ * Make the broker's config name the port it listens on now, so that a
+ * restart listens on the same one (clients reconnect to the same address).
+ */
+void		 h_broker_pin_port(struct h_broker *b);
 /* Send SIGTERM now; h_broker_stop() then only waits. */
 void		 h_broker_term(struct h_broker *b);
 /* Wait up to timeout_ms for the broker to exit; true when it did. */
@@ -324,5 +329,6 @@ Suite		*tls_scan_suite(void);
 Suite		*privileges_suite(void);
 Suite		*resumption_suite(void);
 Suite		*ids_suite(void);
+Suite		*reconnect_suite(void);
 
 #endif
