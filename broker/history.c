@@ -5,7 +5,8 @@
  * each page by the subscription's patterns on the loop (the patterns passed
  * the access rules when the subscription was made, so only what the
  * endpoint may see is sent), and holds live deliveries in an evbuffer until
- * the last page is sent. Must never deliver an alert twice or skip one at
+ * the last page is sent. Alerts past their expires_at are not replayed.
+ * Must never deliver an alert twice or skip one at
  * the seam, or hold more than the session's output bound.
  */
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "timeutil.h"
 #include "xmalloc.h"
 
 #define HISTORY_PAGE	500	/* alerts read per store operation */
@@ -48,13 +50,19 @@ history_committed(uint64_t seq)
 
 static void	history_page(void *, const struct store_result *);
 
-/* The disclosure policy for a stored alert (policy.h); unreadable: no. */
+/*
+ * Whether a stored alert is still to be sent to endpoint: not expired
+ * (as stored durable deliveries of it are dropped) and allowed by the
+ * disclosure policy (policy.h); unreadable: no.
+ */
 static bool
-history_may_reach(const struct store_row *row, const char *endpoint)
+history_may_reach(const struct store_row *row, const char *endpoint,
+    int64_t now_us)
 {
 	Ccc__V1__Alert *a = ccc__v1__alert__unpack(NULL, row->body_len,
 	    row->body);
-	bool ok = a != NULL && policy_stored_may_reach(a, endpoint);
+	bool ok = a != NULL && (a->expires_at == 0 || a->expires_at > now_us) &&
+	    policy_stored_may_reach(a, endpoint);
 
 	if (a != NULL)
 		ccc__v1__alert__free_unpacked(a, NULL);
@@ -156,6 +164,7 @@ history_page(void *arg, const struct store_result *res)
 	struct replay *r = arg;
 	struct session *s = r->sess;
 	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
+	int64_t now = time_now_us();
 
 	if (r->sub == NULL || s->state != SESS_READY) {
 		history_end(r);
@@ -176,7 +185,7 @@ history_page(void *arg, const struct store_result *res)
 
 		r->after = row->tag;
 		if (!history_matches(r->sub, row->topic) ||
-		    !history_may_reach(row, s->endpoint))
+		    !history_may_reach(row, s->endpoint, now))
 			continue;
 		d.topic = (char *)(uintptr_t)row->topic;
 		if (sess_send_deliver(s, &d, row->body, row->body_len) < 0) {

@@ -538,7 +538,12 @@ START_TEST(expired_alerts_not_delivered)
 	Ccc__V1__Alert *d = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
 	    "Courier on the morning bus");
 	Ccc__V1__Envelope *ok, *e;
+	const char *const pat[] = { "alerts/#" };
+	int64_t t0 = h_now_us();
 	char keep[CCC_ID_LEN];
+	struct ccc_error err;
+	ccc_client *hist;
+	uint32_t sid;
 
 	frame_free(dsub(r, "feed", "alerts/#"));
 	h_raw_close(r);
@@ -567,6 +572,16 @@ START_TEST(expired_alerts_not_delivered)
 	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
 	ck_assert(h_log_wait(b, "2 expired alerts not delivered", H_WAIT_MS));
 	h_raw_close(r);
+	/* nor replayed from the history */
+	hist = h_connect(b, "gr-police");
+	ck_assert_msg(ccc_subscribe_since(hist, t0, pat, 1, &sid, &err) == 0,
+	    "subscribe: %s", err.message);
+	e = h_recv_deliver(hist);
+	ck_assert_str_eq(e->deliver->alert->id, keep);
+	ck_assert(e->deliver->replayed);
+	ccc_envelope_free(e);
+	h_recv_none(hist, H_QUIET_MS);
+	ccc_close(hist);
 	h_alert_free(a);
 	h_alert_free(d);
 	ccc_close(pub);
