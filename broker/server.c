@@ -14,11 +14,12 @@
  *
  * Retention runs every retention.interval at the time the clock says only
  * when that time is plausible: no more than retention.max_clock_jump beyond
- * the time expected, which is the last run's time (kept in the store; at
- * the first start, the newest record in the store) plus the time elapsed
- * since on the monotonic clock (at start-up: none). A clock further ahead (a step of the wall clock) is not believed:
- * the run uses the expected time and the log says so, until the clock comes
- * back or has kept the same lead for as long as the lead itself. Must never
+ * the time expected, which is the expectation of the last run (kept in the
+ * store; before the first run, the newest record in the store) plus the
+ * time elapsed since on the monotonic clock (none across a restart). A
+ * clock further ahead (a step of the wall clock) is not believed: the run
+ * uses the expected time and the log says so, until the clock comes back
+ * or has kept the same lead for as long as the lead itself. Must never
  * purge on the strength of one reading of the wall clock.
  */
 #include <signal.h>
@@ -148,8 +149,9 @@ server_clock_held(int64_t wall, int64_t expect, int64_t left)
 	char said[40], want[40];
 
 	log_error("retention: the clock says %s but %s was expected (the last "
-	    "run's time plus the time elapsed since in this process); retention "
-	    "held back to %s for up to %lld s more unless the clock comes back",
+	    "run's expectation plus the time elapsed since in this process); "
+	    "retention held back to %s for up to %lld s more unless the clock "
+	    "comes back",
 	    time_format_rfc3339(wall, said, sizeof(said)),
 	    time_format_rfc3339(expect, want, sizeof(want)), want,
 	    (long long)(left / 1000000));
@@ -208,8 +210,9 @@ server_purge_cb(evutil_socket_t fd, short what, void *arg)
 		srv->purge_now = server_purge_time(srv);
 		srv->purging = true;
 	}
-	store_purge(srv->store, srv->purge_now, srv->cfg->retain_alerts,
-	    srv->cfg->retain_audit, srv->cfg->retain_batch, server_purged, srv);
+	store_purge(srv->store, srv->purge_now, srv->clock_wall,
+	    srv->cfg->retain_alerts, srv->cfg->retain_audit,
+	    srv->cfg->retain_batch, server_purged, srv);
 }
 
 void
@@ -279,7 +282,7 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->topics = topic_tree_new();
 	if ((srv->store = store_open(srv->base, cfg->data_dir, err, errlen)) == NULL)
 		goto fail;
-	/* retention's first expectation: its last run's time (none: the clock) */
+	/* retention's first expectation: its last run's (none: the clock) */
 	srv->clock_mono = time_mono_us();
 	if ((srv->clock_wall = store_retention_time(srv->store)) == 0)
 		srv->clock_wall = time_now_us();

@@ -211,8 +211,8 @@ void		 store_free_dsubs(struct store_dsub *v, size_t n);
 /* At start-up only, like store_load_dsubs: the seq of the newest alert (0: none). */
 uint64_t	 store_last_seq(struct store *st);
 /*
- * At start-up only, likewise: the time the last retention run believed
- * (store_purge's now) or, when none has run, the time of the newest alert
+ * At start-up only, likewise: the time the last retention run expected
+ * (store_purge's expect) or, when none has run, the time of the newest alert
  * or audit record; microseconds since the epoch (0: none).
  */
 int64_t		 store_retention_time(struct store *st);
@@ -264,8 +264,8 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
 	    uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
 	    store_cb *cb, void *arg);
 /*
- * Retention at time now (microseconds since the epoch, kept for
- * store_retention_time): delete up to batch
+ * Retention at time now (microseconds since the epoch), when the broker
+ * expects the time expect (kept for store_retention_time): delete up to batch
  * alerts published more than retain_alerts seconds before now (with all
  * their deliveries) that no durable subscription still has open (a
  * delivery not acknowledged, dead-lettered or dropped as expired), and up
@@ -277,8 +277,9 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
  * remaining record and that the purge fits its retention. res->purged is
  * the number of rows deleted (a full batch means: run again).
  */
-void	store_purge(struct store *st, int64_t now, uint32_t retain_alerts,
-	    uint32_t retain_audit, size_t batch, store_cb *cb, void *arg);
+void	store_purge(struct store *st, int64_t now, int64_t expect,
+	    uint32_t retain_alerts, uint32_t retain_audit, size_t batch,
+	    store_cb *cb, void *arg);
 /*
  * Registry revisions. Commit: a new revision numbered base + 1, with the
  * inbox of every endpoint in inboxes created if missing (res->ids), the

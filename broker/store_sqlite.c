@@ -82,7 +82,7 @@ struct store_op {
 	uint64_t		 after_seq, upto_seq;	/* history */
 	size_t			 limit;
 	uint32_t		 max_attempts;
-	int64_t			 retain_now;	/* purge: the time it believes */
+	int64_t			 retain_expect;	/* purge: the time the broker expects */
 	uint32_t		 retain_alerts, retain_audit;	/* purge: seconds */
 	struct audit_copy	 audit;
 	struct audit_copy	*audits;	/* audit: the records, in order */
@@ -241,7 +241,7 @@ static const char *const store_migrations[] = {
 	/* 7: metrics count the dead letters per subscription without a scan */
 	("CREATE INDEX deliveries_dead ON deliveries (dsub) WHERE state = 2;"),
 	/*
-	 * 8: the time the last retention run believed: the expected time at the
+	 * 8: the time the last retention run expected: the expected time at the
 	 * next start-up, which records written on a wrong clock do not move
 	 */
 	("CREATE TABLE retention_clock ("
@@ -737,8 +737,9 @@ store_health(const struct store *st, struct store_health *h)
 }
 
 void
-store_purge(struct store *st, int64_t now, uint32_t retain_alerts,
-    uint32_t retain_audit, size_t batch, store_cb *cb, void *arg)
+store_purge(struct store *st, int64_t now, int64_t expect,
+    uint32_t retain_alerts, uint32_t retain_audit, size_t batch, store_cb *cb,
+    void *arg)
 {
 	struct store_op *op = store_op_new(OP_PURGE, cb, arg);
 	struct audit_rec ar = { .event = "purge", .detail = "" };
@@ -746,7 +747,7 @@ store_purge(struct store *st, int64_t now, uint32_t retain_alerts,
 
 	op->published_at = retain_alerts ? now - retain_alerts * sec : 0;
 	op->expires_at = retain_audit ? now - retain_audit * sec : 0;
-	op->retain_now = now;
+	op->retain_expect = expect;
 	op->retain_alerts = retain_alerts;
 	op->retain_audit = retain_audit;
 	op->limit = batch;
@@ -1401,7 +1402,7 @@ store_do_purge(struct store *st, struct store_op *op)
 	int rc;
 
 	if (store_run(st, op, "INSERT OR REPLACE INTO retention_clock (id, at) "
-	    "VALUES (1, ?1)", "i", op->retain_now) < 0)
+	    "VALUES (1, ?1)", "i", op->retain_expect) < 0)
 		return -1;
 	/* an alert a durable subscription has not had acknowledged stays */
 	if (op->published_at != 0) {

@@ -715,6 +715,40 @@ START_TEST(clock_step_keeps_the_journal)
 END_TEST
 
 /*
+ * A clock a year behind is believed (it purges less) but does not lower the
+ * time expected: after a restart on the right clock retention runs as
+ * usual, without holding back.
+ */
+START_TEST(clock_behind_then_restart)
+{
+	char clock[] = "/tmp/ccc-clock.XXXXXX";
+	struct h_broker *b = faked_broker_start("retention:\n  audit: 1d\n"
+	    "  interval: 1s\n", clock, __func__);
+	int64_t expected;
+
+	if (b == NULL)
+		return;
+	h_exchange_fresh(b);
+	clock_set(clock, "-365d");
+	ck_assert(store_wait(b, "SELECT count(*) FROM retention_clock", 1,
+	    H_WAIT_MS));
+	h_sleep_ms(1500);	/* a run on the clock behind */
+	h_broker_halt(b);
+	expected = store_value(b, "SELECT at FROM retention_clock");
+	ck_assert_int_gt(expected, h_now_us() - 60 * 1000000LL);
+	h_broker_restart(b);	/* on the right clock */
+	for (int64_t end = h_mono_ms() + H_WAIT_MS; h_mono_ms() < end &&
+	    store_value(b, "SELECT at FROM retention_clock") == expected;)
+		h_sleep_ms(50);
+	ck_assert_int_gt(store_value(b, "SELECT at FROM retention_clock"),
+	    expected);
+	ck_assert(!h_log_contains(b, "retention held back"));
+	h_broker_stop(b);
+	unlink(clock);
+}
+END_TEST
+
+/*
  * A purge on a clock five years ahead, let through by a bound of ten years
  * (retention.max_clock_jump, set too wide), then records at the right time
  * again: --verify-audit, with the bound back at its default of a day,
@@ -1115,6 +1149,7 @@ durable_suite(void)
 	tcase_add_test(tc, retention_keeps_unacknowledged);
 	tcase_add_test(tc, clock_step_keeps_waiting_alerts);
 	tcase_add_test(tc, clock_step_keeps_the_journal);
+	tcase_add_test(tc, clock_behind_then_restart);
 	tcase_add_test(tc, purge_on_a_wrong_clock_does_not_verify);
 	tcase_add_test(tc, expired_alerts_not_delivered);
 	tcase_add_test(tc, critical_first_in_backlog);
