@@ -361,7 +361,8 @@ void	store_health(const struct store *st, struct store_health *h);
  * Offline: walk the audit journal of the store in data_dir and check every
  * link of the chain, and that every purge record fits its retention: its
  * cut-offs no later than its own time less the retention it states, and no
- * record after it dated more than max_jump seconds before it. Returns 0 when
+ * record after it dated more than max_jump seconds before the time it
+ * purged as of (a cut-off plus its retention). Returns 0 when
  * intact, 1 when broken or a purge does not fit (report names the first such
  * record), -1 when the store cannot be read; report says which.
  */

@@ -2279,17 +2279,20 @@ store_purge_field(const char *detail, const char *name)
 
 /*
  * Does the purge record of time at fit the retention it states: are its
- * cut-offs no later than its own time less that retention? A record without
- * them (written before purges recorded them) is taken as it is. why says
- * what does not fit.
+ * cut-offs no later than its own time less that retention? *asof is set to
+ * the time it purged as of (a cut-off plus its retention; 0 for a record
+ * without them, written before purges recorded them, which is taken as it
+ * is). why says what does not fit.
  */
 static bool
-store_purge_fits(int64_t at, const char *detail, char *why, size_t len)
+store_purge_fits(int64_t at, const char *detail, int64_t *asof, char *why,
+    size_t len)
 {
 	static const char *const kind[2] = { "alerts", "audit" };
 	char key[40], when[40];
 	int64_t before, keep;
 
+	*asof = 0;
 	for (int i = 0; i < 2; i++) {
 		snprintf(key, sizeof(key), "%s_before", kind[i]);
 		before = store_purge_field(detail, key);
@@ -2297,6 +2300,8 @@ store_purge_fits(int64_t at, const char *detail, char *why, size_t len)
 		keep = store_purge_field(detail, key);
 		if (before <= 0 || keep < 0)
 			continue;
+		if (before + keep * 1000000 > *asof)
+			*asof = before + keep * 1000000;
 		if (before + keep * 1000000 > at) {
 			snprintf(why, len, "its %s cut-off %s is later than its own "
 			    "time less its retention of %lld s", kind[i],
@@ -2317,7 +2322,7 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 	sqlite3_stmt *stmt = NULL;
 	struct store_hasher hr;
 	uint8_t prev[32], hash[32];
-	int64_t expect = 1, n = 0, first = 1, purge_seq = 0, purge_at = 0;
+	int64_t expect = 1, n = 0, first = 1, purge_seq = 0, purge_at = 0, asof;
 	int64_t slack = (int64_t)max_jump * 1000000;
 	int rc, result = -1;
 
@@ -2383,11 +2388,11 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 			result = 1;
 			goto out;
 		}
-		/* a purge dated well after a later record ran on a wrong clock */
+		/* a purge as of well after a later record ran on a wrong clock */
 		if (purge_seq > 0 && at < purge_at - slack) {
 			snprintf(report, len, "audit journal: purge record %lld "
-			    "does not fit its retention: it is dated %s, but record "
-			    "%lld after it is dated %s, more than "
+			    "does not fit its retention: it purged as of %s, but "
+			    "record %lld after it is dated %s, more than "
 			    "retention.max_clock_jump earlier (the purge ran on a "
 			    "clock ahead of the journal)", (long long)purge_seq,
 			    time_format_rfc3339(purge_at, t1, sizeof(t1)),
@@ -2396,16 +2401,17 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 			goto out;
 		}
 		if (strcmp(text[0], "purge") == 0) {
-			if (!store_purge_fits(at, text[6], why, sizeof(why))) {
+			if (!store_purge_fits(at, text[6], &asof, why,
+			    sizeof(why))) {
 				snprintf(report, len, "audit journal: purge record "
 				    "%lld does not fit its retention: %s",
 				    (long long)seq, why);
 				result = 1;
 				goto out;
 			}
-			if (at > purge_at) {
+			if (asof > purge_at) {
 				purge_seq = seq;
-				purge_at = at;
+				purge_at = asof;
 			}
 		}
 		memcpy(prev, hash, 32);
