@@ -2313,17 +2313,60 @@ store_purge_fits(int64_t at, const char *detail, int64_t *asof, char *why,
 	return true;
 }
 
+/* The latest purge seen by store_verify_audit, and the bound it allows. */
+struct store_purge_seen {
+	int64_t	 slack;		/* retention.max_clock_jump, microseconds */
+	int64_t	 seq;		/* the purge that purged as of the latest time */
+	int64_t	 asof;		/* that time (0: none yet) */
+};
+
+/*
+ * Does record seq (time at, event, detail) fit the purges before it, and,
+ * when it is a purge, its own retention? False with report set when not.
+ */
+static bool
+store_verify_purge(struct store_purge_seen *ps, int64_t seq, int64_t at,
+    const char *event, const char *detail, char *report, size_t len)
+{
+	char why[200], t1[40], t2[40];
+	int64_t asof;
+
+	/* a purge as of well after a later record ran on a wrong clock */
+	if (ps->asof != 0 && at < ps->asof - ps->slack) {
+		snprintf(report, len, "audit journal: purge record %lld does not "
+		    "fit its retention: it purged as of %s, but record %lld after "
+		    "it is dated %s, more than retention.max_clock_jump earlier "
+		    "(the purge ran on a clock ahead of the journal)",
+		    (long long)ps->seq,
+		    time_format_rfc3339(ps->asof, t1, sizeof(t1)),
+		    (long long)seq, time_format_rfc3339(at, t2, sizeof(t2)));
+		return false;
+	}
+	if (strcmp(event, "purge") != 0)
+		return true;
+	if (!store_purge_fits(at, detail, &asof, why, sizeof(why))) {
+		snprintf(report, len, "audit journal: purge record %lld does not "
+		    "fit its retention: %s", (long long)seq, why);
+		return false;
+	}
+	if (asof > ps->asof) {
+		ps->seq = seq;
+		ps->asof = asof;
+	}
+	return true;
+}
+
 int
 store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
     size_t len)
 {
-	char path[512], why[200], t1[40], t2[40];
+	char path[512];
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
 	struct store_hasher hr;
 	uint8_t prev[32], hash[32];
-	int64_t expect = 1, n = 0, first = 1, purge_seq = 0, purge_at = 0, asof;
-	int64_t slack = (int64_t)max_jump * 1000000;
+	int64_t expect = 1, n = 0, first = 1;
+	struct store_purge_seen ps = { (int64_t)max_jump * 1000000, 0, 0 };
 	int rc, result = -1;
 
 	if (store_hasher_init(&hr) < 0) {
@@ -2388,31 +2431,10 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 			result = 1;
 			goto out;
 		}
-		/* a purge as of well after a later record ran on a wrong clock */
-		if (purge_seq > 0 && at < purge_at - slack) {
-			snprintf(report, len, "audit journal: purge record %lld "
-			    "does not fit its retention: it purged as of %s, but "
-			    "record %lld after it is dated %s, more than "
-			    "retention.max_clock_jump earlier (the purge ran on a "
-			    "clock ahead of the journal)", (long long)purge_seq,
-			    time_format_rfc3339(purge_at, t1, sizeof(t1)),
-			    (long long)seq, time_format_rfc3339(at, t2, sizeof(t2)));
+		if (!store_verify_purge(&ps, seq, at, text[0], text[6], report,
+		    len)) {
 			result = 1;
 			goto out;
-		}
-		if (strcmp(text[0], "purge") == 0) {
-			if (!store_purge_fits(at, text[6], &asof, why,
-			    sizeof(why))) {
-				snprintf(report, len, "audit journal: purge record "
-				    "%lld does not fit its retention: %s",
-				    (long long)seq, why);
-				result = 1;
-				goto out;
-			}
-			if (asof > purge_at) {
-				purge_seq = seq;
-				purge_at = asof;
-			}
 		}
 		memcpy(prev, hash, 32);
 		expect++;
