@@ -11,7 +11,8 @@ SAN      ?=
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libprotobuf-c-dev protobuf-c-compiler check libsqlite3-dev \
-            libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan valgrind
+            libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan valgrind \
+            libfaketime
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of

@@ -186,6 +186,12 @@ static const struct config_option config_options[] = {
 	CONFIG_DUROPT("retention.interval", retain_interval,
 	    1, 86400, 600,
 	    "Time between purge runs."),
+	CONFIG_DUROPT("retention.max_clock_jump", retain_max_jump,
+	    60, 3650 * 86400u, 86400,
+	    "How far the clock may be ahead of the time the broker expects (the "
+	    "last purge run's expectation, kept in the store, plus the time "
+	    "elapsed since the broker started or ran it) before retention holds "
+	    "back to the expected time."),
 	CONFIG_UINTOPT("retention.batch", retain_batch,
 	    10, 100000, 1000,
 	    "Most rows one purge transaction deletes, so that a purge never "

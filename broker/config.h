@@ -56,6 +56,7 @@ struct config {
 	uint32_t	 retain_audit;		/* retention.audit, seconds (0: for ever) */
 	uint32_t	 retain_interval;	/* retention.interval, seconds */
 	uint32_t	 retain_batch;		/* retention.batch, rows per transaction */
+	uint32_t	 retain_max_jump;	/* retention.max_clock_jump, seconds */
 	uint32_t	 ttl[10];		/* ttl.<category>, seconds (0: none), by Ccc__V1__Category */
 	char		*metrics_host;		/* metrics.listen: HTTP address; NULL: no metrics listener */
 	uint16_t	 metrics_port;

@@ -213,7 +213,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "cccd: %s\n", err);
 			return 1;
 		}
-		rc = store_verify_audit(cfg->data_dir, err, sizeof(err));
+		rc = store_verify_audit(cfg->data_dir, cfg->retain_max_jump, err,
+		    sizeof(err));
 		fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" : "cccd: ",
 		    err);
 		config_free(cfg);

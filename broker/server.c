@@ -11,6 +11,16 @@
  * against it (removed or suspended endpoints are disconnected, revoked
  * subscriptions dropped). Then it reloads the TLS material the same way
  * (server_reload_tls).
+ *
+ * Retention runs every retention.interval at the time the clock says only
+ * when that time is plausible: no more than retention.max_clock_jump beyond
+ * the time expected, which is the expectation of the last run (kept in the
+ * store; before the first run, the newest record in the store) plus the
+ * time elapsed since on the monotonic clock (none across a restart). A
+ * clock further ahead (a step of the wall clock) is not believed: the run
+ * uses the expected time and the log says so, until the clock comes back
+ * or has kept the same lead for as long as the lead itself. Must never
+ * purge on the strength of one reading of the wall clock.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +57,12 @@ struct server {
 	struct event		*stop_timer;	/* shutdown deadline */
 	struct event		*purge_timer;	/* retention runs */
 	size_t			 purged;	/* rows deleted by the current run */
+	bool			 purging;	/* a run is under way, at purge_now */
+	int64_t			 purge_now;	/* the time the current run believes */
+	int64_t			 clock_wall;	/* the time retention expects at clock_mono */
+	int64_t			 clock_mono;
+	int64_t			 lead;		/* a lead not believed: how far ahead */
+	int64_t			 lead_since;	/* monotonic, since when (-1: none) */
 	struct metrics_counters	 counters;	/* what the modules count */
 	struct metrics		*metrics;	/* gauges, rates, the HTTP listener */
 };
@@ -110,6 +126,7 @@ server_purged(void *arg, const struct store_result *res)
 
 	if (res->status != STORE_OK) {
 		log_error("retention: purge failed: %s", res->error);
+		srv->purging = false;
 		server_purge_arm(srv, srv->cfg->retain_interval, 0);
 		return;
 	}
@@ -121,7 +138,62 @@ server_purged(void *arg, const struct store_result *res)
 	if (srv->purged > 0)
 		log_info("retention: purged %zu rows", srv->purged);
 	srv->purged = 0;
+	srv->purging = false;
 	server_purge_arm(srv, srv->cfg->retain_interval, 0);
+}
+
+/* Log a lead of the clock that retention does not believe. */
+static void
+server_clock_held(int64_t wall, int64_t expect, int64_t left)
+{
+	char said[40], want[40];
+
+	log_error("retention: the clock says %s but %s was expected (the last "
+	    "run's expectation plus the time elapsed since in this process); "
+	    "retention held back to %s for up to %lld s more unless the clock "
+	    "comes back",
+	    time_format_rfc3339(wall, said, sizeof(said)),
+	    time_format_rfc3339(expect, want, sizeof(want)), want,
+	    (long long)(left / 1000000));
+}
+
+/*
+ * The time a retention run may believe: the wall clock, unless it is more
+ * than retention.max_clock_jump ahead of the expected time; then the
+ * expected time, until the clock has kept that lead (within the bound) for
+ * as long as the lead. A clock behind the expected time is believed (it
+ * purges less) but does not move the expectation back.
+ */
+static int64_t
+server_purge_time(struct server *srv)
+{
+	int64_t wall = time_now_us(), mono = time_mono_us();
+	int64_t expect = srv->clock_wall + (mono - srv->clock_mono);
+	int64_t lead = wall - expect;
+	int64_t bound = (int64_t)srv->cfg->retain_max_jump * 1000000;
+
+	srv->clock_mono = mono;
+	srv->clock_wall = expect;
+	if (lead <= bound) {
+		srv->lead_since = -1;
+		if (wall > expect)
+			srv->clock_wall = wall;
+		return wall;
+	}
+	if (srv->lead_since < 0 || llabs(lead - srv->lead) > bound) {
+		srv->lead = lead;
+		srv->lead_since = mono;
+	}
+	if (mono - srv->lead_since >= srv->lead) {
+		log_warn("retention: the clock has kept a lead of %lld s over the "
+		    "expected time for as long; retention follows it again",
+		    (long long)(lead / 1000000));
+		srv->lead_since = -1;
+		srv->clock_wall = wall;
+		return wall;
+	}
+	server_clock_held(wall, expect, srv->lead - (mono - srv->lead_since));
+	return expect;
 }
 
 /* One step of a retention run: the store deletes a bounded batch. */
@@ -129,15 +201,17 @@ static void
 server_purge_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
-	int64_t now = time_now_us(), sec = 1000000;
 
 	(void)fd;
 	(void)what;
 	if (srv->stopping)
 		return;
-	store_purge(srv->store,
-	    srv->cfg->retain_alerts ? now - srv->cfg->retain_alerts * sec : 0,
-	    srv->cfg->retain_audit ? now - srv->cfg->retain_audit * sec : 0,
+	if (!srv->purging) {
+		srv->purge_now = server_purge_time(srv);
+		srv->purging = true;
+	}
+	store_purge(srv->store, srv->purge_now, srv->clock_wall,
+	    srv->cfg->retain_alerts, srv->cfg->retain_audit,
 	    srv->cfg->retain_batch, server_purged, srv);
 }
 
@@ -208,6 +282,11 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->topics = topic_tree_new();
 	if ((srv->store = store_open(srv->base, cfg->data_dir, err, errlen)) == NULL)
 		goto fail;
+	/* retention's first expectation: its last run's (none: the clock) */
+	srv->clock_mono = time_mono_us();
+	if ((srv->clock_wall = store_retention_time(srv->store)) == 0)
+		srv->clock_wall = time_now_us();
+	srv->lead_since = -1;
 	if (admin_init(srv, srv->store, &srv->reg, err, errlen) < 0)
 		goto fail;
 	if (durable_init(srv, srv->store, err, errlen) < 0)

@@ -211,6 +211,12 @@ int		 store_load_dsubs(struct store *st, struct store_dsub **out,
 void		 store_free_dsubs(struct store_dsub *v, size_t n);
 /* At start-up only, like store_load_dsubs: the seq of the newest alert (0: none). */
 uint64_t	 store_last_seq(struct store *st);
+/*
+ * At start-up only, likewise: the time the last retention run expected
+ * (store_purge's expect) or, when none has run, the time of the newest alert
+ * or audit record; microseconds since the epoch (0: none).
+ */
+int64_t		 store_retention_time(struct store *st);
 
 /*
  * Store a stamped alert and one pending delivery per matching durable
@@ -265,15 +271,22 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
 	    uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
 	    store_cb *cb, void *arg);
 /*
- * Retention: delete up to batch alerts published before alerts_before (with
- * all their deliveries) and up to batch audit records older than
- * audit_before (0: none of either). The purge is recorded in the journal
- * with what it removed ("alerts=N audit=M audit_through=SEQ hash=HEX"), which
- * lets store_verify_audit check the first remaining record. res->purged is
+ * Retention at time now (microseconds since the epoch), when the broker
+ * expects the time expect (kept for store_retention_time): delete up to batch
+ * alerts published more than retain_alerts seconds before now (with all
+ * their deliveries) that no durable subscription still has open (a
+ * delivery not acknowledged, dead-lettered or dropped as expired), and up
+ * to batch audit records older than retain_audit seconds (0: none of
+ * either). The purge is recorded in the journal with what it removed, the
+ * cut-offs and the retentions ("alerts=N audit=M audit_through=SEQ
+ * hash=HEX alerts_before=US audit_before=US retention_alerts=S
+ * retention_audit=S"), which lets store_verify_audit check the first
+ * remaining record and that the purge fits its retention. res->purged is
  * the number of rows deleted (a full batch means: run again).
  */
-void	store_purge(struct store *st, int64_t alerts_before, int64_t audit_before,
-	    size_t batch, store_cb *cb, void *arg);
+void	store_purge(struct store *st, int64_t now, int64_t expect,
+	    uint32_t retain_alerts, uint32_t retain_audit, size_t batch,
+	    store_cb *cb, void *arg);
 /*
  * Registry revisions. Commit: a new revision numbered base + 1, with the
  * inbox of every endpoint in inboxes created if missing (res->ids), the
@@ -355,10 +368,15 @@ struct store_health {
 void	store_health(const struct store *st, struct store_health *h);
 /*
  * Offline: walk the audit journal of the store in data_dir and check every
- * link of the chain. Returns 0 when intact, 1 when broken (report names the
- * first broken record), -1 when the store cannot be read; report says which.
+ * link of the chain, and that every purge record fits its retention: its
+ * cut-offs no later than its own time less the retention it states, and no
+ * record after it dated more than max_jump seconds before the time it
+ * purged as of (a cut-off plus its retention). Returns 0 when
+ * intact, 1 when broken or a purge does not fit (report names the first such
+ * record), -1 when the store cannot be read; report says which.
  */
-int	store_verify_audit(const char *data_dir, char *report, size_t len);
+int	store_verify_audit(const char *data_dir, uint32_t max_jump,
+	    char *report, size_t len);
 /*
  * Offline: print the dead-letter list of the store in data_dir to fp (one
  * line per alert: endpoint, durable subscription, alert id, topic, delivery

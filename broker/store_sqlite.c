@@ -19,7 +19,8 @@
  * transaction is synced; run a committed callback before the commit; let
  * the loop thread touch the connection after start-up; lose an operation
  * silently (a failed one reports STORE_FAILED); store an alert under an id
- * another alert has (stores of older brokers that did: store_migrations[]).
+ * another alert has (stores of older brokers that did: store_migrations[]);
+ * purge an alert that a durable subscription has not had acknowledged.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -83,6 +84,8 @@ struct store_op {
 	uint64_t		 after_seq, upto_seq;	/* history */
 	size_t			 limit;
 	uint32_t		 max_attempts;
+	int64_t			 retain_expect;	/* purge: the time the broker expects */
+	uint32_t		 retain_alerts, retain_audit;	/* purge: seconds */
 	struct audit_copy	 audit;
 	struct audit_copy	*audits;	/* audit: the records, in order */
 	size_t			 naudits;
@@ -262,6 +265,13 @@ static const char *const store_migrations[] = {
 	"CREATE TABLE alert_id_collisions (id TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"INSERT INTO alert_id_collisions "
 	"  SELECT DISTINCT id FROM alerts WHERE collision <> 0;"),
+	/*
+	 * 10: the time the last retention run expected: the expected time at the
+	 * next start-up, which records written on a wrong clock do not move
+	 */
+	("CREATE TABLE retention_clock ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  at INTEGER NOT NULL);"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -791,14 +801,19 @@ store_health(const struct store *st, struct store_health *h)
 }
 
 void
-store_purge(struct store *st, int64_t alerts_before, int64_t audit_before,
-    size_t batch, store_cb *cb, void *arg)
+store_purge(struct store *st, int64_t now, int64_t expect,
+    uint32_t retain_alerts, uint32_t retain_audit, size_t batch, store_cb *cb,
+    void *arg)
 {
 	struct store_op *op = store_op_new(OP_PURGE, cb, arg);
 	struct audit_rec ar = { .event = "purge", .detail = "" };
+	int64_t sec = 1000000;
 
-	op->published_at = alerts_before;
-	op->expires_at = audit_before;
+	op->published_at = retain_alerts ? now - retain_alerts * sec : 0;
+	op->expires_at = retain_audit ? now - retain_audit * sec : 0;
+	op->retain_expect = expect;
+	op->retain_alerts = retain_alerts;
+	op->retain_audit = retain_audit;
 	op->limit = batch;
 	store_audit_copy(&op->audit, &ar);
 	store_enqueue(st, op);
@@ -1455,17 +1470,25 @@ static int
 store_do_purge(struct store *st, struct store_op *op)
 {
 	int64_t nalerts = 0, naudit = 0, through = 0;
-	char hex[65] = "", detail[200];
+	char hex[65] = "", detail[400];
 	sqlite3_stmt *stmt;
 	int rc;
 
+	if (store_run(st, op, "INSERT OR REPLACE INTO retention_clock (id, at) "
+	    "VALUES (1, ?1)", "i", op->retain_expect) < 0)
+		return -1;
+	/* an alert a durable subscription has not had acknowledged stays */
 	if (op->published_at != 0) {
 		if (store_run(st, op, "DELETE FROM deliveries WHERE alert IN "
-		    "(SELECT seq FROM alerts WHERE published_at < ?1 ORDER BY seq "
-		    "LIMIT ?2)", "ii", op->published_at, (int64_t)op->limit) < 0 ||
+		    "(SELECT seq FROM alerts a WHERE published_at < ?1 AND NOT "
+		    "EXISTS (SELECT 1 FROM deliveries d WHERE d.alert = a.seq AND "
+		    "d.state = 0) ORDER BY seq LIMIT ?2)", "ii", op->published_at,
+		    (int64_t)op->limit) < 0 ||
 		    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq "
-		    "FROM alerts WHERE published_at < ?1 ORDER BY seq LIMIT ?2)",
-		    "ii", op->published_at, (int64_t)op->limit) < 0)
+		    "FROM alerts a WHERE published_at < ?1 AND NOT EXISTS (SELECT "
+		    "1 FROM deliveries d WHERE d.alert = a.seq AND d.state = 0) "
+		    "ORDER BY seq LIMIT ?2)", "ii", op->published_at,
+		    (int64_t)op->limit) < 0)
 			return -1;
 		nalerts = sqlite3_changes(st->db);
 		/*
@@ -1510,8 +1533,11 @@ store_do_purge(struct store *st, struct store_op *op)
 	if (op->res.purged == 0)
 		return 0;
 	snprintf(detail, sizeof(detail), "alerts=%lld audit=%lld "
-	    "audit_through=%lld hash=%s ", (long long)nalerts, (long long)naudit,
-	    (long long)through, hex);
+	    "audit_through=%lld hash=%s alerts_before=%lld audit_before=%lld "
+	    "retention_alerts=%u retention_audit=%u ", (long long)nalerts,
+	    (long long)naudit, (long long)through, hex,
+	    (long long)op->published_at, (long long)op->expires_at,
+	    op->retain_alerts, op->retain_audit);
 	free(op->audit.text[6]);
 	op->audit.text[6] = xstrdup(detail);
 	return store_write_audit(st, op, NULL, NULL);
@@ -2288,6 +2314,19 @@ store_last_seq(struct store *st)
 	return (uint64_t)seq;
 }
 
+int64_t
+store_retention_time(struct store *st)
+{
+	int64_t at = 0;
+
+	/* called before any operation is queued: the connection is ours */
+	if (store_int(st, "SELECT coalesce((SELECT at FROM retention_clock), "
+	    "max(coalesce((SELECT max(published_at) FROM alerts), 0), "
+	    "coalesce((SELECT max(at) FROM audit), 0)))", &at) < 0)
+		return 0;
+	return at;
+}
+
 void
 store_free_dsubs(struct store_dsub *v, size_t n)
 {
@@ -2323,8 +2362,103 @@ store_purged_through(sqlite3 *db, int64_t seq, const uint8_t hash[32])
 	return found;
 }
 
+/* The integer after name in a purge record's detail, or -1 when absent. */
+static int64_t
+store_purge_field(const char *detail, const char *name)
+{
+	char key[40];
+	const char *p;
+	long long v;
+
+	snprintf(key, sizeof(key), " %s=", name);
+	if ((p = strstr(detail, key)) == NULL ||
+	    sscanf(p + strlen(key), "%lld", &v) != 1 || v < 0)
+		return -1;
+	return v;
+}
+
+/*
+ * Does the purge record of time at fit the retention it states: are its
+ * cut-offs no later than its own time less that retention? *asof is set to
+ * the time it purged as of (a cut-off plus its retention; 0 for a record
+ * without them, written before purges recorded them, which is taken as it
+ * is). why says what does not fit.
+ */
+static bool
+store_purge_fits(int64_t at, const char *detail, int64_t *asof, char *why,
+    size_t len)
+{
+	static const char *const kind[2] = { "alerts", "audit" };
+	char key[40], when[40];
+	int64_t before, keep;
+
+	*asof = 0;
+	for (int i = 0; i < 2; i++) {
+		snprintf(key, sizeof(key), "%s_before", kind[i]);
+		before = store_purge_field(detail, key);
+		snprintf(key, sizeof(key), "retention_%s", kind[i]);
+		keep = store_purge_field(detail, key);
+		if (before <= 0 || keep < 0)
+			continue;
+		if (before + keep * 1000000 > *asof)
+			*asof = before + keep * 1000000;
+		if (before + keep * 1000000 > at) {
+			snprintf(why, len, "its %s cut-off %s is later than its own "
+			    "time less its retention of %lld s", kind[i],
+			    time_format_rfc3339(before, when, sizeof(when)),
+			    (long long)keep);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The latest purge seen by store_verify_audit, and the bound it allows. */
+struct store_purge_seen {
+	int64_t	 slack;		/* retention.max_clock_jump, microseconds */
+	int64_t	 seq;		/* the purge that purged as of the latest time */
+	int64_t	 asof;		/* that time (0: none yet) */
+};
+
+/*
+ * Does record seq (time at, event, detail) fit the purges before it, and,
+ * when it is a purge, its own retention? False with report set when not.
+ */
+static bool
+store_verify_purge(struct store_purge_seen *ps, int64_t seq, int64_t at,
+    const char *event, const char *detail, char *report, size_t len)
+{
+	char why[200], t1[40], t2[40];
+	int64_t asof;
+
+	/* a purge as of well after a later record ran on a wrong clock */
+	if (ps->asof != 0 && at < ps->asof - ps->slack) {
+		snprintf(report, len, "audit journal: purge record %lld does not "
+		    "fit its retention: it purged as of %s, but record %lld after "
+		    "it is dated %s, more than retention.max_clock_jump earlier "
+		    "(the purge ran on a clock ahead of the journal)",
+		    (long long)ps->seq,
+		    time_format_rfc3339(ps->asof, t1, sizeof(t1)),
+		    (long long)seq, time_format_rfc3339(at, t2, sizeof(t2)));
+		return false;
+	}
+	if (strcmp(event, "purge") != 0)
+		return true;
+	if (!store_purge_fits(at, detail, &asof, why, sizeof(why))) {
+		snprintf(report, len, "audit journal: purge record %lld does not "
+		    "fit its retention: %s", (long long)seq, why);
+		return false;
+	}
+	if (asof > ps->asof) {
+		ps->seq = seq;
+		ps->asof = asof;
+	}
+	return true;
+}
+
 int
-store_verify_audit(const char *data_dir, char *report, size_t len)
+store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
+    size_t len)
 {
 	char path[512];
 	sqlite3 *db = NULL;
@@ -2332,6 +2466,7 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 	struct store_hasher hr;
 	uint8_t prev[32], hash[32];
 	int64_t expect = 1, n = 0, first = 1;
+	struct store_purge_seen ps = { (int64_t)max_jump * 1000000, 0, 0 };
 	int rc, result = -1;
 
 	if (store_hasher_init(&hr) < 0) {
@@ -2351,6 +2486,7 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *text[AUDIT_NTEXT];
 		int64_t seq = sqlite3_column_int64(stmt, 0);
+		int64_t at = sqlite3_column_int64(stmt, 1);
 
 		for (int i = 0; i < AUDIT_NTEXT; i++) {
 			text[i] = (const char *)sqlite3_column_text(stmt, 2 + i);
@@ -2385,13 +2521,18 @@ store_verify_audit(const char *data_dir, char *report, size_t len)
 			result = 1;
 			goto out;
 		}
-		store_audit_hash(&hr, prev, seq, sqlite3_column_int64(stmt, 1),
-		    text, sqlite3_column_int(stmt, 9), hash);
+		store_audit_hash(&hr, prev, seq, at, text,
+		    sqlite3_column_int(stmt, 9), hash);
 		if (sqlite3_column_bytes(stmt, 11) != 32 ||
 		    memcmp(sqlite3_column_blob(stmt, 11), hash, 32) != 0) {
 			snprintf(report, len, "audit journal broken at record %lld: "
 			    "its content does not match its hash (%s by %s)",
 			    (long long)seq, text[0], text[1]);
+			result = 1;
+			goto out;
+		}
+		if (!store_verify_purge(&ps, seq, at, text[0], text[6], report,
+		    len)) {
 			result = 1;
 			goto out;
 		}

@@ -2,8 +2,10 @@
  * 07-durable.c — the durable store: confirmed publishes survive disconnects
  * and restarts, durable subscriptions with delivery tags, acknowledgement,
  * redelivery (reconnect and ack timeout), dead-lettering, idempotent
- * publish, and the audit journal's tamper detection. The subscriber speaks
- * the raw protocol so that acknowledgements are under the test's control.
+ * publish, retention (what it keeps, and a step of the broker's wall clock,
+ * made with libfaketime preloaded into cccd) and the audit journal's tamper
+ * detection. The subscriber speaks the raw protocol so that
+ * acknowledgements are under the test's control.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,9 @@
 #include "uuid.h"
 
 static int	verify_audit(const struct h_broker *);
+
+/* libfaketime as Debian installs it (package libfaketime) */
+#define FAKETIME_LIB	"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 /* Subscribe durable name to pattern on r; returns the SubscribeOk envelope. */
 static Ccc__V1__Envelope *
@@ -442,6 +447,380 @@ START_TEST(retention_purges_and_chain_still_verifies)
 }
 END_TEST
 
+/* One integer from a one-row query on b's store (running or halted). */
+static int64_t
+store_value(const struct h_broker *b, const char *sql)
+{
+	char data[300];
+
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	return h_store_value(data, sql);
+}
+
+/* Wait up to timeout_ms for the query on b's store to give want. */
+static bool
+store_wait(const struct h_broker *b, const char *sql, int64_t want,
+    int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+
+	while (store_value(b, sql) != want) {
+		if (h_mono_ms() > deadline)
+			return false;
+		h_sleep_ms(50);
+	}
+	return true;
+}
+
+/* Wait up to timeout_ms for the log to contain one of two lines. */
+static bool
+log_wait_either(const struct h_broker *b, const char *one, const char *other,
+    int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+
+	while (!h_log_contains(b, one) && !h_log_contains(b, other)) {
+		if (h_mono_ms() > deadline)
+			return false;
+		h_sleep_ms(50);
+	}
+	return true;
+}
+
+/*
+ * Subscribe durable "kapikule-feed" as gr-police and go offline; then n
+ * alerts wait for it (tr-police publishes them).
+ */
+static void
+offline_backlog(const struct h_broker *b, ccc_client *pub, int n)
+{
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	char id[CCC_ID_LEN];
+
+	frame_free(dsub(r, "kapikule-feed", "alerts/+/tr-bg/#"));
+	h_raw_close(r);
+	wait_detached(b, 1);
+	for (int i = 0; i < n; i++)
+		publish(pub, "waiting for the officer", id);
+}
+
+/* gr-police comes back to "kapikule-feed": n alerts arrive, acknowledged. */
+static void
+backlog_arrives(const struct h_broker *b, int n)
+{
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	Ccc__V1__Envelope *e;
+
+	frame_free(dsub(r, "kapikule-feed", "alerts/+/tr-bg/#"));
+	for (int i = 0; i < n; i++) {
+		e = next_deliver(r);
+		ack(r, e->deliver->delivery_tag);
+		frame_free(e);
+	}
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+}
+
+/*
+ * Retention keeps what a durable subscription (an inbox too) has not had
+ * acknowledged: ten alerts waiting for an offline subscriber and one routed
+ * to two inboxes (and waiting for the subscriber too) outlive
+ * alerts.retention; the five nobody waits for go. Once the subscriber has
+ * acknowledged its eleven, the ten go too, and the routed one stays for
+ * the inboxes.
+ */
+START_TEST(retention_keeps_unacknowledged)
+{
+	struct h_broker *b = h_broker_start("retention:\n  alerts: 2s\n"
+	    "  interval: 1s\n  batch: 10\n");
+	ccc_client *pub = h_connect(b, "tr-police");
+	ccc_client *customs = h_connect(b, "tr-customs");
+	Ccc__V1__Alert *a = h_alert("other", "tr-gr/ipsala", "low", "h0",
+	    "Routine notice");
+	Ccc__V1__Alert *routed = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "Heroin in a lorry");
+
+	offline_backlog(b, pub, 10);
+	for (int i = 0; i < 5; i++)
+		ccc_envelope_free(h_publish_ok(pub, a));
+	ccc_envelope_free(h_publish_ok(customs, routed));
+	ck_assert(store_value(b, "SELECT count(*) FROM deliveries WHERE "
+	    "state = 0 AND alert = (SELECT max(seq) FROM alerts)") == 3);
+	ck_assert(store_wait(b, "SELECT count(*) FROM alerts", 11, 10000));
+	ck_assert(h_log_contains(b, "retention: purged"));
+	h_sleep_ms(1500);	/* another run: still kept */
+	ck_assert(store_value(b, "SELECT count(*) FROM alerts") == 11);
+	backlog_arrives(b, 11);
+	ck_assert(store_wait(b, "SELECT count(*) FROM alerts", 1, 10000));
+	h_alert_free(a);
+	h_alert_free(routed);
+	ccc_close(pub);
+	ccc_close(customs);
+	h_broker_halt(b);
+	ck_assert_int_eq(verify_audit(b), 0);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * With clock set (the cccd started next gets libfaketime preloaded: its
+ * wall clock is the real one moved by the offset in the file clock, which
+ * the test rewrites with clock_set; its monotonic clock is the real one);
+ * with NULL, back to cccd without it.
+ */
+static void
+faketime_env(const char *clock)
+{
+	static const char *const vars[] = { "LD_PRELOAD",
+	    "FAKETIME_TIMESTAMP_FILE", "FAKETIME_NO_CACHE",
+	    "FAKETIME_DONT_FAKE_MONOTONIC" };
+	const char *values[] = { FAKETIME_LIB, clock, "1", "1" };
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		if (clock != NULL)
+			ck_assert(setenv(vars[i], values[i], 1) == 0);
+		else
+			ck_assert(unsetenv(vars[i]) == 0);
+	}
+	/* under make asan the sanitizer runtime must not insist on coming first */
+	if (clock != NULL)
+		h_asan_option("verify_asan_link_order=0");
+}
+
+/*
+ * Start cccd with libfaketime preloaded, its clock offset in a new file
+ * clock ("+0"). NULL when it cannot be (cccd under a wrapper); the test is
+ * then not run.
+ */
+static struct h_broker *
+faked_broker_start(const char *yaml, char clock[], const char *test)
+{
+	struct h_broker *b;
+	int fd;
+
+	if (h_wrapped()) {
+		fprintf(stderr, "%s: cccd runs under a wrapper; not run\n", test);
+		return NULL;
+	}
+	ck_assert_msg(access(FAKETIME_LIB, R_OK) == 0, "%s is not installed "
+	    "(package libfaketime: make deps)", FAKETIME_LIB);
+	ck_assert((fd = mkstemp(clock)) >= 0);
+	ck_assert(write(fd, "+0\n", 3) == 3);
+	close(fd);
+	faketime_env(clock);
+	b = h_broker_start_at(yaml, test);
+	faketime_env(NULL);
+	return b;
+}
+
+/* Move the faked clock to offset from the real one ("+2d", "+0"). */
+static void
+clock_set(const char *clock, const char *offset)
+{
+	FILE *fp = fopen(clock, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	ck_assert(fprintf(fp, "%s\n", offset) > 0);
+	ck_assert(fclose(fp) == 0);
+}
+
+/*
+ * A step of the wall clock by two days with alerts retention of one day:
+ * retention holds back, says so, and the offline subscriber gets all ten
+ * alerts once the clock is right again; nothing at all was purged.
+ */
+START_TEST(clock_step_keeps_waiting_alerts)
+{
+	char clock[] = "/tmp/ccc-clock.XXXXXX";
+	struct h_broker *b = faked_broker_start("retention:\n  alerts: 1d\n"
+	    "  interval: 1s\n", clock, __func__);
+	ccc_client *pub;
+	Ccc__V1__Alert *a = h_alert("other", "tr-gr/ipsala", "low", "h0",
+	    "Routine notice");
+
+	if (b == NULL) {
+		h_alert_free(a);
+		return;
+	}
+	pub = h_connect(b, "tr-police");
+	offline_backlog(b, pub, 10);
+	for (int i = 0; i < 5; i++)
+		ccc_envelope_free(h_publish_ok(pub, a));
+	ccc_close(pub);
+	clock_set(clock, "+2d");
+	ck_assert(log_wait_either(b, "retention held back", "retention: purged",
+	    H_WAIT_MS));
+	h_sleep_ms(1500);	/* another run on the stepped clock */
+	clock_set(clock, "+0");
+	ck_assert(store_value(b, "SELECT count(*) FROM alerts") == 15);
+	backlog_arrives(b, 10);
+	ck_assert(h_log_contains(b, "retention held back"));
+	ck_assert(!h_log_contains(b, "retention: purged"));
+	h_alert_free(a);
+	h_broker_stop(b);
+	unlink(clock);
+}
+END_TEST
+
+/* The audit journal of b is whole: nothing was ever purged from it. */
+static void
+journal_unpurged(const struct h_broker *b)
+{
+	ck_assert_int_eq(store_value(b, "SELECT min(seq) FROM audit"), 1);
+	ck_assert_int_eq(store_value(b, "SELECT count(*) FROM audit WHERE "
+	    "event = 'purge'"), 0);
+}
+
+/*
+ * A step of the wall clock by twenty years for about a second: the audit
+ * journal (retention one day) is not purged, and the log says why. The same
+ * after a restart on a clock twenty years ahead: the last run's time, kept
+ * in the store, is the expected time then (the records written on the
+ * stepped clock, the sessions' closes, do not move it).
+ */
+START_TEST(clock_step_keeps_the_journal)
+{
+	char clock[] = "/tmp/ccc-clock.XXXXXX";
+	struct h_broker *b = faked_broker_start("retention:\n  alerts: 1d\n"
+	    "  audit: 1d\n  interval: 1s\n", clock, __func__);
+	int64_t records;
+
+	if (b == NULL)
+		return;
+	h_exchange_fresh(b);
+	h_exchange_fresh(b);
+	records = store_value(b, "SELECT count(*) FROM audit");
+	ck_assert_int_gt(records, 4);
+	clock_set(clock, "+20y");
+	ck_assert(log_wait_either(b, "retention held back", "retention: purged",
+	    H_WAIT_MS));
+	clock_set(clock, "+0");
+	h_broker_halt(b);
+	journal_unpurged(b);
+	ck_assert_int_ge(store_value(b, "SELECT count(*) FROM audit"), records);
+	ck_assert(h_log_contains(b, "retention held back"));
+	ck_assert(h_log_contains(b, "the clock says 204"));
+	ck_assert_int_eq(verify_audit(b), 0);
+	ck_assert(h_log_contains(b, "audit journal intact"));
+
+	clock_set(clock, "+20y");
+	faketime_env(clock);
+	h_broker_restart(b);		/* a new log */
+	faketime_env(NULL);
+	ck_assert(log_wait_either(b, "retention held back", "retention: purged",
+	    H_WAIT_MS));
+	h_broker_halt(b);
+	ck_assert(h_log_contains(b, "retention held back"));
+	journal_unpurged(b);
+	h_broker_restart(b);
+	h_broker_stop(b);
+	unlink(clock);
+}
+END_TEST
+
+/*
+ * A clock a year behind is believed (it purges less) but does not lower the
+ * time expected: after a restart on the right clock retention runs as
+ * usual, without holding back.
+ */
+START_TEST(clock_behind_then_restart)
+{
+	char clock[] = "/tmp/ccc-clock.XXXXXX";
+	struct h_broker *b = faked_broker_start("retention:\n  audit: 1d\n"
+	    "  interval: 1s\n", clock, __func__);
+	int64_t expected;
+
+	if (b == NULL)
+		return;
+	clock_set(clock, "-365d");
+	ck_assert(store_wait(b, "SELECT count(*) FROM retention_clock", 1,
+	    H_WAIT_MS));
+	h_sleep_ms(1500);	/* a run on the clock behind */
+	h_broker_halt(b);
+	expected = store_value(b, "SELECT at FROM retention_clock");
+	ck_assert_int_gt(expected, h_now_us() - 60 * 1000000LL);
+	h_broker_restart(b);	/* on the right clock */
+	for (int64_t end = h_mono_ms() + H_WAIT_MS; h_mono_ms() < end &&
+	    store_value(b, "SELECT at FROM retention_clock") == expected;)
+		h_sleep_ms(50);
+	ck_assert_int_gt(store_value(b, "SELECT at FROM retention_clock"),
+	    expected);
+	ck_assert(!h_log_contains(b, "retention held back"));
+	h_broker_stop(b);
+	unlink(clock);
+}
+END_TEST
+
+/*
+ * Retention held back on a clock two days ahead still purges what is old by
+ * the expected time; those purges, recorded on the stepped clock, fit their
+ * retention and --verify-audit finds the journal intact.
+ */
+START_TEST(held_purge_verifies)
+{
+	char clock[] = "/tmp/ccc-clock.XXXXXX", sql[160];
+	struct h_broker *b = faked_broker_start("retention:\n  audit: 2s\n"
+	    "  interval: 1s\n", clock, __func__);
+
+	if (b == NULL)
+		return;
+	h_exchange_fresh(b);
+	clock_set(clock, "+2d");
+	h_exchange_fresh(b);		/* records dated two days ahead */
+	ck_assert(h_log_wait(b, "retention held back", H_WAIT_MS));
+	h_sleep_ms(3000);	/* the records of the first exchange get old */
+	clock_set(clock, "+0");
+	h_exchange_fresh(b);
+	h_broker_halt(b);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE event = "
+	    "'purge' AND at > %lld", (long long)(h_now_us() + 86400000000LL));
+	ck_assert_int_gt(store_value(b, sql), 0);	/* purged while held */
+	ck_assert_int_eq(verify_audit(b), 0);
+	h_broker_restart(b);
+	h_broker_stop(b);
+	unlink(clock);
+}
+END_TEST
+
+/*
+ * A purge on a clock five years ahead, let through by a bound of ten years
+ * (retention.max_clock_jump, set too wide), then records at the right time
+ * again: --verify-audit, with the bound back at its default of a day,
+ * reports the purge as one that does not fit its retention.
+ */
+START_TEST(purge_on_a_wrong_clock_does_not_verify)
+{
+	char clock[] = "/tmp/ccc-clock.XXXXXX", *cfg, *wide;
+	struct h_broker *b = faked_broker_start("retention:\n  audit: 1d\n"
+	    "  interval: 1s\n  max_clock_jump: 3650d\n", clock, __func__);
+	FILE *fp;
+
+	if (b == NULL)
+		return;
+	h_exchange_fresh(b);
+	clock_set(clock, "+5y");
+	ck_assert(h_log_wait(b, "retention: purged", H_WAIT_MS));
+	clock_set(clock, "+0");
+	h_exchange_fresh(b);		/* records at the right time */
+	h_broker_halt(b);
+	ck_assert_int_gt(store_value(b, "SELECT min(seq) FROM audit"), 1);
+	cfg = h_slurp(b->config);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_ptr_nonnull((wide = strstr(cfg, "  max_clock_jump: 3650d\n")));
+	memmove(wide, wide + strlen("  max_clock_jump: 3650d\n"),
+	    strlen(wide + strlen("  max_clock_jump: 3650d\n")) + 1);
+	ck_assert_ptr_nonnull((fp = fopen(b->config, "w")));
+	ck_assert(fputs(cfg, fp) >= 0 && fclose(fp) == 0);
+	free(cfg);
+	ck_assert_int_eq(verify_audit(b), 1);
+	ck_assert(h_log_contains(b, "does not fit its retention"));
+	h_broker_restart(b);
+	h_broker_stop(b);
+	unlink(clock);
+}
+END_TEST
+
 START_TEST(receipts_for_the_originator)
 {
 	struct h_broker *b = h_broker_start(NULL);
@@ -835,6 +1214,12 @@ durable_suite(void)
 	tcase_add_test(tc, audit_journal_tamper_detected);
 	tcase_add_test(tc, receipts_for_the_originator);
 	tcase_add_test(tc, retention_purges_and_chain_still_verifies);
+	tcase_add_test(tc, retention_keeps_unacknowledged);
+	tcase_add_test(tc, clock_step_keeps_waiting_alerts);
+	tcase_add_test(tc, clock_step_keeps_the_journal);
+	tcase_add_test(tc, clock_behind_then_restart);
+	tcase_add_test(tc, held_purge_verifies);
+	tcase_add_test(tc, purge_on_a_wrong_clock_does_not_verify);
 	tcase_add_test(tc, expired_alerts_not_delivered);
 	tcase_add_test(tc, critical_first_in_backlog);
 	tcase_add_test(tc, history_then_live_without_seam);

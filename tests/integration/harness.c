@@ -922,6 +922,25 @@ h_audited(const struct h_broker *b, const char *event, const char *detail,
 	return n;
 }
 
+int64_t
+h_store_value(const char *data_dir, const char *sql)
+{
+	char db[400];
+	sqlite3_stmt *st;
+	sqlite3 *h;
+	int64_t v;
+
+	snprintf(db, sizeof(db), "%s/ccc.db", data_dir);
+	ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
 char *
 h_registry_read(const struct h_broker *b)
 {

@@ -184,6 +184,11 @@ void		 h_registry_edit(const struct h_broker *b, const char *from,
 int		 h_audited(const struct h_broker *b, const char *event,
 		    const char *detail, const char *subject,
 		    const char *endpoint);
+/*
+ * One integer from a one-row query on the store in data_dir (read-only; a
+ * running broker's too: WAL).
+ */
+int64_t		 h_store_value(const char *data_dir, const char *sql);
 
 /* The broker log. */
 bool		 h_log_contains(const struct h_broker *b, const char *needle);
