@@ -21,8 +21,6 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
-#include <sqlite3.h>
-
 #include "harness.h"
 
 /* The 4 ids of the "Uid:" or "Gid:" line, and the Groups line, of a status file. */
@@ -83,25 +81,6 @@ priv_check_ids(pid_t pid, uid_t uid, gid_t gid)
 }
 
 static int
-priv_count(const char *dir, const char *sql)
-{
-	char db[400];
-	sqlite3_stmt *st;
-	sqlite3 *h;
-	int n;
-
-	snprintf(db, sizeof(db), "%s/ccc.db", dir);
-	ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
-	    SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
-}
-
-static int
 priv_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -144,15 +123,15 @@ START_TEST(drops_to_nobody)
 
 	/* again on the same data, as root first, then nobody */
 	h_broker_halt(b);
-	ck_assert_int_eq(priv_count(data, "SELECT count(*) FROM alerts"), 1);
+	ck_assert_int_eq(h_store_int(data, "SELECT count(*) FROM alerts"), 1);
 	h_broker_restart(b);
 	ck_assert(h_log_wait(b, "dropped root: running as user nobody",
 	    H_WAIT_MS));
 	priv_check_ids(b->pid, uid, gid);
 	h_exchange_fresh(b);
 	h_broker_halt(b);
-	ck_assert_int_eq(priv_count(data, "SELECT count(*) FROM alerts"), 2);
-	ck_assert_int_eq(priv_count(data, "SELECT count(*) FROM audit WHERE "
+	ck_assert_int_eq(h_store_int(data, "SELECT count(*) FROM alerts"), 2);
+	ck_assert_int_eq(h_store_int(data, "SELECT count(*) FROM audit WHERE "
 	    "event = 'session_open'"), 4);
 	h_broker_stop(b);
 	nftw(data, priv_rm, 8, FTW_DEPTH | FTW_PHYS);

@@ -874,6 +874,25 @@ h_broker_reload(struct h_broker *b)
 }
 
 int
+h_store_int(const char *data_dir, const char *sql)
+{
+	char db[400];
+	sqlite3_stmt *st;
+	sqlite3 *h;
+	int n;
+
+	snprintf(db, sizeof(db), "%s/ccc.db", data_dir);
+	ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+int
 h_audited(const struct h_broker *b, const char *event, const char *detail,
     const char *subject, const char *endpoint)
 {

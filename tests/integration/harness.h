@@ -171,6 +171,8 @@ void		 h_registry_write(const struct h_broker *b, const char *yaml);
 void		 h_registry_edit(const struct h_broker *b, const char *from,
 		    const char *to);
 
+/* The integer the query sql gives on the store in data_dir (read-only). */
+int		 h_store_int(const char *data_dir, const char *sql);
 /*
  * Audit records in the journal of the halted broker b with this event whose
  * detail, subject and endpoint match the SQL LIKE patterns (NULL: any) and
