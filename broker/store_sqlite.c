@@ -1033,6 +1033,13 @@ store_close(struct store *st)
 	close(st->headfd);
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
+	/*
+	 * Files not at their paths: a checkpoint at close would copy the log
+	 * into a file no longer there and then remove the log at the path.
+	 */
+	if (store_lost(st))
+		sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
 	sqlite3_close(st->db);
 	store_hasher_free(&st->hasher);
 	pthread_mutex_destroy(&st->lock);
