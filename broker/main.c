@@ -29,7 +29,7 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: cccd [--config FILE]\n"
+	    "usage: cccd [--config FILE] [--accept-store-loss]\n"
 	    "       cccd --check-config FILE\n"
 	    "       cccd --verify-audit [--config FILE]\n"
 	    "       cccd --dead-letters [--config FILE]\n"
@@ -44,6 +44,10 @@ usage(FILE *fp)
 	    "      --verify-audit       check the hash chain of the audit journal in\n"
 	    "                           the data_dir of the configuration, then exit\n"
 	    "                           (0 intact, 1 broken or unreadable)\n"
+	    "      --accept-store-loss  start although the store lost committed\n"
+	    "                           transactions (damaged write-ahead log,\n"
+	    "                           journal short of ccc.db-head); the loss is\n"
+	    "                           logged and journalled\n"
 	    "      --dead-letters       list the alerts that durable subscriptions\n"
 	    "                           gave up on (dead-letter list), then exit\n"
 	    "  -h, --help               this text and the configuration keys\n"
@@ -73,6 +77,14 @@ main_tune_malloc(void)
 	(void)mallopt(M_TRIM_THRESHOLD, MAIN_TRIM_KEEP);
 	(void)mallopt(M_TOP_PAD, 1024 * 1024);
 #endif
+}
+
+/* A check's report: on stdout when it passed (rc 0), else on stderr. */
+static void
+main_report(int rc, const char *report)
+{
+	fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" : "cccd: ",
+	    report);
 }
 
 /*
@@ -151,6 +163,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "verify-audit", no_argument, NULL, 'A' },
 		{ "dead-letters", no_argument, NULL, 'D' },
+		{ "accept-store-loss", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG, *check = NULL;
@@ -160,7 +173,7 @@ main(int argc, char **argv)
 	struct server *srv;
 	enum log_level level;
 	char err[2048];
-	int ch, rc;
+	int ch, rc, head;
 
 	while ((ch = getopt_long(argc, argv, "c:t:hV", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -181,6 +194,9 @@ main(int argc, char **argv)
 			break;
 		case 'D':
 			dead_letters = true;
+			break;
+		case 'L':
+			store_accept_loss(true);
 			break;
 		default:
 			fprintf(stderr, "cccd: run 'cccd --help' for usage\n");
@@ -213,12 +229,14 @@ main(int argc, char **argv)
 			fprintf(stderr, "cccd: %s\n", err);
 			return 1;
 		}
+		/* the chain as it is, then whether its newest records are there */
 		rc = store_verify_audit(cfg->data_dir, cfg->retain_max_jump, err,
 		    sizeof(err));
-		fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" : "cccd: ",
-		    err);
+		main_report(rc, err);
+		head = store_verify_head(cfg->data_dir, err, sizeof(err));
+		main_report(head, err);
 		config_free(cfg);
-		return rc == 0 ? 0 : 1;
+		return rc == 0 && head == 0 ? 0 : 1;
 	}
 	if (check != NULL) {
 		if (load_all(check, true, &cfg, &reg, err, sizeof(err)) < 0) {

@@ -196,7 +196,11 @@ struct store_publish {
 /*
  * Open (creating if needed) the store in data_dir, apply schema migrations,
  * verify its integrity, and start the writer thread. Callbacks will run on
- * base. NULL with err set ("store DIR/ccc.db: why") on failure.
+ * base. NULL with err set ("store DIR/ccc.db: why") on failure. Refuses a
+ * store that lost committed transactions: a write-ahead log damaged before
+ * its end, or an audit journal that does not reach the record anchored in
+ * DIR/ccc.db-head at the last sync — unless store_accept_loss(true) was
+ * called, which logs and journals ("store_loss") what was lost and goes on.
  */
 struct store	*store_open(struct event_base *base, const char *data_dir,
 		    char *err, size_t errlen);
@@ -377,6 +381,16 @@ void	store_health(const struct store *st, struct store_health *h);
  */
 int	store_verify_audit(const char *data_dir, uint32_t max_jump,
 	    char *report, size_t len);
+/*
+ * Offline, after store_verify_audit: is anything newer missing? The
+ * write-ahead log must hold no committed transaction after a damaged frame,
+ * and the journal must reach the record anchored in ccc.db-head. Returns 0
+ * (report says what was checked), 1 when records are missing (report says
+ * which), -1 when the store cannot be read.
+ */
+int	store_verify_head(const char *data_dir, char *report, size_t len);
+/* Start-up (--accept-store-loss): let store_open() go on after a loss. */
+void	store_accept_loss(bool accept);
 /*
  * Offline: print the dead-letter list of the store in data_dir to fp (one
  * line per alert: endpoint, durable subscription, alert id, topic, delivery

@@ -15,12 +15,22 @@
  * and what synchronous=FULL gives with the sync taken off the writer's path.
  * At open (migrations) and in checkpoints SQLite syncs as usual.
  *
+ * After each sync the syncer records the newest synced audit record in
+ * ccc.db-head, outside the database, and once a second it checks that the
+ * store's files are still the ones at their paths; when one was removed
+ * or replaced, nothing more is stored. At open, the write-ahead log is
+ * read before SQLite recovers it (a damaged frame in its middle would make
+ * SQLite drop every transaction after it), and the journal must reach the
+ * record in ccc.db-head.
+ *
  * Must never: run a callback (other than a committed callback) before its
  * transaction is synced; run a committed callback before the commit; let
  * the loop thread touch the connection after start-up; lose an operation
  * silently (a failed one reports STORE_FAILED); store an alert under an id
  * another alert has (stores of older brokers that did: store_migrations[]);
- * purge an alert that a durable subscription has not had acknowledged.
+ * purge an alert that a durable subscription has not had acknowledged;
+ * open a store that lost committed transactions unless told to
+ * (store_accept_loss); store into files no longer at their paths.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +52,11 @@
 #include "xmalloc.h"
 
 #define STORE_FILE	"ccc.db"
+#define STORE_HEAD	"-head"		/* suffix: the anchored end of the audit chain */
+#define STORE_CHECK_US	(1000 * INT64_C(1000))	/* syncer: files checked this often */
+#define STORE_HEAD_SYNC_US (200 * INT64_C(1000))	/* syncer: head synced at most this often */
+#define STORE_LOST	"the store's files were removed or replaced while cccd " \
+			"runs; nothing is stored until it is restarted"
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
 
@@ -117,6 +132,21 @@ struct store {
 	bool			 sync_stopping;
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
 	uint64_t		 syncs;		/* syncer: fdatasync calls */
+	int			 headfd;	/* ccc.db-head: the anchored chain end */
+	struct store_anchor {				/* syncer: what ccc.db-head says */
+		int64_t		 seq;		/* last synced audit record (0: none) */
+		uint8_t		 hash[32];
+	}			 anchor;
+	uint64_t		 head_writes;	/* syncer: alternates the two slots */
+	bool			 head_dirty;	/* syncer: written, not synced yet */
+	int64_t			 head_synced_us, checked_us;	/* syncer */
+	struct store_ident {				/* the files as opened */
+		dev_t		 dev;
+		ino_t		 ino;
+	}			 ident[3];	/* ccc.db, -wal, -head */
+	bool			 lost;		/* atomic: the files are not ours any more */
+	char			 lost_why[640];	/* set once, before lost */
+	bool			 lost_logged;	/* loop */
 	bool			 closed;	/* the thread is gone: new operations are dropped */
 	int			 efd;
 	struct event		*ev;
@@ -134,6 +164,7 @@ struct store {
 		uint8_t		 hash[32];	/* of the last record (zeros: none) */
 		int64_t		 next;		/* sequence number of the next record */
 	}			 chain;
+	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
 	struct store_hasher {				/* writer thread: audit record hashes */
 		EVP_MD_CTX	*ctx;
 		EVP_MD		*md;
@@ -279,6 +310,11 @@ static void	store_done_cb(evutil_socket_t, short, void *);
 static void	*store_main(void *);
 static void	*store_syncer(void *);
 static int	store_hasher_init(struct store_hasher *);
+static uint8_t	*store_put_be(uint8_t *, uint64_t, int);
+static struct store_op *store_op_new(enum store_kind, store_cb *, void *);
+static void	store_op_free(struct store_op *);
+static void	store_audit_copy(struct audit_copy *, const struct audit_rec *);
+static void	store_batch(struct store *, struct store_op *);
 static void	store_hasher_free(struct store_hasher *);
 
 static int
@@ -483,16 +519,442 @@ store_wal_open(const char *path, char *why, size_t whylen)
 	return fd;
 }
 
+/* ---- the files: write-ahead log scan, head anchor, identity ------------- */
+
+static bool	store_accept_loss_flag;	/* --accept-store-loss */
+
+void
+store_accept_loss(bool accept)
+{
+	store_accept_loss_flag = accept;
+}
+
+static uint32_t
+store_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t
+store_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[1] << 8 | p[0];
+}
+
+/* SQLite's WAL checksum of n bytes (n a multiple of 8), continuing s. */
+static void
+store_wal_sum(bool be, const uint8_t *p, size_t n, uint32_t s[2])
+{
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		s[0] += (be ? store_get_be32(p + i) : store_get_le32(p + i)) + s[1];
+		s[1] += (be ? store_get_be32(p + i + 4) :
+		    store_get_le32(p + i + 4)) + s[0];
+	}
+}
+
+/*
+ * Is frame f (24-byte header, then the page) a frame of the log whose
+ * header is hdr, with a checksum that matches when the sum starts at s?
+ * s ends as the frame's computed checksum.
+ */
+static bool
+store_wal_frame_ok(const uint8_t *hdr, const uint8_t *f, size_t pgsz,
+    bool be, uint32_t s[2])
+{
+	if (memcmp(f + 8, hdr + 16, 8) != 0 || store_get_be32(f) == 0)
+		return false;
+	store_wal_sum(be, f, 8, s);
+	store_wal_sum(be, f + 24, pgsz, s);
+	return s[0] == store_get_be32(f + 16) && s[1] == store_get_be32(f + 20);
+}
+
+/*
+ * Read the write-ahead log of the database at path before SQLite recovers
+ * it (format: sqlite.org/fileformat2.html#walformat). SQLite keeps the
+ * frames up to the last commit frame before the first frame that fails
+ * its checksum, and drops the rest without a word: right for a torn tail
+ * after a crash (nothing follows it), wrong when a frame in the middle was
+ * damaged on disk, since every transaction after it is lost with it.
+ *
+ * The checksum is cumulative: each frame's sum starts from the one stored
+ * in the frame before, so after a damaged frame the running sum is wrong
+ * for every frame after it, and SQLite cannot tell whether they are
+ * valid. But each frame also stores its own sum, so a frame after the
+ * damage is checked by starting from the sum stored in the frame before
+ * it: a frame with the log's salts (this generation of the log, not an
+ * older one left behind by a restart of the log) whose checksum matches
+ * that way was written by SQLite after the damaged one, as part of the
+ * same log. If such a frame is a commit frame, a whole transaction
+ * follows the damage: that is corruption, and refused. The same holds for
+ * a damaged log header (SQLite then ignores the whole log) followed by
+ * frames that check from the sum it stores.
+ *
+ * A crash of the broker cannot leave valid frames after an invalid one
+ * (the log is written in order, and the kernel keeps what was written).
+ * A power failure can, for the transactions not synced yet, whose pages
+ * the kernel may have written out of order; those were never confirmed,
+ * and --accept-store-loss starts the broker with what precedes them.
+ * Returns 0 (nothing found, or no log), -1 with why set on corruption.
+ */
+static int
+store_wal_scan(const char *path, char *why, size_t whylen)
+{
+	uint8_t hdr[32], *f = NULL;
+	uint32_t s[2] = { 0, 0 }, t[2];
+	size_t pgsz, fsz;
+	int64_t i, bad = -1, later = 0;
+	char wal[600], where[64];
+	bool be, hdr_ok;
+	int fd, rc = 0;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if ((fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;	/* none; anything else SQLite reports */
+	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+	    (store_get_be32(hdr) & ~1U) != 0x377f0682)
+		goto out;	/* no log header: SQLite ignores the file */
+	be = hdr[3] & 1;
+	pgsz = store_get_be32(hdr + 8);
+	if (pgsz == 1)
+		pgsz = 65536;
+	if (pgsz < 512 || pgsz > 65536 || (pgsz & (pgsz - 1)) != 0)
+		goto out;
+	store_wal_sum(be, hdr, 24, s);
+	hdr_ok = s[0] == store_get_be32(hdr + 24) && s[1] ==
+	    store_get_be32(hdr + 28);
+	if (!hdr_ok)
+		bad = 0;
+	fsz = 24 + pgsz;
+	f = xmalloc(fsz);
+	memcpy(t, (uint32_t[2]){ store_get_be32(hdr + 24),
+	    store_get_be32(hdr + 28) }, sizeof(t));
+	for (i = 0; pread(fd, f, fsz, 32 + i * (off_t)fsz) == (ssize_t)fsz; i++) {
+		if (bad < 0 && !store_wal_frame_ok(hdr, f, pgsz, be, s))
+			bad = i;
+		else if (bad >= 0 && store_wal_frame_ok(hdr, f, pgsz, be, t) &&
+		    store_get_be32(f + 4) != 0)
+			later++;
+		t[0] = store_get_be32(f + 16);
+		t[1] = store_get_be32(f + 20);
+	}
+	if (later > 0) {
+		if (hdr_ok)
+			snprintf(where, sizeof(where), "frame %lld of %lld",
+			    (long long)bad + 1, (long long)i);
+		else
+			snprintf(where, sizeof(where), "its header");
+		snprintf(why, whylen, "the write-ahead log %.300s is damaged: %s "
+		    "fails its checksum and %lld committed transactions follow "
+		    "it, which SQLite would drop", wal, where, (long long)later);
+		rc = -1;
+	}
+out:
+	free(f);
+	close(fd);
+	return rc;
+}
+
+#define STORE_HEAD_MAGIC	"cccHEAD1"
+#define STORE_HEAD_SLOT		64
+
+/*
+ * ccc.db-head holds two slots, written in turn, so that a torn write
+ * leaves the other one whole: each is the magic, the sequence number of
+ * the last synced audit record (big-endian), its hash, and the first 16
+ * bytes of the SHA-256 of those 48 bytes.
+ */
+static void
+store_head_encode(const struct store_anchor *a, uint8_t *slot)
+{
+	uint8_t md[32];
+
+	memcpy(slot, STORE_HEAD_MAGIC, 8);
+	store_put_be(slot + 8, (uint64_t)a->seq, 8);
+	memcpy(slot + 16, a->hash, 32);
+	EVP_Digest(slot, 48, md, NULL, EVP_sha256(), NULL);
+	memcpy(slot + 48, md, 16);
+}
+
+static bool
+store_head_decode(const uint8_t *slot, struct store_anchor *a)
+{
+	uint8_t md[32];
+
+	if (memcmp(slot, STORE_HEAD_MAGIC, 8) != 0 ||
+	    !EVP_Digest(slot, 48, md, NULL, EVP_sha256(), NULL) ||
+	    memcmp(md, slot + 48, 16) != 0)
+		return false;
+	a->seq = 0;
+	for (int i = 8; i < 16; i++)
+		a->seq = a->seq << 8 | slot[i];
+	memcpy(a->hash, slot + 16, 32);
+	return true;
+}
+
+/*
+ * What the head file at path anchors: 1 with *a set (the newer slot), 0
+ * when there is no file or it is empty, -1 with why set when it cannot be
+ * read or neither slot is whole.
+ */
+static int
+store_head_read(const char *path, struct store_anchor *a, char *why,
+    size_t whylen)
+{
+	uint8_t buf[2 * STORE_HEAD_SLOT];
+	struct store_anchor s;
+	ssize_t n;
+	int fd, found = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "cannot read %.300s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n == 0)
+		return 0;
+	for (int k = 0; k < 2; k++)
+		if ((k + 1) * STORE_HEAD_SLOT <= n &&
+		    store_head_decode(buf + k * STORE_HEAD_SLOT, &s) &&
+		    (found == 0 || s.seq > a->seq)) {
+			*a = s;
+			found = 1;
+		}
+	if (found == 0)
+		snprintf(why, whylen, "%.300s is damaged: it no longer says "
+		    "which audit record was synced last", path);
+	return found == 0 ? -1 : 1;
+}
+
+/*
+ * Does the audit chain in db reach the anchored record a: is there a
+ * record a->seq with a->hash (or, when retention purged it, later ones)?
+ * 0 yes; -1 with why set saying what is missing.
+ */
+static int
+store_head_reached(sqlite3 *db, const struct store_anchor *a, char *why,
+    size_t whylen)
+{
+	sqlite3_stmt *stmt;
+	int64_t last;
+	int result = -1;
+
+	if (a->seq == 0)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT max(seq) FROM audit), "
+	    "(SELECT hash FROM audit WHERE seq = ?1)", -1, &stmt, NULL) !=
+	    SQLITE_OK) {
+		snprintf(why, whylen, "cannot read the audit journal: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, a->seq);
+	if (sqlite3_step(stmt) != SQLITE_ROW)
+		snprintf(why, whylen, "cannot read the audit journal: %s",
+		    sqlite3_errmsg(db));
+	else if ((last = sqlite3_column_int64(stmt, 0)) < a->seq)
+		snprintf(why, whylen, "its newest records are missing: the audit "
+		    "journal ends at record %lld, but record %lld was synced "
+		    "(" STORE_FILE STORE_HEAD ")", (long long)last,
+		    (long long)a->seq);
+	else if (sqlite3_column_type(stmt, 1) != SQLITE_NULL &&
+	    (sqlite3_column_bytes(stmt, 1) != 32 ||
+	    memcmp(sqlite3_column_blob(stmt, 1), a->hash, 32) != 0))
+		snprintf(why, whylen, "audit record %lld is not the one synced "
+		    "(" STORE_FILE STORE_HEAD "): the store is another one, or "
+		    "an older copy", (long long)a->seq);
+	else
+		result = 0;
+	sqlite3_finalize(stmt);
+	return result;
+}
+
+/* Anchor a in both slots of ccc.db-head and sync it (start-up). */
+static int
+store_head_reset(struct store *st, const struct store_anchor *a)
+{
+	uint8_t buf[2 * STORE_HEAD_SLOT];
+
+	store_head_encode(a, buf);
+	memcpy(buf + STORE_HEAD_SLOT, buf, STORE_HEAD_SLOT);
+	if (pwrite(st->headfd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
+	    fdatasync(st->headfd) < 0)
+		return -1;
+	st->anchor = *a;
+	return 0;
+}
+
+/*
+ * Start-up, with the database open and its chain's end read: check it
+ * against ccc.db-head, then anchor that end there. A loss is refused
+ * unless accepted (--accept-store-loss); lost then says what was
+ * accepted. 0; -2 with why set for a loss refused; -1 with why set.
+ */
+static int
+store_head_open(struct store *st, char *lost, size_t lostlen, char *why,
+    size_t whylen)
+{
+	struct store_anchor a;
+	char path[600], what[400];
+	int found;
+
+	snprintf(path, sizeof(path), "%s%s", st->path, STORE_HEAD);
+	if ((found = store_head_read(path, &a, what, sizeof(what))) > 0 &&
+	    store_head_reached(st->db, &a, what, sizeof(what)) < 0)
+		found = -1;
+	if (found < 0 && !store_accept_loss_flag) {
+		snprintf(why, whylen, "%s", what);
+		return -2;
+	}
+	if (found < 0)
+		snprintf(lost + strlen(lost), lostlen - strlen(lost), "%s%s",
+		    lost[0] != '\0' ? "; " : "", what);
+	else if (found == 0 && st->chain.next > 1)
+		log_warn("store: %s does not exist: whether the newest records "
+		    "are all in the store cannot be checked at this start",
+		    path);
+	if ((st->headfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		snprintf(why, whylen, "cannot open %.300s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	a.seq = st->chain.next - 1;
+	memcpy(a.hash, st->chain.hash, 32);
+	if (store_head_reset(st, &a) < 0) {
+		snprintf(why, whylen, "cannot write %.300s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	st->sync_chain = st->chain;
+	return 0;
+}
+
+/*
+ * Syncer: anchor c, the chain's end of what was just synced, in the next
+ * slot of ccc.db-head. The file is synced later (store_syncer_tick): an
+ * anchor behind the store is safe, and one ahead of it cannot happen.
+ */
+static int
+store_head_write(struct store *st, const struct store_chain *c)
+{
+	uint8_t slot[STORE_HEAD_SLOT];
+	struct store_anchor a;
+
+	a.seq = c->next - 1;
+	memcpy(a.hash, c->hash, 32);
+	store_head_encode(&a, slot);
+	if (pwrite(st->headfd, slot, sizeof(slot), (off_t)(st->head_writes++ &
+	    1) * STORE_HEAD_SLOT) != (ssize_t)sizeof(slot))
+		return -1;
+	st->anchor = a;
+	st->head_dirty = true;
+	return 0;
+}
+
+static const char *const store_suffixes[3] = { "", "-wal", STORE_HEAD };
+
+/* Note which files ccc.db, its WAL and ccc.db-head are (start-up). */
+static int
+store_files_note(struct store *st, char *why, size_t whylen)
+{
+	struct stat sb[3];
+
+	if (stat(st->path, &sb[0]) < 0 || fstat(st->walfd, &sb[1]) < 0 ||
+	    fstat(st->headfd, &sb[2]) < 0) {
+		snprintf(why, whylen, "stat: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		st->ident[i].dev = sb[i].st_dev;
+		st->ident[i].ino = sb[i].st_ino;
+	}
+	return 0;
+}
+
+/*
+ * Is each of the store's files still the file at its path? false, or true
+ * with why set: one was removed or replaced (renamed over) while cccd
+ * runs, so what it writes from now on would be lost at the next start.
+ */
+static bool
+store_files_moved(struct store *st, char *why, size_t whylen)
+{
+	struct stat sb;
+	char p[600];
+	bool gone;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", st->path, store_suffixes[i]);
+		if (!(gone = stat(p, &sb) < 0) && sb.st_dev == st->ident[i].dev &&
+		    sb.st_ino == st->ident[i].ino)
+			continue;
+		snprintf(why, whylen, "%.300s was %s while cccd runs: what it "
+		    "stored is in files no longer there, so from now on it "
+		    "stores nothing and refuses every publish; stop cccd, put "
+		    "the store back (see \"The store\" in docs/operations.md) "
+		    "and start it again", p, gone ? "removed" :
+		    "replaced by another file");
+		return true;
+	}
+	return false;
+}
+
+static bool
+store_lost(const struct store *st)
+{
+	return __atomic_load_n(&st->lost, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Start-up with --accept-store-loss: say what was lost, in the log and as
+ * the journal's first record after the loss, written and synced here
+ * (the threads are not running yet). 0, or -1 with why set.
+ */
+static int
+store_loss_accepted(struct store *st, const char *lost, char *why,
+    size_t whylen)
+{
+	struct audit_rec rec = { .event = "store_loss", .detail = lost };
+	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
+	int rc = 0;
+
+	log_error("store %s: accepted the loss (--accept-store-loss): %s",
+	    st->path, lost);
+	store_audit_copy(&op->audit, &rec);
+	store_batch(st, op);
+	if (op->res.status == STORE_FAILED || fdatasync(st->walfd) < 0) {
+		snprintf(why, whylen, "cannot record the loss in the audit "
+		    "journal: %s", op->res.status == STORE_FAILED ? op->error :
+		    strerror(errno));
+		rc = -1;
+	}
+	store_op_free(op);
+	return rc;
+}
+
 struct store *
 store_open(struct event_base *base, const char *data_dir, char *err,
     size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
-	char why[512];
+	pthread_condattr_t ca;
+	char why[512], lost[512] = "";
+	int rc;
 
 	snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_FILE);
 	st->efd = -1;
 	st->walfd = -1;
+	st->headfd = -1;
+	if (store_wal_scan(st->path, lost, sizeof(lost)) < 0 &&
+	    !store_accept_loss_flag) {
+		snprintf(why, sizeof(why), "%s", lost);
+		goto fail_loss;
+	}
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(why, sizeof(why), "%s", st->db ? sqlite3_errmsg(st->db) :
@@ -516,10 +978,17 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 		goto fail;
 	if ((st->walfd = store_wal_open(st->path, why, sizeof(why))) < 0)
 		goto fail;
+	if ((rc = store_head_open(st, lost, sizeof(lost), why, sizeof(why))) == -2)
+		goto fail_loss;
+	if (rc < 0 || store_files_note(st, why, sizeof(why)) < 0)
+		goto fail;
 	if (store_hasher_init(&st->hasher) < 0) {
 		snprintf(why, sizeof(why), "cannot compute SHA-256");
 		goto fail;
 	}
+	if (lost[0] != '\0' && store_loss_accepted(st, lost, why,
+	    sizeof(why)) < 0)
+		goto fail;
 	if ((st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(why, sizeof(why), "eventfd: %s", strerror(errno));
 		goto fail;
@@ -528,7 +997,11 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	event_add(st->ev, NULL);
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
-	pthread_cond_init(&st->sync_wake, NULL);
+	/* the syncer wakes up on a clock that setting the time does not move */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->sync_wake, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&st->syncer, NULL, store_syncer, st) != 0) {
 		snprintf(why, sizeof(why), "cannot start the syncer thread");
 		goto fail_threads;
@@ -548,10 +1021,18 @@ fail_threads:
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->wake);
 	pthread_cond_destroy(&st->sync_wake);
+	goto fail;
+fail_loss:
+	snprintf(why + strlen(why), sizeof(why) - strlen(why), "; restore the "
+	    "store from a backup, or start once with --accept-store-loss to go "
+	    "on without what is missing (see \"The store\" in "
+	    "docs/operations.md)");
 fail:
 	snprintf(err, errlen, "store %s: %s", st->path, why);
 	if (st->walfd >= 0)
 		close(st->walfd);
+	if (st->headfd >= 0)
+		close(st->headfd);
 	if (st->efd >= 0)
 		close(st->efd);
 	for (size_t i = 0; i < st->nstmts; i++)
@@ -623,8 +1104,16 @@ store_close(struct store *st)
 	event_free(st->ev);
 	close(st->efd);
 	close(st->walfd);
+	close(st->headfd);
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
+	/*
+	 * Files not at their paths: a checkpoint at close would copy the log
+	 * into a file no longer there and then remove the log at the path.
+	 */
+	if (store_lost(st))
+		sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
 	sqlite3_close(st->db);
 	store_hasher_free(&st->hasher);
 	pthread_mutex_destroy(&st->lock);
@@ -794,8 +1283,9 @@ store_counts(struct store *st, store_cb *cb, void *arg)
 void
 store_health(const struct store *st, struct store_health *h)
 {
-	h->write_ok = !st->write_failed;
-	h->error = st->write_failed ? st->write_error : NULL;
+	h->write_ok = !st->write_failed && !store_lost(st);
+	h->error = store_lost(st) ? STORE_LOST : st->write_failed ?
+	    st->write_error : NULL;
 	h->pending = st->pending;
 	h->waiting_us = st->pending > 0 ? time_mono_us() - st->progress_us : 0;
 }
@@ -2070,7 +2560,11 @@ store_batch(struct store *st, struct store_op *batch)
 	bool committed;
 
 	/* a rolled-back audit record must not stay in the chain */
-	committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0;
+	if (store_lost(st)) {
+		snprintf(why, sizeof(why), "%s", STORE_LOST);
+		committed = false;
+	} else
+		committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0;
 	if (committed && store_batch_fast(st, batch) < 0) {
 		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
 		st->chain = batch_chain;
@@ -2148,6 +2642,7 @@ store_main(void *arg)
 			st->committed = batch;
 		st->committed_tail = last;
 		store_append(&st->unsynced, &st->unsynced_tail, batch, last);
+		st->sync_chain = st->chain;
 		pthread_cond_signal(&st->sync_wake);
 		pthread_mutex_unlock(&st->lock);
 		store_wake_loop(st);
@@ -2155,49 +2650,113 @@ store_main(void *arg)
 	return NULL;
 }
 
+/* Syncer: wait, with the lock held, to be woken or for the next tick. */
+static void
+store_syncer_wait(struct store *st)
+{
+	struct timespec ts;
+	int64_t us = st->head_dirty ? STORE_HEAD_SYNC_US : STORE_CHECK_US;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(us / 1000000);
+	ts.tv_nsec += (long)(us % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&st->sync_wake, &st->lock, &ts);
+}
+
+/*
+ * Syncer, after each round and at least every STORE_CHECK_US: sync
+ * ccc.db-head when it was written STORE_HEAD_SYNC_US ago or more, and
+ * check that the store's files are still the files at their paths; when
+ * one is not, nothing more is stored (store_batch) and the loop is woken
+ * to say so.
+ */
+static void
+store_syncer_tick(struct store *st, bool last)
+{
+	int64_t now = time_mono_us();
+
+	if (st->head_dirty && (last || now - st->head_synced_us >=
+	    STORE_HEAD_SYNC_US)) {
+		if (fdatasync(st->headfd) < 0)
+			log_error("store: cannot sync %s%s: %s", st->path,
+			    STORE_HEAD, strerror(errno));
+		st->head_dirty = false;
+		st->head_synced_us = now;
+	}
+	if (!store_lost(st) && now - st->checked_us >= STORE_CHECK_US) {
+		st->checked_us = now;
+		if (store_files_moved(st, st->lost_why, sizeof(st->lost_why))) {
+			__atomic_store_n(&st->lost, true, __ATOMIC_RELEASE);
+			store_wake_loop(st);
+		}
+	}
+}
+
 /*
  * The syncer: everything committed since the last sync, synced with one
- * fdatasync(2) of the WAL (when any of it wrote), then passed to the loop
- * as done. A failed sync fails the operations that wrote: nothing says
- * their transaction is on disk.
+ * fdatasync(2) of the WAL (when any of it wrote), the end of the audit
+ * chain it holds anchored in ccc.db-head, then passed to the loop as done.
+ * A failed sync or anchor fails the operations that wrote: nothing says
+ * their transaction is on disk, or nothing could tell later that it is
+ * gone.
  */
 static void *
 store_syncer(void *arg)
 {
 	struct store *st = arg;
 	struct store_op *list, *last, *op;
-	bool wrote = false;
-	int rc = 0, e = 0;
+	struct store_chain chain;
+	const char *what = "";
+	bool wrote, stopping;
+	int rc, e = 0;
 
 	for (;;) {
 		pthread_mutex_lock(&st->lock);
-		while (st->unsynced == NULL && !st->sync_stopping)
-			pthread_cond_wait(&st->sync_wake, &st->lock);
+		if (st->unsynced == NULL && !st->sync_stopping)
+			store_syncer_wait(st);
 		list = st->unsynced;
 		last = st->unsynced_tail;
+		chain = st->sync_chain;
+		stopping = st->sync_stopping;
 		st->unsynced = st->unsynced_tail = NULL;
 		pthread_mutex_unlock(&st->lock);
-		if (list == NULL)
+		if (list == NULL && stopping)
 			break;		/* stopping and nothing left */
 		for (op = list, wrote = false; op != NULL; op = op->next)
 			wrote = wrote || op->wrote;
+		rc = 0;
 		if (wrote) {
+			what = "cannot sync the store to disk";
 			rc = fdatasync(st->walfd);
 			e = errno;
 			st->syncs++;
 		}
-		for (op = list; wrote && rc < 0 && op != NULL; op = op->next)
+		if (rc == 0 && chain.next - 1 != st->anchor.seq) {
+			what = "cannot record the end of the audit journal in "
+			    STORE_FILE STORE_HEAD;
+			rc = store_head_write(st, &chain);
+			e = errno;
+		}
+		for (op = list; rc < 0 && op != NULL; op = op->next)
 			if (op->wrote && op->res.status != STORE_FAILED) {
 				op->res.status = STORE_FAILED;
-				snprintf(op->error, sizeof(op->error), "cannot sync "
-				    "the store to disk: %s", strerror(e));
+				snprintf(op->error, sizeof(op->error), "%s: %s",
+				    what, strerror(e));
 				op->res.error = op->error;
 			}
-		pthread_mutex_lock(&st->lock);
-		store_append(&st->done, &st->done_tail, list, last);
-		pthread_mutex_unlock(&st->lock);
-		store_wake_loop(st);
+		if (list != NULL) {
+			pthread_mutex_lock(&st->lock);
+			store_append(&st->done, &st->done_tail, list, last);
+			pthread_mutex_unlock(&st->lock);
+			store_wake_loop(st);
+		}
+		store_syncer_tick(st, false);
 	}
+	store_syncer_tick(st, true);
 	return NULL;
 }
 
@@ -2219,6 +2778,10 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 	op = st->done;
 	st->done = st->done_tail = NULL;
 	pthread_mutex_unlock(&st->lock);
+	if (!st->lost_logged && store_lost(st)) {
+		st->lost_logged = true;
+		log_error("store: %s", st->lost_why);
+	}
 	/*
 	 * Committed first: an operation reaches the done list only after the
 	 * committed one, so its committed callback runs before its callback
@@ -2557,6 +3120,44 @@ out:
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 	store_hasher_free(&hr);
+	return result;
+}
+
+int
+store_verify_head(const char *data_dir, char *report, size_t len)
+{
+	char path[512], head[600], why[512];
+	struct store_anchor a;
+	sqlite3 *db = NULL;
+	int found, result = 1;
+
+	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
+	snprintf(head, sizeof(head), "%s%s", path, STORE_HEAD);
+	if (store_wal_scan(path, why, sizeof(why)) < 0) {
+		snprintf(report, len, "audit journal incomplete: %s", why);
+		return 1;
+	}
+	if ((found = store_head_read(head, &a, why, sizeof(why))) < 0) {
+		snprintf(report, len, "audit journal unverifiable: %s", why);
+		return 1;
+	}
+	if (found == 0) {
+		snprintf(report, len, "no %s: whether the newest records are all "
+		    "there cannot be checked", head);
+		return 0;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		snprintf(report, len, "cannot read the audit journal in %s: %s",
+		    path, db ? sqlite3_errmsg(db) : "out of memory");
+		result = -1;
+	} else if (store_head_reached(db, &a, why, sizeof(why)) < 0)
+		snprintf(report, len, "audit journal incomplete: %s", why);
+	else {
+		snprintf(report, len, "it reaches record %lld, the last one "
+		    "synced (%s)", (long long)a.seq, head);
+		result = 0;
+	}
+	sqlite3_close(db);
 	return result;
 }
 

@@ -203,15 +203,50 @@ START_TEST(sync_failure_refuses_the_publish)
 }
 END_TEST
 
+/*
+ * Run cccd on b's config with args (at most 10 s), its output appended to
+ * b's log; its exit status (124: still running after 10 s).
+ */
+static int
+run_cccd(const struct h_broker *b, const char *args)
+{
+	char cmd[1400];
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s/cccd --config '%s' %s "
+	    ">>'%s' 2>&1", h_builddir(), b->config, args, b->log);
+	status = system(cmd);
+	ck_assert_msg(WIFEXITED(status), "cccd: status %d", status);
+	return WEXITSTATUS(status);
+}
+
+/* A path in b's data_dir. */
+static void
+data_path(const struct h_broker *b, const char *file, char *out, size_t len)
+{
+	snprintf(out, len, "%s/data/%s", b->dir, file);
+}
+
+/* How many rows the store of a stopped broker b has in table. */
+static int
+rows(const struct h_broker *b, const char *table)
+{
+	char data[400], sql[80];
+
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	return h_store_value(data, sql);
+}
+
 START_TEST(corrupted_store_refused_at_start)
 {
 	struct h_broker *b = h_broker_start(NULL);
 	ccc_client *pub = h_connect(b, "tr-police");
 	Ccc__V1__Alert *a = h_alert("weapons", "tr-gr/ipsala", "critical", "h1",
 	    "Rifles in a hidden compartment");
-	char db[400], cmd[1200];
+	char db[400];
 	struct stat st;
-	int fd, status;
+	int fd;
 	unsigned char byte;
 
 	for (int i = 0; i < 50; i++)
@@ -234,12 +269,7 @@ START_TEST(corrupted_store_refused_at_start)
 	ck_assert(pwrite(fd, &byte, 1, 4096) == 1);
 	close(fd);
 
-	snprintf(cmd, sizeof(cmd), "timeout 20 %s/cccd --config '%s' >>'%s' 2>&1",
-	    getenv("CCC_BUILD") ? getenv("CCC_BUILD") : "build", b->config,
-	    b->log);
-	status = system(cmd);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1,
-	    "cccd started on a corrupted store (status %d)", status);
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a corrupted store");
 	ck_assert(h_log_contains(b, "store ") &&
 	    (h_log_contains(b, "integrity check failed") ||
 	    h_log_contains(b, "malformed")));
@@ -253,6 +283,264 @@ START_TEST(corrupted_store_refused_at_start)
 }
 END_TEST
 
+/*
+ * n publishes confirmed one after the other, then as many sent without
+ * waiting, and cccd killed (SIGKILL) at once: a crash under load, with the
+ * write-ahead log left as it was.
+ */
+static void
+publish_and_kill(struct h_broker *b, int n)
+{
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Alert *a = h_alert("weapons", "tr-gr/ipsala", "critical", "h1",
+	    "Rifles in a hidden compartment");
+	struct ccc_error err;
+	uint64_t rid;
+
+	for (int i = 0; i < n; i++)
+		ccc_envelope_free(h_publish_ok(pub, a));
+	for (int i = 0; i < n; i++)
+		ck_assert(ccc_send_publish(pub, a, &rid, &err) == 0);
+	h_broker_kill(b);
+	h_alert_free(a);
+	ccc_close(pub);
+}
+
+/* The write-ahead log of stopped broker b: its page size and frame count. */
+static int
+wal_open(const struct h_broker *b, size_t *pgsz, long *frames)
+{
+	char wal[400];
+	uint8_t hdr[32];
+	struct stat st;
+	int fd;
+
+	data_path(b, "ccc.db-wal", wal, sizeof(wal));
+	ck_assert_msg((fd = open(wal, O_RDWR)) >= 0, "%s: %s", wal,
+	    strerror(errno));
+	ck_assert(pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr));
+	*pgsz = (size_t)hdr[8] << 24 | (size_t)hdr[9] << 16 |
+	    (size_t)hdr[10] << 8 | hdr[11];
+	ck_assert(fstat(fd, &st) == 0);
+	*frames = (long)((st.st_size - 32) / (off_t)(24 + *pgsz));
+	return fd;
+}
+
+/*
+ * A byte flipped in the page of the third frame of the write-ahead log
+ * after a crash: SQLite would drop every transaction after it, confirmed
+ * or not, and say nothing. cccd refuses to start and says why and what to
+ * do; --verify-audit says the journal is incomplete; --accept-store-loss
+ * starts, logs and journals the loss, and the next start is normal.
+ */
+START_TEST(wal_damage_refused_at_start)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	size_t pgsz;
+	long frames;
+	off_t at;
+	uint8_t byte;
+	int fd;
+
+	publish_and_kill(b, 40);
+	fd = wal_open(b, &pgsz, &frames);
+	ck_assert_msg(frames > 10, "only %ld frames in the log", frames);
+	at = 32 + 2 * (off_t)(24 + pgsz) + 24 + 100;
+	ck_assert(pread(fd, &byte, 1, at) == 1);
+	byte ^= 0xff;
+	ck_assert(pwrite(fd, &byte, 1, at) == 1);
+	close(fd);
+
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a damaged log");
+	ck_assert(h_log_contains(b, "ccc.db-wal is damaged: frame 3 of"));
+	ck_assert(h_log_contains(b, "restore the store from a backup, or start "
+	    "once with --accept-store-loss"));
+	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 1);
+	ck_assert(h_log_contains(b, "audit journal incomplete: the write-ahead "
+	    "log"));
+
+	/* accepted: it starts (and runs until timeout stops it) */
+	ck_assert_int_eq(run_cccd(b, "--accept-store-loss"), 124);
+	ck_assert(h_log_contains(b, "accepted the loss (--accept-store-loss): "
+	    "the write-ahead log"));
+	h_broker_restart(b);
+	h_exchange_fresh(b);
+	h_broker_halt(b);
+	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 0);
+	ck_assert_int_eq(rows(b, "audit WHERE event = 'store_loss'"), 1);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * A torn tail, as a crash leaves it: after the last frame, a frame whose
+ * checksum fails and half of another. The broker starts, and every
+ * confirmed alert is there.
+ */
+START_TEST(wal_torn_tail_starts)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	size_t pgsz;
+	long frames;
+	uint8_t *f;
+	int fd, alerts;
+
+	publish_and_kill(b, 40);
+	fd = wal_open(b, &pgsz, &frames);
+	f = malloc(24 + pgsz);
+	ck_assert(pread(fd, f, 24 + pgsz, 32 + (frames - 1) *
+	    (off_t)(24 + pgsz)) == (ssize_t)(24 + pgsz));
+	f[24 + 100] ^= 0xff;	/* its own salts, a checksum that fails */
+	ck_assert(pwrite(fd, f, 24 + pgsz, 32 + frames * (off_t)(24 + pgsz)) ==
+	    (ssize_t)(24 + pgsz));
+	ck_assert(pwrite(fd, f, pgsz / 2, 32 + (frames + 1) *
+	    (off_t)(24 + pgsz)) == (ssize_t)(pgsz / 2));
+	free(f);
+	close(fd);
+
+	h_broker_restart(b);
+	h_broker_halt(b);
+	alerts = rows(b, "alerts");
+	ck_assert_msg(alerts >= 40, "%d alerts kept of 40 confirmed", alerts);
+	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 0);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+/* Copy the file at from to to. */
+static void
+copy_file(const char *from, const char *to)
+{
+	char *text;
+	struct stat st;
+	int fd;
+
+	ck_assert(stat(from, &st) == 0);
+	text = malloc((size_t)st.st_size + 1);
+	fd = open(from, O_RDONLY);
+	ck_assert(read(fd, text, (size_t)st.st_size) == st.st_size);
+	close(fd);
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert(write(fd, text, (size_t)st.st_size) == st.st_size);
+	close(fd);
+	free(text);
+}
+
+/*
+ * The database lost its newest transactions (an older copy put back while
+ * ccc.db-head says what was synced last): --verify-audit says the newest
+ * records are missing, and the broker refuses to start.
+ */
+START_TEST(older_store_copy_detected)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	char db[400], old[400], wal[400];
+
+	h_exchange_fresh(b);
+	h_broker_halt(b);
+	data_path(b, "ccc.db", db, sizeof(db));
+	data_path(b, "old.db", old, sizeof(old));
+	data_path(b, "ccc.db-wal", wal, sizeof(wal));
+	copy_file(db, old);
+	h_broker_restart(b);
+	h_exchange_fresh(b);
+	h_broker_halt(b);
+	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 0);
+	ck_assert(rename(old, db) == 0);
+	(void)unlink(wal);
+
+	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 1);
+	ck_assert(h_log_contains(b, "audit journal incomplete: its newest "
+	    "records are missing: the audit journal ends at record"));
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on an older copy");
+	ck_assert(h_log_contains(b, "store ") && h_log_contains(b,
+	    "ccc.db: its newest records are missing"));
+	ck_assert_int_eq(run_cccd(b, "--accept-store-loss"), 124);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * The store's files removed (how) while the broker runs: within seconds
+ * publishes are refused with STORE_UNAVAILABLE, /healthz answers 503, and
+ * the log says what happened and what to do.
+ */
+static void
+store_files_taken(void (*how)(const struct h_broker *), const char *what)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *pub = h_connect(b, "tr-customs");
+	Ccc__V1__Envelope *e = big_publish(pub, 0);
+	struct h_reply r;
+	int64_t until;
+	int i;
+
+	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_PUBLISH_OK);
+	ccc_envelope_free(e);
+	how(b);
+	until = h_mono_ms() + H_WAIT_MS;
+	for (i = 1; ; i++) {
+		e = big_publish(pub, i);
+		if (e->body_case != CCC__V1__ENVELOPE__BODY_PUBLISH_OK)
+			break;
+		ccc_envelope_free(e);
+		ck_assert_msg(h_mono_ms() < until, "%d publishes confirmed after "
+		    "\"%s\"", i, what);
+		h_sleep_ms(50);
+	}
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
+	    false, "removed or replaced");
+	ccc_envelope_free(e);
+	r = h_http_get(h_metrics_port(b), "/healthz");
+	ck_assert_int_eq(r.status, 503);
+	free(r.head);
+	ck_assert(h_log_contains(b, "ERROR store: "));
+	ck_assert(h_log_contains(b, what));
+	ck_assert(h_log_contains(b, "stop cccd, put the store back"));
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+
+static void
+remove_files(const struct h_broker *b)
+{
+	const char *files[] = { "ccc.db", "ccc.db-wal", "ccc.db-shm",
+	    "ccc.db-head" };
+	char p[400];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		data_path(b, files[i], p, sizeof(p));
+		(void)unlink(p);
+	}
+}
+
+static void
+replace_db(const struct h_broker *b)
+{
+	char db[400], copy[400];
+
+	data_path(b, "ccc.db", db, sizeof(db));
+	data_path(b, "copy.db", copy, sizeof(copy));
+	copy_file(db, copy);
+	ck_assert(rename(copy, db) == 0);
+}
+
+START_TEST(removed_store_refuses_publishes)
+{
+	store_files_taken(remove_files, "ccc.db was removed while cccd runs");
+}
+END_TEST
+
+START_TEST(replaced_store_refuses_publishes)
+{
+	store_files_taken(replace_db, "ccc.db was replaced by another file "
+	    "while cccd runs");
+}
+END_TEST
+
 Suite *
 faults_suite(void)
 {
@@ -263,6 +551,11 @@ faults_suite(void)
 	tcase_add_test(tc, disk_full_refuses_then_recovers);
 	tcase_add_test(tc, sync_failure_refuses_the_publish);
 	tcase_add_test(tc, corrupted_store_refused_at_start);
+	tcase_add_test(tc, wal_damage_refused_at_start);
+	tcase_add_test(tc, wal_torn_tail_starts);
+	tcase_add_test(tc, older_store_copy_detected);
+	tcase_add_test(tc, removed_store_refuses_publishes);
+	tcase_add_test(tc, replaced_store_refuses_publishes);
 	suite_add_tcase(s, tc);
 	return s;
 }
