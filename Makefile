@@ -51,12 +51,14 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
                broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
-               broker/metrics.c broker/quota.c broker/server.c broker/priv.c
+               broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
+               broker/notify.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
                tests/unit/check_config.c tests/unit/check_names.c \
-               tests/unit/check_policy.c tests/unit/check_quota.c
+               tests/unit/check_policy.c tests/unit/check_quota.c \
+               tests/unit/check_log.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \
@@ -65,7 +67,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/09-faults.c tests/integration/11-revocation.c \
                tests/integration/12-metrics.c tests/integration/13-admin.c \
                tests/integration/14-hostile.c tests/integration/15-tls-scan.c \
-               tests/integration/16-privileges.c tests/integration/17-resumption.c
+               tests/integration/16-privileges.c tests/integration/17-resumption.c \
+               tests/integration/18-systemd.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \

@@ -323,5 +323,6 @@ Suite		*hostile_suite(void);
 Suite		*tls_scan_suite(void);
 Suite		*privileges_suite(void);
 Suite		*resumption_suite(void);
+Suite		*systemd_suite(void);
 
 #endif

@@ -42,6 +42,7 @@ main(void)
 	srunner_add_suite(sr, tls_scan_suite());
 	srunner_add_suite(sr, privileges_suite());
 	srunner_add_suite(sr, resumption_suite());
+	srunner_add_suite(sr, systemd_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
