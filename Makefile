@@ -12,6 +12,8 @@ SAN      ?=
 DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libprotobuf-c-dev protobuf-c-compiler check libsqlite3-dev \
             libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan valgrind
+# the Debian packages (make package, package-test)
+DEB_PKGS += debhelper dpkg-dev lintian adduser
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -120,6 +122,8 @@ help:
 	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd (docs/performance.md)"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 60; clang; docs/security.md)"
 	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); make uninstall"
+	@echo "make package  the Debian packages in $(BUILD)/deb (debian/; lintian)"
+	@echo "make package-test  build, install, run and purge the packages (as root)"
 	@echo "make clean    remove build/"
 
 # ---- dependencies ----------------------------------------------------------
@@ -422,6 +426,24 @@ lib-test: all
 	    PREFIX=/usr LIBDIR=/usr/lib > /dev/null
 	CC="$(CC)" TEST_CFLAGS="$(SANFLAGS)" sh tests/libccc-test.sh $(BUILD) \
 	    $(LIBTEST_ROOT)
+
+# ---- Debian packages -----------------------------------------------------------
+# debian/: cccd, ccc, libccc0, libccc-dev. dpkg-buildpackage writes to the
+# parent directory, so the tree (without build/, the demo PKI and var/) is
+# copied to $(DEB_DIR)/ccc and built there: the packages land in $(DEB_DIR).
+# package-test installs them on this machine (as root), runs the installed
+# cccd and ccc (tests/package-smoke.sh), then purges them.
+DEB_DIR := $(BUILD)/deb
+.PHONY: package package-test
+package:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/ccc
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./var \
+	    --exclude=./certs/demo . | tar -C $(DEB_DIR)/ccc -xf -
+	cd $(DEB_DIR)/ccc && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/ccc_*.changes
+
+package-test: package
+	sh tests/package-smoke.sh $(DEB_DIR)
 
 clean:
 	rm -rf build
