@@ -13,7 +13,7 @@ DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libprotobuf-c-dev protobuf-c-compiler check libsqlite3-dev \
             libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan valgrind
 # the Debian packages (make package, package-test)
-DEB_PKGS += debhelper dpkg-dev lintian adduser
+DEB_PKGS += build-essential debhelper dpkg-dev lintian adduser
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
