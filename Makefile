@@ -13,6 +13,8 @@ DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libprotobuf-c-dev protobuf-c-compiler check libsqlite3-dev \
             libjansson-dev libfyaml-dev clang libclang-rt-14-dev sslscan valgrind \
             libfaketime
+# the Debian packages (make package, package-test)
+DEB_PKGS += build-essential debhelper dpkg-dev lintian adduser
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -52,12 +54,14 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
                broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
-               broker/metrics.c broker/quota.c broker/server.c broker/priv.c
+               broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
+               broker/notify.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
                tests/unit/check_config.c tests/unit/check_names.c \
-               tests/unit/check_policy.c tests/unit/check_quota.c
+               tests/unit/check_policy.c tests/unit/check_quota.c \
+               tests/unit/check_log.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \
@@ -68,7 +72,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/14-hostile.c tests/integration/15-tls-scan.c \
                tests/integration/16-privileges.c tests/integration/17-resumption.c \
                tests/integration/18-ids.c \
-               tests/integration/19-reconnect.c
+               tests/integration/19-reconnect.c \
+               tests/integration/20-systemd.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
@@ -88,7 +93,14 @@ BROKER_OBJS := $(call obj,$(BROKER_SRCS))
 
 CCCD     := $(BUILD)/cccd
 CCC      := $(BUILD)/ccc
-LIBCCC   := $(BUILD)/libccc.a
+# the objects of libccc, every symbol visible: for cccd, ccc and the tests
+LIBCCC   := $(BUILD)/libccc-internal.a
+# the public library (block "libccc" below)
+LIBCCC_SONAME := libccc.so.0
+LIBCCC_SO  := $(BUILD)/libccc.so.$(VERSION)
+LIBCCC_A   := $(BUILD)/libccc.a
+LIBCCC_PUB := $(LIBCCC_SO) $(BUILD)/$(LIBCCC_SONAME) $(BUILD)/libccc.so \
+              $(LIBCCC_A)
 LIBBRK   := $(BUILD)/libcccbroker.a
 UNIT     := $(BUILD)/tests/unit
 ITEST    := $(BUILD)/tests/integration
@@ -97,14 +109,14 @@ FAILSYNC := $(BUILD)/tests/failsync.so
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test asan valgrind bench clean install help
+.PHONY: all deps certs run test unit integration cli-test lib-test asan valgrind bench clean install uninstall help
 .DEFAULT_GOAL := all
 
-all: $(CCCD) $(CCC) $(LIBCCC)
+all: $(CCCD) $(CCC) $(LIBCCC) $(LIBCCC_PUB)
 
 help:
 	@echo "make deps     install missing Debian packages (as root; otherwise prints the command)"
-	@echo "make          build $(CCCD), $(CCC) and $(LIBCCC)"
+	@echo "make          build $(CCCD), $(CCC), $(LIBCCC_A) and $(BUILD)/$(LIBCCC_SONAME)"
 	@echo "make certs    make the demo PKI in certs/demo/ (if absent)"
 	@echo "make run      deps + build + certs, then cccd in the foreground on 127.0.0.1:7443"
 	@echo "make test     unit and integration tests"
@@ -112,7 +124,9 @@ help:
 	@echo "make valgrind unit tests, and integration tests with cccd, under valgrind memcheck"
 	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd (docs/performance.md)"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 60; clang; docs/security.md)"
-	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX))"
+	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); make uninstall"
+	@echo "make package  the Debian packages in $(BUILD)/deb (debian/; lintian)"
+	@echo "make package-test  build, install, run and purge the packages (as root)"
 	@echo "make clean    remove build/"
 
 # ---- dependencies ----------------------------------------------------------
@@ -165,6 +179,55 @@ $(ITEST): $(call obj,$(ITEST_SRCS)) $(LIBCCC)
 
 $(call obj,$(UNIT_SRCS) $(ITEST_SRCS)): CFLAGS += $(CHECK_CFLAGS)
 
+# ---- libccc: the public library ---------------------------------------------
+# libccc.so.0 (soname) and libccc.a export the ccc_* API (CCC_API in
+# client/ccc.h) and the generated ccc__v1__* code that ccc.h exposes; the
+# rest (common/: xmalloc, frame_*, ...) is compiled -fvisibility=hidden, and
+# libccc.a is one object (ld -r) whose hidden symbols are made local, so that
+# a program may define its own xmalloc. cccd, ccc and the tests link
+# $(LIBCCC), the same code with every symbol visible.
+LIB_SRCS     := $(COMMON_SRCS) client/ccc.c
+LIB_PIC_OBJS := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRCS)) \
+                $(GEN_C:$(BUILD)/gen/%.c=$(BUILD)/pic/gen/%.o)
+LIB_PC_REQ   := libprotobuf-c
+LIB_PC_PRIV  := openssl
+LIB_LIBS      = $(shell pkg-config --libs $(LIB_PC_REQ) $(LIB_PC_PRIV)) -lpthread
+
+$(BUILD)/pic/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -std=c17 $(OPT) $(SANFLAGS) -w -fPIC $(PC_CFLAGS) -c -o $@ $<
+
+$(BUILD)/pic/%.o: %.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+# (clang does not link the sanitizer runtime into a shared object)
+$(LIBCCC_SO): $(LIB_PIC_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(LIBCCC_SONAME) \
+	    $(if $(SAN),,-Wl,--no-undefined) -o $@ $^ $(LIB_LIBS)
+
+$(BUILD)/$(LIBCCC_SONAME): $(LIBCCC_SO)
+	ln -sf $(notdir $<) $@
+
+$(BUILD)/libccc.so: $(BUILD)/$(LIBCCC_SONAME)
+	ln -sf $(notdir $<) $@
+
+$(LIBCCC_A): $(LIB_PIC_OBJS)
+	@rm -f $@
+	$(LD) -r -o $(BUILD)/libccc-all.o $^
+	objcopy --localize-hidden $(BUILD)/libccc-all.o
+	ar rcs $@ $(BUILD)/libccc-all.o
+
+# written by make install, for the PREFIX and LIBDIR it installs into
+LIBCCC_PC_TEXT = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+	    'includedir=$(INCLUDEDIR)' '' 'Name: libccc' \
+	    'Description: client library of the ccc alert broker' \
+	    'Version: $(VERSION)' 'Requires: $(LIB_PC_REQ)' \
+	    'Requires.private: $(LIB_PC_PRIV)' 'Cflags: -I$${includedir}' \
+	    'Libs: -L$${libdir} -lccc' 'Libs.private: -lpthread'
+
+-include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)
+
 # a fault preloaded into cccd by 09-faults.c: fdatasync(2) failing on demand
 # (no sanitizer: it is loaded into an instrumented cccd under make asan)
 $(FAILSYNC): tests/integration/failsync.c
@@ -182,7 +245,7 @@ run: deps
 	$(CCCD) --config broker/etc/cccd.yaml
 
 # ---- tests -----------------------------------------------------------------
-test: unit integration cli-test
+test: unit integration cli-test lib-test
 
 unit: $(UNIT)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
@@ -314,13 +377,77 @@ $(FUZZ_NAMES:%=fuzz-%): fuzz-%: $(FUZZ_DIR)/fuzz_%
 
 -include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
 
-# ---- install / clean --------------------------------------------------------
+# ---- install / uninstall / clean ---------------------------------------------
+# The layout of the Debian packages (debian/rules runs make install with
+# PREFIX=/usr and the multiarch LIBDIR). The configuration (cccd.yaml and the
+# demo registry as a starting point) is installed only where none exists, and
+# make uninstall leaves it, as dpkg does with conffiles; the unit always goes
+# into $(DESTDIR)$(UNITDIR), where systemd looks for it.
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+ETC_FILES  := broker/etc/production/cccd.yaml broker/etc/registry.yaml
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/ccc/v1
-	install -m 0755 $(CCCD) $(CCC) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(LIBCCC) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 client/ccc.h $(DESTDIR)$(PREFIX)/include/
-	install -m 0644 $(GEN_H) $(DESTDIR)$(PREFIX)/include/ccc/v1/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/ccc/v1 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/ccc/tls
+	install -m 0755 $(CCCD) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(CCC) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(LIBCCC_SO) $(LIBCCC_A) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIBCCC_SO)) $(DESTDIR)$(LIBDIR)/$(LIBCCC_SONAME)
+	ln -sf $(LIBCCC_SONAME) $(DESTDIR)$(LIBDIR)/libccc.so
+	$(LIBCCC_PC_TEXT) > $(DESTDIR)$(LIBDIR)/pkgconfig/libccc.pc
+	install -m 0644 client/ccc.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 $(GEN_H) $(DESTDIR)$(INCLUDEDIR)/ccc/v1/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    broker/etc/production/cccd.service.in > $(DESTDIR)$(UNITDIR)/cccd.service
+	@for f in $(ETC_FILES); do \
+	  t=$(DESTDIR)$(SYSCONFDIR)/ccc/$$(basename $$f); \
+	  if [ -e $$t ]; then echo "install: keeping $$t"; \
+	  else echo "install -m 0644 $$f $$t"; install -m 0644 $$f $$t; fi; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/cccd $(DESTDIR)$(BINDIR)/ccc \
+	    $(DESTDIR)$(LIBDIR)/$(notdir $(LIBCCC_SO)) \
+	    $(DESTDIR)$(LIBDIR)/$(LIBCCC_SONAME) $(DESTDIR)$(LIBDIR)/libccc.so \
+	    $(DESTDIR)$(LIBDIR)/libccc.a $(DESTDIR)$(LIBDIR)/pkgconfig/libccc.pc \
+	    $(DESTDIR)$(INCLUDEDIR)/ccc.h $(DESTDIR)$(UNITDIR)/cccd.service \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/ccc/v1/,$(notdir $(GEN_H)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/ccc/v1 $(DESTDIR)$(INCLUDEDIR)/ccc
+	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/ccc and the data_dir are left"
+
+# libccc as integrators link it (tests/libccc-test.sh), from a make install
+# into a temporary DESTDIR
+LIBTEST_ROOT := $(BUILD)/lib-test/root
+lib-test: all
+	rm -rf $(LIBTEST_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(LIBTEST_ROOT) \
+	    PREFIX=/usr LIBDIR=/usr/lib > /dev/null
+	CC="$(CC)" TEST_CFLAGS="$(SANFLAGS)" sh tests/libccc-test.sh $(BUILD) \
+	    $(LIBTEST_ROOT)
+
+# ---- Debian packages -----------------------------------------------------------
+# debian/: cccd, ccc, libccc0, libccc-dev. dpkg-buildpackage writes to the
+# parent directory, so the tree (without build/, the demo PKI and var/) is
+# copied to $(DEB_DIR)/ccc and built there: the packages land in $(DEB_DIR).
+# package-test installs them on this machine (as root), runs the installed
+# cccd and ccc (tests/package-smoke.sh), then purges them.
+DEB_DIR := $(BUILD)/deb
+.PHONY: package package-test
+package:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/ccc
+	tar -cf - --exclude=./build --exclude=./.git --exclude=./var \
+	    --exclude=./certs/demo . | tar -C $(DEB_DIR)/ccc -xf -
+	cd $(DEB_DIR)/ccc && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/ccc_*.changes
+
+package-test: package
+	sh tests/package-smoke.sh $(DEB_DIR)
 
 clean:
 	rm -rf build

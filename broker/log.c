@@ -1,8 +1,15 @@
 /*
  * log.c — timestamped, levelled log lines on stderr (systemd and `make run`
- * both capture stderr). Must never block the loop for long: lines are
- * short and written with one fputs on a line-buffered stream.
+ * both capture stderr). When stderr is the journal (JOURNAL_STREAM names its
+ * device and inode, as systemd sets it for a service), each line starts with
+ * its syslog priority, "<3>" error, "<4>" warn, "<6>" info, "<7>" debug, so
+ * that journalctl -p filters by level; never otherwise.
+ * Must never block the loop for long: lines are short and written with one
+ * fputs on a line-buffered stream.
  */
+#include <sys/stat.h>
+
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +20,36 @@
 
 static enum log_level log_min = LL_INFO;
 static const char *const log_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+/* syslog(3) priorities of the levels: debug, info, warning, err */
+static const char *const log_prios[] = { "<7>", "<6>", "<4>", "<3>" };
+static bool log_journal;	/* stderr is the journal: priority prefixes */
+
+bool
+log_journal_stream(const char *env, dev_t dev, ino_t ino)
+{
+	uintmax_t d, i;
+	int n = -1;
+
+	if (env == NULL || sscanf(env, "%ju:%ju%n", &d, &i, &n) != 2 ||
+	    env[n] != '\0')
+		return false;
+	return d == (uintmax_t)dev && i == (uintmax_t)ino;
+}
+
+void
+log_init(void)
+{
+	struct stat st;
+
+	log_journal = fstat(2, &st) == 0 &&
+	    log_journal_stream(getenv("JOURNAL_STREAM"), st.st_dev, st.st_ino);
+}
+
+const char *
+log_prefix(enum log_level level)
+{
+	return log_journal ? log_prios[level] : "";
+}
 
 void
 log_set_level(enum log_level level)
@@ -46,8 +83,8 @@ log_vwrite(enum log_level level, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = (size_t)snprintf(line, sizeof(line), "%s.%03ldZ %-5s ", ts,
-	    now.tv_nsec / 1000000, log_names[level]);
+	n = (size_t)snprintf(line, sizeof(line), "%s%s.%03ldZ %-5s ",
+	    log_prefix(level), ts, now.tv_nsec / 1000000, log_names[level]);
 	if (n < sizeof(line))
 		vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	fprintf(stderr, "%s\n", line);

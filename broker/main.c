@@ -61,6 +61,13 @@ usage(FILE *fp)
 	config_print_help(fp);
 }
 
+/* A start-up failure on stderr, with its priority under journald. */
+static void
+main_error(const char *msg)
+{
+	fprintf(stderr, "%scccd: %s\n", log_prefix(LL_ERROR), msg);
+}
+
 /*
  * Keep freed memory at the top of the heap up to MAIN_TRIM_KEEP bytes
  * instead of glibc's 128 KiB. Output chains of 16 KiB are allocated and
@@ -175,6 +182,7 @@ main(int argc, char **argv)
 	char err[2048];
 	int ch, rc, head;
 
+	log_init();
 	while ((ch = getopt_long(argc, argv, "c:t:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -212,13 +220,13 @@ main(int argc, char **argv)
 		long n;
 
 		if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "cccd: %s\n", err);
+			main_error(err);
 			return 1;
 		}
 		n = store_list_dead(cfg->data_dir, stdout, err, sizeof(err));
 		config_free(cfg);
 		if (n < 0) {
-			fprintf(stderr, "cccd: %s\n", err);
+			main_error(err);
 			return 1;
 		}
 		fprintf(stderr, "%ld alerts in the dead-letter list\n", n);
@@ -226,7 +234,7 @@ main(int argc, char **argv)
 	}
 	if (verify_audit) {
 		if (config_load(config_path, &cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "cccd: %s\n", err);
+			main_error(err);
 			return 1;
 		}
 		/* the chain as it is, then whether its newest records are there */
@@ -240,7 +248,7 @@ main(int argc, char **argv)
 	}
 	if (check != NULL) {
 		if (load_all(check, true, &cfg, &reg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "cccd: %s\n", err);
+			main_error(err);
 			return 1;
 		}
 		printf("%s: configuration OK; registry %s: %zu endpoints, %zu "
@@ -251,21 +259,21 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (load_all(config_path, false, &cfg, &reg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "cccd: %s\n", err);
+		main_error(err);
 		return 1;
 	}
 	if (log_level_parse(cfg->log_level, &level))
 		log_set_level(level);
 	if (main_mkdir_data(cfg->data_dir) < 0) {
-		fprintf(stderr, "cccd: cannot create data_dir %s: %s\n",
-		    cfg->data_dir, strerror(errno));
+		fprintf(stderr, "%scccd: cannot create data_dir %s: %s\n",
+		    log_prefix(LL_ERROR), cfg->data_dir, strerror(errno));
 		registry_unref(reg);
 		config_free(cfg);
 		return 1;
 	}
 	main_tune_malloc();
 	if ((srv = server_new(cfg, reg, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "cccd: %s\n", err);
+		main_error(err);
 		return 1;
 	}
 	/* listeners bound, TLS files read, store open: root is done with */

@@ -10,7 +10,9 @@
  * old registry; a good one is swapped in and every session is re-checked
  * against it (removed or suspended endpoints are disconnected, revoked
  * subscriptions dropped). Then it reloads the TLS material the same way
- * (server_reload_tls).
+ * (server_reload_tls). It tells the service manager (notify.c) READY=1 once
+ * the store is open and the listeners accept connections, RELOADING=1 and
+ * READY=1 around a SIGHUP reload, and STOPPING=1 when shutdown begins.
  *
  * Retention runs every retention.interval at the time the clock says only
  * when that time is plausible: no more than retention.max_clock_jump beyond
@@ -34,6 +36,7 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "quota.h"
 #include "server.h"
 #include "session.h"
@@ -80,6 +83,7 @@ server_stop(struct server *srv, const char *why)
 		return;
 	}
 	srv->stopping = true;
+	notify_send("STOPPING=1");
 	log_info("%s: shutting down; flushing %zu sessions (at most %u s)", why,
 	    srv->nsessions, srv->cfg->shutdown_timeout);
 	listener_disable(srv->listener);
@@ -256,10 +260,12 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
+		notify_send("RELOADING=1");
 		admin_file_reload(srv);
 		if (server_reload_tls(srv, err, sizeof(err)) < 0)
 			log_error("SIGHUP: TLS context not reloaded, keeping the "
 			    "current one: %s", err);
+		notify_send("READY=1");
 	} else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
@@ -319,6 +325,8 @@ server_run(struct server *srv)
 	log_info("cccd %s listening on %s (TLS, %zu endpoints, %zu sections)",
 	    CCC_VERSION, listener_address(srv->listener),
 	    registry_nendpoints(srv->reg), registry_nsections(srv->reg));
+	/* the store is open and the listeners are listening: connects succeed */
+	notify_send("READY=1");
 	if (event_base_dispatch(srv->base) < 0) {
 		log_error("event loop failed");
 		return 1;

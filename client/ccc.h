@@ -1,10 +1,11 @@
 /*
  * ccc.h — libccc, the client library for the ccc alert broker.
  *
- * Agency software links libccc.a to publish alerts to the broker and to
- * receive the alerts its subscriptions match, over mutual TLS. Alerts are the
- * protobuf-c structures generated from proto/ccc/v1/alert.proto
- * (Ccc__V1__Alert); the wire protocol is described in docs/protocol.md.
+ * Agency software links libccc (libccc.so.0, or libccc.a) to publish alerts
+ * to the broker and to receive the alerts its subscriptions match, over
+ * mutual TLS. Alerts are the protobuf-c structures generated from
+ * proto/ccc/v1/alert.proto (Ccc__V1__Alert); the wire protocol is
+ * described in docs/protocol.md.
  *
  * Model
  *   One ccc_client is one TLS session with the broker. Requests (publish,
@@ -68,6 +69,80 @@
  *   when the broker refused the request, or one of the CCC_ERR_* values
  *   (< 0) for local failures. After a fatal error (err.fatal) the client is
  *   unusable except for ccc_close().
+ *
+ * Building
+ *   pkg-config (package libccc-dev) names the flags; linked statically,
+ *   the library needs libprotobuf-c, OpenSSL and pthreads besides:
+ *     cc -o example example.c $(pkg-config --cflags --libs libccc)
+ *     cc -o example example.c $(pkg-config --cflags --libs-only-L libccc) \
+ *         -l:libccc.a $(pkg-config --libs libprotobuf-c openssl) -lpthread
+ *   libccc exports only the ccc_* functions below and the generated
+ *   ccc__v1__* code of the two protobuf headers.
+ *
+ * Example (docs/client.md has the same program; the tests compile it)
+ *   It connects, subscribes to the alerts on the Turkish-Bulgarian border,
+ *   publishes one and prints the deliveries of the next 5 seconds:
+ *     ./example 127.0.0.1:7443 tr-police.pem tr-police.key ca.pem
+ * ---- example.c ----
+ * #include <stdio.h>
+ *
+ * #include <ccc.h>
+ *
+ * int
+ * main(int argc, char **argv)
+ * {
+ * 	const char *patterns[] = { "alerts/+/tr-bg/#" };
+ * 	struct ccc_options opts = { 0 };
+ * 	Ccc__V1__Alert alert = CCC__V1__ALERT__INIT;
+ * 	Ccc__V1__Envelope *env;
+ * 	struct ccc_error err;
+ * 	ccc_client *c;
+ * 	char id[CCC_ID_LEN];
+ * 	uint32_t sub;
+ * 	int n;
+ *
+ * 	if (argc != 5) {
+ * 		fprintf(stderr, "usage: example HOST:PORT CERT KEY CA\n");
+ * 		return 2;
+ * 	}
+ * 	opts.server = argv[1];
+ * 	opts.cert = argv[2];
+ * 	opts.key = argv[3];
+ * 	opts.ca = argv[4];
+ * 	if (ccc_connect(&opts, &c, &err) < 0) {
+ * 		fprintf(stderr, "connect: %s: %s\n", ccc_error_name(err.code),
+ * 		    err.message);
+ * 		return 1;
+ * 	}
+ * 	printf("connected as %s\n", ccc_endpoint(c));
+ * 	if (ccc_subscribe(c, patterns, 1, &sub, &err) < 0)
+ * 		goto fail;
+ *
+ * 	alert.category = CCC__V1__CATEGORY__CATEGORY_DRUGS;
+ * 	alert.severity = CCC__V1__SEVERITY__SEVERITY_HIGH;
+ * 	alert.handling = CCC__V1__HANDLING__HANDLING_H1;
+ * 	alert.section = "tr-bg/kapikule";
+ * 	alert.summary = "Cannabis found in a lorry's spare tyre";
+ * 	if (ccc_publish(c, &alert, id, &err) < 0)
+ * 		goto fail;
+ * 	printf("published %s\n", id);
+ *
+ * 	while ((n = ccc_receive(c, 5000, &env, &err)) == 1) {
+ * 		if (env->body_case == CCC__V1__ENVELOPE__BODY_DELIVER)
+ * 			printf("received %s on %s\n",
+ * 			    env->deliver->alert->id, env->deliver->topic);
+ * 		ccc_envelope_free(env);
+ * 	}
+ * 	if (n < 0)
+ * 		goto fail;
+ * 	ccc_close(c);
+ * 	return 0;
+ * fail:
+ * 	fprintf(stderr, "%s: %s\n", ccc_error_name(err.code), err.message);
+ * 	ccc_close(c);
+ * 	return 1;
+ * }
+ * ---- end of example.c ----
  */
 #ifndef CCC_H
 #define CCC_H
@@ -78,6 +153,9 @@
 
 #include "ccc/v1/alert.pb-c.h"
 #include "ccc/v1/envelope.pb-c.h"
+
+/* What libccc exports (it is built with -fvisibility=hidden). */
+#define CCC_API	__attribute__((visibility("default")))
 
 #define CCC_DEFAULT_SERVER	"127.0.0.1:7443"
 #define CCC_ID_LEN		37	/* an alert id with its NUL */
@@ -142,9 +220,9 @@ typedef struct ccc_tls ccc_tls;
  * no ccc_connect() uses it any more; connections made with it keep what they
  * need.
  */
-int		 ccc_tls_new(const struct ccc_options *opts, bool resume,
+CCC_API int		 ccc_tls_new(const struct ccc_options *opts, bool resume,
 		    ccc_tls **out, struct ccc_error *err);
-void		 ccc_tls_free(ccc_tls *t);
+CCC_API void		 ccc_tls_free(ccc_tls *t);
 
 /*
  * Connect, complete the TLS handshake and the Hello/Welcome exchange. On
@@ -152,31 +230,31 @@ void		 ccc_tls_free(ccc_tls *t);
  * The option strings are copied. On failure returns -1, *out is NULL and err
  * says why (an unknown or suspended endpoint is a broker error, fatal).
  */
-int		 ccc_connect(const struct ccc_options *opts, ccc_client **out,
+CCC_API int		 ccc_connect(const struct ccc_options *opts, ccc_client **out,
 		    struct ccc_error *err);
 /*
  * Write what is still buffered, close the session (a TLS close_notify is
  * sent; both within a second at most) and free the client. NULL is fine.
  */
-void		 ccc_close(ccc_client *c);
+CCC_API void		 ccc_close(ccc_client *c);
 /* Endpoint identity the broker recognised from the certificate; owned by c. */
-const char	*ccc_endpoint(const ccc_client *c);
+CCC_API const char	*ccc_endpoint(const ccc_client *c);
 /* True when the TLS handshake resumed a session (see ccc_tls_new()). */
-bool		 ccc_resumed(const ccc_client *c);
+CCC_API bool		 ccc_resumed(const ccc_client *c);
 /* Maximum frame size the broker announced, in bytes. */
-uint32_t	 ccc_max_frame_size(const ccc_client *c);
+CCC_API uint32_t	 ccc_max_frame_size(const ccc_client *c);
 /*
  * The socket, for poll(2) integration: when it is readable, or when
  * ccc_pending() is true, ccc_receive() with timeout 0 makes progress.
  */
-int		 ccc_fd(const ccc_client *c);
+CCC_API int		 ccc_fd(const ccc_client *c);
 /*
  * True when ccc_receive() has work that needs no wait for the socket: a
  * received envelope is buffered, the session is over (the error is waiting),
  * or sent requests are still in the output buffer (ccc_receive() writes
  * them, then returns 0 if nothing has arrived).
  */
-bool		 ccc_pending(const ccc_client *c);
+CCC_API bool		 ccc_pending(const ccc_client *c);
 
 /*
  * Send requests without waiting for the reply: each is queued in the output
@@ -187,9 +265,9 @@ bool		 ccc_pending(const ccc_client *c);
  * Returns 0, or -1 when the request is refused locally (too large for the
  * broker's max_frame_size: not fatal) or a write of the buffer failed.
  */
-int		 ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
+CCC_API int		 ccc_send_publish(ccc_client *c, const Ccc__V1__Alert *alert,
 		    uint64_t *request_id, struct ccc_error *err);
-int		 ccc_send_subscribe(ccc_client *c, const char *const *patterns,
+CCC_API int		 ccc_send_subscribe(ccc_client *c, const char *const *patterns,
 		    size_t n_patterns, uint64_t *request_id, struct ccc_error *err);
 /*
  * The same for a durable subscription of this endpoint named name: created on
@@ -198,20 +276,20 @@ int		 ccc_send_subscribe(ccc_client *c, const char *const *patterns,
  * acknowledged with ccc_send_ack() once processed; unacknowledged ones come
  * again (Deliver.redelivered counts how often).
  */
-int		 ccc_send_subscribe_durable(ccc_client *c, const char *name,
+CCC_API int		 ccc_send_subscribe_durable(ccc_client *c, const char *name,
 		    const char *const *patterns, size_t n_patterns,
 		    uint64_t *request_id, struct ccc_error *err);
-int		 ccc_send_unsubscribe(ccc_client *c, uint32_t subscription_id,
+CCC_API int		 ccc_send_unsubscribe(ccc_client *c, uint32_t subscription_id,
 		    uint64_t *request_id, struct ccc_error *err);
 /* Acknowledge deliveries by delivery tag (durable subscriptions). */
-int		 ccc_send_ack(ccc_client *c, const uint64_t *tags, size_t n_tags,
+CCC_API int		 ccc_send_ack(ccc_client *c, const uint64_t *tags, size_t n_tags,
 		    struct ccc_error *err);
 /*
  * Write everything buffered by the ccc_send_* calls now, waiting for the
  * socket at most the client's timeout. Returns 0 (also when nothing was
  * buffered), or -1 when the write failed (fatal: the session is over).
  */
-int		 ccc_flush(ccc_client *c, struct ccc_error *err);
+CCC_API int		 ccc_flush(ccc_client *c, struct ccc_error *err);
 
 /*
  * Wait up to timeout_ms (-1: forever, 0: do not block) for the next envelope
@@ -223,9 +301,9 @@ int		 ccc_flush(ccc_client *c, struct ccc_error *err);
  * the session failed or was closed (err says why; a fatal Error from the
  * broker is first returned as an envelope, then -1 with CCC_ERR_CLOSED).
  */
-int		 ccc_receive(ccc_client *c, int timeout_ms,
+CCC_API int		 ccc_receive(ccc_client *c, int timeout_ms,
 		    Ccc__V1__Envelope **env, struct ccc_error *err);
-void		 ccc_envelope_free(Ccc__V1__Envelope *env);
+CCC_API void		 ccc_envelope_free(Ccc__V1__Envelope *env);
 
 /*
  * Blocking helpers: send one request and wait for its reply.
@@ -241,12 +319,12 @@ void		 ccc_envelope_free(Ccc__V1__Envelope *env);
  * A refusal by the broker returns -1 with err->code the broker's error code
  * and err->message its text.
  */
-int		 ccc_publish(ccc_client *c, const Ccc__V1__Alert *alert,
+CCC_API int		 ccc_publish(ccc_client *c, const Ccc__V1__Alert *alert,
 		    char id[CCC_ID_LEN], struct ccc_error *err);
-int		 ccc_subscribe(ccc_client *c, const char *const *patterns,
+CCC_API int		 ccc_subscribe(ccc_client *c, const char *const *patterns,
 		    size_t n_patterns, uint32_t *subscription_id,
 		    struct ccc_error *err);
-int		 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
+CCC_API int		 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
 		    struct ccc_error *err);
 /*
  * Durable subscriptions: subscribe (name must not be NULL; *resumed, if not
@@ -259,13 +337,13 @@ int		 ccc_unsubscribe(ccc_client *c, uint32_t subscription_id,
  * patterns may be NULL) and cannot be forgotten. ccc_subscribe_inbox() is
  * ccc_subscribe_durable(c, CCC_INBOX, NULL, 0, ...).
  */
-int		 ccc_subscribe_durable(ccc_client *c, const char *name,
+CCC_API int		 ccc_subscribe_durable(ccc_client *c, const char *name,
 		    const char *const *patterns, size_t n_patterns,
 		    uint32_t *subscription_id, bool *resumed,
 		    struct ccc_error *err);
-int		 ccc_subscribe_inbox(ccc_client *c, uint32_t *subscription_id,
+CCC_API int		 ccc_subscribe_inbox(ccc_client *c, uint32_t *subscription_id,
 		    bool *resumed, struct ccc_error *err);
-int		 ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id,
+CCC_API int		 ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id,
 		    bool forget, struct ccc_error *err);
 /*
  * A plain subscription that first replays the stored alerts published since
@@ -273,7 +351,7 @@ int		 ccc_unsubscribe_forget(ccc_client *c, uint32_t subscription_id,
  * continues live with no gap or duplicate at the seam. Replayed deliveries
  * have Deliver.replayed set.
  */
-int		 ccc_subscribe_since(ccc_client *c, int64_t since,
+CCC_API int		 ccc_subscribe_since(ccc_client *c, int64_t since,
 		    const char *const *patterns, size_t n_patterns,
 		    uint32_t *subscription_id, struct ccc_error *err);
 
@@ -284,7 +362,7 @@ int		 ccc_subscribe_since(ccc_client *c, int64_t since,
  * for another endpoint's alert, and with ALERT_ID_CONFLICT for an id that a
  * store from before ids were unique gave to alerts of several endpoints.
  */
-int		 ccc_receipts(ccc_client *c, const char *alert_id,
+CCC_API int		 ccc_receipts(ccc_client *c, const char *alert_id,
 		    Ccc__V1__Envelope **reply, struct ccc_error *err);
 
 /*
@@ -298,7 +376,7 @@ int		 ccc_receipts(ccc_client *c, const char *alert_id,
  * err->message its text; *reply is then NULL. A request too large for the
  * broker's max_frame_size is refused locally (CCC_ERR_USAGE, not fatal).
  */
-int		 ccc_admin(ccc_client *c, const Ccc__V1__AdminRequest *req,
+CCC_API int		 ccc_admin(ccc_client *c, const Ccc__V1__AdminRequest *req,
 		    Ccc__V1__AdminReply **reply, struct ccc_error *err);
 
 /*
@@ -313,14 +391,14 @@ int		 ccc_admin(ccc_client *c, const Ccc__V1__AdminRequest *req,
  * now, FORBIDDEN after a change of the access rules for instance, is not
  * transient; it is dropped from those made again).
  */
-int		 ccc_reconnect(ccc_client *c, struct ccc_error *err);
+CCC_API int		 ccc_reconnect(ccc_client *c, struct ccc_error *err);
 /*
  * The ids, in the current session, of the subscriptions ccc_reconnect()
  * would make again, in the order they were first made (0 for one not made
  * again yet, after a failed ccc_reconnect()): at most max of them are
  * stored in ids; returns how many there are.
  */
-size_t		 ccc_subscription_ids(const ccc_client *c, uint32_t *ids,
+CCC_API size_t		 ccc_subscription_ids(const ccc_client *c, uint32_t *ids,
 		    size_t max);
 
 /* Delays between reconnection attempts. Zero it before the first use. */
@@ -334,11 +412,11 @@ struct ccc_backoff {
  * The next delay in milliseconds: a random value between half and all of
  * the current delay, which then doubles up to max_ms.
  */
-int		 ccc_backoff_next(struct ccc_backoff *b);
+CCC_API int		 ccc_backoff_next(struct ccc_backoff *b);
 /* Start again from initial_ms (after a good connection). */
-void		 ccc_backoff_reset(struct ccc_backoff *b);
+CCC_API void		 ccc_backoff_reset(struct ccc_backoff *b);
 
 /* Short name of a broker error code ("forbidden") or local error ("timeout"). */
-const char	*ccc_error_name(int code);
+CCC_API const char	*ccc_error_name(int code);
 
 #endif

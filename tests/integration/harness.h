@@ -335,5 +335,6 @@ Suite		*privileges_suite(void);
 Suite		*resumption_suite(void);
 Suite		*ids_suite(void);
 Suite		*reconnect_suite(void);
+Suite		*systemd_suite(void);
 
 #endif

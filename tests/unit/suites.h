@@ -12,5 +12,6 @@ Suite	*config_suite(void);
 Suite	*names_suite(void);
 Suite	*policy_suite(void);
 Suite	*quota_suite(void);
+Suite	*log_suite(void);
 
 #endif
