@@ -132,7 +132,9 @@ struct store_row {
 
 struct store_result {
 	enum store_status	 status;
-	const char		*error;		/* STORE_FAILED: why */
+	const char		*error;		/* STORE_FAILED: why; STORE_RESTRICTED: for the client */
+	const char		*detail;	/* STORE_RESTRICTED: the same, naming the
+						   alert's origin (log and audit only) */
 	int64_t			 published_at;	/* publish (OK, DUPLICATE): the stored time */
 	uint64_t		 seq;		/* publish (OK): the alert's place in publishing order */
 	uint64_t		 dsub_id;	/* subscribe: the durable subscription */

@@ -1694,6 +1694,30 @@ store_do_audit(struct store *st, struct store_op *op)
 }
 
 /*
+ * Publish op refused: its reference ref names origin's restricted alert.
+ * The client is told that it is restricted, not whose it is (it may not be
+ * in the alert's audience); the log and the audit record (its detail) name
+ * the origin too.
+ */
+static void
+store_publish_restricted(struct store_op *op, const char *ref,
+    const char *origin)
+{
+	char detail[400];
+
+	snprintf(op->error, sizeof(op->error), "alert %s is restricted: it may "
+	    "not be disseminated further without its originator's permission",
+	    ref);
+	snprintf(detail, sizeof(detail), "alert %s of %s is restricted", ref,
+	    origin);
+	free(op->audit.text[6]);
+	op->audit.text[6] = xstrdup(detail);
+	op->res.status = STORE_RESTRICTED;
+	op->res.error = op->error;
+	op->res.detail = op->audit.text[6];
+}
+
+/*
  * The id is stored already: a duplicate, a conflict, or another origin's.
  * The alert it names is its first one (collision 0), or, when a store from
  * before ids were unique lost that one to retention, the earliest left.
@@ -1798,16 +1822,12 @@ store_do_publish(struct store *st, struct store_op *op)
 		sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt);
 		if (rc == SQLITE_ROW) {
-			snprintf(op->error, sizeof(op->error), "alert %s of %s is "
-			    "restricted: it may not be disseminated further "
-			    "without its originator's permission", ref,
+			store_publish_restricted(op, ref,
 			    (const char *)sqlite3_column_text(stmt, 0));
 			sqlite3_reset(stmt);
 			if (store_run(st, op, "DELETE FROM alerts WHERE seq = ?1",
 			    "i", seq) < 0)
 				return -1;
-			op->res.status = STORE_RESTRICTED;
-			op->res.error = op->error;
 			return store_write_audit(st, op, "publish_refused", NULL);
 		}
 		sqlite3_reset(stmt);
