@@ -1284,6 +1284,7 @@ void
 store_health(const struct store *st, struct store_health *h)
 {
 	h->write_ok = !st->write_failed && !store_lost(st);
+	h->files_lost = store_lost(st);
 	h->error = store_lost(st) ? STORE_LOST : st->write_failed ?
 	    st->write_error : NULL;
 	h->pending = st->pending;

@@ -184,6 +184,9 @@ START_TEST(sync_failure_refuses_the_publish)
 	ccc_envelope_free(got);
 	r = h_http_get(h_metrics_port(b), "/healthz");
 	ck_assert_int_eq(r.status, 503);
+	ck_assert_msg(strcmp(r.body, "store: the store's files were removed or "
+	    "replaced while cccd runs; nothing is stored until it is "
+	    "restarted\n") == 0, "/healthz: %s", r.body);
 	free(r.head);
 	ck_assert(h_log_contains(b, "cannot sync the store to disk"));
 
@@ -496,6 +499,9 @@ store_files_taken(void (*how)(const struct h_broker *), const char *what)
 	ccc_envelope_free(e);
 	r = h_http_get(h_metrics_port(b), "/healthz");
 	ck_assert_int_eq(r.status, 503);
+	ck_assert_msg(strcmp(r.body, "store: the store's files were removed or "
+	    "replaced while cccd runs; nothing is stored until it is "
+	    "restarted\n") == 0, "/healthz: %s", r.body);
 	free(r.head);
 	ck_assert(h_log_contains(b, "ERROR store: "));
 	ck_assert(h_log_contains(b, what));
