@@ -184,9 +184,6 @@ START_TEST(sync_failure_refuses_the_publish)
 	ccc_envelope_free(got);
 	r = h_http_get(h_metrics_port(b), "/healthz");
 	ck_assert_int_eq(r.status, 503);
-	ck_assert_msg(strcmp(r.body, "store: the store's files were removed or "
-	    "replaced while cccd runs; nothing is stored until it is "
-	    "restarted\n") == 0, "/healthz: %s", r.body);
 	free(r.head);
 	ck_assert(h_log_contains(b, "cannot sync the store to disk"));
 
@@ -329,6 +326,18 @@ wal_open(const struct h_broker *b, size_t *pgsz, long *frames)
 	return fd;
 }
 
+/* publish_and_kill(b, 40), then wal_open(). */
+static int
+wal_after_kill(struct h_broker *b, size_t *pgsz, long *frames)
+{
+	int fd;
+
+	publish_and_kill(b, 40);
+	fd = wal_open(b, pgsz, frames);
+	ck_assert_msg(*frames > 10, "only %ld frames in the log", *frames);
+	return fd;
+}
+
 /*
  * A byte flipped in the page of the third frame of the write-ahead log
  * after a crash: SQLite would drop every transaction after it, confirmed
@@ -345,9 +354,7 @@ START_TEST(wal_damage_refused_at_start)
 	uint8_t byte;
 	int fd;
 
-	publish_and_kill(b, 40);
-	fd = wal_open(b, &pgsz, &frames);
-	ck_assert_msg(frames > 10, "only %ld frames in the log", frames);
+	fd = wal_after_kill(b, &pgsz, &frames);
 	at = 32 + 2 * (off_t)(24 + pgsz) + 24 + 100;
 	ck_assert(pread(fd, &byte, 1, at) == 1);
 	byte ^= 0xff;
@@ -356,6 +363,7 @@ START_TEST(wal_damage_refused_at_start)
 
 	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a damaged log");
 	ck_assert(h_log_contains(b, "ccc.db-wal is damaged: frame 3 of"));
+	ck_assert(h_log_contains(b, "frames of it were synced (ccc.db-head)"));
 	ck_assert(h_log_contains(b, "restore the store from a backup, or start "
 	    "once with --accept-store-loss"));
 	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 1);
@@ -377,6 +385,24 @@ START_TEST(wal_damage_refused_at_start)
 END_TEST
 
 /*
+ * Broker b, started after publish_and_kill(b, 40) and a change to its
+ * log: every confirmed alert is there, the journal is whole, and the next
+ * start is normal.
+ */
+static void
+confirmed_kept(struct h_broker *b)
+{
+	int alerts;
+
+	h_broker_halt(b);
+	alerts = rows(b, "alerts");
+	ck_assert_msg(alerts >= 40, "%d alerts kept of 40 confirmed", alerts);
+	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 0);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+
+/*
  * A torn tail, as a crash leaves it: after the last frame, a frame whose
  * checksum fails and half of another. The broker starts, and every
  * confirmed alert is there.
@@ -387,10 +413,9 @@ START_TEST(wal_torn_tail_starts)
 	size_t pgsz;
 	long frames;
 	uint8_t *f;
-	int fd, alerts;
+	int fd;
 
-	publish_and_kill(b, 40);
-	fd = wal_open(b, &pgsz, &frames);
+	fd = wal_after_kill(b, &pgsz, &frames);
 	f = malloc(24 + pgsz);
 	ck_assert(pread(fd, f, 24 + pgsz, 32 + (frames - 1) *
 	    (off_t)(24 + pgsz)) == (ssize_t)(24 + pgsz));
@@ -403,12 +428,91 @@ START_TEST(wal_torn_tail_starts)
 	close(fd);
 
 	h_broker_restart(b);
-	h_broker_halt(b);
-	alerts = rows(b, "alerts");
-	ck_assert_msg(alerts >= 40, "%d alerts kept of 40 confirmed", alerts);
-	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 0);
+	confirmed_kept(b);
+}
+END_TEST
+
+static uint32_t
+wal_get32(bool be, const uint8_t *p)
+{
+	return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3] : (uint32_t)p[3] << 24 |
+	    (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static void
+wal_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/*
+ * Give frame f (24-byte header, then pgsz bytes) the checksum SQLite
+ * computes from seed, the checksum stored in the frame before it; flip
+ * its last bit when bad.
+ */
+static void
+wal_frame_sum(bool be, uint8_t *f, size_t pgsz, const uint8_t *seed, bool bad)
+{
+	uint32_t s[2] = { wal_get32(true, seed), wal_get32(true, seed + 4) };
+
+	for (size_t i = 0; i < 24 + pgsz; i += 8) {
+		if (i == 8)
+			i = 24;		/* salts and checksum are not summed */
+		s[0] += wal_get32(be, f + i) + s[1];
+		s[1] += wal_get32(be, f + i + 4) + s[0];
+	}
+	wal_put_be32(f + 16, s[0]);
+	wal_put_be32(f + 20, s[1] ^ (bad ? 1 : 0));
+}
+
+/*
+ * A power cut that lost unsynced frames out of order: after the log as a
+ * crash leaves it come two frames written after its last sync, of which
+ * the first never reached the disk (its checksum fails) and the second, a
+ * commit frame, did (its checksum holds from the one stored in the first).
+ * Nothing past the last sync was confirmed: the broker starts, says what
+ * it drops, and every confirmed alert is there.
+ */
+START_TEST(wal_unsynced_out_of_order_starts)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	uint8_t hdr[32], *f;
+	char db[400];
+	struct stat st;
+	size_t pgsz, fsz;
+	long frames;
+	int fd;
+	bool be;
+
+	fd = wal_after_kill(b, &pgsz, &frames);
+	fsz = 24 + pgsz;
+	f = malloc(2 * fsz);
+	ck_assert(pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr));
+	be = hdr[3] & 1;
+	ck_assert(pread(fd, f, fsz, 32 + (frames - 1) * (off_t)fsz) ==
+	    (ssize_t)fsz);
+	memcpy(f + fsz, f, fsz);
+	data_path(b, "ccc.db", db, sizeof(db));
+	ck_assert(stat(db, &st) == 0);
+	wal_put_be32(f + 4, 0);					/* not a commit */
+	wal_put_be32(f + fsz + 4, (uint32_t)(st.st_size / (off_t)pgsz));
+	memcpy(f + 8, hdr + 16, 8);				/* the log's salts */
+	memcpy(f + fsz + 8, hdr + 16, 8);
+	wal_frame_sum(be, f, pgsz, f + 16, true);
+	wal_frame_sum(be, f + fsz, pgsz, f + 16, false);
+	ck_assert(pwrite(fd, f, 2 * fsz, 32 + frames * (off_t)fsz) ==
+	    (ssize_t)(2 * fsz));
+	free(f);
+	close(fd);
+
 	h_broker_restart(b);
-	h_broker_stop(b);
+	ck_assert(h_log_contains(b, "written after its last sync"));
+	ck_assert(!h_log_contains(b, "is damaged"));
+	confirmed_kept(b);
 }
 END_TEST
 
@@ -559,6 +663,7 @@ faults_suite(void)
 	tcase_add_test(tc, corrupted_store_refused_at_start);
 	tcase_add_test(tc, wal_damage_refused_at_start);
 	tcase_add_test(tc, wal_torn_tail_starts);
+	tcase_add_test(tc, wal_unsynced_out_of_order_starts);
 	tcase_add_test(tc, older_store_copy_detected);
 	tcase_add_test(tc, removed_store_refuses_publishes);
 	tcase_add_test(tc, replaced_store_refuses_publishes);
