@@ -4,7 +4,9 @@
  * when space returns; a sync that fails after the commit refuses the publish
  * (its live deliveries are made: the alert was committed) and service goes
  * on; a store file with a flipped byte is detected at start-up and the
- * broker refuses to serve.
+ * broker refuses to serve; damage among the synced frames of the
+ * write-ahead log refuses the start, damage after them (never confirmed)
+ * does not.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "harness.h"
 
@@ -345,25 +349,46 @@ wal_after_kill(struct h_broker *b, size_t *pgsz, long *frames)
  * do; --verify-audit says the journal is incomplete; --accept-store-loss
  * starts, logs and journals the loss, and the next start is normal.
  */
-START_TEST(wal_damage_refused_at_start)
+/* Flip the byte at offset at of the log of stopped broker b. */
+static void
+wal_flip(const struct h_broker *b, off_t at)
 {
-	struct h_broker *b = h_broker_start(NULL);
 	size_t pgsz;
 	long frames;
-	off_t at;
 	uint8_t byte;
-	int fd;
+	int fd = wal_open(b, &pgsz, &frames);
 
-	fd = wal_after_kill(b, &pgsz, &frames);
-	at = 32 + 2 * (off_t)(24 + pgsz) + 24 + 100;
 	ck_assert(pread(fd, &byte, 1, at) == 1);
 	byte ^= 0xff;
 	ck_assert(pwrite(fd, &byte, 1, at) == 1);
 	close(fd);
+}
 
+/*
+ * publish_and_kill(b, 40), a byte flipped in the page of the log's third
+ * frame, and the start refused for it. Returns where the byte is.
+ */
+static off_t
+wal_damage_third_frame(struct h_broker *b)
+{
+	size_t pgsz;
+	long frames;
+	off_t at;
+
+	close(wal_after_kill(b, &pgsz, &frames));
+	at = 32 + 2 * (off_t)(24 + pgsz) + 24 + 100;
+	wal_flip(b, at);
 	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a damaged log");
 	ck_assert(h_log_contains(b, "ccc.db-wal is damaged: frame 3 of"));
 	ck_assert(h_log_contains(b, "frames of it were synced (ccc.db-head)"));
+	return at;
+}
+
+START_TEST(wal_damage_refused_at_start)
+{
+	struct h_broker *b = h_broker_start(NULL);
+
+	wal_damage_third_frame(b);
 	ck_assert(h_log_contains(b, "restore the store from a backup, or start "
 	    "once with --accept-store-loss"));
 	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 1);
@@ -401,6 +426,54 @@ confirmed_kept(struct h_broker *b)
 	h_broker_restart(b);
 	h_broker_stop(b);
 }
+
+/* The salts in the header of running broker b's write-ahead log. */
+static void
+wal_salts(const struct h_broker *b, uint8_t salts[8])
+{
+	char wal[400];
+	uint8_t hdr[32];
+	int fd;
+
+	data_path(b, "ccc.db-wal", wal, sizeof(wal));
+	ck_assert_msg((fd = open(wal, O_RDONLY)) >= 0, "%s: %s", wal,
+	    strerror(errno));
+	ck_assert(pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr));
+	close(fd);
+	memcpy(salts, hdr + 16, 8);
+}
+
+/*
+ * After a checkpoint started the log anew (its salts change), ccc.db-head
+ * follows the new log: a damaged frame among those synced since is
+ * refused as in the first one, and the log undamaged starts.
+ */
+START_TEST(wal_damage_after_restart_refused)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *pub = h_connect(b, "tr-customs");
+	Ccc__V1__Envelope *e;
+	uint8_t first[8], now[8];
+	int i;
+
+	for (i = 0; i < 600; i++) {
+		e = big_publish(pub, i);
+		ck_assert_int_eq(e->body_case,
+		    CCC__V1__ENVELOPE__BODY_PUBLISH_OK);
+		ccc_envelope_free(e);
+		wal_salts(b, i == 0 ? first : now);
+		if (i > 0 && memcmp(first, now, 8) != 0)
+			break;
+	}
+	ck_assert_msg(i < 600, "the log was not started anew in %d publishes",
+	    i);
+	ccc_close(pub);
+	/* the byte put back: the frames of the older log after it are no harm */
+	wal_flip(b, wal_damage_third_frame(b));
+	h_broker_restart(b);
+	confirmed_kept(b);
+}
+END_TEST
 
 /*
  * A torn tail, as a crash leaves it: after the last frame, a frame whose
@@ -638,6 +711,59 @@ replace_db(const struct h_broker *b)
 	ck_assert(rename(copy, db) == 0);
 }
 
+/*
+ * Write ccc.db-head of stopped broker b as a broker before the log's place
+ * was recorded did: two 64-byte slots of version 1 anchoring record seq.
+ */
+static void
+head_v1(const struct h_broker *b, int64_t seq)
+{
+	uint8_t slot[64] = "cccHEAD1", md[32];
+	char head[400];
+	int fd;
+
+	for (int i = 0; i < 8; i++)
+		slot[8 + i] = (uint8_t)((uint64_t)seq >> (56 - 8 * i));
+	ck_assert(EVP_Digest(slot, 48, md, NULL, EVP_sha256(), NULL));
+	memcpy(slot + 48, md, 16);
+	data_path(b, "ccc.db-head", head, sizeof(head));
+	fd = open(head, O_WRONLY | O_TRUNC);
+	ck_assert(fd >= 0);
+	ck_assert(write(fd, slot, 64) == 64 && write(fd, slot, 64) == 64);
+	close(fd);
+}
+
+/*
+ * A ccc.db-head of version 1 is still read: the record it anchors must be
+ * in the journal; the broker then writes it anew in version 2.
+ */
+START_TEST(head_of_version_1_read)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	char data[400], head[400], want[120];
+	struct stat st;
+	int64_t last;
+
+	h_exchange_fresh(b);
+	h_broker_halt(b);
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	last = h_store_value(data, "SELECT max(seq) FROM audit");
+	head_v1(b, last + 5);
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started short of its head");
+	snprintf(want, sizeof(want), "the audit journal ends at record %lld, "
+	    "but record %lld was synced", (long long)last, (long long)last + 5);
+	ck_assert(h_log_contains(b, want));
+	head_v1(b, 0);
+	h_broker_restart(b);
+	h_broker_halt(b);
+	data_path(b, "ccc.db-head", head, sizeof(head));
+	ck_assert(stat(head, &st) == 0);
+	ck_assert_int_eq(st.st_size, 2 * 88);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(removed_store_refuses_publishes)
 {
 	store_files_taken(remove_files, "ccc.db was removed while cccd runs");
@@ -662,9 +788,11 @@ faults_suite(void)
 	tcase_add_test(tc, sync_failure_refuses_the_publish);
 	tcase_add_test(tc, corrupted_store_refused_at_start);
 	tcase_add_test(tc, wal_damage_refused_at_start);
+	tcase_add_test(tc, wal_damage_after_restart_refused);
 	tcase_add_test(tc, wal_torn_tail_starts);
 	tcase_add_test(tc, wal_unsynced_out_of_order_starts);
 	tcase_add_test(tc, older_store_copy_detected);
+	tcase_add_test(tc, head_of_version_1_read);
 	tcase_add_test(tc, removed_store_refuses_publishes);
 	tcase_add_test(tc, replaced_store_refuses_publishes);
 	suite_add_tcase(s, tc);
