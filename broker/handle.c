@@ -237,7 +237,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 		goto done;
 	case STORE_RESTRICTED:
 		log_warn("publish %s from %s refused: %s", w->id, s->endpoint,
-		    res->error);
+		    res->detail);
 		sess_error(s, w->request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false, "%s",
 		    res->error);

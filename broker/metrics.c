@@ -423,7 +423,9 @@ metrics_health(struct server *srv, char *buf, size_t len)
 		return buf;
 	}
 	store_health(server_store(srv), &h);
-	if (!h.write_ok)
+	if (h.files_lost)
+		snprintf(buf, len, "store: %s", h.error);
+	else if (!h.write_ok)
 		snprintf(buf, len, "store: the last write failed: %s", h.error);
 	else if (h.pending > 0 && h.waiting_us > METRICS_STALL_US)
 		snprintf(buf, len, "store: the writer thread has finished "

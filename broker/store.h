@@ -132,7 +132,9 @@ struct store_row {
 
 struct store_result {
 	enum store_status	 status;
-	const char		*error;		/* STORE_FAILED: why */
+	const char		*error;		/* STORE_FAILED: why; STORE_RESTRICTED: for the client */
+	const char		*detail;	/* STORE_RESTRICTED: the same, naming the
+						   alert's origin (log and audit only) */
 	int64_t			 published_at;	/* publish (OK, DUPLICATE): the stored time */
 	uint64_t		 seq;		/* publish (OK): the alert's place in publishing order */
 	uint64_t		 dsub_id;	/* subscribe: the durable subscription */
@@ -364,6 +366,8 @@ void	store_counts(struct store *st, store_cb *cb, void *arg);
 struct store_health {
 	bool		 write_ok;	/* the last operation that writes succeeded */
 	const char	*error;		/* !write_ok: why not (valid until the next callback) */
+	bool		 files_lost;	/* !write_ok: the store's files were removed or
+					   replaced (error says so); until restarted */
 	size_t		 pending;	/* operations queued, not called back yet */
 	int64_t		 waiting_us;	/* pending > 0: time since the writer last handed
 					   back a batch, or since the queue was empty */

@@ -15,13 +15,16 @@
  * and what synchronous=FULL gives with the sync taken off the writer's path.
  * At open (migrations) and in checkpoints SQLite syncs as usual.
  *
- * After each sync the syncer records the newest synced audit record in
- * ccc.db-head, outside the database, and once a second it checks that the
- * store's files are still the ones at their paths; when one was removed
- * or replaced, nothing more is stored. At open, the write-ahead log is
- * read before SQLite recovers it (a damaged frame in its middle would make
- * SQLite drop every transaction after it), and the journal must reach the
- * record in ccc.db-head.
+ * After each sync the syncer records the newest synced audit record and
+ * how far the WAL was synced (its salts and frame count, noted by the
+ * writer after each commit in its WAL hook, which also checkpoints as
+ * SQLite's default hook does) in ccc.db-head, outside the database, and
+ * once a second it checks that the store's files are still the ones at
+ * their paths; when one was removed or replaced, nothing more is stored.
+ * At open, the write-ahead log is read before SQLite recovers it (a
+ * damaged frame among those synced would make SQLite drop every
+ * transaction after it), and the journal must reach the record in
+ * ccc.db-head.
  *
  * Must never: run a callback (other than a committed callback) before its
  * transaction is synced; run a committed callback before the commit; let
@@ -58,6 +61,7 @@
 #define STORE_LOST	"the store's files were removed or replaced while cccd " \
 			"runs; nothing is stored until it is restarted"
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
+#define STORE_CHECKPOINT_FRAMES	1000	/* SQLite's wal_autocheckpoint default */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
@@ -133,11 +137,19 @@ struct store {
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
 	uint64_t		 syncs;		/* syncer: fdatasync calls */
 	int			 headfd;	/* ccc.db-head: the anchored chain end */
+	struct store_walpos {				/* a place in the WAL */
+		uint8_t		 salts[8];	/* salt-1, salt-2 of its header: the log's generation */
+		int64_t		 frames;	/* frames of that generation, from the first */
+	}			 wal;		/* writer thread: at its last commit */
+	struct store_walpos	 sync_wal;	/* lock: the same, for the syncer */
 	struct store_anchor {				/* syncer: what ccc.db-head says */
 		int64_t		 seq;		/* last synced audit record (0: none) */
 		uint8_t		 hash[32];
+		bool		 has_wal;	/* wal holds (not a head of version 1) */
+		struct store_walpos wal;	/* the log as far as it was synced */
 	}			 anchor;
-	uint64_t		 head_writes;	/* syncer: alternates the two slots */
+	uint64_t		 head_writes;	/* syncer: slots written since start-up
+						   (alternates them; the newer one's count) */
 	bool			 head_dirty;	/* syncer: written, not synced yet */
 	int64_t			 head_synced_us, checked_us;	/* syncer */
 	struct store_ident {				/* the files as opened */
@@ -502,6 +514,31 @@ store_report_collisions(struct store *st, char *err, size_t errlen)
 }
 
 /*
+ * Writer, after each commit (sqlite3_wal_hook): note the log's salts and
+ * how many frames it holds, which the syncer anchors in ccc.db-head once
+ * it synced them (before st->walfd is open: frames 0, nothing anchored).
+ * The two agree: only this thread writes, and a checkpoint restarts the
+ * log (new salts) only at the start of its next write transaction. Then
+ * checkpoint as SQLite's own hook, which this one replaces, would.
+ */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = arg;
+	uint8_t hdr[24];
+
+	st->wal.frames = 0;
+	if (st->walfd >= 0 && pread(st->walfd, hdr, sizeof(hdr), 0) ==
+	    (ssize_t)sizeof(hdr)) {
+		memcpy(st->wal.salts, hdr + 16, 8);
+		st->wal.frames = frames;
+	}
+	if (frames >= STORE_CHECKPOINT_FRAMES)
+		sqlite3_wal_checkpoint(db, name);
+	return SQLITE_OK;
+}
+
+/*
  * The WAL of the database at path, opened for fdatasync(2) only; SQLite
  * keeps the same file for as long as a connection is open. Returns the
  * descriptor, or -1 with why set.
@@ -570,126 +607,226 @@ store_wal_frame_ok(const uint8_t *hdr, const uint8_t *f, size_t pgsz,
 	return s[0] == store_get_be32(f + 16) && s[1] == store_get_be32(f + 20);
 }
 
+/* What store_wal_scan read in a write-ahead log. */
+struct store_walscan {
+	uint8_t		 salts[8];	/* salt-1, salt-2 of its header */
+	bool		 hdr_ok;	/* the header's checksum holds */
+	int64_t		 frames;	/* whole frames in the file */
+	int64_t		 bad;		/* first frame failing its checksum, or -1 */
+	int64_t		 later;		/* commit frames after it that check */
+};
+
 /*
- * Read the write-ahead log of the database at path before SQLite recovers
- * it (format: sqlite.org/fileformat2.html#walformat). SQLite keeps the
- * frames up to the last commit frame before the first frame that fails
- * its checksum, and drops the rest without a word: right for a torn tail
- * after a crash (nothing follows it), wrong when a frame in the middle was
- * damaged on disk, since every transaction after it is lost with it.
+ * Read the write-ahead log open on fd (format: sqlite.org/fileformat2.html
+ * #walformat) into w. SQLite keeps the frames up to the
+ * last commit frame before the first frame that fails its checksum (or
+ * has other salts: a frame of an older generation of the log, left behind
+ * when a checkpoint restarted it), and drops the rest without a word.
  *
  * The checksum is cumulative: each frame's sum starts from the one stored
  * in the frame before, so after a damaged frame the running sum is wrong
- * for every frame after it, and SQLite cannot tell whether they are
- * valid. But each frame also stores its own sum, so a frame after the
- * damage is checked by starting from the sum stored in the frame before
- * it: a frame with the log's salts (this generation of the log, not an
- * older one left behind by a restart of the log) whose checksum matches
- * that way was written by SQLite after the damaged one, as part of the
- * same log. If such a frame is a commit frame, a whole transaction
- * follows the damage: that is corruption, and refused. The same holds for
- * a damaged log header (SQLite then ignores the whole log) followed by
- * frames that check from the sum it stores.
- *
- * A crash of the broker cannot leave valid frames after an invalid one
- * (the log is written in order, and the kernel keeps what was written).
- * A power failure can, for the transactions not synced yet, whose pages
- * the kernel may have written out of order; those were never confirmed,
- * and --accept-store-loss starts the broker with what precedes them.
- * Returns 0 (nothing found, or no log), -1 with why set on corruption.
+ * for every frame after it. But each frame also stores its own sum, so a
+ * frame after the damage is checked by starting from the sum stored in the
+ * frame before it: a frame with the log's salts whose checksum matches
+ * that way was written by SQLite after the damaged one, in the same
+ * generation; w->later counts those that are commit frames. A damaged log
+ * header (SQLite then ignores the whole log) counts as damage at frame 0.
+ * Returns false when there is no log header (SQLite ignores the file).
  */
-static int
-store_wal_scan(const char *path, char *why, size_t whylen)
+static bool
+store_wal_read(int fd, struct store_walscan *w)
 {
-	uint8_t hdr[32], *f = NULL;
+	uint8_t hdr[32], *f;
 	uint32_t s[2] = { 0, 0 }, t[2];
 	size_t pgsz, fsz;
-	int64_t i, bad = -1, later = 0;
-	char wal[600], where[64];
-	bool be, hdr_ok;
-	int fd, rc = 0;
+	bool be;
 
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	if ((fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;	/* none; anything else SQLite reports */
 	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
 	    (store_get_be32(hdr) & ~1U) != 0x377f0682)
-		goto out;	/* no log header: SQLite ignores the file */
+		return false;
 	be = hdr[3] & 1;
 	pgsz = store_get_be32(hdr + 8);
 	if (pgsz == 1)
 		pgsz = 65536;
 	if (pgsz < 512 || pgsz > 65536 || (pgsz & (pgsz - 1)) != 0)
-		goto out;
+		return false;
+	memcpy(w->salts, hdr + 16, 8);
 	store_wal_sum(be, hdr, 24, s);
-	hdr_ok = s[0] == store_get_be32(hdr + 24) && s[1] ==
+	w->hdr_ok = s[0] == store_get_be32(hdr + 24) && s[1] ==
 	    store_get_be32(hdr + 28);
-	if (!hdr_ok)
-		bad = 0;
+	w->bad = w->hdr_ok ? -1 : 0;
+	w->later = 0;
 	fsz = 24 + pgsz;
 	f = xmalloc(fsz);
-	memcpy(t, (uint32_t[2]){ store_get_be32(hdr + 24),
-	    store_get_be32(hdr + 28) }, sizeof(t));
-	for (i = 0; pread(fd, f, fsz, 32 + i * (off_t)fsz) == (ssize_t)fsz; i++) {
-		if (bad < 0 && !store_wal_frame_ok(hdr, f, pgsz, be, s))
-			bad = i;
-		else if (bad >= 0 && store_wal_frame_ok(hdr, f, pgsz, be, t) &&
+	t[0] = store_get_be32(hdr + 24);
+	t[1] = store_get_be32(hdr + 28);
+	for (w->frames = 0; pread(fd, f, fsz, 32 + w->frames * (off_t)fsz) ==
+	    (ssize_t)fsz; w->frames++) {
+		if (w->bad < 0 && !store_wal_frame_ok(hdr, f, pgsz, be, s))
+			w->bad = w->frames;
+		else if (w->bad >= 0 && store_wal_frame_ok(hdr, f, pgsz, be, t) &&
 		    store_get_be32(f + 4) != 0)
-			later++;
+			w->later++;
 		t[0] = store_get_be32(f + 16);
 		t[1] = store_get_be32(f + 20);
 	}
-	if (later > 0) {
-		if (hdr_ok)
-			snprintf(where, sizeof(where), "frame %lld of %lld",
-			    (long long)bad + 1, (long long)i);
-		else
-			snprintf(where, sizeof(where), "its header");
+	free(f);
+	return true;
+}
+
+/* "frame N of M" or "its header": where w's damage is. */
+static const char *
+store_wal_where(const struct store_walscan *w, char *buf, size_t len)
+{
+	if (!w->hdr_ok)
+		return "its header";
+	snprintf(buf, len, "frame %lld of %lld", (long long)w->bad + 1,
+	    (long long)w->frames);
+	return buf;
+}
+
+/*
+ * The exact rule, with ccc.db-head saying that synced->frames frames of
+ * the log with synced->salts were synced: a frame of the synced part that fails its checksum, or is
+ * missing, is damage on disk, and every transaction after it would be
+ * lost; refused (-1, why set). Damage past the synced part is the tail of
+ * a power failure (the kernel may write unsynced pages out of order),
+ * none of it confirmed: SQLite drops it, and the broker starts. A log of
+ * other salts was restarted after the last anchored sync: none of it was
+ * synced yet (an anchored record lost with it is missing from the journal,
+ * which store_head_reached finds).
+ */
+static int
+store_wal_exact(const char *wal, const struct store_walscan *w,
+    const struct store_walpos *synced, char *why, size_t whylen)
+{
+	char where[64];
+
+	if (memcmp(w->salts, synced->salts, 8) != 0)
+		return 0;
+	if (w->bad < 0 && w->frames < synced->frames) {
+		snprintf(why, whylen, "the write-ahead log %.200s is damaged: it "
+		    "ends after frame %lld, but %lld frames of it were synced "
+		    "(" STORE_FILE STORE_HEAD ")", wal, (long long)w->frames,
+		    (long long)synced->frames);
+		return -1;
+	}
+	if (w->bad >= 0 && w->bad < synced->frames) {
+		snprintf(why, whylen, "the write-ahead log %.200s is damaged: %s "
+		    "fails its checksum, but %lld frames of it were synced "
+		    "(" STORE_FILE STORE_HEAD "); SQLite would drop every "
+		    "transaction after it", wal, store_wal_where(w, where,
+		    sizeof(where)), (long long)synced->frames);
+		return -1;
+	}
+	if (w->later > 0)
+		log_warn("store: the write-ahead log %s ends in frames written "
+		    "after its last sync, out of order or damaged: %s fails its "
+		    "checksum after the %lld synced, and %lld commit frames "
+		    "follow it; SQLite drops them, none was confirmed", wal,
+		    store_wal_where(w, where, sizeof(where)),
+		    (long long)synced->frames, (long long)w->later);
+	return 0;
+}
+
+/*
+ * Check the write-ahead log of the database at path before SQLite
+ * recovers it, against a, what ccc.db-head says was synced (NULL: no
+ * head). With a's place in the log, the exact rule (store_wal_exact).
+ * Without it (no head, or one of version 1), a commit frame of the log's
+ * generation that checks after a damaged frame is taken for damage on
+ * disk: a crash of the broker cannot leave valid frames after an invalid
+ * one (the log is written in order, and the kernel keeps what was
+ * written), but a power failure can, for the transactions not synced yet,
+ * and then --accept-store-loss starts the broker with what precedes them.
+ * Returns 0 (nothing found, or no log), -1 with why set on damage.
+ */
+static int
+store_wal_scan(const char *path, const struct store_anchor *a, char *why,
+    size_t whylen)
+{
+	struct store_walscan w;
+	char wal[600], where[64];
+	int fd, rc = 0;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if ((fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;	/* none; anything else SQLite reports */
+	if (!store_wal_read(fd, &w))
+		rc = 0;		/* no log header: SQLite ignores the file */
+	else if (a != NULL && a->has_wal)
+		rc = store_wal_exact(wal, &w, &a->wal, why, whylen);
+	else if (w.later > 0) {
 		snprintf(why, whylen, "the write-ahead log %.300s is damaged: %s "
 		    "fails its checksum and %lld committed transactions follow "
-		    "it, which SQLite would drop", wal, where, (long long)later);
+		    "it, which SQLite would drop", wal, store_wal_where(&w,
+		    where, sizeof(where)), (long long)w.later);
 		rc = -1;
 	}
-out:
-	free(f);
 	close(fd);
 	return rc;
 }
 
-#define STORE_HEAD_MAGIC	"cccHEAD1"
-#define STORE_HEAD_SLOT		64
+#define STORE_HEAD_MAGIC	"cccHEAD2"	/* its last byte: the version */
+#define STORE_HEAD_MAGIC1	"cccHEAD1"
+#define STORE_HEAD_SLOT		88
+#define STORE_HEAD_SLOT1	64		/* version 1 */
 
 /*
  * ccc.db-head holds two slots, written in turn, so that a torn write
- * leaves the other one whole: each is the magic, the sequence number of
- * the last synced audit record (big-endian), its hash, and the first 16
- * bytes of the SHA-256 of those 48 bytes.
+ * leaves the other one whole. A slot (version 2) is the magic, the count
+ * of slot writes since start-up (the newer slot has the higher count),
+ * the sequence number of the last synced audit record and its hash, the
+ * WAL's salts and how many frames of that log were synced, then the first
+ * 16 bytes of the SHA-256 of those 72 bytes; numbers are big-endian.
+ * Version 1 had 64-byte slots: the magic, the sequence number (the newer
+ * slot has the higher one), the hash and 16 bytes of the SHA-256 of those
+ * 48; it is still read, and says nothing of the log.
  */
 static void
-store_head_encode(const struct store_anchor *a, uint8_t *slot)
+store_head_encode(const struct store_anchor *a, uint64_t writes,
+    uint8_t *slot)
 {
 	uint8_t md[32];
 
 	memcpy(slot, STORE_HEAD_MAGIC, 8);
-	store_put_be(slot + 8, (uint64_t)a->seq, 8);
-	memcpy(slot + 16, a->hash, 32);
-	EVP_Digest(slot, 48, md, NULL, EVP_sha256(), NULL);
-	memcpy(slot + 48, md, 16);
+	store_put_be(slot + 8, writes, 8);
+	store_put_be(slot + 16, (uint64_t)a->seq, 8);
+	memcpy(slot + 24, a->hash, 32);
+	memcpy(slot + 56, a->wal.salts, 8);
+	store_put_be(slot + 64, (uint64_t)a->wal.frames, 8);
+	EVP_Digest(slot, 72, md, NULL, EVP_sha256(), NULL);
+	memcpy(slot + 72, md, 16);
 }
 
-static bool
-store_head_decode(const uint8_t *slot, struct store_anchor *a)
+static uint64_t
+store_get_be64(const uint8_t *p)
 {
+	return (uint64_t)store_get_be32(p) << 32 | store_get_be32(p + 4);
+}
+
+/* Decode a slot of version v into *a; *order: the newer, the higher. */
+static bool
+store_head_decode(const uint8_t *slot, int v, struct store_anchor *a,
+    uint64_t *order)
+{
+	size_t len = v == 1 ? 48 : 72;
+	const uint8_t *p = slot + (v == 1 ? 8 : 16);
 	uint8_t md[32];
 
-	if (memcmp(slot, STORE_HEAD_MAGIC, 8) != 0 ||
-	    !EVP_Digest(slot, 48, md, NULL, EVP_sha256(), NULL) ||
-	    memcmp(md, slot + 48, 16) != 0)
+	if (memcmp(slot, v == 1 ? STORE_HEAD_MAGIC1 : STORE_HEAD_MAGIC, 8) !=
+	    0 || !EVP_Digest(slot, len, md, NULL, EVP_sha256(), NULL) ||
+	    memcmp(md, slot + len, 16) != 0)
 		return false;
-	a->seq = 0;
-	for (int i = 8; i < 16; i++)
-		a->seq = a->seq << 8 | slot[i];
-	memcpy(a->hash, slot + 16, 32);
+	a->seq = (int64_t)store_get_be64(p);
+	memcpy(a->hash, p + 8, 32);
+	*order = v == 1 ? (uint64_t)a->seq : store_get_be64(slot + 8);
+	a->has_wal = v != 1;
+	memset(&a->wal, 0, sizeof(a->wal));
+	if (a->has_wal) {
+		memcpy(a->wal.salts, slot + 56, 8);
+		a->wal.frames = (int64_t)store_get_be64(slot + 64);
+	}
 	return true;
 }
 
@@ -704,7 +841,8 @@ store_head_read(const char *path, struct store_anchor *a, char *why,
 {
 	uint8_t buf[2 * STORE_HEAD_SLOT];
 	struct store_anchor s;
-	ssize_t n;
+	uint64_t order, newest = 0;
+	ssize_t n, size;
 	int fd, found = 0;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -718,13 +856,17 @@ store_head_read(const char *path, struct store_anchor *a, char *why,
 	close(fd);
 	if (n == 0)
 		return 0;
-	for (int k = 0; k < 2; k++)
-		if ((k + 1) * STORE_HEAD_SLOT <= n &&
-		    store_head_decode(buf + k * STORE_HEAD_SLOT, &s) &&
-		    (found == 0 || s.seq > a->seq)) {
-			*a = s;
-			found = 1;
-		}
+	for (int v = 2; v > 0 && found == 0; v--) {
+		size = v == 1 ? STORE_HEAD_SLOT1 : STORE_HEAD_SLOT;
+		for (int k = 0; k < 2; k++)
+			if ((k + 1) * size <= n &&
+			    store_head_decode(buf + k * size, v, &s, &order) &&
+			    (found == 0 || order > newest)) {
+				*a = s;
+				newest = order;
+				found = 1;
+			}
+	}
 	if (found == 0)
 		snprintf(why, whylen, "%.300s is damaged: it no longer says "
 		    "which audit record was synced last", path);
@@ -780,7 +922,8 @@ store_head_reset(struct store *st, const struct store_anchor *a)
 {
 	uint8_t buf[2 * STORE_HEAD_SLOT];
 
-	store_head_encode(a, buf);
+	st->head_writes = 0;
+	store_head_encode(a, st->head_writes++, buf);
 	memcpy(buf + STORE_HEAD_SLOT, buf, STORE_HEAD_SLOT);
 	if (pwrite(st->headfd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
 	    fdatasync(st->headfd) < 0)
@@ -825,29 +968,36 @@ store_head_open(struct store *st, char *lost, size_t lostlen, char *why,
 	}
 	a.seq = st->chain.next - 1;
 	memcpy(a.hash, st->chain.hash, 32);
+	a.has_wal = true;
+	memset(&a.wal, 0, sizeof(a.wal));	/* none of the log known synced */
 	if (store_head_reset(st, &a) < 0) {
 		snprintf(why, whylen, "cannot write %.300s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	st->sync_chain = st->chain;
+	st->sync_wal = st->wal;
 	return 0;
 }
 
 /*
- * Syncer: anchor c, the chain's end of what was just synced, in the next
- * slot of ccc.db-head. The file is synced later (store_syncer_tick): an
- * anchor behind the store is safe, and one ahead of it cannot happen.
+ * Syncer: anchor c, the chain's end of what was just synced, and w, how
+ * far the log was, in the next slot of ccc.db-head. The file is synced
+ * later (store_syncer_tick): an anchor behind the store is safe, and one
+ * ahead of it cannot happen.
  */
 static int
-store_head_write(struct store *st, const struct store_chain *c)
+store_head_write(struct store *st, const struct store_chain *c,
+    const struct store_walpos *w)
 {
 	uint8_t slot[STORE_HEAD_SLOT];
 	struct store_anchor a;
 
 	a.seq = c->next - 1;
 	memcpy(a.hash, c->hash, 32);
-	store_head_encode(&a, slot);
+	a.has_wal = true;
+	a.wal = *w;
+	store_head_encode(&a, st->head_writes, slot);
 	if (pwrite(st->headfd, slot, sizeof(slot), (off_t)(st->head_writes++ &
 	    1) * STORE_HEAD_SLOT) != (ssize_t)sizeof(slot))
 		return -1;
@@ -942,15 +1092,19 @@ store_open(struct event_base *base, const char *data_dir, char *err,
     size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
+	struct store_anchor a;
 	pthread_condattr_t ca;
-	char why[512], lost[512] = "";
+	char why[512], lost[512] = "", head[600];
 	int rc;
 
 	snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_FILE);
 	st->efd = -1;
 	st->walfd = -1;
 	st->headfd = -1;
-	if (store_wal_scan(st->path, lost, sizeof(lost)) < 0 &&
+	/* a head that cannot be read: store_head_open says so */
+	snprintf(head, sizeof(head), "%s%s", st->path, STORE_HEAD);
+	rc = store_head_read(head, &a, why, sizeof(why));
+	if (store_wal_scan(st->path, rc > 0 ? &a : NULL, lost, sizeof(lost)) < 0 &&
 	    !store_accept_loss_flag) {
 		snprintf(why, sizeof(why), "%s", lost);
 		goto fail_loss;
@@ -963,6 +1117,7 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_wal_hook(st->db, store_wal_hook, st);
 	if (store_wal(st, why, sizeof(why)) < 0 ||
 	    store_exec(st, "PRAGMA synchronous = FULL", why, sizeof(why)) < 0 ||
 	    /* statement and savepoint journals in memory, not in temp files */
@@ -1284,6 +1439,7 @@ void
 store_health(const struct store *st, struct store_health *h)
 {
 	h->write_ok = !st->write_failed && !store_lost(st);
+	h->files_lost = store_lost(st);
 	h->error = store_lost(st) ? STORE_LOST : st->write_failed ?
 	    st->write_error : NULL;
 	h->pending = st->pending;
@@ -1694,6 +1850,30 @@ store_do_audit(struct store *st, struct store_op *op)
 }
 
 /*
+ * Publish op refused: its reference ref names origin's restricted alert.
+ * The client is told that it is restricted, not whose it is (it may not be
+ * in the alert's audience); the log and the audit record (its detail) name
+ * the origin too.
+ */
+static void
+store_publish_restricted(struct store_op *op, const char *ref,
+    const char *origin)
+{
+	char detail[400];
+
+	snprintf(op->error, sizeof(op->error), "alert %s is restricted: it may "
+	    "not be disseminated further without its originator's permission",
+	    ref);
+	snprintf(detail, sizeof(detail), "alert %s of %s is restricted", ref,
+	    origin);
+	free(op->audit.text[6]);
+	op->audit.text[6] = xstrdup(detail);
+	op->res.status = STORE_RESTRICTED;
+	op->res.error = op->error;
+	op->res.detail = op->audit.text[6];
+}
+
+/*
  * The id is stored already: a duplicate, a conflict, or another origin's.
  * The alert it names is its first one (collision 0), or, when a store from
  * before ids were unique lost that one to retention, the earliest left.
@@ -1798,16 +1978,12 @@ store_do_publish(struct store *st, struct store_op *op)
 		sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt);
 		if (rc == SQLITE_ROW) {
-			snprintf(op->error, sizeof(op->error), "alert %s of %s is "
-			    "restricted: it may not be disseminated further "
-			    "without its originator's permission", ref,
+			store_publish_restricted(op, ref,
 			    (const char *)sqlite3_column_text(stmt, 0));
 			sqlite3_reset(stmt);
 			if (store_run(st, op, "DELETE FROM alerts WHERE seq = ?1",
 			    "i", seq) < 0)
 				return -1;
-			op->res.status = STORE_RESTRICTED;
-			op->res.error = op->error;
 			return store_write_audit(st, op, "publish_refused", NULL);
 		}
 		sqlite3_reset(stmt);
@@ -2643,6 +2819,7 @@ store_main(void *arg)
 		st->committed_tail = last;
 		store_append(&st->unsynced, &st->unsynced_tail, batch, last);
 		st->sync_chain = st->chain;
+		st->sync_wal = st->wal;
 		pthread_cond_signal(&st->sync_wake);
 		pthread_mutex_unlock(&st->lock);
 		store_wake_loop(st);
@@ -2710,6 +2887,7 @@ store_syncer(void *arg)
 	struct store *st = arg;
 	struct store_op *list, *last, *op;
 	struct store_chain chain;
+	struct store_walpos wal;
 	const char *what = "";
 	bool wrote, stopping;
 	int rc, e = 0;
@@ -2721,6 +2899,7 @@ store_syncer(void *arg)
 		list = st->unsynced;
 		last = st->unsynced_tail;
 		chain = st->sync_chain;
+		wal = st->sync_wal;
 		stopping = st->sync_stopping;
 		st->unsynced = st->unsynced_tail = NULL;
 		pthread_mutex_unlock(&st->lock);
@@ -2735,10 +2914,14 @@ store_syncer(void *arg)
 			e = errno;
 			st->syncs++;
 		}
-		if (rc == 0 && chain.next - 1 != st->anchor.seq) {
+		if (!wrote)
+			wal = st->anchor.wal;	/* what was synced, still */
+		if (rc == 0 && (chain.next - 1 != st->anchor.seq ||
+		    wal.frames != st->anchor.wal.frames ||
+		    memcmp(wal.salts, st->anchor.wal.salts, 8) != 0)) {
 			what = "cannot record the end of the audit journal in "
 			    STORE_FILE STORE_HEAD;
-			rc = store_head_write(st, &chain);
+			rc = store_head_write(st, &chain, &wal);
 			e = errno;
 		}
 		for (op = list; rc < 0 && op != NULL; op = op->next)
@@ -3133,12 +3316,12 @@ store_verify_head(const char *data_dir, char *report, size_t len)
 
 	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
 	snprintf(head, sizeof(head), "%s%s", path, STORE_HEAD);
-	if (store_wal_scan(path, why, sizeof(why)) < 0) {
-		snprintf(report, len, "audit journal incomplete: %s", why);
-		return 1;
-	}
 	if ((found = store_head_read(head, &a, why, sizeof(why))) < 0) {
 		snprintf(report, len, "audit journal unverifiable: %s", why);
+		return 1;
+	}
+	if (store_wal_scan(path, found > 0 ? &a : NULL, why, sizeof(why)) < 0) {
+		snprintf(report, len, "audit journal incomplete: %s", why);
 		return 1;
 	}
 	if (found == 0) {

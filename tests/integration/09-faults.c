@@ -4,7 +4,9 @@
  * when space returns; a sync that fails after the commit refuses the publish
  * (its live deliveries are made: the alert was committed) and service goes
  * on; a store file with a flipped byte is detected at start-up and the
- * broker refuses to serve.
+ * broker refuses to serve; damage among the synced frames of the
+ * write-ahead log refuses the start, damage after them (never confirmed)
+ * does not.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "harness.h"
 
@@ -326,6 +330,18 @@ wal_open(const struct h_broker *b, size_t *pgsz, long *frames)
 	return fd;
 }
 
+/* publish_and_kill(b, 40), then wal_open(). */
+static int
+wal_after_kill(struct h_broker *b, size_t *pgsz, long *frames)
+{
+	int fd;
+
+	publish_and_kill(b, 40);
+	fd = wal_open(b, pgsz, frames);
+	ck_assert_msg(*frames > 10, "only %ld frames in the log", *frames);
+	return fd;
+}
+
 /*
  * A byte flipped in the page of the third frame of the write-ahead log
  * after a crash: SQLite would drop every transaction after it, confirmed
@@ -333,26 +349,46 @@ wal_open(const struct h_broker *b, size_t *pgsz, long *frames)
  * do; --verify-audit says the journal is incomplete; --accept-store-loss
  * starts, logs and journals the loss, and the next start is normal.
  */
-START_TEST(wal_damage_refused_at_start)
+/* Flip the byte at offset at of the log of stopped broker b. */
+static void
+wal_flip(const struct h_broker *b, off_t at)
 {
-	struct h_broker *b = h_broker_start(NULL);
 	size_t pgsz;
 	long frames;
-	off_t at;
 	uint8_t byte;
-	int fd;
+	int fd = wal_open(b, &pgsz, &frames);
 
-	publish_and_kill(b, 40);
-	fd = wal_open(b, &pgsz, &frames);
-	ck_assert_msg(frames > 10, "only %ld frames in the log", frames);
-	at = 32 + 2 * (off_t)(24 + pgsz) + 24 + 100;
 	ck_assert(pread(fd, &byte, 1, at) == 1);
 	byte ^= 0xff;
 	ck_assert(pwrite(fd, &byte, 1, at) == 1);
 	close(fd);
+}
 
+/*
+ * publish_and_kill(b, 40), a byte flipped in the page of the log's third
+ * frame, and the start refused for it. Returns where the byte is.
+ */
+static off_t
+wal_damage_third_frame(struct h_broker *b)
+{
+	size_t pgsz;
+	long frames;
+	off_t at;
+
+	close(wal_after_kill(b, &pgsz, &frames));
+	at = 32 + 2 * (off_t)(24 + pgsz) + 24 + 100;
+	wal_flip(b, at);
 	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a damaged log");
 	ck_assert(h_log_contains(b, "ccc.db-wal is damaged: frame 3 of"));
+	ck_assert(h_log_contains(b, "frames of it were synced (ccc.db-head)"));
+	return at;
+}
+
+START_TEST(wal_damage_refused_at_start)
+{
+	struct h_broker *b = h_broker_start(NULL);
+
+	wal_damage_third_frame(b);
 	ck_assert(h_log_contains(b, "restore the store from a backup, or start "
 	    "once with --accept-store-loss"));
 	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 1);
@@ -374,6 +410,72 @@ START_TEST(wal_damage_refused_at_start)
 END_TEST
 
 /*
+ * Broker b, started after publish_and_kill(b, 40) and a change to its
+ * log: every confirmed alert is there, the journal is whole, and the next
+ * start is normal.
+ */
+static void
+confirmed_kept(struct h_broker *b)
+{
+	int alerts;
+
+	h_broker_halt(b);
+	alerts = rows(b, "alerts");
+	ck_assert_msg(alerts >= 40, "%d alerts kept of 40 confirmed", alerts);
+	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 0);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+
+/* The salts in the header of running broker b's write-ahead log. */
+static void
+wal_salts(const struct h_broker *b, uint8_t salts[8])
+{
+	char wal[400];
+	uint8_t hdr[32];
+	int fd;
+
+	data_path(b, "ccc.db-wal", wal, sizeof(wal));
+	ck_assert_msg((fd = open(wal, O_RDONLY)) >= 0, "%s: %s", wal,
+	    strerror(errno));
+	ck_assert(pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr));
+	close(fd);
+	memcpy(salts, hdr + 16, 8);
+}
+
+/*
+ * After a checkpoint started the log anew (its salts change), ccc.db-head
+ * follows the new log: a damaged frame among those synced since is
+ * refused as in the first one, and the log undamaged starts.
+ */
+START_TEST(wal_damage_after_restart_refused)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *pub = h_connect(b, "tr-customs");
+	Ccc__V1__Envelope *e;
+	uint8_t first[8], now[8];
+	int i;
+
+	for (i = 0; i < 600; i++) {
+		e = big_publish(pub, i);
+		ck_assert_int_eq(e->body_case,
+		    CCC__V1__ENVELOPE__BODY_PUBLISH_OK);
+		ccc_envelope_free(e);
+		wal_salts(b, i == 0 ? first : now);
+		if (i > 0 && memcmp(first, now, 8) != 0)
+			break;
+	}
+	ck_assert_msg(i < 600, "the log was not started anew in %d publishes",
+	    i);
+	ccc_close(pub);
+	/* the byte put back: the frames of the older log after it are no harm */
+	wal_flip(b, wal_damage_third_frame(b));
+	h_broker_restart(b);
+	confirmed_kept(b);
+}
+END_TEST
+
+/*
  * A torn tail, as a crash leaves it: after the last frame, a frame whose
  * checksum fails and half of another. The broker starts, and every
  * confirmed alert is there.
@@ -384,10 +486,9 @@ START_TEST(wal_torn_tail_starts)
 	size_t pgsz;
 	long frames;
 	uint8_t *f;
-	int fd, alerts;
+	int fd;
 
-	publish_and_kill(b, 40);
-	fd = wal_open(b, &pgsz, &frames);
+	fd = wal_after_kill(b, &pgsz, &frames);
 	f = malloc(24 + pgsz);
 	ck_assert(pread(fd, f, 24 + pgsz, 32 + (frames - 1) *
 	    (off_t)(24 + pgsz)) == (ssize_t)(24 + pgsz));
@@ -400,12 +501,91 @@ START_TEST(wal_torn_tail_starts)
 	close(fd);
 
 	h_broker_restart(b);
-	h_broker_halt(b);
-	alerts = rows(b, "alerts");
-	ck_assert_msg(alerts >= 40, "%d alerts kept of 40 confirmed", alerts);
-	ck_assert_int_eq(run_cccd(b, "--verify-audit"), 0);
+	confirmed_kept(b);
+}
+END_TEST
+
+static uint32_t
+wal_get32(bool be, const uint8_t *p)
+{
+	return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3] : (uint32_t)p[3] << 24 |
+	    (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static void
+wal_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/*
+ * Give frame f (24-byte header, then pgsz bytes) the checksum SQLite
+ * computes from seed, the checksum stored in the frame before it; flip
+ * its last bit when bad.
+ */
+static void
+wal_frame_sum(bool be, uint8_t *f, size_t pgsz, const uint8_t *seed, bool bad)
+{
+	uint32_t s[2] = { wal_get32(true, seed), wal_get32(true, seed + 4) };
+
+	for (size_t i = 0; i < 24 + pgsz; i += 8) {
+		if (i == 8)
+			i = 24;		/* salts and checksum are not summed */
+		s[0] += wal_get32(be, f + i) + s[1];
+		s[1] += wal_get32(be, f + i + 4) + s[0];
+	}
+	wal_put_be32(f + 16, s[0]);
+	wal_put_be32(f + 20, s[1] ^ (bad ? 1 : 0));
+}
+
+/*
+ * A power cut that lost unsynced frames out of order: after the log as a
+ * crash leaves it come two frames written after its last sync, of which
+ * the first never reached the disk (its checksum fails) and the second, a
+ * commit frame, did (its checksum holds from the one stored in the first).
+ * Nothing past the last sync was confirmed: the broker starts, says what
+ * it drops, and every confirmed alert is there.
+ */
+START_TEST(wal_unsynced_out_of_order_starts)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	uint8_t hdr[32], *f;
+	char db[400];
+	struct stat st;
+	size_t pgsz, fsz;
+	long frames;
+	int fd;
+	bool be;
+
+	fd = wal_after_kill(b, &pgsz, &frames);
+	fsz = 24 + pgsz;
+	f = malloc(2 * fsz);
+	ck_assert(pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr));
+	be = hdr[3] & 1;
+	ck_assert(pread(fd, f, fsz, 32 + (frames - 1) * (off_t)fsz) ==
+	    (ssize_t)fsz);
+	memcpy(f + fsz, f, fsz);
+	data_path(b, "ccc.db", db, sizeof(db));
+	ck_assert(stat(db, &st) == 0);
+	wal_put_be32(f + 4, 0);					/* not a commit */
+	wal_put_be32(f + fsz + 4, (uint32_t)(st.st_size / (off_t)pgsz));
+	memcpy(f + 8, hdr + 16, 8);				/* the log's salts */
+	memcpy(f + fsz + 8, hdr + 16, 8);
+	wal_frame_sum(be, f, pgsz, f + 16, true);
+	wal_frame_sum(be, f + fsz, pgsz, f + 16, false);
+	ck_assert(pwrite(fd, f, 2 * fsz, 32 + frames * (off_t)fsz) ==
+	    (ssize_t)(2 * fsz));
+	free(f);
+	close(fd);
+
 	h_broker_restart(b);
-	h_broker_stop(b);
+	ck_assert(h_log_contains(b, "written after its last sync"));
+	ck_assert(!h_log_contains(b, "is damaged"));
+	confirmed_kept(b);
 }
 END_TEST
 
@@ -496,6 +676,9 @@ store_files_taken(void (*how)(const struct h_broker *), const char *what)
 	ccc_envelope_free(e);
 	r = h_http_get(h_metrics_port(b), "/healthz");
 	ck_assert_int_eq(r.status, 503);
+	ck_assert_msg(strcmp(r.body, "store: the store's files were removed or "
+	    "replaced while cccd runs; nothing is stored until it is "
+	    "restarted\n") == 0, "/healthz: %s", r.body);
 	free(r.head);
 	ck_assert(h_log_contains(b, "ERROR store: "));
 	ck_assert(h_log_contains(b, what));
@@ -528,6 +711,59 @@ replace_db(const struct h_broker *b)
 	ck_assert(rename(copy, db) == 0);
 }
 
+/*
+ * Write ccc.db-head of stopped broker b as a broker before the log's place
+ * was recorded did: two 64-byte slots of version 1 anchoring record seq.
+ */
+static void
+head_v1(const struct h_broker *b, int64_t seq)
+{
+	uint8_t slot[64] = "cccHEAD1", md[32];
+	char head[400];
+	int fd;
+
+	for (int i = 0; i < 8; i++)
+		slot[8 + i] = (uint8_t)((uint64_t)seq >> (56 - 8 * i));
+	ck_assert(EVP_Digest(slot, 48, md, NULL, EVP_sha256(), NULL));
+	memcpy(slot + 48, md, 16);
+	data_path(b, "ccc.db-head", head, sizeof(head));
+	fd = open(head, O_WRONLY | O_TRUNC);
+	ck_assert(fd >= 0);
+	ck_assert(write(fd, slot, 64) == 64 && write(fd, slot, 64) == 64);
+	close(fd);
+}
+
+/*
+ * A ccc.db-head of version 1 is still read: the record it anchors must be
+ * in the journal; the broker then writes it anew in version 2.
+ */
+START_TEST(head_of_version_1_read)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	char data[400], head[400], want[120];
+	struct stat st;
+	int64_t last;
+
+	h_exchange_fresh(b);
+	h_broker_halt(b);
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	last = h_store_value(data, "SELECT max(seq) FROM audit");
+	head_v1(b, last + 5);
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started short of its head");
+	snprintf(want, sizeof(want), "the audit journal ends at record %lld, "
+	    "but record %lld was synced", (long long)last, (long long)last + 5);
+	ck_assert(h_log_contains(b, want));
+	head_v1(b, 0);
+	h_broker_restart(b);
+	h_broker_halt(b);
+	data_path(b, "ccc.db-head", head, sizeof(head));
+	ck_assert(stat(head, &st) == 0);
+	ck_assert_int_eq(st.st_size, 2 * 88);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(removed_store_refuses_publishes)
 {
 	store_files_taken(remove_files, "ccc.db was removed while cccd runs");
@@ -552,8 +788,11 @@ faults_suite(void)
 	tcase_add_test(tc, sync_failure_refuses_the_publish);
 	tcase_add_test(tc, corrupted_store_refused_at_start);
 	tcase_add_test(tc, wal_damage_refused_at_start);
+	tcase_add_test(tc, wal_damage_after_restart_refused);
 	tcase_add_test(tc, wal_torn_tail_starts);
+	tcase_add_test(tc, wal_unsynced_out_of_order_starts);
 	tcase_add_test(tc, older_store_copy_detected);
+	tcase_add_test(tc, head_of_version_1_read);
 	tcase_add_test(tc, removed_store_refuses_publishes);
 	tcase_add_test(tc, replaced_store_refuses_publishes);
 	suite_add_tcase(s, tc);

@@ -5,6 +5,7 @@
  * routing rules into inboxes, the disclosure policy, rollback and history,
  * and explain checked against actual delivery.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -574,7 +575,7 @@ START_TEST(restricted_alerts_reach_only_their_audience)
 	Ccc__V1__Alert *a = h_alert("weapons", "tr-gr/ipsala", "critical", "h1",
 	    "Informant: weapons in a lorry");
 	Ccc__V1__Envelope *ok, *got, *no;
-	char *id;
+	char *id, want[300], sql[512], data[400];
 
 	h_subscribe(trs, "alerts/#");
 	h_subscribe(gr, "alerts/#");
@@ -608,7 +609,18 @@ START_TEST(restricted_alerts_reach_only_their_audience)
 	a->n_references = 1;
 	no = h_publish_refused(gr, a);
 	h_expect_error(no, E(FORBIDDEN), false, "may not be disseminated");
+	/* the refusal does not say whose it is; the log and the journal do */
+	snprintf(want, sizeof(want), "alert %s is restricted: it may not be "
+	    "disseminated further without its originator's permission", id);
+	ck_assert_str_eq(no->error->message, want);
 	ccc_envelope_free(no);
+	snprintf(want, sizeof(want), "alert %s of tr-police is restricted", id);
+	ck_assert(h_log_contains(b, want));
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE event = "
+	    "'publish_refused' AND endpoint = 'gr-police' AND detail = '%s'",
+	    want);
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	ck_assert_int_eq(h_store_value(data, sql), 1);
 	h_recv_none(bg, H_QUIET_MS);
 	/* its originator may (and this one is not restricted) */
 	ok = h_publish_ok(tr, a);
