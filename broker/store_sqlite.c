@@ -81,42 +81,132 @@ struct audit_copy {
 	bool	 transfer;
 };
 
+/* Inputs of a publish (store_publish). */
+struct store_op_publish {
+	char		*id, *origin, *topic;
+	int64_t		 published_at;
+	int64_t		 expires_at;	/* 0: never */
+	int		 severity;
+	uint8_t		 digest[32];	/* of the alert as the client sent it */
+	uint8_t		*body;		/* the stamped alert, encoded */
+	size_t		 body_len;
+	uint64_t	*dsubs;		/* durable subscriptions that match */
+	size_t		 ndsubs;
+	bool		 restricted;	/* recipients may not re-disseminate it */
+	char		**refs;		/* alerts it references */
+	size_t		 nrefs;
+};
+
+/* Inputs of store_subscribe. */
+struct store_op_subscribe {
+	char		*endpoint, *name;
+	char		*patterns;	/* one per line */
+};
+
+/* Inputs of store_forget. */
+struct store_op_forget {
+	uint64_t	 dsub_id;
+};
+
+/* Inputs of store_fetch. */
+struct store_op_fetch {
+	uint64_t	 dsub_id;
+	uint64_t	*exclude;	/* tags in flight, sorted */
+	size_t		 nexclude;
+	size_t		 limit;
+	uint32_t	 max_attempts;
+};
+
+/* Inputs of store_ack. */
+struct store_op_ack {
+	uint64_t	 dsub_id;
+	uint64_t	*tags;
+	size_t		 ntags;
+};
+
+/* Inputs of store_audit_batch and store_audit_deliveries. */
+struct store_op_audit {
+	struct audit_copy *recs;	/* in order (none: the op's audit record) */
+	size_t		 nrecs;
+};
+
+/* Inputs of store_receipts. */
+struct store_op_receipts {
+	char		*origin, *id;
+};
+
+/* Inputs of store_history. */
+struct store_op_history {
+	int64_t		 since;
+	uint64_t	 after_seq, upto_seq;
+	size_t		 limit;
+};
+
+/* Inputs of store_purge. */
+struct store_op_purge {
+	int64_t		 alerts_before;	/* cut-off of alerts (0: none purged) */
+	int64_t		 audit_before;	/* cut-off of audit records (0: none) */
+	int64_t		 expect;	/* the time the broker expects */
+	uint32_t	 retain_alerts, retain_audit;	/* seconds */
+	size_t		 limit;		/* rows of each per run */
+};
+
+/* Inputs of store_registry_commit and store_registry_propose. */
+struct store_op_regchange {
+	char		*text[RC_NTEXT];
+	uint64_t	 base;
+	uint64_t	 proposal;	/* commit: the approved proposal (0: none) */
+	char		**inboxes;	/* commit: endpoints whose inbox must exist */
+	size_t		 ninboxes;
+};
+
+/* Inputs of store_registry_decide. */
+struct store_op_decide {
+	uint64_t	 proposal;
+	char		*state, *by;
+};
+
+/* Inputs of store_registry_list. */
+struct store_op_reglist {
+	bool		 proposals;	/* proposals, not revisions */
+	uint64_t	 id;		/* one (0: up to limit) */
+	size_t		 limit;
+	bool		 all, with_doc;
+};
+
+/*
+ * One queued operation. The header fields are common to every kind; the
+ * inputs are the member of u that kind names (owned copies; counts has
+ * none).
+ */
 struct store_op {
 	struct store_op		*next;		/* queue, then syncer, then done list */
 	struct store_op		*cnext;		/* committed list */
-	enum store_kind		 kind;
+	enum store_kind		 kind;		/* which member of u */
 	store_cb		*committed_cb;	/* publish: after the commit, before the sync */
 	store_cb		*cb;
 	void			*arg;
 	bool			 wrote;		/* its transaction changed the database */
 	struct store_result	 cres;		/* the result for committed_cb */
-	/* inputs (owned copies) */
-	char			*id, *origin, *topic, *endpoint, *name, *patterns;
-	int64_t			 published_at, expires_at;
-	int			 severity;
-	uint8_t			 digest[32];
-	uint8_t			*body;
-	size_t			 body_len;
-	uint64_t		*u64;		/* publish: dsubs; ack: tags */
-	size_t			 nu64;
-	uint64_t		 dsub_id;
-	uint64_t		 after_seq, upto_seq;	/* history */
-	size_t			 limit;
-	uint32_t		 max_attempts;
-	int64_t			 retain_expect;	/* purge: the time the broker expects */
-	uint32_t		 retain_alerts, retain_audit;	/* purge: seconds */
-	struct audit_copy	 audit;
-	struct audit_copy	*audits;	/* audit: the records, in order */
-	size_t			 naudits;
-	char			*rc[RC_NTEXT];	/* registry change text */
-	char			**list;		/* publish: refs; registry commit: inboxes */
-	size_t			 nlist;
-	bool			 flag;		/* publish: restricted; list: proposals */
-	bool			 all, with_doc;	/* registry list */
+	struct audit_copy	 audit;		/* its audit record, when it writes one */
+	union {
+		struct store_op_publish	  publish;	/* OP_PUBLISH */
+		struct store_op_subscribe subscribe;	/* OP_SUBSCRIBE */
+		struct store_op_forget	  forget;	/* OP_FORGET */
+		struct store_op_fetch	  fetch;	/* OP_FETCH */
+		struct store_op_ack	  ack;		/* OP_ACK */
+		struct store_op_audit	  audit;	/* OP_AUDIT */
+		struct store_op_receipts  receipts;	/* OP_RECEIPTS */
+		struct store_op_history	  history;	/* OP_HISTORY */
+		struct store_op_purge	  purge;	/* OP_PURGE */
+		struct store_op_regchange reg;		/* OP_REG_COMMIT, OP_REG_PROPOSE */
+		struct store_op_decide	  decide;	/* OP_REG_DECIDE */
+		struct store_op_reglist	  list;		/* OP_REG_LIST */
+	}			 u;
 	/* result */
 	struct store_result	 res;
 	char			 error[256];
-	void			**blobs;	/* fetch: copies of topics and bodies */
+	void			**blobs;	/* copies the result points into */
 	size_t			 nblobs;
 };
 
@@ -1199,31 +1289,81 @@ fail:
 }
 
 static void
-store_op_free(struct store_op *op)
+store_audit_copy_free(struct audit_copy *c)
 {
 	for (int i = 0; i < AUDIT_NTEXT; i++)
-		free(op->audit.text[i]);
-	for (size_t k = 0; k < op->naudits; k++)
-		for (int i = 0; i < AUDIT_NTEXT; i++)
-			free(op->audits[k].text[i]);
-	free(op->audits);
-	free(op->id);
-	free(op->origin);
-	free(op->topic);
-	free(op->endpoint);
-	free(op->name);
-	free(op->patterns);
-	free(op->body);
-	free(op->u64);
+		free(c->text[i]);
+}
+
+static void
+store_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Free the inputs of op, by its kind. */
+static void
+store_op_free_inputs(struct store_op *op)
+{
+	switch (op->kind) {
+	case OP_PUBLISH:
+		free(op->u.publish.id);
+		free(op->u.publish.origin);
+		free(op->u.publish.topic);
+		free(op->u.publish.body);
+		free(op->u.publish.dsubs);
+		store_strv_free(op->u.publish.refs, op->u.publish.nrefs);
+		break;
+	case OP_SUBSCRIBE:
+		free(op->u.subscribe.endpoint);
+		free(op->u.subscribe.name);
+		free(op->u.subscribe.patterns);
+		break;
+	case OP_FETCH:
+		free(op->u.fetch.exclude);
+		break;
+	case OP_ACK:
+		free(op->u.ack.tags);
+		break;
+	case OP_AUDIT:
+		for (size_t k = 0; k < op->u.audit.nrecs; k++)
+			store_audit_copy_free(&op->u.audit.recs[k]);
+		free(op->u.audit.recs);
+		break;
+	case OP_RECEIPTS:
+		free(op->u.receipts.origin);
+		free(op->u.receipts.id);
+		break;
+	case OP_REG_COMMIT:
+	case OP_REG_PROPOSE:
+		for (int i = 0; i < RC_NTEXT; i++)
+			free(op->u.reg.text[i]);
+		store_strv_free(op->u.reg.inboxes, op->u.reg.ninboxes);
+		break;
+	case OP_REG_DECIDE:
+		free(op->u.decide.state);
+		free(op->u.decide.by);
+		break;
+	case OP_FORGET:
+	case OP_HISTORY:
+	case OP_PURGE:
+	case OP_REG_LIST:
+	case OP_COUNTS:
+		break;
+	}
+}
+
+static void
+store_op_free(struct store_op *op)
+{
+	store_audit_copy_free(&op->audit);
+	store_op_free_inputs(op);
 	free(op->res.rows);
 	free(op->res.receipts);
 	free(op->res.ids);
 	free(op->res.regrecs);
-	for (int i = 0; i < RC_NTEXT; i++)
-		free(op->rc[i]);
-	for (size_t i = 0; i < op->nlist; i++)
-		free(op->list[i]);
-	free(op->list);
 	free(op->res.backlogs);
 	for (size_t i = 0; i < op->nblobs; i++)
 		free(op->blobs[i]);
@@ -1327,13 +1467,15 @@ store_audit_copy(struct audit_copy *c, const struct audit_rec *r)
 	c->transfer = r->transfer;
 }
 
-static void
-store_list_copy(struct store_op *op, char *const *v, size_t n)
+/* An owned copy of the n strings of v. */
+static char **
+store_strv_copy(char *const *v, size_t n)
 {
-	op->list = xcalloc(n ? n : 1, sizeof(char *));
+	char **c = xcalloc(n ? n : 1, sizeof(char *));
+
 	for (size_t i = 0; i < n; i++)
-		op->list[i] = xstrdup(v[i]);
-	op->nlist = n;
+		c[i] = xstrdup(v[i]);
+	return c;
 }
 
 void
@@ -1353,10 +1495,10 @@ store_audit_batch(struct store *st, const struct audit_rec *v, size_t n)
 	if (n == 0)
 		return;
 	op = store_op_new(OP_AUDIT, NULL, NULL);
-	op->audits = xcalloc(n, sizeof(*op->audits));
+	op->u.audit.recs = xcalloc(n, sizeof(*op->u.audit.recs));
 	for (size_t i = 0; i < n; i++)
-		store_audit_copy(&op->audits[i], &v[i]);
-	op->naudits = n;
+		store_audit_copy(&op->u.audit.recs[i], &v[i]);
+	op->u.audit.nrecs = n;
 	store_enqueue(st, op);
 }
 
@@ -1397,8 +1539,8 @@ store_audit_deliveries(struct store *st, const char *alert, const char *detail,
 		plen[g] += strlen(v[i].peer ? v[i].peer : "") + 1;
 	}
 	op = store_op_new(OP_AUDIT, NULL, NULL);
-	op->audits = xcalloc(ng, sizeof(*op->audits));
-	op->naudits = ng;
+	op->u.audit.recs = xcalloc(ng, sizeof(*op->u.audit.recs));
+	op->u.audit.nrecs = ng;
 	for (size_t g = 0; g < ng; g++) {
 		const struct store_recipient *r = &v[first[g]];
 		struct audit_rec ar = {
@@ -1408,14 +1550,14 @@ store_audit_deliveries(struct store *st, const char *alert, const char *detail,
 			.transfer = r->transfer,
 		};
 
-		store_audit_copy(&op->audits[g], &ar);
-		free(op->audits[g].text[4]);
-		op->audits[g].text[4] = xcalloc(1, plen[g]);
+		store_audit_copy(&op->u.audit.recs[g], &ar);
+		free(op->u.audit.recs[g].text[4]);
+		op->u.audit.recs[g].text[4] = xcalloc(1, plen[g]);
 		plen[g] = 0;	/* from here on: bytes written */
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *peer = v[i].peer ? v[i].peer : "";
-		char *peers = op->audits[group[i]].text[4];
+		char *peers = op->u.audit.recs[group[i]].text[4];
 		size_t len = strlen(peer), *off = &plen[group[i]];
 
 		if (*off > 0)
@@ -1455,12 +1597,12 @@ store_purge(struct store *st, int64_t now, int64_t expect,
 	struct audit_rec ar = { .event = "purge", .detail = "" };
 	int64_t sec = 1000000;
 
-	op->published_at = retain_alerts ? now - retain_alerts * sec : 0;
-	op->expires_at = retain_audit ? now - retain_audit * sec : 0;
-	op->retain_expect = expect;
-	op->retain_alerts = retain_alerts;
-	op->retain_audit = retain_audit;
-	op->limit = batch;
+	op->u.purge.alerts_before = retain_alerts ? now - retain_alerts * sec : 0;
+	op->u.purge.audit_before = retain_audit ? now - retain_audit * sec : 0;
+	op->u.purge.expect = expect;
+	op->u.purge.retain_alerts = retain_alerts;
+	op->u.purge.retain_audit = retain_audit;
+	op->u.purge.limit = batch;
 	store_audit_copy(&op->audit, &ar);
 	store_enqueue(st, op);
 }
@@ -1472,10 +1614,10 @@ store_history(struct store *st, int64_t since, uint64_t after_seq,
 {
 	struct store_op *op = store_op_new(OP_HISTORY, cb, arg);
 
-	op->published_at = since;
-	op->after_seq = after_seq;
-	op->upto_seq = upto_seq;
-	op->limit = limit;
+	op->u.history.since = since;
+	op->u.history.after_seq = after_seq;
+	op->u.history.upto_seq = upto_seq;
+	op->u.history.limit = limit;
 	store_audit_copy(&op->audit, audit);
 	store_enqueue(st, op);
 }
@@ -1486,8 +1628,8 @@ store_receipts(struct store *st, const char *origin, const char *alert_id,
 {
 	struct store_op *op = store_op_new(OP_RECEIPTS, cb, arg);
 
-	op->origin = xstrdup(origin);
-	op->id = xstrdup(alert_id);
+	op->u.receipts.origin = xstrdup(origin);
+	op->u.receipts.id = xstrdup(alert_id);
 	store_audit_copy(&op->audit, audit);
 	store_enqueue(st, op);
 }
@@ -1497,25 +1639,27 @@ store_publish(struct store *st, const struct store_publish *p,
     store_cb *committed, store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_PUBLISH, cb, arg);
+	struct store_op_publish *in = &op->u.publish;
 
 	op->committed_cb = committed;
-	op->id = xstrdup(p->id);
-	op->origin = xstrdup(p->origin);
-	op->topic = xstrdup(p->topic);
-	op->published_at = p->published_at;
-	op->expires_at = p->expires_at;
-	op->severity = p->severity;
-	memcpy(op->digest, p->digest, sizeof(op->digest));
-	op->body = xmalloc(p->body_len);
-	memcpy(op->body, p->body, p->body_len);
-	op->body_len = p->body_len;
+	in->id = xstrdup(p->id);
+	in->origin = xstrdup(p->origin);
+	in->topic = xstrdup(p->topic);
+	in->published_at = p->published_at;
+	in->expires_at = p->expires_at;
+	in->severity = p->severity;
+	memcpy(in->digest, p->digest, sizeof(in->digest));
+	in->body = xmalloc(p->body_len);
+	memcpy(in->body, p->body, p->body_len);
+	in->body_len = p->body_len;
 	if (p->ndsubs > 0) {
-		op->u64 = xcalloc(p->ndsubs, sizeof(uint64_t));
-		memcpy(op->u64, p->dsubs, p->ndsubs * sizeof(uint64_t));
-		op->nu64 = p->ndsubs;
+		in->dsubs = xcalloc(p->ndsubs, sizeof(uint64_t));
+		memcpy(in->dsubs, p->dsubs, p->ndsubs * sizeof(uint64_t));
+		in->ndsubs = p->ndsubs;
 	}
-	op->flag = p->restricted;
-	store_list_copy(op, p->refs, p->nrefs);
+	in->restricted = p->restricted;
+	in->refs = store_strv_copy(p->refs, p->nrefs);
+	in->nrefs = p->nrefs;
 	store_audit_copy(&op->audit, &p->audit);
 	store_enqueue(st, op);
 }
@@ -1525,17 +1669,18 @@ store_subscribe(struct store *st, const char *endpoint, const char *name,
     char *const *patterns, size_t npatterns, store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_SUBSCRIBE, cb, arg);
+	struct store_op_subscribe *in = &op->u.subscribe;
 	size_t len = 1;
 
-	op->endpoint = xstrdup(endpoint);
-	op->name = xstrdup(name);
+	in->endpoint = xstrdup(endpoint);
+	in->name = xstrdup(name);
 	for (size_t i = 0; i < npatterns; i++)
 		len += strlen(patterns[i]) + 1;
-	op->patterns = xcalloc(1, len);
+	in->patterns = xcalloc(1, len);
 	for (size_t i = 0; i < npatterns; i++) {
 		if (i > 0)
-			strcat(op->patterns, "\n");
-		strcat(op->patterns, patterns[i]);
+			strcat(in->patterns, "\n");
+		strcat(in->patterns, patterns[i]);
 	}
 	store_enqueue(st, op);
 }
@@ -1545,7 +1690,7 @@ store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_FORGET, cb, arg);
 
-	op->dsub_id = dsub_id;
+	op->u.forget.dsub_id = dsub_id;
 	store_enqueue(st, op);
 }
 
@@ -1563,16 +1708,17 @@ store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
     void *arg)
 {
 	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
+	struct store_op_fetch *in = &op->u.fetch;
 
-	op->dsub_id = dsub_id;
+	in->dsub_id = dsub_id;
 	if (nexclude > 0) {	/* sorted, for bsearch on the writer thread */
-		op->u64 = xcalloc(nexclude, sizeof(uint64_t));
-		memcpy(op->u64, exclude, nexclude * sizeof(uint64_t));
-		op->nu64 = nexclude;
-		qsort(op->u64, nexclude, sizeof(uint64_t), store_tag_cmp);
+		in->exclude = xcalloc(nexclude, sizeof(uint64_t));
+		memcpy(in->exclude, exclude, nexclude * sizeof(uint64_t));
+		in->nexclude = nexclude;
+		qsort(in->exclude, nexclude, sizeof(uint64_t), store_tag_cmp);
 	}
-	op->limit = limit;
-	op->max_attempts = max_attempts;
+	in->limit = limit;
+	in->max_attempts = max_attempts;
 	store_enqueue(st, op);
 }
 
@@ -1583,10 +1729,10 @@ store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 	struct store_op *op = store_op_new(OP_ACK, cb, arg);
 
 	store_audit_copy(&op->audit, audit);
-	op->dsub_id = dsub_id;
-	op->u64 = xcalloc(ntags, sizeof(uint64_t));
-	memcpy(op->u64, tags, ntags * sizeof(uint64_t));
-	op->nu64 = ntags;
+	op->u.ack.dsub_id = dsub_id;
+	op->u.ack.tags = xcalloc(ntags, sizeof(uint64_t));
+	memcpy(op->u.ack.tags, tags, ntags * sizeof(uint64_t));
+	op->u.ack.ntags = ntags;
 	store_enqueue(st, op);
 }
 
@@ -1603,10 +1749,11 @@ store_regop(enum store_kind kind, const struct store_regchange *c,
 	    c->comment, c->changes, c->reasons, c->document, c->file_digest };
 
 	for (int i = 0; i < RC_NTEXT; i++)
-		op->rc[i] = xstrdup(text[i] ? text[i] : "");
-	op->dsub_id = c->base;
-	op->after_seq = c->proposal;
-	store_list_copy(op, c->inboxes, c->ninboxes);
+		op->u.reg.text[i] = xstrdup(text[i] ? text[i] : "");
+	op->u.reg.base = c->base;
+	op->u.reg.proposal = c->proposal;
+	op->u.reg.inboxes = store_strv_copy(c->inboxes, c->ninboxes);
+	op->u.reg.ninboxes = c->ninboxes;
 	store_audit_copy(&op->audit, &c->audit);
 	return op;
 }
@@ -1631,9 +1778,9 @@ store_registry_decide(struct store *st, uint64_t proposal, const char *state,
 {
 	struct store_op *op = store_op_new(OP_REG_DECIDE, cb, arg);
 
-	op->dsub_id = proposal;
-	op->name = xstrdup(state);
-	op->endpoint = xstrdup(by);
+	op->u.decide.proposal = proposal;
+	op->u.decide.state = xstrdup(state);
+	op->u.decide.by = xstrdup(by);
 	store_audit_copy(&op->audit, audit);
 	store_enqueue(st, op);
 }
@@ -1644,11 +1791,11 @@ store_registry_list(struct store *st, bool proposals, uint64_t id,
 {
 	struct store_op *op = store_op_new(OP_REG_LIST, cb, arg);
 
-	op->flag = proposals;
-	op->dsub_id = id;
-	op->limit = limit;
-	op->all = all;
-	op->with_doc = with_document;
+	op->u.list.proposals = proposals;
+	op->u.list.id = id;
+	op->u.list.limit = limit;
+	op->u.list.all = all;
+	op->u.list.with_doc = with_document;
 	store_enqueue(st, op);
 }
 
@@ -1839,12 +1986,12 @@ store_write_audit(struct store *st, struct store_op *op, const char *event,
 static int
 store_do_audit(struct store *st, struct store_op *op)
 {
-	if (op->naudits == 0)
+	if (op->u.audit.nrecs == 0)
 		return store_write_audit(st, op, NULL, NULL);
-	for (size_t i = 0; i < op->naudits; i++)
+	for (size_t i = 0; i < op->u.audit.nrecs; i++)
 		if (store_append_audit(st, op,
-		    (const char *const *)op->audits[i].text,
-		    op->audits[i].transfer) < 0)
+		    (const char *const *)op->u.audit.recs[i].text,
+		    op->u.audit.recs[i].transfer) < 0)
 			return -1;
 	return 0;
 }
@@ -1887,8 +2034,8 @@ store_publish_again(struct store *st, struct store_op *op)
 	if ((stmt = store_stmt(st, "SELECT digest, published_at, origin = ?1 "
 	    "FROM alerts WHERE id = ?2 ORDER BY collision LIMIT 1")) == NULL)
 		return store_fail(st, op);
-	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 1, op->u.publish.origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->u.publish.id, -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
 		store_fail(st, op);
 		sqlite3_reset(stmt);
@@ -1898,7 +2045,7 @@ store_publish_again(struct store *st, struct store_op *op)
 	if (sqlite3_column_int(stmt, 2) == 0)
 		op->res.status = STORE_ID_TAKEN;
 	else if (sqlite3_column_bytes(stmt, 0) == 32 && d != NULL &&
-	    memcmp(d, op->digest, 32) == 0) {
+	    memcmp(d, op->u.publish.digest, 32) == 0) {
 		op->res.status = STORE_DUPLICATE;
 		op->res.published_at = sqlite3_column_int64(stmt, 1);
 	} else
@@ -1916,20 +2063,21 @@ store_publish_again(struct store *st, struct store_op *op)
 static int
 store_publish_deliveries(struct store *st, struct store_op *op, int64_t seq)
 {
-	size_t cap = op->nu64 * 21 + 3, off = 0;
+	struct store_op_publish *in = &op->u.publish;
+	size_t cap = in->ndsubs * 21 + 3, off = 0;
 	char *ids = xmalloc(cap);
 	int rc;
 
 	ids[off++] = '[';
-	for (size_t i = 0; i < op->nu64; i++)
+	for (size_t i = 0; i < in->ndsubs; i++)
 		off += (size_t)snprintf(ids + off, cap - off, "%s%llu",
-		    i > 0 ? "," : "", (unsigned long long)op->u64[i]);
+		    i > 0 ? "," : "", (unsigned long long)in->dsubs[i]);
 	ids[off++] = ']';
 	ids[off] = '\0';
 	rc = store_run(st, op, "INSERT INTO deliveries (dsub, alert, severity, "
 	    "expires_at) SELECT id, ?2, ?3, ?4 FROM dsubs WHERE id IN "
 	    "(SELECT value FROM json_each(?1)) ORDER BY id", "tiii", ids, seq,
-	    (int64_t)op->severity, op->expires_at);
+	    (int64_t)in->severity, in->expires_at);
 	free(ids);
 	return rc;
 }
@@ -1943,6 +2091,7 @@ store_publish_deliveries(struct store *st, struct store_op *op, int64_t seq)
 static int
 store_do_publish(struct store *st, struct store_op *op)
 {
+	struct store_op_publish *in = &op->u.publish;
 	sqlite3_stmt *stmt;
 	int64_t seq;
 	int rc;
@@ -1951,13 +2100,13 @@ store_do_publish(struct store *st, struct store_op *op)
 	    "topic, published_at, digest, body, restricted) VALUES (?1, ?2, ?3, "
 	    "?4, ?5, ?6, ?7)")) == NULL)
 		goto fail;
-	sqlite3_bind_int(stmt, 7, op->flag);
-	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, op->topic, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, op->published_at);
-	sqlite3_bind_blob(stmt, 5, op->digest, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(stmt, 6, op->body, (int)op->body_len, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 7, in->restricted);
+	sqlite3_bind_text(stmt, 1, in->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, in->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, in->topic, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, in->published_at);
+	sqlite3_bind_blob(stmt, 5, in->digest, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(stmt, 6, in->body, (int)in->body_len, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE)
 		store_fail(st, op);
@@ -1968,14 +2117,14 @@ store_do_publish(struct store *st, struct store_op *op)
 		return store_publish_again(st, op);
 	seq = sqlite3_last_insert_rowid(st->db);
 	/* each reference: another origin's restricted alert? */
-	for (size_t i = 0; i < op->nlist; i++) {
-		const char *ref = op->list[i];
+	for (size_t i = 0; i < in->nrefs; i++) {
+		const char *ref = in->refs[i];
 
 		if ((stmt = store_stmt(st, "SELECT origin FROM alerts WHERE "
 		    "id = ?1 AND restricted = 1 AND origin <> ?2 LIMIT 1")) == NULL)
 			goto fail;
 		sqlite3_bind_text(stmt, 1, ref, -1, SQLITE_STATIC);
-		sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, in->origin, -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt);
 		if (rc == SQLITE_ROW) {
 			store_publish_restricted(op, ref,
@@ -1991,10 +2140,10 @@ store_do_publish(struct store *st, struct store_op *op)
 			goto fail;
 	}
 	op->res.seq = (uint64_t)seq;
-	if (op->nu64 > 0 && store_publish_deliveries(st, op, seq) < 0)
+	if (in->ndsubs > 0 && store_publish_deliveries(st, op, seq) < 0)
 		return -1;
 	op->res.status = STORE_OK;
-	op->res.published_at = op->published_at;
+	op->res.published_at = in->published_at;
 	return store_write_audit(st, op, "publish", NULL);
 fail:
 	return store_fail(st, op);
@@ -2003,18 +2152,19 @@ fail:
 static int
 store_do_subscribe(struct store *st, struct store_op *op)
 {
+	struct store_op_subscribe *in = &op->u.subscribe;
 	sqlite3_stmt *stmt;
 	int rc;
 
 	if (store_run(st, op, "INSERT OR IGNORE INTO dsubs (endpoint, name, "
-	    "patterns, created_at) VALUES (?1, ?2, ?3, ?4)", "ttti", op->endpoint,
-	    op->name, op->patterns, time_now_us()) < 0)
+	    "patterns, created_at) VALUES (?1, ?2, ?3, ?4)", "ttti",
+	    in->endpoint, in->name, in->patterns, time_now_us()) < 0)
 		return -1;
 	if ((stmt = store_stmt(st, "SELECT id FROM dsubs WHERE endpoint = ?1 "
 	    "AND name = ?2")) == NULL)
 		goto fail;
-	sqlite3_bind_text(stmt, 1, op->endpoint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 1, in->endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, in->name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		op->res.dsub_id = (uint64_t)sqlite3_column_int64(stmt, 0);
@@ -2049,8 +2199,9 @@ store_mark(struct store *st, struct store_op *op, const uint64_t *tags,
 static int
 store_do_fetch(struct store *st, struct store_op *op)
 {
+	struct store_op_fetch *in = &op->u.fetch;
 	sqlite3_stmt *stmt;
-	size_t cap = op->limit ? op->limit : 1, ndead = 0, nexp = 0;
+	size_t cap = in->limit ? in->limit : 1, ndead = 0, nexp = 0;
 	uint64_t *dead = xcalloc(cap, sizeof(uint64_t));
 	uint64_t *expired = xcalloc(cap, sizeof(uint64_t));
 	int64_t now = time_now_us();
@@ -2061,10 +2212,10 @@ store_do_fetch(struct store *st, struct store_op *op)
 	    "ON a.seq = d.alert WHERE d.dsub = ?1 AND d.state = 0 "
 	    "ORDER BY d.severity DESC, d.tag")) == NULL)
 		goto fail;
-	sqlite3_bind_int64(stmt, 1, (int64_t)op->dsub_id);
+	sqlite3_bind_int64(stmt, 1, (int64_t)in->dsub_id);
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
 	op->blobs = xcalloc(4 * cap, sizeof(void *));
-	while (op->res.nrows < op->limit &&
+	while (op->res.nrows < in->limit &&
 	    (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		uint64_t tag = (uint64_t)sqlite3_column_int64(stmt, 0);
 		uint32_t attempts = (uint32_t)sqlite3_column_int64(stmt, 1);
@@ -2073,10 +2224,10 @@ store_do_fetch(struct store *st, struct store_op *op)
 		size_t blen;
 		uint8_t *body;
 
-		if (op->nu64 > 0 && bsearch(&tag, op->u64, op->nu64,
+		if (in->nexclude > 0 && bsearch(&tag, in->exclude, in->nexclude,
 		    sizeof(uint64_t), store_tag_cmp) != NULL)
 			continue;	/* in flight */
-		if (attempts >= op->max_attempts) {
+		if (attempts >= in->max_attempts) {
 			if (ndead < cap)
 				dead[ndead++] = tag;
 			continue;
@@ -2135,26 +2286,27 @@ store_hex(const uint8_t *b, size_t n, char *out)
 static int
 store_do_purge(struct store *st, struct store_op *op)
 {
+	struct store_op_purge *in = &op->u.purge;
 	int64_t nalerts = 0, naudit = 0, through = 0;
 	char hex[65] = "", detail[400];
 	sqlite3_stmt *stmt;
 	int rc;
 
 	if (store_run(st, op, "INSERT OR REPLACE INTO retention_clock (id, at) "
-	    "VALUES (1, ?1)", "i", op->retain_expect) < 0)
+	    "VALUES (1, ?1)", "i", in->expect) < 0)
 		return -1;
 	/* an alert a durable subscription has not had acknowledged stays */
-	if (op->published_at != 0) {
+	if (in->alerts_before != 0) {
 		if (store_run(st, op, "DELETE FROM deliveries WHERE alert IN "
 		    "(SELECT seq FROM alerts a WHERE published_at < ?1 AND NOT "
 		    "EXISTS (SELECT 1 FROM deliveries d WHERE d.alert = a.seq AND "
-		    "d.state = 0) ORDER BY seq LIMIT ?2)", "ii", op->published_at,
-		    (int64_t)op->limit) < 0 ||
+		    "d.state = 0) ORDER BY seq LIMIT ?2)", "ii", in->alerts_before,
+		    (int64_t)in->limit) < 0 ||
 		    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq "
 		    "FROM alerts a WHERE published_at < ?1 AND NOT EXISTS (SELECT "
 		    "1 FROM deliveries d WHERE d.alert = a.seq AND d.state = 0) "
-		    "ORDER BY seq LIMIT ?2)", "ii", op->published_at,
-		    (int64_t)op->limit) < 0)
+		    "ORDER BY seq LIMIT ?2)", "ii", in->alerts_before,
+		    (int64_t)in->limit) < 0)
 			return -1;
 		nalerts = sqlite3_changes(st->db);
 		/*
@@ -2170,13 +2322,13 @@ store_do_purge(struct store *st, struct store_op *op)
 		    "o.collision = 0)", "") < 0)
 			return -1;
 	}
-	if (op->expires_at != 0) {
+	if (in->audit_before != 0) {
 		/* the last record removed: its hash anchors what remains */
 		if ((stmt = store_stmt(st, "SELECT seq, hash FROM audit WHERE "
 		    "at < ?1 ORDER BY seq LIMIT ?2")) == NULL)
 			return store_fail(st, op);
-		sqlite3_bind_int64(stmt, 1, op->expires_at);
-		sqlite3_bind_int64(stmt, 2, (int64_t)op->limit);
+		sqlite3_bind_int64(stmt, 1, in->audit_before);
+		sqlite3_bind_int64(stmt, 2, (int64_t)in->limit);
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			through = sqlite3_column_int64(stmt, 0);
 			if (sqlite3_column_bytes(stmt, 1) == 32)
@@ -2193,8 +2345,8 @@ store_do_purge(struct store *st, struct store_op *op)
 		}
 	}
 	op->res.purged = (size_t)(nalerts + naudit);
-	op->res.more = (size_t)nalerts == op->limit ||
-	    (size_t)naudit == op->limit;
+	op->res.more = (size_t)nalerts == in->limit ||
+	    (size_t)naudit == in->limit;
 	op->res.status = STORE_OK;
 	if (op->res.purged == 0)
 		return 0;
@@ -2202,8 +2354,8 @@ store_do_purge(struct store *st, struct store_op *op)
 	    "audit_through=%lld hash=%s alerts_before=%lld audit_before=%lld "
 	    "retention_alerts=%u retention_audit=%u ", (long long)nalerts,
 	    (long long)naudit, (long long)through, hex,
-	    (long long)op->published_at, (long long)op->expires_at,
-	    op->retain_alerts, op->retain_audit);
+	    (long long)in->alerts_before, (long long)in->audit_before,
+	    in->retain_alerts, in->retain_audit);
 	free(op->audit.text[6]);
 	op->audit.text[6] = xstrdup(detail);
 	return store_write_audit(st, op, NULL, NULL);
@@ -2212,8 +2364,9 @@ store_do_purge(struct store *st, struct store_op *op)
 static int
 store_do_history(struct store *st, struct store_op *op)
 {
+	struct store_op_history *in = &op->u.history;
 	sqlite3_stmt *stmt;
-	size_t cap = op->limit ? op->limit : 1;
+	size_t cap = in->limit ? in->limit : 1;
 	int64_t first = 0;
 	int rc;
 
@@ -2221,7 +2374,7 @@ store_do_history(struct store *st, struct store_op *op)
 	if ((stmt = store_stmt(st, "SELECT min(seq) FROM alerts WHERE "
 	    "published_at >= ?1")) == NULL)
 		goto fail;
-	sqlite3_bind_int64(stmt, 1, op->published_at);
+	sqlite3_bind_int64(stmt, 1, in->since);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		first = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? INT64_MAX :
 		    sqlite3_column_int64(stmt, 0);
@@ -2233,9 +2386,9 @@ store_do_history(struct store *st, struct store_op *op)
 	    "LIMIT ?4")) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, first);
-	sqlite3_bind_int64(stmt, 2, (int64_t)op->after_seq);
-	sqlite3_bind_int64(stmt, 3, (int64_t)op->upto_seq);
-	sqlite3_bind_int64(stmt, 4, (int64_t)op->limit);
+	sqlite3_bind_int64(stmt, 2, (int64_t)in->after_seq);
+	sqlite3_bind_int64(stmt, 3, (int64_t)in->upto_seq);
+	sqlite3_bind_int64(stmt, 4, (int64_t)in->limit);
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
 	op->blobs = xcalloc(4 * cap, sizeof(void *));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && op->res.nrows < cap) {
@@ -2278,8 +2431,8 @@ store_do_receipts(struct store *st, struct store_op *op)
 	    "origin = ?1 AND id = ?2), EXISTS (SELECT 1 FROM "
 	    "alert_id_collisions WHERE id = ?2)")) == NULL)
 		goto fail;
-	sqlite3_bind_text(stmt, 1, op->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 1, op->u.receipts.origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->u.receipts.id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		mine = sqlite3_column_int(stmt, 0) != 0;
 		collided = sqlite3_column_int(stmt, 1) != 0;
@@ -2303,8 +2456,8 @@ store_do_receipts(struct store *st, struct store_op *op)
 	    "alert = ?1 AND event = 'publish' AND endpoint = ?2) "
 	    "GROUP BY endpoint ORDER BY 2")) == NULL)
 		goto fail;
-	sqlite3_bind_text(stmt, 1, op->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 1, op->u.receipts.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, op->u.receipts.origin, -1, SQLITE_STATIC);
 	op->res.receipts = xcalloc(cap, sizeof(*op->res.receipts));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_receipt *r;
@@ -2327,7 +2480,7 @@ store_do_receipts(struct store *st, struct store_op *op)
 	if (rc != SQLITE_DONE)
 		goto fail;
 	op->res.status = STORE_OK;
-	return store_write_audit(st, op, "receipts_read", op->id);
+	return store_write_audit(st, op, "receipts_read", op->u.receipts.id);
 fail:
 	return store_fail(st, op);
 }
@@ -2335,27 +2488,28 @@ fail:
 static int
 store_do_ack(struct store *st, struct store_op *op)
 {
+	struct store_op_ack *in = &op->u.ack;
 	sqlite3_stmt *stmt;
 	char alert[64], origin[64];
 	int64_t now = time_now_us();
 	int rc;
 
-	op->res.receipts = xcalloc(op->nu64 ? op->nu64 : 1,
+	op->res.receipts = xcalloc(in->ntags ? in->ntags : 1,
 	    sizeof(*op->res.receipts));
-	op->blobs = xcalloc(2 * (op->nu64 ? op->nu64 : 1), sizeof(void *));
-	for (size_t i = 0; i < op->nu64; i++) {
+	op->blobs = xcalloc(2 * (in->ntags ? in->ntags : 1), sizeof(void *));
+	for (size_t i = 0; i < in->ntags; i++) {
 		struct store_receipt *r;
 
 		if (store_run(st, op, "UPDATE deliveries SET state = 1, acked_at = ?1 "
 		    "WHERE tag = ?2 AND dsub = ?3 AND state = 0", "iii", now,
-		    (int64_t)op->u64[i], (int64_t)op->dsub_id) < 0)
+		    (int64_t)in->tags[i], (int64_t)in->dsub_id) < 0)
 			return -1;
 		if (sqlite3_changes(st->db) == 0)
 			continue;	/* not ours, or acknowledged before */
 		if ((stmt = store_stmt(st, "SELECT a.id, a.origin FROM deliveries d "
 		    "JOIN alerts a ON a.seq = d.alert WHERE d.tag = ?1")) == NULL)
 			goto fail;
-		sqlite3_bind_int64(stmt, 1, (int64_t)op->u64[i]);
+		sqlite3_bind_int64(stmt, 1, (int64_t)in->tags[i]);
 		alert[0] = origin[0] = '\0';
 		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			snprintf(alert, sizeof(alert), "%s",
@@ -2399,42 +2553,43 @@ store_reg_newest(struct store *st, struct store_op *op)
 static int
 store_do_reg_commit(struct store *st, struct store_op *op)
 {
+	struct store_op_regchange *in = &op->u.reg;
 	sqlite3_stmt *stmt;
 	int rc;
 
 	if (store_reg_newest(st, op) < 0)
 		return -1;
-	if (op->res.newest != op->dsub_id) {
+	if (op->res.newest != in->base) {
 		op->res.status = STORE_STALE;
 		return 0;
 	}
-	op->res.id = op->dsub_id + 1;
+	op->res.id = in->base + 1;
 	if (store_run(st, op, "INSERT INTO revisions (rev, created_at, author, "
 	    "approved_by, source, comment, changes, document, file_digest) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", "iittttttt",
-	    (int64_t)op->res.id, time_now_us(), op->rc[RC_AUTHOR],
-	    op->rc[RC_APPROVED_BY], op->rc[RC_SOURCE], op->rc[RC_COMMENT],
-	    op->rc[RC_CHANGES], op->rc[RC_DOCUMENT], op->rc[RC_FILE_DIGEST]) < 0)
+	    (int64_t)op->res.id, time_now_us(), in->text[RC_AUTHOR],
+	    in->text[RC_APPROVED_BY], in->text[RC_SOURCE], in->text[RC_COMMENT],
+	    in->text[RC_CHANGES], in->text[RC_DOCUMENT], in->text[RC_FILE_DIGEST]) < 0)
 		return -1;
-	if (op->after_seq != 0 && store_run(st, op, "UPDATE proposals SET "
+	if (in->proposal != 0 && store_run(st, op, "UPDATE proposals SET "
 	    "state = 'approved', decided_by = ?1, decided_at = ?2 WHERE id = ?3",
-	    "tii", op->rc[RC_APPROVED_BY], time_now_us(),
-	    (int64_t)op->after_seq) < 0)
+	    "tii", in->text[RC_APPROVED_BY], time_now_us(),
+	    (int64_t)in->proposal) < 0)
 		return -1;
 	/* proposals made against an older revision can never be approved */
 	if (store_run(st, op, "UPDATE proposals SET state = 'stale', "
 	    "decided_at = ?1 WHERE state = 'pending' AND base < ?2", "ii",
 	    time_now_us(), (int64_t)op->res.id) < 0)
 		return -1;
-	op->res.ids = xcalloc(op->nlist ? op->nlist : 1, sizeof(uint64_t));
-	for (size_t i = 0; i < op->nlist; i++) {
+	op->res.ids = xcalloc(in->ninboxes ? in->ninboxes : 1, sizeof(uint64_t));
+	for (size_t i = 0; i < in->ninboxes; i++) {
 		if (store_run(st, op, "INSERT OR IGNORE INTO dsubs (endpoint, "
 		    "name, patterns, created_at) VALUES (?1, 'inbox', '', ?2)",
-		    "ti", op->list[i], time_now_us()) < 0 ||
+		    "ti", in->inboxes[i], time_now_us()) < 0 ||
 		    (stmt = store_stmt(st, "SELECT id FROM dsubs WHERE endpoint "
 		    "= ?1 AND name = 'inbox'")) == NULL)
 			return store_fail(st, op);
-		sqlite3_bind_text(stmt, 1, op->list[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 1, in->inboxes[i], -1, SQLITE_STATIC);
 		rc = sqlite3_step(stmt);
 		if (rc == SQLITE_ROW)
 			op->res.ids[i] = (uint64_t)sqlite3_column_int64(stmt, 0);
@@ -2450,18 +2605,20 @@ store_do_reg_commit(struct store *st, struct store_op *op)
 static int
 store_do_reg_propose(struct store *st, struct store_op *op)
 {
+	struct store_op_regchange *in = &op->u.reg;
+
 	if (store_reg_newest(st, op) < 0)
 		return -1;
-	if (op->res.newest != op->dsub_id) {
+	if (op->res.newest != in->base) {
 		op->res.status = STORE_STALE;
 		return 0;
 	}
 	if (store_run(st, op, "INSERT INTO proposals (base, created_at, "
 	    "proposer, comment, changes, reasons, document, state) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')", "iitttt" "t",
-	    (int64_t)op->dsub_id, time_now_us(), op->rc[RC_AUTHOR],
-	    op->rc[RC_COMMENT], op->rc[RC_CHANGES], op->rc[RC_REASONS],
-	    op->rc[RC_DOCUMENT]) < 0)
+	    (int64_t)in->base, time_now_us(), in->text[RC_AUTHOR],
+	    in->text[RC_COMMENT], in->text[RC_CHANGES], in->text[RC_REASONS],
+	    in->text[RC_DOCUMENT]) < 0)
 		return -1;
 	op->res.id = (uint64_t)sqlite3_last_insert_rowid(st->db);
 	op->res.status = STORE_OK;
@@ -2471,9 +2628,11 @@ store_do_reg_propose(struct store *st, struct store_op *op)
 static int
 store_do_reg_decide(struct store *st, struct store_op *op)
 {
+	struct store_op_decide *in = &op->u.decide;
+
 	if (store_run(st, op, "UPDATE proposals SET state = ?1, decided_by = "
 	    "?2, decided_at = ?3 WHERE id = ?4 AND state = 'pending'", "ttii",
-	    op->name, op->endpoint, time_now_us(), (int64_t)op->dsub_id) < 0)
+	    in->state, in->by, time_now_us(), (int64_t)in->proposal) < 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 0) {
 		op->res.status = STORE_NOT_FOUND;
@@ -2496,6 +2655,7 @@ store_col(struct store_op *op, sqlite3_stmt *stmt, int i)
 static int
 store_do_reg_list(struct store *st, struct store_op *op)
 {
+	struct store_op_reglist *in = &op->u.list;
 	static const char *const sql[2] = {
 		"SELECT rev, 0, created_at, author, approved_by, source, "
 		  "comment, changes, '', '', CASE WHEN ?3 THEN document ELSE '' "
@@ -2511,13 +2671,13 @@ store_do_reg_list(struct store *st, struct store_op *op)
 	int rc;
 
 	if (store_reg_newest(st, op) < 0 ||
-	    (stmt = store_stmt(st, sql[op->flag])) == NULL)
+	    (stmt = store_stmt(st, sql[in->proposals])) == NULL)
 		return store_fail(st, op);
-	sqlite3_bind_int64(stmt, 1, (int64_t)op->dsub_id);
-	sqlite3_bind_int64(stmt, 2, (int64_t)op->limit);
-	sqlite3_bind_int(stmt, 3, op->with_doc);
-	if (op->flag)
-		sqlite3_bind_int(stmt, 4, op->all);
+	sqlite3_bind_int64(stmt, 1, (int64_t)in->id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)in->limit);
+	sqlite3_bind_int(stmt, 3, in->with_doc);
+	if (in->proposals)
+		sqlite3_bind_int(stmt, 4, in->all);
 	op->res.regrecs = xcalloc(cap, sizeof(*op->res.regrecs));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_regrec *r;
@@ -2605,9 +2765,9 @@ store_do(struct store *st, struct store_op *op)
 		return store_do_subscribe(st, op);
 	case OP_FORGET:
 		return store_run(st, op, "DELETE FROM deliveries WHERE dsub = ?1",
-		    "i", (int64_t)op->dsub_id) < 0 ? -1 :
+		    "i", (int64_t)op->u.forget.dsub_id) < 0 ? -1 :
 		    store_run(st, op, "DELETE FROM dsubs WHERE id = ?1", "i",
-		    (int64_t)op->dsub_id);
+		    (int64_t)op->u.forget.dsub_id);
 	case OP_FETCH:
 		return store_do_fetch(st, op);
 	case OP_ACK:
