@@ -1,48 +1,42 @@
 /*
- * store_sqlite.c — the durable store on SQLite (WAL).
+ * store_sqlite.c — the store's backend on SQLite (WAL): struct
+ * store_backend for the core in store.c, which owns the queue and the
+ * threads.
  *
- * One writer thread owns the database connection. The event loop queues
- * operations; the writer takes everything queued, runs it in one
- * transaction (each operation inside its own savepoint only after a
- * failure, so one failure does not undo the others) and commits, which
- * writes the transaction to the WAL without syncing it (synchronous=NORMAL).
- * It hands the batch back to the loop as committed (publish operations'
- * committed callbacks: live plain deliveries) and on to the syncer thread,
- * then takes the next batch. The syncer calls fdatasync(2) on the WAL once
- * for every batch committed since its last sync, and only then hands them
- * to the loop as done (the callbacks proper: confirmations). While the
- * syncer syncs, the writer commits the next batch: that is the group commit,
- * and what synchronous=FULL gives with the sync taken off the writer's path.
- * At open (migrations) and in checkpoints SQLite syncs as usual.
+ * Each operation the writer thread runs is one or a few kept statements
+ * in the transaction the core opens; a commit writes the transaction to
+ * the WAL without syncing it (synchronous=NORMAL), and the syncer's sync
+ * calls fdatasync(2) on the WAL once for every batch committed since the
+ * last one, which is what synchronous=FULL gives with the sync taken off
+ * the writer's path. At open (migrations) and in checkpoints SQLite syncs
+ * as usual.
  *
  * After each sync the syncer records the newest synced audit record and
  * how far the WAL was synced (its salts and frame count, noted by the
  * writer after each commit in its WAL hook, which also checkpoints as
  * SQLite's default hook does) in ccc.db-head, outside the database, and
  * once a second it checks that the store's files are still the ones at
- * their paths; when one was removed or replaced, nothing more is stored.
- * At open, the write-ahead log is read before SQLite recovers it (a
- * damaged frame among those synced would make SQLite drop every
- * transaction after it), and the journal must reach the record in
+ * their paths (tick). At open, the write-ahead log is read before SQLite
+ * recovers it (a damaged frame among those synced would make SQLite drop
+ * every transaction after it), and the journal must reach the record in
  * ccc.db-head.
  *
- * Must never: run a callback (other than a committed callback) before its
- * transaction is synced; run a committed callback before the commit; let
- * the loop thread touch the connection after start-up; lose an operation
- * silently (a failed one reports STORE_FAILED); store an alert under an id
- * another alert has (stores of older brokers that did: store_migrations[]);
- * purge an alert that a durable subscription has not had acknowledged;
- * open a store that lost committed transactions unless told to
- * (store_accept_loss); store into files no longer at their paths.
+ * Owns: the schema and its migrations, the statements, the files ccc.db,
+ * its WAL and ccc.db-head, the audit chain's end, the offline readers
+ * (--verify-audit, dead letters).
+ * Must never: store an alert under an id another alert has (stores of
+ * older brokers that did: store_migrations[]); purge an alert that a
+ * durable subscription has not had acknowledged; open a store that lost
+ * committed transactions unless told to (accept_loss); anchor in
+ * ccc.db-head more than was synced; let a rolled-back audit record stay
+ * in the chain.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +45,8 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_backend.h"
+#include "store_op.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -58,180 +54,23 @@
 #define STORE_HEAD	"-head"		/* suffix: the anchored end of the audit chain */
 #define STORE_CHECK_US	(1000 * INT64_C(1000))	/* syncer: files checked this often */
 #define STORE_HEAD_SYNC_US (200 * INT64_C(1000))	/* syncer: head synced at most this often */
-#define STORE_LOST	"the store's files were removed or replaced while cccd " \
-			"runs; nothing is stored until it is restarted"
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 #define STORE_CHECKPOINT_FRAMES	1000	/* SQLite's wal_autocheckpoint default */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
 
-enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
-    OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE, OP_REG_COMMIT, OP_REG_PROPOSE,
-    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS };
-
-/* Text fields of struct store_regchange, in order. */
-enum { RC_AUTHOR, RC_APPROVED_BY, RC_SOURCE, RC_COMMENT, RC_CHANGES,
-    RC_REASONS, RC_DOCUMENT, RC_FILE_DIGEST, RC_NTEXT };
-
-#define AUDIT_NTEXT	7	/* text fields of struct audit_rec, in order */
-
-/* An owned copy of an audit record. */
-struct audit_copy {
-	bool	 present;
-	char	*text[AUDIT_NTEXT];	/* event endpoint subject fingerprint peer alert detail */
-	bool	 transfer;
-};
-
-/* Inputs of a publish (store_publish). */
-struct store_op_publish {
-	char		*id, *origin, *topic;
-	int64_t		 published_at;
-	int64_t		 expires_at;	/* 0: never */
-	int		 severity;
-	uint8_t		 digest[32];	/* of the alert as the client sent it */
-	uint8_t		*body;		/* the stamped alert, encoded */
-	size_t		 body_len;
-	uint64_t	*dsubs;		/* durable subscriptions that match */
-	size_t		 ndsubs;
-	bool		 restricted;	/* recipients may not re-disseminate it */
-	char		**refs;		/* alerts it references */
-	size_t		 nrefs;
-};
-
-/* Inputs of store_subscribe. */
-struct store_op_subscribe {
-	char		*endpoint, *name;
-	char		*patterns;	/* one per line */
-};
-
-/* Inputs of store_forget. */
-struct store_op_forget {
-	uint64_t	 dsub_id;
-};
-
-/* Inputs of store_fetch. */
-struct store_op_fetch {
-	uint64_t	 dsub_id;
-	uint64_t	*exclude;	/* tags in flight, sorted */
-	size_t		 nexclude;
-	size_t		 limit;
-	uint32_t	 max_attempts;
-};
-
-/* Inputs of store_ack. */
-struct store_op_ack {
-	uint64_t	 dsub_id;
-	uint64_t	*tags;
-	size_t		 ntags;
-};
-
-/* Inputs of store_audit_batch and store_audit_deliveries. */
-struct store_op_audit {
-	struct audit_copy *recs;	/* in order (none: the op's audit record) */
-	size_t		 nrecs;
-};
-
-/* Inputs of store_receipts. */
-struct store_op_receipts {
-	char		*origin, *id;
-};
-
-/* Inputs of store_history. */
-struct store_op_history {
-	int64_t		 since;
-	uint64_t	 after_seq, upto_seq;
-	size_t		 limit;
-};
-
-/* Inputs of store_purge. */
-struct store_op_purge {
-	int64_t		 alerts_before;	/* cut-off of alerts (0: none purged) */
-	int64_t		 audit_before;	/* cut-off of audit records (0: none) */
-	int64_t		 expect;	/* the time the broker expects */
-	uint32_t	 retain_alerts, retain_audit;	/* seconds */
-	size_t		 limit;		/* rows of each per run */
-};
-
-/* Inputs of store_registry_commit and store_registry_propose. */
-struct store_op_regchange {
-	char		*text[RC_NTEXT];
-	uint64_t	 base;
-	uint64_t	 proposal;	/* commit: the approved proposal (0: none) */
-	char		**inboxes;	/* commit: endpoints whose inbox must exist */
-	size_t		 ninboxes;
-};
-
-/* Inputs of store_registry_decide. */
-struct store_op_decide {
-	uint64_t	 proposal;
-	char		*state, *by;
-};
-
-/* Inputs of store_registry_list. */
-struct store_op_reglist {
-	bool		 proposals;	/* proposals, not revisions */
-	uint64_t	 id;		/* one (0: up to limit) */
-	size_t		 limit;
-	bool		 all, with_doc;
-};
-
-/*
- * One queued operation. The header fields are common to every kind; the
- * inputs are the member of u that kind names (owned copies; counts has
- * none).
- */
-struct store_op {
-	struct store_op		*next;		/* queue, then syncer, then done list */
-	struct store_op		*cnext;		/* committed list */
-	enum store_kind		 kind;		/* which member of u */
-	store_cb		*committed_cb;	/* publish: after the commit, before the sync */
-	store_cb		*cb;
-	void			*arg;
-	bool			 wrote;		/* its transaction changed the database */
-	struct store_result	 cres;		/* the result for committed_cb */
-	struct audit_copy	 audit;		/* its audit record, when it writes one */
-	union {
-		struct store_op_publish	  publish;	/* OP_PUBLISH */
-		struct store_op_subscribe subscribe;	/* OP_SUBSCRIBE */
-		struct store_op_forget	  forget;	/* OP_FORGET */
-		struct store_op_fetch	  fetch;	/* OP_FETCH */
-		struct store_op_ack	  ack;		/* OP_ACK */
-		struct store_op_audit	  audit;	/* OP_AUDIT */
-		struct store_op_receipts  receipts;	/* OP_RECEIPTS */
-		struct store_op_history	  history;	/* OP_HISTORY */
-		struct store_op_purge	  purge;	/* OP_PURGE */
-		struct store_op_regchange reg;		/* OP_REG_COMMIT, OP_REG_PROPOSE */
-		struct store_op_decide	  decide;	/* OP_REG_DECIDE */
-		struct store_op_reglist	  list;		/* OP_REG_LIST */
-	}			 u;
-	/* result */
-	struct store_result	 res;
-	char			 error[256];
-	void			**blobs;	/* copies the result points into */
-	size_t			 nblobs;
-};
-
-struct store {
-	sqlite3			*db;
+/* The backend's state (the void *b of struct store_backend). */
+struct store_sqlite {
+	sqlite3			*db;		/* writer thread, after start-up */
 	char			 path[512];
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;
-	struct store_op		*queue, *queue_tail;	/* waiting for the thread */
-	struct store_op		*committed, *committed_tail; /* committed, for the loop */
-	struct store_op		*unsynced, *unsynced_tail;  /* committed, for the syncer */
-	struct store_op		*done, *done_tail;	/* synced, waiting for the loop */
-	bool			 stopping;
-	pthread_t		 syncer;
-	pthread_cond_t		 sync_wake;
-	bool			 sync_stopping;
+	bool			 accept_loss;	/* start-up: --accept-store-loss */
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
-	uint64_t		 syncs;		/* syncer: fdatasync calls */
 	int			 headfd;	/* ccc.db-head: the anchored chain end */
 	struct store_walpos {				/* a place in the WAL */
 		uint8_t		 salts[8];	/* salt-1, salt-2 of its header: the log's generation */
 		int64_t		 frames;	/* frames of that generation, from the first */
 	}			 wal;		/* writer thread: at its last commit */
 	struct store_walpos	 sync_wal;	/* lock: the same, for the syncer */
+	struct store_walpos	 take_wal;	/* syncer: sync_wal as it took it */
 	struct store_anchor {				/* syncer: what ccc.db-head says */
 		int64_t		 seq;		/* last synced audit record (0: none) */
 		uint8_t		 hash[32];
@@ -246,17 +85,6 @@ struct store {
 		dev_t		 dev;
 		ino_t		 ino;
 	}			 ident[3];	/* ccc.db, -wal, -head */
-	bool			 lost;		/* atomic: the files are not ours any more */
-	char			 lost_why[640];	/* set once, before lost */
-	bool			 lost_logged;	/* loop */
-	bool			 closed;	/* the thread is gone: new operations are dropped */
-	int			 efd;
-	struct event		*ev;
-	uint64_t		 batches, ops;		/* for the log at close */
-	size_t			 pending;	/* loop: queued, not called back yet */
-	int64_t			 progress_us;	/* loop: last batch back, or queue start */
-	bool			 write_failed;	/* loop: the last writing operation failed */
-	char			 write_error[256];
 	struct {					/* writer thread: prepared statements */
 		const char	*sql;
 		sqlite3_stmt	*stmt;
@@ -266,7 +94,10 @@ struct store {
 		uint8_t		 hash[32];	/* of the last record (zeros: none) */
 		int64_t		 next;		/* sequence number of the next record */
 	}			 chain;
+	struct store_chain	 batch_chain;	/* writer: chain at begin (rollback) */
+	struct store_chain	 op_chain;	/* writer: chain at savepoint (rollback_to) */
 	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
+	struct store_chain	 take_chain;	/* syncer: sync_chain as it took it */
 	struct store_hasher {				/* writer thread: audit record hashes */
 		EVP_MD_CTX	*ctx;
 		EVP_MD		*md;
@@ -408,19 +239,13 @@ static const char *const store_migrations[] = {
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-static void	store_done_cb(evutil_socket_t, short, void *);
-static void	*store_main(void *);
-static void	*store_syncer(void *);
 static int	store_hasher_init(struct store_hasher *);
 static uint8_t	*store_put_be(uint8_t *, uint64_t, int);
-static struct store_op *store_op_new(enum store_kind, store_cb *, void *);
-static void	store_op_free(struct store_op *);
-static void	store_audit_copy(struct audit_copy *, const struct audit_rec *);
-static void	store_batch(struct store *, struct store_op *);
 static void	store_hasher_free(struct store_hasher *);
+static void	store_sqlite_close(void *, bool);
 
 static int
-store_exec(struct store *st, const char *sql, char *err, size_t errlen)
+store_exec(struct store_sqlite *st, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 
@@ -434,7 +259,7 @@ store_exec(struct store *st, const char *sql, char *err, size_t errlen)
 
 /* One integer from a one-row query (PRAGMA user_version). */
 static int
-store_int(struct store *st, const char *sql, int64_t *out)
+store_int(struct store_sqlite *st, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -450,7 +275,7 @@ store_int(struct store *st, const char *sql, int64_t *out)
 
 /* Apply the migrations the file lacks, each in its own transaction. */
 static int
-store_migrate(struct store *st, char *err, size_t errlen)
+store_migrate(struct store_sqlite *st, char *err, size_t errlen)
 {
 	char why[256];
 	int64_t v;
@@ -487,7 +312,7 @@ store_migrate(struct store *st, char *err, size_t errlen)
 
 /* Switch to WAL and check that it took (it does not on some file systems). */
 static int
-store_wal(struct store *st, char *err, size_t errlen)
+store_wal(struct store_sqlite *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt;
 	const char *mode;
@@ -513,7 +338,7 @@ store_wal(struct store *st, char *err, size_t errlen)
 
 /* PRAGMA quick_check: "ok", or the first problem found. */
 static int
-store_verify(struct store *st, char *err, size_t errlen)
+store_verify(struct store_sqlite *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt;
 	const char *res;
@@ -540,7 +365,7 @@ store_verify(struct store *st, char *err, size_t errlen)
 
 /* The hash the next audit record chains to: the last record's, or zeros. */
 static int
-store_chain_end(struct store *st, char *err, size_t errlen)
+store_chain_end(struct store_sqlite *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -571,7 +396,7 @@ store_chain_end(struct store *st, char *err, size_t errlen)
  * STORE_COLLISIONS_NAMED of them, and how many there are.
  */
 static int
-store_report_collisions(struct store *st, char *err, size_t errlen)
+store_report_collisions(struct store_sqlite *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt;
 	int64_t n = 0;
@@ -614,7 +439,7 @@ store_report_collisions(struct store *st, char *err, size_t errlen)
 static int
 store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	struct store *st = arg;
+	struct store_sqlite *st = arg;
 	uint8_t hdr[24];
 
 	st->wal.frames = 0;
@@ -647,14 +472,6 @@ store_wal_open(const char *path, char *why, size_t whylen)
 }
 
 /* ---- the files: write-ahead log scan, head anchor, identity ------------- */
-
-static bool	store_accept_loss_flag;	/* --accept-store-loss */
-
-void
-store_accept_loss(bool accept)
-{
-	store_accept_loss_flag = accept;
-}
 
 static uint32_t
 store_get_be32(const uint8_t *p)
@@ -1008,7 +825,7 @@ store_head_reached(sqlite3 *db, const struct store_anchor *a, char *why,
 
 /* Anchor a in both slots of ccc.db-head and sync it (start-up). */
 static int
-store_head_reset(struct store *st, const struct store_anchor *a)
+store_head_reset(struct store_sqlite *st, const struct store_anchor *a)
 {
 	uint8_t buf[2 * STORE_HEAD_SLOT];
 
@@ -1029,7 +846,7 @@ store_head_reset(struct store *st, const struct store_anchor *a)
  * accepted. 0; -2 with why set for a loss refused; -1 with why set.
  */
 static int
-store_head_open(struct store *st, char *lost, size_t lostlen, char *why,
+store_head_open(struct store_sqlite *st, char *lost, size_t lostlen, char *why,
     size_t whylen)
 {
 	struct store_anchor a;
@@ -1040,7 +857,7 @@ store_head_open(struct store *st, char *lost, size_t lostlen, char *why,
 	if ((found = store_head_read(path, &a, what, sizeof(what))) > 0 &&
 	    store_head_reached(st->db, &a, what, sizeof(what)) < 0)
 		found = -1;
-	if (found < 0 && !store_accept_loss_flag) {
+	if (found < 0 && !st->accept_loss) {
 		snprintf(why, whylen, "%s", what);
 		return -2;
 	}
@@ -1077,7 +894,7 @@ store_head_open(struct store *st, char *lost, size_t lostlen, char *why,
  * ahead of it cannot happen.
  */
 static int
-store_head_write(struct store *st, const struct store_chain *c,
+store_head_write(struct store_sqlite *st, const struct store_chain *c,
     const struct store_walpos *w)
 {
 	uint8_t slot[STORE_HEAD_SLOT];
@@ -1100,7 +917,7 @@ static const char *const store_suffixes[3] = { "", "-wal", STORE_HEAD };
 
 /* Note which files ccc.db, its WAL and ccc.db-head are (start-up). */
 static int
-store_files_note(struct store *st, char *why, size_t whylen)
+store_files_note(struct store_sqlite *st, char *why, size_t whylen)
 {
 	struct stat sb[3];
 
@@ -1122,7 +939,7 @@ store_files_note(struct store *st, char *why, size_t whylen)
  * runs, so what it writes from now on would be lost at the next start.
  */
 static bool
-store_files_moved(struct store *st, char *why, size_t whylen)
+store_files_moved(struct store_sqlite *st, char *why, size_t whylen)
 {
 	struct stat sb;
 	char p[600];
@@ -1144,58 +961,31 @@ store_files_moved(struct store *st, char *why, size_t whylen)
 	return false;
 }
 
-static bool
-store_lost(const struct store *st)
-{
-	return __atomic_load_n(&st->lost, __ATOMIC_ACQUIRE);
-}
-
 /*
- * Start-up with --accept-store-loss: say what was lost, in the log and as
- * the journal's first record after the loss, written and synced here
- * (the threads are not running yet). 0, or -1 with why set.
+ * The backend's open (struct store_backend): the write-ahead log read
+ * before SQLite recovers it, the database opened, checked and migrated,
+ * the end of its audit chain read and checked against ccc.db-head, and
+ * the files noted.
  */
-static int
-store_loss_accepted(struct store *st, const char *lost, char *why,
-    size_t whylen)
+static void *
+store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
+    size_t wherelen, char *lost, size_t lostlen, char *err, size_t errlen)
 {
-	struct audit_rec rec = { .event = "store_loss", .detail = lost };
-	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
-	int rc = 0;
-
-	log_error("store %s: accepted the loss (--accept-store-loss): %s",
-	    st->path, lost);
-	store_audit_copy(&op->audit, &rec);
-	store_batch(st, op);
-	if (op->res.status == STORE_FAILED || fdatasync(st->walfd) < 0) {
-		snprintf(why, whylen, "cannot record the loss in the audit "
-		    "journal: %s", op->res.status == STORE_FAILED ? op->error :
-		    strerror(errno));
-		rc = -1;
-	}
-	store_op_free(op);
-	return rc;
-}
-
-struct store *
-store_open(struct event_base *base, const char *data_dir, char *err,
-    size_t errlen)
-{
-	struct store *st = xcalloc(1, sizeof(*st));
+	struct store_sqlite *st = xcalloc(1, sizeof(*st));
 	struct store_anchor a;
-	pthread_condattr_t ca;
-	char why[512], lost[512] = "", head[600];
+	char why[512], head[600];
 	int rc;
 
 	snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_FILE);
-	st->efd = -1;
+	snprintf(where, wherelen, "%s", st->path);
+	st->accept_loss = accept_loss;
 	st->walfd = -1;
 	st->headfd = -1;
 	/* a head that cannot be read: store_head_open says so */
 	snprintf(head, sizeof(head), "%s%s", st->path, STORE_HEAD);
 	rc = store_head_read(head, &a, why, sizeof(why));
-	if (store_wal_scan(st->path, rc > 0 ? &a : NULL, lost, sizeof(lost)) < 0 &&
-	    !store_accept_loss_flag) {
+	if (store_wal_scan(st->path, rc > 0 ? &a : NULL, lost, lostlen) < 0 &&
+	    !st->accept_loss) {
 		snprintf(why, sizeof(why), "%s", lost);
 		goto fail_loss;
 	}
@@ -1223,7 +1013,7 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 		goto fail;
 	if ((st->walfd = store_wal_open(st->path, why, sizeof(why))) < 0)
 		goto fail;
-	if ((rc = store_head_open(st, lost, sizeof(lost), why, sizeof(why))) == -2)
+	if ((rc = store_head_open(st, lost, lostlen, why, sizeof(why))) == -2)
 		goto fail_loss;
 	if (rc < 0 || store_files_note(st, why, sizeof(why)) < 0)
 		goto fail;
@@ -1231,42 +1021,7 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 		snprintf(why, sizeof(why), "cannot compute SHA-256");
 		goto fail;
 	}
-	if (lost[0] != '\0' && store_loss_accepted(st, lost, why,
-	    sizeof(why)) < 0)
-		goto fail;
-	if ((st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		snprintf(why, sizeof(why), "eventfd: %s", strerror(errno));
-		goto fail;
-	}
-	st->ev = event_new(base, st->efd, EV_READ | EV_PERSIST, store_done_cb, st);
-	event_add(st->ev, NULL);
-	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->wake, NULL);
-	/* the syncer wakes up on a clock that setting the time does not move */
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->sync_wake, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&st->syncer, NULL, store_syncer, st) != 0) {
-		snprintf(why, sizeof(why), "cannot start the syncer thread");
-		goto fail_threads;
-	}
-	if (pthread_create(&st->thread, NULL, store_main, st) != 0) {
-		snprintf(why, sizeof(why), "cannot start the writer thread");
-		pthread_mutex_lock(&st->lock);
-		st->sync_stopping = true;
-		pthread_cond_signal(&st->sync_wake);
-		pthread_mutex_unlock(&st->lock);
-		pthread_join(st->syncer, NULL);
-		goto fail_threads;
-	}
 	return st;
-fail_threads:
-	event_free(st->ev);
-	pthread_mutex_destroy(&st->lock);
-	pthread_cond_destroy(&st->wake);
-	pthread_cond_destroy(&st->sync_wake);
-	goto fail;
 fail_loss:
 	snprintf(why + strlen(why), sizeof(why) - strlen(why), "; restore the "
 	    "store from a backup, or start once with --accept-store-loss to go "
@@ -1274,530 +1029,35 @@ fail_loss:
 	    "docs/operations.md)");
 fail:
 	snprintf(err, errlen, "store %s: %s", st->path, why);
+	store_sqlite_close(st, false);
+	return NULL;
+}
+
+/* The backend's close: lost, its files are not at their paths any more. */
+static void
+store_sqlite_close(void *b, bool lost)
+{
+	struct store_sqlite *st = b;
+
 	if (st->walfd >= 0)
 		close(st->walfd);
 	if (st->headfd >= 0)
 		close(st->headfd);
-	if (st->efd >= 0)
-		close(st->efd);
-	for (size_t i = 0; i < st->nstmts; i++)
-		sqlite3_finalize(st->stmts[i].stmt);
-	sqlite3_close(st->db);
-	store_hasher_free(&st->hasher);
-	free(st);
-	return NULL;
-}
-
-static void
-store_audit_copy_free(struct audit_copy *c)
-{
-	for (int i = 0; i < AUDIT_NTEXT; i++)
-		free(c->text[i]);
-}
-
-static void
-store_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* Free the inputs of op, by its kind. */
-static void
-store_op_free_inputs(struct store_op *op)
-{
-	switch (op->kind) {
-	case OP_PUBLISH:
-		free(op->u.publish.id);
-		free(op->u.publish.origin);
-		free(op->u.publish.topic);
-		free(op->u.publish.body);
-		free(op->u.publish.dsubs);
-		store_strv_free(op->u.publish.refs, op->u.publish.nrefs);
-		break;
-	case OP_SUBSCRIBE:
-		free(op->u.subscribe.endpoint);
-		free(op->u.subscribe.name);
-		free(op->u.subscribe.patterns);
-		break;
-	case OP_FETCH:
-		free(op->u.fetch.exclude);
-		break;
-	case OP_ACK:
-		free(op->u.ack.tags);
-		break;
-	case OP_AUDIT:
-		for (size_t k = 0; k < op->u.audit.nrecs; k++)
-			store_audit_copy_free(&op->u.audit.recs[k]);
-		free(op->u.audit.recs);
-		break;
-	case OP_RECEIPTS:
-		free(op->u.receipts.origin);
-		free(op->u.receipts.id);
-		break;
-	case OP_REG_COMMIT:
-	case OP_REG_PROPOSE:
-		for (int i = 0; i < RC_NTEXT; i++)
-			free(op->u.reg.text[i]);
-		store_strv_free(op->u.reg.inboxes, op->u.reg.ninboxes);
-		break;
-	case OP_REG_DECIDE:
-		free(op->u.decide.state);
-		free(op->u.decide.by);
-		break;
-	case OP_FORGET:
-	case OP_HISTORY:
-	case OP_PURGE:
-	case OP_REG_LIST:
-	case OP_COUNTS:
-		break;
-	}
-}
-
-static void
-store_op_free(struct store_op *op)
-{
-	store_audit_copy_free(&op->audit);
-	store_op_free_inputs(op);
-	free(op->res.rows);
-	free(op->res.receipts);
-	free(op->res.ids);
-	free(op->res.regrecs);
-	free(op->res.backlogs);
-	for (size_t i = 0; i < op->nblobs; i++)
-		free(op->blobs[i]);
-	free(op->blobs);
-	free(op);
-}
-
-void
-store_close(struct store *st)
-{
-	if (st == NULL)
-		return;
-	pthread_mutex_lock(&st->lock);
-	st->stopping = true;
-	pthread_cond_signal(&st->wake);
-	pthread_mutex_unlock(&st->lock);
-	pthread_join(st->thread, NULL);
-	/* the writer handed everything to the syncer, which syncs it last */
-	pthread_mutex_lock(&st->lock);
-	st->sync_stopping = true;
-	pthread_cond_signal(&st->sync_wake);
-	pthread_mutex_unlock(&st->lock);
-	pthread_join(st->syncer, NULL);
-	/*
-	 * The threads finished everything queued; run the callbacks still
-	 * waiting (their work is done). What they queue now is dropped.
-	 */
-	st->closed = true;
-	store_done_cb(st->efd, EV_READ, st);
-	log_info("store: closed after %llu operations in %llu transactions "
-	    "and %llu syncs", (unsigned long long)st->ops,
-	    (unsigned long long)st->batches, (unsigned long long)st->syncs);
-	event_free(st->ev);
-	close(st->efd);
-	close(st->walfd);
-	close(st->headfd);
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
 	/*
 	 * Files not at their paths: a checkpoint at close would copy the log
 	 * into a file no longer there and then remove the log at the path.
 	 */
-	if (store_lost(st))
+	if (lost)
 		sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
 		    NULL);
 	sqlite3_close(st->db);
 	store_hasher_free(&st->hasher);
-	pthread_mutex_destroy(&st->lock);
-	pthread_cond_destroy(&st->wake);
-	pthread_cond_destroy(&st->sync_wake);
 	free(st);
 }
 
-/* Append the chain first..last (linked by next) to *head / *tail. */
-static void
-store_append(struct store_op **head, struct store_op **tail,
-    struct store_op *first, struct store_op *last)
-{
-	if (*tail != NULL)
-		(*tail)->next = first;
-	else
-		*head = first;
-	*tail = last;
-}
-
-static void
-store_enqueue(struct store *st, struct store_op *op)
-{
-	if (st->closed) {
-		store_op_free(op);
-		return;
-	}
-	if (st->pending++ == 0)
-		st->progress_us = time_mono_us();
-	pthread_mutex_lock(&st->lock);
-	store_append(&st->queue, &st->queue_tail, op, op);
-	pthread_cond_signal(&st->wake);
-	pthread_mutex_unlock(&st->lock);
-}
-
-static struct store_op *
-store_op_new(enum store_kind kind, store_cb *cb, void *arg)
-{
-	struct store_op *op = xcalloc(1, sizeof(*op));
-
-	op->kind = kind;
-	op->cb = cb;
-	op->arg = arg;
-	return op;
-}
-
-static void
-store_audit_copy(struct audit_copy *c, const struct audit_rec *r)
-{
-	const char *text[AUDIT_NTEXT] = { r->event, r->endpoint, r->subject,
-	    r->fingerprint, r->peer, r->alert, r->detail };
-
-	c->present = true;
-	for (int i = 0; i < AUDIT_NTEXT; i++)
-		c->text[i] = xstrdup(text[i] ? text[i] : "");
-	c->transfer = r->transfer;
-}
-
-/* An owned copy of the n strings of v. */
-static char **
-store_strv_copy(char *const *v, size_t n)
-{
-	char **c = xcalloc(n ? n : 1, sizeof(char *));
-
-	for (size_t i = 0; i < n; i++)
-		c[i] = xstrdup(v[i]);
-	return c;
-}
-
-void
-store_audit(struct store *st, const struct audit_rec *rec)
-{
-	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
-
-	store_audit_copy(&op->audit, rec);
-	store_enqueue(st, op);
-}
-
-void
-store_audit_batch(struct store *st, const struct audit_rec *v, size_t n)
-{
-	struct store_op *op;
-
-	if (n == 0)
-		return;
-	op = store_op_new(OP_AUDIT, NULL, NULL);
-	op->u.audit.recs = xcalloc(n, sizeof(*op->u.audit.recs));
-	for (size_t i = 0; i < n; i++)
-		store_audit_copy(&op->u.audit.recs[i], &v[i]);
-	op->u.audit.nrecs = n;
-	store_enqueue(st, op);
-}
-
-/* Do a and b name the same recipient certificate, with the same transfer? */
-static bool
-store_same_recipient(const struct store_recipient *a,
-    const struct store_recipient *b)
-{
-	return a->transfer == b->transfer &&
-	    strcmp(a->endpoint, b->endpoint) == 0 &&
-	    strcmp(a->fingerprint ? a->fingerprint : "",
-	    b->fingerprint ? b->fingerprint : "") == 0 &&
-	    strcmp(a->subject ? a->subject : "", b->subject ? b->subject : "") == 0;
-}
-
-void
-store_audit_deliveries(struct store *st, const char *alert, const char *detail,
-    const struct store_recipient *v, size_t n)
-{
-	struct store_op *op;
-	size_t *group, *first, *plen, ng = 0;
-
-	if (n == 0)
-		return;
-	/* group the sessions by certificate: one record each */
-	group = xcalloc(n, sizeof(*group));
-	first = xcalloc(n, sizeof(*first));
-	plen = xcalloc(n, sizeof(*plen));
-	for (size_t i = 0; i < n; i++) {
-		size_t g;
-
-		for (g = 0; g < ng; g++)
-			if (store_same_recipient(&v[first[g]], &v[i]))
-				break;
-		if (g == ng)
-			first[ng++] = i;
-		group[i] = g;
-		plen[g] += strlen(v[i].peer ? v[i].peer : "") + 1;
-	}
-	op = store_op_new(OP_AUDIT, NULL, NULL);
-	op->u.audit.recs = xcalloc(ng, sizeof(*op->u.audit.recs));
-	op->u.audit.nrecs = ng;
-	for (size_t g = 0; g < ng; g++) {
-		const struct store_recipient *r = &v[first[g]];
-		struct audit_rec ar = {
-			.event = "deliver", .endpoint = r->endpoint,
-			.subject = r->subject, .fingerprint = r->fingerprint,
-			.peer = "", .alert = alert, .detail = detail,
-			.transfer = r->transfer,
-		};
-
-		store_audit_copy(&op->u.audit.recs[g], &ar);
-		free(op->u.audit.recs[g].text[4]);
-		op->u.audit.recs[g].text[4] = xcalloc(1, plen[g]);
-		plen[g] = 0;	/* from here on: bytes written */
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *peer = v[i].peer ? v[i].peer : "";
-		char *peers = op->u.audit.recs[group[i]].text[4];
-		size_t len = strlen(peer), *off = &plen[group[i]];
-
-		if (*off > 0)
-			peers[(*off)++] = ' ';
-		memcpy(peers + *off, peer, len + 1);
-		*off += len;
-	}
-	free(group);
-	free(first);
-	free(plen);
-	store_enqueue(st, op);
-}
-
-void
-store_counts(struct store *st, store_cb *cb, void *arg)
-{
-	store_enqueue(st, store_op_new(OP_COUNTS, cb, arg));
-}
-
-void
-store_health(const struct store *st, struct store_health *h)
-{
-	h->write_ok = !st->write_failed && !store_lost(st);
-	h->files_lost = store_lost(st);
-	h->error = store_lost(st) ? STORE_LOST : st->write_failed ?
-	    st->write_error : NULL;
-	h->pending = st->pending;
-	h->waiting_us = st->pending > 0 ? time_mono_us() - st->progress_us : 0;
-}
-
-void
-store_purge(struct store *st, int64_t now, int64_t expect,
-    uint32_t retain_alerts, uint32_t retain_audit, size_t batch, store_cb *cb,
-    void *arg)
-{
-	struct store_op *op = store_op_new(OP_PURGE, cb, arg);
-	struct audit_rec ar = { .event = "purge", .detail = "" };
-	int64_t sec = 1000000;
-
-	op->u.purge.alerts_before = retain_alerts ? now - retain_alerts * sec : 0;
-	op->u.purge.audit_before = retain_audit ? now - retain_audit * sec : 0;
-	op->u.purge.expect = expect;
-	op->u.purge.retain_alerts = retain_alerts;
-	op->u.purge.retain_audit = retain_audit;
-	op->u.purge.limit = batch;
-	store_audit_copy(&op->audit, &ar);
-	store_enqueue(st, op);
-}
-
-void
-store_history(struct store *st, int64_t since, uint64_t after_seq,
-    uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
-    store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_HISTORY, cb, arg);
-
-	op->u.history.since = since;
-	op->u.history.after_seq = after_seq;
-	op->u.history.upto_seq = upto_seq;
-	op->u.history.limit = limit;
-	store_audit_copy(&op->audit, audit);
-	store_enqueue(st, op);
-}
-
-void
-store_receipts(struct store *st, const char *origin, const char *alert_id,
-    const struct audit_rec *audit, store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_RECEIPTS, cb, arg);
-
-	op->u.receipts.origin = xstrdup(origin);
-	op->u.receipts.id = xstrdup(alert_id);
-	store_audit_copy(&op->audit, audit);
-	store_enqueue(st, op);
-}
-
-void
-store_publish(struct store *st, const struct store_publish *p,
-    store_cb *committed, store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_PUBLISH, cb, arg);
-	struct store_op_publish *in = &op->u.publish;
-
-	op->committed_cb = committed;
-	in->id = xstrdup(p->id);
-	in->origin = xstrdup(p->origin);
-	in->topic = xstrdup(p->topic);
-	in->published_at = p->published_at;
-	in->expires_at = p->expires_at;
-	in->severity = p->severity;
-	memcpy(in->digest, p->digest, sizeof(in->digest));
-	in->body = xmalloc(p->body_len);
-	memcpy(in->body, p->body, p->body_len);
-	in->body_len = p->body_len;
-	if (p->ndsubs > 0) {
-		in->dsubs = xcalloc(p->ndsubs, sizeof(uint64_t));
-		memcpy(in->dsubs, p->dsubs, p->ndsubs * sizeof(uint64_t));
-		in->ndsubs = p->ndsubs;
-	}
-	in->restricted = p->restricted;
-	in->refs = store_strv_copy(p->refs, p->nrefs);
-	in->nrefs = p->nrefs;
-	store_audit_copy(&op->audit, &p->audit);
-	store_enqueue(st, op);
-}
-
-void
-store_subscribe(struct store *st, const char *endpoint, const char *name,
-    char *const *patterns, size_t npatterns, store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_SUBSCRIBE, cb, arg);
-	struct store_op_subscribe *in = &op->u.subscribe;
-	size_t len = 1;
-
-	in->endpoint = xstrdup(endpoint);
-	in->name = xstrdup(name);
-	for (size_t i = 0; i < npatterns; i++)
-		len += strlen(patterns[i]) + 1;
-	in->patterns = xcalloc(1, len);
-	for (size_t i = 0; i < npatterns; i++) {
-		if (i > 0)
-			strcat(in->patterns, "\n");
-		strcat(in->patterns, patterns[i]);
-	}
-	store_enqueue(st, op);
-}
-
-void
-store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_FORGET, cb, arg);
-
-	op->u.forget.dsub_id = dsub_id;
-	store_enqueue(st, op);
-}
-
-static int
-store_tag_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-void
-store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
-    size_t nexclude, size_t limit, uint32_t max_attempts, store_cb *cb,
-    void *arg)
-{
-	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
-	struct store_op_fetch *in = &op->u.fetch;
-
-	in->dsub_id = dsub_id;
-	if (nexclude > 0) {	/* sorted, for bsearch on the writer thread */
-		in->exclude = xcalloc(nexclude, sizeof(uint64_t));
-		memcpy(in->exclude, exclude, nexclude * sizeof(uint64_t));
-		in->nexclude = nexclude;
-		qsort(in->exclude, nexclude, sizeof(uint64_t), store_tag_cmp);
-	}
-	in->limit = limit;
-	in->max_attempts = max_attempts;
-	store_enqueue(st, op);
-}
-
-void
-store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
-    size_t ntags, const struct audit_rec *audit, store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_ACK, cb, arg);
-
-	store_audit_copy(&op->audit, audit);
-	op->u.ack.dsub_id = dsub_id;
-	op->u.ack.tags = xcalloc(ntags, sizeof(uint64_t));
-	memcpy(op->u.ack.tags, tags, ntags * sizeof(uint64_t));
-	op->u.ack.ntags = ntags;
-	store_enqueue(st, op);
-}
-
-/* ---- writer thread ------------------------------------------------------ */
-
 /* ---- registry revisions ------------------------------------------------- */
-
-static struct store_op *
-store_regop(enum store_kind kind, const struct store_regchange *c,
-    store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(kind, cb, arg);
-	const char *text[RC_NTEXT] = { c->author, c->approved_by, c->source,
-	    c->comment, c->changes, c->reasons, c->document, c->file_digest };
-
-	for (int i = 0; i < RC_NTEXT; i++)
-		op->u.reg.text[i] = xstrdup(text[i] ? text[i] : "");
-	op->u.reg.base = c->base;
-	op->u.reg.proposal = c->proposal;
-	op->u.reg.inboxes = store_strv_copy(c->inboxes, c->ninboxes);
-	op->u.reg.ninboxes = c->ninboxes;
-	store_audit_copy(&op->audit, &c->audit);
-	return op;
-}
-
-void
-store_registry_commit(struct store *st, const struct store_regchange *c,
-    store_cb *cb, void *arg)
-{
-	store_enqueue(st, store_regop(OP_REG_COMMIT, c, cb, arg));
-}
-
-void
-store_registry_propose(struct store *st, const struct store_regchange *c,
-    store_cb *cb, void *arg)
-{
-	store_enqueue(st, store_regop(OP_REG_PROPOSE, c, cb, arg));
-}
-
-void
-store_registry_decide(struct store *st, uint64_t proposal, const char *state,
-    const char *by, const struct audit_rec *audit, store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_REG_DECIDE, cb, arg);
-
-	op->u.decide.proposal = proposal;
-	op->u.decide.state = xstrdup(state);
-	op->u.decide.by = xstrdup(by);
-	store_audit_copy(&op->audit, audit);
-	store_enqueue(st, op);
-}
-
-void
-store_registry_list(struct store *st, bool proposals, uint64_t id,
-    size_t limit, bool all, bool with_document, store_cb *cb, void *arg)
-{
-	struct store_op *op = store_op_new(OP_REG_LIST, cb, arg);
-
-	op->u.list.proposals = proposals;
-	op->u.list.id = id;
-	op->u.list.limit = limit;
-	op->u.list.all = all;
-	op->u.list.with_doc = with_document;
-	store_enqueue(st, op);
-}
 
 /*
  * The prepared statement for sql, ready to bind: statements are compiled
@@ -1806,7 +1066,7 @@ store_registry_list(struct store *st, bool proposals, uint64_t id,
  * thread only; release with sqlite3_reset().
  */
 static sqlite3_stmt *
-store_stmt(struct store *st, const char *sql)
+store_stmt(struct store_sqlite *st, const char *sql)
 {
 	sqlite3_stmt *stmt;
 
@@ -1828,7 +1088,7 @@ store_stmt(struct store *st, const char *sql)
 
 /* Record SQLite's last error as op's and return -1. */
 static int
-store_fail(struct store *st, struct store_op *op)
+store_fail(struct store_sqlite *st, struct store_op *op)
 {
 	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
 	return -1;
@@ -1836,7 +1096,7 @@ store_fail(struct store *st, struct store_op *op)
 
 /* Prepare, bind and step a statement with no result rows. */
 static int
-store_run(struct store *st, struct store_op *op, const char *sql,
+store_run(struct store_sqlite *st, struct store_op *op, const char *sql,
     const char *fmt, ...)
 {
 	sqlite3_stmt *stmt;
@@ -1933,7 +1193,7 @@ store_audit_hash(struct store_hasher *h, const uint8_t prev[32], int64_t seq,
 
 /* Append one audit record with these text fields to the chain. */
 static int
-store_append_audit(struct store *st, struct store_op *op,
+store_append_audit(struct store_sqlite *st, struct store_op *op,
     const char *const text[AUDIT_NTEXT], bool transfer)
 {
 	sqlite3_stmt *stmt;
@@ -1968,7 +1228,7 @@ fail:
 
 /* Append op's audit record, with event and alert overridden when not NULL. */
 static int
-store_write_audit(struct store *st, struct store_op *op, const char *event,
+store_write_audit(struct store_sqlite *st, struct store_op *op, const char *event,
     const char *alert)
 {
 	const char *text[AUDIT_NTEXT];
@@ -1984,7 +1244,7 @@ store_write_audit(struct store *st, struct store_op *op, const char *event,
 
 /* An audit operation: its records, in order, all or none. */
 static int
-store_do_audit(struct store *st, struct store_op *op)
+store_do_audit(struct store_sqlite *st, struct store_op *op)
 {
 	if (op->u.audit.nrecs == 0)
 		return store_write_audit(st, op, NULL, NULL);
@@ -2026,7 +1286,7 @@ store_publish_restricted(struct store_op *op, const char *ref,
  * before ids were unique lost that one to retention, the earliest left.
  */
 static int
-store_publish_again(struct store *st, struct store_op *op)
+store_publish_again(struct store_sqlite *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
 	const void *d;
@@ -2061,7 +1321,7 @@ store_publish_again(struct store *st, struct store_op *op)
  * statement per subscription cost its own AUTOINCREMENT bookkeeping.
  */
 static int
-store_publish_deliveries(struct store *st, struct store_op *op, int64_t seq)
+store_publish_deliveries(struct store_sqlite *st, struct store_op *op, int64_t seq)
 {
 	struct store_op_publish *in = &op->u.publish;
 	size_t cap = in->ndsubs * 21 + 3, off = 0;
@@ -2089,7 +1349,7 @@ store_publish_deliveries(struct store *st, struct store_op *op, int64_t seq)
  * which takes the row out again.
  */
 static int
-store_do_publish(struct store *st, struct store_op *op)
+store_do_publish(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_publish *in = &op->u.publish;
 	sqlite3_stmt *stmt;
@@ -2150,7 +1410,7 @@ fail:
 }
 
 static int
-store_do_subscribe(struct store *st, struct store_op *op)
+store_do_subscribe(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_subscribe *in = &op->u.subscribe;
 	sqlite3_stmt *stmt;
@@ -2178,7 +1438,7 @@ fail:
 
 /* Set state on the tags of one fetch (dead letters, expired). */
 static int
-store_mark(struct store *st, struct store_op *op, const uint64_t *tags,
+store_mark(struct store_sqlite *st, struct store_op *op, const uint64_t *tags,
     size_t n, int state)
 {
 	for (size_t i = 0; i < n; i++)
@@ -2197,7 +1457,7 @@ store_mark(struct store *st, struct store_op *op, const uint64_t *tags,
  * read, not the size of the backlog.
  */
 static int
-store_do_fetch(struct store *st, struct store_op *op)
+store_do_fetch(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_fetch *in = &op->u.fetch;
 	sqlite3_stmt *stmt;
@@ -2284,7 +1544,7 @@ store_hex(const uint8_t *b, size_t n, char *out)
 }
 
 static int
-store_do_purge(struct store *st, struct store_op *op)
+store_do_purge(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_purge *in = &op->u.purge;
 	int64_t nalerts = 0, naudit = 0, through = 0;
@@ -2362,7 +1622,7 @@ store_do_purge(struct store *st, struct store_op *op)
 }
 
 static int
-store_do_history(struct store *st, struct store_op *op)
+store_do_history(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_history *in = &op->u.history;
 	sqlite3_stmt *stmt;
@@ -2419,7 +1679,7 @@ fail:
 }
 
 static int
-store_do_receipts(struct store *st, struct store_op *op)
+store_do_receipts(struct store_sqlite *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
 	size_t cap = 16;
@@ -2486,7 +1746,7 @@ fail:
 }
 
 static int
-store_do_ack(struct store *st, struct store_op *op)
+store_do_ack(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_ack *in = &op->u.ack;
 	sqlite3_stmt *stmt;
@@ -2535,7 +1795,7 @@ fail:
 
 /* The newest revision number into res.newest; 0 when there is none. */
 static int
-store_reg_newest(struct store *st, struct store_op *op)
+store_reg_newest(struct store_sqlite *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -2551,7 +1811,7 @@ store_reg_newest(struct store *st, struct store_op *op)
 }
 
 static int
-store_do_reg_commit(struct store *st, struct store_op *op)
+store_do_reg_commit(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_regchange *in = &op->u.reg;
 	sqlite3_stmt *stmt;
@@ -2603,7 +1863,7 @@ store_do_reg_commit(struct store *st, struct store_op *op)
 }
 
 static int
-store_do_reg_propose(struct store *st, struct store_op *op)
+store_do_reg_propose(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_regchange *in = &op->u.reg;
 
@@ -2626,7 +1886,7 @@ store_do_reg_propose(struct store *st, struct store_op *op)
 }
 
 static int
-store_do_reg_decide(struct store *st, struct store_op *op)
+store_do_reg_decide(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_decide *in = &op->u.decide;
 
@@ -2653,7 +1913,7 @@ store_col(struct store_op *op, sqlite3_stmt *stmt, int i)
 }
 
 static int
-store_do_reg_list(struct store *st, struct store_op *op)
+store_do_reg_list(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_reglist *in = &op->u.list;
 	static const char *const sql[2] = {
@@ -2708,14 +1968,13 @@ store_do_reg_list(struct store *st, struct store_op *op)
 	return 0;
 }
 
-
 /*
  * Per endpoint, its open and dead-lettered deliveries: each count reads a
  * partial index (deliveries_open, deliveries_dead) for one subscription.
  * Then the file sizes; the WAL may not exist.
  */
 static int
-store_do_counts(struct store *st, struct store_op *op)
+store_do_counts(struct store_sqlite *st, struct store_op *op)
 {
 	sqlite3_stmt *stmt;
 	struct store_backlog *b;
@@ -2755,9 +2014,12 @@ store_do_counts(struct store *st, struct store_op *op)
 	return 0;
 }
 
+/* The backend's run_op: op's kind says what to do. */
 static int
-store_do(struct store *st, struct store_op *op)
+store_sqlite_run_op(void *b, struct store_op *op)
 {
+	struct store_sqlite *st = b;
+
 	switch (op->kind) {
 	case OP_PUBLISH:
 		return store_do_publish(st, op);
@@ -2796,7 +2058,7 @@ store_do(struct store *st, struct store_op *op)
 
 /* Run one transaction-control statement (kept prepared); -1 with why set. */
 static int
-store_ctl(struct store *st, const char *sql, char *why, size_t whylen)
+store_ctl(struct store_sqlite *st, const char *sql, char *why, size_t whylen)
 {
 	sqlite3_stmt *stmt;
 	int rc;
@@ -2812,208 +2074,144 @@ store_ctl(struct store *st, const char *sql, char *why, size_t whylen)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Forget what a run of op produced, so that it can run again. */
-static void
-store_op_clear(struct store_op *op)
-{
-	free(op->res.rows);
-	free(op->res.receipts);
-	free(op->res.ids);
-	free(op->res.regrecs);
-	free(op->res.backlogs);
-	for (size_t i = 0; i < op->nblobs; i++)
-		free(op->blobs[i]);
-	free(op->blobs);
-	op->blobs = NULL;
-	op->nblobs = 0;
-	memset(&op->res, 0, sizeof(op->res));
-	op->error[0] = '\0';
-}
-
 /*
- * Run the batch in the open transaction without savepoints. A savepoint
- * makes SQLite copy every page its operation changes into a sub-journal,
- * which for a publish cost more than the publish. Returns 0 when every
- * operation succeeded, -1 at the first that failed (the transaction must
- * then be rolled back).
+ * The backend's transactions (struct store_backend): kept statements, and
+ * the audit chain's end saved at begin and at each savepoint, so that
+ * what a rollback undoes leaves the chain as well.
  */
 static int
-store_batch_fast(struct store *st, struct store_op *batch)
+store_sqlite_begin(void *b, char *why, size_t whylen)
 {
-	for (struct store_op *op = batch; op != NULL; op = op->next)
-		if (store_do(st, op) < 0 || sqlite3_get_autocommit(st->db))
-			return -1;
-	return 0;
+	struct store_sqlite *st = b;
+
+	st->batch_chain = st->chain;
+	return store_ctl(st, STORE_BEGIN, why, whylen);
+}
+
+static int
+store_sqlite_commit(void *b, char *why, size_t whylen)
+{
+	struct store_sqlite *st = b;
+	char scratch[256];
+
+	if (store_ctl(st, STORE_COMMIT, why, whylen) == 0)
+		return 0;
+	store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
+	return -1;
+}
+
+static void
+store_sqlite_rollback(void *b)
+{
+	struct store_sqlite *st = b;
+	char scratch[256];
+
+	if (!sqlite3_get_autocommit(st->db))
+		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
+	st->chain = st->batch_chain;
+}
+
+static int
+store_sqlite_savepoint(void *b, char *why, size_t whylen)
+{
+	struct store_sqlite *st = b;
+
+	st->op_chain = st->chain;
+	return store_ctl(st, STORE_SAVEPOINT, why, whylen);
+}
+
+static void
+store_sqlite_release(void *b)
+{
+	struct store_sqlite *st = b;
+	char scratch[256];
+
+	store_ctl(st, STORE_RELEASE, scratch, sizeof(scratch));
+}
+
+static void
+store_sqlite_rollback_to(void *b)
+{
+	struct store_sqlite *st = b;
+	char scratch[256];
+
+	store_ctl(st, STORE_ROLLBACK_TO, scratch, sizeof(scratch));
+	st->chain = st->op_chain;
+}
+
+static bool
+store_sqlite_active(void *b)
+{
+	struct store_sqlite *st = b;
+
+	return !sqlite3_get_autocommit(st->db);
+}
+
+static uint64_t
+store_sqlite_changes(void *b)
+{
+	struct store_sqlite *st = b;
+
+	return (uint64_t)sqlite3_total_changes64(st->db);
+}
+
+/* Writer, lock held: the chain's end and the log's place at this commit. */
+static void
+store_sqlite_mark(void *b)
+{
+	struct store_sqlite *st = b;
+
+	st->sync_chain = st->chain;
+	st->sync_wal = st->wal;
+}
+
+/* Syncer, lock held: what the sync about to run covers. */
+static void
+store_sqlite_take_mark(void *b)
+{
+	struct store_sqlite *st = b;
+
+	st->take_chain = st->sync_chain;
+	st->take_wal = st->sync_wal;
 }
 
 /*
- * Run the batch in the open transaction with one savepoint per operation,
- * so that an operation that fails fails alone. Returns whether the
- * transaction is still open (why set when not).
+ * The backend's sync: one fdatasync(2) of the WAL when the batches wrote,
+ * then the end of the audit chain they hold and how far the log was
+ * synced anchored in ccc.db-head, when either moved.
+ */
+static int
+store_sqlite_sync(void *b, bool wrote, const char **what)
+{
+	struct store_sqlite *st = b;
+	struct store_walpos wal = st->take_wal;
+	const struct store_chain *chain = &st->take_chain;
+
+	if (wrote) {
+		*what = "cannot sync the store to disk";
+		if (fdatasync(st->walfd) < 0)
+			return -1;
+	} else
+		wal = st->anchor.wal;	/* what was synced, still */
+	if (chain->next - 1 == st->anchor.seq &&
+	    wal.frames == st->anchor.wal.frames &&
+	    memcmp(wal.salts, st->anchor.wal.salts, 8) == 0)
+		return 0;
+	*what = "cannot record the end of the audit journal in "
+	    STORE_FILE STORE_HEAD;
+	return store_head_write(st, chain, &wal);
+}
+
+/*
+ * The backend's tick, after each round of the syncer and at least every
+ * STORE_CHECK_US: sync ccc.db-head when it was written STORE_HEAD_SYNC_US
+ * ago or more, and (lost not NULL) check that the store's files are still
+ * the files at their paths.
  */
 static bool
-store_batch_safe(struct store *st, struct store_op *batch, char *why,
-    size_t whylen)
+store_sqlite_tick(void *b, bool last, char *lost, size_t lostlen)
 {
-	struct store_chain op_chain;
-	char scratch[256];
-	struct store_op *op;
-
-	for (op = batch; op != NULL; op = op->next) {
-		op_chain = st->chain;
-		if (store_ctl(st, STORE_SAVEPOINT, why, whylen) < 0 ||
-		    store_do(st, op) < 0) {
-			op->res.status = STORE_FAILED;
-			store_ctl(st, STORE_ROLLBACK_TO, scratch, sizeof(scratch));
-			st->chain = op_chain;
-		}
-		store_ctl(st, STORE_RELEASE, scratch, sizeof(scratch));
-		/*
-		 * Some errors (disk full, I/O) make SQLite roll back the whole
-		 * transaction; then nothing of this batch is kept, and running
-		 * the rest outside a transaction would keep what we report lost.
-		 */
-		if (sqlite3_get_autocommit(st->db)) {
-			snprintf(why, whylen, "%s", op->error[0] ?
-			    op->error : "the transaction was rolled back");
-			return false;
-		}
-	}
-	return true;
-}
-
-/*
- * Run one batch in one transaction; every op ends OK or FAILED. The batch
- * runs without savepoints first; when an operation fails, the transaction
- * is rolled back and the batch runs again with a savepoint per operation.
- */
-static void
-store_batch(struct store *st, struct store_op *batch)
-{
-	struct store_chain batch_chain = st->chain;
-	char why[256] = "", scratch[256];
-	struct store_op *op;
-	bool committed;
-
-	/* a rolled-back audit record must not stay in the chain */
-	if (store_lost(st)) {
-		snprintf(why, sizeof(why), "%s", STORE_LOST);
-		committed = false;
-	} else
-		committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0;
-	if (committed && store_batch_fast(st, batch) < 0) {
-		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
-		st->chain = batch_chain;
-		for (op = batch; op != NULL; op = op->next)
-			store_op_clear(op);
-		committed = store_ctl(st, STORE_BEGIN, why, sizeof(why)) == 0 &&
-		    store_batch_safe(st, batch, why, sizeof(why));
-	}
-	if (committed && store_ctl(st, STORE_COMMIT, why, sizeof(why)) < 0) {
-		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
-		committed = false;
-	}
-	if (!committed)
-		st->chain = batch_chain;
-	for (op = batch; op != NULL; op = op->next) {
-		if (!committed) {
-			op->res.status = STORE_FAILED;
-			if (op->error[0] == '\0')
-				snprintf(op->error, sizeof(op->error), "%s", why);
-		}
-		if (op->res.status == STORE_FAILED)
-			op->res.error = op->error;
-		st->ops++;
-	}
-	st->batches++;
-}
-
-/* Wake the loop: committed or done operations are waiting for it. */
-static void
-store_wake_loop(struct store *st)
-{
-	uint64_t one = 1;
-
-	if (write(st->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_error("store: eventfd write: %s", strerror(errno));
-}
-
-/*
- * The writer: one batch after the other, each committed (not synced) and
- * passed to the loop as committed and to the syncer, in that order — so an
- * operation is on the committed list before it can reach the done list.
- */
-static void *
-store_main(void *arg)
-{
-	struct store *st = arg;
-	struct store_op *batch, *last, *op;
-	sqlite3_int64 changes;
-	bool wrote;
-
-	for (;;) {
-		pthread_mutex_lock(&st->lock);
-		while (st->queue == NULL && !st->stopping)
-			pthread_cond_wait(&st->wake, &st->lock);
-		batch = st->queue;
-		st->queue = st->queue_tail = NULL;
-		pthread_mutex_unlock(&st->lock);
-		if (batch == NULL)
-			break;		/* stopping and nothing left */
-		changes = sqlite3_total_changes64(st->db);
-		store_batch(st, batch);
-		wrote = sqlite3_total_changes64(st->db) != changes;
-		for (op = batch; ; op = op->next) {
-			op->wrote = wrote;
-			op->cres = op->res;
-			op->cnext = op->next;
-			if (op->next == NULL)
-				break;
-		}
-		last = op;
-		pthread_mutex_lock(&st->lock);
-		if (st->committed_tail != NULL)
-			st->committed_tail->cnext = batch;
-		else
-			st->committed = batch;
-		st->committed_tail = last;
-		store_append(&st->unsynced, &st->unsynced_tail, batch, last);
-		st->sync_chain = st->chain;
-		st->sync_wal = st->wal;
-		pthread_cond_signal(&st->sync_wake);
-		pthread_mutex_unlock(&st->lock);
-		store_wake_loop(st);
-	}
-	return NULL;
-}
-
-/* Syncer: wait, with the lock held, to be woken or for the next tick. */
-static void
-store_syncer_wait(struct store *st)
-{
-	struct timespec ts;
-	int64_t us = st->head_dirty ? STORE_HEAD_SYNC_US : STORE_CHECK_US;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(us / 1000000);
-	ts.tv_nsec += (long)(us % 1000000) * 1000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(&st->sync_wake, &st->lock, &ts);
-}
-
-/*
- * Syncer, after each round and at least every STORE_CHECK_US: sync
- * ccc.db-head when it was written STORE_HEAD_SYNC_US ago or more, and
- * check that the store's files are still the files at their paths; when
- * one is not, nothing more is stored (store_batch) and the loop is woken
- * to say so.
- */
-static void
-store_syncer_tick(struct store *st, bool last)
-{
+	struct store_sqlite *st = b;
 	int64_t now = time_mono_us();
 
 	if (st->head_dirty && (last || now - st->head_synced_us >=
@@ -3024,145 +2222,28 @@ store_syncer_tick(struct store *st, bool last)
 		st->head_dirty = false;
 		st->head_synced_us = now;
 	}
-	if (!store_lost(st) && now - st->checked_us >= STORE_CHECK_US) {
+	if (lost != NULL && now - st->checked_us >= STORE_CHECK_US) {
 		st->checked_us = now;
-		if (store_files_moved(st, st->lost_why, sizeof(st->lost_why))) {
-			__atomic_store_n(&st->lost, true, __ATOMIC_RELEASE);
-			store_wake_loop(st);
-		}
+		return store_files_moved(st, lost, lostlen);
 	}
+	return false;
 }
 
-/*
- * The syncer: everything committed since the last sync, synced with one
- * fdatasync(2) of the WAL (when any of it wrote), the end of the audit
- * chain it holds anchored in ccc.db-head, then passed to the loop as done.
- * A failed sync or anchor fails the operations that wrote: nothing says
- * their transaction is on disk, or nothing could tell later that it is
- * gone.
- */
-static void *
-store_syncer(void *arg)
+static int64_t
+store_sqlite_tick_us(void *b)
 {
-	struct store *st = arg;
-	struct store_op *list, *last, *op;
-	struct store_chain chain;
-	struct store_walpos wal;
-	const char *what = "";
-	bool wrote, stopping;
-	int rc, e = 0;
+	struct store_sqlite *st = b;
 
-	for (;;) {
-		pthread_mutex_lock(&st->lock);
-		if (st->unsynced == NULL && !st->sync_stopping)
-			store_syncer_wait(st);
-		list = st->unsynced;
-		last = st->unsynced_tail;
-		chain = st->sync_chain;
-		wal = st->sync_wal;
-		stopping = st->sync_stopping;
-		st->unsynced = st->unsynced_tail = NULL;
-		pthread_mutex_unlock(&st->lock);
-		if (list == NULL && stopping)
-			break;		/* stopping and nothing left */
-		for (op = list, wrote = false; op != NULL; op = op->next)
-			wrote = wrote || op->wrote;
-		rc = 0;
-		if (wrote) {
-			what = "cannot sync the store to disk";
-			rc = fdatasync(st->walfd);
-			e = errno;
-			st->syncs++;
-		}
-		if (!wrote)
-			wal = st->anchor.wal;	/* what was synced, still */
-		if (rc == 0 && (chain.next - 1 != st->anchor.seq ||
-		    wal.frames != st->anchor.wal.frames ||
-		    memcmp(wal.salts, st->anchor.wal.salts, 8) != 0)) {
-			what = "cannot record the end of the audit journal in "
-			    STORE_FILE STORE_HEAD;
-			rc = store_head_write(st, &chain, &wal);
-			e = errno;
-		}
-		for (op = list; rc < 0 && op != NULL; op = op->next)
-			if (op->wrote && op->res.status != STORE_FAILED) {
-				op->res.status = STORE_FAILED;
-				snprintf(op->error, sizeof(op->error), "%s: %s",
-				    what, strerror(e));
-				op->res.error = op->error;
-			}
-		if (list != NULL) {
-			pthread_mutex_lock(&st->lock);
-			store_append(&st->done, &st->done_tail, list, last);
-			pthread_mutex_unlock(&st->lock);
-			store_wake_loop(st);
-		}
-		store_syncer_tick(st, false);
-	}
-	store_syncer_tick(st, true);
-	return NULL;
-}
-
-/* ---- back on the loop ----------------------------------------------------- */
-
-static void
-store_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct store *st = arg;
-	struct store_op *op, *next, *committed, *cnext;
-	uint64_t n;
-
-	(void)what;
-	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		log_error("store: eventfd read: %s", strerror(errno));
-	pthread_mutex_lock(&st->lock);
-	committed = st->committed;
-	st->committed = st->committed_tail = NULL;
-	op = st->done;
-	st->done = st->done_tail = NULL;
-	pthread_mutex_unlock(&st->lock);
-	if (!st->lost_logged && store_lost(st)) {
-		st->lost_logged = true;
-		log_error("store: %s", st->lost_why);
-	}
-	/*
-	 * Committed first: an operation reaches the done list only after the
-	 * committed one, so its committed callback runs before its callback
-	 * (which frees it), and committed callbacks run in commit order.
-	 */
-	for (; committed != NULL; committed = cnext) {
-		cnext = committed->cnext;
-		if (committed->committed_cb != NULL &&
-		    committed->cres.status == STORE_OK)
-			committed->committed_cb(committed->arg, &committed->cres);
-	}
-	for (; op != NULL; op = next) {
-		next = op->next;
-		st->pending--;
-		if (op->kind != OP_COUNTS) {	/* the others all write */
-			st->write_failed = op->res.status == STORE_FAILED;
-			if (st->write_failed)
-				snprintf(st->write_error, sizeof(st->write_error),
-				    "%s", op->error);
-		}
-		if (op->res.status == STORE_FAILED)
-			log_error("store: %s failed: %s", op->kind == OP_PUBLISH ?
-			    "publish" : op->kind == OP_ACK ? "ack" :
-			    op->kind == OP_AUDIT ? "audit record" : "operation",
-			    op->error);
-		if (op->cb != NULL)
-			op->cb(op->arg, &op->res);
-		store_op_free(op);
-	}
-	st->progress_us = time_mono_us();
+	return st->head_dirty ? STORE_HEAD_SYNC_US : STORE_CHECK_US;
 }
 
 /* ---- start-up ----------------------------------------------------------- */
 
-int
-store_load_dsubs(struct store *st, struct store_dsub **out, size_t *n,
+static int
+store_sqlite_load_dsubs(void *b, struct store_dsub **out, size_t *n,
     char *err, size_t errlen)
 {
+	struct store_sqlite *st = b;
 	sqlite3_stmt *stmt;
 	struct store_dsub *v = NULL;
 	size_t cnt = 0;
@@ -3209,9 +2290,10 @@ store_load_dsubs(struct store *st, struct store_dsub **out, size_t *n,
 	return 0;
 }
 
-uint64_t
-store_last_seq(struct store *st)
+static uint64_t
+store_sqlite_last_seq(void *b)
 {
+	struct store_sqlite *st = b;
 	int64_t seq = 0;
 
 	/* called before any operation is queued: the connection is ours */
@@ -3220,9 +2302,10 @@ store_last_seq(struct store *st)
 	return (uint64_t)seq;
 }
 
-int64_t
-store_retention_time(struct store *st)
+static int64_t
+store_sqlite_retention_time(void *b)
 {
+	struct store_sqlite *st = b;
 	int64_t at = 0;
 
 	/* called before any operation is queued: the connection is ours */
@@ -3231,19 +2314,6 @@ store_retention_time(struct store *st)
 	    "coalesce((SELECT max(at) FROM audit), 0)))", &at) < 0)
 		return 0;
 	return at;
-}
-
-void
-store_free_dsubs(struct store_dsub *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].endpoint);
-		free(v[i].name);
-		for (size_t k = 0; k < v[i].npatterns; k++)
-			free(v[i].patterns[k]);
-		free(v[i].patterns);
-	}
-	free(v);
 }
 
 /* ---- offline verification ---------------------------------------------- */
@@ -3546,12 +2616,11 @@ out:
 	return n;
 }
 
-/* ---- registry at start-up ----------------------------------------------- */
-
-int
-store_registry_newest(struct store *st, uint64_t *rev, char **doc,
+static int
+store_sqlite_registry_newest(void *b, uint64_t *rev, char **doc,
     char **file_digest, bool *by_file, char *err, size_t errlen)
 {
+	struct store_sqlite *st = b;
 	sqlite3_stmt *stmt;
 	int rc;
 
@@ -3581,21 +2650,26 @@ fail:
 	return -1;
 }
 
-int
-store_registry_commit_now(struct store *st, const struct store_regchange *c,
-    char *err, size_t errlen)
-{
-	struct store_op *op = store_regop(OP_REG_COMMIT, c, NULL, NULL);
-	int rc = 0;
-
-	/* Contract: the writer thread is idle (start-up), so run it here. */
-	store_batch(st, op);
-	if (op->res.status != STORE_OK) {
-		snprintf(err, errlen, "store %s: cannot record the registry: %s",
-		    st->path, op->res.status == STORE_STALE ?
-		    "a newer revision exists" : op->error);
-		rc = -1;
-	}
-	store_op_free(op);
-	return rc;
-}
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.open = store_sqlite_open,
+	.close = store_sqlite_close,
+	.begin = store_sqlite_begin,
+	.commit = store_sqlite_commit,
+	.rollback = store_sqlite_rollback,
+	.savepoint = store_sqlite_savepoint,
+	.release = store_sqlite_release,
+	.rollback_to = store_sqlite_rollback_to,
+	.active = store_sqlite_active,
+	.changes = store_sqlite_changes,
+	.run_op = store_sqlite_run_op,
+	.mark = store_sqlite_mark,
+	.take_mark = store_sqlite_take_mark,
+	.sync = store_sqlite_sync,
+	.tick = store_sqlite_tick,
+	.tick_us = store_sqlite_tick_us,
+	.load_dsubs = store_sqlite_load_dsubs,
+	.last_seq = store_sqlite_last_seq,
+	.retention_time = store_sqlite_retention_time,
+	.registry_newest = store_sqlite_registry_newest,
+};
