@@ -50,10 +50,10 @@ COMMON_SRCS := common/xmalloc.c common/frame.c common/names.c common/utf8.c \
 CLIENT_SRCS := client/ccc.c client/pbjson.c
 CLI_SRCS    := client/cli.c client/admin.c client/bench.c
 BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c \
-               broker/store.c broker/store_sqlite.c broker/durable.c \
-               broker/history.c \
-               broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
-               broker/listener.c broker/session.c broker/handle.c \
+               broker/store.c broker/store_sqlite.c broker/store_wal.c \
+               broker/store_audit.c broker/store_offline.c broker/durable.c \
+               broker/history.c broker/acl.c broker/topic.c broker/alert.c \
+               broker/tls.c broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
                broker/notify.c

@@ -17,8 +17,10 @@
  *
  * The offline commands (store_verify_audit, store_verify_head,
  * store_list_dead in store.h) read the files of a store that is not open
- * and are not here: they are the SQLite backend's own functions, since no
- * open store exists to choose a backend from.
+ * and are not here: they are the SQLite backend's own functions
+ * (store_offline.c), since no open store exists to choose a backend from.
+ * A vtable would add nothing to them until a second backend needs a
+ * choice made from the configuration.
  *
  * Owns: the boundary between the core and a backend.
  * Must never: let the core see a backend's connection, SQL or files.

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "store_audit.h"
 
 /* What an operation does; names the member of struct store_op's u it uses. */
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
@@ -25,8 +26,6 @@ enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
 /* Text fields of struct store_regchange, in order. */
 enum { RC_AUTHOR, RC_APPROVED_BY, RC_SOURCE, RC_COMMENT, RC_CHANGES,
     RC_REASONS, RC_DOCUMENT, RC_FILE_DIGEST, RC_NTEXT };
-
-#define AUDIT_NTEXT	7	/* text fields of struct audit_rec, in order */
 
 /* An owned copy of an audit record. */
 struct audit_copy {

@@ -21,9 +21,10 @@
  * every transaction after it), and the journal must reach the record in
  * ccc.db-head.
  *
- * Owns: the schema and its migrations, the statements, the files ccc.db,
- * its WAL and ccc.db-head, the audit chain's end, the offline readers
- * (--verify-audit, dead letters).
+ * Owns: the schema and its migrations, the statements, the connection and
+ * the files ccc.db, its WAL and ccc.db-head (read and anchored by
+ * store_wal.c), the audit chain's end (hashed by store_audit.c). The
+ * offline readers are in store_offline.c.
  * Must never: store an alert under an id another alert has (stores of
  * older brokers that did: store_migrations[]); purge an alert that a
  * durable subscription has not had acknowledged; open a store that lost
@@ -45,15 +46,14 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_audit.h"
 #include "store_backend.h"
 #include "store_op.h"
+#include "store_wal.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
-#define STORE_FILE	"ccc.db"
-#define STORE_HEAD	"-head"		/* suffix: the anchored end of the audit chain */
 #define STORE_CHECK_US	(1000 * INT64_C(1000))	/* syncer: files checked this often */
-#define STORE_HEAD_SYNC_US (200 * INT64_C(1000))	/* syncer: head synced at most this often */
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 #define STORE_CHECKPOINT_FRAMES	1000	/* SQLite's wal_autocheckpoint default */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
@@ -64,27 +64,12 @@ struct store_sqlite {
 	char			 path[512];
 	bool			 accept_loss;	/* start-up: --accept-store-loss */
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
-	int			 headfd;	/* ccc.db-head: the anchored chain end */
-	struct store_walpos {				/* a place in the WAL */
-		uint8_t		 salts[8];	/* salt-1, salt-2 of its header: the log's generation */
-		int64_t		 frames;	/* frames of that generation, from the first */
-	}			 wal;		/* writer thread: at its last commit */
+	struct store_head	 head;		/* syncer: ccc.db-head, the anchored chain end */
+	struct store_walpos	 wal;		/* writer thread: the WAL at its last commit */
 	struct store_walpos	 sync_wal;	/* lock: the same, for the syncer */
 	struct store_walpos	 take_wal;	/* syncer: sync_wal as it took it */
-	struct store_anchor {				/* syncer: what ccc.db-head says */
-		int64_t		 seq;		/* last synced audit record (0: none) */
-		uint8_t		 hash[32];
-		bool		 has_wal;	/* wal holds (not a head of version 1) */
-		struct store_walpos wal;	/* the log as far as it was synced */
-	}			 anchor;
-	uint64_t		 head_writes;	/* syncer: slots written since start-up
-						   (alternates them; the newer one's count) */
-	bool			 head_dirty;	/* syncer: written, not synced yet */
-	int64_t			 head_synced_us, checked_us;	/* syncer */
-	struct store_ident {				/* the files as opened */
-		dev_t		 dev;
-		ino_t		 ino;
-	}			 ident[3];	/* ccc.db, -wal, -head */
+	int64_t			 checked_us;	/* syncer: files last checked */
+	struct store_ident	 ident[3];	/* ccc.db, -wal, -head as opened */
 	struct {					/* writer thread: prepared statements */
 		const char	*sql;
 		sqlite3_stmt	*stmt;
@@ -98,12 +83,7 @@ struct store_sqlite {
 	struct store_chain	 op_chain;	/* writer: chain at savepoint (rollback_to) */
 	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
 	struct store_chain	 take_chain;	/* syncer: sync_chain as it took it */
-	struct store_hasher {				/* writer thread: audit record hashes */
-		EVP_MD_CTX	*ctx;
-		EVP_MD		*md;
-		uint8_t		*buf;		/* one record's hashed bytes */
-		size_t		 cap;
-	}			 hasher;
+	struct store_hasher	 hasher;	/* writer thread: audit record hashes */
 };
 
 /*
@@ -239,9 +219,6 @@ static const char *const store_migrations[] = {
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-static int	store_hasher_init(struct store_hasher *);
-static uint8_t	*store_put_be(uint8_t *, uint64_t, int);
-static void	store_hasher_free(struct store_hasher *);
 static void	store_sqlite_close(void *, bool);
 
 static int
@@ -471,373 +448,7 @@ store_wal_open(const char *path, char *why, size_t whylen)
 	return fd;
 }
 
-/* ---- the files: write-ahead log scan, head anchor, identity ------------- */
-
-static uint32_t
-store_get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint32_t
-store_get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[1] << 8 | p[0];
-}
-
-/* SQLite's WAL checksum of n bytes (n a multiple of 8), continuing s. */
-static void
-store_wal_sum(bool be, const uint8_t *p, size_t n, uint32_t s[2])
-{
-	for (size_t i = 0; i + 8 <= n; i += 8) {
-		s[0] += (be ? store_get_be32(p + i) : store_get_le32(p + i)) + s[1];
-		s[1] += (be ? store_get_be32(p + i + 4) :
-		    store_get_le32(p + i + 4)) + s[0];
-	}
-}
-
-/*
- * Is frame f (24-byte header, then the page) a frame of the log whose
- * header is hdr, with a checksum that matches when the sum starts at s?
- * s ends as the frame's computed checksum.
- */
-static bool
-store_wal_frame_ok(const uint8_t *hdr, const uint8_t *f, size_t pgsz,
-    bool be, uint32_t s[2])
-{
-	if (memcmp(f + 8, hdr + 16, 8) != 0 || store_get_be32(f) == 0)
-		return false;
-	store_wal_sum(be, f, 8, s);
-	store_wal_sum(be, f + 24, pgsz, s);
-	return s[0] == store_get_be32(f + 16) && s[1] == store_get_be32(f + 20);
-}
-
-/* What store_wal_scan read in a write-ahead log. */
-struct store_walscan {
-	uint8_t		 salts[8];	/* salt-1, salt-2 of its header */
-	bool		 hdr_ok;	/* the header's checksum holds */
-	int64_t		 frames;	/* whole frames in the file */
-	int64_t		 bad;		/* first frame failing its checksum, or -1 */
-	int64_t		 later;		/* commit frames after it that check */
-};
-
-/*
- * Read the write-ahead log open on fd (format: sqlite.org/fileformat2.html
- * #walformat) into w. SQLite keeps the frames up to the
- * last commit frame before the first frame that fails its checksum (or
- * has other salts: a frame of an older generation of the log, left behind
- * when a checkpoint restarted it), and drops the rest without a word.
- *
- * The checksum is cumulative: each frame's sum starts from the one stored
- * in the frame before, so after a damaged frame the running sum is wrong
- * for every frame after it. But each frame also stores its own sum, so a
- * frame after the damage is checked by starting from the sum stored in the
- * frame before it: a frame with the log's salts whose checksum matches
- * that way was written by SQLite after the damaged one, in the same
- * generation; w->later counts those that are commit frames. A damaged log
- * header (SQLite then ignores the whole log) counts as damage at frame 0.
- * Returns false when there is no log header (SQLite ignores the file).
- */
-static bool
-store_wal_read(int fd, struct store_walscan *w)
-{
-	uint8_t hdr[32], *f;
-	uint32_t s[2] = { 0, 0 }, t[2];
-	size_t pgsz, fsz;
-	bool be;
-
-	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-	    (store_get_be32(hdr) & ~1U) != 0x377f0682)
-		return false;
-	be = hdr[3] & 1;
-	pgsz = store_get_be32(hdr + 8);
-	if (pgsz == 1)
-		pgsz = 65536;
-	if (pgsz < 512 || pgsz > 65536 || (pgsz & (pgsz - 1)) != 0)
-		return false;
-	memcpy(w->salts, hdr + 16, 8);
-	store_wal_sum(be, hdr, 24, s);
-	w->hdr_ok = s[0] == store_get_be32(hdr + 24) && s[1] ==
-	    store_get_be32(hdr + 28);
-	w->bad = w->hdr_ok ? -1 : 0;
-	w->later = 0;
-	fsz = 24 + pgsz;
-	f = xmalloc(fsz);
-	t[0] = store_get_be32(hdr + 24);
-	t[1] = store_get_be32(hdr + 28);
-	for (w->frames = 0; pread(fd, f, fsz, 32 + w->frames * (off_t)fsz) ==
-	    (ssize_t)fsz; w->frames++) {
-		if (w->bad < 0 && !store_wal_frame_ok(hdr, f, pgsz, be, s))
-			w->bad = w->frames;
-		else if (w->bad >= 0 && store_wal_frame_ok(hdr, f, pgsz, be, t) &&
-		    store_get_be32(f + 4) != 0)
-			w->later++;
-		t[0] = store_get_be32(f + 16);
-		t[1] = store_get_be32(f + 20);
-	}
-	free(f);
-	return true;
-}
-
-/* "frame N of M" or "its header": where w's damage is. */
-static const char *
-store_wal_where(const struct store_walscan *w, char *buf, size_t len)
-{
-	if (!w->hdr_ok)
-		return "its header";
-	snprintf(buf, len, "frame %lld of %lld", (long long)w->bad + 1,
-	    (long long)w->frames);
-	return buf;
-}
-
-/*
- * The exact rule, with ccc.db-head saying that synced->frames frames of
- * the log with synced->salts were synced: a frame of the synced part that fails its checksum, or is
- * missing, is damage on disk, and every transaction after it would be
- * lost; refused (-1, why set). Damage past the synced part is the tail of
- * a power failure (the kernel may write unsynced pages out of order),
- * none of it confirmed: SQLite drops it, and the broker starts. A log of
- * other salts was restarted after the last anchored sync: none of it was
- * synced yet (an anchored record lost with it is missing from the journal,
- * which store_head_reached finds).
- */
-static int
-store_wal_exact(const char *wal, const struct store_walscan *w,
-    const struct store_walpos *synced, char *why, size_t whylen)
-{
-	char where[64];
-
-	if (memcmp(w->salts, synced->salts, 8) != 0)
-		return 0;
-	if (w->bad < 0 && w->frames < synced->frames) {
-		snprintf(why, whylen, "the write-ahead log %.200s is damaged: it "
-		    "ends after frame %lld, but %lld frames of it were synced "
-		    "(" STORE_FILE STORE_HEAD ")", wal, (long long)w->frames,
-		    (long long)synced->frames);
-		return -1;
-	}
-	if (w->bad >= 0 && w->bad < synced->frames) {
-		snprintf(why, whylen, "the write-ahead log %.200s is damaged: %s "
-		    "fails its checksum, but %lld frames of it were synced "
-		    "(" STORE_FILE STORE_HEAD "); SQLite would drop every "
-		    "transaction after it", wal, store_wal_where(w, where,
-		    sizeof(where)), (long long)synced->frames);
-		return -1;
-	}
-	if (w->later > 0)
-		log_warn("store: the write-ahead log %s ends in frames written "
-		    "after its last sync, out of order or damaged: %s fails its "
-		    "checksum after the %lld synced, and %lld commit frames "
-		    "follow it; SQLite drops them, none was confirmed", wal,
-		    store_wal_where(w, where, sizeof(where)),
-		    (long long)synced->frames, (long long)w->later);
-	return 0;
-}
-
-/*
- * Check the write-ahead log of the database at path before SQLite
- * recovers it, against a, what ccc.db-head says was synced (NULL: no
- * head). With a's place in the log, the exact rule (store_wal_exact).
- * Without it (no head, or one of version 1), a commit frame of the log's
- * generation that checks after a damaged frame is taken for damage on
- * disk: a crash of the broker cannot leave valid frames after an invalid
- * one (the log is written in order, and the kernel keeps what was
- * written), but a power failure can, for the transactions not synced yet,
- * and then --accept-store-loss starts the broker with what precedes them.
- * Returns 0 (nothing found, or no log), -1 with why set on damage.
- */
-static int
-store_wal_scan(const char *path, const struct store_anchor *a, char *why,
-    size_t whylen)
-{
-	struct store_walscan w;
-	char wal[600], where[64];
-	int fd, rc = 0;
-
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	if ((fd = open(wal, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;	/* none; anything else SQLite reports */
-	if (!store_wal_read(fd, &w))
-		rc = 0;		/* no log header: SQLite ignores the file */
-	else if (a != NULL && a->has_wal)
-		rc = store_wal_exact(wal, &w, &a->wal, why, whylen);
-	else if (w.later > 0) {
-		snprintf(why, whylen, "the write-ahead log %.300s is damaged: %s "
-		    "fails its checksum and %lld committed transactions follow "
-		    "it, which SQLite would drop", wal, store_wal_where(&w,
-		    where, sizeof(where)), (long long)w.later);
-		rc = -1;
-	}
-	close(fd);
-	return rc;
-}
-
-#define STORE_HEAD_MAGIC	"cccHEAD2"	/* its last byte: the version */
-#define STORE_HEAD_MAGIC1	"cccHEAD1"
-#define STORE_HEAD_SLOT		88
-#define STORE_HEAD_SLOT1	64		/* version 1 */
-
-/*
- * ccc.db-head holds two slots, written in turn, so that a torn write
- * leaves the other one whole. A slot (version 2) is the magic, the count
- * of slot writes since start-up (the newer slot has the higher count),
- * the sequence number of the last synced audit record and its hash, the
- * WAL's salts and how many frames of that log were synced, then the first
- * 16 bytes of the SHA-256 of those 72 bytes; numbers are big-endian.
- * Version 1 had 64-byte slots: the magic, the sequence number (the newer
- * slot has the higher one), the hash and 16 bytes of the SHA-256 of those
- * 48; it is still read, and says nothing of the log.
- */
-static void
-store_head_encode(const struct store_anchor *a, uint64_t writes,
-    uint8_t *slot)
-{
-	uint8_t md[32];
-
-	memcpy(slot, STORE_HEAD_MAGIC, 8);
-	store_put_be(slot + 8, writes, 8);
-	store_put_be(slot + 16, (uint64_t)a->seq, 8);
-	memcpy(slot + 24, a->hash, 32);
-	memcpy(slot + 56, a->wal.salts, 8);
-	store_put_be(slot + 64, (uint64_t)a->wal.frames, 8);
-	EVP_Digest(slot, 72, md, NULL, EVP_sha256(), NULL);
-	memcpy(slot + 72, md, 16);
-}
-
-static uint64_t
-store_get_be64(const uint8_t *p)
-{
-	return (uint64_t)store_get_be32(p) << 32 | store_get_be32(p + 4);
-}
-
-/* Decode a slot of version v into *a; *order: the newer, the higher. */
-static bool
-store_head_decode(const uint8_t *slot, int v, struct store_anchor *a,
-    uint64_t *order)
-{
-	size_t len = v == 1 ? 48 : 72;
-	const uint8_t *p = slot + (v == 1 ? 8 : 16);
-	uint8_t md[32];
-
-	if (memcmp(slot, v == 1 ? STORE_HEAD_MAGIC1 : STORE_HEAD_MAGIC, 8) !=
-	    0 || !EVP_Digest(slot, len, md, NULL, EVP_sha256(), NULL) ||
-	    memcmp(md, slot + len, 16) != 0)
-		return false;
-	a->seq = (int64_t)store_get_be64(p);
-	memcpy(a->hash, p + 8, 32);
-	*order = v == 1 ? (uint64_t)a->seq : store_get_be64(slot + 8);
-	a->has_wal = v != 1;
-	memset(&a->wal, 0, sizeof(a->wal));
-	if (a->has_wal) {
-		memcpy(a->wal.salts, slot + 56, 8);
-		a->wal.frames = (int64_t)store_get_be64(slot + 64);
-	}
-	return true;
-}
-
-/*
- * What the head file at path anchors: 1 with *a set (the newer slot), 0
- * when there is no file or it is empty, -1 with why set when it cannot be
- * read or neither slot is whole.
- */
-static int
-store_head_read(const char *path, struct store_anchor *a, char *why,
-    size_t whylen)
-{
-	uint8_t buf[2 * STORE_HEAD_SLOT];
-	struct store_anchor s;
-	uint64_t order, newest = 0;
-	ssize_t n, size;
-	int fd, found = 0;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(why, whylen, "cannot read %.300s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	n = pread(fd, buf, sizeof(buf), 0);
-	close(fd);
-	if (n == 0)
-		return 0;
-	for (int v = 2; v > 0 && found == 0; v--) {
-		size = v == 1 ? STORE_HEAD_SLOT1 : STORE_HEAD_SLOT;
-		for (int k = 0; k < 2; k++)
-			if ((k + 1) * size <= n &&
-			    store_head_decode(buf + k * size, v, &s, &order) &&
-			    (found == 0 || order > newest)) {
-				*a = s;
-				newest = order;
-				found = 1;
-			}
-	}
-	if (found == 0)
-		snprintf(why, whylen, "%.300s is damaged: it no longer says "
-		    "which audit record was synced last", path);
-	return found == 0 ? -1 : 1;
-}
-
-/*
- * Does the audit chain in db reach the anchored record a: is there a
- * record a->seq with a->hash (or, when retention purged it, later ones)?
- * 0 yes; -1 with why set saying what is missing.
- */
-static int
-store_head_reached(sqlite3 *db, const struct store_anchor *a, char *why,
-    size_t whylen)
-{
-	sqlite3_stmt *stmt;
-	int64_t last;
-	int result = -1;
-
-	if (a->seq == 0)
-		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT (SELECT max(seq) FROM audit), "
-	    "(SELECT hash FROM audit WHERE seq = ?1)", -1, &stmt, NULL) !=
-	    SQLITE_OK) {
-		snprintf(why, whylen, "cannot read the audit journal: %s",
-		    sqlite3_errmsg(db));
-		return -1;
-	}
-	sqlite3_bind_int64(stmt, 1, a->seq);
-	if (sqlite3_step(stmt) != SQLITE_ROW)
-		snprintf(why, whylen, "cannot read the audit journal: %s",
-		    sqlite3_errmsg(db));
-	else if ((last = sqlite3_column_int64(stmt, 0)) < a->seq)
-		snprintf(why, whylen, "its newest records are missing: the audit "
-		    "journal ends at record %lld, but record %lld was synced "
-		    "(" STORE_FILE STORE_HEAD ")", (long long)last,
-		    (long long)a->seq);
-	else if (sqlite3_column_type(stmt, 1) != SQLITE_NULL &&
-	    (sqlite3_column_bytes(stmt, 1) != 32 ||
-	    memcmp(sqlite3_column_blob(stmt, 1), a->hash, 32) != 0))
-		snprintf(why, whylen, "audit record %lld is not the one synced "
-		    "(" STORE_FILE STORE_HEAD "): the store is another one, or "
-		    "an older copy", (long long)a->seq);
-	else
-		result = 0;
-	sqlite3_finalize(stmt);
-	return result;
-}
-
-/* Anchor a in both slots of ccc.db-head and sync it (start-up). */
-static int
-store_head_reset(struct store_sqlite *st, const struct store_anchor *a)
-{
-	uint8_t buf[2 * STORE_HEAD_SLOT];
-
-	st->head_writes = 0;
-	store_head_encode(a, st->head_writes++, buf);
-	memcpy(buf + STORE_HEAD_SLOT, buf, STORE_HEAD_SLOT);
-	if (pwrite(st->headfd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
-	    fdatasync(st->headfd) < 0)
-		return -1;
-	st->anchor = *a;
-	return 0;
-}
+/* ---- open and close ------------------------------------------------------ */
 
 /*
  * Start-up, with the database open and its chain's end read: check it
@@ -868,7 +479,7 @@ store_head_open(struct store_sqlite *st, char *lost, size_t lostlen, char *why,
 		log_warn("store: %s does not exist: whether the newest records "
 		    "are all in the store cannot be checked at this start",
 		    path);
-	if ((st->headfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+	if ((st->head.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
 		snprintf(why, whylen, "cannot open %.300s: %s", path,
 		    strerror(errno));
 		return -1;
@@ -877,7 +488,7 @@ store_head_open(struct store_sqlite *st, char *lost, size_t lostlen, char *why,
 	memcpy(a.hash, st->chain.hash, 32);
 	a.has_wal = true;
 	memset(&a.wal, 0, sizeof(a.wal));	/* none of the log known synced */
-	if (store_head_reset(st, &a) < 0) {
+	if (store_head_reset(&st->head, &a) < 0) {
 		snprintf(why, whylen, "cannot write %.300s: %s", path,
 		    strerror(errno));
 		return -1;
@@ -885,80 +496,6 @@ store_head_open(struct store_sqlite *st, char *lost, size_t lostlen, char *why,
 	st->sync_chain = st->chain;
 	st->sync_wal = st->wal;
 	return 0;
-}
-
-/*
- * Syncer: anchor c, the chain's end of what was just synced, and w, how
- * far the log was, in the next slot of ccc.db-head. The file is synced
- * later (store_syncer_tick): an anchor behind the store is safe, and one
- * ahead of it cannot happen.
- */
-static int
-store_head_write(struct store_sqlite *st, const struct store_chain *c,
-    const struct store_walpos *w)
-{
-	uint8_t slot[STORE_HEAD_SLOT];
-	struct store_anchor a;
-
-	a.seq = c->next - 1;
-	memcpy(a.hash, c->hash, 32);
-	a.has_wal = true;
-	a.wal = *w;
-	store_head_encode(&a, st->head_writes, slot);
-	if (pwrite(st->headfd, slot, sizeof(slot), (off_t)(st->head_writes++ &
-	    1) * STORE_HEAD_SLOT) != (ssize_t)sizeof(slot))
-		return -1;
-	st->anchor = a;
-	st->head_dirty = true;
-	return 0;
-}
-
-static const char *const store_suffixes[3] = { "", "-wal", STORE_HEAD };
-
-/* Note which files ccc.db, its WAL and ccc.db-head are (start-up). */
-static int
-store_files_note(struct store_sqlite *st, char *why, size_t whylen)
-{
-	struct stat sb[3];
-
-	if (stat(st->path, &sb[0]) < 0 || fstat(st->walfd, &sb[1]) < 0 ||
-	    fstat(st->headfd, &sb[2]) < 0) {
-		snprintf(why, whylen, "stat: %s", strerror(errno));
-		return -1;
-	}
-	for (int i = 0; i < 3; i++) {
-		st->ident[i].dev = sb[i].st_dev;
-		st->ident[i].ino = sb[i].st_ino;
-	}
-	return 0;
-}
-
-/*
- * Is each of the store's files still the file at its path? false, or true
- * with why set: one was removed or replaced (renamed over) while cccd
- * runs, so what it writes from now on would be lost at the next start.
- */
-static bool
-store_files_moved(struct store_sqlite *st, char *why, size_t whylen)
-{
-	struct stat sb;
-	char p[600];
-	bool gone;
-
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", st->path, store_suffixes[i]);
-		if (!(gone = stat(p, &sb) < 0) && sb.st_dev == st->ident[i].dev &&
-		    sb.st_ino == st->ident[i].ino)
-			continue;
-		snprintf(why, whylen, "%.300s was %s while cccd runs: what it "
-		    "stored is in files no longer there, so from now on it "
-		    "stores nothing and refuses every publish; stop cccd, put "
-		    "the store back (see \"The store\" in docs/operations.md) "
-		    "and start it again", p, gone ? "removed" :
-		    "replaced by another file");
-		return true;
-	}
-	return false;
 }
 
 /*
@@ -980,7 +517,7 @@ store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
 	snprintf(where, wherelen, "%s", st->path);
 	st->accept_loss = accept_loss;
 	st->walfd = -1;
-	st->headfd = -1;
+	st->head.fd = -1;
 	/* a head that cannot be read: store_head_open says so */
 	snprintf(head, sizeof(head), "%s%s", st->path, STORE_HEAD);
 	rc = store_head_read(head, &a, why, sizeof(why));
@@ -1015,7 +552,8 @@ store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
 		goto fail;
 	if ((rc = store_head_open(st, lost, lostlen, why, sizeof(why))) == -2)
 		goto fail_loss;
-	if (rc < 0 || store_files_note(st, why, sizeof(why)) < 0)
+	if (rc < 0 || store_files_note(st->path, st->walfd, st->head.fd,
+	    st->ident, why, sizeof(why)) < 0)
 		goto fail;
 	if (store_hasher_init(&st->hasher) < 0) {
 		snprintf(why, sizeof(why), "cannot compute SHA-256");
@@ -1041,8 +579,8 @@ store_sqlite_close(void *b, bool lost)
 
 	if (st->walfd >= 0)
 		close(st->walfd);
-	if (st->headfd >= 0)
-		close(st->headfd);
+	if (st->head.fd >= 0)
+		close(st->head.fd);
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
 	/*
@@ -1057,7 +595,7 @@ store_sqlite_close(void *b, bool lost)
 	free(st);
 }
 
-/* ---- registry revisions ------------------------------------------------- */
+/* ---- writer thread: statements, audit records, operations --------------- */
 
 /*
  * The prepared statement for sql, ready to bind: statements are compiled
@@ -1121,74 +659,6 @@ store_run(struct store_sqlite *st, struct store_op *op, const char *sql,
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 fail:
 	return store_fail(st, op);
-}
-
-static int
-store_hasher_init(struct store_hasher *h)
-{
-	memset(h, 0, sizeof(*h));
-	if ((h->ctx = EVP_MD_CTX_new()) == NULL ||
-	    (h->md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
-		EVP_MD_CTX_free(h->ctx);
-		h->ctx = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static void
-store_hasher_free(struct store_hasher *h)
-{
-	EVP_MD_CTX_free(h->ctx);
-	EVP_MD_free(h->md);
-	free(h->buf);
-	memset(h, 0, sizeof(*h));
-}
-
-static uint8_t *
-store_put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		*p++ = (uint8_t)(v >> (8 * (n - 1 - i)));
-	return p;
-}
-
-/*
- * The hash of one audit record: SHA-256 over the previous record's hash, the
- * sequence number and time (8 bytes big-endian each), every text field as a
- * 4-byte big-endian length and its bytes, and the transfer flag (1 byte).
- * The bytes are laid out in h's buffer and hashed at once, with the digest
- * fetched once (an implicit fetch per record cost more than the hash).
- */
-static void
-store_audit_hash(struct store_hasher *h, const uint8_t prev[32], int64_t seq,
-    int64_t at, const char *const text[AUDIT_NTEXT], int transfer,
-    uint8_t out[32])
-{
-	size_t len[AUDIT_NTEXT], need = 32 + 16 + 1;
-	unsigned int mdlen = 32;
-	uint8_t *p;
-
-	for (int i = 0; i < AUDIT_NTEXT; i++)
-		need += 4 + (len[i] = strlen(text[i]));
-	if (need > h->cap) {
-		h->cap = need + 1024;
-		h->buf = xreallocarray(h->buf, h->cap, 1);
-	}
-	p = h->buf;
-	memcpy(p, prev, 32);
-	p = store_put_be(p + 32, (uint64_t)seq, 8);
-	p = store_put_be(p, (uint64_t)at, 8);
-	for (int i = 0; i < AUDIT_NTEXT; i++) {
-		p = store_put_be(p, (uint32_t)len[i], 4);
-		memcpy(p, text[i], len[i]);
-		p += len[i];
-	}
-	*p++ = (uint8_t)(transfer != 0);
-	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1 ||
-	    EVP_DigestUpdate(h->ctx, h->buf, (size_t)(p - h->buf)) != 1 ||
-	    EVP_DigestFinal_ex(h->ctx, out, &mdlen) != 1)
-		fatal("store: SHA-256 failed");
 }
 
 /* Append one audit record with these text fields to the chain. */
@@ -1534,13 +1004,6 @@ out:
 	free(dead);
 	free(expired);
 	return -1;
-}
-
-static void
-store_hex(const uint8_t *b, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
 static int
@@ -2184,22 +1647,24 @@ static int
 store_sqlite_sync(void *b, bool wrote, const char **what)
 {
 	struct store_sqlite *st = b;
-	struct store_walpos wal = st->take_wal;
-	const struct store_chain *chain = &st->take_chain;
+	const struct store_anchor *now = &st->head.anchor;
+	struct store_anchor a;
 
 	if (wrote) {
 		*what = "cannot sync the store to disk";
 		if (fdatasync(st->walfd) < 0)
 			return -1;
-	} else
-		wal = st->anchor.wal;	/* what was synced, still */
-	if (chain->next - 1 == st->anchor.seq &&
-	    wal.frames == st->anchor.wal.frames &&
-	    memcmp(wal.salts, st->anchor.wal.salts, 8) == 0)
+	}
+	a.seq = st->take_chain.next - 1;
+	memcpy(a.hash, st->take_chain.hash, 32);
+	a.has_wal = true;
+	a.wal = wrote ? st->take_wal : now->wal;	/* unwritten: as synced */
+	if (a.seq == now->seq && a.wal.frames == now->wal.frames &&
+	    memcmp(a.wal.salts, now->wal.salts, 8) == 0)
 		return 0;
 	*what = "cannot record the end of the audit journal in "
 	    STORE_FILE STORE_HEAD;
-	return store_head_write(st, chain, &wal);
+	return store_head_write(&st->head, &a);
 }
 
 /*
@@ -2214,17 +1679,10 @@ store_sqlite_tick(void *b, bool last, char *lost, size_t lostlen)
 	struct store_sqlite *st = b;
 	int64_t now = time_mono_us();
 
-	if (st->head_dirty && (last || now - st->head_synced_us >=
-	    STORE_HEAD_SYNC_US)) {
-		if (fdatasync(st->headfd) < 0)
-			log_error("store: cannot sync %s%s: %s", st->path,
-			    STORE_HEAD, strerror(errno));
-		st->head_dirty = false;
-		st->head_synced_us = now;
-	}
+	store_head_sync(&st->head, st->path, last);
 	if (lost != NULL && now - st->checked_us >= STORE_CHECK_US) {
 		st->checked_us = now;
-		return store_files_moved(st, lost, lostlen);
+		return store_files_moved(st->path, st->ident, lost, lostlen);
 	}
 	return false;
 }
@@ -2234,7 +1692,7 @@ store_sqlite_tick_us(void *b)
 {
 	struct store_sqlite *st = b;
 
-	return st->head_dirty ? STORE_HEAD_SYNC_US : STORE_CHECK_US;
+	return st->head.dirty ? STORE_HEAD_SYNC_US : STORE_CHECK_US;
 }
 
 /* ---- start-up ----------------------------------------------------------- */
@@ -2314,306 +1772,6 @@ store_sqlite_retention_time(void *b)
 	    "coalesce((SELECT max(at) FROM audit), 0)))", &at) < 0)
 		return 0;
 	return at;
-}
-
-/* ---- offline verification ---------------------------------------------- */
-
-/* Does a purge record say it removed the records through seq, ending in hash? */
-static bool
-store_purged_through(sqlite3 *db, int64_t seq, const uint8_t hash[32])
-{
-	sqlite3_stmt *stmt;
-	char want[128], hex[65];
-	bool found = false;
-
-	store_hex(hash, 32, hex);
-	snprintf(want, sizeof(want), " audit_through=%lld hash=%s ",
-	    (long long)seq, hex);
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM audit WHERE event = 'purge' "
-	    "AND instr(detail, ?1) > 0", -1, &stmt, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(stmt, 1, want, -1, SQLITE_STATIC);
-	found = sqlite3_step(stmt) == SQLITE_ROW;
-	sqlite3_finalize(stmt);
-	return found;
-}
-
-/* The integer after name in a purge record's detail, or -1 when absent. */
-static int64_t
-store_purge_field(const char *detail, const char *name)
-{
-	char key[40];
-	const char *p;
-	long long v;
-
-	snprintf(key, sizeof(key), " %s=", name);
-	if ((p = strstr(detail, key)) == NULL ||
-	    sscanf(p + strlen(key), "%lld", &v) != 1 || v < 0)
-		return -1;
-	return v;
-}
-
-/*
- * Does the purge record of time at fit the retention it states: are its
- * cut-offs no later than its own time less that retention? *asof is set to
- * the time it purged as of (a cut-off plus its retention; 0 for a record
- * without them, written before purges recorded them, which is taken as it
- * is). why says what does not fit.
- */
-static bool
-store_purge_fits(int64_t at, const char *detail, int64_t *asof, char *why,
-    size_t len)
-{
-	static const char *const kind[2] = { "alerts", "audit" };
-	char key[40], when[40];
-	int64_t before, keep;
-
-	*asof = 0;
-	for (int i = 0; i < 2; i++) {
-		snprintf(key, sizeof(key), "%s_before", kind[i]);
-		before = store_purge_field(detail, key);
-		snprintf(key, sizeof(key), "retention_%s", kind[i]);
-		keep = store_purge_field(detail, key);
-		if (before <= 0 || keep < 0)
-			continue;
-		if (before + keep * 1000000 > *asof)
-			*asof = before + keep * 1000000;
-		if (before + keep * 1000000 > at) {
-			snprintf(why, len, "its %s cut-off %s is later than its own "
-			    "time less its retention of %lld s", kind[i],
-			    time_format_rfc3339(before, when, sizeof(when)),
-			    (long long)keep);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* The latest purge seen by store_verify_audit, and the bound it allows. */
-struct store_purge_seen {
-	int64_t	 slack;		/* retention.max_clock_jump, microseconds */
-	int64_t	 seq;		/* the purge that purged as of the latest time */
-	int64_t	 asof;		/* that time (0: none yet) */
-};
-
-/*
- * Does record seq (time at, event, detail) fit the purges before it, and,
- * when it is a purge, its own retention? False with report set when not.
- */
-static bool
-store_verify_purge(struct store_purge_seen *ps, int64_t seq, int64_t at,
-    const char *event, const char *detail, char *report, size_t len)
-{
-	char why[200], t1[40], t2[40];
-	int64_t asof;
-
-	/* a purge as of well after a later record ran on a wrong clock */
-	if (ps->asof != 0 && at < ps->asof - ps->slack) {
-		snprintf(report, len, "audit journal: purge record %lld does not "
-		    "fit its retention: it purged as of %s, but record %lld after "
-		    "it is dated %s, more than retention.max_clock_jump earlier "
-		    "(the purge ran on a clock ahead of the journal)",
-		    (long long)ps->seq,
-		    time_format_rfc3339(ps->asof, t1, sizeof(t1)),
-		    (long long)seq, time_format_rfc3339(at, t2, sizeof(t2)));
-		return false;
-	}
-	if (strcmp(event, "purge") != 0)
-		return true;
-	if (!store_purge_fits(at, detail, &asof, why, sizeof(why))) {
-		snprintf(report, len, "audit journal: purge record %lld does not "
-		    "fit its retention: %s", (long long)seq, why);
-		return false;
-	}
-	if (asof > ps->asof) {
-		ps->seq = seq;
-		ps->asof = asof;
-	}
-	return true;
-}
-
-int
-store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
-    size_t len)
-{
-	char path[512];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	struct store_hasher hr;
-	uint8_t prev[32], hash[32];
-	int64_t expect = 1, n = 0, first = 1;
-	struct store_purge_seen ps = { (int64_t)max_jump * 1000000, 0, 0 };
-	int rc, result = -1;
-
-	if (store_hasher_init(&hr) < 0) {
-		snprintf(report, len, "cannot compute SHA-256");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT seq, at, event, endpoint, subject, "
-	    "fingerprint, peer, alert, detail, transfer, prev, hash FROM audit "
-	    "ORDER BY seq", -1, &stmt, NULL) != SQLITE_OK) {
-		snprintf(report, len, "cannot read the audit journal in %s: %s",
-		    path, db ? sqlite3_errmsg(db) : "out of memory");
-		goto out;
-	}
-	memset(prev, 0, sizeof(prev));
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		const char *text[AUDIT_NTEXT];
-		int64_t seq = sqlite3_column_int64(stmt, 0);
-		int64_t at = sqlite3_column_int64(stmt, 1);
-
-		for (int i = 0; i < AUDIT_NTEXT; i++) {
-			text[i] = (const char *)sqlite3_column_text(stmt, 2 + i);
-			if (text[i] == NULL)
-				text[i] = "";
-		}
-		if (n == 0 && seq > 1 && sqlite3_column_bytes(stmt, 10) == 32) {
-			/* records before were purged: a purge record must say so */
-			memcpy(prev, sqlite3_column_blob(stmt, 10), 32);
-			if (!store_purged_through(db, seq - 1, prev)) {
-				snprintf(report, len, "audit journal broken: it starts "
-				    "at record %lld and no purge record accounts for "
-				    "the ones before", (long long)seq);
-				result = 1;
-				goto out;
-			}
-			first = seq;
-			expect = seq;
-		}
-		if (seq != expect) {
-			snprintf(report, len, "audit journal broken at record %lld: "
-			    "record %lld is missing", (long long)seq,
-			    (long long)expect);
-			result = 1;
-			goto out;
-		}
-		if (sqlite3_column_bytes(stmt, 10) != 32 ||
-		    memcmp(sqlite3_column_blob(stmt, 10), prev, 32) != 0) {
-			snprintf(report, len, "audit journal broken at record %lld: "
-			    "it does not chain to the record before it",
-			    (long long)seq);
-			result = 1;
-			goto out;
-		}
-		store_audit_hash(&hr, prev, seq, at, text,
-		    sqlite3_column_int(stmt, 9), hash);
-		if (sqlite3_column_bytes(stmt, 11) != 32 ||
-		    memcmp(sqlite3_column_blob(stmt, 11), hash, 32) != 0) {
-			snprintf(report, len, "audit journal broken at record %lld: "
-			    "its content does not match its hash (%s by %s)",
-			    (long long)seq, text[0], text[1]);
-			result = 1;
-			goto out;
-		}
-		if (!store_verify_purge(&ps, seq, at, text[0], text[6], report,
-		    len)) {
-			result = 1;
-			goto out;
-		}
-		memcpy(prev, hash, 32);
-		expect++;
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		snprintf(report, len, "cannot read the audit journal in %s: %s",
-		    path, sqlite3_errmsg(db));
-		goto out;
-	}
-	if (first > 1)
-		snprintf(report, len, "audit journal intact: %lld records, from "
-		    "record %lld (the ones before were purged by retention)",
-		    (long long)n, (long long)first);
-	else
-		snprintf(report, len, "audit journal intact: %lld records",
-		    (long long)n);
-	result = 0;
-out:
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	store_hasher_free(&hr);
-	return result;
-}
-
-int
-store_verify_head(const char *data_dir, char *report, size_t len)
-{
-	char path[512], head[600], why[512];
-	struct store_anchor a;
-	sqlite3 *db = NULL;
-	int found, result = 1;
-
-	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
-	snprintf(head, sizeof(head), "%s%s", path, STORE_HEAD);
-	if ((found = store_head_read(head, &a, why, sizeof(why))) < 0) {
-		snprintf(report, len, "audit journal unverifiable: %s", why);
-		return 1;
-	}
-	if (store_wal_scan(path, found > 0 ? &a : NULL, why, sizeof(why)) < 0) {
-		snprintf(report, len, "audit journal incomplete: %s", why);
-		return 1;
-	}
-	if (found == 0) {
-		snprintf(report, len, "no %s: whether the newest records are all "
-		    "there cannot be checked", head);
-		return 0;
-	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		snprintf(report, len, "cannot read the audit journal in %s: %s",
-		    path, db ? sqlite3_errmsg(db) : "out of memory");
-		result = -1;
-	} else if (store_head_reached(db, &a, why, sizeof(why)) < 0)
-		snprintf(report, len, "audit journal incomplete: %s", why);
-	else {
-		snprintf(report, len, "it reaches record %lld, the last one "
-		    "synced (%s)", (long long)a.seq, head);
-		result = 0;
-	}
-	sqlite3_close(db);
-	return result;
-}
-
-long
-store_list_dead(const char *data_dir, FILE *fp, char *err, size_t len)
-{
-	char path[512], when[40];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *stmt = NULL;
-	long n = -1;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT s.endpoint, s.name, a.id, a.topic, "
-	    "d.attempts, a.published_at FROM deliveries d JOIN dsubs s ON s.id = "
-	    "d.dsub JOIN alerts a ON a.seq = d.alert WHERE d.state = 2 "
-	    "ORDER BY s.endpoint, s.name, d.tag", -1, &stmt, NULL) != SQLITE_OK) {
-		snprintf(err, len, "cannot read the store %s: %s", path,
-		    db ? sqlite3_errmsg(db) : "out of memory");
-		goto out;
-	}
-	n = 0;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		fprintf(fp, "%s %s %s %s attempts=%lld published=%s\n",
-		    (const char *)sqlite3_column_text(stmt, 0),
-		    (const char *)sqlite3_column_text(stmt, 1),
-		    (const char *)sqlite3_column_text(stmt, 2),
-		    (const char *)sqlite3_column_text(stmt, 3),
-		    (long long)sqlite3_column_int64(stmt, 4),
-		    time_format_rfc3339(sqlite3_column_int64(stmt, 5), when,
-		    sizeof(when)));
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		snprintf(err, len, "cannot read the store %s: %s", path,
-		    sqlite3_errmsg(db));
-		n = -1;
-	}
-out:
-	sqlite3_finalize(stmt);
-	sqlite3_close(db);
-	return n;
 }
 
 static int
