@@ -2,6 +2,9 @@
  * store_audit.h — the audit chain's hashing and purge checks, shared by
  * the store's backend and its offline verification (store_audit.c).
  * Private to the store.
+ *
+ * Owns: the declarations of the chain's hashing and purge checks.
+ * Must never: be included outside the store.
  */
 #ifndef CCC_STORE_AUDIT_H
 #define CCC_STORE_AUDIT_H

@@ -2,6 +2,10 @@
  * store_wal.h — the SQLite store's files from outside SQLite
  * (store_wal.c): the write-ahead log's scan, the ccc.db-head anchor, the
  * files' identity. Private to the SQLite backend.
+ *
+ * Owns: the names of the store's files, the anchor's and the log's place
+ * as the backend keeps them.
+ * Must never: be included outside the SQLite backend.
  */
 #ifndef CCC_STORE_WAL_H
 #define CCC_STORE_WAL_H
