@@ -15,6 +15,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "ccc.h"
+#include "pbjson.h"
 
 #define CLI_EXIT_OK		0
 #define CLI_EXIT_FAIL		1	/* refused, failed connection, bad input */
@@ -29,7 +30,15 @@ struct cli_flag {
 	const char			*arg;	/* value placeholder; NULL: a switch */
 	const char			*help;
 	const ProtobufCEnumDescriptor	*values;	/* enum: help lists the names */
+	bool				 json_form;	/* also --name=ccc|proto3 */
 };
+
+/*
+ * The JSON form chosen with --json=ccc or --json=proto3 on a flag marked
+ * json_form (PBJSON_CCC when not given): every JSON the commands read or
+ * write in alert.proto's and envelope.proto's terms uses it.
+ */
+extern enum pbjson_form	 cli_json_form;
 
 /*
  * Store option which (an index into the command's flag table, or -1 for a
@@ -69,7 +78,10 @@ void		 cli_print_flags(FILE *f, const struct cli_flag *flags);
 /*
  * Parse argv[*i] on against flags ("--name VALUE", "--name=VALUE", the short
  * forms -h, -m, -f and -o for --help, --comment, --file and --output when
- * the table has them), calling set() for each. A positional argument stops
+ * the table has them), calling set() for each. On a json_form flag,
+ * "=ccc" or "=proto3" sets cli_json_form and is not the flag's value (a
+ * switch stays a switch, a flag with a value takes it from the next
+ * argument); another "=VALUE" is the value of a flag that takes one. A positional argument stops
  * the parse when stop_at_arg (global options), else goes to set() as -1;
  * after "--" everything is positional. cmd names the command for the hint.
  * Returns 0, or -1 after printing a usage error.
