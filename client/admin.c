@@ -50,12 +50,11 @@ enum {
 static const struct cli_flag admin_flags[A_NFLAGS] = {
 	[A_JSON] = { "json", NULL, "print the result as one line of JSON, for "
 	    "scripts", NULL },
-	[A_JSON_IN] = { "json", "FILE", "the alert, one JSON object as for ccc "
-	    "publish --json (\"-\": standard input); --json=proto3 FILE: "
-	    "canonical proto3 JSON", NULL, true },
-	[A_REPLY_JSON] = { "reply-json", NULL, "print the explanation as one "
-	    "line of JSON; --reply-json=proto3: canonical proto3 JSON", NULL,
-	    true },
+	[A_JSON_IN] = { "json", cli_arg_form_file, "the alert, one JSON object "
+	    "as for ccc publish --json (\"-\": standard input); FORM ccc "
+	    "(default) or proto3", NULL },
+	[A_REPLY_JSON] = { "reply-json", cli_arg_form, "print the explanation "
+	    "as one line of JSON; FORM ccc (default) or proto3", NULL },
 	[A_COMMENT] = { "comment", "TEXT", "why: kept with the revision or "
 	    "the proposal, shown by history and pending", NULL },
 	[A_DRY_RUN] = { "dry-run", NULL, "validate and show the diff, and "
@@ -325,7 +324,8 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "route", "remove", "ID", "remove a routing rule", "ID", F_CHANGE,
 	    admin_remove },
 
-	{ NULL, "explain", "--json FILE [--origin ENDPOINT] [--reply-json]",
+	{ NULL, "explain", "--json[=FORM] FILE [--origin ENDPOINT] "
+	    "[--reply-json[=FORM]]",
 	    "which endpoints would receive an alert if it were published now, "
 	    "through which subscriptions and routes, and why the others would "
 	    "not; nothing is published", NULL,

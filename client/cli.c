@@ -143,9 +143,9 @@ static const struct cli_flag cli_pub_flags[] = {
 	    "addressed to, delivered to its inbox (repeatable); a restricted "
 	    "alert (handling h2 or tlp red) reaches only its recipients and the "
 	    "targets of the routing rules", NULL },
-	[P_JSON] = { "json", "FILE", "publish the alerts of a JSON Lines file "
-	    "(\"-\": standard input) instead of one given by flags; "
-	    "--json=proto3 FILE reads canonical proto3 JSON", NULL, true },
+	[P_JSON] = { "json", cli_arg_form_file, "publish the alerts of a JSON "
+	    "Lines file (\"-\": standard input) instead of one given by flags; "
+	    "FORM ccc (default) or proto3: canonical proto3 JSON", NULL },
 	[P_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -166,9 +166,9 @@ struct cli_sub {
 enum { S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_NO_RECONNECT, S_HELP };
 
 static const struct cli_flag cli_sub_flags[] = {
-	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
-	    "object per line; --json=proto3: canonical proto3 JSON", NULL,
-	    true },
+	[S_JSON] = { "json", cli_arg_form, "print each alert as one compact "
+	    "JSON object per line; FORM ccc (default) or proto3: canonical "
+	    "proto3 JSON", NULL },
 	[S_COUNT] = { "count", "N", "exit after N alerts", NULL },
 	[S_DURABLE] = { "durable", "NAME", "use (create or resume) the durable "
 	    "subscription NAME: alerts published while this command was not "
@@ -274,6 +274,8 @@ struct cli_slot {
 };
 
 enum pbjson_form cli_json_form = PBJSON_CCC;
+const char cli_arg_form[] = "[=FORM]";
+const char cli_arg_form_file[] = "[=FORM] FILE";
 
 static volatile sig_atomic_t cli_stop;
 static int cli_wakeup[2] = { -1, -1 };	/* self-pipe for SIGINT/SIGTERM */
@@ -351,9 +353,9 @@ cli_print_flags(FILE *f, const struct cli_flag *flags)
 		if (letter != 0 && letter != 'h')
 			n = fprintf(f, "  -%c, --%s%s%s", letter, fl->name,
 			    fl->arg ? " " : "", fl->arg ? fl->arg : "");
-		else
-			n = fprintf(f, "  --%s%s%s%s", fl->name,
-			    fl->json_form ? "[=FORM]" : "", fl->arg ? " " : "",
+		else	/* "--json[=FORM]": no space before "[" */
+			n = fprintf(f, "  --%s%s%s", fl->name,
+			    fl->arg && fl->arg[0] != '[' ? " " : "",
 			    fl->arg ? fl->arg : "");
 		if (n + 1 >= CLI_HELP_COL) {
 			fprintf(f, "\n%*s", CLI_HELP_COL, "");
@@ -541,7 +543,7 @@ cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
 {
 	char why[1024], *a, *val, *eq;
 	const char *name;
-	bool only_args = false;
+	bool only_args = false, form;
 	size_t len;
 	int k;
 
@@ -582,16 +584,18 @@ cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
 				    (int)len, name);
 			}
 		}
-		if (eq != NULL && flags[k].json_form) {
+		form = flags[k].arg == cli_arg_form ||
+		    flags[k].arg == cli_arg_form_file;
+		if (eq != NULL && form) {
 			if (cli_json_form_set(eq + 1))
 				eq = NULL;
-			else if (flags[k].arg == NULL)
+			else if (flags[k].arg == cli_arg_form)
 				return cli_usage(cmd, "option --%s: unknown JSON "
 				    "form \"%s\" (expected ccc or proto3)",
 				    flags[k].name, eq + 1);
 		}
 		val = NULL;
-		if (flags[k].arg != NULL) {
+		if (flags[k].arg != NULL && flags[k].arg != cli_arg_form) {
 			if (eq != NULL)
 				val = eq + 1;
 			else if (*i + 1 < argc)
@@ -1777,8 +1781,9 @@ struct cli_rcpt {
 enum { R_JSON, R_FOLLOW, R_NO_RECONNECT, R_HELP };
 
 static const struct cli_flag cli_rcpt_flags[] = {
-	[R_JSON] = { "json", NULL, "print the receipts as one JSON object; "
-	    "--json=proto3: canonical proto3 JSON", NULL, true },
+	[R_JSON] = { "json", cli_arg_form, "print the receipts as one JSON "
+	    "object; FORM ccc (default) or proto3: canonical proto3 JSON",
+	    NULL },
 	[R_FOLLOW] = { "follow", NULL, "instead of one alert's receipts, print "
 	    "each acknowledgement of any alert this endpoint publishes, as it "
 	    "happens, until interrupted; when the connection is lost, reconnect "
@@ -1794,8 +1799,9 @@ static const struct cli_flag cli_rcpt_flags[] = {
 static void
 cli_help_receipts(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] receipts [--json] ALERT_ID\n"
-	    "       ccc [OPTIONS] receipts --follow [--json] [--no-reconnect]\n"
+	fputs("usage: ccc [OPTIONS] receipts [--json[=proto3]] ALERT_ID\n"
+	    "       ccc [OPTIONS] receipts --follow [--json[=proto3]] "
+	    "[--no-reconnect]\n"
 	    "\n"
 	    "Show who received an alert this endpoint published: each recipient "
 	    "endpoint,\n"

@@ -233,7 +233,8 @@ pbjson_value_out(const ProtobufCFieldDescriptor *f, const void *p,
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)p;
 
-		return sub != NULL ? pbjson_object_out(sub, form) : json_object();
+		return sub != NULL ? pbjson_object_out(sub, form) :
+		    json_object();
 	}
 	}
 	return NULL;
@@ -302,6 +303,7 @@ pbjson_object_out(const ProtobufCMessage *msg, enum pbjson_form form)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
 	json_t *obj = json_object(), *v;
+	const char *name;
 	char key[128];
 
 	if (obj == NULL)
@@ -322,15 +324,17 @@ pbjson_object_out(const ProtobufCMessage *msg, enum pbjson_form form)
 				goto fail;
 			for (size_t k = 0; k < n; k++)
 				if (json_array_append_new(v,
-				    pbjson_value_out(f, arr + k * size, form)) < 0) {
+				    pbjson_value_out(f, arr + k * size,
+				    form)) < 0) {
 					json_decref(v);
 					goto fail;
 				}
 		} else
 			v = pbjson_value_out(f, p, form);
 		/* json_object_set_new() refuses a NULL value and drops v on failure */
-		if (json_object_set_new(obj, form == PBJSON_PROTO3 ?
-		    pbjson_json_name(f->name, key, sizeof(key)) : f->name, v) < 0)
+		name = form == PBJSON_PROTO3 ?
+		    pbjson_json_name(f->name, key, sizeof(key)) : f->name;
+		if (json_object_set_new(obj, name, v) < 0)
 			goto fail;
 	}
 	return obj;
@@ -470,8 +474,8 @@ pbjson_uint64_in(struct pbjson_in *x, const json_t *v, uint64_t *out)
 	errno = 0;
 	*out = strtoull(s, &end, 10);
 	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0)
-		return pbjson_fail(x, "expected an unsigned integer, got \"%s\"",
-		    s);
+		return pbjson_fail(x, "expected an unsigned integer, got "
+		    "\"%s\"", s);
 	return 0;
 }
 
@@ -550,8 +554,8 @@ pbjson_enum_proto3(struct pbjson_in *x, const ProtobufCFieldDescriptor *f,
 	ev = protobuf_c_enum_descriptor_get_value_by_name(f->descriptor,
 	    json_string_value(v));
 	if (ev == NULL)
-		return pbjson_fail(x, "unknown value \"%s\" (expected one of: %s)",
-		    json_string_value(v), list);
+		return pbjson_fail(x, "unknown value \"%s\" (expected one of: "
+		    "%s)", json_string_value(v), list);
 	*out = ev->value;
 	return 0;
 }
@@ -736,8 +740,8 @@ pbjson_field_named(const struct pbjson_in *x,
 	const ProtobufCFieldDescriptor *f;
 	char name[128];
 
-	if ((f = protobuf_c_message_descriptor_get_field_by_name(d, key)) != NULL ||
-	    x->form != PBJSON_PROTO3)
+	f = protobuf_c_message_descriptor_get_field_by_name(d, key);
+	if (f != NULL || x->form != PBJSON_PROTO3)
 		return f;
 	for (unsigned i = 0; i < d->n_fields; i++)
 		if (strcmp(pbjson_json_name(d->fields[i].name, name,

@@ -153,7 +153,7 @@ class TestProto3Json(unittest.TestCase):
                 '"section":"tr-bg/kapikule","summary":"x"}\n')
         r = broker.ccc("tr-police", "publish", "--json=proto3", "-",
                        stdin=line)
-        self.assertEqual(r.returncode, 1)
+        self.assertNotEqual(r.returncode, 0)
         self.assertIn('field "category": unknown value "drugs"', r.stderr)
         self.assertIn("CATEGORY_DRUGS", r.stderr)
 
