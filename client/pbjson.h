@@ -31,7 +31,7 @@
  *     also takes the number;
  *   - 64-bit integers (times included: microseconds since the epoch) are
  *     decimal strings; reading also takes numbers, and 32-bit integers as
- *     strings;
+ *     strings; any integer also as a number with no fraction ("2e1");
  *   - floats, bytes, nested messages, repeated fields and the omitted
  *     defaults as in the ccc form; reading also takes a float as a decimal
  *     string.
