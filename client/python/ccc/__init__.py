@@ -15,6 +15,6 @@ import pkgutil
 # ccc.v1 (alert_pb2, envelope_pb2) lives in the generated tree
 __path__ = pkgutil.extend_path(__path__, __name__)
 
-from ccc.client import Client, Error, ProtocolError  # noqa: E402
+from ccc.client import INBOX, Client, Error, ProtocolError  # noqa: E402
 
-__all__ = ["Client", "Error", "ProtocolError"]
+__all__ = ["INBOX", "Client", "Error", "ProtocolError"]

@@ -188,6 +188,19 @@ class TestClient(unittest.TestCase):
             self.assertEqual(deliveries(c, 1, 1), [])
             c.unsubscribe(sub, forget=True)
 
+    def test_inbox(self):
+        a = alert("For the Greek police only")
+        a.recipients.append("gr-police")
+        with broker.client("tr-police") as pub:
+            ok = pub.publish(a)
+        with broker.client("gr-police") as c:
+            c.subscribe_durable(ccc.INBOX)
+            got = [d for d in deliveries(c, 10, 3) if d.alert.id == ok.id]
+            self.assertEqual(len(got), 1)
+            self.assertNotEqual(got[0].delivery_tag, 0)
+            c.ack(got[0].delivery_tag)
+            c.ping()
+
     def test_receipts_of_anothers_alert_refused(self):
         with broker.client("tr-police") as pub:
             ok = pub.publish(alert("Mine"))
