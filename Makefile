@@ -15,6 +15,8 @@ DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libfaketime
 # the Debian packages (make package, package-test)
 DEB_PKGS += build-essential debhelper dpkg-dev lintian adduser
+# the Python client and ccc --json=proto3's tests (make py-test)
+DEB_PKGS += python3-protobuf protobuf-compiler
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -109,7 +111,7 @@ FAILSYNC := $(BUILD)/tests/failsync.so
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test lib-test asan valgrind bench clean install uninstall help
+.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test asan valgrind bench clean install uninstall help
 .DEFAULT_GOAL := all
 
 all: $(CCCD) $(CCC) $(LIBCCC) $(LIBCCC_PUB)
@@ -120,6 +122,7 @@ help:
 	@echo "make certs    make the demo PKI in certs/demo/ (if absent)"
 	@echo "make run      deps + build + certs, then cccd in the foreground on 127.0.0.1:7443"
 	@echo "make test     unit and integration tests"
+	@echo "make py-test  the Python client's and ccc --json=proto3's tests (make py-gen: its modules)"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind unit tests, and integration tests with cccd, under valgrind memcheck"
 	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd (docs/performance.md)"
@@ -245,7 +248,7 @@ run: deps
 	$(CCCD) --config broker/etc/cccd.yaml
 
 # ---- tests -----------------------------------------------------------------
-test: unit integration cli-test lib-test
+test: unit integration cli-test lib-test py-test
 
 unit: $(UNIT)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
@@ -257,6 +260,23 @@ cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/19-reconnect-cli.sh < /dev/null
+
+# The Python client (client/python) and ccc --json=proto3, against a real
+# cccd: its message modules generated from proto/ into $(BUILD)/python;
+# Debian's python3, for which python3-protobuf is installed
+PY_GEN := $(BUILD)/python/ccc/v1/alert_pb2.py $(BUILD)/python/ccc/v1/envelope_pb2.py
+PYTHON ?= /usr/bin/python3
+
+$(BUILD)/python/ccc/v1/%_pb2.py: proto/ccc/v1/%.proto
+	@mkdir -p $(BUILD)/python
+	protoc -Iproto --python_out=$(BUILD)/python $<
+
+py-gen: $(PY_GEN)
+
+py-test: $(PY_GEN) $(CCCD) $(CCC)
+	cd client/python/tests && CCC_BUILD=$(abspath $(BUILD)) \
+	    PYTHONPATH=$(abspath client/python):$(abspath $(BUILD)/python) \
+	    PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest -v < /dev/null
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test

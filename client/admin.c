@@ -50,10 +50,11 @@ enum {
 static const struct cli_flag admin_flags[A_NFLAGS] = {
 	[A_JSON] = { "json", NULL, "print the result as one line of JSON, for "
 	    "scripts", NULL },
-	[A_JSON_IN] = { "json", "FILE", "the alert, one JSON object as for ccc "
-	    "publish --json (\"-\": standard input)", NULL },
-	[A_REPLY_JSON] = { "reply-json", NULL, "print the explanation as one "
-	    "line of JSON", NULL },
+	[A_JSON_IN] = { "json", cli_arg_form_file, "the alert, one JSON object "
+	    "as for ccc publish --json (\"-\": standard input); FORM ccc "
+	    "(default) or proto3", NULL },
+	[A_REPLY_JSON] = { "reply-json", cli_arg_form, "print the explanation "
+	    "as one line of JSON; FORM ccc (default) or proto3", NULL },
 	[A_COMMENT] = { "comment", "TEXT", "why: kept with the revision or "
 	    "the proposal, shown by history and pending", NULL },
 	[A_DRY_RUN] = { "dry-run", NULL, "validate and show the diff, and "
@@ -323,7 +324,8 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "route", "remove", "ID", "remove a routing rule", "ID", F_CHANGE,
 	    admin_remove },
 
-	{ NULL, "explain", "--json FILE [--origin ENDPOINT] [--reply-json]",
+	{ NULL, "explain", "--json[=FORM] FILE [--origin ENDPOINT] "
+	    "[--reply-json[=FORM]]",
 	    "which endpoints would receive an alert if it were published now, "
 	    "through which subscriptions and routes, and why the others would "
 	    "not; nothing is published", NULL,
@@ -783,7 +785,7 @@ admin_print_json(const json_t *v)
 static int
 admin_print_reply_json(const Ccc__V1__AdminReply *reply)
 {
-	json_t *obj = pbjson_from_message(&reply->base);
+	json_t *obj = pbjson_from_message(&reply->base, cli_json_form);
 	int status;
 
 	if (obj == NULL) {
@@ -1483,7 +1485,7 @@ admin_read_alert(const struct admin_run *r)
 		return NULL;
 	}
 	a = (Ccc__V1__Alert *)(void *)pbjson_to_message(
-	    &ccc__v1__alert__descriptor, obj, why, sizeof(why));
+	    &ccc__v1__alert__descriptor, obj, cli_json_form, why, sizeof(why));
 	json_decref(obj);
 	if (a == NULL) {
 		fprintf(stderr, "ccc: %s: %s\n", strcmp(path, "-") == 0 ?

@@ -143,8 +143,9 @@ static const struct cli_flag cli_pub_flags[] = {
 	    "addressed to, delivered to its inbox (repeatable); a restricted "
 	    "alert (handling h2 or tlp red) reaches only its recipients and the "
 	    "targets of the routing rules", NULL },
-	[P_JSON] = { "json", "FILE", "publish the alerts of a JSON Lines file "
-	    "(\"-\": standard input) instead of one given by flags", NULL },
+	[P_JSON] = { "json", cli_arg_form_file, "publish the alerts of a JSON "
+	    "Lines file (\"-\": standard input) instead of one given by flags; "
+	    "FORM ccc (default) or proto3: canonical proto3 JSON", NULL },
 	[P_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -165,8 +166,9 @@ struct cli_sub {
 enum { S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_NO_RECONNECT, S_HELP };
 
 static const struct cli_flag cli_sub_flags[] = {
-	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
-	    "object per line", NULL },
+	[S_JSON] = { "json", cli_arg_form, "print each alert as one compact "
+	    "JSON object per line; FORM ccc (default) or proto3: canonical "
+	    "proto3 JSON", NULL },
 	[S_COUNT] = { "count", "N", "exit after N alerts", NULL },
 	[S_DURABLE] = { "durable", "NAME", "use (create or resume) the durable "
 	    "subscription NAME: alerts published while this command was not "
@@ -271,6 +273,10 @@ struct cli_slot {
 	char		*message;		/* SLOT_FAILED: the line to print */
 };
 
+enum pbjson_form cli_json_form = PBJSON_CCC;
+const char cli_arg_form[] = "[=FORM]";
+const char cli_arg_form_file[] = "[=FORM] FILE";
+
 static volatile sig_atomic_t cli_stop;
 static int cli_wakeup[2] = { -1, -1 };	/* self-pipe for SIGINT/SIGTERM */
 
@@ -347,8 +353,9 @@ cli_print_flags(FILE *f, const struct cli_flag *flags)
 		if (letter != 0 && letter != 'h')
 			n = fprintf(f, "  -%c, --%s%s%s", letter, fl->name,
 			    fl->arg ? " " : "", fl->arg ? fl->arg : "");
-		else
-			n = fprintf(f, "  --%s%s%s", fl->name, fl->arg ? " " : "",
+		else	/* "--json[=FORM]": no space before "[" */
+			n = fprintf(f, "  --%s%s%s", fl->name,
+			    fl->arg && fl->arg[0] != '[' ? " " : "",
 			    fl->arg ? fl->arg : "");
 		if (n + 1 >= CLI_HELP_COL) {
 			fprintf(f, "\n%*s", CLI_HELP_COL, "");
@@ -392,13 +399,15 @@ static void
 cli_help_publish(FILE *f)
 {
 	fputs("usage: ccc [OPTIONS] publish ALERT-FLAGS\n"
-	    "       ccc [OPTIONS] publish --json FILE\n"
+	    "       ccc [OPTIONS] publish --json[=proto3] FILE\n"
 	    "\n"
 	    "Publish one alert described by flags, or one alert per line of a "
 	    "JSON Lines\n"
 	    "file (field names as in alert.proto, enums by their short names, "
 	    "times as\n"
-	    "RFC 3339 strings; blank lines are skipped). The id of each "
+	    "RFC 3339 strings; with --json=proto3, canonical proto3 JSON as "
+	    "protobuf's\n"
+	    "libraries write it; blank lines are skipped). The id of each "
 	    "confirmed alert\n"
 	    "is printed on its own line, in input order. Publishing stops at "
 	    "the first\n"
@@ -413,7 +422,7 @@ cli_help_publish(FILE *f)
 static void
 cli_help_subscribe(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] "
+	fputs("usage: ccc [OPTIONS] subscribe [--json[=proto3]] [--count N] "
 	    "[--durable NAME | --since DURATION] PATTERN...\n"
 	    "       ccc [OPTIONS] subscribe --inbox [--json] [--count N]\n"
 	    "\n"
@@ -505,6 +514,19 @@ cli_report(const char *what, const struct ccc_error *err)
 
 /* ---- option parsing -------------------------------------------------------- */
 
+/* "=ccc" or "=proto3" after a json_form flag: set cli_json_form. */
+static bool
+cli_json_form_set(const char *val)
+{
+	if (strcmp(val, "ccc") == 0)
+		cli_json_form = PBJSON_CCC;
+	else if (strcmp(val, "proto3") == 0)
+		cli_json_form = PBJSON_PROTO3;
+	else
+		return false;
+	return true;
+}
+
 static int
 cli_lookup(const struct cli_flag *flags, const char *name, size_t len)
 {
@@ -521,7 +543,7 @@ cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
 {
 	char why[1024], *a, *val, *eq;
 	const char *name;
-	bool only_args = false;
+	bool only_args = false, form;
 	size_t len;
 	int k;
 
@@ -562,8 +584,18 @@ cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
 				    (int)len, name);
 			}
 		}
+		form = flags[k].arg == cli_arg_form ||
+		    flags[k].arg == cli_arg_form_file;
+		if (eq != NULL && form) {
+			if (cli_json_form_set(eq + 1))
+				eq = NULL;
+			else if (flags[k].arg == cli_arg_form)
+				return cli_usage(cmd, "option --%s: unknown JSON "
+				    "form \"%s\" (expected ccc or proto3)",
+				    flags[k].name, eq + 1);
+		}
 		val = NULL;
-		if (flags[k].arg != NULL) {
+		if (flags[k].arg != NULL && flags[k].arg != cli_arg_form) {
 			if (eq != NULL)
 				val = eq + 1;
 			else if (*i + 1 < argc)
@@ -1054,8 +1086,8 @@ cli_pub_line(ccc_client *c, const char *line, size_t len, struct cli_slot *s,
 		    "(column %d)", s->line, jerr.text, jerr.column);
 		goto failed;
 	}
-	msg = pbjson_to_message(&ccc__v1__alert__descriptor, obj, why,
-	    sizeof(why));
+	msg = pbjson_to_message(&ccc__v1__alert__descriptor, obj,
+	    cli_json_form, why, sizeof(why));
 	json_decref(obj);
 	if (msg == NULL) {
 		s->message = xasprintf("ccc: line %lu: %s", s->line, why);
@@ -1489,7 +1521,7 @@ cli_print_alert(const Ccc__V1__Alert *a)
 static int
 cli_print_json(const Ccc__V1__Alert *a)
 {
-	json_t *obj = pbjson_from_message(&a->base);
+	json_t *obj = pbjson_from_message(&a->base, cli_json_form);
 	char *s;
 
 	if (obj == NULL || (s = json_dumps(obj, CLI_JSON_FLAGS)) == NULL) {
@@ -1749,7 +1781,9 @@ struct cli_rcpt {
 enum { R_JSON, R_FOLLOW, R_NO_RECONNECT, R_HELP };
 
 static const struct cli_flag cli_rcpt_flags[] = {
-	[R_JSON] = { "json", NULL, "print the receipts as one JSON object", NULL },
+	[R_JSON] = { "json", cli_arg_form, "print the receipts as one JSON "
+	    "object; FORM ccc (default) or proto3: canonical proto3 JSON",
+	    NULL },
 	[R_FOLLOW] = { "follow", NULL, "instead of one alert's receipts, print "
 	    "each acknowledgement of any alert this endpoint publishes, as it "
 	    "happens, until interrupted; when the connection is lost, reconnect "
@@ -1765,8 +1799,9 @@ static const struct cli_flag cli_rcpt_flags[] = {
 static void
 cli_help_receipts(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] receipts [--json] ALERT_ID\n"
-	    "       ccc [OPTIONS] receipts --follow [--json] [--no-reconnect]\n"
+	fputs("usage: ccc [OPTIONS] receipts [--json[=proto3]] ALERT_ID\n"
+	    "       ccc [OPTIONS] receipts --follow [--json[=proto3]] "
+	    "[--no-reconnect]\n"
 	    "\n"
 	    "Show who received an alert this endpoint published: each recipient "
 	    "endpoint,\n"
@@ -1808,7 +1843,7 @@ cli_print_receipts(const Ccc__V1__ReceiptsOk *ro, bool json, bool header)
 	char t1[40], t2[40];
 
 	if (json) {
-		json_t *obj = pbjson_from_message(&ro->base);
+		json_t *obj = pbjson_from_message(&ro->base, cli_json_form);
 		char *s = obj != NULL ? json_dumps(obj, CLI_JSON_FLAGS) : NULL;
 
 		if (s != NULL)

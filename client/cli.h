@@ -15,6 +15,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "ccc.h"
+#include "pbjson.h"
 
 #define CLI_EXIT_OK		0
 #define CLI_EXIT_FAIL		1	/* refused, failed connection, bad input */
@@ -30,6 +31,21 @@ struct cli_flag {
 	const char			*help;
 	const ProtobufCEnumDescriptor	*values;	/* enum: help lists the names */
 };
+
+/*
+ * The arg of a flag that also takes a JSON form, "=ccc" or "=proto3":
+ * cli_arg_form for a switch (--json, --json=proto3), cli_arg_form_file for
+ * a flag with a file (--json FILE, --json=proto3 FILE). Compared by address.
+ */
+extern const char	 cli_arg_form[];
+extern const char	 cli_arg_form_file[];
+
+/*
+ * The JSON form chosen on such a flag (PBJSON_CCC when not given): every
+ * JSON the commands read or write in alert.proto's and envelope.proto's
+ * terms uses it.
+ */
+extern enum pbjson_form	 cli_json_form;
 
 /*
  * Store option which (an index into the command's flag table, or -1 for a
@@ -69,9 +85,12 @@ void		 cli_print_flags(FILE *f, const struct cli_flag *flags);
 /*
  * Parse argv[*i] on against flags ("--name VALUE", "--name=VALUE", the short
  * forms -h, -m, -f and -o for --help, --comment, --file and --output when
- * the table has them), calling set() for each. A positional argument stops
- * the parse when stop_at_arg (global options), else goes to set() as -1;
- * after "--" everything is positional. cmd names the command for the hint.
+ * the table has them), calling set() for each. On a flag whose arg is
+ * cli_arg_form or cli_arg_form_file, "=ccc" or "=proto3" sets
+ * cli_json_form and is not the flag's value: the first is a switch, the
+ * second takes FILE from the next argument (another "=VALUE" is its FILE).
+ * A positional argument stops the parse when stop_at_arg (global options),
+ * else goes to set() as -1; after "--" everything is positional. cmd names the command for the hint.
  * Returns 0, or -1 after printing a usage error.
  */
 int		 cli_parse(int argc, char **argv, int *i,
