@@ -171,7 +171,8 @@ static void
 handle_audit_deliveries(struct publish_wait *w)
 {
 	/* exercise traffic: one record per session (sess_close), none here */
-	if (!topic_is_exercise(w->topic))
+	if (!topic_is_exercise(w->topic) ||
+	    server_config(w->sess->srv)->bench_journal)
 		store_audit_deliveries(server_store(w->sess->srv), w->id,
 		    w->topic, handle_rcpt, handle_nrcpt);
 	handle_nrcpt = 0;

@@ -292,6 +292,7 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->topics = topic_tree_new();
 	if ((srv->store = store_open(srv->base, cfg->data_dir, err, errlen)) == NULL)
 		goto fail;
+	store_journal_exercise(srv->store, cfg->bench_journal);
 	/* retention's first expectation: its last run's (none: the clock) */
 	srv->clock_mono = time_mono_us();
 	if ((srv->clock_wall = store_retention_time(srv->store)) == 0)

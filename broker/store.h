@@ -188,8 +188,8 @@ struct store_publish {
 	size_t		 nrefs;
 	/*
 	 * An exercise alert (topic under exercise/): stored without a
-	 * "publish" record, acknowledged without "ack" records, and removed
-	 * by store_exercise_purge.
+	 * "publish" record and acknowledged without "ack" records (unless
+	 * store_journal_exercise), removed by store_exercise_purge.
 	 */
 	bool		 exercise;
 	/*
@@ -305,6 +305,11 @@ void	store_purge(struct store *st, int64_t now, int64_t expect,
  */
 void	store_exercise_purge(struct store *st, const struct audit_rec *audit,
 	    store_cb *cb, void *arg);
+/*
+ * At start-up, before any operation is queued: journal exercise alerts'
+ * publishes and acknowledgements one by one, as live ones (bench.journal).
+ */
+void	store_journal_exercise(struct store *st, bool per_alert);
 /*
  * Registry revisions. Commit: a new revision numbered base + 1, with the
  * inbox of every endpoint in inboxes created if missing (res->ids), the

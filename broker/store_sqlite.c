@@ -131,6 +131,7 @@ struct store {
 	struct store_op		*unsynced, *unsynced_tail;  /* committed, for the syncer */
 	struct store_op		*done, *done_tail;	/* synced, waiting for the loop */
 	bool			 stopping;
+	bool			 journal_exercise;	/* store_journal_exercise() */
 	pthread_t		 syncer;
 	pthread_cond_t		 sync_wake;
 	bool			 sync_stopping;
@@ -1319,6 +1320,12 @@ store_purge(struct store *st, int64_t now, int64_t expect,
 }
 
 void
+store_journal_exercise(struct store *st, bool per_alert)
+{
+	st->journal_exercise = per_alert;
+}
+
+void
 store_exercise_purge(struct store *st, const struct audit_rec *audit,
     store_cb *cb, void *arg)
 {
@@ -1840,7 +1847,9 @@ store_do_publish(struct store *st, struct store_op *op)
 		return -1;
 	op->res.status = STORE_OK;
 	op->res.published_at = op->published_at;
-	return op->exercise ? 0 : store_write_audit(st, op, "publish", NULL);
+	if (op->exercise && !st->journal_exercise)
+		return 0;
+	return store_write_audit(st, op, "publish", NULL);
 fail:
 	return store_fail(st, op);
 }
@@ -2245,7 +2254,8 @@ store_do_ack(struct store *st, struct store_op *op)
 		if (rc != SQLITE_ROW)
 			goto fail;
 		/* exercise traffic: one record per session, none per alert */
-		if (!exercise && store_write_audit(st, op, NULL, alert) < 0)
+		if ((!exercise || st->journal_exercise) &&
+		    store_write_audit(st, op, NULL, alert) < 0)
 			return -1;
 		r = &op->res.receipts[op->res.nreceipts++];
 		r->alert_id = op->blobs[op->nblobs++] = xstrdup(alert);

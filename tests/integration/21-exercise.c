@@ -3,7 +3,8 @@
  * bench.allow; with it, published on exercise/ topics that subscriptions to
  * alerts/... never match, kept in the store only while a durable
  * subscription waits for it, and journalled once per publishing session
- * instead of once per alert.
+ * instead of once per alert, unless bench.journal asks for the records of
+ * live traffic.
  */
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,35 @@ ex_alert(const char *category)
 
 	a->exercise = true;
 	return a;
+}
+
+/* A gr-police session with the durable subscription "drill" to exercise/#. */
+static ccc_client *
+ex_drill(const struct h_broker *b)
+{
+	ccc_client *c = h_connect(b, "gr-police");
+	const char *pattern = "exercise/#";
+	struct ccc_error err;
+	uint32_t id;
+
+	ck_assert_int_eq(ccc_subscribe_durable(c, "drill", &pattern, 1, &id,
+	    NULL, &err), 0);
+	return c;
+}
+
+/* The next delivery to c must be alert id: acknowledge it, then close c. */
+static void
+ex_ack_close(ccc_client *c, const char *id)
+{
+	Ccc__V1__Envelope *e = h_recv_deliver(c);
+	uint64_t tag = e->deliver->delivery_tag;
+	struct ccc_error err;
+
+	ck_assert_str_eq(e->deliver->alert->id, id);
+	ccc_envelope_free(e);
+	ck_assert_int_eq(ccc_send_ack(c, &tag, 1, &err), 0);
+	ck_assert_int_eq(ccc_flush(c, &err), 0);
+	ccc_close(c);
 }
 
 START_TEST(refused_without_bench_allow)
@@ -105,20 +135,12 @@ END_TEST
 START_TEST(removed_after_the_run)
 {
 	struct h_broker *b = h_broker_start(NULL);
-	ccc_client *sub = h_connect(b, "gr-police");
 	ccc_client *pub;
 	Ccc__V1__Alert *a = ex_alert("drugs");
 	Ccc__V1__Envelope *e;
-	const char *pattern = "exercise/#";
-	struct ccc_error err;
 	char ex_id[CCC_ID_LEN], sql[256];
-	uint64_t tag;
-	uint32_t id;
 
-	ck_assert_int_eq(ccc_subscribe_durable(sub, "drill", &pattern, 1, &id,
-	    NULL, &err), 0);
-	ccc_close(sub);		/* offline: the alert waits in the store */
-
+	ccc_close(ex_drill(b));	/* offline: the alert waits in the store */
 	pub = h_connect(b, "tr-police");
 	e = h_publish_ok(pub, a);
 	snprintf(ex_id, sizeof(ex_id), "%s", e->publish_ok->id);
@@ -132,16 +154,7 @@ START_TEST(removed_after_the_run)
 	ck_assert_int_eq(ex_store(b, EX_COUNT), 1);	/* still awaited */
 	h_broker_restart(b);
 
-	sub = h_connect(b, "gr-police");
-	ck_assert_int_eq(ccc_subscribe_durable(sub, "drill", &pattern, 1, &id,
-	    NULL, &err), 0);
-	e = h_recv_deliver(sub);
-	ck_assert_str_eq(e->deliver->alert->id, ex_id);
-	tag = e->deliver->delivery_tag;
-	ccc_envelope_free(e);
-	ck_assert_int_eq(ccc_send_ack(sub, &tag, 1, &err), 0);
-	ck_assert_int_eq(ccc_flush(sub, &err), 0);
-	ccc_close(sub);
+	ex_ack_close(ex_drill(b), ex_id);
 	h_broker_halt(b);
 
 	ck_assert_int_eq(ex_store(b, EX_COUNT), 0);
@@ -165,6 +178,35 @@ START_TEST(removed_after_the_run)
 }
 END_TEST
 
+START_TEST(journalled_with_bench_journal)
+{
+	struct h_broker *b = h_broker_start("bench:\n  allow: true\n"
+	    "  journal: true\n");
+	ccc_client *sub = ex_drill(b);
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Alert *a = ex_alert("weapons");
+	Ccc__V1__Envelope *e = h_publish_ok(pub, a);
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE alert = "
+	    "'%s' AND event IN ('publish', 'deliver', 'ack')",
+	    e->publish_ok->id);
+	ex_ack_close(sub, e->publish_ok->id);
+	ccc_envelope_free(e);
+	ccc_close(pub);
+	h_broker_halt(b);
+	/* the records of a live alert: its publish, delivery and ack */
+	ck_assert_int_eq(ex_store(b, sql), 3);
+	/* removed when the publisher or, acknowledged, the subscriber closed */
+	ck_assert_int_eq(h_audited(b, "exercise", "published=1 % removed=%",
+	    NULL, "tr-police"), 1);
+	ck_assert_int_eq(ex_store(b, EX_COUNT), 0);
+	h_alert_free(a);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
 Suite *
 exercise_suite(void)
 {
@@ -175,6 +217,7 @@ exercise_suite(void)
 	tcase_add_test(tc, refused_without_bench_allow);
 	tcase_add_test(tc, exercise_topics_apart);
 	tcase_add_test(tc, removed_after_the_run);
+	tcase_add_test(tc, journalled_with_bench_journal);
 	suite_add_tcase(s, tc);
 	return s;
 }
