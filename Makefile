@@ -75,7 +75,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/16-privileges.c tests/integration/17-resumption.c \
                tests/integration/18-ids.c \
                tests/integration/19-reconnect.c \
-               tests/integration/20-systemd.c
+               tests/integration/20-systemd.c \
+               tests/integration/21-exercise.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \

@@ -211,6 +211,14 @@ static const struct config_option config_options[] = {
 	CONFIG_TTL("wanted_person", 8),
 	CONFIG_TTL("other", 9),
 #undef CONFIG_TTL
+	CONFIG_STROPT("bench.allow", CONFIG_BOOL, bench_allow, "false",
+	    "Accept exercise alerts (ccc bench) under exercise/ topics; "
+	    "false refuses them with FORBIDDEN. Never on a live broker."),
+	CONFIG_STROPT("bench.journal", CONFIG_BOOL, bench_journal, "false",
+	    "Journal exercise alerts like live ones, a record per publish, "
+	    "delivery and acknowledgement, so that a benchmark measures the "
+	    "journal too (a throwaway benchmark broker only); false: one "
+	    "record per publishing session."),
 	{ "metrics.listen", CONFIG_HOSTPORT_OFF, CONFIG_OFF(metrics_host),
 	    CONFIG_OFF(metrics_port), 0, 0, 0, "127.0.0.1:9464",
 	    "Address of the HTTP listener for GET /metrics (Prometheus) and "

@@ -60,6 +60,8 @@ struct config {
 	uint32_t	 ttl[10];		/* ttl.<category>, seconds (0: none), by Ccc__V1__Category */
 	char		*metrics_host;		/* metrics.listen: HTTP address; NULL: no metrics listener */
 	uint16_t	 metrics_port;
+	bool		 bench_allow;		/* bench.allow: exercise alerts are accepted */
+	bool		 bench_journal;		/* bench.journal: ... and journalled per alert */
 	bool		 metrics_allow_remote;	/* metrics.allow_remote: a non-loopback metrics.listen is allowed */
 	uint32_t	 metrics_refresh;	/* metrics.refresh, seconds between store counts */
 };

@@ -170,8 +170,11 @@ handle_note_delivery(struct session *r, void *arg)
 static void
 handle_audit_deliveries(struct publish_wait *w)
 {
-	store_audit_deliveries(server_store(w->sess->srv), w->id, w->topic,
-	    handle_rcpt, handle_nrcpt);
+	/* exercise traffic: one record per session (sess_close), none here */
+	if (!topic_is_exercise(w->topic) ||
+	    server_config(w->sess->srv)->bench_journal)
+		store_audit_deliveries(server_store(w->sess->srv), w->id,
+		    w->topic, handle_rcpt, handle_nrcpt);
 	handle_nrcpt = 0;
 }
 
@@ -310,6 +313,29 @@ handle_publish_rate(struct session *s, struct refusal *r)
 	    (long long)((wait + 999) / 1000));
 }
 
+/*
+ * An exercise alert on a broker without bench.allow: refused, and journalled
+ * once per session (a benchmark would otherwise add a record per alert).
+ */
+static int
+handle_exercise_refused(struct session *s, struct refusal *r)
+{
+	if (server_config(s->srv)->bench_allow)
+		return 0;
+	if (!s->exercise_refused) {
+		s->exercise_refused = true;
+		log_info("session %llu: %s refused exercise alerts: bench.allow "
+		    "is false", (unsigned long long)s->serial, s->endpoint);
+		sess_audit(s, "publish_refused", NULL, "exercise alerts refused "
+		    "(bench.allow is false); later ones of this session are not "
+		    "recorded one by one", false);
+	}
+	return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
+	    "exercise alerts (ccc bench) are refused: this broker does not "
+	    "allow them (bench.allow is false); the alert was neither stored "
+	    "nor delivered");
+}
+
 static int
 handle_publish(struct session *s, const Ccc__V1__Envelope *env,
     struct refusal *r)
@@ -327,6 +353,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	if (a == NULL)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
 		    false, "publish carries no alert");
+	if (a->exercise && handle_exercise_refused(s, r) < 0)
+		return -1;
 	if (alert_validate(a, s->reg, now, why, sizeof(why)) < 0) {
 		sess_audit(s, "publish_refused", NULL, why, false);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
@@ -378,6 +406,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 		memcpy(w->dsubs, dsubs, w->ndsubs * sizeof(uint64_t));
 	}
 	s->published++;
+	s->exercise += a->exercise;
 	sp.id = w->id;
 	sp.origin = s->endpoint;
 	sp.topic = w->topic;
@@ -391,6 +420,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.restricted = plan.no_forward;
 	sp.refs = a->references;
 	sp.nrefs = a->n_references;
+	sp.exercise = a->exercise;
 	memset(&sp.audit, 0, sizeof(sp.audit));
 	sp.audit.endpoint = s->endpoint;
 	sp.audit.subject = s->subject;

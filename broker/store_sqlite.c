@@ -31,7 +31,8 @@
  * the loop thread touch the connection after start-up; lose an operation
  * silently (a failed one reports STORE_FAILED); store an alert under an id
  * another alert has (stores of older brokers that did: store_migrations[]);
- * purge an alert that a durable subscription has not had acknowledged;
+ * purge an alert (exercise alerts included) that a durable subscription
+ * has not had acknowledged;
  * open a store that lost committed transactions unless told to
  * (store_accept_loss); store into files no longer at their paths.
  */
@@ -63,10 +64,12 @@
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 #define STORE_CHECKPOINT_FRAMES	1000	/* SQLite's wal_autocheckpoint default */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
+/* An exercise alert (topic under exercise/), as the alerts_exercise index has it. */
+#define STORE_EXERCISE	"topic >= 'exercise/' AND topic < 'exercise0'"
 
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
     OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE, OP_REG_COMMIT, OP_REG_PROPOSE,
-    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS };
+    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS, OP_EXERCISE };
 
 /* Text fields of struct store_regchange, in order. */
 enum { RC_AUTHOR, RC_APPROVED_BY, RC_SOURCE, RC_COMMENT, RC_CHANGES,
@@ -112,6 +115,7 @@ struct store_op {
 	char			**list;		/* publish: refs; registry commit: inboxes */
 	size_t			 nlist;
 	bool			 flag;		/* publish: restricted; list: proposals */
+	bool			 exercise;	/* publish: no audit record */
 	bool			 all, with_doc;	/* registry list */
 	/* result */
 	struct store_result	 res;
@@ -131,6 +135,7 @@ struct store {
 	struct store_op		*unsynced, *unsynced_tail;  /* committed, for the syncer */
 	struct store_op		*done, *done_tail;	/* synced, waiting for the loop */
 	bool			 stopping;
+	bool			 journal_exercise;	/* store_journal_exercise() */
 	pthread_t		 syncer;
 	pthread_cond_t		 sync_wake;
 	bool			 sync_stopping;
@@ -315,6 +320,11 @@ static const char *const store_migrations[] = {
 	("CREATE TABLE retention_clock ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  at INTEGER NOT NULL);"),
+	/*
+	 * 11: exercise alerts (ccc bench, topics under exercise/) are found
+	 * for their removal without a scan of the live ones
+	 */
+	("CREATE INDEX alerts_exercise ON alerts (seq) WHERE " STORE_EXERCISE ";"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -1466,6 +1476,23 @@ store_purge(struct store *st, int64_t now, int64_t expect,
 }
 
 void
+store_journal_exercise(struct store *st, bool per_alert)
+{
+	st->journal_exercise = per_alert;
+}
+
+void
+store_exercise_purge(struct store *st, const struct audit_rec *audit,
+    store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_EXERCISE, cb, arg);
+
+	if (audit != NULL)
+		store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
 store_history(struct store *st, int64_t since, uint64_t after_seq,
     uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
     store_cb *cb, void *arg)
@@ -1515,6 +1542,7 @@ store_publish(struct store *st, const struct store_publish *p,
 		op->nu64 = p->ndsubs;
 	}
 	op->flag = p->restricted;
+	op->exercise = p->exercise;
 	store_list_copy(op, p->refs, p->nrefs);
 	store_audit_copy(&op->audit, &p->audit);
 	store_enqueue(st, op);
@@ -1995,6 +2023,8 @@ store_do_publish(struct store *st, struct store_op *op)
 		return -1;
 	op->res.status = STORE_OK;
 	op->res.published_at = op->published_at;
+	if (op->exercise && !st->journal_exercise)
+		return 0;
 	return store_write_audit(st, op, "publish", NULL);
 fail:
 	return store_fail(st, op);
@@ -2209,6 +2239,35 @@ store_do_purge(struct store *st, struct store_op *op)
 	return store_write_audit(st, op, NULL, NULL);
 }
 
+/*
+ * Remove the exercise alerts no durable subscription still has open, with
+ * their deliveries; then write op's record, if any, with " removed=N".
+ */
+static int
+store_do_exercise(struct store *st, struct store_op *op)
+{
+	char *detail;
+	int64_t n;
+
+	if (store_run(st, op, "DELETE FROM deliveries WHERE alert IN (SELECT "
+	    "seq FROM alerts a WHERE " STORE_EXERCISE " AND NOT EXISTS (SELECT "
+	    "1 FROM deliveries d WHERE d.alert = a.seq AND d.state = 0))",
+	    "") < 0 ||
+	    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq FROM "
+	    "alerts a WHERE " STORE_EXERCISE " AND NOT EXISTS (SELECT 1 FROM "
+	    "deliveries d WHERE d.alert = a.seq AND d.state = 0))", "") < 0)
+		return -1;
+	n = sqlite3_changes(st->db);
+	op->res.purged = (size_t)n;
+	op->res.status = STORE_OK;
+	if (!op->audit.present)
+		return 0;
+	detail = xasprintf("%s removed=%lld", op->audit.text[6], (long long)n);
+	free(op->audit.text[6]);
+	op->audit.text[6] = detail;
+	return store_write_audit(st, op, NULL, NULL);
+}
+
 static int
 store_do_history(struct store *st, struct store_op *op)
 {
@@ -2338,6 +2397,7 @@ store_do_ack(struct store *st, struct store_op *op)
 	sqlite3_stmt *stmt;
 	char alert[64], origin[64];
 	int64_t now = time_now_us();
+	bool exercise;
 	int rc;
 
 	op->res.receipts = xcalloc(op->nu64 ? op->nu64 : 1,
@@ -2352,21 +2412,26 @@ store_do_ack(struct store *st, struct store_op *op)
 			return -1;
 		if (sqlite3_changes(st->db) == 0)
 			continue;	/* not ours, or acknowledged before */
-		if ((stmt = store_stmt(st, "SELECT a.id, a.origin FROM deliveries d "
-		    "JOIN alerts a ON a.seq = d.alert WHERE d.tag = ?1")) == NULL)
+		if ((stmt = store_stmt(st, "SELECT a.id, a.origin, "
+		    STORE_EXERCISE " FROM deliveries d JOIN alerts a ON "
+		    "a.seq = d.alert WHERE d.tag = ?1")) == NULL)
 			goto fail;
 		sqlite3_bind_int64(stmt, 1, (int64_t)op->u64[i]);
 		alert[0] = origin[0] = '\0';
+		exercise = false;
 		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			snprintf(alert, sizeof(alert), "%s",
 			    (const char *)sqlite3_column_text(stmt, 0));
 			snprintf(origin, sizeof(origin), "%s",
 			    (const char *)sqlite3_column_text(stmt, 1));
+			exercise = sqlite3_column_int(stmt, 2) != 0;
 		}
 		sqlite3_reset(stmt);
 		if (rc != SQLITE_ROW)
 			goto fail;
-		if (store_write_audit(st, op, NULL, alert) < 0)
+		/* exercise traffic: one record per session, none per alert */
+		if ((!exercise || st->journal_exercise) &&
+		    store_write_audit(st, op, NULL, alert) < 0)
 			return -1;
 		r = &op->res.receipts[op->res.nreceipts++];
 		r->alert_id = op->blobs[op->nblobs++] = xstrdup(alert);
@@ -2630,6 +2695,8 @@ store_do(struct store *st, struct store_op *op)
 		return store_do_reg_list(st, op);
 	case OP_COUNTS:
 		return store_do_counts(st, op);
+	case OP_EXERCISE:
+		return store_do_exercise(st, op);
 	}
 	return -1;
 }

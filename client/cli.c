@@ -220,10 +220,10 @@ static const struct cli_flag cli_bench_flags[] = {
 	[B_RATE] = { "rate", "ALERTS/S", "publish on a fixed schedule at this "
 	    "total rate, latency counted from the scheduled send time "
 	    "(default 0: as fast as the window allows)", NULL },
-	[B_PATTERN] = { "pattern", "PATTERN", "every subscriber's pattern "
-	    "(default alerts/#)", NULL },
+	[B_PATTERN] = { "pattern", "PATTERN", "every subscriber's pattern, "
+	    "under exercise/ (default exercise/#)", NULL },
 	[B_GROUPS] = { "groups", "G", "split the 9 categories into G groups "
-	    "(1-9); subscriber s subscribes to alerts/CATEGORY/# for the "
+	    "(1-9); subscriber s subscribes to exercise/CATEGORY/# for the "
 	    "categories of group s mod G", NULL },
 	[B_SECTIONS] = { "sections", "LIST", "comma-separated sections the "
 	    "publishers cycle through with the 9 categories (default: the 8 "
@@ -474,10 +474,16 @@ cli_help_bench(FILE *f)
 	    "when every\n"
 	    "alert was confirmed and delivered, 1 otherwise.\n"
 	    "\n"
+	    "The alerts are exercise alerts, on exercise/ topics that no "
+	    "alerts/ subscription\n"
+	    "matches; a broker refuses them unless its bench.allow is true, "
+	    "and removes them\n"
+	    "from its store when the run's sessions close.\n"
+	    "\n"
 	    "Scenarios (512-byte alerts, window 100):\n"
-	    "  a  fan-in: 6 publishers -> 1 subscriber (alerts/#), 100,000 "
+	    "  a  fan-in: 6 publishers -> 1 subscriber (exercise/#), 100,000 "
 	    "alerts\n"
-	    "  b  fan-out: 1 publisher -> 50 subscribers (alerts/#), 20,000 "
+	    "  b  fan-out: 1 publisher -> 50 subscribers (exercise/#), 20,000 "
 	    "alerts\n"
 	    "  c  mixed: 6 publishers -> 60 subscribers, each matching 1/3 of "
 	    "the topics\n"
@@ -493,7 +499,8 @@ cli_help_bench(FILE *f)
 	    "\n"
 	    "Publishers need the publisher role for the sections (tr-police in "
 	    "the demo);\n"
-	    "subscribers may subscribe to alerts/# (gr-police in the demo).\n"
+	    "subscribers may subscribe to alerts/#, which gives exercise/# "
+	    "(gr-police in the demo).\n"
 	    "\n"
 	    "Flags:\n", f);
 	cli_print_flags(f, cli_bench_flags);
@@ -2002,6 +2009,11 @@ cli_bench(const struct cli_global *g, int argc, char **argv, int i)
 		return CLI_EXIT_OK;
 	}
 	cli_bench_preset(&k);
+	if (strncmp(o->pattern, BENCH_TOPICS, strlen(BENCH_TOPICS)) != 0) {
+		cli_usage("bench", "--pattern %s: the bench publishes exercise "
+		    "alerts, on topics under %s only", o->pattern, BENCH_TOPICS);
+		return CLI_EXIT_USAGE;
+	}
 	if (k.set[B_PATTERN] && o->groups > 1) {
 		cli_usage("bench", "--pattern and --groups (or a scenario with "
 		    "groups) cannot be combined; give --groups 1");

@@ -336,5 +336,6 @@ Suite		*resumption_suite(void);
 Suite		*ids_suite(void);
 Suite		*reconnect_suite(void);
 Suite		*systemd_suite(void);
+Suite		*exercise_suite(void);
 
 #endif
