@@ -48,7 +48,7 @@ GEN_H       := $(GEN_C:.c=.h)
 COMMON_SRCS := common/xmalloc.c common/frame.c common/names.c common/utf8.c \
                common/uuid.c common/timeutil.c
 CLIENT_SRCS := client/ccc.c client/pbjson.c
-CLI_SRCS    := client/cli.c client/admin.c client/bench.c
+CLI_SRCS    := client/cli.c client/admin.c client/bench.c client/profile.c
 BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c \
                broker/store_sqlite.c broker/durable.c broker/history.c \
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \

@@ -49,6 +49,7 @@
 #include "cli.h"
 #include "names.h"
 #include "pbjson.h"
+#include "profile.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -72,7 +73,7 @@ static const struct {
 };
 
 enum {
-	G_SERVER, G_CERT, G_KEY, G_CA, G_TIMEOUT, G_HELP, G_VERSION,
+	G_SERVER, G_CERT, G_KEY, G_CA, G_PROFILE, G_TIMEOUT, G_HELP, G_VERSION,
 };
 
 static const struct cli_flag cli_global_flags[] = {
@@ -85,6 +86,10 @@ static const struct cli_flag cli_global_flags[] = {
 	    "(env CCC_KEY)", NULL },
 	[G_CA] = { "ca", "FILE", "CA certificates that signed the broker's "
 	    "certificate, PEM (env CCC_CA)", NULL },
+	[G_PROFILE] = { "profile", "NAME", "take the server, cert, key and ca "
+	    "not given by flags or environment from section [NAME] of "
+	    "$XDG_CONFIG_HOME/ccc/profiles (default ~/.config/ccc/profiles; "
+	    "env CCC_PROFILE)", NULL },
 	[G_TIMEOUT] = { "timeout", "SECONDS", "limit for connecting and for "
 	    "each wait for the broker (default 10)", NULL },
 	[G_HELP] = { "help", NULL, "show this help", NULL },
@@ -728,6 +733,7 @@ cli_global_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case G_CERT: g->cert = val; break;
 	case G_KEY: g->key = val; break;
 	case G_CA: g->ca = val; break;
+	case G_PROFILE: g->profile = val; break;
 	case G_TIMEOUT:
 		errno = 0;
 		secs = strtod(val, &end);
@@ -1068,16 +1074,46 @@ cli_env1(const char **opt, const char *var)
 		*opt = v;
 }
 
-/* Fill in options from the environment. */
-static void
+/*
+ * Fill in options from the environment, then from the profile (--profile or
+ * CCC_PROFILE): flags > environment > profile > defaults. Returns an exit
+ * status (0: ready).
+ */
+static int
 cli_env(struct cli_global *g)
 {
+	static struct profile p;	/* g points into it until exit */
+	char path[4096], msg[4096];
+
 	cli_env1(&g->server, "CCC_SERVER");
 	cli_env1(&g->cert, "CCC_CERT");
 	cli_env1(&g->key, "CCC_KEY");
 	cli_env1(&g->ca, "CCC_CA");
+	cli_env1(&g->profile, "CCC_PROFILE");
 	if (g->timeout_ms == 0)
 		g->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	if (g->profile == NULL)
+		return CLI_EXIT_OK;
+	if (profile_path(path, sizeof(path)) == NULL) {
+		fprintf(stderr, "ccc: profile \"%s\": neither XDG_CONFIG_HOME "
+		    "nor HOME is set\n", g->profile);
+		return CLI_EXIT_CONFIG;
+	}
+	if (profile_load(path, g->profile, &p, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ccc: %s\n", msg);
+		return CLI_EXIT_CONFIG;
+	}
+	if (msg[0] != '\0')
+		fprintf(stderr, "ccc: %s\n", msg);
+	if (g->server == NULL)
+		g->server = p.server;
+	if (g->cert == NULL)
+		g->cert = p.cert;
+	if (g->key == NULL)
+		g->key = p.key;
+	if (g->ca == NULL)
+		g->ca = p.ca;
+	return CLI_EXIT_OK;
 }
 
 /* Connect with the global options, asking for receipt pushes or not. */
@@ -2262,7 +2298,7 @@ main(int argc, char **argv)
 {
 	struct cli_global g;
 	const char *cmd;
-	int i = 1;
+	int i = 1, status;
 
 	memset(&g, 0, sizeof(g));
 	if (cli_parse(argc, argv, &i, cli_global_flags, true, NULL,
@@ -2282,7 +2318,8 @@ main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	cmd = argv[i++];
-	cli_env(&g);
+	if (strcmp(cmd, "help") != 0 && (status = cli_env(&g)) != CLI_EXIT_OK)
+		return status;
 	if (strcmp(cmd, "publish") == 0)
 		return cli_publish(&g, argc, argv, i);
 	if (strcmp(cmd, "subscribe") == 0)

@@ -55,6 +55,7 @@ struct cli_global {
 	const char	*cert;
 	const char	*key;
 	const char	*ca;
+	const char	*profile;	/* --profile NAME */
 	int		 timeout_ms;
 	bool		 help;
 	bool		 version;
