@@ -257,6 +257,7 @@ cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/19-reconnect-cli.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/21-cli-scripts.sh < /dev/null
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test

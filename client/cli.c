@@ -1126,7 +1126,8 @@ cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 	int r;
 
 	if (g->cert == NULL || g->key == NULL || g->ca == NULL) {
-		cli_usage(NULL, "no %s: use --%s FILE or set %s",
+		cli_usage(NULL, "no %s: use --%s FILE, set %s or use a "
+		    "profile (--profile NAME)",
 		    g->cert == NULL ? "client certificate" :
 		    g->key == NULL ? "private key" : "CA file",
 		    g->cert == NULL ? "cert" : g->key == NULL ? "key" : "ca",
