@@ -47,6 +47,7 @@
 #include "bench.h"
 #include "ccc.h"
 #include "cli.h"
+#include "feed.h"
 #include "names.h"
 #include "pbjson.h"
 #include "profile.h"
@@ -167,10 +168,16 @@ struct cli_sub {
 	bool		 inbox;		/* the endpoint's inbox */
 	bool		 json;
 	bool		 no_reconnect;
+	int		 color;		/* enum feed_when */
+	bool		 bell;
+	bool		 utc;
 	bool		 help;
 };
 
-enum { S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_NO_RECONNECT, S_HELP };
+enum {
+	S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_NO_RECONNECT, S_COLOR,
+	S_BELL, S_UTC, S_HELP,
+};
 
 static const struct cli_flag cli_sub_flags[] = {
 	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
@@ -190,6 +197,12 @@ static const struct cli_flag cli_sub_flags[] = {
 	[S_NO_RECONNECT] = { "no-reconnect", NULL, "exit with status 75 when "
 	    "the connection to the broker is lost, instead of reconnecting",
 	    NULL },
+	[S_COLOR] = { "color", "WHEN", "severity colours: auto (on a terminal, "
+	    "unless NO_COLOR is set and not empty), always, never", NULL },
+	[S_BELL] = { "bell", NULL, "on a terminal, ring the bell for each "
+	    "critical alert", NULL },
+	[S_UTC] = { "utc", NULL, "on a terminal, show times in UTC (RFC 3339) "
+	    "instead of the local time zone (TZ)", NULL },
 	[S_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -478,6 +491,18 @@ cli_help_subscribe(FILE *f)
 	    "(before any:\n"
 	    "since it was first made, by this host's clock). No alert is shown "
 	    "twice.\n"
+	    "\n"
+	    "On a terminal the header line is coloured by severity (CRITICAL "
+	    "bold red, HIGH\n"
+	    "red, MEDIUM yellow), times are in the local time zone, the "
+	    "section and the\n"
+	    "origin carry the registry's names, and markers follow the id: "
+	    "[replayed]\n"
+	    "(--since), [redelivered N], [restricted] (handling h2 or tlp red), "
+	    "[to you]\n"
+	    "(a recipient is this endpoint). To a pipe or a file the output is "
+	    "the plain\n"
+	    "form above.\n"
 	    "\n"
 	    "Flags:\n", f);
 	cli_print_flags(f, cli_sub_flags);
@@ -887,6 +912,15 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case S_DURABLE: s->durable = val; break;
 	case S_INBOX: s->inbox = true; break;
 	case S_NO_RECONNECT: s->no_reconnect = true; break;
+	case S_BELL: s->bell = true; break;
+	case S_UTC: s->utc = true; break;
+	case S_COLOR:
+		if ((s->color = feed_when_parse(val)) < 0) {
+			cli_printf(why, whylen, "--color: expected auto, always or "
+			    "never, got \"%s\"", val);
+			return -1;
+		}
+		break;
 	case S_SINCE: {
 		int64_t secs;
 
@@ -1116,9 +1150,13 @@ cli_env(struct cli_global *g)
 	return CLI_EXIT_OK;
 }
 
-/* Connect with the global options, asking for receipt pushes or not. */
+/*
+ * Connect with the global options, asking for receipt pushes and the
+ * registry's names or not.
+ */
 static int
-cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
+cli_connect_opts(const struct cli_global *g, bool receipts, bool names,
+    ccc_client **c)
 {
 	struct ccc_options o;
 	struct ccc_error err;
@@ -1143,6 +1181,7 @@ cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 	o.timeout_ms = g->timeout_ms;
 	o.client_name = "ccc-cli/" CCC_VERSION;
 	o.receipts = receipts;
+	o.names = names;
 	/* the files first, so that an unusable one is told from a refusal */
 	if (ccc_tls_new(&o, false, &t, &err) < 0) {
 		fprintf(stderr, "ccc: %s\n", err.message);
@@ -1165,7 +1204,7 @@ cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 int
 cli_connect(const struct cli_global *g, ccc_client **c)
 {
-	return cli_connect_opts(g, false, c);
+	return cli_connect_opts(g, false, false, c);
 }
 
 int
@@ -1633,34 +1672,52 @@ cli_label(char *buf, const char *label, const ProtobufCEnumDescriptor *desc,
 	return 1;
 }
 
+const char *
+cli_severity(const Ccc__V1__Alert *a, char *buf, size_t len)
+{
+	const char *name;
+
+	name = names_enum_short(&ccc__v1__severity__descriptor, (int)a->severity);
+	snprintf(buf, len, "%s", a->severity != 0 && name ? name : "-");
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return buf;
+}
+
 /*
- * The readable form of an alert:
+ * The readable form of the alert d delivers:
  *   TIME SEVERITY category section from origin id ID
  *     summary
  *       details, location, classification, typed details, references,
  *       remarks, publication time (each only when present)
+ * On a terminal the header line is feed_head()'s, and the times local.
  */
 static void
-cli_print_alert(const Ccc__V1__Alert *a)
+cli_print_alert(const Ccc__V1__Deliver *d, const struct feed *f)
 {
+	const Ccc__V1__Alert *a = d->alert;
 	char t[64], n1[40], n2[40], sev[32], cls[4][64];
 	const char *name, *clsp[4];
 	size_t ncls = 0;
 	int64_t when = a->observed_at != 0 ? a->observed_at : a->published_at;
 
-	name = names_enum_short(&ccc__v1__severity__descriptor, (int)a->severity);
-	snprintf(sev, sizeof(sev), "%s", a->severity != 0 && name ? name : "-");
-	for (char *p = sev; *p; p++)
-		if (*p >= 'a' && *p <= 'z')
-			*p = (char)(*p - 'a' + 'A');
-	name = names_enum_short(&ccc__v1__category__descriptor, (int)a->category);
-	printf("%s %s %s ", when != 0 ? time_format_rfc3339(when, t, sizeof(t)) :
-	    "-", sev, a->category != 0 && name ? name : "-");
-	cli_put(cli_set(a->section) ? a->section : "-", NULL);
-	printf(" from ");
-	cli_put(cli_set(a->origin) ? a->origin : "-", NULL);
-	printf(" id ");
-	cli_put(cli_set(a->id) ? a->id : "-", NULL);
+	if (f->on)
+		feed_head(f, d);
+	else {
+		name = names_enum_short(&ccc__v1__category__descriptor,
+		    (int)a->category);
+		printf("%s%s %s %s ", feed_colour_on(f, (int)a->severity),
+		    when != 0 ? time_format_rfc3339(when, t, sizeof(t)) : "-",
+		    cli_severity(a, sev, sizeof(sev)),
+		    a->category != 0 && name ? name : "-");
+		cli_put(cli_set(a->section) ? a->section : "-", NULL);
+		printf(" from ");
+		cli_put(cli_set(a->origin) ? a->origin : "-", NULL);
+		printf(" id ");
+		cli_put(cli_set(a->id) ? a->id : "-", NULL);
+		fputs(feed_colour_off(f, (int)a->severity), stdout);
+	}
 	printf("\n  ");
 	cli_put(a->summary, NULL);
 	putchar('\n');
@@ -1703,8 +1760,8 @@ cli_print_alert(const Ccc__V1__Alert *a)
 		putchar('\n');
 	}
 	if (a->observed_at != 0 && a->published_at != 0)
-		printf("    published %s\n", time_format_rfc3339(a->published_at,
-		    t, sizeof(t)));
+		printf("    published %s\n", feed_time(f, a->published_at, t,
+		    sizeof(t)));
 }
 
 static int
@@ -1843,6 +1900,7 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 {
 	struct cli_sub s;
 	struct cli_follow f;
+	struct feed feed;
 	struct ccc_error err;
 	Ccc__V1__Envelope *env;
 	ccc_client *c = NULL;
@@ -1879,8 +1937,12 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 		    "(a durable subscription keeps its own backlog)");
 		goto out;
 	}
-	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
+	feed_init(&feed, s.json ? FEED_NEVER : (enum feed_when)s.color, s.bell,
+	    s.utc);
+	feed.on = feed.on && !s.json;
+	if ((status = cli_connect_opts(g, false, feed.on, &c)) != CLI_EXIT_OK)
 		goto out;
+	feed.c = c;
 	if ((s.inbox ? ccc_subscribe_inbox(c, &sub_id, NULL, &err) :
 	    s.since != 0 ? ccc_subscribe_since(c, s.since,
 	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id, &err) :
@@ -1916,7 +1978,7 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 			if (s.json)
 				cli_print_json(env->deliver->alert);
 			else
-				cli_print_alert(env->deliver->alert);
+				cli_print_alert(env->deliver, &feed);
 			seen++;
 			if (cli_flush() < 0)
 				status = CLI_EXIT_IOERR;
@@ -2064,7 +2126,7 @@ cli_receipts_follow(const struct cli_global *g, const struct cli_rcpt *r)
 	ccc_client *c = NULL;
 	int status, rc;
 
-	if ((status = cli_connect_opts(g, true, &c)) != CLI_EXIT_OK)
+	if ((status = cli_connect_opts(g, true, false, &c)) != CLI_EXIT_OK)
 		return status;
 	if (cli_signals() < 0) {
 		ccc_close(c);

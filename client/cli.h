@@ -108,6 +108,8 @@ int		 cli_exit(const struct ccc_error *err);
 int		 cli_connect(const struct cli_global *g, ccc_client **c);
 /* Flush stdout; on failure say so. Returns 0 or -1. */
 int		 cli_flush(void);
+/* The alert's severity as its upper-case short name ("-": none); buf. */
+const char	*cli_severity(const Ccc__V1__Alert *a, char *buf, size_t len);
 /*
  * Write s to stdout, replacing control characters; a newline continues at
  * indent (NULL: a newline becomes a space).
