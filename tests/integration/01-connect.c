@@ -1,6 +1,6 @@
 /*
  * 01-connect.c — opening a session: Hello/Welcome, the identity and limits
- * the broker announces, Ping/Pong, and the session-order errors (a second
+ * the broker announces, the registry's names when asked for, Ping/Pong, and the session-order errors (a second
  * Hello, a request before Hello, an unsupported protocol version).
  */
 #include <string.h>
@@ -216,6 +216,67 @@ START_TEST(library_connects)
 }
 END_TEST
 
+/* Connect as tr-police, asking for the registry's names or not. */
+static ccc_client *
+connect_names(const struct h_broker *b, bool names)
+{
+	struct ccc_options o;
+	struct ccc_error err;
+	ccc_client *c = NULL;
+
+	memset(&o, 0, sizeof(o));
+	o.server = b->server;
+	o.cert = h_pki("tr-police.pem");
+	o.key = h_pki("tr-police.key");
+	o.ca = h_pki("ca.pem");
+	o.timeout_ms = H_WAIT_MS;
+	o.names = names;
+	ck_assert_msg(ccc_connect(&o, &c, &err) == 0, "connect: %s", err.message);
+	return c;
+}
+
+START_TEST(welcome_names_when_asked)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_connect(b, "tr-police");
+	Ccc__V1__Envelope *env;
+	ccc_client *c;
+
+	/* a Hello without names: a Welcome without them */
+	h_raw_send_hello(r, 1, 1);
+	env = h_raw_expect(r, CCC__V1__ENVELOPE__BODY_WELCOME);
+	ck_assert_uint_eq(env->welcome->n_section_names, 0);
+	ck_assert_uint_eq(env->welcome->n_endpoint_names, 0);
+	frame_free(env);
+	h_raw_close(r);
+	c = connect_names(b, false);
+	ck_assert_ptr_null(ccc_section_name(c, "tr-bg/kapikule"));
+	ck_assert_ptr_null(ccc_endpoint_name(c, "tr-police"));
+	ccc_close(c);
+
+	/* asked for: every section and endpoint of the registry, by id */
+	c = connect_names(b, true);
+	ck_assert_str_eq(ccc_section_name(c, "tr-bg/kapikule"),
+	    "Kapıkule – Kapitan Andreevo (road and rail)");
+	ck_assert_str_eq(ccc_section_name(c, "bg-gr/kulata"),
+	    "Kulata – Promachonas");
+	ck_assert_str_eq(ccc_endpoint_name(c, "tr-police"),
+	    "Turkish National Police (Emniyet Genel Müdürlüğü)");
+	ck_assert_ptr_null(ccc_section_name(c, "tr-bg/nowhere"));
+	ck_assert_ptr_null(ccc_endpoint_name(c, "tr-bg/kapikule"));
+	ck_assert_ptr_null(ccc_endpoint_name(c, NULL));
+
+	/* a new session takes the names in force then */
+	h_registry_edit(b, "Kulata – Promachonas", "Kulata – Promachonas (road)");
+	h_broker_reload(b);
+	ck_assert_int_eq(ccc_reconnect(c, NULL), 0);
+	ck_assert_str_eq(ccc_section_name(c, "bg-gr/kulata"),
+	    "Kulata – Promachonas (road)");
+	ccc_close(c);
+	h_broker_stop(b);
+}
+END_TEST
+
 Suite *
 connect_suite(void)
 {
@@ -231,6 +292,7 @@ connect_suite(void)
 	tcase_add_test(tc, unsupported_version);
 	tcase_add_test(tc, client_name_too_long);
 	tcase_add_test(tc, library_connects);
+	tcase_add_test(tc, welcome_names_when_asked);
 	tcase_set_timeout(tc, H_TEST_TIMEOUT);
 	suite_add_tcase(s, tc);
 	return s;
