@@ -168,6 +168,7 @@ static int	ccc_vfail(struct ccc_error *err, int code, bool fatal,
 		    bool transient, const char *fmt, va_list ap)
 		    __attribute__((format(printf, 5, 0)));
 static bool	ccc_track(ccc_client *, const Ccc__V1__Envelope *);
+static void	ccc_disconnect(ccc_client *);
 static int	ccc_subscribe_fill(Ccc__V1__Subscribe *, const char *, int64_t,
 		    const char *const *, size_t, struct ccc_error *);
 
@@ -1399,6 +1400,29 @@ out:
 	return rc;
 }
 
+/*
+ * Open the session: TCP, TLS, Hello/Welcome. A broker older than
+ * Hello.names refuses the field it does not know (a fatal MALFORMED_FRAME);
+ * then once more without asking for the names, which are only shown.
+ */
+static int
+ccc_open(ccc_client *c, int64_t deadline, struct ccc_error *err)
+{
+	if (ccc_tcp_connect(c, deadline, err) < 0 ||
+	    ccc_tls_start(c, deadline, err) < 0)
+		return -1;
+	if (ccc_hello(c, deadline, err) == 0)
+		return 0;
+	if (!c->names ||
+	    err->code != CCC__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME)
+		return -1;
+	c->names = false;
+	ccc_disconnect(c);
+	c->in_off = c->in_len = c->out_len = 0;
+	c->dead = c->tls_broken = false;
+	return ccc_open(c, deadline, err);
+}
+
 /* ---- public API ---------------------------------------------------------- */
 
 int
@@ -1442,10 +1466,7 @@ ccc_connect(const struct ccc_options *opts, ccc_client **out,
 	    CCC_DEFAULT_SERVER, err) < 0)
 		goto fail;
 	/* the files first: a bad path should not wait for the network */
-	if (ccc_tls_context(c, opts, err) < 0 ||
-	    ccc_tcp_connect(c, deadline, err) < 0 ||
-	    ccc_tls_start(c, deadline, err) < 0 ||
-	    ccc_hello(c, deadline, err) < 0)
+	if (ccc_tls_context(c, opts, err) < 0 || ccc_open(c, deadline, err) < 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -1561,10 +1582,7 @@ ccc_reconnect(ccc_client *c, struct ccc_error *err)
 			ccc_sub_remove(c, s);
 	}
 	deadline = ccc_deadline(c->timeout_ms);
-	if (ccc_tcp_connect(c, deadline, err) < 0 ||
-	    ccc_tls_start(c, deadline, err) < 0 ||
-	    ccc_hello(c, deadline, err) < 0 ||
-	    ccc_resubscribe(c, err) < 0)
+	if (ccc_open(c, deadline, err) < 0 || ccc_resubscribe(c, err) < 0)
 		return ccc_die(c, err);
 	return 0;
 }
