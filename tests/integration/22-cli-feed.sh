@@ -215,16 +215,17 @@ env -u NO_COLOR TZ=XYZ-5 timeout -k 5 30 "$ccc" --server "127.0.0.1:$port" \
     --cert "$pki/gr-police.pem" --key "$pki/gr-police.key" --ca "$pki/ca.pem" \
     subscribe --json --since 1h --count 4 'alerts/+/tr-bg/#' \
     > "$tmp/json" 2> "$tmp/err"
-python3 - "$tmp/json" > "$tmp/want" <<'PY'
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8"):
-    a = json.loads(line)
-    print("%s %s %s %s from %s id %s" % (a["observed_at"], a["severity"].upper(),
-        a["category"], a["section"], a["origin"], a["id"]))
-    print("  " + a["summary"])
-    print("    handling " + a["handling"])
-    print("    published " + a["published_at"])
-PY
+# field NAME — the string field NAME of the JSON object in $obj
+field() {
+	printf '%s\n' "$obj" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"
+}
+while IFS= read -r obj; do
+	printf '%s %s %s %s from %s id %s\n  %s\n    handling %s\n    published %s\n' \
+	    "$(field observed_at)" "$(field severity | tr a-z A-Z)" \
+	    "$(field category)" "$(field section)" "$(field origin)" \
+	    "$(field id)" "$(field summary)" "$(field handling)" \
+	    "$(field published_at)"
+done < "$tmp/json" > "$tmp/want"
 # pipe NAME ARGS... — subscribe ARGS to a pipe, compared with the plain form
 pipe() {
 	name=$1
