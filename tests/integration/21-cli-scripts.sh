@@ -1,12 +1,12 @@
 #!/bin/sh
 # 21-cli-scripts.sh — the ccc command line as a script and an operator with
 # two certificates use it, against a real cccd: each class of exit status
-# (ccc help: usage 64, data 65, no input 66, refused 69, cannot create 73,
-# output 74, unreachable 75, not allowed 77, configuration 78), required
-# publish flags checked before connecting, "did you mean" for a misspelt
-# command or flag, and client profiles (~/.config/ccc/profiles, --profile,
-# CCC_PROFILE, the precedence flags > environment > profile, the permission
-# checks).
+# (ccc help: usage 64, data 65, no input 66, refused 69, protocol 70,
+# cannot create 73, output 74, unreachable 75, not allowed 77,
+# configuration 78), required publish flags checked before connecting,
+# "did you mean" for a misspelt command or flag, and client profiles
+# (~/.config/ccc/profiles, --profile, CCC_PROFILE, the precedence flags >
+# environment > profile, the permission checks).
 #
 # Usage: CCC_BUILD=build sh tests/integration/21-cli-scripts.sh
 #
@@ -104,6 +104,27 @@ pub_as tr-police 'First of its id'
 id=$(cat "$tmp/out")
 pub_as tr-police 'Other content, same id' --id "$id"
 expect "an alert id taken by other content exits 69" 69 "alert_id_conflict"
+
+# ---- protocol error: 70 --------------------------------------------------------------
+
+# a TLS server that answers with a frame that is no envelope
+(printf '\000\000\000\005hello'; sleep 15) |
+    timeout 30 openssl s_server -accept 127.0.0.1:0 -cert "$pki/cccd.pem" \
+    -key "$pki/cccd.key" -naccept 1 > "$tmp/s_server" 2>&1 &
+sub_pid=$!
+if wait_for "$tmp/s_server" "ACCEPT 127.0.0.1:" 10; then
+	bad=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/s_server")
+	run --server "127.0.0.1:$bad" --cert "$pki/tr-police.pem" \
+	    --key "$pki/tr-police.key" --ca "$pki/ca.pem" --timeout 5 publish \
+	    --category drugs --section tr-bg/kapikule --severity high \
+	    --handling h1 --summary 'To a broker that is none'
+	expect "a peer that sends what is no ccc.v1 envelope: exits 70" 70 \
+	    "bad frame"
+else
+	fail "openssl s_server listens" "$tmp/s_server"
+fi
+stop "$sub_pid"
+sub_pid=
 
 # ---- output: 73 and 74 ----------------------------------------------------------------
 
