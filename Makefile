@@ -50,7 +50,8 @@ GEN_H       := $(GEN_C:.c=.h)
 COMMON_SRCS := common/xmalloc.c common/frame.c common/names.c common/utf8.c \
                common/uuid.c common/timeutil.c
 CLIENT_SRCS := client/ccc.c client/pbjson.c
-CLI_SRCS    := client/cli.c client/admin.c client/bench.c
+CLI_SRCS    := client/cli.c client/admin.c client/bench.c client/profile.c \
+              client/feed.c
 BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c \
                broker/store_sqlite.c broker/durable.c broker/history.c \
                broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
@@ -261,6 +262,8 @@ cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/19-reconnect-cli.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/23-cli-scripts.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/22-cli-feed.sh < /dev/null
 
 # The Python client (client/python) and ccc --json=proto3, against a real
 # cccd: its message modules generated from proto/ into $(BUILD)/python;

@@ -34,6 +34,7 @@
 
 #define HANDLE_PROTOCOL_VERSION	1
 #define HANDLE_ACK_MAX		1024	/* delivery tags per Ack */
+#define HANDLE_NAMES_MAX	(32 * 1024)	/* bytes of names in a Welcome */
 
 struct refusal {
 	Ccc__V1__ErrorCode	code;
@@ -55,6 +56,67 @@ refuse(struct refusal *r, Ccc__V1__ErrorCode code, bool fatal,
 	return -1;
 }
 
+/* The display names of a Welcome (Hello.names), filled and freed together. */
+struct handle_names {
+	Ccc__V1__Welcome__SectionNamesEntry	*sec;
+	Ccc__V1__Welcome__SectionNamesEntry	**secp;
+	Ccc__V1__Welcome__EndpointNamesEntry	*ep;
+	Ccc__V1__Welcome__EndpointNamesEntry	**epp;
+};
+
+/*
+ * Put the registry's section and endpoint names into w; those that would
+ * take the names past HANDLE_NAMES_MAX bytes are left out (they are only
+ * shown to people). The strings stay the registry's: w must be sent before
+ * the registry reference is dropped.
+ */
+static void
+handle_names_fill(const struct registry *reg, Ccc__V1__Welcome *w,
+    struct handle_names *n)
+{
+	const struct section *sec;
+	const struct endpoint *ep;
+	size_t nsec, nep, budget = HANDLE_NAMES_MAX, len;
+
+	sec = registry_sections(reg, &nsec);
+	ep = registry_endpoints(reg, &nep);
+	n->sec = xcalloc(nsec + 1, sizeof(*n->sec));
+	n->secp = xcalloc(nsec + 1, sizeof(*n->secp));
+	n->ep = xcalloc(nep + 1, sizeof(*n->ep));
+	n->epp = xcalloc(nep + 1, sizeof(*n->epp));
+	for (size_t k = 0; k < nsec; k++) {
+		if (sec[k].name == NULL || (len = strlen(sec[k].id) +
+		    strlen(sec[k].name) + 8) > budget)
+			continue;
+		budget -= len;
+		ccc__v1__welcome__section_names_entry__init(&n->sec[k]);
+		n->sec[k].key = sec[k].id;
+		n->sec[k].value = sec[k].name;
+		n->secp[w->n_section_names++] = &n->sec[k];
+	}
+	for (size_t k = 0; k < nep; k++) {
+		if (ep[k].name == NULL || (len = strlen(ep[k].id) +
+		    strlen(ep[k].name) + 8) > budget)
+			continue;
+		budget -= len;
+		ccc__v1__welcome__endpoint_names_entry__init(&n->ep[k]);
+		n->ep[k].key = ep[k].id;
+		n->ep[k].value = ep[k].name;
+		n->epp[w->n_endpoint_names++] = &n->ep[k];
+	}
+	w->section_names = n->secp;
+	w->endpoint_names = n->epp;
+}
+
+static void
+handle_names_free(struct handle_names *n)
+{
+	free(n->sec);
+	free(n->secp);
+	free(n->ep);
+	free(n->epp);
+}
+
 static int
 handle_hello(struct session *s, const Ccc__V1__Envelope *env,
     struct refusal *r)
@@ -63,6 +125,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	const struct config *cfg = server_config(s->srv);
 	Ccc__V1__Envelope out = CCC__V1__ENVELOPE__INIT;
 	Ccc__V1__Welcome w = CCC__V1__WELCOME__INIT;
+	struct handle_names names;
 	char *roles[3];
 	size_t nroles = 0;
 
@@ -85,6 +148,9 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	w.server_version = (char *)(uintptr_t)("cccd/" CCC_VERSION);
 	w.max_frame_size = cfg->max_frame_size;
 	w.ping_interval = cfg->ping_interval;
+	memset(&names, 0, sizeof(names));
+	if (h->names)
+		handle_names_fill(s->reg, &w, &names);
 	out.request_id = env->request_id;
 	out.body_case = CCC__V1__ENVELOPE__BODY_WELCOME;
 	out.welcome = &w;
@@ -95,6 +161,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	sess_ready(s);
 	sess_audit(s, "session_open", NULL, h->client_name, false);
 	sess_send(s, &out);
+	handle_names_free(&names);
 	return 0;
 }
 

@@ -15,8 +15,10 @@
  * Output: aligned tables and indented blocks for people; with --json one
  * line of JSON for scripts — the registry's own JSON for list and show, the
  * broker's status object for status, the AdminReply (pbjson) otherwise.
- * Exit status as everywhere in ccc: 0 done (a change that became a proposal
- * included), 1 refused by the broker or failed, 2 usage error.
+ * Exit status as everywhere in ccc (cli.h, cli_exit()): 0 done (a change
+ * that became a proposal included), 64 usage error, 77 not allowed, 69
+ * otherwise refused by the broker or naming an item that does not exist or
+ * exists already, and the other sysexits.h values of ccc help.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -477,9 +479,10 @@ admin_help(FILE *f)
 	    "of a command: ccc admin COMMAND --help (e.g. ccc admin route add "
 	    "--help).\n"
 	    "\n"
-	    "Exit status: 0 success (a change awaiting approval included), 1 "
-	    "refused by\n"
-	    "the broker or failed, 2 usage error.\n", f);
+	    "Exit status: 0 success (a change awaiting approval included), 64 "
+	    "usage error,\n"
+	    "77 not allowed, 69 otherwise refused or no such item; the others "
+	    "as in ccc help.\n", f);
 }
 
 /* The command named by argv[*i] (and argv[*i + 1] for a NOUN); NULL: none. */
@@ -774,7 +777,7 @@ admin_print_json(const json_t *v)
 
 	if (s == NULL) {
 		fprintf(stderr, "ccc: cannot write the reply as JSON\n");
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	printf("%s\n", s);
 	free(s);
@@ -791,7 +794,7 @@ admin_print_reply_json(const Ccc__V1__AdminReply *reply)
 	if (obj == NULL) {
 		fprintf(stderr, "ccc: the broker's reply cannot be written as "
 		    "JSON\n");
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	status = admin_print_json(obj);
 	json_decref(obj);
@@ -850,7 +853,7 @@ admin_outcome(const struct admin_run *r, const Ccc__V1__AdminReply *reply)
 
 /* ---- requests --------------------------------------------------------------- */
 
-/* Send req and wait for the reply; a refusal is reported (exit status 1). */
+/* Send req and wait for the reply; a refusal is reported (cli_exit()). */
 static int
 admin_call(struct admin_run *r, const Ccc__V1__AdminRequest *req,
     Ccc__V1__AdminReply **reply)
@@ -860,7 +863,7 @@ admin_call(struct admin_run *r, const Ccc__V1__AdminRequest *req,
 	if (ccc_admin(r->c, req, reply, &err) == 0)
 		return CLI_EXIT_OK;
 	cli_report(r->name, &err);
-	return CLI_EXIT_FAIL;
+	return cli_exit(&err);
 }
 
 /*
@@ -890,7 +893,7 @@ admin_registry(struct admin_run *r, uint64_t *rev, json_t **doc)
 		    *doc == NULL ? jerr.text : "");
 		json_decref(*doc);
 		*doc = NULL;
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	return CLI_EXIT_OK;
 }
@@ -1068,7 +1071,7 @@ admin_show(struct admin_run *r)
 		fprintf(stderr, "ccc: no %s \"%s\" in the registry (revision %"
 		    PRIu64 ")\n", r->coll->noun, r->arg, rev);
 		json_decref(doc);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_UNAVAILABLE;
 	}
 	if (r->set[A_JSON]) {
 		status = admin_print_json(item);
@@ -1105,7 +1108,7 @@ admin_add(struct admin_run *r)
 		    "); change it with: ccc admin %s update %s\n", r->coll->noun,
 		    id, rev, r->coll->noun, id);
 		json_decref(doc);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_UNAVAILABLE;
 	}
 	item = json_object();
 	admin_merge(r, item);
@@ -1115,7 +1118,7 @@ admin_add(struct admin_run *r)
 	if (text == NULL) {
 		fprintf(stderr, "ccc: cannot write the %s as JSON\n",
 		    r->coll->noun);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	status = admin_edit(r, rev, CCC__V1__REGISTRY_EDIT__KIND__KIND_PUT, id,
 	    text);
@@ -1138,7 +1141,7 @@ admin_update(struct admin_run *r)
 		    PRIu64 "); add it with: ccc admin %s add\n", r->coll->noun,
 		    r->arg, rev, r->coll->noun);
 		json_decref(doc);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_UNAVAILABLE;
 	}
 	admin_merge(r, item);
 	text = json_dumps(item, CLI_JSON_FLAGS);
@@ -1146,7 +1149,7 @@ admin_update(struct admin_run *r)
 	if (text == NULL) {
 		fprintf(stderr, "ccc: cannot write the %s as JSON\n",
 		    r->coll->noun);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	status = admin_edit(r, rev, CCC__V1__REGISTRY_EDIT__KIND__KIND_PUT,
 	    r->arg, text);
@@ -1253,17 +1256,17 @@ admin_export(struct admin_run *r)
 	if ((f = fopen(out, "w")) == NULL) {
 		fprintf(stderr, "ccc: cannot create %s: %s\n", out,
 		    strerror(errno));
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_CANTCREAT;
 	} else if (fputs(reply->document, f) == EOF || fflush(f) != 0 ||
 	    ferror(f)) {
 		fprintf(stderr, "ccc: cannot write %s: %s\n", out,
 		    strerror(errno));
 		fclose(f);
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_CANTCREAT;
 	} else if (fclose(f) != 0) {
 		fprintf(stderr, "ccc: cannot write %s: %s\n", out,
 		    strerror(errno));
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_CANTCREAT;
 	} else
 		printf("revision %" PRIu64 " written to %s\n", reply->revision,
 		    out);
@@ -1282,7 +1285,7 @@ admin_apply(struct admin_run *r)
 	int status;
 
 	if ((text = admin_slurp(path)) == NULL)
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_NOINPUT;
 	ch.base_revision = r->num[A_BASE];
 	ch.document = text;
 	ch.document_name = admin_unconst(strcmp(path, "-") == 0 ?
@@ -1464,9 +1467,12 @@ admin_reject(struct admin_run *r)
 
 /* ---- explain, status, reload-tls ------------------------------------------------ */
 
-/* The alert of --json FILE, origin from --origin; NULL after saying why. */
+/*
+ * The alert of --json FILE, origin from --origin; NULL after saying why,
+ * with the exit status in *status.
+ */
 static Ccc__V1__Alert *
-admin_read_alert(const struct admin_run *r)
+admin_read_alert(const struct admin_run *r, int *status)
 {
 	const char *path = r->val[A_JSON_IN];
 	Ccc__V1__Alert *a;
@@ -1474,8 +1480,10 @@ admin_read_alert(const struct admin_run *r)
 	json_t *obj;
 	char *text, why[512];
 
+	*status = CLI_EXIT_NOINPUT;
 	if ((text = admin_slurp(path)) == NULL)
 		return NULL;
+	*status = CLI_EXIT_DATAERR;
 	obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (obj == NULL) {
@@ -1511,8 +1519,8 @@ admin_explain(struct admin_run *r)
 	char *via;
 	int status;
 
-	if ((ex.alert = admin_read_alert(r)) == NULL)
-		return CLI_EXIT_FAIL;
+	if ((ex.alert = admin_read_alert(r, &status)) == NULL)
+		return status;
 	req.op_case = CCC__V1__ADMIN_REQUEST__OP_EXPLAIN;
 	req.explain = &ex;
 	status = admin_call(r, &req, &reply);
@@ -1800,7 +1808,7 @@ admin_status(struct admin_run *r)
 	obj = json_loads(reply->status_json, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL || !json_is_object(obj)) {
 		fprintf(stderr, "ccc: the broker's status is not a JSON object\n");
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_SOFTWARE;
 	} else if (r->set[A_JSON])
 		status = admin_print_json(obj);
 	else
@@ -1922,7 +1930,7 @@ admin_main(const struct cli_global *g, int argc, char **argv, int i)
 		return status;
 	status = cmd->run(&r);
 	if (cli_flush() < 0)
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_IOERR;
 	ccc_close(r.c);
 	return status;
 }

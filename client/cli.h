@@ -17,9 +17,19 @@
 #include "ccc.h"
 #include "pbjson.h"
 
+/* Exit statuses, as in sysexits.h: cli_exit() maps a ccc_error to them. */
 #define CLI_EXIT_OK		0
-#define CLI_EXIT_FAIL		1	/* refused, failed connection, bad input */
-#define CLI_EXIT_USAGE		2
+#define CLI_EXIT_FAIL		1	/* ccc bench: not every alert confirmed and delivered */
+#define CLI_EXIT_USAGE		64	/* EX_USAGE: bad command, flag or value */
+#define CLI_EXIT_DATAERR	65	/* EX_DATAERR: invalid alert, JSON or request data */
+#define CLI_EXIT_NOINPUT	66	/* EX_NOINPUT: an input file cannot be read */
+#define CLI_EXIT_UNAVAILABLE	69	/* EX_UNAVAILABLE: the broker refused the request */
+#define CLI_EXIT_SOFTWARE	70	/* EX_SOFTWARE: a protocol error, either side's fault */
+#define CLI_EXIT_CANTCREAT	73	/* EX_CANTCREAT: an output file cannot be written */
+#define CLI_EXIT_IOERR		74	/* EX_IOERR: standard output cannot be written */
+#define CLI_EXIT_TEMPFAIL	75	/* EX_TEMPFAIL: unreachable, lost, or refused for now */
+#define CLI_EXIT_NOPERM		77	/* EX_NOPERM: identity or access refused */
+#define CLI_EXIT_CONFIG		78	/* EX_CONFIG: certificate, key, CA or profile unusable */
 #define CLI_JSON_FLAGS		(JSON_COMPACT | JSON_REAL_PRECISION(15))
 #define CLI_HELP_COL		26	/* where flag help text starts */
 #define CLI_HELP_WIDTH		79
@@ -61,6 +71,7 @@ struct cli_global {
 	const char	*cert;
 	const char	*key;
 	const char	*ca;
+	const char	*profile;	/* --profile NAME */
 	int		 timeout_ms;
 	bool		 help;
 	bool		 version;
@@ -105,10 +116,19 @@ int		 cli_uint(const char *flag, const char *val,
  * refusal, the broker's closing, or a local failure's message.
  */
 void		 cli_report(const char *what, const struct ccc_error *err);
+/*
+ * The exit status for a failure with a broker error code (> 0) or a local
+ * one (< 0, transient as struct ccc_error says); the table in cli.c.
+ */
+int		 cli_exit_code(int code, bool transient);
+/* cli_exit_code() of err. */
+int		 cli_exit(const struct ccc_error *err);
 /* Connect with the global options. Returns an exit status (0: connected). */
 int		 cli_connect(const struct cli_global *g, ccc_client **c);
 /* Flush stdout; on failure say so. Returns 0 or -1. */
 int		 cli_flush(void);
+/* The alert's severity as its upper-case short name ("-": none); buf. */
+const char	*cli_severity(const Ccc__V1__Alert *a, char *buf, size_t len);
 /*
  * Write s to stdout, replacing control characters; a newline continues at
  * indent (NULL: a newline becomes a space).
