@@ -123,12 +123,12 @@ check "the bash completion of ccc is installed" \
 check "the zsh completion of ccc is installed" \
     test -s /usr/share/zsh/vendor-completions/_ccc
 # (an image whose dpkg leaves out /usr/share/man has no pages to find)
-if grep -qs '^path-exclude=*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
+if grep -qs '^path-exclude[= ]/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
 	echo "skip: dpkg excludes /usr/share/man here: man -w not checked"
 else
 	check "man -w finds ccc(1), cccd(8), cccd.yaml(5), ccc-registry(5), libccc(3)" \
-	    sh -c 'man -w 1 ccc && man -w 8 cccd && man -w 5 cccd.yaml &&
-	    man -w 5 ccc-registry && man -w 3 libccc' > /dev/null
+	    sh -c '{ man -w 1 ccc && man -w 8 cccd && man -w 5 cccd.yaml &&
+	    man -w 5 ccc-registry && man -w 3 libccc; } > /dev/null'
 fi
 /usr/sbin/cccd --check-config /etc/ccc/cccd.yaml > "$tmp/check.out" 2>&1
 rc=$?
