@@ -28,6 +28,10 @@
  * typed as 41.7 comes back as 41.7 rather than as 41.700000000000003.
  *
  * bench: the flags are parsed here into struct bench_opts; bench.c runs it.
+ *
+ * The hidden `ccc help --roff` and `ccc help --completion` print the
+ * command table (cli_cmds[]) and the flag tables as the manual page's
+ * sections and the shell completion's lists (clidoc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
