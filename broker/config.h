@@ -79,5 +79,9 @@ int	config_load_string(const char *yaml, const char *name,
 void	config_free(struct config *cfg);
 /* Print every key with its type, bounds, default and help text. */
 void	config_print_help(FILE *fp);
+/* The same as man(7) source: one tagged paragraph per key (cccd.yaml(5)). */
+void	config_print_roff(FILE *fp);
+/* Print text word-wrapped to 79 columns, each line indented by indent. */
+void	config_print_wrapped(FILE *fp, int indent, const char *text);
 
 #endif

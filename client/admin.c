@@ -389,6 +389,23 @@ admin_table(const struct admin_cmd *cmd, struct cli_flag *table, int *which)
 	memset(&table[n], 0, sizeof(table[n]));
 }
 
+void
+admin_doc(admin_doc_fn fn, void *ctx)
+{
+	struct cli_flag table[A_NFLAGS + 1];
+	int which[A_NFLAGS];
+	char words[ADMIN_NAME_LEN];
+
+	for (size_t k = 0; k < ADMIN_N(admin_cmds); k++) {
+		const struct admin_cmd *cmd = &admin_cmds[k];
+
+		snprintf(words, sizeof(words), "%s%s%s", cmd->noun != NULL ?
+		    cmd->noun : "", cmd->noun != NULL ? " " : "", cmd->verb);
+		admin_table(cmd, table, which);
+		fn(ctx, words, cmd->synopsis, cmd->help, table);
+	}
+}
+
 static void
 admin_help_cmd(FILE *f, const struct admin_cmd *cmd)
 {

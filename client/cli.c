@@ -31,6 +31,10 @@
  * typed as 41.7 comes back as 41.7 rather than as 41.700000000000003.
  *
  * bench: the flags are parsed here into struct bench_opts; bench.c runs it.
+ *
+ * The hidden `ccc help --roff` and `ccc help --completion` print the
+ * command table (cli_cmds[]) and the flag tables as the manual page's
+ * sections and the shell completion's lists (clidoc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +52,7 @@
 #include "ccc.h"
 #include "cli.h"
 #include "feed.h"
+#include "clidoc.h"
 #include "names.h"
 #include "pbjson.h"
 #include "profile.h"
@@ -298,6 +303,7 @@ struct cli_slot {
 enum pbjson_form cli_json_form = PBJSON_CCC;
 const char cli_arg_form[] = "[=FORM]";
 const char cli_arg_form_file[] = "[=FORM] FILE";
+static void	cli_usage_lines(FILE *, const char *);
 
 static volatile sig_atomic_t cli_stop;
 static int cli_wakeup[2] = { -1, -1 };	/* self-pipe for SIGINT/SIGTERM */
@@ -354,8 +360,7 @@ cli_wrap(FILE *f, const char *text, size_t col, size_t indent)
 	return col;
 }
 
-/* The letter of the short form of --name, or 0 when it has none. */
-static char
+char
 cli_short_of(const char *name)
 {
 	for (size_t k = 0; k < sizeof(cli_shorts) / sizeof(cli_shorts[0]); k++)
@@ -399,16 +404,11 @@ cli_help_main(FILE *f)
 	    "Publish alerts to the ccc broker and follow its topic feeds, over "
 	    "mutual TLS.\n"
 	    "\n"
-	    "Commands:\n"
-	    "  publish     publish one alert given by flags, or many as JSON "
-	    "Lines\n"
-	    "  subscribe   print the alerts that match topic patterns\n"
-	    "  receipts    who received an alert you published, and when\n"
-	    "  admin       operators: the registry, approvals, broker status\n"
-	    "  bench       measure the broker with many publishers and "
-	    "subscribers\n"
-	    "  help        show the usage of a command: ccc help publish\n"
-	    "\n"
+	    "Commands:\n", f);
+	for (const struct cli_cmd *cmd = cli_commands(); cmd->name != NULL;
+	    cmd++)
+		fprintf(f, "  %-10s  %s\n", cmd->name, cmd->help);
+	fputs("\n"
 	    "Options (before the command):\n", f);
 	cli_print_flags(f, cli_global_flags);
 	fputs("\n"
@@ -445,9 +445,8 @@ cli_help_main(FILE *f)
 static void
 cli_help_publish(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] publish ALERT-FLAGS\n"
-	    "       ccc [OPTIONS] publish --json[=proto3] FILE\n"
-	    "\n"
+	cli_usage_lines(f, "publish");
+	fputs("\n"
 	    "Publish one alert described by flags, or one alert per line of a "
 	    "JSON Lines\n"
 	    "file (field names as in alert.proto, enums by their short names, "
@@ -469,10 +468,8 @@ cli_help_publish(FILE *f)
 static void
 cli_help_subscribe(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] subscribe [--json[=proto3]] [--count N] "
-	    "[--durable NAME | --since DURATION] PATTERN...\n"
-	    "       ccc [OPTIONS] subscribe --inbox [--json] [--count N]\n"
-	    "\n"
+	cli_usage_lines(f, "subscribe");
+	fputs("\n"
 	    "Subscribe to topic patterns (alerts/<category>/<border>/<crossing>,"
 	    " with \"+\"\n"
 	    "for one level and \"#\" for the rest, e.g. alerts/drugs/# or "
@@ -520,8 +517,8 @@ cli_help_subscribe(FILE *f)
 static void
 cli_help_bench(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] bench [--scenario a|b|c|d|e|f] [FLAGS]\n"
-	    "\n"
+	cli_usage_lines(f, "bench");
+	fputs("\n"
 	    "Measure the broker: P publishers and S subscribers, each on its "
 	    "own TLS\n"
 	    "session, publish N alerts of B bytes, at most W unconfirmed per "
@@ -641,11 +638,6 @@ cli_json_form_set(const char *val)
 		return false;
 	return true;
 }
-
-/* The commands, for the hint on a misspelt one. */
-static const char *const cli_commands[] = {
-	"publish", "subscribe", "receipts", "admin", "bench", "help", NULL,
-};
 
 /* Levenshtein distance of a[0..alen) and b, each at most 63 bytes. */
 static size_t
@@ -2086,13 +2078,59 @@ static const struct cli_flag cli_rcpt_flags[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
+/* The commands, for ccc help and clidoc.c. */
+static const struct cli_cmd cli_cmds[] = {
+	{ "publish", "ALERT-FLAGS\n--json[=proto3] FILE", "publish one alert "
+	    "given by flags, or many as JSON Lines", cli_pub_flags },
+	{ "subscribe", "[--json[=proto3]] [--count N] [--durable NAME | --since "
+	    "DURATION] PATTERN...\n--inbox [--json] [--count N]", "print the "
+	    "alerts that match topic patterns", cli_sub_flags },
+	{ "receipts", "[--json[=proto3]] ALERT_ID\n--follow [--json[=proto3]] "
+	    "[--no-reconnect]",
+	    "who received an alert you published, and when", cli_rcpt_flags },
+	{ "admin", "COMMAND [ARGS]", "operators: the registry, approvals, "
+	    "broker status", NULL },
+	{ "bench", "[--scenario a|b|c|d|e|f] [FLAGS]", "measure the broker "
+	    "with many publishers and subscribers", cli_bench_flags },
+	{ "help", "[COMMAND]", "show the usage of a command: ccc help publish",
+	    NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct cli_cmd *
+cli_commands(void)
+{
+	return cli_cmds;
+}
+
+const struct cli_flag *
+cli_globals(void)
+{
+	return cli_global_flags;
+}
+
+/* The usage lines of the command name, from cli_cmds[]. */
+static void
+cli_usage_lines(FILE *f, const char *name)
+{
+	const struct cli_cmd *cmd;
+	const char *p, *nl;
+
+	for (cmd = cli_cmds; strcmp(cmd->name, name) != 0; cmd++)
+		;
+	for (p = cmd->synopsis; p != NULL; p = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		fprintf(f, "%s ccc [OPTIONS] %s %.*s\n", p == cmd->synopsis ?
+		    "usage:" : "      ", name, nl != NULL ? (int)(nl - p) :
+		    (int)strlen(p), p);
+	}
+}
+
 static void
 cli_help_receipts(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] receipts [--json[=proto3]] ALERT_ID\n"
-	    "       ccc [OPTIONS] receipts --follow [--json[=proto3]] "
-	    "[--no-reconnect]\n"
-	    "\n"
+	cli_usage_lines(f, "receipts");
+	fputs("\n"
 	    "Show who received an alert this endpoint published: each recipient "
 	    "endpoint,\n"
 	    "when the alert was first delivered to it, when it acknowledged it "
@@ -2361,8 +2399,9 @@ cli_bench(const struct cli_global *g, int argc, char **argv, int i)
 static int
 cli_unknown_command(const char *cmd)
 {
-	const char *hint = cli_suggest(cmd, strlen(cmd), cli_commands,
-	    sizeof(cli_commands[0]));
+	const char *hint = cli_suggest(cmd, strlen(cmd),
+	    (const char *const *)(const void *)cli_commands(),
+	    sizeof(struct cli_cmd));
 
 	if (hint != NULL)
 		cli_usage(NULL, "unknown command \"%s\"; did you mean '%s'?", cmd,
@@ -2382,6 +2421,14 @@ cli_help(int argc, char **argv, int i)
 	}
 	if (i + 1 < argc && strcmp(argv[i], "admin") == 0)
 		return admin_help_command(argc, argv, i + 1);
+	if (i + 1 == argc && strcmp(argv[i], "--roff") == 0) {
+		clidoc_roff(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (i + 1 == argc && strcmp(argv[i], "--completion") == 0) {
+		clidoc_completion(stdout);
+		return CLI_EXIT_OK;
+	}
 	if (i + 1 < argc) {
 		cli_usage(NULL, "help takes one command name");
 		return CLI_EXIT_USAGE;

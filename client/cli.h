@@ -42,6 +42,14 @@ struct cli_flag {
 	const ProtobufCEnumDescriptor	*values;	/* enum: help lists the names */
 };
 
+/* A command of ccc: its usage, its one-line help and its flags. */
+struct cli_cmd {
+	const char		*name;
+	const char		*synopsis;	/* after the name; "\n" between forms */
+	const char		*help;
+	const struct cli_flag	*flags;		/* NULL: admin and help */
+};
+
 /*
  * The arg of a flag that also takes a JSON form, "=ccc" or "=proto3":
  * cli_arg_form for a switch (--json, --json=proto3), cli_arg_form_file for
@@ -77,6 +85,11 @@ struct cli_global {
 	bool		 version;
 };
 
+/* The commands (ended by a NULL name) and the global options. */
+const struct cli_cmd	*cli_commands(void);
+const struct cli_flag	*cli_globals(void);
+/* The letter of the short form of --name, or 0 when it has none. */
+char		 cli_short_of(const char *name);
 /* Print "ccc: <what>" and the hint to run --help; returns -1. */
 int		 cli_usage(const char *cmd, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));

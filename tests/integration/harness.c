@@ -60,7 +60,7 @@ static pid_t h_root_owner;		/* only this process removes h_root */
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static const char *
+const char *
 h_srcdir(void)
 {
 	const char *s = getenv("CCC_SRCDIR");
