@@ -238,6 +238,10 @@ LIBCCC_PC_TEXT = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
 	    'Version: $(VERSION)' 'Requires: $(LIB_PC_REQ)' \
 	    'Requires.private: $(LIB_PC_PRIV)' 'Cflags: -I$${includedir}' \
 	    'Libs: -L$${libdir} -lccc' 'Libs.private: -lpthread'
+# ccc.pc: the same library under the project's name (pkg-config ccc)
+CCC_PC_TEXT = printf '%s\n' 'Name: ccc' \
+	    'Description: client library of the ccc alert broker (libccc)' \
+	    'Version: $(VERSION)' 'Requires: libccc = $(VERSION)'
 
 -include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)
 
@@ -483,6 +487,7 @@ install: all
 	ln -sf $(notdir $(LIBCCC_SO)) $(DESTDIR)$(LIBDIR)/$(LIBCCC_SONAME)
 	ln -sf $(LIBCCC_SONAME) $(DESTDIR)$(LIBDIR)/libccc.so
 	$(LIBCCC_PC_TEXT) > $(DESTDIR)$(LIBDIR)/pkgconfig/libccc.pc
+	$(CCC_PC_TEXT) > $(DESTDIR)$(LIBDIR)/pkgconfig/ccc.pc
 	install -m 0644 client/ccc.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 $(GEN_H) $(DESTDIR)$(INCLUDEDIR)/ccc/v1/
 	@for p in $(MAN_PAGES); do \
@@ -504,7 +509,7 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/$(notdir $(LIBCCC_SO)) \
 	    $(DESTDIR)$(LIBDIR)/$(LIBCCC_SONAME) $(DESTDIR)$(LIBDIR)/libccc.so \
 	    $(DESTDIR)$(LIBDIR)/libccc.a $(DESTDIR)$(LIBDIR)/pkgconfig/libccc.pc \
-	    $(DESTDIR)$(INCLUDEDIR)/ccc.h $(DESTDIR)$(UNITDIR)/cccd.service \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/ccc.pc $(DESTDIR)$(INCLUDEDIR)/ccc.h $(DESTDIR)$(UNITDIR)/cccd.service \
 	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/ccc/v1/,$(notdir $(GEN_H))) \
 	    $(foreach p,$(notdir $(MAN_PAGES)),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(p)) \
 	    $(DESTDIR)$(BASHCOMPDIR)/ccc $(DESTDIR)$(ZSHCOMPDIR)/_ccc
