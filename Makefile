@@ -15,6 +15,10 @@ DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
             libfaketime
 # the Debian packages (make package, package-test)
 DEB_PKGS += build-essential debhelper dpkg-dev lintian adduser
+# the Python client and ccc --json=proto3's tests (make py-test)
+DEB_PKGS += python3-protobuf protobuf-compiler
+# the manual pages (make man-test renders them; package-test runs man -w)
+DEB_PKGS += groff-base man-db
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -48,7 +52,8 @@ GEN_H       := $(GEN_C:.c=.h)
 COMMON_SRCS := common/xmalloc.c common/frame.c common/names.c common/utf8.c \
                common/uuid.c common/timeutil.c
 CLIENT_SRCS := client/ccc.c client/pbjson.c
-CLI_SRCS    := client/cli.c client/admin.c client/bench.c
+CLI_SRCS    := client/cli.c client/admin.c client/bench.c client/profile.c \
+               client/feed.c client/clidoc.c common/roff.c
 BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c \
                broker/store.c broker/store_sqlite.c broker/store_wal.c \
                broker/store_audit.c broker/store_offline.c broker/durable.c \
@@ -56,7 +61,7 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/tls.c broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
-               broker/notify.c
+               broker/notify.c common/roff.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
@@ -74,7 +79,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/16-privileges.c tests/integration/17-resumption.c \
                tests/integration/18-ids.c \
                tests/integration/19-reconnect.c \
-               tests/integration/20-systemd.c
+               tests/integration/20-systemd.c \
+               tests/integration/21-exercise.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
@@ -82,7 +88,7 @@ FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
 # the pure modules the harnesses exercise (no sockets, TLS or store)
 FUZZ_LIB_SRCS := $(COMMON_SRCS) client/pbjson.c broker/log.c broker/yamlfile.c \
                broker/config.c broker/registry.c broker/acl.c broker/topic.c \
-               broker/alert.c broker/policy.c broker/regdiff.c
+               broker/alert.c broker/policy.c broker/regdiff.c common/roff.c
 # the rest of the broker, for fuzz_session (a whole broker, sessions without TLS)
 FUZZ_BRK_SRCS := $(filter-out $(FUZZ_LIB_SRCS),$(BROKER_SRCS))
 
@@ -103,6 +109,11 @@ LIBCCC_A   := $(BUILD)/libccc.a
 LIBCCC_PUB := $(LIBCCC_SO) $(BUILD)/$(LIBCCC_SONAME) $(BUILD)/libccc.so \
               $(LIBCCC_A)
 LIBBRK   := $(BUILD)/libcccbroker.a
+# manual pages and shell completion (block "man pages" below)
+MAN_DIR  := $(BUILD)/man
+MAN_PAGES := $(MAN_DIR)/cccd.8 $(MAN_DIR)/cccd.yaml.5 $(MAN_DIR)/ccc-registry.5 \
+             $(MAN_DIR)/ccc.1 $(MAN_DIR)/libccc.3
+COMPLETIONS := $(BUILD)/completion/ccc $(BUILD)/completion/_ccc
 UNIT     := $(BUILD)/tests/unit
 ITEST    := $(BUILD)/tests/integration
 FAILSYNC := $(BUILD)/tests/failsync.so
@@ -110,10 +121,10 @@ FAILSYNC := $(BUILD)/tests/failsync.so
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test lib-test asan valgrind bench clean install uninstall help
+.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test man-test asan valgrind bench clean install uninstall help
 .DEFAULT_GOAL := all
 
-all: $(CCCD) $(CCC) $(LIBCCC) $(LIBCCC_PUB)
+all: $(CCCD) $(CCC) $(LIBCCC) $(LIBCCC_PUB) $(MAN_PAGES) $(COMPLETIONS)
 
 help:
 	@echo "make deps     install missing Debian packages (as root; otherwise prints the command)"
@@ -121,10 +132,12 @@ help:
 	@echo "make certs    make the demo PKI in certs/demo/ (if absent)"
 	@echo "make run      deps + build + certs, then cccd in the foreground on 127.0.0.1:7443"
 	@echo "make test     unit and integration tests"
+	@echo "make py-test  the Python client's and ccc --json=proto3's tests (make py-gen: its modules)"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind unit tests, and integration tests with cccd, under valgrind memcheck"
 	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd (docs/performance.md)"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 60; clang; docs/security.md)"
+	@echo "make man-test the manual pages in $(MAN_DIR) and the shell completion (part of make test)"
 	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); make uninstall"
 	@echo "make package  the Debian packages in $(BUILD)/deb (debian/; lintian)"
 	@echo "make package-test  build, install, run and purge the packages (as root)"
@@ -226,8 +239,52 @@ LIBCCC_PC_TEXT = printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
 	    'Version: $(VERSION)' 'Requires: $(LIB_PC_REQ)' \
 	    'Requires.private: $(LIB_PC_PRIV)' 'Cflags: -I$${includedir}' \
 	    'Libs: -L$${libdir} -lccc' 'Libs.private: -lpthread'
+# ccc.pc: the same library under the project's name (pkg-config ccc)
+CCC_PC_TEXT = printf '%s\n' 'Name: ccc' \
+	    'Description: client library of the ccc alert broker (libccc)' \
+	    'Version: $(VERSION)' 'Requires: libccc = $(VERSION)'
 
 -include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)
+
+# ---- man pages and shell completion --------------------------------------------
+# Each page is docs/man/PAGE.in with @VERSION@ filled in and its line
+# @GENERATED@ replaced by what the program prints from the tables its
+# --help prints: cccd --help-roff options (cccd.8) and config (cccd.yaml.5),
+# ccc help --roff (ccc.1); ccc-registry.5 and libccc.3 are written whole.
+# The completion scripts are client/completion/*.in around the lists of
+# ccc help --completion. tests/man-test.sh checks pages and completion.
+# MAN_FILL TEMPLATE,FRAGMENT
+MAN_FILL = sed -e 's/@VERSION@/$(VERSION)/' -e '/^@GENERATED@$$/{r $(2)' \
+	    -e 'd;}' $(1) > $@
+
+$(MAN_DIR)/cccd.8: docs/man/cccd.8.in $(CCCD)
+	@mkdir -p $(dir $@)
+	$(CCCD) --help-roff options > $@.gen
+	$(call MAN_FILL,$<,$@.gen)
+
+$(MAN_DIR)/cccd.yaml.5: docs/man/cccd.yaml.5.in $(CCCD)
+	@mkdir -p $(dir $@)
+	$(CCCD) --help-roff config > $@.gen
+	$(call MAN_FILL,$<,$@.gen)
+
+$(MAN_DIR)/ccc.1: docs/man/ccc.1.in $(CCC)
+	@mkdir -p $(dir $@)
+	$(CCC) help --roff > $@.gen
+	$(call MAN_FILL,$<,$@.gen)
+
+$(MAN_DIR)/%: docs/man/%.in
+	@mkdir -p $(dir $@)
+	$(call MAN_FILL,$<,/dev/null)
+
+$(BUILD)/completion/ccc: client/completion/ccc.bash.in $(CCC)
+	@mkdir -p $(dir $@)
+	$(CCC) help --completion > $@.gen
+	$(call MAN_FILL,$<,$@.gen)
+
+$(BUILD)/completion/_ccc: client/completion/_ccc.in $(CCC)
+	@mkdir -p $(dir $@)
+	$(CCC) help --completion > $@.gen
+	$(call MAN_FILL,$<,$@.gen)
 
 # a fault preloaded into cccd by 09-faults.c: fdatasync(2) failing on demand
 # (no sanitizer: it is loaded into an instrumented cccd under make asan)
@@ -246,7 +303,7 @@ run: deps
 	$(CCCD) --config broker/etc/cccd.yaml
 
 # ---- tests -----------------------------------------------------------------
-test: unit integration cli-test lib-test
+test: unit integration cli-test lib-test py-test man-test
 
 unit: $(UNIT)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
@@ -258,6 +315,29 @@ cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/13-admin-cli.sh < /dev/null
 	CCC_BUILD=$(BUILD) sh tests/integration/19-reconnect-cli.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/23-cli-scripts.sh < /dev/null
+	CCC_BUILD=$(BUILD) sh tests/integration/22-cli-feed.sh < /dev/null
+
+# The Python client (client/python) and ccc --json=proto3, against a real
+# cccd: its message modules generated from proto/ into $(BUILD)/python;
+# Debian's python3, for which python3-protobuf is installed
+PY_GEN := $(BUILD)/python/ccc/v1/alert_pb2.py $(BUILD)/python/ccc/v1/envelope_pb2.py
+PYTHON ?= /usr/bin/python3
+
+$(BUILD)/python/ccc/v1/%_pb2.py: proto/ccc/v1/%.proto
+	@mkdir -p $(BUILD)/python
+	protoc -Iproto --python_out=$(BUILD)/python $<
+
+py-gen: $(PY_GEN)
+
+py-test: $(PY_GEN) $(CCCD) $(CCC)
+	cd client/python/tests && CCC_BUILD=$(abspath $(BUILD)) \
+	    PYTHONPATH=$(abspath client/python):$(abspath $(BUILD)/python) \
+	    PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest -v < /dev/null
+
+# the pages and the completion, as the build makes them
+man-test: $(CCCD) $(CCC) $(MAN_PAGES) $(COMPLETIONS)
+	sh tests/man-test.sh $(BUILD)
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 test
@@ -389,21 +469,34 @@ SBINDIR    ?= $(PREFIX)/sbin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 SYSCONFDIR ?= /etc
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# zsh looks in vendor-completions under /usr, in site-functions elsewhere
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
 UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
 ETC_FILES  := broker/etc/production/cccd.yaml broker/etc/registry.yaml
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/ccc/v1 \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/ccc/tls
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/ccc/tls \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man,1 3 5 8) \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(CCCD) $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(CCC) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(LIBCCC_SO) $(LIBCCC_A) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIBCCC_SO)) $(DESTDIR)$(LIBDIR)/$(LIBCCC_SONAME)
 	ln -sf $(LIBCCC_SONAME) $(DESTDIR)$(LIBDIR)/libccc.so
 	$(LIBCCC_PC_TEXT) > $(DESTDIR)$(LIBDIR)/pkgconfig/libccc.pc
+	$(CCC_PC_TEXT) > $(DESTDIR)$(LIBDIR)/pkgconfig/ccc.pc
 	install -m 0644 client/ccc.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 $(GEN_H) $(DESTDIR)$(INCLUDEDIR)/ccc/v1/
+	@for p in $(MAN_PAGES); do \
+	  echo "install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/"; \
+	  install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/ || exit 1; \
+	done
+	install -m 0644 $(BUILD)/completion/ccc $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 0644 $(BUILD)/completion/_ccc $(DESTDIR)$(ZSHCOMPDIR)/
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    broker/etc/production/cccd.service.in > $(DESTDIR)$(UNITDIR)/cccd.service
 	@for f in $(ETC_FILES); do \
@@ -417,8 +510,10 @@ uninstall:
 	    $(DESTDIR)$(LIBDIR)/$(notdir $(LIBCCC_SO)) \
 	    $(DESTDIR)$(LIBDIR)/$(LIBCCC_SONAME) $(DESTDIR)$(LIBDIR)/libccc.so \
 	    $(DESTDIR)$(LIBDIR)/libccc.a $(DESTDIR)$(LIBDIR)/pkgconfig/libccc.pc \
-	    $(DESTDIR)$(INCLUDEDIR)/ccc.h $(DESTDIR)$(UNITDIR)/cccd.service \
-	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/ccc/v1/,$(notdir $(GEN_H)))
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/ccc.pc $(DESTDIR)$(INCLUDEDIR)/ccc.h $(DESTDIR)$(UNITDIR)/cccd.service \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/ccc/v1/,$(notdir $(GEN_H))) \
+	    $(foreach p,$(notdir $(MAN_PAGES)),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(p)) \
+	    $(DESTDIR)$(BASHCOMPDIR)/ccc $(DESTDIR)$(ZSHCOMPDIR)/_ccc
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/ccc/v1 $(DESTDIR)$(INCLUDEDIR)/ccc
 	@echo "uninstall: $(DESTDIR)$(SYSCONFDIR)/ccc and the data_dir are left"
 

@@ -127,13 +127,28 @@ acl_listed_before(const struct access_rule *rules, size_t i, size_t t,
 	return false;
 }
 
+/*
+ * The live pattern whose rights an exercise pattern has: "exercise/X" is
+ * checked as "alerts/X"; any other pattern as itself.
+ */
+static const char *
+acl_live_pattern(const char *pattern, char buf[TOPIC_MAX_LEN + 1])
+{
+	if (!topic_is_exercise(pattern))
+		return pattern;
+	snprintf(buf, TOPIC_MAX_LEN + 1, "%s%s", TOPIC_LIVE,
+	    pattern + strlen(TOPIC_EXERCISE));
+	return buf;
+}
+
 bool
 acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
     const char *pattern, char *why, size_t whylen)
 {
 	const struct access_rule *rules;
 	size_t n, off = 0, nallowed = 0;
-	char allowed[512] = "";
+	char allowed[512] = "", buf[TOPIC_MAX_LEN + 1];
+	const char *live = acl_live_pattern(pattern, buf);
 
 	if (!acl_standing(ep, ROLE_SUBSCRIBER, why, whylen))
 		return false;
@@ -142,7 +157,7 @@ acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
 		if (!acl_subscribes(&rules[i], ep->id))
 			continue;
 		for (size_t t = 0; t < rules[i].n_topics; t++)
-			if (topic_pattern_covers(rules[i].topics[t], pattern))
+			if (topic_pattern_covers(rules[i].topics[t], live))
 				return true;
 	}
 

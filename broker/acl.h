@@ -5,7 +5,9 @@
  * the alert's category and its section. Subscribing needs the subscriber role
  * and a subscribe rule naming the endpoint whose topic patterns cover the
  * requested pattern entirely (topic_pattern_covers): a pattern that reaches
- * beyond the rules is refused, never silently narrowed.
+ * beyond the rules is refused, never silently narrowed. An exercise
+ * pattern "exercise/X" is allowed exactly when "alerts/X" is: exercise
+ * traffic mirrors the live topics, with the same rights.
  */
 #ifndef CCC_ACL_H
 #define CCC_ACL_H

@@ -281,6 +281,10 @@ alert_validate(const Ccc__V1__Alert *a, const struct registry *reg,
 			snprintf(f, sizeof(f), "references[%zu]", i);
 			return alert_fail(why, whylen, f, "not an alert id (UUID)");
 		}
+	if (a->exercise && a->n_recipients > 0)
+		return alert_fail(why, whylen, "recipients", "an exercise alert "
+		    "names no recipients: it reaches only subscriptions to "
+		    "exercise/ topics");
 	if (a->n_recipients > ALERT_LIST_MAX)
 		return alert_fail(why, whylen, "recipients", "more than %d "
 		    "entries", ALERT_LIST_MAX);
@@ -302,7 +306,8 @@ alert_validate(const Ccc__V1__Alert *a, const struct registry *reg,
 void
 alert_topic(const Ccc__V1__Alert *a, char topic[TOPIC_MAX_LEN + 1])
 {
-	int n = snprintf(topic, TOPIC_MAX_LEN + 1, "alerts/%s/%s",
+	int n = snprintf(topic, TOPIC_MAX_LEN + 1, "%s%s/%s",
+	    a->exercise ? TOPIC_EXERCISE : TOPIC_LIVE,
 	    names_enum_short(&ccc__v1__category__descriptor, a->category),
 	    a->section);
 

@@ -30,7 +30,10 @@
  */
 int	alert_validate(const Ccc__V1__Alert *alert, const struct registry *reg,
 	    int64_t now_us, char *why, size_t whylen);
-/* The alert's topic "alerts/<category>/<section>"; alert must be valid. */
+/*
+ * The alert's topic "alerts/<category>/<section>" ("exercise/..." for an
+ * exercise alert); alert must be valid.
+ */
 void	alert_topic(const Ccc__V1__Alert *alert, char topic[TOPIC_MAX_LEN + 1]);
 /* Set id to a new UUIDv7 when it is empty (memory as for alert_stamp()). */
 void	alert_assign_id(Ccc__V1__Alert *alert, int64_t now_us);

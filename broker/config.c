@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "roff.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 #include "yamlfile.h"
@@ -211,6 +212,14 @@ static const struct config_option config_options[] = {
 	CONFIG_TTL("wanted_person", 8),
 	CONFIG_TTL("other", 9),
 #undef CONFIG_TTL
+	CONFIG_STROPT("bench.allow", CONFIG_BOOL, bench_allow, "false",
+	    "Accept exercise alerts (ccc bench) under exercise/ topics; "
+	    "false refuses them with FORBIDDEN. Never on a live broker."),
+	CONFIG_STROPT("bench.journal", CONFIG_BOOL, bench_journal, "false",
+	    "Journal exercise alerts like live ones, a record per publish, "
+	    "delivery and acknowledgement, so that a benchmark measures the "
+	    "journal too (a throwaway benchmark broker only); false: one "
+	    "record per publishing session."),
 	{ "metrics.listen", CONFIG_HOSTPORT_OFF, CONFIG_OFF(metrics_host),
 	    CONFIG_OFF(metrics_port), 0, 0, 0, "127.0.0.1:9464",
 	    "Address of the HTTP listener for GET /metrics (Prometheus) and "
@@ -809,7 +818,7 @@ config_free(struct config *cfg)
 }
 
 /* Print text word-wrapped to 79 columns, each line indented by indent. */
-static void
+void
 config_print_wrapped(FILE *fp, int indent, const char *text)
 {
 	const int width = 79 - indent;
@@ -830,39 +839,72 @@ config_print_wrapped(FILE *fp, int indent, const char *text)
 	}
 }
 
+/* "integer 1..100", "duration 1s..60s", "path": opt's type, into buf. */
+static const char *
+config_type_text(const struct config_option *opt, char *buf, size_t len)
+{
+	if (opt->type == CONFIG_UINT)
+		snprintf(buf, len, "%s %" PRIu32 "..%" PRIu32,
+		    config_type_names[opt->type], opt->min, opt->max);
+	else if (opt->type == CONFIG_DURATION)
+		snprintf(buf, len, "%s %" PRIu32 "s..%" PRIu32 "s",
+		    config_type_names[opt->type], opt->min, opt->max);
+	else
+		snprintf(buf, len, "%s", config_type_names[opt->type]);
+	return buf;
+}
+
+/* "default 30s", "optional" or "required": opt's default, into buf. */
+static const char *
+config_default_text(const struct config_option *opt, char *buf, size_t len)
+{
+	if (opt->type == CONFIG_UINT)
+		snprintf(buf, len, "default %" PRIu32, opt->udef);
+	else if (opt->type == CONFIG_DURATION)
+		snprintf(buf, len, "default %" PRIu32 "%s", opt->udef % 86400 ?
+		    opt->udef : opt->udef / 86400, opt->udef % 86400 ||
+		    opt->udef == 0 ? "s" : "d");
+	else if (opt->def != NULL && opt->def[0] == '\0')
+		snprintf(buf, len, "optional");
+	else if (opt->def != NULL)
+		snprintf(buf, len, "default %s", opt->def);
+	else
+		snprintf(buf, len, "required");
+	return buf;
+}
+
 void
 config_print_help(FILE *fp)
 {
 	const struct config_option *opt;
-	char type[64];
+	char type[64], def[128];
 
 	fprintf(fp, "Configuration file keys (YAML; \"tls.cert\" is the key "
 	    "cert in the mapping tls).\nRelative paths are resolved against "
 	    "the directory of the configuration file.\n\n");
 	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
 		opt = &config_options[i];
-		if (opt->type == CONFIG_UINT)
-			snprintf(type, sizeof(type), "%s %" PRIu32 "..%" PRIu32,
-			    config_type_names[opt->type], opt->min, opt->max);
-		else if (opt->type == CONFIG_DURATION)
-			snprintf(type, sizeof(type), "%s %" PRIu32 "s..%" PRIu32
-			    "s", config_type_names[opt->type], opt->min, opt->max);
-		else
-			snprintf(type, sizeof(type), "%s",
-			    config_type_names[opt->type]);
-		fprintf(fp, "  %-25s %s, ", opt->key, type);
-		if (opt->type == CONFIG_UINT)
-			fprintf(fp, "default %" PRIu32 "\n", opt->udef);
-		else if (opt->type == CONFIG_DURATION)
-			fprintf(fp, "default %" PRIu32 "%s\n", opt->udef % 86400 ?
-			    opt->udef : opt->udef / 86400, opt->udef % 86400 ||
-			    opt->udef == 0 ? "s" : "d");
-		else if (opt->def != NULL && opt->def[0] == '\0')
-			fprintf(fp, "optional\n");
-		else if (opt->def != NULL)
-			fprintf(fp, "default %s\n", opt->def);
-		else
-			fprintf(fp, "required\n");
+		fprintf(fp, "  %-25s %s, %s\n", opt->key,
+		    config_type_text(opt, type, sizeof(type)),
+		    config_default_text(opt, def, sizeof(def)));
 		config_print_wrapped(fp, 8, opt->help);
+	}
+}
+
+void
+config_print_roff(FILE *fp)
+{
+	const struct config_option *opt;
+	char type[64], def[128], head[256];
+
+	for (size_t i = 0; i < CONFIG_NOPTS; i++) {
+		opt = &config_options[i];
+		snprintf(head, sizeof(head), "(%s, %s)",
+		    config_type_text(opt, type, sizeof(type)),
+		    config_default_text(opt, def, sizeof(def)));
+		fputs(".TP\n.B ", fp);
+		roff_text(fp, opt->key);
+		roff_text(fp, head);
+		roff_text(fp, opt->help);
 	}
 }

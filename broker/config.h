@@ -60,6 +60,8 @@ struct config {
 	uint32_t	 ttl[10];		/* ttl.<category>, seconds (0: none), by Ccc__V1__Category */
 	char		*metrics_host;		/* metrics.listen: HTTP address; NULL: no metrics listener */
 	uint16_t	 metrics_port;
+	bool		 bench_allow;		/* bench.allow: exercise alerts are accepted */
+	bool		 bench_journal;		/* bench.journal: ... and journalled per alert */
 	bool		 metrics_allow_remote;	/* metrics.allow_remote: a non-loopback metrics.listen is allowed */
 	uint32_t	 metrics_refresh;	/* metrics.refresh, seconds between store counts */
 };
@@ -77,5 +79,9 @@ int	config_load_string(const char *yaml, const char *name,
 void	config_free(struct config *cfg);
 /* Print every key with its type, bounds, default and help text. */
 void	config_print_help(FILE *fp);
+/* The same as man(7) source: one tagged paragraph per key (cccd.yaml(5)). */
+void	config_print_roff(FILE *fp);
+/* Print text word-wrapped to 79 columns, each line indented by indent. */
+void	config_print_wrapped(FILE *fp, int indent, const char *text);
 
 #endif

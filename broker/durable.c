@@ -28,6 +28,7 @@
 #include "server.h"
 #include "session.h"
 #include "store.h"
+#include "topic.h"
 #include "xmalloc.h"
 
 struct durable {
@@ -464,6 +465,7 @@ durable_audit_sent(struct session *s, const struct store_row *rows, size_t n)
 {
 	static struct audit_rec *v;
 	static size_t cap;
+	size_t nv = 0;
 
 	if (n == 0)
 		return;
@@ -472,18 +474,26 @@ durable_audit_sent(struct session *s, const struct store_row *rows, size_t n)
 		v = xreallocarray(v, cap, sizeof(*v));
 	}
 	for (size_t i = 0; i < n; i++) {
-		memset(&v[i], 0, sizeof(v[i]));
-		v[i].event = "deliver";
-		v[i].endpoint = s->endpoint;
-		v[i].subject = s->subject;
-		v[i].fingerprint = s->fingerprint;
-		v[i].peer = s->peer;
-		v[i].alert = rows[i].alert_id;
-		v[i].detail = rows[i].topic;
-		v[i].transfer = acl_is_transfer(s->reg, rows[i].origin,
+		/* exercise traffic: no record of its own (sess_close) */
+		if (topic_is_exercise(rows[i].topic)) {
+			s->exercise_rx = true;
+			if (!server_config(s->srv)->bench_journal)
+				continue;
+		}
+		memset(&v[nv], 0, sizeof(v[nv]));
+		v[nv].event = "deliver";
+		v[nv].endpoint = s->endpoint;
+		v[nv].subject = s->subject;
+		v[nv].fingerprint = s->fingerprint;
+		v[nv].peer = s->peer;
+		v[nv].alert = rows[i].alert_id;
+		v[nv].detail = rows[i].topic;
+		v[nv].transfer = acl_is_transfer(s->reg, rows[i].origin,
 		    s->endpoint);
+		nv++;
 	}
-	store_audit_batch(durable_store, v, n);
+	if (nv > 0)
+		store_audit_batch(durable_store, v, nv);
 }
 
 static void

@@ -34,6 +34,7 @@
 
 #define HANDLE_PROTOCOL_VERSION	1
 #define HANDLE_ACK_MAX		1024	/* delivery tags per Ack */
+#define HANDLE_NAMES_MAX	(32 * 1024)	/* bytes of names in a Welcome */
 
 struct refusal {
 	Ccc__V1__ErrorCode	code;
@@ -55,6 +56,67 @@ refuse(struct refusal *r, Ccc__V1__ErrorCode code, bool fatal,
 	return -1;
 }
 
+/* The display names of a Welcome (Hello.names), filled and freed together. */
+struct handle_names {
+	Ccc__V1__Welcome__SectionNamesEntry	*sec;
+	Ccc__V1__Welcome__SectionNamesEntry	**secp;
+	Ccc__V1__Welcome__EndpointNamesEntry	*ep;
+	Ccc__V1__Welcome__EndpointNamesEntry	**epp;
+};
+
+/*
+ * Put the registry's section and endpoint names into w; those that would
+ * take the names past HANDLE_NAMES_MAX bytes are left out (they are only
+ * shown to people). The strings stay the registry's: w must be sent before
+ * the registry reference is dropped.
+ */
+static void
+handle_names_fill(const struct registry *reg, Ccc__V1__Welcome *w,
+    struct handle_names *n)
+{
+	const struct section *sec;
+	const struct endpoint *ep;
+	size_t nsec, nep, budget = HANDLE_NAMES_MAX, len;
+
+	sec = registry_sections(reg, &nsec);
+	ep = registry_endpoints(reg, &nep);
+	n->sec = xcalloc(nsec + 1, sizeof(*n->sec));
+	n->secp = xcalloc(nsec + 1, sizeof(*n->secp));
+	n->ep = xcalloc(nep + 1, sizeof(*n->ep));
+	n->epp = xcalloc(nep + 1, sizeof(*n->epp));
+	for (size_t k = 0; k < nsec; k++) {
+		if (sec[k].name == NULL || (len = strlen(sec[k].id) +
+		    strlen(sec[k].name) + 8) > budget)
+			continue;
+		budget -= len;
+		ccc__v1__welcome__section_names_entry__init(&n->sec[k]);
+		n->sec[k].key = sec[k].id;
+		n->sec[k].value = sec[k].name;
+		n->secp[w->n_section_names++] = &n->sec[k];
+	}
+	for (size_t k = 0; k < nep; k++) {
+		if (ep[k].name == NULL || (len = strlen(ep[k].id) +
+		    strlen(ep[k].name) + 8) > budget)
+			continue;
+		budget -= len;
+		ccc__v1__welcome__endpoint_names_entry__init(&n->ep[k]);
+		n->ep[k].key = ep[k].id;
+		n->ep[k].value = ep[k].name;
+		n->epp[w->n_endpoint_names++] = &n->ep[k];
+	}
+	w->section_names = n->secp;
+	w->endpoint_names = n->epp;
+}
+
+static void
+handle_names_free(struct handle_names *n)
+{
+	free(n->sec);
+	free(n->secp);
+	free(n->ep);
+	free(n->epp);
+}
+
 static int
 handle_hello(struct session *s, const Ccc__V1__Envelope *env,
     struct refusal *r)
@@ -63,6 +125,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	const struct config *cfg = server_config(s->srv);
 	Ccc__V1__Envelope out = CCC__V1__ENVELOPE__INIT;
 	Ccc__V1__Welcome w = CCC__V1__WELCOME__INIT;
+	struct handle_names names;
 	char *roles[3];
 	size_t nroles = 0;
 
@@ -85,6 +148,9 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	w.server_version = (char *)(uintptr_t)("cccd/" CCC_VERSION);
 	w.max_frame_size = cfg->max_frame_size;
 	w.ping_interval = cfg->ping_interval;
+	memset(&names, 0, sizeof(names));
+	if (h->names)
+		handle_names_fill(s->reg, &w, &names);
 	out.request_id = env->request_id;
 	out.body_case = CCC__V1__ENVELOPE__BODY_WELCOME;
 	out.welcome = &w;
@@ -95,6 +161,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	sess_ready(s);
 	sess_audit(s, "session_open", NULL, h->client_name, false);
 	sess_send(s, &out);
+	handle_names_free(&names);
 	return 0;
 }
 
@@ -170,8 +237,11 @@ handle_note_delivery(struct session *r, void *arg)
 static void
 handle_audit_deliveries(struct publish_wait *w)
 {
-	store_audit_deliveries(server_store(w->sess->srv), w->id, w->topic,
-	    handle_rcpt, handle_nrcpt);
+	/* exercise traffic: one record per session (sess_close), none here */
+	if (!topic_is_exercise(w->topic) ||
+	    server_config(w->sess->srv)->bench_journal)
+		store_audit_deliveries(server_store(w->sess->srv), w->id,
+		    w->topic, handle_rcpt, handle_nrcpt);
 	handle_nrcpt = 0;
 }
 
@@ -310,6 +380,29 @@ handle_publish_rate(struct session *s, struct refusal *r)
 	    (long long)((wait + 999) / 1000));
 }
 
+/*
+ * An exercise alert on a broker without bench.allow: refused, and journalled
+ * once per session (a benchmark would otherwise add a record per alert).
+ */
+static int
+handle_exercise_refused(struct session *s, struct refusal *r)
+{
+	if (server_config(s->srv)->bench_allow)
+		return 0;
+	if (!s->exercise_refused) {
+		s->exercise_refused = true;
+		log_info("session %llu: %s refused exercise alerts: bench.allow "
+		    "is false", (unsigned long long)s->serial, s->endpoint);
+		sess_audit(s, "publish_refused", NULL, "exercise alerts refused "
+		    "(bench.allow is false); later ones of this session are not "
+		    "recorded one by one", false);
+	}
+	return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
+	    "exercise alerts (ccc bench) are refused: this broker does not "
+	    "allow them (bench.allow is false); the alert was neither stored "
+	    "nor delivered");
+}
+
 static int
 handle_publish(struct session *s, const Ccc__V1__Envelope *env,
     struct refusal *r)
@@ -327,6 +420,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	if (a == NULL)
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
 		    false, "publish carries no alert");
+	if (a->exercise && handle_exercise_refused(s, r) < 0)
+		return -1;
 	if (alert_validate(a, s->reg, now, why, sizeof(why)) < 0) {
 		sess_audit(s, "publish_refused", NULL, why, false);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
@@ -378,6 +473,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 		memcpy(w->dsubs, dsubs, w->ndsubs * sizeof(uint64_t));
 	}
 	s->published++;
+	s->exercise += a->exercise;
 	sp.id = w->id;
 	sp.origin = s->endpoint;
 	sp.topic = w->topic;
@@ -391,6 +487,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.restricted = plan.no_forward;
 	sp.refs = a->references;
 	sp.nrefs = a->n_references;
+	sp.exercise = a->exercise;
 	memset(&sp.audit, 0, sizeof(sp.audit));
 	sp.audit.endpoint = s->endpoint;
 	sp.audit.subject = s->subject;

@@ -2,6 +2,11 @@
  * main.c — cccd's command line: load and check the configuration and the
  * registry, then run the broker in the foreground. Start-up failures are
  * reported with the file and line at fault and exit 1.
+ *
+ * The flags live in one table, main_flags[], which --help prints; the
+ * hidden --help-roff options|config prints it, or config.c's table of
+ * configuration keys, as man(7) source for the pages cccd(8) and
+ * cccd.yaml(5) that the build makes (docs/man/).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,15 +24,45 @@
 #include "log.h"
 #include "priv.h"
 #include "registry.h"
+#include "roff.h"
 #include "server.h"
 #include "store.h"
 #include "tls.h"
 
 #define DEFAULT_CONFIG	"/etc/ccc/cccd.yaml"
 
+/* One flag of cccd, as --help and the manual page show it. */
+struct main_flag {
+	const char	*name;		/* without "--" */
+	char		 letter;	/* short form, or 0 */
+	const char	*arg;		/* value placeholder; NULL: a switch */
+	const char	*help;
+};
+
+static const struct main_flag main_flags[] = {
+	{ "config", 'c', "FILE", "configuration file (default "
+	    DEFAULT_CONFIG ")" },
+	{ "check-config", 't', "FILE", "validate FILE, the registry and the "
+	    "TLS files it names, then exit (0 when valid)" },
+	{ "verify-audit", 0, NULL, "check the hash chain of the audit journal "
+	    "in the data_dir of the configuration, then exit (0 intact, 1 "
+	    "broken or unreadable)" },
+	{ "accept-store-loss", 0, NULL, "start although the store lost "
+	    "committed transactions (damaged write-ahead log, journal short of "
+	    "ccc.db-head); the loss is logged and journalled" },
+	{ "dead-letters", 0, NULL, "list the alerts that durable subscriptions "
+	    "gave up on (dead-letter list), then exit" },
+	{ "help", 'h', NULL, "this text and the configuration keys" },
+	{ "version", 'V', NULL, "print the version and exit" },
+};
+
+#define MAIN_NFLAGS	(sizeof(main_flags) / sizeof(main_flags[0]))
+
 static void
 usage(FILE *fp)
 {
+	const struct main_flag *fl;
+
 	fprintf(fp,
 	    "usage: cccd [--config FILE] [--accept-store-loss]\n"
 	    "       cccd --check-config FILE\n"
@@ -37,28 +72,48 @@ usage(FILE *fp)
 	    "\n"
 	    "The ccc alert broker: mutual-TLS publish/subscribe for the Common\n"
 	    "Contact Centre. Runs in the foreground and logs to stderr.\n"
-	    "\n"
-	    "  -c, --config FILE        configuration file (default %s)\n"
-	    "  -t, --check-config FILE  validate FILE, the registry and the TLS\n"
-	    "                           files it names, then exit (0 when valid)\n"
-	    "      --verify-audit       check the hash chain of the audit journal in\n"
-	    "                           the data_dir of the configuration, then exit\n"
-	    "                           (0 intact, 1 broken or unreadable)\n"
-	    "      --accept-store-loss  start although the store lost committed\n"
-	    "                           transactions (damaged write-ahead log,\n"
-	    "                           journal short of ccc.db-head); the loss is\n"
-	    "                           logged and journalled\n"
-	    "      --dead-letters       list the alerts that durable subscriptions\n"
-	    "                           gave up on (dead-letter list), then exit\n"
-	    "  -h, --help               this text and the configuration keys\n"
-	    "  -V, --version            print the version and exit\n"
-	    "\n"
+	    "\n");
+	for (size_t i = 0; i < MAIN_NFLAGS; i++) {
+		fl = &main_flags[i];
+		if (fl->letter != 0)
+			fprintf(fp, "  -%c, --%s", fl->letter, fl->name);
+		else
+			fprintf(fp, "  --%s", fl->name);
+		fprintf(fp, "%s%s\n", fl->arg != NULL ? " " : "",
+		    fl->arg != NULL ? fl->arg : "");
+		config_print_wrapped(fp, 8, fl->help);
+	}
+	fprintf(fp, "\n"
 	    "Signals: SIGTERM/SIGINT shut down gracefully (twice: at once);\n"
 	    "SIGHUP reloads the registry file and the TLS files (certificate,\n"
 	    "key, CAs, CRLs).\n"
-	    "\n",
-	    DEFAULT_CONFIG);
+	    "\n");
 	config_print_help(fp);
+}
+
+/*
+ * --help-roff WHAT: the flags (options) or the configuration keys (config)
+ * as man(7) source. Returns the exit status.
+ */
+static int
+main_help_roff(const char *what)
+{
+	const struct main_flag *fl;
+
+	if (strcmp(what, "config") == 0) {
+		config_print_roff(stdout);
+		return 0;
+	}
+	if (strcmp(what, "options") != 0) {
+		fprintf(stderr, "cccd: --help-roff takes options or config\n");
+		return 2;
+	}
+	for (size_t i = 0; i < MAIN_NFLAGS; i++) {
+		fl = &main_flags[i];
+		roff_option(stdout, fl->letter, fl->name, fl->arg, fl->help,
+		    NULL);
+	}
+	return 0;
 }
 
 /* A start-up failure on stderr, with its priority under journald. */
@@ -171,6 +226,7 @@ main(int argc, char **argv)
 		{ "verify-audit", no_argument, NULL, 'A' },
 		{ "dead-letters", no_argument, NULL, 'D' },
 		{ "accept-store-loss", no_argument, NULL, 'L' },
+		{ "help-roff", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = DEFAULT_CONFIG, *check = NULL;
@@ -206,6 +262,8 @@ main(int argc, char **argv)
 		case 'L':
 			store_accept_loss(true);
 			break;
+		case 'R':
+			return main_help_roff(optarg);
 		default:
 			fprintf(stderr, "cccd: run 'cccd --help' for usage\n");
 			return 2;

@@ -50,7 +50,8 @@ bool	policy_restricted(const Ccc__V1__Alert *a);
  * Plan the alert a (validated; origin the publishing endpoint) on topic.
  * Returns 0, or -1 with why[] when the alert cannot be published as it is:
  * a named recipient the access rules do not let receive it, or a restricted
- * alert with nobody to receive it. Free with policy_plan_free.
+ * alert with nobody to receive it. Routing rules do not apply to an
+ * exercise alert. Free with policy_plan_free.
  */
 int	policy_plan(const struct registry *reg, const Ccc__V1__Alert *a,
 	    const char *origin, const char *topic, struct policy_plan *p,

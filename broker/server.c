@@ -22,7 +22,9 @@
  * clock further ahead (a step of the wall clock) is not believed: the run
  * uses the expected time and the log says so, until the clock comes back
  * or has kept the same lead for as long as the lead itself. Must never
- * purge on the strength of one reading of the wall clock.
+ * purge on the strength of one reading of the wall clock. The start and
+ * each run also remove the exercise alerts no durable subscription waits
+ * for any more, whatever their age.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -213,6 +215,8 @@ server_purge_cb(evutil_socket_t fd, short what, void *arg)
 	if (!srv->purging) {
 		srv->purge_now = server_purge_time(srv);
 		srv->purging = true;
+		/* what the sessions' closes left: forgotten or read late */
+		store_exercise_purge(srv->store, NULL, NULL, NULL);
 	}
 	store_purge(srv->store, srv->purge_now, srv->clock_wall,
 	    srv->cfg->retain_alerts, srv->cfg->retain_audit,
@@ -288,6 +292,7 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->topics = topic_tree_new();
 	if ((srv->store = store_open(srv->base, cfg->data_dir, err, errlen)) == NULL)
 		goto fail;
+	store_journal_exercise(srv->store, cfg->bench_journal);
 	/* retention's first expectation: its last run's (none: the clock) */
 	srv->clock_mono = time_mono_us();
 	if ((srv->clock_wall = store_retention_time(srv->store)) == 0)
@@ -308,6 +313,8 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
 	srv->stop_timer = evtimer_new(srv->base, server_stop_timer_cb, srv);
 	srv->purge_timer = evtimer_new(srv->base, server_purge_cb, srv);
+	/* exercise alerts a crash left behind, unless still awaited */
+	store_exercise_purge(srv->store, NULL, NULL, NULL);
 	if (cfg->retain_alerts != 0 || cfg->retain_audit != 0)
 		server_purge_arm(srv, 1, 0);	/* a first run soon after start */
 	evsignal_add(srv->sig_term, NULL);

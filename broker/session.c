@@ -15,7 +15,9 @@
  *     also covers a client that sends requests but never reads the replies;
  *   - a peer's fault closes that session only; nothing here calls fatal();
  *   - a session is freed only by sess_reap(), from its own event, never
- *     inside a bufferevent callback that still uses it.
+ *     inside a bufferevent callback that still uses it;
+ *   - at close, the exercise alerts it published or took are removed from
+ *     the store once no durable subscription waits for them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -344,6 +346,30 @@ sess_reap(struct session *s)
 	event_active(s->reaper, EV_TIMEOUT, 0);
 }
 
+/*
+ * The session published or took exercise alerts: remove those no durable
+ * subscription still waits for. A publishing session's one journal record
+ * stands for all its exercise alerts, which get none of their own.
+ */
+static void
+sess_exercise_end(struct session *s)
+{
+	struct audit_rec r = {
+		.event = "exercise", .endpoint = s->endpoint,
+		.subject = s->subject, .fingerprint = s->fingerprint,
+		.peer = s->peer,
+	};
+	char detail[128];
+
+	if (s->exercise == 0 && !s->exercise_rx)
+		return;
+	snprintf(detail, sizeof(detail), "published=%llu under exercise/",
+	    (unsigned long long)s->exercise);
+	r.detail = detail;
+	store_exercise_purge(server_store(s->srv), s->exercise > 0 ? &r : NULL,
+	    NULL, NULL);
+}
+
 void
 sess_close(struct session *s, const char *reason)
 {
@@ -354,6 +380,7 @@ sess_close(struct session *s, const char *reason)
 	    s->endpoint[0] ? s->endpoint : "", s->endpoint[0] ? " from " : "",
 	    s->peer, reason, (unsigned long long)s->frames_in,
 	    (unsigned long long)s->published, (unsigned long long)s->delivered);
+	sess_exercise_end(s);
 	if (s->state == SESS_READY)
 		sess_audit(s, "session_close", NULL, reason, false);
 	if (s->close_reason == METRICS_CLOSE_OTHER && server_stopping(s->srv))

@@ -92,6 +92,11 @@ struct session {
 
 	/* counters for the close log line */
 	uint64_t		 frames_in, published, delivered;
+
+	/* exercise traffic (ccc bench): its alerts are removed at close */
+	uint64_t		 exercise;		/* exercise alerts published */
+	bool			 exercise_rx;		/* durable exercise deliveries sent */
+	bool			 exercise_refused;	/* the refusal is journalled */
 	int			 close_reason;	/* enum metrics_close, counted by sess_close() */
 
 	/* store operations that will call back with this session */

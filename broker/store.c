@@ -59,6 +59,7 @@ struct store {
 	struct store_op		*unsynced, *unsynced_tail;  /* committed, for the syncer */
 	struct store_op		*done, *done_tail;	/* synced, waiting for the loop */
 	bool			 stopping;
+	bool			 journal_exercise;	/* store_journal_exercise() */
 	pthread_t		 syncer;
 	pthread_cond_t		 sync_wake;
 	bool			 sync_stopping;
@@ -254,6 +255,7 @@ store_op_free_inputs(struct store_op *op)
 	case OP_PURGE:
 	case OP_REG_LIST:
 	case OP_COUNTS:
+	case OP_EXERCISE:
 		break;
 	}
 }
@@ -492,6 +494,23 @@ store_purge(struct store *st, int64_t now, int64_t expect,
 }
 
 void
+store_journal_exercise(struct store *st, bool per_alert)
+{
+	st->journal_exercise = per_alert;
+}
+
+void
+store_exercise_purge(struct store *st, const struct audit_rec *audit,
+    store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_EXERCISE, cb, arg);
+
+	if (audit != NULL)
+		store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
 store_history(struct store *st, int64_t since, uint64_t after_seq,
     uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
     store_cb *cb, void *arg)
@@ -544,6 +563,8 @@ store_publish(struct store *st, const struct store_publish *p,
 	in->restricted = p->restricted;
 	in->refs = store_strv_copy(p->refs, p->nrefs);
 	in->nrefs = p->nrefs;
+	in->exercise = p->exercise;
+	in->journal_exercise = st->journal_exercise;
 	store_audit_copy(&op->audit, &p->audit);
 	store_enqueue(st, op);
 }
@@ -617,6 +638,7 @@ store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 	op->u.ack.tags = xcalloc(ntags, sizeof(uint64_t));
 	memcpy(op->u.ack.tags, tags, ntags * sizeof(uint64_t));
 	op->u.ack.ntags = ntags;
+	op->u.ack.journal_exercise = st->journal_exercise;
 	store_enqueue(st, op);
 }
 

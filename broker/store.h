@@ -191,6 +191,12 @@ struct store_publish {
 	char *const	*refs;
 	size_t		 nrefs;
 	/*
+	 * An exercise alert (topic under exercise/): stored without a
+	 * "publish" record and acknowledged without "ack" records (unless
+	 * store_journal_exercise), removed by store_exercise_purge.
+	 */
+	bool		 exercise;
+	/*
 	 * The publish's audit record, written in the same transaction; its
 	 * event becomes "publish", "publish_duplicate" or "publish_conflict".
 	 */
@@ -295,6 +301,19 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
 void	store_purge(struct store *st, int64_t now, int64_t expect,
 	    uint32_t retain_alerts, uint32_t retain_audit, size_t batch,
 	    store_cb *cb, void *arg);
+/*
+ * Delete every exercise alert (store_publish's exercise) that no durable
+ * subscription still has open, with all its deliveries; res->purged says
+ * how many. When audit is not NULL, its record is written with
+ * " removed=N" appended to its detail.
+ */
+void	store_exercise_purge(struct store *st, const struct audit_rec *audit,
+	    store_cb *cb, void *arg);
+/*
+ * At start-up, before any operation is queued: journal exercise alerts'
+ * publishes and acknowledgements one by one, as live ones (bench.journal).
+ */
+void	store_journal_exercise(struct store *st, bool per_alert);
 /*
  * Registry revisions. Commit: a new revision numbered base + 1, with the
  * inbox of every endpoint in inboxes created if missing (res->ids), the

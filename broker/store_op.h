@@ -21,7 +21,7 @@
 /* What an operation does; names the member of struct store_op's u it uses. */
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
     OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE, OP_REG_COMMIT, OP_REG_PROPOSE,
-    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS };
+    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS, OP_EXERCISE };
 
 /* Text fields of struct store_regchange, in order. */
 enum { RC_AUTHOR, RC_APPROVED_BY, RC_SOURCE, RC_COMMENT, RC_CHANGES,
@@ -48,6 +48,8 @@ struct store_op_publish {
 	bool		 restricted;	/* recipients may not re-disseminate it */
 	char		**refs;		/* alerts it references */
 	size_t		 nrefs;
+	bool		 exercise;	/* an exercise alert (topic under exercise/) */
+	bool		 journal_exercise; /* journal it as a live one (bench.journal) */
 };
 
 /* Inputs of store_subscribe. */
@@ -75,6 +77,7 @@ struct store_op_ack {
 	uint64_t	 dsub_id;
 	uint64_t	*tags;
 	size_t		 ntags;
+	bool		 journal_exercise; /* journal acks of exercise alerts */
 };
 
 /* Inputs of store_audit_batch and store_audit_deliveries. */
@@ -129,8 +132,8 @@ struct store_op_reglist {
 
 /*
  * One queued operation. The header fields are common to every kind; the
- * inputs are the member of u that kind names (owned copies; counts has
- * none).
+ * inputs are the member of u that kind names (owned copies; counts and
+ * exercise have none).
  */
 struct store_op {
 	struct store_op		*next;		/* queue, then syncer, then done list */

@@ -113,6 +113,12 @@ topic_pattern_check(const char *pattern, char *why, size_t whylen)
 }
 
 bool
+topic_is_exercise(const char *topic)
+{
+	return strncmp(topic, TOPIC_EXERCISE, strlen(TOPIC_EXERCISE)) == 0;
+}
+
+bool
 topic_match(const char *pattern, const char *topic)
 {
 	const char *p = pattern, *t = topic;

@@ -2,7 +2,8 @@
  * topic.h — topics, topic patterns, and the subscription tree.
  *
  * A topic is "alerts/<category>/<border>/<crossing>", derived by the broker
- * from a validated alert. A pattern is a topic whose levels may be "+" (any
+ * from a validated alert; an exercise alert's starts with "exercise/"
+ * instead, so that no pattern under "alerts/" matches it. A pattern is a topic whose levels may be "+" (any
  * one level) or, as the last level only, "#" (any number of levels, zero
  * included). Levels are 1..64 characters of [a-z0-9_-]; at most 8 levels.
  *
@@ -18,6 +19,11 @@
 
 #define TOPIC_MAX_LEN		256
 #define TOPIC_MAX_LEVELS	8
+#define TOPIC_LIVE		"alerts/"	/* the first level of live topics */
+#define TOPIC_EXERCISE		"exercise/"	/* ... and of exercise topics */
+
+/* True when a topic or pattern lies under TOPIC_EXERCISE. */
+bool	topic_is_exercise(const char *topic);
 
 /* Check a pattern's syntax. On error returns false and why[] says what is wrong. */
 bool	topic_pattern_check(const char *pattern, char *why, size_t whylen);

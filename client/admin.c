@@ -15,8 +15,10 @@
  * Output: aligned tables and indented blocks for people; with --json one
  * line of JSON for scripts — the registry's own JSON for list and show, the
  * broker's status object for status, the AdminReply (pbjson) otherwise.
- * Exit status as everywhere in ccc: 0 done (a change that became a proposal
- * included), 1 refused by the broker or failed, 2 usage error.
+ * Exit status as everywhere in ccc (cli.h, cli_exit()): 0 done (a change
+ * that became a proposal included), 64 usage error, 77 not allowed, 69
+ * otherwise refused by the broker or naming an item that does not exist or
+ * exists already, and the other sysexits.h values of ccc help.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,10 +52,11 @@ enum {
 static const struct cli_flag admin_flags[A_NFLAGS] = {
 	[A_JSON] = { "json", NULL, "print the result as one line of JSON, for "
 	    "scripts", NULL },
-	[A_JSON_IN] = { "json", "FILE", "the alert, one JSON object as for ccc "
-	    "publish --json (\"-\": standard input)", NULL },
-	[A_REPLY_JSON] = { "reply-json", NULL, "print the explanation as one "
-	    "line of JSON", NULL },
+	[A_JSON_IN] = { "json", cli_arg_form_file, "the alert, one JSON object "
+	    "as for ccc publish --json (\"-\": standard input); FORM ccc "
+	    "(default) or proto3", NULL },
+	[A_REPLY_JSON] = { "reply-json", cli_arg_form, "print the explanation "
+	    "as one line of JSON; FORM ccc (default) or proto3", NULL },
 	[A_COMMENT] = { "comment", "TEXT", "why: kept with the revision or "
 	    "the proposal, shown by history and pending", NULL },
 	[A_DRY_RUN] = { "dry-run", NULL, "validate and show the diff, and "
@@ -323,7 +326,8 @@ static const struct admin_cmd admin_cmds[] = {
 	{ "route", "remove", "ID", "remove a routing rule", "ID", F_CHANGE,
 	    admin_remove },
 
-	{ NULL, "explain", "--json FILE [--origin ENDPOINT] [--reply-json]",
+	{ NULL, "explain", "--json[=FORM] FILE [--origin ENDPOINT] "
+	    "[--reply-json[=FORM]]",
 	    "which endpoints would receive an alert if it were published now, "
 	    "through which subscriptions and routes, and why the others would "
 	    "not; nothing is published", NULL,
@@ -383,6 +387,23 @@ admin_table(const struct admin_cmd *cmd, struct cli_flag *table, int *which)
 		which[n++] = f;
 	}
 	memset(&table[n], 0, sizeof(table[n]));
+}
+
+void
+admin_doc(admin_doc_fn fn, void *ctx)
+{
+	struct cli_flag table[A_NFLAGS + 1];
+	int which[A_NFLAGS];
+	char words[ADMIN_NAME_LEN];
+
+	for (size_t k = 0; k < ADMIN_N(admin_cmds); k++) {
+		const struct admin_cmd *cmd = &admin_cmds[k];
+
+		snprintf(words, sizeof(words), "%s%s%s", cmd->noun != NULL ?
+		    cmd->noun : "", cmd->noun != NULL ? " " : "", cmd->verb);
+		admin_table(cmd, table, which);
+		fn(ctx, words, cmd->synopsis, cmd->help, table);
+	}
 }
 
 static void
@@ -475,9 +496,10 @@ admin_help(FILE *f)
 	    "of a command: ccc admin COMMAND --help (e.g. ccc admin route add "
 	    "--help).\n"
 	    "\n"
-	    "Exit status: 0 success (a change awaiting approval included), 1 "
-	    "refused by\n"
-	    "the broker or failed, 2 usage error.\n", f);
+	    "Exit status: 0 success (a change awaiting approval included), 64 "
+	    "usage error,\n"
+	    "77 not allowed, 69 otherwise refused or no such item; the others "
+	    "as in ccc help.\n", f);
 }
 
 /* The command named by argv[*i] (and argv[*i + 1] for a NOUN); NULL: none. */
@@ -772,7 +794,7 @@ admin_print_json(const json_t *v)
 
 	if (s == NULL) {
 		fprintf(stderr, "ccc: cannot write the reply as JSON\n");
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	printf("%s\n", s);
 	free(s);
@@ -783,13 +805,13 @@ admin_print_json(const json_t *v)
 static int
 admin_print_reply_json(const Ccc__V1__AdminReply *reply)
 {
-	json_t *obj = pbjson_from_message(&reply->base);
+	json_t *obj = pbjson_from_message(&reply->base, cli_json_form);
 	int status;
 
 	if (obj == NULL) {
 		fprintf(stderr, "ccc: the broker's reply cannot be written as "
 		    "JSON\n");
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	status = admin_print_json(obj);
 	json_decref(obj);
@@ -848,7 +870,7 @@ admin_outcome(const struct admin_run *r, const Ccc__V1__AdminReply *reply)
 
 /* ---- requests --------------------------------------------------------------- */
 
-/* Send req and wait for the reply; a refusal is reported (exit status 1). */
+/* Send req and wait for the reply; a refusal is reported (cli_exit()). */
 static int
 admin_call(struct admin_run *r, const Ccc__V1__AdminRequest *req,
     Ccc__V1__AdminReply **reply)
@@ -858,7 +880,7 @@ admin_call(struct admin_run *r, const Ccc__V1__AdminRequest *req,
 	if (ccc_admin(r->c, req, reply, &err) == 0)
 		return CLI_EXIT_OK;
 	cli_report(r->name, &err);
-	return CLI_EXIT_FAIL;
+	return cli_exit(&err);
 }
 
 /*
@@ -888,7 +910,7 @@ admin_registry(struct admin_run *r, uint64_t *rev, json_t **doc)
 		    *doc == NULL ? jerr.text : "");
 		json_decref(*doc);
 		*doc = NULL;
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	return CLI_EXIT_OK;
 }
@@ -1066,7 +1088,7 @@ admin_show(struct admin_run *r)
 		fprintf(stderr, "ccc: no %s \"%s\" in the registry (revision %"
 		    PRIu64 ")\n", r->coll->noun, r->arg, rev);
 		json_decref(doc);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_UNAVAILABLE;
 	}
 	if (r->set[A_JSON]) {
 		status = admin_print_json(item);
@@ -1103,7 +1125,7 @@ admin_add(struct admin_run *r)
 		    "); change it with: ccc admin %s update %s\n", r->coll->noun,
 		    id, rev, r->coll->noun, id);
 		json_decref(doc);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_UNAVAILABLE;
 	}
 	item = json_object();
 	admin_merge(r, item);
@@ -1113,7 +1135,7 @@ admin_add(struct admin_run *r)
 	if (text == NULL) {
 		fprintf(stderr, "ccc: cannot write the %s as JSON\n",
 		    r->coll->noun);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	status = admin_edit(r, rev, CCC__V1__REGISTRY_EDIT__KIND__KIND_PUT, id,
 	    text);
@@ -1136,7 +1158,7 @@ admin_update(struct admin_run *r)
 		    PRIu64 "); add it with: ccc admin %s add\n", r->coll->noun,
 		    r->arg, rev, r->coll->noun);
 		json_decref(doc);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_UNAVAILABLE;
 	}
 	admin_merge(r, item);
 	text = json_dumps(item, CLI_JSON_FLAGS);
@@ -1144,7 +1166,7 @@ admin_update(struct admin_run *r)
 	if (text == NULL) {
 		fprintf(stderr, "ccc: cannot write the %s as JSON\n",
 		    r->coll->noun);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	status = admin_edit(r, rev, CCC__V1__REGISTRY_EDIT__KIND__KIND_PUT,
 	    r->arg, text);
@@ -1251,17 +1273,17 @@ admin_export(struct admin_run *r)
 	if ((f = fopen(out, "w")) == NULL) {
 		fprintf(stderr, "ccc: cannot create %s: %s\n", out,
 		    strerror(errno));
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_CANTCREAT;
 	} else if (fputs(reply->document, f) == EOF || fflush(f) != 0 ||
 	    ferror(f)) {
 		fprintf(stderr, "ccc: cannot write %s: %s\n", out,
 		    strerror(errno));
 		fclose(f);
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_CANTCREAT;
 	} else if (fclose(f) != 0) {
 		fprintf(stderr, "ccc: cannot write %s: %s\n", out,
 		    strerror(errno));
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_CANTCREAT;
 	} else
 		printf("revision %" PRIu64 " written to %s\n", reply->revision,
 		    out);
@@ -1280,7 +1302,7 @@ admin_apply(struct admin_run *r)
 	int status;
 
 	if ((text = admin_slurp(path)) == NULL)
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_NOINPUT;
 	ch.base_revision = r->num[A_BASE];
 	ch.document = text;
 	ch.document_name = admin_unconst(strcmp(path, "-") == 0 ?
@@ -1462,9 +1484,12 @@ admin_reject(struct admin_run *r)
 
 /* ---- explain, status, reload-tls ------------------------------------------------ */
 
-/* The alert of --json FILE, origin from --origin; NULL after saying why. */
+/*
+ * The alert of --json FILE, origin from --origin; NULL after saying why,
+ * with the exit status in *status.
+ */
 static Ccc__V1__Alert *
-admin_read_alert(const struct admin_run *r)
+admin_read_alert(const struct admin_run *r, int *status)
 {
 	const char *path = r->val[A_JSON_IN];
 	Ccc__V1__Alert *a;
@@ -1472,8 +1497,10 @@ admin_read_alert(const struct admin_run *r)
 	json_t *obj;
 	char *text, why[512];
 
+	*status = CLI_EXIT_NOINPUT;
 	if ((text = admin_slurp(path)) == NULL)
 		return NULL;
+	*status = CLI_EXIT_DATAERR;
 	obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	free(text);
 	if (obj == NULL) {
@@ -1483,7 +1510,7 @@ admin_read_alert(const struct admin_run *r)
 		return NULL;
 	}
 	a = (Ccc__V1__Alert *)(void *)pbjson_to_message(
-	    &ccc__v1__alert__descriptor, obj, why, sizeof(why));
+	    &ccc__v1__alert__descriptor, obj, cli_json_form, why, sizeof(why));
 	json_decref(obj);
 	if (a == NULL) {
 		fprintf(stderr, "ccc: %s: %s\n", strcmp(path, "-") == 0 ?
@@ -1509,8 +1536,8 @@ admin_explain(struct admin_run *r)
 	char *via;
 	int status;
 
-	if ((ex.alert = admin_read_alert(r)) == NULL)
-		return CLI_EXIT_FAIL;
+	if ((ex.alert = admin_read_alert(r, &status)) == NULL)
+		return status;
 	req.op_case = CCC__V1__ADMIN_REQUEST__OP_EXPLAIN;
 	req.explain = &ex;
 	status = admin_call(r, &req, &reply);
@@ -1798,7 +1825,7 @@ admin_status(struct admin_run *r)
 	obj = json_loads(reply->status_json, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL || !json_is_object(obj)) {
 		fprintf(stderr, "ccc: the broker's status is not a JSON object\n");
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_SOFTWARE;
 	} else if (r->set[A_JSON])
 		status = admin_print_json(obj);
 	else
@@ -1920,7 +1947,7 @@ admin_main(const struct cli_global *g, int argc, char **argv, int i)
 		return status;
 	status = cmd->run(&r);
 	if (cli_flush() < 0)
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_IOERR;
 	ccc_close(r.c);
 	return status;
 }

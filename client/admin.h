@@ -19,6 +19,16 @@
  * the exit status: 0 done, 1 refused by the broker or failed, 2 usage.
  */
 int	admin_main(const struct cli_global *g, int argc, char **argv, int i);
+/* One admin command, for ccc help --roff and the completions (clidoc.c). */
+typedef void	(*admin_doc_fn)(void *ctx, const char *words,
+		    const char *synopsis, const char *help,
+		    const struct cli_flag *flags);
+/*
+ * Call fn for every admin command in the order of ccc help admin: words
+ * "endpoint add" or "status", the usage after them, the one-line help and
+ * the command's flags (ended by a NULL name; valid during the call).
+ */
+void	admin_doc(admin_doc_fn fn, void *ctx);
 /* The overview of every admin command (ccc help admin). */
 void	admin_help(FILE *f);
 /*

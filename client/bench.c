@@ -23,7 +23,11 @@
  *   5. Hold the idle sessions for hold_s seconds, read the broker's RSS
  *      again, print the report, close everything.
  *
- * Alerts: publisher p's alert seq has category seq mod 9 and section
+ * Alerts: exercise alerts (Alert.exercise), which the broker refuses unless
+ * its bench.allow is set and publishes on exercise/ topics, apart from the
+ * live alerts/ ones: subscribers' patterns lie under exercise/ too. The
+ * broker removes them from its store when the run's sessions close.
+ * Publisher p's alert seq has category seq mod 9 and section
  * (seq / 9 + p) mod |sections|, so every topic of the 9 x |sections| is used
  * evenly. The payload is the alert itself: `details` holds filler so that
  * the encoded alert has --bytes bytes; `remarks` carries "ccc-bench RUN K
@@ -432,7 +436,8 @@ bench_plan(struct bench *b)
 	for (size_t s = 0; s < b->nsec; s++)
 		for (unsigned c = 0; c < BENCH_CATEGORIES; c++)
 			b->topics[s * BENCH_CATEGORIES + c] = xasprintf(
-			    "alerts/%s/%s", bench_category(c), b->sections[s]);
+			    BENCH_TOPICS "%s/%s", bench_category(c),
+			    b->sections[s]);
 
 	b->ngroups = o->groups > 1 ? o->groups : 1;
 	b->patterns = xcalloc(b->ngroups, sizeof(*b->patterns));
@@ -445,14 +450,15 @@ bench_plan(struct bench *b)
 		}
 		for (unsigned c = g; c < BENCH_CATEGORIES; c += b->ngroups)
 			b->patterns[g][b->npatterns[g]++] = xasprintf(
-			    "alerts/%s/#", bench_category(c));
+			    BENCH_TOPICS "%s/#", bench_category(c));
 	}
 	if (b->ngroups == 1)
 		snprintf(b->pattern_desc, sizeof(b->pattern_desc), "%s",
 		    o->pattern);
 	else
 		snprintf(b->pattern_desc, sizeof(b->pattern_desc),
-		    "alerts/CATEGORY/# for the categories of group s mod %u",
+		    BENCH_TOPICS "CATEGORY/# for the categories of group s "
+		    "mod %u",
 		    b->ngroups);
 
 	b->match = xcalloc((size_t)b->ngroups * b->ntopics, sizeof(bool));
@@ -517,6 +523,7 @@ bench_alert_init(struct bench *b, const char *longest_section)
 	b->alert.handling = CCC__V1__HANDLING__HANDLING_H1;
 	b->alert.section = (char *)(uintptr_t)longest_section;
 	b->alert.summary = (char *)(uintptr_t)"ccc bench: load test alert";
+	b->alert.exercise = true;
 	memset(b->remarks, 'f', BENCH_REMARKS_LEN);
 	b->remarks[BENCH_REMARKS_LEN] = '\0';
 	b->alert.remarks = b->remarks;
@@ -1300,7 +1307,7 @@ bench_defaults(struct bench_opts *o)
 	o->count = 10000;
 	o->bytes = 512;
 	o->window = 100;
-	o->pattern = "alerts/#";
+	o->pattern = BENCH_TOPICS "#";
 	o->groups = 1;
 	o->sections = BENCH_DEFAULT_SECTIONS;
 	o->conn_window = 32;
@@ -1333,7 +1340,7 @@ bench_scenario(char sc, struct bench_opts *p)
 		p->publishers = presets[i].pubs;
 		p->subscribers = presets[i].subs;
 		p->groups = presets[i].groups;
-		p->pattern = "alerts/#";
+		p->pattern = BENCH_TOPICS "#";
 		p->count = presets[i].count;
 		p->rate = presets[i].rate;
 		p->hold_s = presets[i].hold;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #define BENCH_CATEGORIES	9	/* categories publishers cycle through */
+#define BENCH_TOPICS		"exercise/"	/* the exercise alerts' topics */
 #define BENCH_MAX_SECTIONS	64
 #define BENCH_DEFAULT_SECTIONS	"tr-bg/kapikule,tr-bg/hamzabeyli," \
 				"tr-bg/derekoy,tr-bg/strandzha,tr-gr/ipsala," \
@@ -43,7 +44,7 @@ struct bench_opts {
 	bool		 durable;	/* durable subscriptions (acknowledged) */
 	bool		 resume;	/* connections resume TLS sessions */
 	enum bench_backlog backlog;
-	const char	*pattern;	/* every subscriber's pattern (groups == 1) */
+	const char	*pattern;	/* every subscriber's pattern (groups == 1), under exercise/ */
 	unsigned	 groups;	/* > 1: subscribers split the categories */
 	const char	*sections;	/* comma-separated; publishers cycle through them */
 	unsigned	 conn_window;	/* connections set up at once */

@@ -117,9 +117,11 @@ struct ccc_client {
 	int			 timeout_ms;	/* blocking waits and writes */
 	char			*client_name;	/* for Hello, again on reconnecting */
 	bool			 receipts;	/* Hello.receipts */
+	bool			 names;		/* Hello.names */
 
 	bool			 welcomed;	/* Hello/Welcome done */
 	char			*endpoint;	/* from Welcome */
+	Ccc__V1__Envelope	*welcome;	/* the last Welcome, for its names */
 	uint32_t		 max_frame;	/* Envelope bytes the broker accepts */
 	uint64_t		 next_id;	/* next request id */
 
@@ -166,6 +168,7 @@ static int	ccc_vfail(struct ccc_error *err, int code, bool fatal,
 		    bool transient, const char *fmt, va_list ap)
 		    __attribute__((format(printf, 5, 0)));
 static bool	ccc_track(ccc_client *, const Ccc__V1__Envelope *);
+static void	ccc_disconnect(ccc_client *);
 static int	ccc_subscribe_fill(Ccc__V1__Subscribe *, const char *, int64_t,
 		    const char *const *, size_t, struct ccc_error *);
 
@@ -1361,6 +1364,7 @@ ccc_hello(ccc_client *c, int64_t deadline, struct ccc_error *err)
 	hello.protocol_version = CCC_PROTOCOL_VERSION;
 	hello.client_name = c->client_name;
 	hello.receipts = c->receipts;
+	hello.names = c->names;
 	env.body_case = CCC__V1__ENVELOPE__BODY_HELLO;
 	env.hello = &hello;
 	if (ccc_request(c, &env, CCC__V1__ENVELOPE__BODY_WELCOME, deadline,
@@ -1387,10 +1391,36 @@ ccc_hello(ccc_client *c, int64_t deadline, struct ccc_error *err)
 	c->max_frame = w->max_frame_size != 0 ? w->max_frame_size :
 	    FRAME_MAX_DEFAULT;
 	c->welcomed = true;
+	frame_free(c->welcome);
+	c->welcome = reply;	/* kept for ccc_section_name() */
+	reply = NULL;
 	rc = 0;
 out:
 	frame_free(reply);
 	return rc;
+}
+
+/*
+ * Open the session: TCP, TLS, Hello/Welcome. A broker older than
+ * Hello.names refuses the field it does not know (a fatal MALFORMED_FRAME);
+ * then once more without asking for the names, which are only shown.
+ */
+static int
+ccc_open(ccc_client *c, int64_t deadline, struct ccc_error *err)
+{
+	if (ccc_tcp_connect(c, deadline, err) < 0 ||
+	    ccc_tls_start(c, deadline, err) < 0)
+		return -1;
+	if (ccc_hello(c, deadline, err) == 0)
+		return 0;
+	if (!c->names ||
+	    err->code != CCC__V1__ERROR_CODE__ERROR_CODE_MALFORMED_FRAME)
+		return -1;
+	c->names = false;
+	ccc_disconnect(c);
+	c->in_off = c->in_len = c->out_len = 0;
+	c->dead = c->tls_broken = false;
+	return ccc_open(c, deadline, err);
 }
 
 /* ---- public API ---------------------------------------------------------- */
@@ -1430,15 +1460,13 @@ ccc_connect(const struct ccc_options *opts, ccc_client **out,
 	c->client_name = xstrdup(opts->client_name != NULL ? opts->client_name :
 	    "libccc/" CCC_VERSION);
 	c->receipts = opts->receipts;
+	c->names = opts->names;
 	deadline = ccc_deadline(c->timeout_ms);
 	if (ccc_parse_server(c, opts->server != NULL ? opts->server :
 	    CCC_DEFAULT_SERVER, err) < 0)
 		goto fail;
 	/* the files first: a bad path should not wait for the network */
-	if (ccc_tls_context(c, opts, err) < 0 ||
-	    ccc_tcp_connect(c, deadline, err) < 0 ||
-	    ccc_tls_start(c, deadline, err) < 0 ||
-	    ccc_hello(c, deadline, err) < 0)
+	if (ccc_tls_context(c, opts, err) < 0 || ccc_open(c, deadline, err) < 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -1492,6 +1520,7 @@ ccc_close(ccc_client *c)
 	free(c->port);
 	free(c->peer);
 	free(c->endpoint);
+	frame_free(c->welcome);
 	free(c->in);
 	free(c->out);
 	free(c->client_name);
@@ -1553,10 +1582,7 @@ ccc_reconnect(ccc_client *c, struct ccc_error *err)
 			ccc_sub_remove(c, s);
 	}
 	deadline = ccc_deadline(c->timeout_ms);
-	if (ccc_tcp_connect(c, deadline, err) < 0 ||
-	    ccc_tls_start(c, deadline, err) < 0 ||
-	    ccc_hello(c, deadline, err) < 0 ||
-	    ccc_resubscribe(c, err) < 0)
+	if (ccc_open(c, deadline, err) < 0 || ccc_resubscribe(c, err) < 0)
 		return ccc_die(c, err);
 	return 0;
 }
@@ -1602,6 +1628,31 @@ const char *
 ccc_endpoint(const ccc_client *c)
 {
 	return c->endpoint != NULL ? c->endpoint : "";
+}
+
+const char *
+ccc_section_name(const ccc_client *c, const char *id)
+{
+	const Ccc__V1__Welcome *w = c->welcome != NULL ? c->welcome->welcome :
+	    NULL;
+
+	for (size_t k = 0; w != NULL && id != NULL && k < w->n_section_names; k++)
+		if (strcmp(w->section_names[k]->key, id) == 0)
+			return w->section_names[k]->value;
+	return NULL;
+}
+
+const char *
+ccc_endpoint_name(const ccc_client *c, const char *id)
+{
+	const Ccc__V1__Welcome *w = c->welcome != NULL ? c->welcome->welcome :
+	    NULL;
+
+	for (size_t k = 0; w != NULL && id != NULL && k < w->n_endpoint_names;
+	    k++)
+		if (strcmp(w->endpoint_names[k]->key, id) == 0)
+			return w->endpoint_names[k]->value;
+	return NULL;
 }
 
 bool

@@ -203,6 +203,8 @@ struct ccc_options {
 					   time a recipient acknowledges an alert this endpoint published */
 	struct ccc_tls	*tls;		/* NULL, or a TLS context from ccc_tls_new() to use
 					   instead of reading cert, key and ca again */
+	bool		 names;		/* ask for the registry's display names of the
+					   sections and endpoints (ccc_section_name()) */
 };
 
 typedef struct ccc_client ccc_client;
@@ -241,6 +243,14 @@ CCC_API void		 ccc_close(ccc_client *c);
 CCC_API const char	*ccc_endpoint(const ccc_client *c);
 /* True when the TLS handshake resumed a session (see ccc_tls_new()). */
 CCC_API bool		 ccc_resumed(const ccc_client *c);
+/*
+ * The registry's display name of section id or endpoint id, as the broker
+ * sent it in Welcome when the session (the last one, after ccc_reconnect())
+ * began; NULL without options.names, for an unknown id or one without a
+ * name. Valid until the next ccc_reconnect() or ccc_close().
+ */
+CCC_API const char	*ccc_section_name(const ccc_client *c, const char *id);
+CCC_API const char	*ccc_endpoint_name(const ccc_client *c, const char *id);
 /* Maximum frame size the broker announced, in bytes. */
 CCC_API uint32_t	 ccc_max_frame_size(const ccc_client *c);
 /*

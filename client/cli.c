@@ -6,14 +6,16 @@
  * commands, ccc admin, are in admin.c, which shares the parser and the
  * helpers declared in cli.h.
  *
- * Exit status: 0 success; 1 a refused operation, a failed connection or bad
- * input data; 2 a usage error. Messages go to stderr as "ccc: ...".
+ * Exit status: sysexits.h values (cli.h), chosen by cli_exit_code() from
+ * struct ccc_error's code and transient flag, so that a script can tell a
+ * broker it cannot reach (75) from one that refuses it (69, 77); the
+ * table is in ccc help. Messages go to stderr as "ccc: ...".
  *
  * publish --json: alerts are pipelined, at most CLI_WINDOW unconfirmed at a
  * time; ids and refusals are reported in input order all the same. Reading
  * stops at the first refused or unreadable alert; alerts already sent are
  * still confirmed (their ids printed) or refused (reported), then ccc exits
- * with 1.
+ * with the status of the first failure in input order.
  *
  * subscribe and receipts --follow reconnect when the session is lost for a
  * reason that may pass (ccc_error.transient): one line on stderr when it is
@@ -22,12 +24,17 @@
  * from its first delay after a session that lasted CLI_GOOD_SESSION_MS.
  * libccc makes the subscription again and drops repeats (ccc.h,
  * Reconnecting). A refusal that stays (certificate, identity, access) ends
- * the command with 1, as does any loss with --no-reconnect.
+ * the command with its status (77), as does any loss with --no-reconnect
+ * (75).
  *
  * JSON output writes doubles with 15 significant digits, so that a value
  * typed as 41.7 comes back as 41.7 rather than as 41.700000000000003.
  *
  * bench: the flags are parsed here into struct bench_opts; bench.c runs it.
+ *
+ * The hidden `ccc help --roff` and `ccc help --completion` print the
+ * command table (cli_cmds[]) and the flag tables as the manual page's
+ * sections and the shell completion's lists (clidoc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,8 +51,11 @@
 #include "bench.h"
 #include "ccc.h"
 #include "cli.h"
+#include "feed.h"
+#include "clidoc.h"
 #include "names.h"
 #include "pbjson.h"
+#include "profile.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -69,7 +79,7 @@ static const struct {
 };
 
 enum {
-	G_SERVER, G_CERT, G_KEY, G_CA, G_TIMEOUT, G_HELP, G_VERSION,
+	G_SERVER, G_CERT, G_KEY, G_CA, G_PROFILE, G_TIMEOUT, G_HELP, G_VERSION,
 };
 
 static const struct cli_flag cli_global_flags[] = {
@@ -82,6 +92,10 @@ static const struct cli_flag cli_global_flags[] = {
 	    "(env CCC_KEY)", NULL },
 	[G_CA] = { "ca", "FILE", "CA certificates that signed the broker's "
 	    "certificate, PEM (env CCC_CA)", NULL },
+	[G_PROFILE] = { "profile", "NAME", "take the server, cert, key and ca "
+	    "not given by flags or environment from section [NAME] of "
+	    "$XDG_CONFIG_HOME/ccc/profiles (default ~/.config/ccc/profiles; "
+	    "env CCC_PROFILE)", NULL },
 	[G_TIMEOUT] = { "timeout", "SECONDS", "limit for connecting and for "
 	    "each wait for the broker (default 10)", NULL },
 	[G_HELP] = { "help", NULL, "show this help", NULL },
@@ -143,8 +157,9 @@ static const struct cli_flag cli_pub_flags[] = {
 	    "addressed to, delivered to its inbox (repeatable); a restricted "
 	    "alert (handling h2 or tlp red) reaches only its recipients and the "
 	    "targets of the routing rules", NULL },
-	[P_JSON] = { "json", "FILE", "publish the alerts of a JSON Lines file "
-	    "(\"-\": standard input) instead of one given by flags", NULL },
+	[P_JSON] = { "json", cli_arg_form_file, "publish the alerts of a JSON "
+	    "Lines file (\"-\": standard input) instead of one given by flags; "
+	    "FORM ccc (default) or proto3: canonical proto3 JSON", NULL },
 	[P_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -159,14 +174,21 @@ struct cli_sub {
 	bool		 inbox;		/* the endpoint's inbox */
 	bool		 json;
 	bool		 no_reconnect;
+	int		 color;		/* enum feed_when */
+	bool		 bell;
+	bool		 utc;
 	bool		 help;
 };
 
-enum { S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_NO_RECONNECT, S_HELP };
+enum {
+	S_JSON, S_COUNT, S_DURABLE, S_INBOX, S_SINCE, S_NO_RECONNECT, S_COLOR,
+	S_BELL, S_UTC, S_HELP,
+};
 
 static const struct cli_flag cli_sub_flags[] = {
-	[S_JSON] = { "json", NULL, "print each alert as one compact JSON "
-	    "object per line", NULL },
+	[S_JSON] = { "json", cli_arg_form, "print each alert as one compact "
+	    "JSON object per line; FORM ccc (default) or proto3: canonical "
+	    "proto3 JSON", NULL },
 	[S_COUNT] = { "count", "N", "exit after N alerts", NULL },
 	[S_DURABLE] = { "durable", "NAME", "use (create or resume) the durable "
 	    "subscription NAME: alerts published while this command was not "
@@ -179,9 +201,15 @@ static const struct cli_flag cli_sub_flags[] = {
 	[S_SINCE] = { "since", "DURATION", "first replay the stored alerts of "
 	    "the last DURATION (90s, 30m, 12h, 2d) that match, then continue "
 	    "live", NULL },
-	[S_NO_RECONNECT] = { "no-reconnect", NULL, "exit with status 1 when "
+	[S_NO_RECONNECT] = { "no-reconnect", NULL, "exit with status 75 when "
 	    "the connection to the broker is lost, instead of reconnecting",
 	    NULL },
+	[S_COLOR] = { "color", "WHEN", "severity colours: auto (on a terminal, "
+	    "unless NO_COLOR is set and not empty), always, never", NULL },
+	[S_BELL] = { "bell", NULL, "on a terminal, ring the bell for each "
+	    "critical alert", NULL },
+	[S_UTC] = { "utc", NULL, "on a terminal, show times in UTC (RFC 3339) "
+	    "instead of the local time zone (TZ)", NULL },
 	[S_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -218,10 +246,10 @@ static const struct cli_flag cli_bench_flags[] = {
 	[B_RATE] = { "rate", "ALERTS/S", "publish on a fixed schedule at this "
 	    "total rate, latency counted from the scheduled send time "
 	    "(default 0: as fast as the window allows)", NULL },
-	[B_PATTERN] = { "pattern", "PATTERN", "every subscriber's pattern "
-	    "(default alerts/#)", NULL },
+	[B_PATTERN] = { "pattern", "PATTERN", "every subscriber's pattern, "
+	    "under exercise/ (default exercise/#)", NULL },
 	[B_GROUPS] = { "groups", "G", "split the 9 categories into G groups "
-	    "(1-9); subscriber s subscribes to alerts/CATEGORY/# for the "
+	    "(1-9); subscriber s subscribes to exercise/CATEGORY/# for the "
 	    "categories of group s mod G", NULL },
 	[B_SECTIONS] = { "sections", "LIST", "comma-separated sections the "
 	    "publishers cycle through with the 9 categories (default: the 8 "
@@ -269,7 +297,13 @@ struct cli_slot {
 	enum { SLOT_WAITING, SLOT_CONFIRMED, SLOT_FAILED } state;
 	char		 id[CCC_ID_LEN];	/* SLOT_CONFIRMED */
 	char		*message;		/* SLOT_FAILED: the line to print */
+	int		 exit;			/* SLOT_FAILED: its exit status */
 };
+
+enum pbjson_form cli_json_form = PBJSON_CCC;
+const char cli_arg_form[] = "[=FORM]";
+const char cli_arg_form_file[] = "[=FORM] FILE";
+static void	cli_usage_lines(FILE *, const char *);
 
 static volatile sig_atomic_t cli_stop;
 static int cli_wakeup[2] = { -1, -1 };	/* self-pipe for SIGINT/SIGTERM */
@@ -326,8 +360,7 @@ cli_wrap(FILE *f, const char *text, size_t col, size_t indent)
 	return col;
 }
 
-/* The letter of the short form of --name, or 0 when it has none. */
-static char
+char
 cli_short_of(const char *name)
 {
 	for (size_t k = 0; k < sizeof(cli_shorts) / sizeof(cli_shorts[0]); k++)
@@ -347,8 +380,9 @@ cli_print_flags(FILE *f, const struct cli_flag *flags)
 		if (letter != 0 && letter != 'h')
 			n = fprintf(f, "  -%c, --%s%s%s", letter, fl->name,
 			    fl->arg ? " " : "", fl->arg ? fl->arg : "");
-		else
-			n = fprintf(f, "  --%s%s%s", fl->name, fl->arg ? " " : "",
+		else	/* "--json[=FORM]": no space before "[" */
+			n = fprintf(f, "  --%s%s%s", fl->name,
+			    fl->arg && fl->arg[0] != '[' ? " " : "",
 			    fl->arg ? fl->arg : "");
 		if (n + 1 >= CLI_HELP_COL) {
 			fprintf(f, "\n%*s", CLI_HELP_COL, "");
@@ -370,41 +404,62 @@ cli_help_main(FILE *f)
 	    "Publish alerts to the ccc broker and follow its topic feeds, over "
 	    "mutual TLS.\n"
 	    "\n"
-	    "Commands:\n"
-	    "  publish     publish one alert given by flags, or many as JSON "
-	    "Lines\n"
-	    "  subscribe   print the alerts that match topic patterns\n"
-	    "  receipts    who received an alert you published, and when\n"
-	    "  admin       operators: the registry, approvals, broker status\n"
-	    "  bench       measure the broker with many publishers and "
-	    "subscribers\n"
-	    "  help        show the usage of a command: ccc help publish\n"
-	    "\n"
+	    "Commands:\n", f);
+	for (const struct cli_cmd *cmd = cli_commands(); cmd->name != NULL;
+	    cmd++)
+		fprintf(f, "  %-10s  %s\n", cmd->name, cmd->help);
+	fputs("\n"
 	    "Options (before the command):\n", f);
 	cli_print_flags(f, cli_global_flags);
 	fputs("\n"
-	    "Exit status: 0 success, 1 refused operation, failed connection or "
-	    "bad input,\n"
-	    "2 usage error.\n", f);
+	    "Exit status (as in sysexits.h):\n"
+	    "  0   success\n"
+	    "  64  usage error: unknown command or flag, bad value, missing "
+	    "required flag\n"
+	    "  65  invalid data: unreadable JSON, an alert or request the "
+	    "broker found\n"
+	    "      invalid (invalid_alert, invalid_pattern, invalid_request, "
+	    "invalid_change)\n"
+	    "  66  an input file cannot be read\n"
+	    "  69  refused by the broker for another reason that stays "
+	    "(not_found,\n"
+	    "      alert_id_conflict, limit_exceeded, stale_revision), or "
+	    "no such item\n"
+	    "  70  protocol error: the broker or ccc misbehaved\n"
+	    "  73  an output file cannot be written\n"
+	    "  74  standard output cannot be written\n"
+	    "  75  try again later: broker unreachable, connection lost or "
+	    "timed out, the\n"
+	    "      broker stopping, overloaded or unable to store "
+	    "(store_unavailable),\n"
+	    "      rate_limited\n"
+	    "  77  not allowed: certificate refused, unknown_endpoint, "
+	    "endpoint_suspended,\n"
+	    "      certificate_revoked, forbidden\n"
+	    "  78  configuration: the certificate, key, CA file or profile "
+	    "cannot be used\n"
+	    "ccc bench exits 1 when not every alert was confirmed and "
+	    "delivered.\n", f);
 }
 
 static void
 cli_help_publish(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] publish ALERT-FLAGS\n"
-	    "       ccc [OPTIONS] publish --json FILE\n"
-	    "\n"
+	cli_usage_lines(f, "publish");
+	fputs("\n"
 	    "Publish one alert described by flags, or one alert per line of a "
 	    "JSON Lines\n"
 	    "file (field names as in alert.proto, enums by their short names, "
 	    "times as\n"
-	    "RFC 3339 strings; blank lines are skipped). The id of each "
+	    "RFC 3339 strings; with --json=proto3, canonical proto3 JSON as "
+	    "protobuf's\n"
+	    "libraries write it; blank lines are skipped). The id of each "
 	    "confirmed alert\n"
 	    "is printed on its own line, in input order. Publishing stops at "
 	    "the first\n"
 	    "refused or unreadable alert; alerts already sent are still "
 	    "reported; the\n"
-	    "exit status is then 1.\n"
+	    "exit status is then that of the first failure (ccc help).\n"
 	    "\n"
 	    "Flags:\n", f);
 	cli_print_flags(f, cli_pub_flags);
@@ -413,10 +468,8 @@ cli_help_publish(FILE *f)
 static void
 cli_help_subscribe(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] subscribe [--json] [--count N] "
-	    "[--durable NAME | --since DURATION] PATTERN...\n"
-	    "       ccc [OPTIONS] subscribe --inbox [--json] [--count N]\n"
-	    "\n"
+	cli_usage_lines(f, "subscribe");
+	fputs("\n"
 	    "Subscribe to topic patterns (alerts/<category>/<border>/<crossing>,"
 	    " with \"+\"\n"
 	    "for one level and \"#\" for the rest, e.g. alerts/drugs/# or "
@@ -428,8 +481,9 @@ cli_help_subscribe(FILE *f)
 	    "present, indented. Runs until interrupted (exit 0), until N alerts "
 	    "with\n"
 	    "--count (exit 0), or until the broker refuses the session or the "
-	    "subscription,\n"
-	    "or with --no-reconnect the connection is lost (exit 1).\n"
+	    "subscription\n"
+	    "(exit 77 or 69, ccc help), or with --no-reconnect the connection "
+	    "is lost (75).\n"
 	    "\n"
 	    "When the connection is lost (the broker restarts, the network "
 	    "fails), ccc says\n"
@@ -444,6 +498,18 @@ cli_help_subscribe(FILE *f)
 	    "since it was first made, by this host's clock). No alert is shown "
 	    "twice.\n"
 	    "\n"
+	    "On a terminal the header line is coloured by severity (CRITICAL "
+	    "bold red, HIGH\n"
+	    "red, MEDIUM yellow), times are in the local time zone, the "
+	    "section and the\n"
+	    "origin carry the registry's names, and markers follow the id: "
+	    "[replayed]\n"
+	    "(--since), [redelivered N], [restricted] (handling h2 or tlp red), "
+	    "[to you]\n"
+	    "(a recipient is this endpoint). To a pipe or a file the output is "
+	    "the plain\n"
+	    "form above.\n"
+	    "\n"
 	    "Flags:\n", f);
 	cli_print_flags(f, cli_sub_flags);
 }
@@ -451,8 +517,8 @@ cli_help_subscribe(FILE *f)
 static void
 cli_help_bench(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] bench [--scenario a|b|c|d|e|f] [FLAGS]\n"
-	    "\n"
+	cli_usage_lines(f, "bench");
+	fputs("\n"
 	    "Measure the broker: P publishers and S subscribers, each on its "
 	    "own TLS\n"
 	    "session, publish N alerts of B bytes, at most W unconfirmed per "
@@ -465,10 +531,16 @@ cli_help_bench(FILE *f)
 	    "when every\n"
 	    "alert was confirmed and delivered, 1 otherwise.\n"
 	    "\n"
+	    "The alerts are exercise alerts, on exercise/ topics that no "
+	    "alerts/ subscription\n"
+	    "matches; a broker refuses them unless its bench.allow is true, "
+	    "and removes them\n"
+	    "from its store when the run's sessions close.\n"
+	    "\n"
 	    "Scenarios (512-byte alerts, window 100):\n"
-	    "  a  fan-in: 6 publishers -> 1 subscriber (alerts/#), 100,000 "
+	    "  a  fan-in: 6 publishers -> 1 subscriber (exercise/#), 100,000 "
 	    "alerts\n"
-	    "  b  fan-out: 1 publisher -> 50 subscribers (alerts/#), 20,000 "
+	    "  b  fan-out: 1 publisher -> 50 subscribers (exercise/#), 20,000 "
 	    "alerts\n"
 	    "  c  mixed: 6 publishers -> 60 subscribers, each matching 1/3 of "
 	    "the topics\n"
@@ -484,7 +556,8 @@ cli_help_bench(FILE *f)
 	    "\n"
 	    "Publishers need the publisher role for the sections (tr-police in "
 	    "the demo);\n"
-	    "subscribers may subscribe to alerts/# (gr-police in the demo).\n"
+	    "subscribers may subscribe to alerts/#, which gives exercise/# "
+	    "(gr-police in the demo).\n"
 	    "\n"
 	    "Flags:\n", f);
 	cli_print_flags(f, cli_bench_flags);
@@ -503,7 +576,117 @@ cli_report(const char *what, const struct ccc_error *err)
 		fprintf(stderr, "ccc: %s\n", err->message);
 }
 
+#define CLI_E(x)	CCC__V1__ERROR_CODE__ERROR_CODE_##x
+
+int
+cli_exit_code(int code, bool transient)
+{
+	switch (code) {
+	case CCC_ERR_USAGE:
+		return CLI_EXIT_USAGE;
+	case CCC_ERR_PROTOCOL:
+	case CLI_E(MALFORMED_FRAME):
+	case CLI_E(FRAME_TOO_LARGE):
+	case CLI_E(PROTOCOL):
+	case CLI_E(UNSUPPORTED_VERSION):
+		return CLI_EXIT_SOFTWARE;
+	case CCC_ERR_TLS:	/* the files were read before: a refused certificate */
+		return transient ? CLI_EXIT_TEMPFAIL : CLI_EXIT_NOPERM;
+	case CCC_ERR_IO:
+	case CCC_ERR_TIMEOUT:
+	case CCC_ERR_CLOSED:
+	case CLI_E(SLOW_CONSUMER):
+	case CLI_E(IDLE_TIMEOUT):
+	case CLI_E(SHUTTING_DOWN):
+	case CLI_E(TOO_MANY_CONNECTIONS):
+	case CLI_E(INTERNAL):
+	case CLI_E(SUBSCRIPTION_IN_USE):
+	case CLI_E(STORE_UNAVAILABLE):
+	case CLI_E(RATE_LIMITED):
+		return CLI_EXIT_TEMPFAIL;
+	case CLI_E(UNKNOWN_ENDPOINT):
+	case CLI_E(ENDPOINT_SUSPENDED):
+	case CLI_E(FORBIDDEN):
+	case CLI_E(CERTIFICATE_REVOKED):
+		return CLI_EXIT_NOPERM;
+	case CLI_E(INVALID_ALERT):
+	case CLI_E(INVALID_PATTERN):
+	case CLI_E(INVALID_REQUEST):
+	case CLI_E(INVALID_CHANGE):
+		return CLI_EXIT_DATAERR;
+	}
+	return CLI_EXIT_UNAVAILABLE;
+}
+
+int
+cli_exit(const struct ccc_error *err)
+{
+	return cli_exit_code(err->code, err->transient);
+}
+
 /* ---- option parsing -------------------------------------------------------- */
+
+/* "=ccc" or "=proto3" after a json_form flag: set cli_json_form. */
+static bool
+cli_json_form_set(const char *val)
+{
+	if (strcmp(val, "ccc") == 0)
+		cli_json_form = PBJSON_CCC;
+	else if (strcmp(val, "proto3") == 0)
+		cli_json_form = PBJSON_PROTO3;
+	else
+		return false;
+	return true;
+}
+
+/* Levenshtein distance of a[0..alen) and b, each at most 63 bytes. */
+static size_t
+cli_distance(const char *a, size_t alen, const char *b)
+{
+	size_t row[64], blen = strlen(b), diag, up;
+
+	if (alen >= 64 || blen >= 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= blen; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= alen; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= blen; j++) {
+			up = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[blen];
+}
+
+/*
+ * The name closest to word[0..len) by edit distance, if close enough to be
+ * a typo (at most a third of its letters, at least one); NULL otherwise.
+ * names is NULL-terminated; with stride, it is an array of structs whose
+ * first member is the name.
+ */
+static const char *
+cli_suggest(const char *word, size_t len, const char *const *names,
+    size_t stride)
+{
+	const char *best = NULL, *name;
+	size_t d, best_d = (len >= 6 ? len / 3 : 1) + 1;
+
+	for (const char *p = (const char *)names;
+	    (name = *(const char *const *)(const void *)p) != NULL; p += stride) {
+		if ((d = cli_distance(word, len, name)) < best_d) {
+			best_d = d;
+			best = name;
+		}
+	}
+	return best;
+}
 
 static int
 cli_lookup(const struct cli_flag *flags, const char *name, size_t len)
@@ -520,8 +703,8 @@ cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
     bool stop_at_arg, const char *cmd, cli_set_fn set, void *ctx)
 {
 	char why[1024], *a, *val, *eq;
-	const char *name;
-	bool only_args = false;
+	const char *name, *hint;
+	bool only_args = false, form;
 	size_t len;
 	int k;
 
@@ -558,12 +741,26 @@ cli_parse(int argc, char **argv, int *i, const struct cli_flag *flags,
 					return cli_usage(cmd, "option --%.*s goes "
 					    "before the command: ccc --%.*s ... %s",
 					    (int)len, name, (int)len, name, cmd);
-				return cli_usage(cmd, "unknown option --%.*s",
-				    (int)len, name);
+				hint = cli_suggest(name, len,
+				    &flags[0].name, sizeof(flags[0]));
+				return cli_usage(cmd, "unknown option --%.*s%s%s%s",
+				    (int)len, name, hint != NULL ?
+				    "; did you mean '--" : "", hint != NULL ?
+				    hint : "", hint != NULL ? "'?" : "");
 			}
 		}
+		form = flags[k].arg == cli_arg_form ||
+		    flags[k].arg == cli_arg_form_file;
+		if (eq != NULL && form) {
+			if (cli_json_form_set(eq + 1))
+				eq = NULL;
+			else if (flags[k].arg == cli_arg_form)
+				return cli_usage(cmd, "option --%s: unknown JSON "
+				    "form \"%s\" (expected ccc or proto3)",
+				    flags[k].name, eq + 1);
+		}
 		val = NULL;
-		if (flags[k].arg != NULL) {
+		if (flags[k].arg != NULL && flags[k].arg != cli_arg_form) {
 			if (eq != NULL)
 				val = eq + 1;
 			else if (*i + 1 < argc)
@@ -592,6 +789,7 @@ cli_global_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case G_CERT: g->cert = val; break;
 	case G_KEY: g->key = val; break;
 	case G_CA: g->ca = val; break;
+	case G_PROFILE: g->profile = val; break;
 	case G_TIMEOUT:
 		errno = 0;
 		secs = strtod(val, &end);
@@ -745,6 +943,15 @@ cli_sub_set(void *ctx, int which, char *val, char *why, size_t whylen)
 	case S_DURABLE: s->durable = val; break;
 	case S_INBOX: s->inbox = true; break;
 	case S_NO_RECONNECT: s->no_reconnect = true; break;
+	case S_BELL: s->bell = true; break;
+	case S_UTC: s->utc = true; break;
+	case S_COLOR:
+		if ((s->color = feed_when_parse(val)) < 0) {
+			cli_printf(why, whylen, "--color: expected auto, always or "
+			    "never, got \"%s\"", val);
+			return -1;
+		}
+		break;
 	case S_SINCE: {
 		int64_t secs;
 
@@ -932,27 +1139,64 @@ cli_env1(const char **opt, const char *var)
 		*opt = v;
 }
 
-/* Fill in options from the environment. */
-static void
+/*
+ * Fill in options from the environment, then from the profile (--profile or
+ * CCC_PROFILE): flags > environment > profile > defaults. Returns an exit
+ * status (0: ready).
+ */
+static int
 cli_env(struct cli_global *g)
 {
+	static struct profile p;	/* g points into it until exit */
+	char path[4096], msg[4096];
+
 	cli_env1(&g->server, "CCC_SERVER");
 	cli_env1(&g->cert, "CCC_CERT");
 	cli_env1(&g->key, "CCC_KEY");
 	cli_env1(&g->ca, "CCC_CA");
+	cli_env1(&g->profile, "CCC_PROFILE");
 	if (g->timeout_ms == 0)
 		g->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
+	if (g->profile == NULL)
+		return CLI_EXIT_OK;
+	if (profile_path(path, sizeof(path)) == NULL) {
+		fprintf(stderr, "ccc: profile \"%s\": neither XDG_CONFIG_HOME "
+		    "nor HOME is set\n", g->profile);
+		return CLI_EXIT_CONFIG;
+	}
+	if (profile_load(path, g->profile, &p, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "ccc: %s\n", msg);
+		return CLI_EXIT_CONFIG;
+	}
+	if (msg[0] != '\0')
+		fprintf(stderr, "ccc: %s\n", msg);
+	if (g->server == NULL)
+		g->server = p.server;
+	if (g->cert == NULL)
+		g->cert = p.cert;
+	if (g->key == NULL)
+		g->key = p.key;
+	if (g->ca == NULL)
+		g->ca = p.ca;
+	return CLI_EXIT_OK;
 }
 
-/* Connect with the global options, asking for receipt pushes or not. */
+/*
+ * Connect with the global options, asking for receipt pushes and the
+ * registry's names or not.
+ */
 static int
-cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
+cli_connect_opts(const struct cli_global *g, bool receipts, bool names,
+    ccc_client **c)
 {
 	struct ccc_options o;
 	struct ccc_error err;
+	ccc_tls *t = NULL;
+	int r;
 
 	if (g->cert == NULL || g->key == NULL || g->ca == NULL) {
-		cli_usage(NULL, "no %s: use --%s FILE or set %s",
+		cli_usage(NULL, "no %s: use --%s FILE, set %s or use a "
+		    "profile (--profile NAME)",
 		    g->cert == NULL ? "client certificate" :
 		    g->key == NULL ? "private key" : "CA file",
 		    g->cert == NULL ? "cert" : g->key == NULL ? "key" : "ca",
@@ -968,13 +1212,22 @@ cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 	o.timeout_ms = g->timeout_ms;
 	o.client_name = "ccc-cli/" CCC_VERSION;
 	o.receipts = receipts;
-	if (ccc_connect(&o, c, &err) < 0) {
+	o.names = names;
+	/* the files first, so that an unusable one is told from a refusal */
+	if (ccc_tls_new(&o, false, &t, &err) < 0) {
+		fprintf(stderr, "ccc: %s\n", err.message);
+		return CLI_EXIT_CONFIG;
+	}
+	o.tls = t;
+	r = ccc_connect(&o, c, &err);
+	ccc_tls_free(t);
+	if (r < 0) {
 		if (err.code == CCC_ERR_USAGE) {
 			cli_usage(NULL, "%s", err.message);
 			return CLI_EXIT_USAGE;
 		}
 		fprintf(stderr, "ccc: %s\n", err.message);
-		return CLI_EXIT_FAIL;
+		return cli_exit(&err);
 	}
 	return CLI_EXIT_OK;
 }
@@ -982,7 +1235,7 @@ cli_connect_opts(const struct cli_global *g, bool receipts, ccc_client **c)
 int
 cli_connect(const struct cli_global *g, ccc_client **c)
 {
-	return cli_connect_opts(g, false, c);
+	return cli_connect_opts(g, false, false, c);
 }
 
 int
@@ -997,9 +1250,12 @@ cli_flush(void)
 
 /* ---- publish ------------------------------------------------------------- */
 
-/* Report the slots at the head of the window that are settled. */
+/*
+ * Report the slots at the head of the window that are settled; the first
+ * failure in input order sets *status.
+ */
 static int
-cli_slots_flush(struct cli_slot *w, size_t *head, size_t *count)
+cli_slots_flush(struct cli_slot *w, size_t *head, size_t *count, int *status)
 {
 	struct cli_slot *s;
 	bool wrote = false;
@@ -1011,6 +1267,8 @@ cli_slots_flush(struct cli_slot *w, size_t *head, size_t *count)
 		} else {
 			fflush(stdout);
 			fprintf(stderr, "%s\n", s->message);
+			if (*status == CLI_EXIT_OK)
+				*status = s->exit;
 			free(s->message);
 			s->message = NULL;
 		}
@@ -1052,13 +1310,15 @@ cli_pub_line(ccc_client *c, const char *line, size_t len, struct cli_slot *s,
 	if ((obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
 		s->message = xasprintf("ccc: line %lu: invalid JSON: %s "
 		    "(column %d)", s->line, jerr.text, jerr.column);
+		s->exit = CLI_EXIT_DATAERR;
 		goto failed;
 	}
-	msg = pbjson_to_message(&ccc__v1__alert__descriptor, obj, why,
-	    sizeof(why));
+	msg = pbjson_to_message(&ccc__v1__alert__descriptor, obj,
+	    cli_json_form, why, sizeof(why));
 	json_decref(obj);
 	if (msg == NULL) {
 		s->message = xasprintf("ccc: line %lu: %s", s->line, why);
+		s->exit = CLI_EXIT_DATAERR;
 		goto failed;
 	}
 	if (ccc_send_publish(c, (Ccc__V1__Alert *)(void *)msg, &s->request_id,
@@ -1068,6 +1328,7 @@ cli_pub_line(ccc_client *c, const char *line, size_t len, struct cli_slot *s,
 			return -1;
 		s->message = xasprintf("ccc: line %lu: %s", s->line,
 		    err->message);
+		s->exit = cli_exit(err);
 		goto failed;
 	}
 	protobuf_c_message_free_unpacked(msg, NULL);
@@ -1105,6 +1366,7 @@ cli_pub_reply(const Ccc__V1__Envelope *env, struct cli_slot *w, size_t head,
 	e = env->error;
 	s->message = xasprintf("ccc: publish refused (line %lu): %s: %s",
 	    s->line, ccc_error_name((int)e->code), e->message);
+	s->exit = cli_exit_code((int)e->code, false);
 	s->state = SLOT_FAILED;
 	return true;
 }
@@ -1130,7 +1392,7 @@ cli_publish_lines(ccc_client *c, FILE *in, int timeout_ms)
 				if (ferror(in)) {
 					fprintf(stderr, "ccc: cannot read input: "
 					    "%s\n", strerror(errno));
-					status = CLI_EXIT_FAIL;
+					status = CLI_EXIT_NOINPUT;
 				}
 				reading = false;
 				break;
@@ -1142,16 +1404,14 @@ cli_publish_lines(ccc_client *c, FILE *in, int timeout_ms)
 			if (cli_pub_line(c, line, len, s, &err) < 0) {
 				count--;
 				cli_report("publish", &err);
-				status = CLI_EXIT_FAIL;
+				status = cli_exit(&err);
 				goto out;
 			}
-			if (s->state == SLOT_FAILED) {
+			if (s->state == SLOT_FAILED)
 				reading = false;
-				status = CLI_EXIT_FAIL;
-			}
 		}
-		if (cli_slots_flush(w, &head, &count) < 0) {
-			status = CLI_EXIT_FAIL;
+		if (cli_slots_flush(w, &head, &count, &status) < 0) {
+			status = CLI_EXIT_IOERR;
 			goto out;
 		}
 		if (count == 0 && !reading)
@@ -1162,18 +1422,17 @@ cli_publish_lines(ccc_client *c, FILE *in, int timeout_ms)
 		if (r == 0) {
 			fprintf(stderr, "ccc: no confirmation from the broker "
 			    "within %g s\n", timeout_ms / 1000.0);
-			status = CLI_EXIT_FAIL;
+			status = CLI_EXIT_TEMPFAIL;
 			goto out;
 		}
 		if (r < 0) {
 			cli_report("publish", &err);
-			status = CLI_EXIT_FAIL;
+			status = cli_exit(&err);
 			goto out;
 		}
-		if (cli_pub_reply(env, w, head, count)) {
+		if (cli_pub_reply(env, w, head, count))
 			reading = false;
-			status = CLI_EXIT_FAIL;
-		} else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR &&
+		else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR &&
 		    !env->error->fatal)
 			fprintf(stderr, "ccc: broker: %s: %s\n",
 			    ccc_error_name((int)env->error->code),
@@ -1182,11 +1441,41 @@ cli_publish_lines(ccc_client *c, FILE *in, int timeout_ms)
 	}
 out:
 	/* what is settled is still reported; the rest is lost with the session */
-	cli_slots_flush(w, &head, &count);
+	cli_slots_flush(w, &head, &count, &status);
 	for (size_t k = 0; k < CLI_WINDOW; k++)
 		free(w[k].message);
 	free(buf);
 	return status;
+}
+
+/*
+ * The fields the broker requires of every alert (docs/protocol.md section
+ * 7), checked before connecting. Returns 0, or -1 after a usage error.
+ */
+static int
+cli_pub_required(const Ccc__V1__Alert *a)
+{
+	const struct {
+		bool		 given;
+		const char	*flag;
+	} req[] = {
+		{ a->category != 0, "category" },
+		{ a->severity != 0, "severity" },
+		{ a->section != NULL && a->section[0] != '\0', "section" },
+		{ a->summary != NULL && a->summary[0] != '\0', "summary" },
+		{ a->handling != 0, "handling" },
+	};
+	char list[128];
+	size_t n = 0, len = 0;
+
+	for (size_t k = 0; k < sizeof(req) / sizeof(req[0]); k++)
+		if (!req[k].given)
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s--%s", n++ > 0 ? ", " : "", req[k].flag);
+	if (n == 0)
+		return 0;
+	return cli_usage("publish", "missing required %s: %s (the broker "
+	    "requires them of every alert)", n > 1 ? "flags" : "flag", list);
 }
 
 static int
@@ -1226,6 +1515,8 @@ cli_publish(const struct cli_global *g, int argc, char **argv, int i)
 		cli_usage("publish", "--lat and --lon go together");
 		goto out;
 	}
+	if (p.json == NULL && cli_pub_required(&p.alert) < 0)
+		goto out;
 	if (p.have_lat)
 		p.alert.location = &p.loc;
 	p.alert.n_references = p.n_refs;
@@ -1237,7 +1528,7 @@ cli_publish(const struct cli_global *g, int argc, char **argv, int i)
 		if (in == NULL) {
 			fprintf(stderr, "ccc: cannot open %s: %s\n", p.json,
 			    strerror(errno));
-			status = CLI_EXIT_FAIL;
+			status = CLI_EXIT_NOINPUT;
 			goto out;
 		}
 	}
@@ -1247,10 +1538,10 @@ cli_publish(const struct cli_global *g, int argc, char **argv, int i)
 		status = cli_publish_lines(c, in, g->timeout_ms);
 	else if (ccc_publish(c, &p.alert, id, &err) < 0) {
 		cli_report("publish", &err);
-		status = CLI_EXIT_FAIL;
+		status = cli_exit(&err);
 	} else {
 		printf("%s\n", id);
-		status = cli_flush() < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+		status = cli_flush() < 0 ? CLI_EXIT_IOERR : CLI_EXIT_OK;
 	}
 out:
 	ccc_close(c);
@@ -1412,34 +1703,52 @@ cli_label(char *buf, const char *label, const ProtobufCEnumDescriptor *desc,
 	return 1;
 }
 
+const char *
+cli_severity(const Ccc__V1__Alert *a, char *buf, size_t len)
+{
+	const char *name;
+
+	name = names_enum_short(&ccc__v1__severity__descriptor, (int)a->severity);
+	snprintf(buf, len, "%s", a->severity != 0 && name ? name : "-");
+	for (char *p = buf; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return buf;
+}
+
 /*
- * The readable form of an alert:
+ * The readable form of the alert d delivers:
  *   TIME SEVERITY category section from origin id ID
  *     summary
  *       details, location, classification, typed details, references,
  *       remarks, publication time (each only when present)
+ * On a terminal the header line is feed_head()'s, and the times local.
  */
 static void
-cli_print_alert(const Ccc__V1__Alert *a)
+cli_print_alert(const Ccc__V1__Deliver *d, const struct feed *f)
 {
+	const Ccc__V1__Alert *a = d->alert;
 	char t[64], n1[40], n2[40], sev[32], cls[4][64];
 	const char *name, *clsp[4];
 	size_t ncls = 0;
 	int64_t when = a->observed_at != 0 ? a->observed_at : a->published_at;
 
-	name = names_enum_short(&ccc__v1__severity__descriptor, (int)a->severity);
-	snprintf(sev, sizeof(sev), "%s", a->severity != 0 && name ? name : "-");
-	for (char *p = sev; *p; p++)
-		if (*p >= 'a' && *p <= 'z')
-			*p = (char)(*p - 'a' + 'A');
-	name = names_enum_short(&ccc__v1__category__descriptor, (int)a->category);
-	printf("%s %s %s ", when != 0 ? time_format_rfc3339(when, t, sizeof(t)) :
-	    "-", sev, a->category != 0 && name ? name : "-");
-	cli_put(cli_set(a->section) ? a->section : "-", NULL);
-	printf(" from ");
-	cli_put(cli_set(a->origin) ? a->origin : "-", NULL);
-	printf(" id ");
-	cli_put(cli_set(a->id) ? a->id : "-", NULL);
+	if (f->on)
+		feed_head(f, d);
+	else {
+		name = names_enum_short(&ccc__v1__category__descriptor,
+		    (int)a->category);
+		printf("%s%s %s %s ", feed_colour_on(f, (int)a->severity),
+		    when != 0 ? time_format_rfc3339(when, t, sizeof(t)) : "-",
+		    cli_severity(a, sev, sizeof(sev)),
+		    a->category != 0 && name ? name : "-");
+		cli_put(cli_set(a->section) ? a->section : "-", NULL);
+		printf(" from ");
+		cli_put(cli_set(a->origin) ? a->origin : "-", NULL);
+		printf(" id ");
+		cli_put(cli_set(a->id) ? a->id : "-", NULL);
+		fputs(feed_colour_off(f, (int)a->severity), stdout);
+	}
 	printf("\n  ");
 	cli_put(a->summary, NULL);
 	putchar('\n');
@@ -1482,14 +1791,14 @@ cli_print_alert(const Ccc__V1__Alert *a)
 		putchar('\n');
 	}
 	if (a->observed_at != 0 && a->published_at != 0)
-		printf("    published %s\n", time_format_rfc3339(a->published_at,
-		    t, sizeof(t)));
+		printf("    published %s\n", feed_time(f, a->published_at, t,
+		    sizeof(t)));
 }
 
 static int
 cli_print_json(const Ccc__V1__Alert *a)
 {
-	json_t *obj = pbjson_from_message(&a->base);
+	json_t *obj = pbjson_from_message(&a->base, cli_json_form);
 	char *s;
 
 	if (obj == NULL || (s = json_dumps(obj, CLI_JSON_FLAGS)) == NULL) {
@@ -1622,6 +1931,7 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 {
 	struct cli_sub s;
 	struct cli_follow f;
+	struct feed feed;
 	struct ccc_error err;
 	Ccc__V1__Envelope *env;
 	ccc_client *c = NULL;
@@ -1658,8 +1968,12 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 		    "(a durable subscription keeps its own backlog)");
 		goto out;
 	}
-	if ((status = cli_connect(g, &c)) != CLI_EXIT_OK)
+	feed_init(&feed, s.json ? FEED_NEVER : (enum feed_when)s.color, s.bell,
+	    s.utc);
+	feed.on = feed.on && !s.json;
+	if ((status = cli_connect_opts(g, false, feed.on, &c)) != CLI_EXIT_OK)
 		goto out;
+	feed.c = c;
 	if ((s.inbox ? ccc_subscribe_inbox(c, &sub_id, NULL, &err) :
 	    s.since != 0 ? ccc_subscribe_since(c, s.since,
 	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id, &err) :
@@ -1667,11 +1981,11 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 	    (const char *const *)(void *)s.patterns, s.n_patterns, &sub_id,
 	    NULL, &err)) < 0) {
 		cli_report("subscribe", &err);
-		status = CLI_EXIT_FAIL;
+		status = cli_exit(&err);
 		goto out;
 	}
 	if (cli_signals() < 0) {
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_SOFTWARE;
 		goto out;
 	}
 	f.off = s.no_reconnect;
@@ -1687,7 +2001,7 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 			break;
 		if (r < 0) {
 			fprintf(stderr, "ccc: %s\n", err.message);
-			status = CLI_EXIT_FAIL;
+			status = cli_exit(&err);
 			break;
 		}
 		if (env->body_case == CCC__V1__ENVELOPE__BODY_DELIVER &&
@@ -1695,10 +2009,10 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 			if (s.json)
 				cli_print_json(env->deliver->alert);
 			else
-				cli_print_alert(env->deliver->alert);
+				cli_print_alert(env->deliver, &feed);
 			seen++;
 			if (cli_flush() < 0)
-				status = CLI_EXIT_FAIL;
+				status = CLI_EXIT_IOERR;
 			/*
 			 * durable: acknowledged once printed, never before; a
 			 * lost session is the next wait's to report
@@ -1708,7 +2022,7 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 			    &err) < 0 || ccc_flush(c, &err) < 0) &&
 			    (f.off || !err.transient)) {
 				fprintf(stderr, "ccc: ack: %s\n", err.message);
-				status = CLI_EXIT_FAIL;
+				status = cli_exit(&err);
 			}
 		} else if (env->body_case == CCC__V1__ENVELOPE__BODY_ERROR &&
 		    (!env->error->fatal || f.off)) {
@@ -1721,7 +2035,7 @@ cli_subscribe(const struct cli_global *g, int argc, char **argv, int i)
 				    "the broker closed the session" :
 				    "subscription ended",
 				    ccc_error_name((int)e->code), e->message);
-				status = CLI_EXIT_FAIL;
+				status = cli_exit_code((int)e->code, false);
 			} else
 				fprintf(stderr, "ccc: broker: %s: %s\n",
 				    ccc_error_name((int)e->code), e->message);
@@ -1749,25 +2063,74 @@ struct cli_rcpt {
 enum { R_JSON, R_FOLLOW, R_NO_RECONNECT, R_HELP };
 
 static const struct cli_flag cli_rcpt_flags[] = {
-	[R_JSON] = { "json", NULL, "print the receipts as one JSON object", NULL },
+	[R_JSON] = { "json", cli_arg_form, "print the receipts as one JSON "
+	    "object; FORM ccc (default) or proto3: canonical proto3 JSON",
+	    NULL },
 	[R_FOLLOW] = { "follow", NULL, "instead of one alert's receipts, print "
 	    "each acknowledgement of any alert this endpoint publishes, as it "
 	    "happens, until interrupted; when the connection is lost, reconnect "
 	    "as subscribe does (acknowledgements made meanwhile are not shown: "
 	    "ask for the alert's receipts)", NULL },
 	[R_NO_RECONNECT] = { "no-reconnect", NULL, "with --follow: exit with "
-	    "status 1 when the connection to the broker is lost, instead of "
+	    "status 75 when the connection to the broker is lost, instead of "
 	    "reconnecting", NULL },
 	[R_HELP] = { "help", NULL, "show this help", NULL },
 	{ NULL, NULL, NULL, NULL },
 };
 
+/* The commands, for ccc help and clidoc.c. */
+static const struct cli_cmd cli_cmds[] = {
+	{ "publish", "ALERT-FLAGS\n--json[=proto3] FILE", "publish one alert "
+	    "given by flags, or many as JSON Lines", cli_pub_flags },
+	{ "subscribe", "[--json[=proto3]] [--count N] [--durable NAME | --since "
+	    "DURATION] PATTERN...\n--inbox [--json] [--count N]", "print the "
+	    "alerts that match topic patterns", cli_sub_flags },
+	{ "receipts", "[--json[=proto3]] ALERT_ID\n--follow [--json[=proto3]] "
+	    "[--no-reconnect]",
+	    "who received an alert you published, and when", cli_rcpt_flags },
+	{ "admin", "COMMAND [ARGS]", "operators: the registry, approvals, "
+	    "broker status", NULL },
+	{ "bench", "[--scenario a|b|c|d|e|f] [FLAGS]", "measure the broker "
+	    "with many publishers and subscribers", cli_bench_flags },
+	{ "help", "[COMMAND]", "show the usage of a command: ccc help publish",
+	    NULL },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct cli_cmd *
+cli_commands(void)
+{
+	return cli_cmds;
+}
+
+const struct cli_flag *
+cli_globals(void)
+{
+	return cli_global_flags;
+}
+
+/* The usage lines of the command name, from cli_cmds[]. */
+static void
+cli_usage_lines(FILE *f, const char *name)
+{
+	const struct cli_cmd *cmd;
+	const char *p, *nl;
+
+	for (cmd = cli_cmds; strcmp(cmd->name, name) != 0; cmd++)
+		;
+	for (p = cmd->synopsis; p != NULL; p = nl != NULL ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		fprintf(f, "%s ccc [OPTIONS] %s %.*s\n", p == cmd->synopsis ?
+		    "usage:" : "      ", name, nl != NULL ? (int)(nl - p) :
+		    (int)strlen(p), p);
+	}
+}
+
 static void
 cli_help_receipts(FILE *f)
 {
-	fputs("usage: ccc [OPTIONS] receipts [--json] ALERT_ID\n"
-	    "       ccc [OPTIONS] receipts --follow [--json] [--no-reconnect]\n"
-	    "\n"
+	cli_usage_lines(f, "receipts");
+	fputs("\n"
 	    "Show who received an alert this endpoint published: each recipient "
 	    "endpoint,\n"
 	    "when the alert was first delivered to it, when it acknowledged it "
@@ -1808,7 +2171,7 @@ cli_print_receipts(const Ccc__V1__ReceiptsOk *ro, bool json, bool header)
 	char t1[40], t2[40];
 
 	if (json) {
-		json_t *obj = pbjson_from_message(&ro->base);
+		json_t *obj = pbjson_from_message(&ro->base, cli_json_form);
 		char *s = obj != NULL ? json_dumps(obj, CLI_JSON_FLAGS) : NULL;
 
 		if (s != NULL)
@@ -1843,11 +2206,11 @@ cli_receipts_follow(const struct cli_global *g, const struct cli_rcpt *r)
 	ccc_client *c = NULL;
 	int status, rc;
 
-	if ((status = cli_connect_opts(g, true, &c)) != CLI_EXIT_OK)
+	if ((status = cli_connect_opts(g, true, false, &c)) != CLI_EXIT_OK)
 		return status;
 	if (cli_signals() < 0) {
 		ccc_close(c);
-		return CLI_EXIT_FAIL;
+		return CLI_EXIT_SOFTWARE;
 	}
 	memset(&f, 0, sizeof(f));
 	f.off = r->no_reconnect;
@@ -1863,14 +2226,14 @@ cli_receipts_follow(const struct cli_global *g, const struct cli_rcpt *r)
 		if (env->body_case == CCC__V1__ENVELOPE__BODY_RECEIPTS_OK &&
 		    (cli_print_receipts(env->receipts_ok, r->json, false) < 0 ||
 		    cli_flush() < 0))
-			status = CLI_EXIT_FAIL;
+			status = CLI_EXIT_IOERR;
 		ccc_envelope_free(env);
 		if (status != CLI_EXIT_OK)
 			break;
 	}
 	if (rc < 0) {
 		fprintf(stderr, "ccc: %s\n", err.message);
-		status = CLI_EXIT_FAIL;
+		status = cli_exit(&err);
 	}
 	ccc_close(c);
 	return status;
@@ -1904,14 +2267,14 @@ cli_receipts(const struct cli_global *g, int argc, char **argv, int i)
 	if (ccc_receipts(c, r.id, &reply, &err) < 0) {
 		cli_report("receipts", &err);
 		ccc_close(c);
-		return CLI_EXIT_FAIL;
+		return cli_exit(&err);
 	}
 	if (cli_print_receipts(reply->receipts_ok, r.json, true) < 0)
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_SOFTWARE;
 	else if (!r.json && reply->receipts_ok->n_receipts == 0)
 		printf("(no recipient yet)\n");
 	if (cli_flush() < 0)
-		status = CLI_EXIT_FAIL;
+		status = CLI_EXIT_IOERR;
 	ccc_envelope_free(reply);
 	ccc_close(c);
 	return status;
@@ -1967,6 +2330,11 @@ cli_bench(const struct cli_global *g, int argc, char **argv, int i)
 		return CLI_EXIT_OK;
 	}
 	cli_bench_preset(&k);
+	if (strncmp(o->pattern, BENCH_TOPICS, strlen(BENCH_TOPICS)) != 0) {
+		cli_usage("bench", "--pattern %s: the bench publishes exercise "
+		    "alerts, on topics under %s only", o->pattern, BENCH_TOPICS);
+		return CLI_EXIT_USAGE;
+	}
 	if (k.set[B_PATTERN] && o->groups > 1) {
 		cli_usage("bench", "--pattern and --groups (or a scenario with "
 		    "groups) cannot be combined; give --groups 1");
@@ -2027,6 +2395,23 @@ cli_bench(const struct cli_global *g, int argc, char **argv, int i)
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* Say that cmd is no command, with the closest one if it looks misspelt. */
+static int
+cli_unknown_command(const char *cmd)
+{
+	const char *hint = cli_suggest(cmd, strlen(cmd),
+	    (const char *const *)(const void *)cli_commands(),
+	    sizeof(struct cli_cmd));
+
+	if (hint != NULL)
+		cli_usage(NULL, "unknown command \"%s\"; did you mean '%s'?", cmd,
+		    hint);
+	else
+		cli_usage(NULL, "unknown command \"%s\" (publish, subscribe, "
+		    "receipts, admin, bench or help)", cmd);
+	return CLI_EXIT_USAGE;
+}
+
 static int
 cli_help(int argc, char **argv, int i)
 {
@@ -2036,6 +2421,14 @@ cli_help(int argc, char **argv, int i)
 	}
 	if (i + 1 < argc && strcmp(argv[i], "admin") == 0)
 		return admin_help_command(argc, argv, i + 1);
+	if (i + 1 == argc && strcmp(argv[i], "--roff") == 0) {
+		clidoc_roff(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (i + 1 == argc && strcmp(argv[i], "--completion") == 0) {
+		clidoc_completion(stdout);
+		return CLI_EXIT_OK;
+	}
 	if (i + 1 < argc) {
 		cli_usage(NULL, "help takes one command name");
 		return CLI_EXIT_USAGE;
@@ -2052,10 +2445,8 @@ cli_help(int argc, char **argv, int i)
 		admin_help(stdout);
 	else if (strcmp(argv[i], "help") == 0)
 		cli_help_main(stdout);
-	else {
-		cli_usage(NULL, "unknown command \"%s\"", argv[i]);
-		return CLI_EXIT_USAGE;
-	}
+	else
+		return cli_unknown_command(argv[i]);
 	return CLI_EXIT_OK;
 }
 
@@ -2064,7 +2455,7 @@ main(int argc, char **argv)
 {
 	struct cli_global g;
 	const char *cmd;
-	int i = 1;
+	int i = 1, status;
 
 	memset(&g, 0, sizeof(g));
 	if (cli_parse(argc, argv, &i, cli_global_flags, true, NULL,
@@ -2084,7 +2475,8 @@ main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	cmd = argv[i++];
-	cli_env(&g);
+	if (strcmp(cmd, "help") != 0 && (status = cli_env(&g)) != CLI_EXIT_OK)
+		return status;
 	if (strcmp(cmd, "publish") == 0)
 		return cli_publish(&g, argc, argv, i);
 	if (strcmp(cmd, "subscribe") == 0)
@@ -2097,7 +2489,5 @@ main(int argc, char **argv)
 		return admin_main(&g, argc, argv, i);
 	if (strcmp(cmd, "help") == 0)
 		return cli_help(argc, argv, i);
-	cli_usage(NULL, "unknown command \"%s\" (publish, subscribe, receipts, "
-	    "admin, bench or help)", cmd);
-	return CLI_EXIT_USAGE;
+	return cli_unknown_command(cmd);
 }

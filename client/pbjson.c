@@ -5,6 +5,7 @@
  * range-checked before it is stored, and a half-built message is always in
  * a state that protobuf_c_message_free_unpacked() can free.
  */
+#include <errno.h>
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -22,9 +23,10 @@
 
 /* State of one pbjson_to_message() call: where we are, where errors go. */
 struct pbjson_in {
-	char	 path[256];	/* dotted path of the field being read */
-	char	*err;
-	size_t	 errlen;
+	char			 path[256];	/* dotted path of the field read */
+	char			*err;
+	size_t			 errlen;
+	enum pbjson_form	 form;
 };
 
 static const char pbjson_b64[] =
@@ -43,16 +45,41 @@ pbjson_cmember(const void *base, size_t offset)
 	return (const char *)base + offset;
 }
 
-/* True for signed 64-bit fields named "*_at": microsecond times. */
+/* True for signed 64-bit fields named "*_at": microsecond times (ccc form). */
 static bool
-pbjson_is_time(const ProtobufCFieldDescriptor *f)
+pbjson_is_time(const ProtobufCFieldDescriptor *f, enum pbjson_form form)
 {
 	size_t len = strlen(f->name);
 
+	if (form != PBJSON_CCC)
+		return false;
 	if (f->type != PROTOBUF_C_TYPE_INT64 && f->type != PROTOBUF_C_TYPE_SINT64 &&
 	    f->type != PROTOBUF_C_TYPE_SFIXED64)
 		return false;
 	return len > 3 && strcmp(f->name + len - 3, "_at") == 0;
+}
+
+/*
+ * The proto3 JSON name of a field, as protoc makes it: each "_" dropped and
+ * the letter after it upper-cased ("hs_code": "hsCode"). Returns buf.
+ */
+static const char *
+pbjson_json_name(const char *name, char *buf, size_t len)
+{
+	size_t n = 0;
+	bool upper = false;
+
+	for (; *name != '\0' && n + 1 < len; name++) {
+		if (*name == '_') {
+			upper = true;
+			continue;
+		}
+		buf[n++] = upper && *name >= 'a' && *name <= 'z' ?
+		    (char)(*name - 'a' + 'A') : *name;
+		upper = false;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 /* Bytes one element of a repeated field of type t takes in its array. */
@@ -85,7 +112,8 @@ pbjson_elem_size(ProtobufCType t)
 
 /* ---- message to JSON ---------------------------------------------------- */
 
-static json_t	*pbjson_object_out(const ProtobufCMessage *msg);
+static json_t	*pbjson_object_out(const ProtobufCMessage *msg,
+		    enum pbjson_form form);
 
 static json_t *
 pbjson_real_out(double d)
@@ -123,9 +151,38 @@ pbjson_bytes_out(const ProtobufCBinaryData *b)
 	return v;
 }
 
+/* A proto3 enum value: its name in the .proto, or its number. */
+static json_t *
+pbjson_enum_out(const ProtobufCFieldDescriptor *f, int v,
+    enum pbjson_form form)
+{
+	const ProtobufCEnumValue *ev;
+	const char *name;
+
+	if (form == PBJSON_PROTO3) {
+		ev = protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+		name = ev != NULL ? ev->name : NULL;
+	} else
+		name = names_enum_short(f->descriptor, v);
+	return name != NULL ? json_string(name) : json_integer(v);
+}
+
+/* A 64-bit integer: a number, or in the proto3 form a decimal string. */
+static json_t *
+pbjson_int64_out(int64_t v, enum pbjson_form form)
+{
+	char buf[32];
+
+	if (form != PBJSON_PROTO3)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	return json_string(buf);
+}
+
 /* The JSON value of one (singular or array element) value at p. */
 static json_t *
-pbjson_value_out(const ProtobufCFieldDescriptor *f, const void *p)
+pbjson_value_out(const ProtobufCFieldDescriptor *f, const void *p,
+    enum pbjson_form form)
 {
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
@@ -141,14 +198,19 @@ pbjson_value_out(const ProtobufCFieldDescriptor *f, const void *p)
 		int64_t v = *(const int64_t *)p;
 		char buf[64];
 
-		if (pbjson_is_time(f))
+		if (pbjson_is_time(f, form))
 			return json_string(time_format_rfc3339(v, buf, sizeof(buf)));
-		return json_integer((json_int_t)v);
+		return pbjson_int64_out(v, form);
 	}
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64: {
 		uint64_t v = *(const uint64_t *)p;
+		char buf[32];
 
+		if (form == PBJSON_PROTO3) {
+			snprintf(buf, sizeof(buf), "%" PRIu64, v);
+			return json_string(buf);
+		}
 		if (v > INT64_MAX)	/* jansson integers are signed 64-bit */
 			return NULL;
 		return json_integer((json_int_t)v);
@@ -159,12 +221,8 @@ pbjson_value_out(const ProtobufCFieldDescriptor *f, const void *p)
 		return pbjson_real_out(*(const double *)p);
 	case PROTOBUF_C_TYPE_BOOL:
 		return json_boolean(*(const protobuf_c_boolean *)p);
-	case PROTOBUF_C_TYPE_ENUM: {
-		int v = *(const int *)p;
-		const char *name = names_enum_short(f->descriptor, v);
-
-		return name != NULL ? json_string(name) : json_integer(v);
-	}
+	case PROTOBUF_C_TYPE_ENUM:
+		return pbjson_enum_out(f, *(const int *)p, form);
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(const char *const *)p;
 
@@ -175,7 +233,8 @@ pbjson_value_out(const ProtobufCFieldDescriptor *f, const void *p)
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)p;
 
-		return sub != NULL ? pbjson_object_out(sub) : json_object();
+		return sub != NULL ? pbjson_object_out(sub, form) :
+		    json_object();
 	}
 	}
 	return NULL;
@@ -240,10 +299,12 @@ pbjson_is_present(const ProtobufCFieldDescriptor *f, const void *base)
 }
 
 static json_t *
-pbjson_object_out(const ProtobufCMessage *msg)
+pbjson_object_out(const ProtobufCMessage *msg, enum pbjson_form form)
 {
 	const ProtobufCMessageDescriptor *d = msg->descriptor;
 	json_t *obj = json_object(), *v;
+	const char *name;
+	char key[128];
 
 	if (obj == NULL)
 		return NULL;
@@ -263,14 +324,17 @@ pbjson_object_out(const ProtobufCMessage *msg)
 				goto fail;
 			for (size_t k = 0; k < n; k++)
 				if (json_array_append_new(v,
-				    pbjson_value_out(f, arr + k * size)) < 0) {
+				    pbjson_value_out(f, arr + k * size,
+				    form)) < 0) {
 					json_decref(v);
 					goto fail;
 				}
 		} else
-			v = pbjson_value_out(f, p);
+			v = pbjson_value_out(f, p, form);
 		/* json_object_set_new() refuses a NULL value and drops v on failure */
-		if (json_object_set_new(obj, f->name, v) < 0)
+		name = form == PBJSON_PROTO3 ?
+		    pbjson_json_name(f->name, key, sizeof(key)) : f->name;
+		if (json_object_set_new(obj, name, v) < 0)
 			goto fail;
 	}
 	return obj;
@@ -280,11 +344,11 @@ fail:
 }
 
 json_t *
-pbjson_from_message(const ProtobufCMessage *msg)
+pbjson_from_message(const ProtobufCMessage *msg, enum pbjson_form form)
 {
 	if (msg == NULL)
 		return NULL;
-	return pbjson_object_out(msg);
+	return pbjson_object_out(msg, form);
 }
 
 /* ---- JSON to message ---------------------------------------------------- */
@@ -345,16 +409,45 @@ pbjson_type_name(const json_t *v)
 	return "a value";
 }
 
+/*
+ * A proto3 integer given as a decimal string or as a number with no
+ * fraction: true with *out set, false when v is neither.
+ */
+static bool
+pbjson_int_proto3(const json_t *v, json_int_t *out)
+{
+	const char *s;
+	char *end;
+	double d;
+
+	if (json_is_real(v)) {
+		d = json_real_value(v);
+		if (d != floor(d) || d < -9.2e18 || d > 9.2e18)
+			return false;
+		*out = (json_int_t)d;
+		return true;
+	}
+	if (!json_is_string(v))
+		return false;
+	s = json_string_value(v);
+	if (*s != '-' && (*s < '0' || *s > '9'))
+		return false;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return end != s && *end == '\0' && errno == 0;
+}
+
 static int
 pbjson_int_in(struct pbjson_in *x, const json_t *v, json_int_t min,
     json_int_t max, json_int_t *out)
 {
 	json_int_t i;
 
-	if (!json_is_integer(v))
+	if (json_is_integer(v))
+		i = json_integer_value(v);
+	else if (x->form != PBJSON_PROTO3 || !pbjson_int_proto3(v, &i))
 		return pbjson_fail(x, "expected an integer, got %s",
 		    pbjson_type_name(v));
-	i = json_integer_value(v);
 	if (i < min || i > max)
 		return pbjson_fail(x, "%" JSON_INTEGER_FORMAT " is out of range "
 		    "(%" JSON_INTEGER_FORMAT " to %" JSON_INTEGER_FORMAT ")",
@@ -363,11 +456,35 @@ pbjson_int_in(struct pbjson_in *x, const json_t *v, json_int_t min,
 	return 0;
 }
 
+/* A proto3 uint64: a decimal string up to UINT64_MAX, or an integer. */
+static int
+pbjson_uint64_in(struct pbjson_in *x, const json_t *v, uint64_t *out)
+{
+	const char *s;
+	char *end;
+	json_int_t i;
+
+	if (!json_is_string(v)) {
+		if (pbjson_int_in(x, v, 0, INT64_MAX, &i) < 0)
+			return -1;
+		*out = (uint64_t)i;
+		return 0;
+	}
+	s = json_string_value(v);
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0)
+		return pbjson_fail(x, "expected an unsigned integer, got "
+		    "\"%s\"", s);
+	return 0;
+}
+
 static int
 pbjson_real_in(struct pbjson_in *x, const json_t *v, bool is_float,
     double *out)
 {
 	double d;
+	char *end;
 
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
@@ -378,7 +495,8 @@ pbjson_real_in(struct pbjson_in *x, const json_t *v, bool is_float,
 			d = INFINITY;
 		else if (strcmp(s, "-Infinity") == 0)
 			d = -INFINITY;
-		else
+		else if (x->form != PBJSON_PROTO3 || *s == '\0' ||
+		    (d = strtod(s, &end), *end != '\0') || !isfinite(d))
 			return pbjson_fail(x, "expected a number");
 	} else if (json_is_number(v))
 		d = json_number_value(v);
@@ -402,12 +520,54 @@ pbjson_time_in(struct pbjson_in *x, const json_t *v, int64_t *out)
 	return 0;
 }
 
+/* The proto3 value names of enum d, comma-separated, into buf. */
+static const char *
+pbjson_enum_names(const ProtobufCEnumDescriptor *d, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < d->n_values && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
+		    d->values[i].name);
+	return buf;
+}
+
+/* A proto3 enum: the value's name in the .proto, or its number. */
+static int
+pbjson_enum_proto3(struct pbjson_in *x, const ProtobufCFieldDescriptor *f,
+    const json_t *v, int *out)
+{
+	const ProtobufCEnumValue *ev;
+	char list[1024];
+	json_int_t i;
+
+	if (json_is_integer(v)) {
+		if (pbjson_int_in(x, v, INT32_MIN, INT32_MAX, &i) < 0)
+			return -1;
+		*out = (int)i;
+		return 0;
+	}
+	pbjson_enum_names(f->descriptor, list, sizeof(list));
+	if (!json_is_string(v))
+		return pbjson_fail(x, "expected a string, one of: %s", list);
+	ev = protobuf_c_enum_descriptor_get_value_by_name(f->descriptor,
+	    json_string_value(v));
+	if (ev == NULL)
+		return pbjson_fail(x, "unknown value \"%s\" (expected one of: "
+		    "%s)", json_string_value(v), list);
+	*out = ev->value;
+	return 0;
+}
+
 static int
 pbjson_enum_in(struct pbjson_in *x, const ProtobufCFieldDescriptor *f,
     const json_t *v, int *out)
 {
 	char list[512];
 
+	if (x->form == PBJSON_PROTO3)
+		return pbjson_enum_proto3(x, f, v, out);
 	names_enum_list(f->descriptor, list, sizeof(list));
 	if (!json_is_string(v))
 		return pbjson_fail(x, "expected a string, one of: %s", list);
@@ -492,7 +652,7 @@ pbjson_value_in(struct pbjson_in *x, const ProtobufCFieldDescriptor *f,
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		if (pbjson_is_time(f))
+		if (pbjson_is_time(f, x->form))
 			return pbjson_time_in(x, v, p);
 		if (pbjson_int_in(x, v, INT64_MIN, INT64_MAX, &i) < 0)
 			return -1;
@@ -500,6 +660,8 @@ pbjson_value_in(struct pbjson_in *x, const ProtobufCFieldDescriptor *f,
 		return 0;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
+		if (x->form == PBJSON_PROTO3)
+			return pbjson_uint64_in(x, v, p);
 		if (pbjson_int_in(x, v, 0, INT64_MAX, &i) < 0)
 			return -1;
 		*(uint64_t *)p = (uint64_t)i;
@@ -570,6 +732,24 @@ pbjson_repeated_in(struct pbjson_in *x, const ProtobufCFieldDescriptor *f,
 	return 0;
 }
 
+/* The field a key names: its .proto name, or in proto3 its JSON name. */
+static const ProtobufCFieldDescriptor *
+pbjson_field_named(const struct pbjson_in *x,
+    const ProtobufCMessageDescriptor *d, const char *key)
+{
+	const ProtobufCFieldDescriptor *f;
+	char name[128];
+
+	f = protobuf_c_message_descriptor_get_field_by_name(d, key);
+	if (f != NULL || x->form != PBJSON_PROTO3)
+		return f;
+	for (unsigned i = 0; i < d->n_fields; i++)
+		if (strcmp(pbjson_json_name(d->fields[i].name, name,
+		    sizeof(name)), key) == 0)
+			return &d->fields[i];
+	return NULL;
+}
+
 /* One key of a JSON object: the field it names, checked and stored. */
 static int
 pbjson_field_in(struct pbjson_in *x, const ProtobufCMessageDescriptor *d,
@@ -578,7 +758,7 @@ pbjson_field_in(struct pbjson_in *x, const ProtobufCMessageDescriptor *d,
 	const ProtobufCFieldDescriptor *f, *other;
 	uint32_t *which;
 
-	if ((f = protobuf_c_message_descriptor_get_field_by_name(d, key)) == NULL) {
+	if ((f = pbjson_field_named(x, d, key)) == NULL) {
 		snprintf(x->err, x->errlen, "unknown field \"%s\"", x->path);
 		return -1;
 	}
@@ -626,7 +806,7 @@ pbjson_object_in(struct pbjson_in *x, const ProtobufCMessageDescriptor *d,
 
 ProtobufCMessage *
 pbjson_to_message(const ProtobufCMessageDescriptor *d, const json_t *obj,
-    char *err, size_t errlen)
+    enum pbjson_form form, char *err, size_t errlen)
 {
 	struct pbjson_in x;
 	char dummy[1];
@@ -639,6 +819,7 @@ pbjson_to_message(const ProtobufCMessageDescriptor *d, const json_t *obj,
 	x.path[0] = '\0';
 	x.err = err;
 	x.errlen = errlen;
+	x.form = form;
 	if (obj == NULL || !json_is_object(obj)) {
 		snprintf(err, errlen, "expected a JSON object, got %s",
 		    obj != NULL ? pbjson_type_name(obj) : "nothing");

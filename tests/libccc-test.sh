@@ -92,6 +92,9 @@ check_own() {	# $1: shared or static, the rest: link flags
 	    fail "own-$how printed '$out'"
 }
 check_own shared $(pkg-config --cflags --libs libccc)
+[ "$(pkg-config --cflags --libs ccc)" = "$(pkg-config --cflags --libs libccc)" ] &&
+    pass "pkg-config ccc is pkg-config libccc" ||
+    fail "pkg-config ccc gives '$(pkg-config --cflags --libs ccc 2>&1)'"
 check_own static $(pkg-config --cflags --libs-only-L libccc) -l:libccc.a \
     $(pkg-config --libs libprotobuf-c openssl) -lpthread
 if [ -x "$work/own-static" ] && objdump -p "$work/own-static" |

@@ -2,7 +2,8 @@
 # package-smoke.sh — the Debian packages on this machine, as an operator
 # gets them: install cccd, ccc, libccc0 and libccc-dev (dpkg -i, then
 # apt-get -f install for their dependencies), check the files, the user
-# ccc and /var/lib/ccc, check that the shipped configuration refuses to
+# ccc and /var/lib/ccc, the manual pages (man -w) and the completions,
+# check that the shipped configuration refuses to
 # start without its PKI, then run the installed /usr/sbin/cccd (directly,
 # as root, dropping to ccc; not through systemd) on a free loopback port
 # with a demo PKI made by certs/mkpki.sh in a temporary directory, and
@@ -112,6 +113,23 @@ check "/etc/ccc/tls root:ccc, mode 0750" \
     test "$(stat -c '%U:%G %a' /etc/ccc/tls)" = "root:ccc 750"
 check "libccc.so.0 is known to the dynamic linker" \
     sh -c 'ldconfig -p | grep -q "libccc.so.0 "'
+for page in ccc.1:ccc cccd.8:cccd cccd.yaml.5:cccd ccc-registry.5:cccd \
+    libccc.3:libccc-dev; do
+	check "${page%%:*} is in the package ${page#*:}" sh -c \
+	    "dpkg -L ${page#*:} | grep -q '/man[1-8]/${page%%:*}\.gz\$'"
+done
+check "the bash completion of ccc is installed" \
+    test -s /usr/share/bash-completion/completions/ccc
+check "the zsh completion of ccc is installed" \
+    test -s /usr/share/zsh/vendor-completions/_ccc
+# (an image whose dpkg leaves out /usr/share/man has no pages to find)
+if grep -qs '^path-exclude[= ]/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
+	echo "skip: dpkg excludes /usr/share/man here: man -w not checked"
+else
+	check "man -w finds ccc(1), cccd(8), cccd.yaml(5), ccc-registry(5), libccc(3)" \
+	    sh -c '{ man -w 1 ccc && man -w 8 cccd && man -w 5 cccd.yaml &&
+	    man -w 5 ccc-registry && man -w 3 libccc; } > /dev/null'
+fi
 /usr/sbin/cccd --check-config /etc/ccc/cccd.yaml > "$tmp/check.out" 2>&1
 rc=$?
 check "without its PKI the shipped configuration is refused (exit 1, names the file)" \

@@ -236,9 +236,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ccc__v1__alert__free_unpacked(back, NULL);
 
 	/* as JSON (`ccc subscribe --json`), and back the same */
-	FUZZ_CHECK((j = pbjson_from_message(&a->base)) != NULL);
+	FUZZ_CHECK((j = pbjson_from_message(&a->base, PBJSON_CCC)) != NULL);
 	back = (Ccc__V1__Alert *)(void *)pbjson_to_message(
-	    &ccc__v1__alert__descriptor, j, why, sizeof(why));
+	    &ccc__v1__alert__descriptor, j, PBJSON_CCC, why, sizeof(why));
 	if (back == NULL)
 		fprintf(stderr, "JSON of a valid alert refused: %s\n", why);
 	FUZZ_CHECK(back != NULL);

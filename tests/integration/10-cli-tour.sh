@@ -114,11 +114,11 @@ fi
 # gr-police may not publish for a Turkish-Bulgarian section
 run_as gr-police publish --category migrant_smuggling --section tr-bg/kapikule \
     --severity high --handling h1 --summary 'Not ours to report'
-if [ "$rc" -eq 1 ] && grep -qF 'forbidden' "$tmp/err" &&
+if [ "$rc" -eq 77 ] && grep -qF 'forbidden' "$tmp/err" &&
     grep -qF 'tr-bg/kapikule' "$tmp/err" && [ ! -s "$tmp/out" ]; then
-	pass "a forbidden publish exits 1 with the broker's message"
+	pass "a forbidden publish exits 77 with the broker's message"
 else
-	fail "a forbidden publish exits 1 with the broker's message (status $rc)" \
+	fail "a forbidden publish exits 77 with the broker's message (status $rc)" \
 	    "$tmp/out" "$tmp/err"
 fi
 
@@ -126,32 +126,32 @@ fi
 printf '%s\n%s\n' "$json" '{"category":"drugs","section":"tr-bg/nowhere","severity":"low","handling":"h0","summary":"x"}' \
     > "$tmp/in"
 run_as tr-police publish --json - < "$tmp/in"
-if [ "$rc" -eq 1 ] && [ "$(wc -l < "$tmp/out")" -eq 1 ] &&
+if [ "$rc" -eq 65 ] && [ "$(wc -l < "$tmp/out")" -eq 1 ] &&
     is_uuid "$(cat "$tmp/out")" && grep -qF 'line 2' "$tmp/err" &&
     grep -qF 'section' "$tmp/err"; then
-	pass "publish --json reports the refused line and exits 1"
+	pass "publish --json reports the refused line and exits 65"
 else
-	fail "publish --json reports the refused line and exits 1 (status $rc)" \
+	fail "publish --json reports the refused line and exits 65 (status $rc)" \
 	    "$tmp/out" "$tmp/err"
 fi
 
-# usage errors exit 2
+# usage errors exit 64
 run
-check "no command exits 2" test "$rc" -eq 2
+check "no command exits 64" test "$rc" -eq 64
 run_as tr-police publish --category drugs --no-such-flag
-check "an unknown flag exits 2" test "$rc" -eq 2
+check "an unknown flag exits 64" test "$rc" -eq 64
 run_as tr-police publish --category smuggling --section tr-bg/kapikule \
     --severity high --handling h1 --summary x
-if [ "$rc" -eq 2 ] && grep -qF 'smuggling' "$tmp/err"; then
-	pass "an unknown category name exits 2 and names it"
+if [ "$rc" -eq 64 ] && grep -qF 'smuggling' "$tmp/err"; then
+	pass "an unknown category name exits 64 and names it"
 else
-	fail "an unknown category name exits 2 and names it (status $rc)" "$tmp/err"
+	fail "an unknown category name exits 64 and names it (status $rc)" "$tmp/err"
 fi
 run_as tr-police subscribe --json
-check "subscribe without a pattern exits 2" test "$rc" -eq 2
+check "subscribe without a pattern exits 64" test "$rc" -eq 64
 run --server "127.0.0.1:$port" publish --category drugs --section tr-bg/kapikule \
     --severity high --handling h1 --summary x
-if [ "$rc" -eq 2 ] && grep -qF 'CCC_CERT' "$tmp/err"; then
+if [ "$rc" -eq 64 ] && grep -qF 'CCC_CERT' "$tmp/err"; then
 	pass "no certificate is a usage error naming CCC_CERT"
 else
 	fail "no certificate is a usage error naming CCC_CERT (status $rc)" "$tmp/err"
@@ -202,13 +202,13 @@ stop "$sub_pid"
 # SIGTERM: cccd exits 0
 cli_stop
 
-# and with no broker, connecting fails with status 1
+# and with no broker, connecting fails with status 75 (try again later)
 run_as tr-police --timeout 3 publish --category drugs --section tr-bg/kapikule \
     --severity high --handling h1 --summary x
-if [ "$rc" -eq 1 ] && [ -s "$tmp/err" ]; then
-	pass "no broker: publish exits 1 with a message"
+if [ "$rc" -eq 75 ] && [ -s "$tmp/err" ]; then
+	pass "no broker: publish exits 75 with a message"
 else
-	fail "no broker: publish exits 1 with a message (status $rc)" "$tmp/err"
+	fail "no broker: publish exits 75 with a message (status $rc)" "$tmp/err"
 fi
 
 cli_done

@@ -5,6 +5,8 @@
  * by the store), /healthz says ok, and turns 503 when the store cannot
  * write; other methods get 405, other paths 404; a listener that cannot be
  * bound stops the start. Requests are plain HTTP/1.1 over loopback TCP.
+ * The Grafana dashboard (docs/grafana/ccc-dashboard.json) parses and
+ * queries only metrics that a real scrape declares.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+
+#include <jansson.h>
 
 #include "harness.h"
 #include "uuid.h"
@@ -503,6 +507,75 @@ START_TEST(reset_with_output_queued_freed_at_once)
 }
 END_TEST
 
+/*
+ * Check each ccc_* name in the strings of node (the dashboard's queries and
+ * variables) against the # TYPE lines of scrape; count them in *n.
+ */
+static void
+dashboard_names(json_t *node, const char *scrape, size_t *n)
+{
+	char name[128], decl[160];
+	const char *p, *key;
+	size_t len, i;
+	json_t *v;
+
+	if (json_is_object(node)) {
+		json_object_foreach(node, key, v)
+			dashboard_names(v, scrape, n);
+	} else if (json_is_array(node)) {
+		json_array_foreach(node, i, v)
+			dashboard_names(v, scrape, n);
+	} else if (json_is_string(node)) {
+		for (p = json_string_value(node); (p = strstr(p, "ccc_")) != NULL;
+		    p += len) {
+			len = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_");
+			if (p > json_string_value(node) && (p[-1] == '_' ||
+			    (p[-1] >= 'a' && p[-1] <= 'z')))
+				continue;	/* inside another word */
+			ck_assert_uint_lt(len, sizeof(name));
+			snprintf(name, sizeof(name), "%.*s", (int)len, p);
+			snprintf(decl, sizeof(decl), "# TYPE %s ", name);
+			ck_assert_msg(strstr(scrape, decl) != NULL, "the dashboard "
+			    "queries %s, which cccd does not export", name);
+			(*n)++;
+		}
+	}
+}
+
+START_TEST(grafana_dashboard_queries_real_metrics)
+{
+	struct h_broker *b = h_broker_start(METRICS_EXTRA);
+	json_t *dash, *vars, *v, *ds = json_string("datasource");
+	json_error_t jerr;
+	struct h_reply r;
+	bool ds_var = false;
+	char path[512];
+	size_t n = 0, i;
+
+	snprintf(path, sizeof(path), "%s/docs/grafana/ccc-dashboard.json",
+	    h_srcdir());
+	dash = json_load_file(path, 0, &jerr);
+	ck_assert_msg(dash != NULL, "%s:%d: %s", path, jerr.line, jerr.text);
+	ck_assert_uint_gt(json_array_size(json_object_get(dash, "panels")), 0);
+	/* the data source is a variable, chosen at import */
+	vars = json_object_get(json_object_get(dash, "templating"), "list");
+	json_array_foreach(vars, i, v)
+		if (json_equal(json_object_get(v, "type"), ds) &&
+		    json_equal(json_object_get(v, "name"), ds))
+			ds_var = true;
+	ck_assert_msg(ds_var, "no datasource variable named datasource");
+
+	r = h_http_get(h_metrics_port(b), "/metrics");
+	ck_assert_int_eq(r.status, 200);
+	dashboard_names(dash, r.body, &n);
+	ck_assert_uint_gt(n, 20);
+	free(r.head);
+	json_decref(ds);
+	json_decref(dash);
+	h_broker_stop(b);
+}
+END_TEST
+
 Suite *
 metrics_suite(void)
 {
@@ -514,6 +587,7 @@ metrics_suite(void)
 	tcase_add_test(tc, metrics_off_and_port_taken);
 	tcase_add_test(tc, healthz_503_when_the_store_cannot_write);
 	tcase_add_test(tc, reset_with_output_queued_freed_at_once);
+	tcase_add_test(tc, grafana_dashboard_queries_real_metrics);
 	suite_add_tcase(s, tc);
 	return s;
 }

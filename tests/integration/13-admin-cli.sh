@@ -83,7 +83,7 @@ op1 endpoint show tr-police --json
 expect "endpoint show --json: the item's JSON" 0 '"id":"tr-police"' \
     '"roles":["publisher","subscriber"]'
 op1 endpoint show no-such-endpoint
-expect "endpoint show of an unknown id exits 1" 1 'no endpoint "no-such-endpoint"'
+expect "endpoint show of an unknown id exits 69" 69 'no endpoint "no-such-endpoint"'
 op1 section list
 expect "section list" 0 "tr-bg/kapikule" "bg-gr/kulata"
 op1 section show tr-gr/ipsala
@@ -99,21 +99,21 @@ expect "route show" 0 "categories:" "drugs, customs"
 
 # only operators
 run_as tr-police admin endpoint list
-expect "a non-operator is refused with exit 1" 1 "forbidden" "operator role"
+expect "a non-operator is refused with exit 77" 77 "forbidden" "operator role"
 
 # usage errors exit 2, before connecting
 run_as ccc-operator admin
-expect "admin without a command exits 2" 2 "give a command"
+expect "admin without a command exits 64" 64 "give a command"
 op1 no-such-command
-expect "an unknown admin command exits 2" 2 'unknown command "no-such-command"'
+expect "an unknown admin command exits 64" 64 'unknown command "no-such-command"'
 op1 endpoint add --id x-police --kind police --roles publisher
-expect "endpoint add without --name exits 2" 2 "--name is required"
+expect "endpoint add without --name exits 64" 64 "--name is required"
 op1 endpoint update tr-police
-expect "endpoint update with no field exits 2" 2 "nothing to update"
+expect "endpoint update with no field exits 64" 64 "nothing to update"
 op1 rollback yesterday
-expect "rollback of a non-number exits 2" 2 "REV: expected a positive integer"
+expect "rollback of a non-number exits 64" 64 "REV: expected a positive integer"
 op1 endpoint add --id x --kind police --name x --roles publisher,,subscriber
-expect "an empty list item exits 2" 2 "empty item"
+expect "an empty list item exits 64" 64 "empty item"
 run_as ccc-operator help admin
 expect "ccc help admin lists the commands" 0 "endpoint add" "reload-tls" "approve ID"
 op1 route add --help
@@ -141,7 +141,7 @@ expect "pending shows the proposal, its comment, diff and reasons" 0 \
     "proposal $p1 (pending)" "by ccc-operator," "comment: BG police joins the centre" \
     "+ endpoint bg-police" "needs approval because:"
 op1 approve "$p1"
-expect "an operator cannot approve its own proposal" 1 "forbidden" "own proposal"
+expect "an operator cannot approve its own proposal" 77 "forbidden" "own proposal"
 op1 endpoint list
 absent "the proposal is not in force yet" "bg-police"
 op2 approve "$p1" -m "checked with the BG liaison"
@@ -150,7 +150,7 @@ expect "the second operator approves it" 0 "proposal $p1 approved; applied: revi
 op1 endpoint show bg-police
 expect "the approved endpoint is in the registry" 0 "Bulgarian National Police" "BG"
 op1 endpoint add --id bg-police --kind police --name x --roles publisher
-expect "endpoint add of an existing id exits 1" 1 'endpoint "bg-police" exists already'
+expect "endpoint add of an existing id exits 69" 69 'endpoint "bg-police" exists already'
 op1 history --limit 1
 expect "history names the author, the approver and the comment" 0 \
     "revision $r1" "by ccc-operator, approved by ccc-operator-2" \
@@ -188,7 +188,7 @@ else
 fi
 run_as tr-customs publish --category customs --section tr-gr/ipsala \
     --severity low --handling h0 --summary x
-expect "a suspended endpoint is refused" 1 "suspended"
+expect "a suspended endpoint is refused" 77 "suspended"
 op1 endpoint resume tr-customs
 p2=$(proposal_of)
 expect "endpoint resume waits for approval" 0 "awaits approval by another operator"
@@ -205,7 +205,7 @@ expect "a narrowing change makes a new revision" 0 "applied: revision"
 op2 pending
 absent "an overtaken proposal is no longer pending" "proposal $p3 "
 op2 approve "$p3"
-expect "approving an overtaken proposal: stale_revision" 1 "stale_revision" \
+expect "approving an overtaken proposal: stale_revision" 69 "stale_revision" \
     "propose the change again"
 
 # ---- sections, access rules, routing rules ----------------------------------------
@@ -236,7 +236,7 @@ expect "acl update that narrows applies at once" 0 "applied: revision"
 op1 acl remove gr-customs-drugs
 expect "acl remove applies at once" 0 "applied: revision"
 op1 acl show gr-customs-drugs
-expect "the removed rule is gone" 1 'no acl "gr-customs-drugs"'
+expect "the removed rule is gone" 69 'no acl "gr-customs-drugs"'
 
 op1 route add --id kapikule-critical --categories '*' --sections tr-bg/kapikule \
     --min-severity critical --origins TR --targets bg-border-police,gr-police
@@ -289,7 +289,7 @@ rc=$?
 expect "explain --json - --reply-json" 0 '"topic":"alerts/drugs/tr-bg/kapikule"' \
     '"explain":[' '"endpoint":"bg-customs","delivered":true'
 op1 explain --json "$tmp/alert.json"
-expect "explain without an origin is refused" 1 "origin"
+expect "explain without an origin is refused" 65 "origin"
 
 # ---- export, edit, apply -----------------------------------------------------------
 
@@ -317,15 +317,15 @@ op1 apply -f "$tmp/registry-edited.yaml" -m "Kulata: road only"
 expect "apply prints the diff, then the revision in force" 0 \
     "~ section bg-gr/kulata: name:" "applied: revision $((rev + 1))"
 op1 apply -f "$tmp/registry-edited.yaml"
-expect "apply of a document based on an old revision: stale_revision" 1 \
+expect "apply of a document based on an old revision: stale_revision" 69 \
     "stale_revision"
 sed 's/^revision: .*$//' "$tmp/registry-edited.yaml" > "$tmp/registry-norev.yaml"
 op1 apply -f "$tmp/registry-norev.yaml" --base "$((rev + 1))" --dry-run
 expect "apply --base for a document without its revision" 0 "no change"
 op1 apply -f "$tmp/no-such-file.yaml"
-expect "apply of a missing file exits 1" 1 "cannot open"
+expect "apply of a missing file exits 66" 66 "cannot open"
 op1 apply
-expect "apply without -f exits 2" 2 "-f FILE"
+expect "apply without -f exits 64" 64 "-f FILE"
 
 # a widening document: the second operator approves it
 op1 export -o "$tmp/registry-export.yaml"
@@ -350,9 +350,9 @@ expect "rollback --dry-run shows what it would undo" 0 "- endpoint gr-coastguard
 op1 rollback "$((rev + 1))" -m "coast guard joins later"
 expect "rollback that narrows applies at once" 0 "applied: revision"
 op1 endpoint show gr-coastguard
-expect "after the rollback the endpoint is gone" 1 'no endpoint "gr-coastguard"'
+expect "after the rollback the endpoint is gone" 69 'no endpoint "gr-coastguard"'
 op1 rollback 999999
-expect "rollback to an unknown revision exits 1" 1 "not_found"
+expect "rollback to an unknown revision exits 69" 69 "not_found"
 
 # ---- the inbox ------------------------------------------------------------------------
 
@@ -373,7 +373,7 @@ else
 	fail "the acknowledged inbox alert is not delivered again" "$tmp/out"
 fi
 run_as bg-border-police subscribe --inbox 'alerts/#'
-expect "subscribe --inbox with a pattern exits 2" 2 "--inbox takes no PATTERN"
+expect "subscribe --inbox with a pattern exits 64" 64 "--inbox takes no PATTERN"
 
 # ---- status and TLS reload --------------------------------------------------------------
 
@@ -391,7 +391,7 @@ expect "status --json: the broker's status object" 0 '"endpoints":{' \
 op1 reload-tls
 expect "reload-tls" 0 "TLS files reloaded"
 run_as tr-police admin reload-tls
-expect "reload-tls by a non-operator is refused" 1 "forbidden"
+expect "reload-tls by a non-operator is refused" 77 "forbidden"
 
 # ---- end -----------------------------------------------------------------------------
 

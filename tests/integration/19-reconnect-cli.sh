@@ -2,7 +2,7 @@
 # 19-reconnect-cli.sh — ccc subscribe and ccc receipts --follow across a restart
 # of cccd: they reconnect by themselves and resume, so that every alert is
 # shown exactly once — on a durable subscription, on the inbox, on a plain
-# subscription with --since and on one without; --no-reconnect exits 1 when
+# subscription with --since and on one without; --no-reconnect exits 75 when
 # the broker goes away; a refusal that stays (a suspended endpoint) ends the
 # command instead of looping; SIGTERM during the back-off ends it at once.
 #
@@ -138,11 +138,11 @@ sed '/^  - id: tr-gendarmerie$/a\
     suspended: true' "$tmp/registry.yaml" > "$tmp/registry.new" &&
     mv "$tmp/registry.new" "$tmp/registry.yaml"
 
-if exited n 10 && [ "$st" -eq 1 ] && [ "$(count "$tmp/n.err" reconnecting)" -eq 0 ] &&
+if exited n 10 && [ "$st" -eq 75 ] && [ "$(count "$tmp/n.err" reconnecting)" -eq 0 ] &&
     grep -qF 'closed the session' "$tmp/n.err"; then
-	pass "subscribe --no-reconnect exits 1 when the broker stops"
+	pass "subscribe --no-reconnect exits 75 when the broker stops"
 else
-	fail "subscribe --no-reconnect exits 1 when the broker stops (status $st)" \
+	fail "subscribe --no-reconnect exits 75 when the broker stops (status $st)" \
 	    "$tmp/n.err"
 fi
 
@@ -186,11 +186,11 @@ for f in d s p i r; do
 	fi
 done
 
-if exited x 20 && [ "$st" -eq 1 ] && grep -qF 'suspended' "$tmp/x.err" &&
+if exited x 20 && [ "$st" -eq 77 ] && grep -qF 'suspended' "$tmp/x.err" &&
     [ "$(count "$tmp/x.err" 'connection lost')" -eq 1 ]; then
-	pass "a suspended endpoint's subscribe exits 1 instead of trying again"
+	pass "a suspended endpoint's subscribe exits 77 instead of trying again"
 else
-	fail "a suspended endpoint's subscribe exits 1 instead of trying again (status $st)" \
+	fail "a suspended endpoint's subscribe exits 77 instead of trying again (status $st)" \
 	    "$tmp/x.err"
 fi
 publish 'after the restart'

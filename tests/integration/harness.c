@@ -60,7 +60,7 @@ static pid_t h_root_owner;		/* only this process removes h_root */
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static const char *
+const char *
 h_srcdir(void)
 {
 	const char *s = getenv("CCC_SRCDIR");
@@ -629,9 +629,12 @@ h_broker_start_at(const char *extra_yaml, const char *test)
 	    "registry: \"%s\"\n"
 	    "data_dir: \"%s\"\n"
 	    "log_level: debug\n"
-	    "%s%s",
+	    "%s%s%s",
 	    tls, tls, tls, extra, crl, h_tls_extra != NULL ? h_tls_extra : "",
 	    b->registry, data,
+	    /* a test broker takes exercise alerts unless the test says */
+	    extra_yaml != NULL && strstr(extra_yaml, "bench:") != NULL ? "" :
+	    "bench:\n  allow: true\n",
 	    /* never the default port 9464: brokers run side by side */
 	    extra_yaml != NULL && strstr(extra_yaml, "metrics:") != NULL ? "" :
 	    "metrics:\n  listen: 127.0.0.1:0\n",

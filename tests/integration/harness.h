@@ -67,6 +67,8 @@ void		 h_pki_destroy(void);
 const char	*h_pki(const char *file);
 /* The build directory (CCC_BUILD, default "build"). */
 const char	*h_builddir(void);
+/* The source tree (CCC_SRCDIR, default "."). */
+const char	*h_srcdir(void);
 /* The same in the rogue PKI. */
 const char	*h_rogue(const char *file);
 /*
@@ -336,5 +338,6 @@ Suite		*resumption_suite(void);
 Suite		*ids_suite(void);
 Suite		*reconnect_suite(void);
 Suite		*systemd_suite(void);
+Suite		*exercise_suite(void);
 
 #endif

@@ -3,6 +3,7 @@
  * share (enum short names, UTF-8 validation, UUIDv7, RFC 3339 times) and
  * for the descriptor-driven JSON mapping of the client (pbjson).
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,10 +564,10 @@ same_message(const ProtobufCMessage *a, const ProtobufCMessage *b)
 	return same;
 }
 
-/* JSON text to message; the message or NULL with err filled. */
+/* JSON text in a form to message; the message or NULL with err filled. */
 static ProtobufCMessage *
-from_text(const ProtobufCMessageDescriptor *d, const char *text, char *err,
-    size_t errlen)
+from_text_form(const ProtobufCMessageDescriptor *d, const char *text,
+    enum pbjson_form form, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *j = json_loads(text, 0, &jerr);
@@ -574,9 +575,16 @@ from_text(const ProtobufCMessageDescriptor *d, const char *text, char *err,
 
 	ck_assert_msg(j != NULL, "test JSON does not parse: %s: %s", text,
 	    jerr.text);
-	m = pbjson_to_message(d, j, err, errlen);
+	m = pbjson_to_message(d, j, form, err, errlen);
 	json_decref(j);
 	return m;
+}
+
+static ProtobufCMessage *
+from_text(const ProtobufCMessageDescriptor *d, const char *text, char *err,
+    size_t errlen)
+{
+	return from_text_form(d, text, PBJSON_CCC, err, errlen);
 }
 
 /* Conversion of text must fail with exactly want. */
@@ -597,7 +605,7 @@ START_TEST(pbjson_alert_out)
 	json_t *j, *v;
 
 	full_alert(&a);
-	j = pbjson_from_message(&a.base);
+	j = pbjson_from_message(&a.base, PBJSON_CCC);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "category")),
 	    "migrant_smuggling");
@@ -645,7 +653,7 @@ START_TEST(pbjson_alert_round_trip)
 	char *text, *again, err[256];
 
 	full_alert(&a);
-	j = pbjson_from_message(&a.base);
+	j = pbjson_from_message(&a.base, PBJSON_CCC);
 	ck_assert_ptr_nonnull(j);
 	/* through text too, the way the command line uses it */
 	text = json_dumps(j, JSON_COMPACT);
@@ -654,13 +662,128 @@ START_TEST(pbjson_alert_round_trip)
 	ck_assert_msg(back != NULL, "%s", err);
 	ck_assert(same_message(&a.base, back));
 	/* and back to the same JSON */
-	j = pbjson_from_message(back);
+	j = pbjson_from_message(back, PBJSON_CCC);
 	again = json_dumps(j, JSON_COMPACT);
 	ck_assert_str_eq(again, text);
 	json_decref(j);
 	free(again);
 	free(text);
 	protobuf_c_message_free_unpacked(back, NULL);
+}
+END_TEST
+
+/* The proto3 form: JSON names, .proto enum names, 64-bit as strings. */
+START_TEST(pbjson_proto3_out)
+{
+	Ccc__V1__Alert a;
+	json_t *j, *v;
+	char want[32];
+
+	full_alert(&a);
+	j = pbjson_from_message(&a.base, PBJSON_PROTO3);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "category")),
+	    "CATEGORY_MIGRANT_SMUGGLING");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "tlp")),
+	    "TLP_AMBER_STRICT");
+	snprintf(want, sizeof(want), "%" PRId64, a.observed_at);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "observedAt")),
+	    want);
+	ck_assert_ptr_null(json_object_get(j, "observed_at"));
+	v = json_array_get(json_object_get(j, "goods"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "hsCode")), "2402");
+	ck_assert(json_is_real(json_object_get(v, "declaredValue")));
+	/* 32-bit integers stay numbers */
+	v = json_object_get(j, "persons");
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "count")),
+	    4294967295);
+	ck_assert_uint_eq(json_object_size(j), 21);
+	ck_assert_str_eq(json_object_iter_key(json_object_iter(j)), "id");
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(pbjson_proto3_round_trip)
+{
+	Ccc__V1__Alert a;
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Ack ack = CCC__V1__ACK__INIT;
+	uint64_t tags[2] = { UINT64_MAX, 1 };
+	ProtobufCMessage *back;
+	json_t *j;
+	char *text, err[256];
+
+	full_alert(&a);
+	j = pbjson_from_message(&a.base, PBJSON_PROTO3);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	back = from_text_form(&ccc__v1__alert__descriptor, text, PBJSON_PROTO3,
+	    err, sizeof(err));
+	ck_assert_msg(back != NULL, "%s", err);
+	ck_assert(same_message(&a.base, back));
+	protobuf_c_message_free_unpacked(back, NULL);
+	free(text);
+
+	/* a uint64 over INT64_MAX, which the ccc form cannot write */
+	env.request_id = UINT64_MAX;
+	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
+	env.ack = &ack;
+	ack.n_delivery_tags = 2;
+	ack.delivery_tags = tags;
+	ck_assert_ptr_null(pbjson_from_message(&env.base, PBJSON_CCC));
+	j = pbjson_from_message(&env.base, PBJSON_PROTO3);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	ck_assert_str_eq(text, "{\"requestId\":\"18446744073709551615\","
+	    "\"ack\":{\"deliveryTags\":[\"18446744073709551615\",\"1\"]}}");
+	back = from_text_form(&ccc__v1__envelope__descriptor, text,
+	    PBJSON_PROTO3, err, sizeof(err));
+	ck_assert_msg(back != NULL, "%s", err);
+	ck_assert(same_message(&env.base, back));
+	protobuf_c_message_free_unpacked(back, NULL);
+	free(text);
+}
+END_TEST
+
+/* What proto3 parsers must take besides the canonical output, and refuse. */
+START_TEST(pbjson_proto3_input_forms)
+{
+	Ccc__V1__Alert *a;
+	char err[1024];
+
+	a = (Ccc__V1__Alert *)(void *)from_text_form(&ccc__v1__alert__descriptor,
+	    "{\"observed_at\":1764467203000000,\"expiresAt\":\"-5\","
+	    "\"category\":3,\"severity\":\"SEVERITY_LOW\","
+	    "\"persons\":{\"count\":\"7\"},\"location\":{\"lat\":\"41.5\","
+	    "\"lon\":2.0e1},\"goods\":[{\"hs_code\":\"1\"}]}",
+	    PBJSON_PROTO3, err, sizeof(err));
+	ck_assert_msg(a != NULL, "%s", err);
+	ck_assert_int_eq(a->observed_at, 1764467203000000);
+	ck_assert_int_eq(a->expires_at, -5);
+	ck_assert_int_eq(a->category, 3);
+	ck_assert_int_eq(a->severity, CCC__V1__SEVERITY__SEVERITY_LOW);
+	ck_assert_uint_eq(a->persons->count, 7);
+	ck_assert_double_eq(a->location->lat, 41.5);
+	ck_assert_str_eq(a->goods[0]->hs_code, "1");
+	protobuf_c_message_free_unpacked(&a->base, NULL);
+
+	ck_assert_ptr_null(from_text_form(&ccc__v1__alert__descriptor,
+	    "{\"category\":\"drugs\"}", PBJSON_PROTO3, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "field \"category\": unknown value \"drugs\" "
+	    "(expected one of: CATEGORY_UNSPECIFIED, ") == err, "%s", err);
+	ck_assert_ptr_null(from_text_form(&ccc__v1__alert__descriptor,
+	    "{\"observedAt\":\"2026-11-30T01:46:43Z\"}", PBJSON_PROTO3, err,
+	    sizeof(err)));
+	ck_assert_str_eq(err, "field \"observedAt\": expected an integer, got "
+	    "a string");
+	ck_assert_ptr_null(from_text_form(&ccc__v1__alert__descriptor,
+	    "{\"persons\":{\"count\":1.5}}", PBJSON_PROTO3, err, sizeof(err)));
+	ck_assert_str_eq(err, "field \"persons.count\": expected an integer, "
+	    "got a number");
+	/* JSON names are not the ccc form's */
+	ck_assert_ptr_null(from_text(&ccc__v1__alert__descriptor,
+	    "{\"observedAt\":\"2026-11-30T01:46:43Z\"}", err, sizeof(err)));
+	ck_assert_str_eq(err, "unknown field \"observedAt\"");
 }
 END_TEST
 
@@ -673,7 +796,7 @@ START_TEST(pbjson_defaults_omitted)
 	TEXT(empty, "");
 
 	ccc__v1__alert__init(&a);
-	j = pbjson_from_message(&a.base);
+	j = pbjson_from_message(&a.base, PBJSON_CCC);
 	s = json_dumps(j, JSON_COMPACT);
 	ck_assert_str_eq(s, "{}");
 	free(s);
@@ -684,7 +807,7 @@ START_TEST(pbjson_defaults_omitted)
 	a.n_references = 0;
 	ccc__v1__location__init(&loc);		/* present but all zero */
 	a.location = &loc;
-	j = pbjson_from_message(&a.base);
+	j = pbjson_from_message(&a.base, PBJSON_CCC);
 	s = json_dumps(j, JSON_COMPACT);
 	ck_assert_str_eq(s, "{\"category\":\"drugs\",\"location\":{}}");
 	free(s);
@@ -720,7 +843,7 @@ START_TEST(pbjson_envelope_round_trip)
 		m = from_text(&ccc__v1__envelope__descriptor, cases[i], err,
 		    sizeof(err));
 		ck_assert_msg(m != NULL, "%s: %s", cases[i], err);
-		j = pbjson_from_message(m);
+		j = pbjson_from_message(m, PBJSON_CCC);
 		s = json_dumps(j, JSON_COMPACT);
 		ck_assert_str_eq(s, cases[i]);
 		free(s);
@@ -760,7 +883,7 @@ START_TEST(pbjson_special_values)
 	ccc__v1__location__init(&loc);
 	loc.lat = NAN;
 	loc.lon = INFINITY;
-	j = pbjson_from_message(&loc.base);
+	j = pbjson_from_message(&loc.base, PBJSON_CCC);
 	s = json_dumps(j, JSON_COMPACT);
 	ck_assert_str_eq(s, "{\"lat\":\"NaN\",\"lon\":\"Infinity\"}");
 	free(s);
@@ -775,8 +898,8 @@ START_TEST(pbjson_invalid_utf8_out)
 
 	ccc__v1__alert__init(&a);
 	a.summary = bad;
-	ck_assert_ptr_null(pbjson_from_message(&a.base));
-	ck_assert_ptr_null(pbjson_from_message(NULL));
+	ck_assert_ptr_null(pbjson_from_message(&a.base, PBJSON_CCC));
+	ck_assert_ptr_null(pbjson_from_message(NULL, PBJSON_CCC));
 }
 END_TEST
 
@@ -883,18 +1006,18 @@ START_TEST(pbjson_errors_shape)
 	json_t *o = json_object();
 
 	ck_assert_ptr_null(pbjson_to_message(&ccc__v1__alert__descriptor, j,
-	    err, sizeof(err)));
+	    PBJSON_CCC, err, sizeof(err)));
 	ck_assert_str_eq(err, "expected a JSON object, got an array");
 	ck_assert_ptr_null(pbjson_to_message(&ccc__v1__alert__descriptor, NULL,
-	    err, sizeof(err)));
+	    PBJSON_CCC, err, sizeof(err)));
 	/* a NUL inside a JSON string cannot become a C string */
 	json_object_set_new(o, "summary", json_stringn("a\0b", 3));
 	ck_assert_ptr_null(pbjson_to_message(&ccc__v1__alert__descriptor, o,
-	    err, sizeof(err)));
+	    PBJSON_CCC, err, sizeof(err)));
 	ck_assert_str_eq(err, "field \"summary\": contains a NUL character");
 	/* no err buffer at all is fine */
 	ck_assert_ptr_null(pbjson_to_message(&ccc__v1__alert__descriptor, j,
-	    NULL, 0));
+	    PBJSON_CCC, NULL, 0));
 	json_decref(j);
 	json_decref(o);
 	expect_error(&ccc__v1__envelope__descriptor,
@@ -961,6 +1084,9 @@ names_suite(void)
 	tcase_add_test(tc, pbjson_alert_out);
 	tcase_add_test(tc, pbjson_alert_round_trip);
 	tcase_add_test(tc, pbjson_defaults_omitted);
+	tcase_add_test(tc, pbjson_proto3_out);
+	tcase_add_test(tc, pbjson_proto3_round_trip);
+	tcase_add_test(tc, pbjson_proto3_input_forms);
 	tcase_add_test(tc, pbjson_envelope_round_trip);
 	tcase_add_test(tc, pbjson_input_forms);
 	tcase_add_test(tc, pbjson_special_values);
