@@ -55,9 +55,10 @@ CLIENT_SRCS := client/ccc.c client/pbjson.c
 CLI_SRCS    := client/cli.c client/admin.c client/bench.c client/profile.c \
                client/feed.c client/clidoc.c common/roff.c
 BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c \
-               broker/store_sqlite.c broker/durable.c broker/history.c \
-               broker/acl.c broker/topic.c broker/alert.c broker/tls.c \
-               broker/listener.c broker/session.c broker/handle.c \
+               broker/store.c broker/store_sqlite.c broker/store_wal.c \
+               broker/store_audit.c broker/store_offline.c broker/durable.c \
+               broker/history.c broker/acl.c broker/topic.c broker/alert.c \
+               broker/tls.c broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
                broker/notify.c common/roff.c
@@ -66,7 +67,7 @@ UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic
                tests/unit/check_acl.c tests/unit/check_alert.c \
                tests/unit/check_config.c tests/unit/check_names.c \
                tests/unit/check_policy.c tests/unit/check_quota.c \
-               tests/unit/check_log.c
+               tests/unit/check_log.c tests/unit/check_store_audit.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \

@@ -1,7 +1,9 @@
 /*
  * store.h — the broker's durable store, behind a narrow asynchronous
- * interface. The embedded default is SQLite in WAL mode (store_sqlite.c);
- * nothing outside the store touches SQL.
+ * interface. Its core (store.c: the queue, the writer and syncer threads,
+ * the callbacks) runs operations through a backend (store_backend.h); the
+ * embedded default, and for now the only one, is SQLite in WAL mode
+ * (store_sqlite.c). Nothing outside the store touches SQL.
  *
  * Contract
  *   - Every operation is queued from the event-loop thread and carried out by
@@ -393,6 +395,10 @@ struct store_health {
 };
 /* Fill h; loop thread, never blocks. */
 void	store_health(const struct store *st, struct store_health *h);
+/*
+ * The offline commands below read the files of a store that is not open,
+ * so no open store chooses the backend: they are the SQLite backend's.
+ */
 /*
  * Offline: walk the audit journal of the store in data_dir and check every
  * link of the chain, and that every purge record fits its retention: its

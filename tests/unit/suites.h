@@ -13,5 +13,6 @@ Suite	*names_suite(void);
 Suite	*policy_suite(void);
 Suite	*quota_suite(void);
 Suite	*log_suite(void);
+Suite	*store_audit_suite(void);
 
 #endif

@@ -1,0 +1,1067 @@
+/*
+ * store.c — the durable store's core, independent of the database that
+ * keeps it: the asynchronous interface of store.h, the operations' life,
+ * the queue, the writer and syncer threads, group commit and the
+ * completion on the loop. A backend (store_backend.h; SQLite in
+ * store_sqlite.c) stores, syncs and reads.
+ *
+ * One writer thread owns the backend's connection. The event loop queues
+ * operations; the writer takes everything queued, runs it in one
+ * transaction (each operation inside its own savepoint only after a
+ * failure, so one failure does not undo the others) and commits, which
+ * with SQLite writes the transaction to the WAL without syncing it. It
+ * hands the batch back to the loop as committed (publish operations'
+ * committed callbacks: live plain deliveries) and on to the syncer
+ * thread, then takes the next batch. The syncer makes everything
+ * committed since its last sync durable with one sync of the backend
+ * (SQLite: fdatasync(2) of the WAL, then the anchor in ccc.db-head), and
+ * only then hands it to the loop as done (the callbacks proper:
+ * confirmations). While the syncer syncs, the writer commits the next
+ * batch: that is the group commit. Between rounds, and at least as often
+ * as the backend asks, the syncer runs the backend's tick, which also
+ * finds store files removed or replaced; from then on nothing is stored.
+ *
+ * Owns: struct store, the operations from store_publish() and the others
+ * to their callbacks, the threads, the health the loop sees.
+ * Must never: run a callback (other than a committed callback) before its
+ * transaction is synced; run a committed callback before the commit; let
+ * the loop thread touch the backend after start-up; lose an operation
+ * silently (a failed one reports STORE_FAILED); keep anything of an
+ * operation that failed; touch SQL or a backend's files.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_backend.h"
+#include "store_op.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+#define STORE_LOST	"the store's files were removed or replaced while cccd " \
+			"runs; nothing is stored until it is restarted"
+
+struct store {
+	const struct store_backend *be;	/* chosen at open: SQLite */
+	void			*b;		/* the backend's own state */
+	char			 where[512];	/* the store, in messages */
+	pthread_t		 thread;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;
+	struct store_op		*queue, *queue_tail;	/* waiting for the thread */
+	struct store_op		*committed, *committed_tail; /* committed, for the loop */
+	struct store_op		*unsynced, *unsynced_tail;  /* committed, for the syncer */
+	struct store_op		*done, *done_tail;	/* synced, waiting for the loop */
+	bool			 stopping;
+	bool			 journal_exercise;	/* store_journal_exercise() */
+	pthread_t		 syncer;
+	pthread_cond_t		 sync_wake;
+	bool			 sync_stopping;
+	uint64_t		 syncs;		/* syncer: syncs of batches that wrote */
+	bool			 lost;		/* atomic: the files are not ours any more */
+	char			 lost_why[640];	/* set once, before lost */
+	bool			 lost_logged;	/* loop */
+	bool			 closed;	/* the thread is gone: new operations are dropped */
+	int			 efd;
+	struct event		*ev;
+	uint64_t		 batches, ops;		/* for the log at close */
+	size_t			 pending;	/* loop: queued, not called back yet */
+	int64_t			 progress_us;	/* loop: last batch back, or queue start */
+	bool			 write_failed;	/* loop: the last writing operation failed */
+	char			 write_error[256];
+};
+
+static bool	store_accept_loss_flag;	/* --accept-store-loss */
+
+static void	store_done_cb(evutil_socket_t, short, void *);
+static void	*store_main(void *);
+static void	*store_syncer(void *);
+static struct store_op *store_op_new(enum store_kind, store_cb *, void *);
+static void	store_op_free(struct store_op *);
+static void	store_op_clear(struct store_op *);
+static void	store_audit_copy(struct audit_copy *, const struct audit_rec *);
+static void	store_batch(struct store *, struct store_op *);
+
+void
+store_accept_loss(bool accept)
+{
+	store_accept_loss_flag = accept;
+}
+
+static bool
+store_lost(const struct store *st)
+{
+	return __atomic_load_n(&st->lost, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Start-up with --accept-store-loss: say what was lost, in the log and as
+ * the journal's first record after the loss, committed and synced here
+ * (the threads are not running yet). 0, or -1 with why set.
+ */
+static int
+store_loss_accepted(struct store *st, const char *lost, char *why,
+    size_t whylen)
+{
+	struct audit_rec rec = { .event = "store_loss", .detail = lost };
+	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
+	const char *what = "";
+	int rc = 0;
+
+	log_error("store %s: accepted the loss (--accept-store-loss): %s",
+	    st->where, lost);
+	store_audit_copy(&op->audit, &rec);
+	store_batch(st, op);
+	if (op->res.status != STORE_FAILED) {
+		st->be->mark(st->b);
+		st->be->take_mark(st->b);
+	}
+	if (op->res.status == STORE_FAILED ||
+	    st->be->sync(st->b, true, &what) < 0) {
+		snprintf(why, whylen, "cannot record the loss in the audit "
+		    "journal: %s", op->res.status == STORE_FAILED ? op->error :
+		    strerror(errno));
+		rc = -1;
+	}
+	store_op_free(op);
+	return rc;
+}
+
+static void
+store_audit_copy_free(struct audit_copy *c)
+{
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		free(c->text[i]);
+}
+
+static void
+store_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+struct store *
+store_open(struct event_base *base, const char *data_dir, char *err,
+    size_t errlen)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	pthread_condattr_t ca;
+	char why[512], lost[512] = "";
+
+	st->be = &store_sqlite_backend;
+	st->efd = -1;
+	if ((st->b = st->be->open(data_dir, store_accept_loss_flag, st->where,
+	    sizeof(st->where), lost, sizeof(lost), err, errlen)) == NULL) {
+		free(st);
+		return NULL;
+	}
+	if (lost[0] != '\0' && store_loss_accepted(st, lost, why,
+	    sizeof(why)) < 0)
+		goto fail;
+	if ((st->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		snprintf(why, sizeof(why), "eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	st->ev = event_new(base, st->efd, EV_READ | EV_PERSIST, store_done_cb, st);
+	event_add(st->ev, NULL);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->wake, NULL);
+	/* the syncer wakes up on a clock that setting the time does not move */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->sync_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&st->syncer, NULL, store_syncer, st) != 0) {
+		snprintf(why, sizeof(why), "cannot start the syncer thread");
+		goto fail_threads;
+	}
+	if (pthread_create(&st->thread, NULL, store_main, st) != 0) {
+		snprintf(why, sizeof(why), "cannot start the writer thread");
+		pthread_mutex_lock(&st->lock);
+		st->sync_stopping = true;
+		pthread_cond_signal(&st->sync_wake);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->syncer, NULL);
+		goto fail_threads;
+	}
+	return st;
+fail_threads:
+	event_free(st->ev);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->wake);
+	pthread_cond_destroy(&st->sync_wake);
+fail:
+	snprintf(err, errlen, "store %s: %s", st->where, why);
+	if (st->efd >= 0)
+		close(st->efd);
+	st->be->close(st->b, false);
+	free(st);
+	return NULL;
+}
+
+/* Free the inputs of op, by its kind. */
+static void
+store_op_free_inputs(struct store_op *op)
+{
+	switch (op->kind) {
+	case OP_PUBLISH:
+		free(op->u.publish.id);
+		free(op->u.publish.origin);
+		free(op->u.publish.topic);
+		free(op->u.publish.body);
+		free(op->u.publish.dsubs);
+		store_strv_free(op->u.publish.refs, op->u.publish.nrefs);
+		break;
+	case OP_SUBSCRIBE:
+		free(op->u.subscribe.endpoint);
+		free(op->u.subscribe.name);
+		free(op->u.subscribe.patterns);
+		break;
+	case OP_FETCH:
+		free(op->u.fetch.exclude);
+		break;
+	case OP_ACK:
+		free(op->u.ack.tags);
+		break;
+	case OP_AUDIT:
+		for (size_t k = 0; k < op->u.audit.nrecs; k++)
+			store_audit_copy_free(&op->u.audit.recs[k]);
+		free(op->u.audit.recs);
+		break;
+	case OP_RECEIPTS:
+		free(op->u.receipts.origin);
+		free(op->u.receipts.id);
+		break;
+	case OP_REG_COMMIT:
+	case OP_REG_PROPOSE:
+		for (int i = 0; i < RC_NTEXT; i++)
+			free(op->u.reg.text[i]);
+		store_strv_free(op->u.reg.inboxes, op->u.reg.ninboxes);
+		break;
+	case OP_REG_DECIDE:
+		free(op->u.decide.state);
+		free(op->u.decide.by);
+		break;
+	case OP_FORGET:
+	case OP_HISTORY:
+	case OP_PURGE:
+	case OP_REG_LIST:
+	case OP_COUNTS:
+	case OP_EXERCISE:
+		break;
+	}
+}
+
+static void
+store_op_free(struct store_op *op)
+{
+	store_audit_copy_free(&op->audit);
+	store_op_free_inputs(op);
+	store_op_clear(op);
+	free(op);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->stopping = true;
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+	pthread_join(st->thread, NULL);
+	/* the writer handed everything to the syncer, which syncs it last */
+	pthread_mutex_lock(&st->lock);
+	st->sync_stopping = true;
+	pthread_cond_signal(&st->sync_wake);
+	pthread_mutex_unlock(&st->lock);
+	pthread_join(st->syncer, NULL);
+	/*
+	 * The threads finished everything queued; run the callbacks still
+	 * waiting (their work is done). What they queue now is dropped.
+	 */
+	st->closed = true;
+	store_done_cb(st->efd, EV_READ, st);
+	log_info("store: closed after %llu operations in %llu transactions "
+	    "and %llu syncs", (unsigned long long)st->ops,
+	    (unsigned long long)st->batches, (unsigned long long)st->syncs);
+	event_free(st->ev);
+	close(st->efd);
+	st->be->close(st->b, store_lost(st));
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->wake);
+	pthread_cond_destroy(&st->sync_wake);
+	free(st);
+}
+
+/* Append the chain first..last (linked by next) to *head / *tail. */
+static void
+store_append(struct store_op **head, struct store_op **tail,
+    struct store_op *first, struct store_op *last)
+{
+	if (*tail != NULL)
+		(*tail)->next = first;
+	else
+		*head = first;
+	*tail = last;
+}
+
+static void
+store_enqueue(struct store *st, struct store_op *op)
+{
+	if (st->closed) {
+		store_op_free(op);
+		return;
+	}
+	if (st->pending++ == 0)
+		st->progress_us = time_mono_us();
+	pthread_mutex_lock(&st->lock);
+	store_append(&st->queue, &st->queue_tail, op, op);
+	pthread_cond_signal(&st->wake);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static struct store_op *
+store_op_new(enum store_kind kind, store_cb *cb, void *arg)
+{
+	struct store_op *op = xcalloc(1, sizeof(*op));
+
+	op->kind = kind;
+	op->cb = cb;
+	op->arg = arg;
+	return op;
+}
+
+static void
+store_audit_copy(struct audit_copy *c, const struct audit_rec *r)
+{
+	const char *text[AUDIT_NTEXT] = { r->event, r->endpoint, r->subject,
+	    r->fingerprint, r->peer, r->alert, r->detail };
+
+	c->present = true;
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		c->text[i] = xstrdup(text[i] ? text[i] : "");
+	c->transfer = r->transfer;
+}
+
+/* An owned copy of the n strings of v. */
+static char **
+store_strv_copy(char *const *v, size_t n)
+{
+	char **c = xcalloc(n ? n : 1, sizeof(char *));
+
+	for (size_t i = 0; i < n; i++)
+		c[i] = xstrdup(v[i]);
+	return c;
+}
+
+void
+store_audit(struct store *st, const struct audit_rec *rec)
+{
+	struct store_op *op = store_op_new(OP_AUDIT, NULL, NULL);
+
+	store_audit_copy(&op->audit, rec);
+	store_enqueue(st, op);
+}
+
+void
+store_audit_batch(struct store *st, const struct audit_rec *v, size_t n)
+{
+	struct store_op *op;
+
+	if (n == 0)
+		return;
+	op = store_op_new(OP_AUDIT, NULL, NULL);
+	op->u.audit.recs = xcalloc(n, sizeof(*op->u.audit.recs));
+	for (size_t i = 0; i < n; i++)
+		store_audit_copy(&op->u.audit.recs[i], &v[i]);
+	op->u.audit.nrecs = n;
+	store_enqueue(st, op);
+}
+
+/* Do a and b name the same recipient certificate, with the same transfer? */
+static bool
+store_same_recipient(const struct store_recipient *a,
+    const struct store_recipient *b)
+{
+	return a->transfer == b->transfer &&
+	    strcmp(a->endpoint, b->endpoint) == 0 &&
+	    strcmp(a->fingerprint ? a->fingerprint : "",
+	    b->fingerprint ? b->fingerprint : "") == 0 &&
+	    strcmp(a->subject ? a->subject : "", b->subject ? b->subject : "") == 0;
+}
+
+void
+store_audit_deliveries(struct store *st, const char *alert, const char *detail,
+    const struct store_recipient *v, size_t n)
+{
+	struct store_op *op;
+	size_t *group, *first, *plen, ng = 0;
+
+	if (n == 0)
+		return;
+	/* group the sessions by certificate: one record each */
+	group = xcalloc(n, sizeof(*group));
+	first = xcalloc(n, sizeof(*first));
+	plen = xcalloc(n, sizeof(*plen));
+	for (size_t i = 0; i < n; i++) {
+		size_t g;
+
+		for (g = 0; g < ng; g++)
+			if (store_same_recipient(&v[first[g]], &v[i]))
+				break;
+		if (g == ng)
+			first[ng++] = i;
+		group[i] = g;
+		plen[g] += strlen(v[i].peer ? v[i].peer : "") + 1;
+	}
+	op = store_op_new(OP_AUDIT, NULL, NULL);
+	op->u.audit.recs = xcalloc(ng, sizeof(*op->u.audit.recs));
+	op->u.audit.nrecs = ng;
+	for (size_t g = 0; g < ng; g++) {
+		const struct store_recipient *r = &v[first[g]];
+		struct audit_rec ar = {
+			.event = "deliver", .endpoint = r->endpoint,
+			.subject = r->subject, .fingerprint = r->fingerprint,
+			.peer = "", .alert = alert, .detail = detail,
+			.transfer = r->transfer,
+		};
+
+		store_audit_copy(&op->u.audit.recs[g], &ar);
+		free(op->u.audit.recs[g].text[4]);
+		op->u.audit.recs[g].text[4] = xcalloc(1, plen[g]);
+		plen[g] = 0;	/* from here on: bytes written */
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *peer = v[i].peer ? v[i].peer : "";
+		char *peers = op->u.audit.recs[group[i]].text[4];
+		size_t len = strlen(peer), *off = &plen[group[i]];
+
+		if (*off > 0)
+			peers[(*off)++] = ' ';
+		memcpy(peers + *off, peer, len + 1);
+		*off += len;
+	}
+	free(group);
+	free(first);
+	free(plen);
+	store_enqueue(st, op);
+}
+
+void
+store_counts(struct store *st, store_cb *cb, void *arg)
+{
+	store_enqueue(st, store_op_new(OP_COUNTS, cb, arg));
+}
+
+void
+store_health(const struct store *st, struct store_health *h)
+{
+	h->write_ok = !st->write_failed && !store_lost(st);
+	h->files_lost = store_lost(st);
+	h->error = store_lost(st) ? STORE_LOST : st->write_failed ?
+	    st->write_error : NULL;
+	h->pending = st->pending;
+	h->waiting_us = st->pending > 0 ? time_mono_us() - st->progress_us : 0;
+}
+
+void
+store_purge(struct store *st, int64_t now, int64_t expect,
+    uint32_t retain_alerts, uint32_t retain_audit, size_t batch, store_cb *cb,
+    void *arg)
+{
+	struct store_op *op = store_op_new(OP_PURGE, cb, arg);
+	struct audit_rec ar = { .event = "purge", .detail = "" };
+	int64_t sec = 1000000;
+
+	op->u.purge.alerts_before = retain_alerts ? now - retain_alerts * sec : 0;
+	op->u.purge.audit_before = retain_audit ? now - retain_audit * sec : 0;
+	op->u.purge.expect = expect;
+	op->u.purge.retain_alerts = retain_alerts;
+	op->u.purge.retain_audit = retain_audit;
+	op->u.purge.limit = batch;
+	store_audit_copy(&op->audit, &ar);
+	store_enqueue(st, op);
+}
+
+void
+store_journal_exercise(struct store *st, bool per_alert)
+{
+	st->journal_exercise = per_alert;
+}
+
+void
+store_exercise_purge(struct store *st, const struct audit_rec *audit,
+    store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_EXERCISE, cb, arg);
+
+	if (audit != NULL)
+		store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
+store_history(struct store *st, int64_t since, uint64_t after_seq,
+    uint64_t upto_seq, size_t limit, const struct audit_rec *audit,
+    store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_HISTORY, cb, arg);
+
+	op->u.history.since = since;
+	op->u.history.after_seq = after_seq;
+	op->u.history.upto_seq = upto_seq;
+	op->u.history.limit = limit;
+	store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
+store_receipts(struct store *st, const char *origin, const char *alert_id,
+    const struct audit_rec *audit, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_RECEIPTS, cb, arg);
+
+	op->u.receipts.origin = xstrdup(origin);
+	op->u.receipts.id = xstrdup(alert_id);
+	store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
+store_publish(struct store *st, const struct store_publish *p,
+    store_cb *committed, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_PUBLISH, cb, arg);
+	struct store_op_publish *in = &op->u.publish;
+
+	op->committed_cb = committed;
+	in->id = xstrdup(p->id);
+	in->origin = xstrdup(p->origin);
+	in->topic = xstrdup(p->topic);
+	in->published_at = p->published_at;
+	in->expires_at = p->expires_at;
+	in->severity = p->severity;
+	memcpy(in->digest, p->digest, sizeof(in->digest));
+	in->body = xmalloc(p->body_len);
+	memcpy(in->body, p->body, p->body_len);
+	in->body_len = p->body_len;
+	if (p->ndsubs > 0) {
+		in->dsubs = xcalloc(p->ndsubs, sizeof(uint64_t));
+		memcpy(in->dsubs, p->dsubs, p->ndsubs * sizeof(uint64_t));
+		in->ndsubs = p->ndsubs;
+	}
+	in->restricted = p->restricted;
+	in->refs = store_strv_copy(p->refs, p->nrefs);
+	in->nrefs = p->nrefs;
+	in->exercise = p->exercise;
+	in->journal_exercise = st->journal_exercise;
+	store_audit_copy(&op->audit, &p->audit);
+	store_enqueue(st, op);
+}
+
+void
+store_subscribe(struct store *st, const char *endpoint, const char *name,
+    char *const *patterns, size_t npatterns, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_SUBSCRIBE, cb, arg);
+	struct store_op_subscribe *in = &op->u.subscribe;
+	size_t len = 1;
+
+	in->endpoint = xstrdup(endpoint);
+	in->name = xstrdup(name);
+	for (size_t i = 0; i < npatterns; i++)
+		len += strlen(patterns[i]) + 1;
+	in->patterns = xcalloc(1, len);
+	for (size_t i = 0; i < npatterns; i++) {
+		if (i > 0)
+			strcat(in->patterns, "\n");
+		strcat(in->patterns, patterns[i]);
+	}
+	store_enqueue(st, op);
+}
+
+void
+store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_FORGET, cb, arg);
+
+	op->u.forget.dsub_id = dsub_id;
+	store_enqueue(st, op);
+}
+
+int
+store_tag_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
+    size_t nexclude, size_t limit, uint32_t max_attempts, store_cb *cb,
+    void *arg)
+{
+	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
+	struct store_op_fetch *in = &op->u.fetch;
+
+	in->dsub_id = dsub_id;
+	if (nexclude > 0) {	/* sorted, for bsearch on the writer thread */
+		in->exclude = xcalloc(nexclude, sizeof(uint64_t));
+		memcpy(in->exclude, exclude, nexclude * sizeof(uint64_t));
+		in->nexclude = nexclude;
+		qsort(in->exclude, nexclude, sizeof(uint64_t), store_tag_cmp);
+	}
+	in->limit = limit;
+	in->max_attempts = max_attempts;
+	store_enqueue(st, op);
+}
+
+void
+store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
+    size_t ntags, const struct audit_rec *audit, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_ACK, cb, arg);
+
+	store_audit_copy(&op->audit, audit);
+	op->u.ack.dsub_id = dsub_id;
+	op->u.ack.tags = xcalloc(ntags, sizeof(uint64_t));
+	memcpy(op->u.ack.tags, tags, ntags * sizeof(uint64_t));
+	op->u.ack.ntags = ntags;
+	op->u.ack.journal_exercise = st->journal_exercise;
+	store_enqueue(st, op);
+}
+
+static struct store_op *
+store_regop(enum store_kind kind, const struct store_regchange *c,
+    store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(kind, cb, arg);
+	const char *text[RC_NTEXT] = { c->author, c->approved_by, c->source,
+	    c->comment, c->changes, c->reasons, c->document, c->file_digest };
+
+	for (int i = 0; i < RC_NTEXT; i++)
+		op->u.reg.text[i] = xstrdup(text[i] ? text[i] : "");
+	op->u.reg.base = c->base;
+	op->u.reg.proposal = c->proposal;
+	op->u.reg.inboxes = store_strv_copy(c->inboxes, c->ninboxes);
+	op->u.reg.ninboxes = c->ninboxes;
+	store_audit_copy(&op->audit, &c->audit);
+	return op;
+}
+
+void
+store_registry_commit(struct store *st, const struct store_regchange *c,
+    store_cb *cb, void *arg)
+{
+	store_enqueue(st, store_regop(OP_REG_COMMIT, c, cb, arg));
+}
+
+void
+store_registry_propose(struct store *st, const struct store_regchange *c,
+    store_cb *cb, void *arg)
+{
+	store_enqueue(st, store_regop(OP_REG_PROPOSE, c, cb, arg));
+}
+
+void
+store_registry_decide(struct store *st, uint64_t proposal, const char *state,
+    const char *by, const struct audit_rec *audit, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_REG_DECIDE, cb, arg);
+
+	op->u.decide.proposal = proposal;
+	op->u.decide.state = xstrdup(state);
+	op->u.decide.by = xstrdup(by);
+	store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
+store_registry_list(struct store *st, bool proposals, uint64_t id,
+    size_t limit, bool all, bool with_document, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_REG_LIST, cb, arg);
+
+	op->u.list.proposals = proposals;
+	op->u.list.id = id;
+	op->u.list.limit = limit;
+	op->u.list.all = all;
+	op->u.list.with_doc = with_document;
+	store_enqueue(st, op);
+}
+
+/* Forget what a run of op produced, so that it can run again. */
+static void
+store_op_clear(struct store_op *op)
+{
+	free(op->res.rows);
+	free(op->res.receipts);
+	free(op->res.ids);
+	free(op->res.regrecs);
+	free(op->res.backlogs);
+	for (size_t i = 0; i < op->nblobs; i++)
+		free(op->blobs[i]);
+	free(op->blobs);
+	op->blobs = NULL;
+	op->nblobs = 0;
+	memset(&op->res, 0, sizeof(op->res));
+	op->error[0] = '\0';
+}
+
+/*
+ * Run the batch in the open transaction without savepoints. A savepoint
+ * makes SQLite copy every page its operation changes into a sub-journal,
+ * which for a publish cost more than the publish. Returns 0 when every
+ * operation succeeded, -1 at the first that failed (the transaction must
+ * then be rolled back).
+ */
+static int
+store_batch_fast(struct store *st, struct store_op *batch)
+{
+	for (struct store_op *op = batch; op != NULL; op = op->next)
+		if (st->be->run_op(st->b, op) < 0 || !st->be->active(st->b))
+			return -1;
+	return 0;
+}
+
+/*
+ * Run the batch in the open transaction with one savepoint per operation,
+ * so that an operation that fails fails alone. Returns whether the
+ * transaction is still open (why set when not).
+ */
+static bool
+store_batch_safe(struct store *st, struct store_op *batch, char *why,
+    size_t whylen)
+{
+	struct store_op *op;
+
+	for (op = batch; op != NULL; op = op->next) {
+		if (st->be->savepoint(st->b, why, whylen) < 0 ||
+		    st->be->run_op(st->b, op) < 0) {
+			op->res.status = STORE_FAILED;
+			st->be->rollback_to(st->b);
+		}
+		st->be->release(st->b);
+		/*
+		 * Some errors (disk full, I/O) make SQLite roll back the whole
+		 * transaction; then nothing of this batch is kept, and running
+		 * the rest outside a transaction would keep what we report lost.
+		 */
+		if (!st->be->active(st->b)) {
+			snprintf(why, whylen, "%s", op->error[0] ?
+			    op->error : "the transaction was rolled back");
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Run one batch in one transaction; every op ends OK or FAILED. The batch
+ * runs without savepoints first; when an operation fails, the transaction
+ * is rolled back and the batch runs again with a savepoint per operation.
+ */
+static void
+store_batch(struct store *st, struct store_op *batch)
+{
+	char why[256] = "";
+	struct store_op *op;
+	bool committed;
+
+	if (store_lost(st)) {
+		snprintf(why, sizeof(why), "%s", STORE_LOST);
+		committed = false;
+	} else
+		committed = st->be->begin(st->b, why, sizeof(why)) == 0;
+	if (committed && store_batch_fast(st, batch) < 0) {
+		st->be->rollback(st->b);
+		for (op = batch; op != NULL; op = op->next)
+			store_op_clear(op);
+		committed = st->be->begin(st->b, why, sizeof(why)) == 0 &&
+		    store_batch_safe(st, batch, why, sizeof(why));
+	}
+	if (committed && st->be->commit(st->b, why, sizeof(why)) < 0)
+		committed = false;
+	/* nothing of it kept: not even its audit records in the chain */
+	if (!committed)
+		st->be->rollback(st->b);
+	for (op = batch; op != NULL; op = op->next) {
+		if (!committed) {
+			op->res.status = STORE_FAILED;
+			if (op->error[0] == '\0')
+				snprintf(op->error, sizeof(op->error), "%s", why);
+		}
+		if (op->res.status == STORE_FAILED)
+			op->res.error = op->error;
+		st->ops++;
+	}
+	st->batches++;
+}
+
+/* Wake the loop: committed or done operations are waiting for it. */
+static void
+store_wake_loop(struct store *st)
+{
+	uint64_t one = 1;
+
+	if (write(st->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_error("store: eventfd write: %s", strerror(errno));
+}
+
+/*
+ * The writer: one batch after the other, each committed (not synced) and
+ * passed to the loop as committed and to the syncer, in that order — so an
+ * operation is on the committed list before it can reach the done list.
+ */
+static void *
+store_main(void *arg)
+{
+	struct store *st = arg;
+	struct store_op *batch, *last, *op;
+	uint64_t changes;
+	bool wrote;
+
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		while (st->queue == NULL && !st->stopping)
+			pthread_cond_wait(&st->wake, &st->lock);
+		batch = st->queue;
+		st->queue = st->queue_tail = NULL;
+		pthread_mutex_unlock(&st->lock);
+		if (batch == NULL)
+			break;		/* stopping and nothing left */
+		changes = st->be->changes(st->b);
+		store_batch(st, batch);
+		wrote = st->be->changes(st->b) != changes;
+		for (op = batch; ; op = op->next) {
+			op->wrote = wrote;
+			op->cres = op->res;
+			op->cnext = op->next;
+			if (op->next == NULL)
+				break;
+		}
+		last = op;
+		pthread_mutex_lock(&st->lock);
+		if (st->committed_tail != NULL)
+			st->committed_tail->cnext = batch;
+		else
+			st->committed = batch;
+		st->committed_tail = last;
+		store_append(&st->unsynced, &st->unsynced_tail, batch, last);
+		st->be->mark(st->b);
+		pthread_cond_signal(&st->sync_wake);
+		pthread_mutex_unlock(&st->lock);
+		store_wake_loop(st);
+	}
+	return NULL;
+}
+
+/* Syncer: wait, with the lock held, to be woken or for the next tick. */
+static void
+store_syncer_wait(struct store *st)
+{
+	struct timespec ts;
+	int64_t us = st->be->tick_us(st->b);
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(us / 1000000);
+	ts.tv_nsec += (long)(us % 1000000) * 1000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&st->sync_wake, &st->lock, &ts);
+}
+
+/*
+ * Syncer, after each round and whenever the backend's tick is due: its
+ * periodic work. When it finds the store's files gone or replaced,
+ * nothing more is stored (store_batch) and the loop is woken to say so.
+ */
+static void
+store_syncer_tick(struct store *st, bool last)
+{
+	if (st->be->tick(st->b, last, store_lost(st) ? NULL : st->lost_why,
+	    sizeof(st->lost_why))) {
+		__atomic_store_n(&st->lost, true, __ATOMIC_RELEASE);
+		store_wake_loop(st);
+	}
+}
+
+/*
+ * The syncer: everything committed since the last sync, made durable
+ * by one sync of the backend (SQLite: one fdatasync(2) of the WAL when
+ * any of it wrote, and the end of the audit chain it holds anchored in
+ * ccc.db-head), then passed to the loop as done. A failed sync fails the
+ * operations that wrote: nothing says their transaction is on disk, or
+ * nothing could tell later that it is gone.
+ */
+static void *
+store_syncer(void *arg)
+{
+	struct store *st = arg;
+	struct store_op *list, *last, *op;
+	const char *what = "";
+	bool wrote, stopping;
+	int rc, e = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		if (st->unsynced == NULL && !st->sync_stopping)
+			store_syncer_wait(st);
+		list = st->unsynced;
+		last = st->unsynced_tail;
+		st->be->take_mark(st->b);
+		stopping = st->sync_stopping;
+		st->unsynced = st->unsynced_tail = NULL;
+		pthread_mutex_unlock(&st->lock);
+		if (list == NULL && stopping)
+			break;		/* stopping and nothing left */
+		for (op = list, wrote = false; op != NULL; op = op->next)
+			wrote = wrote || op->wrote;
+		rc = st->be->sync(st->b, wrote, &what);
+		e = errno;
+		if (wrote)
+			st->syncs++;
+		for (op = list; rc < 0 && op != NULL; op = op->next)
+			if (op->wrote && op->res.status != STORE_FAILED) {
+				op->res.status = STORE_FAILED;
+				snprintf(op->error, sizeof(op->error), "%s: %s",
+				    what, strerror(e));
+				op->res.error = op->error;
+			}
+		if (list != NULL) {
+			pthread_mutex_lock(&st->lock);
+			store_append(&st->done, &st->done_tail, list, last);
+			pthread_mutex_unlock(&st->lock);
+			store_wake_loop(st);
+		}
+		store_syncer_tick(st, false);
+	}
+	store_syncer_tick(st, true);
+	return NULL;
+}
+
+static void
+store_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *st = arg;
+	struct store_op *op, *next, *committed, *cnext;
+	uint64_t n;
+
+	(void)what;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_error("store: eventfd read: %s", strerror(errno));
+	pthread_mutex_lock(&st->lock);
+	committed = st->committed;
+	st->committed = st->committed_tail = NULL;
+	op = st->done;
+	st->done = st->done_tail = NULL;
+	pthread_mutex_unlock(&st->lock);
+	if (!st->lost_logged && store_lost(st)) {
+		st->lost_logged = true;
+		log_error("store: %s", st->lost_why);
+	}
+	/*
+	 * Committed first: an operation reaches the done list only after the
+	 * committed one, so its committed callback runs before its callback
+	 * (which frees it), and committed callbacks run in commit order.
+	 */
+	for (; committed != NULL; committed = cnext) {
+		cnext = committed->cnext;
+		if (committed->committed_cb != NULL &&
+		    committed->cres.status == STORE_OK)
+			committed->committed_cb(committed->arg, &committed->cres);
+	}
+	for (; op != NULL; op = next) {
+		next = op->next;
+		st->pending--;
+		if (op->kind != OP_COUNTS) {	/* the others all write */
+			st->write_failed = op->res.status == STORE_FAILED;
+			if (st->write_failed)
+				snprintf(st->write_error, sizeof(st->write_error),
+				    "%s", op->error);
+		}
+		if (op->res.status == STORE_FAILED)
+			log_error("store: %s failed: %s", op->kind == OP_PUBLISH ?
+			    "publish" : op->kind == OP_ACK ? "ack" :
+			    op->kind == OP_AUDIT ? "audit record" : "operation",
+			    op->error);
+		if (op->cb != NULL)
+			op->cb(op->arg, &op->res);
+		store_op_free(op);
+	}
+	st->progress_us = time_mono_us();
+}
+
+void
+store_free_dsubs(struct store_dsub *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].endpoint);
+		free(v[i].name);
+		for (size_t k = 0; k < v[i].npatterns; k++)
+			free(v[i].patterns[k]);
+		free(v[i].patterns);
+	}
+	free(v);
+}
+
+int
+store_registry_commit_now(struct store *st, const struct store_regchange *c,
+    char *err, size_t errlen)
+{
+	struct store_op *op = store_regop(OP_REG_COMMIT, c, NULL, NULL);
+	int rc = 0;
+
+	/* Contract: the writer thread is idle (start-up), so run it here. */
+	store_batch(st, op);
+	if (op->res.status != STORE_OK) {
+		snprintf(err, errlen, "store %s: cannot record the registry: %s",
+		    st->where, op->res.status == STORE_STALE ?
+		    "a newer revision exists" : op->error);
+		rc = -1;
+	}
+	store_op_free(op);
+	return rc;
+}
+
+/* ---- start-up: the backend's synchronous reads --------------------------- */
+
+int
+store_load_dsubs(struct store *st, struct store_dsub **out, size_t *n,
+    char *err, size_t errlen)
+{
+	return st->be->load_dsubs(st->b, out, n, err, errlen);
+}
+
+uint64_t
+store_last_seq(struct store *st)
+{
+	return st->be->last_seq(st->b);
+}
+
+int64_t
+store_retention_time(struct store *st)
+{
+	return st->be->retention_time(st->b);
+}
+
+int
+store_registry_newest(struct store *st, uint64_t *rev, char **doc,
+    char **file_digest, bool *by_file, char *err, size_t errlen)
+{
+	return st->be->registry_newest(st->b, rev, doc, file_digest, by_file,
+	    err, errlen);
+}
