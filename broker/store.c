@@ -747,8 +747,12 @@ store_batch_safe(struct store *st, struct store_op *batch, char *why,
 	struct store_op *op;
 
 	for (op = batch; op != NULL; op = op->next) {
-		if (st->be->savepoint(st->b, why, whylen) < 0 ||
-		    st->be->run_op(st->b, op) < 0) {
+		if (st->be->savepoint(st->b, why, whylen) < 0) {
+			/* the reason is the savepoint's, not the operation's */
+			snprintf(op->error, sizeof(op->error), "%s", why);
+			op->res.status = STORE_FAILED;
+			st->be->rollback_to(st->b);
+		} else if (st->be->run_op(st->b, op) < 0) {
 			op->res.status = STORE_FAILED;
 			st->be->rollback_to(st->b);
 		}

@@ -223,6 +223,14 @@ static const char *const store_migrations[] = {
 	 * for their removal without a scan of the live ones
 	 */
 	("CREATE INDEX alerts_exercise ON alerts (seq) WHERE " STORE_EXERCISE ";"),
+	/*
+	 * 12: the highest alert seq ever given, kept when alerts are deleted
+	 * (store_seq_keep()): SQLite gives a new row one past the highest left,
+	 * and a seq must never come back (history replays rely on it)
+	 */
+	("CREATE TABLE alert_seq_floor ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  seq INTEGER NOT NULL);"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -833,9 +841,12 @@ store_do_publish(struct store_sqlite *st, struct store_op *op)
 	int64_t seq;
 	int rc;
 
-	if ((stmt = store_stmt(st, "INSERT OR IGNORE INTO alerts (id, origin, "
-	    "topic, published_at, digest, body, restricted) VALUES (?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7)")) == NULL)
+	/* the seq: past every alert stored, and every one deleted */
+	if ((stmt = store_stmt(st, "INSERT OR IGNORE INTO alerts (seq, id, "
+	    "origin, topic, published_at, digest, body, restricted) VALUES "
+	    "(max(coalesce((SELECT max(seq) FROM alerts), 0), coalesce((SELECT "
+	    "seq FROM alert_seq_floor), 0)) + 1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
+	    == NULL)
 		goto fail;
 	sqlite3_bind_int(stmt, 7, in->restricted);
 	sqlite3_bind_text(stmt, 1, in->id, -1, SQLITE_STATIC);
@@ -1015,6 +1026,18 @@ out:
 	return -1;
 }
 
+/*
+ * Before alerts are deleted: keep the highest seq given in alert_seq_floor,
+ * so that it is never given again (the publish's INSERT reads it).
+ */
+static int
+store_seq_keep(struct store_sqlite *st, struct store_op *op)
+{
+	return store_run(st, op, "INSERT OR REPLACE INTO alert_seq_floor (id, "
+	    "seq) SELECT 1, max(seq) FROM alerts HAVING max(seq) > coalesce("
+	    "(SELECT seq FROM alert_seq_floor), 0)", "");
+}
+
 static int
 store_do_purge(struct store_sqlite *st, struct store_op *op)
 {
@@ -1029,7 +1052,8 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 		return -1;
 	/* an alert a durable subscription has not had acknowledged stays */
 	if (in->alerts_before != 0) {
-		if (store_run(st, op, "DELETE FROM deliveries WHERE alert IN "
+		if (store_seq_keep(st, op) < 0 ||
+		    store_run(st, op, "DELETE FROM deliveries WHERE alert IN "
 		    "(SELECT seq FROM alerts a WHERE published_at < ?1 AND NOT "
 		    "EXISTS (SELECT 1 FROM deliveries d WHERE d.alert = a.seq AND "
 		    "d.state = 0) ORDER BY seq LIMIT ?2)", "ii", in->alerts_before,
@@ -1100,10 +1124,11 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 static int
 store_do_exercise(struct store_sqlite *st, struct store_op *op)
 {
-	char *detail;
+	char *detail, *cut;
 	int64_t n;
 
-	if (store_run(st, op, "DELETE FROM deliveries WHERE alert IN (SELECT "
+	if (store_seq_keep(st, op) < 0 ||
+	    store_run(st, op, "DELETE FROM deliveries WHERE alert IN (SELECT "
 	    "seq FROM alerts a WHERE " STORE_EXERCISE " AND NOT EXISTS (SELECT "
 	    "1 FROM deliveries d WHERE d.alert = a.seq AND d.state = 0))",
 	    "") < 0 ||
@@ -1116,7 +1141,12 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 	op->res.status = STORE_OK;
 	if (!op->audit.present)
 		return 0;
-	detail = xasprintf("%s removed=%lld", op->audit.text[6], (long long)n);
+	/* a batch run again with savepoints must not append it twice */
+	if (op->audit.text[6] != NULL &&
+	    (cut = strstr(op->audit.text[6], " removed=")) != NULL)
+		*cut = '\0';
+	detail = xasprintf("%s removed=%lld", op->audit.text[6] ?
+	    op->audit.text[6] : "", (long long)n);
 	free(op->audit.text[6]);
 	op->audit.text[6] = detail;
 	return store_write_audit(st, op, NULL, NULL);
@@ -1185,17 +1215,19 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	sqlite3_stmt *stmt;
 	size_t cap = 16;
 	bool mine = false, collided = false;
+	int64_t published_at = 0;
 	int rc;
 
 	/* origin's alert? an id a store from before gave to several origins? */
-	if ((stmt = store_stmt(st, "SELECT EXISTS (SELECT 1 FROM alerts WHERE "
-	    "origin = ?1 AND id = ?2), EXISTS (SELECT 1 FROM "
+	if ((stmt = store_stmt(st, "SELECT (SELECT published_at FROM alerts "
+	    "WHERE origin = ?1 AND id = ?2), EXISTS (SELECT 1 FROM "
 	    "alert_id_collisions WHERE id = ?2)")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->u.receipts.origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->u.receipts.id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		mine = sqlite3_column_int(stmt, 0) != 0;
+		mine = sqlite3_column_type(stmt, 0) != SQLITE_NULL;
+		published_at = sqlite3_column_int64(stmt, 0);
 		collided = sqlite3_column_int(stmt, 1) != 0;
 	}
 	sqlite3_reset(stmt);
@@ -1212,13 +1244,20 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	    "length(replace(peer, ' ', '')) + 1 ELSE 0 END), max(transfer) "
 	    "FROM audit "
 	    "WHERE alert = ?1 AND event IN ('deliver', 'ack') "
-	    /* not those of an alert of this id that retention deleted */
+	    /*
+	     * not those of an alert of this id that retention deleted: after
+	     * its own publish record, or, with none (an exercise alert, or
+	     * the record purged), from its publishing time on
+	     */
 	    "AND seq > (SELECT coalesce(max(seq), 0) FROM audit WHERE "
 	    "alert = ?1 AND event = 'publish' AND endpoint = ?2) "
+	    "AND (at >= ?3 OR EXISTS (SELECT 1 FROM audit WHERE alert = ?1 "
+	    "AND event = 'publish' AND endpoint = ?2)) "
 	    "GROUP BY endpoint ORDER BY 2")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->u.receipts.id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->u.receipts.origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, published_at);
 	op->res.receipts = xcalloc(cap, sizeof(*op->res.receipts));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_receipt *r;

@@ -521,6 +521,48 @@ backlog_arrives(const struct h_broker *b, int n)
 	h_raw_close(r);
 }
 
+/* The seq the store gave the alert id (a halted or running broker). */
+static int64_t
+alert_seq(const struct h_broker *b, const char *id)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(max(seq), 0) FROM alerts "
+	    "WHERE id = '%s'", id);
+	return store_value(b, sql);
+}
+
+/*
+ * An alert's place in the store (its seq) is never given to another, even
+ * once retention deleted the newest alerts: a history replay that started
+ * before would otherwise read a later alert as one of its own and send it
+ * twice, once replayed and once live.
+ */
+START_TEST(alert_seq_never_reused)
+{
+	struct h_broker *b = h_broker_start("retention:\n  alerts: 1s\n"
+	    "  interval: 1s\n");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Alert *a = h_alert("other", "tr-gr/ipsala", "low", "h0",
+	    "Routine notice");
+	Ccc__V1__Envelope *ok = h_publish_ok(pub, a);
+	char first[CCC_ID_LEN];
+	int64_t seq;
+
+	snprintf(first, sizeof(first), "%s", ok->publish_ok->id);
+	ccc_envelope_free(ok);
+	seq = alert_seq(b, first);
+	ck_assert_int_gt(seq, 0);
+	ck_assert(store_wait(b, "SELECT count(*) FROM alerts", 0, 10000));
+	ok = h_publish_ok(pub, a);
+	ck_assert_int_gt(alert_seq(b, ok->publish_ok->id), seq);
+	ccc_envelope_free(ok);
+	h_alert_free(a);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
 /*
  * Retention keeps what a durable subscription (an inbox too) has not had
  * acknowledged: ten alerts waiting for an offline subscriber and one routed
@@ -1216,6 +1258,7 @@ durable_suite(void)
 	tcase_add_test(tc, receipts_for_the_originator);
 	tcase_add_test(tc, retention_purges_and_chain_still_verifies);
 	tcase_add_test(tc, retention_keeps_unacknowledged);
+	tcase_add_test(tc, alert_seq_never_reused);
 	tcase_add_test(tc, clock_step_keeps_waiting_alerts);
 	tcase_add_test(tc, clock_step_keeps_the_journal);
 	tcase_add_test(tc, clock_behind_then_restart);
