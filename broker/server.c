@@ -64,6 +64,7 @@ struct server {
 	size_t			 purged;	/* rows deleted by the current run */
 	bool			 purging;	/* a run is under way, at purge_now */
 	int64_t			 purge_now;	/* the time the current run believes */
+	uint64_t		 purge_after;	/* the current run's cursor over the alerts */
 	int64_t			 clock_wall;	/* the time retention expects at clock_mono */
 	int64_t			 clock_mono;
 	int64_t			 lead;		/* a lead not believed: how far ahead */
@@ -137,6 +138,8 @@ server_purged(void *arg, const struct store_result *res)
 		return;
 	}
 	srv->purged += res->purged;
+	if (res->seq > srv->purge_after)
+		srv->purge_after = res->seq;
 	if (res->more) {	/* a full batch: go on soon, in small steps */
 		server_purge_arm(srv, 0, 100000);
 		return;
@@ -214,13 +217,14 @@ server_purge_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (!srv->purging) {
 		srv->purge_now = server_purge_time(srv);
+		srv->purge_after = 0;
 		srv->purging = true;
 		/* what the sessions' closes left: forgotten or read late */
 		store_exercise_purge(srv->store, NULL, NULL, NULL);
 	}
 	store_purge(srv->store, srv->purge_now, srv->clock_wall,
 	    srv->cfg->retain_alerts, srv->cfg->retain_audit,
-	    srv->cfg->retain_batch, server_purged, srv);
+	    srv->cfg->retain_batch, srv->purge_after, server_purged, srv);
 }
 
 void

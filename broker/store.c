@@ -476,8 +476,8 @@ store_health(const struct store *st, struct store_health *h)
 
 void
 store_purge(struct store *st, int64_t now, int64_t expect,
-    uint32_t retain_alerts, uint32_t retain_audit, size_t batch, store_cb *cb,
-    void *arg)
+    uint32_t retain_alerts, uint32_t retain_audit, size_t batch,
+    uint64_t after_seq, store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_PURGE, cb, arg);
 	struct audit_rec ar = { .event = "purge", .detail = "" };
@@ -489,6 +489,7 @@ store_purge(struct store *st, int64_t now, int64_t expect,
 	op->u.purge.retain_alerts = retain_alerts;
 	op->u.purge.retain_audit = retain_audit;
 	op->u.purge.limit = batch;
+	op->u.purge.after_seq = after_seq;
 	store_audit_copy(&op->audit, &ar);
 	store_enqueue(st, op);
 }

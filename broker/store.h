@@ -138,7 +138,7 @@ struct store_result {
 	const char		*detail;	/* STORE_RESTRICTED: the same, naming the
 						   alert's origin (log and audit only) */
 	int64_t			 published_at;	/* publish (OK, DUPLICATE): the stored time */
-	uint64_t		 seq;		/* publish (OK): the alert's place in publishing order */
+	uint64_t		 seq;		/* publish (OK): the alert's place in publishing order; purge: the last alert looked at */
 	uint64_t		 dsub_id;	/* subscribe: the durable subscription */
 	struct store_row	*rows;		/* fetch */
 	size_t			 nrows;
@@ -296,11 +296,14 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
  * hash=HEX alerts_before=US audit_before=US retention_alerts=S
  * retention_audit=S"), which lets store_verify_audit check the first
  * remaining record and that the purge fits its retention. res->purged is
- * the number of rows deleted (a full batch means: run again).
+ * the number of rows deleted, res->more says a batch was full (run
+ * again), and res->seq is the last alert the batch looked at: the next
+ * batch of the run passes it as after_seq (0 at the start of a run), so
+ * that the alerts kept are read once per run, not once per batch.
  */
 void	store_purge(struct store *st, int64_t now, int64_t expect,
 	    uint32_t retain_alerts, uint32_t retain_audit, size_t batch,
-	    store_cb *cb, void *arg);
+	    uint64_t after_seq, store_cb *cb, void *arg);
 /*
  * Delete every exercise alert (store_publish's exercise) that no durable
  * subscription still has open, with all its deliveries; res->purged says

@@ -105,6 +105,7 @@ struct store_op_purge {
 	int64_t		 expect;	/* the time the broker expects */
 	uint32_t	 retain_alerts, retain_audit;	/* seconds */
 	size_t		 limit;		/* rows of each per run */
+	uint64_t	 after_seq;	/* alerts: the run's cursor (res.seq before) */
 };
 
 /* Inputs of store_registry_commit and store_registry_propose. */

@@ -1042,7 +1042,7 @@ static int
 store_do_purge(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_purge *in = &op->u.purge;
-	int64_t nalerts = 0, naudit = 0, through = 0;
+	int64_t nalerts = 0, naudit = 0, through = 0, window = 0, upto = 0;
 	char hex[65] = "", detail[400];
 	sqlite3_stmt *stmt;
 	int rc;
@@ -1050,19 +1050,41 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 	if (store_run(st, op, "INSERT OR REPLACE INTO retention_clock (id, at) "
 	    "VALUES (1, ?1)", "i", in->expect) < 0)
 		return -1;
-	/* an alert a durable subscription has not had acknowledged stays */
+	/*
+	 * The batch: the next limit alerts old enough after the run's cursor
+	 * (in->after_seq), so that those kept below are not read again by
+	 * every batch; of them, an alert a durable subscription has not had
+	 * acknowledged stays.
+	 */
 	if (in->alerts_before != 0) {
+		if ((stmt = store_stmt(st, "SELECT count(*), max(seq) FROM (SELECT "
+		    "seq FROM alerts WHERE published_at < ?1 AND seq > ?2 ORDER BY "
+		    "seq LIMIT ?3)")) == NULL)
+			return store_fail(st, op);
+		sqlite3_bind_int64(stmt, 1, in->alerts_before);
+		sqlite3_bind_int64(stmt, 2, (int64_t)in->after_seq);
+		sqlite3_bind_int64(stmt, 3, (int64_t)in->limit);
+		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			window = sqlite3_column_int64(stmt, 0);
+			upto = sqlite3_column_int64(stmt, 1);
+		}
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_ROW)
+			return store_fail(st, op);
+		op->res.seq = (uint64_t)upto;
+	}
+	if (window > 0) {
 		if (store_seq_keep(st, op) < 0 ||
 		    store_run(st, op, "DELETE FROM deliveries WHERE alert IN "
-		    "(SELECT seq FROM alerts a WHERE published_at < ?1 AND NOT "
-		    "EXISTS (SELECT 1 FROM deliveries d WHERE d.alert = a.seq AND "
-		    "d.state = 0) ORDER BY seq LIMIT ?2)", "ii", in->alerts_before,
-		    (int64_t)in->limit) < 0 ||
+		    "(SELECT seq FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND "
+		    "published_at < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d "
+		    "WHERE d.alert = a.seq AND d.state = 0))", "iii",
+		    in->alerts_before, (int64_t)in->after_seq, upto) < 0 ||
 		    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq "
-		    "FROM alerts a WHERE published_at < ?1 AND NOT EXISTS (SELECT "
-		    "1 FROM deliveries d WHERE d.alert = a.seq AND d.state = 0) "
-		    "ORDER BY seq LIMIT ?2)", "ii", in->alerts_before,
-		    (int64_t)in->limit) < 0)
+		    "FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND published_at < "
+		    "?1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert = "
+		    "a.seq AND d.state = 0))", "iii", in->alerts_before,
+		    (int64_t)in->after_seq, upto) < 0)
 			return -1;
 		nalerts = sqlite3_changes(st->db);
 		/*
@@ -1101,7 +1123,7 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 		}
 	}
 	op->res.purged = (size_t)(nalerts + naudit);
-	op->res.more = (size_t)nalerts == in->limit ||
+	op->res.more = (size_t)window == in->limit ||
 	    (size_t)naudit == in->limit;
 	op->res.status = STORE_OK;
 	if (op->res.purged == 0)
