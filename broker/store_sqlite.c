@@ -1101,19 +1101,24 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 			return -1;
 	}
 	if (in->audit_before != 0) {
-		/* the last record removed: its hash anchors what remains */
-		if ((stmt = store_stmt(st, "SELECT seq, hash FROM audit WHERE "
-		    "at < ?1 ORDER BY seq LIMIT ?2")) == NULL)
+		/*
+		 * The oldest records, up to the first one not old enough (the
+		 * journal goes from its start: reading at most limit records,
+		 * not the whole journal while none is old enough); the last
+		 * one removed anchors what remains with its hash.
+		 */
+		if ((stmt = store_stmt(st, "SELECT seq, hash, at FROM audit "
+		    "ORDER BY seq LIMIT ?1")) == NULL)
 			return store_fail(st, op);
-		sqlite3_bind_int64(stmt, 1, in->audit_before);
-		sqlite3_bind_int64(stmt, 2, (int64_t)in->limit);
-		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		sqlite3_bind_int64(stmt, 1, (int64_t)in->limit);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+		    sqlite3_column_int64(stmt, 2) < in->audit_before) {
 			through = sqlite3_column_int64(stmt, 0);
 			if (sqlite3_column_bytes(stmt, 1) == 32)
 				store_hex(sqlite3_column_blob(stmt, 1), 32, hex);
 		}
 		sqlite3_reset(stmt);
-		if (rc != SQLITE_DONE)
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 			return store_fail(st, op);
 		if (through > 0) {
 			if (store_run(st, op, "DELETE FROM audit WHERE seq <= ?1",
