@@ -1242,20 +1242,31 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	sqlite3_stmt *stmt;
 	size_t cap = 16;
 	bool mine = false, collided = false;
-	int64_t published_at = 0;
+	int64_t from_seq = 0, from_at = INT64_MIN;
 	int rc;
 
-	/* origin's alert? an id a store from before gave to several origins? */
+	/*
+	 * origin's alert? an id a store from before gave to several origins?
+	 * Its own publish record: the journal records of this alert follow it.
+	 */
 	if ((stmt = store_stmt(st, "SELECT (SELECT published_at FROM alerts "
 	    "WHERE origin = ?1 AND id = ?2), EXISTS (SELECT 1 FROM "
-	    "alert_id_collisions WHERE id = ?2)")) == NULL)
+	    "alert_id_collisions WHERE id = ?2), (SELECT max(seq) FROM audit "
+	    "WHERE alert = ?2 AND event = 'publish' AND endpoint = ?1)")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->u.receipts.origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->u.receipts.id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		mine = sqlite3_column_type(stmt, 0) != SQLITE_NULL;
-		published_at = sqlite3_column_int64(stmt, 0);
 		collided = sqlite3_column_int(stmt, 1) != 0;
+		/*
+		 * none (an exercise alert, or the record purged): those from
+		 * its publishing time on
+		 */
+		if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+			from_seq = sqlite3_column_int64(stmt, 2);
+		else
+			from_at = sqlite3_column_int64(stmt, 0);
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW)
@@ -1271,20 +1282,13 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	    "length(replace(peer, ' ', '')) + 1 ELSE 0 END), max(transfer) "
 	    "FROM audit "
 	    "WHERE alert = ?1 AND event IN ('deliver', 'ack') "
-	    /*
-	     * not those of an alert of this id that retention deleted: after
-	     * its own publish record, or, with none (an exercise alert, or
-	     * the record purged), from its publishing time on
-	     */
-	    "AND seq > (SELECT coalesce(max(seq), 0) FROM audit WHERE "
-	    "alert = ?1 AND event = 'publish' AND endpoint = ?2) "
-	    "AND (at >= ?3 OR EXISTS (SELECT 1 FROM audit WHERE alert = ?1 "
-	    "AND event = 'publish' AND endpoint = ?2)) "
+	    /* not those of an alert of this id that retention deleted */
+	    "AND seq > ?2 AND at >= ?3 "
 	    "GROUP BY endpoint ORDER BY 2")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->u.receipts.id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, op->u.receipts.origin, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, published_at);
+	sqlite3_bind_int64(stmt, 2, from_seq);
+	sqlite3_bind_int64(stmt, 3, from_at);
 	op->res.receipts = xcalloc(cap, sizeof(*op->res.receipts));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_receipt *r;

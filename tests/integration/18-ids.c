@@ -349,6 +349,21 @@ START_TEST(id_used_again_after_retention)
 	ck_assert_uint_eq(r->receipts_ok->n_receipts, 0);
 	ccc_envelope_free(r);
 
+	/* the same for an exercise alert, which has no publish record */
+	sub = h_connect(b, "tr-police");
+	h_subscribe(sub, "alerts/#");
+	h_set_str(&a->id, "");
+	publish_seen(gr, sub, a, id);
+	ccc_close(sub);
+	wait_purged(gr, id);
+	h_set_str(&a->id, id);
+	a->exercise = true;
+	ccc_envelope_free(h_publish_ok(bg, a));
+	r = receipts(bg, id, &err);
+	ck_assert_msg(r != NULL, "receipts: %s", err.message);
+	ck_assert_uint_eq(r->receipts_ok->n_receipts, 0);
+	ccc_envelope_free(r);
+
 	h_alert_free(a);
 	ccc_close(gr);
 	ccc_close(bg);
