@@ -1007,7 +1007,7 @@ admin_collect(void *value, void *arg)
 	const char *ep;
 
 	if (sub->durable != NULL)
-		ep = durable_endpoint(durable_id(sub->durable));
+		ep = durable_endpoint(sub->durable);
 	else if (sub->sess != NULL && sub->sess->state == SESS_READY)
 		ep = sub->sess->endpoint;
 	else

@@ -3,15 +3,35 @@
  *
  * A durable subscription is (endpoint, name, patterns), stored in the store
  * and held here for the life of the broker. Its patterns stay in the topic
- * tree while no session is attached, so publishes queue deliveries for it in
- * the store (route_durables). The store is the only source of its deliveries:
- * when it is attached and has room in its window, its next open deliveries
- * not in flight — most severe first — are fetched and sent with their
- * delivery tags; acknowledgements free the window and mark them done in the
- * store. On reconnect, and when no acknowledgement came for
- * durable.ack_timeout seconds, nothing counts as in flight any more and
- * everything unacknowledged is sent again (at-least-once).
+ * tree while no session is attached, so publishes name it among their
+ * alerts' recipients in the store's log (route_durables). The store is the
+ * only source of what it is sent: when it is attached and has room in its
+ * window, the next alerts of its log that are not settled and not in
+ * flight — most severe first — are fetched and sent with their positions
+ * as delivery tags; acknowledgements free the window and settle them in
+ * the store (its cursor). Per severity it remembers where its last fetch
+ * stopped (next), so that a fetch reads only what is new; on reconnect,
+ * and when no acknowledgement came for durable.ack_timeout seconds,
+ * nothing counts as in flight any more, the scans start again at the
+ * floor, and everything unacknowledged is sent again (at-least-once).
  *
+ * States (durable_set_state() is the only place that changes them):
+ *
+ *   DETACHED --attach--> IDLE --pump--> FETCHING --fetched--> IDLE
+ *      ^  ^               | ^              |  |                (DETACHED when
+ *      |  `----detach-----' `--timer--.    |  `--failed--> RETRY_WAIT  detached
+ *      |                              `----+-------------------'       meanwhile)
+ *      |  forget failed                    |
+ *   FORGETTING <--forget (DETACHED; or FETCHING: its fetch ends in FORGETTING)
+ *      | forgotten
+ *      v
+ *    GONE --(last store operation called back)--> freed
+ *
+ * A session may attach while FETCHING (a resume just after a detach): the
+ * fetch's result, issued for the old generation (gen), is dropped and a
+ * new fetch made. Detaching from RETRY_WAIT stops the retry.
+ *
+ * Owns: the durable subscriptions, their windows, the id index.
  * Must never: deliver a durable alert that the store has not committed;
  * free a subscription while a store operation will call back with it.
  */
@@ -31,23 +51,36 @@
 #include "topic.h"
 #include "xmalloc.h"
 
+enum durable_state {
+	DURABLE_DETACHED,	/* no session attached, nothing under way */
+	DURABLE_IDLE,		/* attached, no fetch under way */
+	DURABLE_FETCHING,	/* a fetch under way (attached or, since, not) */
+	DURABLE_RETRY_WAIT,	/* attached; a fetch failed, the timer retries */
+	DURABLE_FORGETTING,	/* a forget under way; out of the topic tree */
+	DURABLE_GONE,		/* forgotten: freed when ops reaches 0 */
+};
+
+static const char *const durable_state_names[] = {
+	"detached", "idle", "fetching", "retry-wait", "forgetting", "gone",
+};
+
 struct durable {
 	TAILQ_ENTRY(durable)	 entry;
 	uint64_t		 id;		/* the store's id */
 	char			*endpoint;
 	char			*name;
 	struct subscription	 sub;		/* sub.durable == this; owns the patterns */
+	enum durable_state	 state;		/* durable_set_state() only */
 	bool			 in_tree;	/* patterns are in the topic tree */
-	uint64_t		*inflight;	/* tags sent, not yet acknowledged */
+	uint64_t		*inflight;	/* positions sent, not yet acknowledged */
 	size_t			 ninflight;
-	bool			 fetching;	/* a fetch is under way */
+	uint64_t		 next[STORE_SEVERITIES]; /* per severity: the last
+						   position the fetches of this
+						   generation looked at */
 	unsigned		 gen;		/* bumped when what is in flight is forgotten */
 	unsigned		 fetch_gen;	/* gen when the fetch under way was issued */
-	bool			 retry;		/* the timer retries a failed fetch */
-	bool			 dirty;		/* new deliveries committed during it */
-	bool			 forgetting;	/* a forget is under way */
+	bool			 dirty;		/* new alerts committed during a fetch */
 	unsigned		 ops;		/* store operations that call back with it */
-	bool			 gone;		/* forgotten: free when ops is 0 */
 	struct event		*timer;		/* ack timeout, or fetch retry */
 };
 
@@ -63,6 +96,8 @@ struct durable_req {
 };
 
 static TAILQ_HEAD(, durable) durables = TAILQ_HEAD_INITIALIZER(durables);
+static struct durable **durable_byid;	/* every one not forgotten, by id */
+static size_t durable_nbyid, durable_capbyid;
 static struct server *durable_srv;
 static struct store *durable_store;
 
@@ -73,6 +108,71 @@ uint64_t
 durable_id(const struct durable *d)
 {
 	return d->id;
+}
+
+/* The one place that changes a subscription's state. */
+static void
+durable_set_state(struct durable *d, enum durable_state state)
+{
+	if (d->state == state)
+		return;
+	log_debug("durable subscription %s/%s: %s -> %s", d->endpoint,
+	    d->name, durable_state_names[d->state], durable_state_names[state]);
+	d->state = state;
+}
+
+/* Forget what is in flight and where the scans stopped: send it all again. */
+static void
+durable_restart(struct durable *d)
+{
+	d->ninflight = 0;
+	d->gen++;
+	memset(d->next, 0, sizeof(d->next));
+}
+
+/* Index of the first entry of durable_byid whose id is not below id. */
+static size_t
+durable_byid_at(uint64_t id)
+{
+	size_t lo = 0, hi = durable_nbyid;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (durable_byid[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+durable_byid_add(struct durable *d)
+{
+	size_t at = durable_byid_at(d->id);
+
+	if (durable_nbyid == durable_capbyid) {
+		durable_capbyid = durable_capbyid ? durable_capbyid * 2 : 16;
+		durable_byid = xreallocarray(durable_byid, durable_capbyid,
+		    sizeof(*durable_byid));
+	}
+	memmove(durable_byid + at + 1, durable_byid + at,
+	    (durable_nbyid - at) * sizeof(*durable_byid));
+	durable_byid[at] = d;
+	durable_nbyid++;
+}
+
+static void
+durable_byid_remove(struct durable *d)
+{
+	size_t at = durable_byid_at(d->id);
+
+	if (at < durable_nbyid && durable_byid[at] == d) {
+		memmove(durable_byid + at, durable_byid + at + 1,
+		    (durable_nbyid - at - 1) * sizeof(*durable_byid));
+		durable_nbyid--;
+	}
 }
 
 static struct durable *
@@ -89,12 +189,10 @@ durable_find(const char *endpoint, const char *name)
 static struct durable *
 durable_find_id(uint64_t id)
 {
-	struct durable *d;
+	size_t at = durable_byid_at(id);
 
-	TAILQ_FOREACH(d, &durables, entry)
-		if (d->id == id)
-			return d;
-	return NULL;
+	return at < durable_nbyid && durable_byid[at]->id == id ?
+	    durable_byid[at] : NULL;
 }
 
 static void
@@ -144,7 +242,9 @@ durable_new(uint64_t id, const char *endpoint, const char *name,
 	d->sub.durable = d;
 	d->inflight = xcalloc(window, sizeof(uint64_t));
 	d->timer = evtimer_new(server_base(durable_srv), durable_timer_cb, d);
+	d->state = DURABLE_DETACHED;
 	TAILQ_INSERT_TAIL(&durables, d, entry);
+	durable_byid_add(d);
 	return d;
 }
 
@@ -166,11 +266,11 @@ static bool
 durable_unhold(struct durable *d)
 {
 	d->ops--;
-	if (d->gone && d->ops == 0) {
+	if (d->state == DURABLE_GONE && d->ops == 0) {
 		durable_free(d);
 		return false;
 	}
-	return !d->gone;
+	return d->state != DURABLE_GONE;
 }
 
 int
@@ -210,6 +310,9 @@ durable_shutdown(void)
 		durable_tree(d, false);
 		durable_free(d);
 	}
+	free(durable_byid);
+	durable_byid = NULL;
+	durable_nbyid = durable_capbyid = 0;
 }
 
 static void
@@ -220,8 +323,9 @@ durable_attach(struct session *s, struct durable *d, uint64_t request_id,
 	Ccc__V1__SubscribeOk ok = CCC__V1__SUBSCRIBE_OK__INIT;
 
 	sess_sub_attach(s, &d->sub);
-	d->ninflight = 0;
-	d->gen++;
+	durable_restart(d);
+	if (d->state == DURABLE_DETACHED)
+		durable_set_state(d, DURABLE_IDLE);
 	durable_tree(d, true);
 	log_info("session %llu: %s %s durable subscription \"%s\" as %u",
 	    (unsigned long long)s->serial, s->endpoint,
@@ -259,10 +363,12 @@ static int
 durable_resume(struct session *s, struct durable *d, uint64_t request_id,
     char **patterns, size_t n)
 {
-	if (d->sub.sess != NULL || d->forgetting) {
+	bool forgetting = d->state == DURABLE_FORGETTING;
+
+	if (d->sub.sess != NULL || forgetting) {
 		sess_error(s, request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_SUBSCRIPTION_IN_USE, false,
-		    "durable subscription \"%s\" is %s", d->name, d->forgetting ?
+		    "durable subscription \"%s\" is %s", d->name, forgetting ?
 		    "being deleted" : "attached to another session");
 		return -1;
 	}
@@ -355,7 +461,14 @@ durable_inbox(const char *endpoint)
 {
 	struct durable *d = durable_find(endpoint, DURABLE_INBOX);
 
-	return d != NULL && !d->forgetting && !d->gone ? d->id : 0;
+	return d != NULL && d->state != DURABLE_FORGETTING &&
+	    d->state != DURABLE_GONE ? d->id : 0;
+}
+
+bool
+durable_is_inbox(const struct durable *d)
+{
+	return d->sub.npatterns == 0 && strcmp(d->name, DURABLE_INBOX) == 0;
 }
 
 void
@@ -366,11 +479,9 @@ durable_inbox_add(uint64_t id, const char *endpoint)
 }
 
 const char *
-durable_endpoint(uint64_t id)
+durable_endpoint(const struct durable *d)
 {
-	struct durable *d = durable_find_id(id);
-
-	return d != NULL ? d->endpoint : NULL;
+	return d->endpoint;
 }
 
 void
@@ -382,9 +493,10 @@ durable_detach(struct durable *d)
 	    "(%zu unacknowledged)", (unsigned long long)d->sub.sess->serial,
 	    d->endpoint, d->name, d->ninflight);
 	sess_sub_detach(d->sub.sess, &d->sub);
-	d->ninflight = 0;
-	d->gen++;
+	durable_restart(d);
 	evtimer_del(d->timer);
+	if (d->state == DURABLE_IDLE || d->state == DURABLE_RETRY_WAIT)
+		durable_set_state(d, DURABLE_DETACHED);
 }
 
 static void
@@ -396,8 +508,8 @@ durable_forgotten(void *arg, const struct store_result *res)
 	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
 	Ccc__V1__UnsubscribeOk ok = CCC__V1__UNSUBSCRIBE_OK__INIT;
 
-	d->forgetting = false;
 	if (res->status == STORE_FAILED) {
+		durable_set_state(d, DURABLE_DETACHED);
 		sess_error(s, req->request_id,
 		    CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE, false,
 		    "durable subscription \"%s\" could not be deleted: %s",
@@ -413,7 +525,8 @@ durable_forgotten(void *arg, const struct store_result *res)
 		env.unsubscribe_ok = &ok;
 		sess_send(s, &env);
 		TAILQ_REMOVE(&durables, d, entry);
-		d->gone = true;
+		durable_byid_remove(d);
+		durable_set_state(d, DURABLE_GONE);
 		durable_unhold(d);
 	}
 	free(req);
@@ -443,7 +556,7 @@ durable_unsubscribe(struct session *s, struct durable *d, uint64_t request_id,
 	req->request_id = request_id;
 	req->d = d;
 	req->sub_id = id;
-	d->forgetting = true;
+	durable_set_state(d, DURABLE_FORGETTING);
 	/* stop matching now: nothing more may be queued for it */
 	durable_tree(d, false);
 	d->ops++;
@@ -459,41 +572,49 @@ durable_arm(struct durable *d, uint32_t seconds)
 	evtimer_add(d->timer, &tv);
 }
 
-/* Record that the first n rows were sent to s: one store operation. */
+/*
+ * Record that the first n rows of a fetch were sent to s: one "deliver"
+ * record per transfer flag, naming the alerts (store_audit_sent), so the
+ * journal costs a record per batch, not per alert. Exercise alerts are
+ * left out (sess_close records the session's), unless bench.journal.
+ */
 static void
-durable_audit_sent(struct session *s, const struct store_row *rows, size_t n)
+durable_audit_sent(struct durable *d, struct session *s,
+    const struct store_row *rows, size_t n)
 {
-	static struct audit_rec *v;
+	static const char **ids;	/* kept: no allocation per batch */
 	static size_t cap;
-	size_t nv = 0;
+	struct audit_rec ar = {
+		.event = "deliver", .endpoint = s->endpoint,
+		.subject = s->subject, .fingerprint = s->fingerprint,
+		.peer = s->peer, .detail = d->name,
+	};
 
-	if (n == 0)
-		return;
 	if (n > cap) {
 		cap = n;
-		v = xreallocarray(v, cap, sizeof(*v));
+		ids = xreallocarray(ids, cap, sizeof(*ids));
 	}
-	for (size_t i = 0; i < n; i++) {
-		/* exercise traffic: no record of its own (sess_close) */
-		if (topic_is_exercise(rows[i].topic)) {
-			s->exercise_rx = true;
-			if (!server_config(s->srv)->bench_journal)
+	for (int transfer = 0; transfer <= 1; transfer++) {
+		const char *topic = NULL;
+		size_t nids = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			/* exercise traffic: no record of its own (sess_close) */
+			if (topic_is_exercise(rows[i].topic)) {
+				s->exercise_rx = true;
+				if (!server_config(s->srv)->bench_journal)
+					continue;
+			}
+			if (acl_is_transfer(s->reg, rows[i].origin,
+			    s->endpoint) != (transfer != 0))
 				continue;
+			topic = rows[i].topic;
+			ids[nids++] = rows[i].alert_id;
 		}
-		memset(&v[nv], 0, sizeof(v[nv]));
-		v[nv].event = "deliver";
-		v[nv].endpoint = s->endpoint;
-		v[nv].subject = s->subject;
-		v[nv].fingerprint = s->fingerprint;
-		v[nv].peer = s->peer;
-		v[nv].alert = rows[i].alert_id;
-		v[nv].detail = rows[i].topic;
-		v[nv].transfer = acl_is_transfer(s->reg, rows[i].origin,
-		    s->endpoint);
-		nv++;
+		ar.transfer = transfer != 0;
+		/* one alert: the single-alert record of old, its topic as detail */
+		store_audit_sent(durable_store, &ar, ids, nids, topic);
 	}
-	if (nv > 0)
-		store_audit_batch(durable_store, v, nv);
 }
 
 static void
@@ -506,16 +627,20 @@ durable_fetched(void *arg, const struct store_result *res)
 	uint32_t window = server_config(durable_srv)->durable_window;
 	size_t i;
 
-	d->fetching = false;
 	if (res->status == STORE_OK) {
 		mc->dead_lettered += res->dead;
 		mc->expired += res->expired;
 	}
+	if (d->state == DURABLE_FETCHING)	/* not FORGETTING */
+		durable_set_state(d, d->sub.sess != NULL ? DURABLE_IDLE :
+		    DURABLE_DETACHED);
 	if (!durable_unhold(d))
 		return;
 	if (res->status == STORE_FAILED) {
-		d->retry = true;
-		durable_arm(d, 1);	/* try again in a second */
+		if (d->state == DURABLE_IDLE) {
+			durable_set_state(d, DURABLE_RETRY_WAIT);
+			durable_arm(d, 1);	/* try again in a second */
+		}
 		return;
 	}
 	if (res->dead > 0)
@@ -525,13 +650,15 @@ durable_fetched(void *arg, const struct store_result *res)
 	if (res->expired > 0)
 		log_info("durable subscription %s/%s: %zu expired alerts not "
 		    "delivered", d->endpoint, d->name, res->expired);
-	if ((s = d->sub.sess) == NULL || s->state != SESS_READY)
+	if (d->state != DURABLE_IDLE || (s = d->sub.sess) == NULL ||
+	    s->state != SESS_READY)
 		return;		/* detached meanwhile: sent again on resume */
 	if (d->fetch_gen != d->gen) {
 		/* issued before a resume or redelivery: fetch afresh, in order */
 		durable_pump(d);
 		return;
 	}
+	memcpy(d->next, res->next, sizeof(d->next));
 	dl.subscription_ids = &d->sub.id;
 	dl.n_subscription_ids = 1;
 	for (i = 0; i < res->nrows && d->ninflight < window; i++) {
@@ -546,7 +673,7 @@ durable_fetched(void *arg, const struct store_result *res)
 		mc->redeliveries += r->attempts > 0;
 		d->inflight[d->ninflight++] = r->tag;
 	}
-	durable_audit_sent(s, res->rows, i);
+	durable_audit_sent(d, s, res->rows, i);
 	if (i < res->nrows && d->ninflight < window)
 		return;		/* the session is closing */
 	if (d->ninflight > 0 && !evtimer_pending(d->timer, NULL))
@@ -555,26 +682,26 @@ durable_fetched(void *arg, const struct store_result *res)
 		durable_pump(d);
 }
 
+/* Fetch what fits in the window, unless a fetch is under way or no room. */
 static void
 durable_pump(struct durable *d)
 {
 	const struct config *cfg = server_config(durable_srv);
 	struct session *s = d->sub.sess;
 
-	if (s == NULL || s->state != SESS_READY || d->forgetting)
-		return;
-	if (d->fetching) {
+	if (d->state == DURABLE_FETCHING) {
 		d->dirty = true;
 		return;
 	}
-	if (d->ninflight >= cfg->durable_window)
+	if (d->state != DURABLE_IDLE || s == NULL || s->state != SESS_READY ||
+	    d->ninflight >= cfg->durable_window)
 		return;
-	d->fetching = true;
+	durable_set_state(d, DURABLE_FETCHING);
 	d->dirty = false;
 	d->fetch_gen = d->gen;
 	d->ops++;
 	store_fetch(durable_store, d->id, d->inflight, d->ninflight,
-	    cfg->durable_window - d->ninflight, cfg->max_deliveries,
+	    cfg->durable_window - d->ninflight, cfg->max_deliveries, d->next,
 	    durable_fetched, d);
 }
 
@@ -585,19 +712,18 @@ durable_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (d->sub.sess == NULL)
-		return;
-	if (d->retry) {		/* a failed fetch, not an ack timeout */
-		d->retry = false;
+	if (d->state == DURABLE_RETRY_WAIT) {	/* a failed fetch */
+		durable_set_state(d, DURABLE_IDLE);
 		durable_pump(d);
 		return;
 	}
-	if (d->ninflight > 0 && !d->fetching) {
+	if (d->state != DURABLE_IDLE && d->state != DURABLE_FETCHING)
+		return;
+	if (d->ninflight > 0 && d->state == DURABLE_IDLE) {
 		log_info("durable subscription %s/%s: no acknowledgement for %u s; "
 		    "sending %zu unacknowledged alerts again", d->endpoint, d->name,
 		    server_config(durable_srv)->ack_timeout, d->ninflight);
-		d->ninflight = 0;
-		d->gen++;
+		durable_restart(d);
 	}
 	durable_pump(d);
 }
@@ -653,6 +779,10 @@ durable_ack(struct session *s, const uint64_t *tags, size_t n)
 
 	if (n == 0)
 		return;
+	/*
+	 * A tag is the alert's position: every durable subscription of the
+	 * session that has it unsettled takes the acknowledgement.
+	 */
 	for (size_t k = 0; k < s->nsubs; k++) {
 		struct durable *d = s->subs[k]->durable;
 		size_t freed = 0;
@@ -667,8 +797,8 @@ durable_ack(struct session *s, const uint64_t *tags, size_t n)
 					break;
 				}
 		/*
-		 * All tags go to the store, which keeps those that are open
-		 * deliveries of this subscription: a late acknowledgement of
+		 * All tags go to the store, which settles those its log has
+		 * unsettled for this subscription: a late acknowledgement of
 		 * an alert already being sent again still counts.
 		 */
 		ar.detail = d->name;

@@ -1,6 +1,7 @@
 /*
  * durable.h — durable subscriptions: named per endpoint, kept in the store,
- * matched while their endpoint is offline, delivered with delivery tags,
+ * matched while their endpoint is offline, read from the store's alert log
+ * with a cursor, delivered with the alerts' positions as delivery tags,
  * acknowledged, redelivered on reconnect and after the ack timeout, and
  * moved to the dead-letter list after durable.max_deliveries attempts.
  */
@@ -48,13 +49,19 @@ uint64_t	 durable_inbox(const char *endpoint);
 /* The store created the inbox id of endpoint: hold it from now on. */
 void		 durable_inbox_add(uint64_t id, const char *endpoint);
 const char	*durable_name(const struct durable *d);
-/* The endpoint of durable subscription id, or NULL. */
-const char	*durable_endpoint(uint64_t id);
+/* Is d its endpoint's inbox? */
+bool		 durable_is_inbox(const struct durable *d);
+/* The endpoint d belongs to. */
+const char	*durable_endpoint(const struct durable *d);
 /* The attached session is going away: keep the subscription, detached. */
 void		 durable_detach(struct durable *d);
-/* Acknowledgements from s; tags of other subscriptions are ignored. */
+/*
+ * Acknowledgements from s. A tag is an alert's position in the log: it
+ * acknowledges the alert on each of s's durable subscriptions that has it
+ * unsettled; others are ignored.
+ */
 void		 durable_ack(struct session *s, const uint64_t *tags, size_t n);
-/* New deliveries were committed for these subscriptions: send what fits. */
+/* Alerts for these subscriptions were committed: send what fits (by id, bsearch). */
 void		 durable_notify(const uint64_t *ids, size_t n);
 /* A new registry: durable subscriptions it no longer allows stop matching. */
 void		 durable_registry_changed(struct registry *reg);

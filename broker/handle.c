@@ -606,7 +606,7 @@ handle_unsubscribe(struct session *s, const Ccc__V1__Envelope *env,
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_NOT_FOUND, false,
 		    "no subscription %u in this session", id);
 	if (sub->durable != NULL && env->unsubscribe->forget &&
-	    durable_inbox(s->endpoint) == durable_id(sub->durable))
+	    durable_is_inbox(sub->durable))
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,
 		    false, "the inbox cannot be deleted; unsubscribe without "
 		    "forget to detach from it");

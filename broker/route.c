@@ -200,7 +200,7 @@ route_durables(struct server *srv, const char *topic,
 		if (n > 0 && route_dids[n - 1] == id)
 			continue;	/* matched through two patterns */
 		if (plan != NULL && !policy_may_receive(plan,
-		    durable_endpoint(id)))
+		    durable_endpoint(d)))
 			continue;
 		if (n == route_dids_cap) {
 			route_dids_cap = route_dids_cap ? route_dids_cap * 2 : 16;

@@ -235,6 +235,8 @@ store_op_free_inputs(struct store_op *op)
 		for (size_t k = 0; k < op->u.audit.nrecs; k++)
 			store_audit_copy_free(&op->u.audit.recs[k]);
 		free(op->u.audit.recs);
+		store_strv_free(op->u.audit.alerts, op->u.audit.nalerts);
+		free(op->u.audit.single_detail);
 		break;
 	case OP_RECEIPTS:
 		free(op->u.receipts.origin);
@@ -385,6 +387,23 @@ store_audit_batch(struct store *st, const struct audit_rec *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		store_audit_copy(&op->u.audit.recs[i], &v[i]);
 	op->u.audit.nrecs = n;
+	store_enqueue(st, op);
+}
+
+void
+store_audit_sent(struct store *st, const struct audit_rec *rec,
+    const char *const *alerts, size_t n, const char *single_detail)
+{
+	struct store_op *op;
+
+	if (n == 0)
+		return;
+	op = store_op_new(OP_AUDIT, NULL, NULL);
+	store_audit_copy(&op->audit, rec);
+	op->u.audit.alerts = store_strv_copy((char *const *)(uintptr_t)alerts,
+	    n);
+	op->u.audit.nalerts = n;
+	op->u.audit.single_detail = xstrdup(single_detail ? single_detail : "");
 	store_enqueue(st, op);
 }
 
@@ -610,8 +629,8 @@ store_tag_cmp(const void *a, const void *b)
 
 void
 store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
-    size_t nexclude, size_t limit, uint32_t max_attempts, store_cb *cb,
-    void *arg)
+    size_t nexclude, size_t limit, uint32_t max_attempts,
+    const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
 	struct store_op_fetch *in = &op->u.fetch;
@@ -625,6 +644,7 @@ store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 	}
 	in->limit = limit;
 	in->max_attempts = max_attempts;
+	memcpy(in->start, start, sizeof(in->start));
 	store_enqueue(st, op);
 }
 
@@ -636,9 +656,14 @@ store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 
 	store_audit_copy(&op->audit, audit);
 	op->u.ack.dsub_id = dsub_id;
-	op->u.ack.tags = xcalloc(ntags, sizeof(uint64_t));
+	op->u.ack.tags = xcalloc(ntags ? ntags : 1, sizeof(uint64_t));
 	memcpy(op->u.ack.tags, tags, ntags * sizeof(uint64_t));
-	op->u.ack.ntags = ntags;
+	/* sorted without duplicates: one settlement per position */
+	qsort(op->u.ack.tags, ntags, sizeof(uint64_t), store_tag_cmp);
+	for (size_t i = 0; i < ntags; i++)
+		if (op->u.ack.ntags == 0 ||
+		    op->u.ack.tags[op->u.ack.ntags - 1] != op->u.ack.tags[i])
+			op->u.ack.tags[op->u.ack.ntags++] = op->u.ack.tags[i];
 	op->u.ack.journal_exercise = st->journal_exercise;
 	store_enqueue(st, op);
 }

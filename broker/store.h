@@ -38,6 +38,13 @@
 
 struct store;
 
+/*
+ * Severity levels (proto SEVERITY_*, 0 unspecified to 4 critical): a
+ * durable subscription has one cursor per level, and reads its backlog
+ * most severe first.
+ */
+#define STORE_SEVERITIES	5
+
 enum store_status {
 	STORE_OK,
 	STORE_DUPLICATE,	/* publish: same origin, id and content as before */
@@ -83,8 +90,8 @@ struct store_receipt {
 /* One endpoint's durable backlog, for metrics (store_counts). */
 struct store_backlog {
 	const char	*endpoint;
-	uint64_t	 open;		/* deliveries not acknowledged yet: waiting or in flight */
-	uint64_t	 dead;		/* deliveries in the dead-letter list */
+	uint64_t	 open;		/* alerts not settled yet: waiting or in flight (the cursors' pending) */
+	uint64_t	 dead;		/* alerts in the dead-letter list (dead marks) */
 };
 
 /*
@@ -121,10 +128,10 @@ struct store_regchange {
 	struct audit_rec audit;		/* written in the same transaction */
 };
 
-/* One stored delivery of an alert to a durable subscription. */
+/* One stored alert, as a fetch or a history read gives it. */
 struct store_row {
-	uint64_t	 tag;		/* delivery tag, increasing per subscription */
-	uint32_t	 attempts;	/* deliveries before this one */
+	uint64_t	 tag;		/* the alert's seq: its place in the log, the delivery tag */
+	uint32_t	 attempts;	/* fetch: deliveries to the subscription before this one */
 	const char	*alert_id;
 	const char	*origin;
 	const char	*topic;
@@ -142,8 +149,11 @@ struct store_result {
 	uint64_t		 dsub_id;	/* subscribe: the durable subscription */
 	struct store_row	*rows;		/* fetch */
 	size_t			 nrows;
-	size_t			 dead;		/* fetch: deliveries moved to the dead-letter list */
-	size_t			 expired;	/* fetch: deliveries dropped because the alert expired */
+	size_t			 dead;		/* fetch: alerts moved to the dead-letter list */
+	size_t			 expired;	/* fetch: alerts dropped because they expired */
+	uint64_t		 next[STORE_SEVERITIES]; /* fetch: per severity, the last
+						   position looked at (the next
+						   fetch may start after it) */
 	size_t			 purged;	/* purge: rows deleted */
 	bool			 more;		/* purge: a batch was full, run again */
 	struct store_receipt	*receipts;	/* receipts, by endpoint */
@@ -233,8 +243,10 @@ uint64_t	 store_last_seq(struct store *st);
 int64_t		 store_retention_time(struct store *st);
 
 /*
- * Store a stamped alert and one pending delivery per matching durable
- * subscription. An id names one alert in the whole store: STORE_DUPLICATE
+ * Store a stamped alert in the log, with its durable recipients (the
+ * matching durable subscriptions, on the alert's row) and one more
+ * pending alert on each recipient's cursor for the alert's severity: no
+ * row per delivery. An id names one alert in the whole store: STORE_DUPLICATE
  * when (origin, id) exists with the same digest (nothing is stored or
  * queued again; published_at is the original), STORE_CONFLICT when it
  * exists with another digest, STORE_ID_TAKEN when the id is another
@@ -245,21 +257,33 @@ void	store_publish(struct store *st, const struct store_publish *p,
 /* Create the durable subscription (endpoint, name); res->dsub_id. */
 void	store_subscribe(struct store *st, const char *endpoint, const char *name,
 	    char *const *patterns, size_t npatterns, store_cb *cb, void *arg);
-/* Delete a durable subscription and its undelivered deliveries. */
+/*
+ * Delete a durable subscription with its cursors and marks (alerts keep
+ * naming its id among their recipients: ids are never reused).
+ */
 void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
 /*
- * Up to limit open deliveries of dsub_id that are not in exclude (those in
- * flight), most severe first and in tag order within a severity, each
- * counted as one more attempt. Deliveries already attempted max_attempts
- * times are moved to the dead-letter list instead (res->dead); those of
- * expired alerts are dropped (res->expired).
+ * Up to limit alerts of dsub_id's log that are not settled and not in
+ * exclude (the positions in flight), most severe first and in publishing
+ * order within a severity, each counted as one more delivery. start[sev]
+ * is where the scan of a severity may start (positions at or below it were
+ * looked at since the caller last started afresh; 0: from the floor).
+ * Alerts already delivered max_attempts times are moved to the dead-letter
+ * list instead (res->dead); expired ones are dropped (res->expired).
+ * res->next gives, per severity, the last position looked at. Its cost is
+ * the rows read, not the size of the backlog.
  */
 void	store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
-	    size_t nexclude, size_t limit, uint32_t max_attempts, store_cb *cb,
-	    void *arg);
+	    size_t nexclude, size_t limit, uint32_t max_attempts,
+	    const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg);
 /*
- * Mark deliveries acknowledged, each with an "ack" audit record built from
- * audit (the alert id is filled in). Unknown or foreign tags are ignored.
+ * Settle the alerts at positions tags (the delivery tags of one Ack frame)
+ * that dsub_id has unsettled: the cursor's floor moves past them, or they
+ * are marked acknowledged above it. Tags of alerts the subscription is not
+ * a recipient of, or has settled, are ignored. One "ack" record from audit
+ * (its detail the subscription's name) names all the alerts acknowledged
+ * (none for exercise alerts unless store_journal_exercise): the single-alert
+ * form for one, the batch form for several (store_audit_sent).
  * res->receipts lists what was acknowledged (alert_id, origin, acked_at;
  * endpoint is audit->endpoint). cb may be NULL.
  */
@@ -287,9 +311,10 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
 /*
  * Retention at time now (microseconds since the epoch), when the broker
  * expects the time expect (kept for store_retention_time): delete up to batch
- * alerts published more than retain_alerts seconds before now (with all
- * their deliveries) that no durable subscription still has open (a
- * delivery not acknowledged, dead-lettered or dropped as expired), and up
+ * alerts published more than retain_alerts seconds before now (with their
+ * marks) that no durable subscription still has unsettled (a recipient
+ * whose cursor's floor is below it, without a mark saying it was
+ * acknowledged, dead-lettered or dropped as expired), and up
  * to batch audit records older than retain_audit seconds (0: none of
  * either). The purge is recorded in the journal with what it removed, the
  * cut-offs and the retentions ("alerts=N audit=M audit_through=SEQ
@@ -306,7 +331,7 @@ void	store_purge(struct store *st, int64_t now, int64_t expect,
 	    uint64_t after_seq, store_cb *cb, void *arg);
 /*
  * Delete every exercise alert (store_publish's exercise) that no durable
- * subscription still has open, with all its deliveries; res->purged says
+ * subscription still has unsettled, with its marks; res->purged says
  * how many. When audit is not NULL, its record is written with
  * " removed=N" appended to its detail.
  */
@@ -359,6 +384,17 @@ int	store_registry_commit_now(struct store *st,
 void	store_audit(struct store *st, const struct audit_rec *rec);
 /* Append n records, in order, as one operation (all or none). */
 void	store_audit_batch(struct store *st, const struct audit_rec *v, size_t n);
+/*
+ * One record for a batch of alerts (a durable subscription's fetch sent,
+ * or acknowledged): rec as given with its alert and detail set from the
+ * alerts named. One alert: the single-alert form (alert its id, detail
+ * single_detail). Several: the batch form (alert "", detail
+ * "subscription=NAME alerts=ID,ID,..." with NAME rec->detail), and one row
+ * per alert in the index receipts read (audit_alerts), in the same
+ * transaction; the record's hash covers the list.
+ */
+void	store_audit_sent(struct store *st, const struct audit_rec *rec,
+	    const char *const *alerts, size_t n, const char *single_detail);
 
 /* A session that was sent an alert (store_audit_deliveries). */
 struct store_recipient {
@@ -380,9 +416,10 @@ void	store_audit_deliveries(struct store *st, const char *alert,
 	    const char *detail, const struct store_recipient *v, size_t n);
 /*
  * For metrics, reading only: per endpoint that has durable subscriptions,
- * its open deliveries and its dead letters (res->backlogs), and the sizes of
- * the database and write-ahead log files. Its cost is the number of open and
- * dead-lettered deliveries (partial indexes), not the size of the store.
+ * its alerts not settled (the cursors' pending counts) and its dead
+ * letters (res->backlogs), and the sizes of the database and write-ahead
+ * log files. Its cost is the cursors and the dead marks (a partial index),
+ * not the size of the log.
  */
 void	store_counts(struct store *st, store_cb *cb, void *arg);
 

@@ -156,9 +156,10 @@ store_list_dead(const char *data_dir, FILE *fp, char *err, size_t len)
 	snprintf(path, sizeof(path), "%s/%s", data_dir, STORE_FILE);
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT s.endpoint, s.name, a.id, a.topic, "
-	    "d.attempts, a.published_at FROM deliveries d JOIN dsubs s ON s.id = "
-	    "d.dsub JOIN alerts a ON a.seq = d.alert WHERE d.state = 2 "
-	    "ORDER BY s.endpoint, s.name, d.tag", -1, &stmt, NULL) != SQLITE_OK) {
+	    "m.attempts, a.published_at FROM marks m INDEXED BY marks_dead JOIN "
+	    "dsubs s ON s.id = m.dsub JOIN alerts a ON a.seq = m.seq WHERE "
+	    "m.state = 2 ORDER BY s.endpoint, s.name, m.seq", -1, &stmt, NULL)
+	    != SQLITE_OK) {
 		snprintf(err, len, "cannot read the store %s: %s", path,
 		    db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;

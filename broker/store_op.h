@@ -66,16 +66,17 @@ struct store_op_forget {
 /* Inputs of store_fetch. */
 struct store_op_fetch {
 	uint64_t	 dsub_id;
-	uint64_t	*exclude;	/* tags in flight, sorted */
+	uint64_t	*exclude;	/* positions in flight, sorted */
 	size_t		 nexclude;
 	size_t		 limit;
 	uint32_t	 max_attempts;
+	uint64_t	 start[STORE_SEVERITIES]; /* per severity: scan after it (0: the floor) */
 };
 
 /* Inputs of store_ack. */
 struct store_op_ack {
 	uint64_t	 dsub_id;
-	uint64_t	*tags;
+	uint64_t	*tags;		/* positions, sorted, without duplicates */
 	size_t		 ntags;
 	bool		 journal_exercise; /* journal acks of exercise alerts */
 };
@@ -84,6 +85,9 @@ struct store_op_ack {
 struct store_op_audit {
 	struct audit_copy *recs;	/* in order (none: the op's audit record) */
 	size_t		 nrecs;
+	char		**alerts;	/* store_audit_sent: the alerts the op's one record names */
+	size_t		 nalerts;
+	char		*single_detail;	/* store_audit_sent: the detail of the single-alert form */
 };
 
 /* Inputs of store_receipts. */

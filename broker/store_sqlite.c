@@ -57,6 +57,17 @@
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 #define STORE_CHECKPOINT_FRAMES	1000	/* SQLite's wal_autocheckpoint default */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
+/*
+ * The alert a is unsettled for a durable subscription: a recipient (rcpt)
+ * whose cursor for its severity still has pending positions and a floor
+ * below it, without a mark that settled it. Retention never deletes such
+ * an alert. The cursors are few (five per subscription): no scan of the log.
+ */
+#define STORE_HELD(a)	"EXISTS (SELECT 1 FROM cursors c WHERE " a ".rcpt IS " \
+	"NOT NULL AND c.severity = " a ".severity AND c.pending > 0 AND " \
+	a ".seq > c.floor AND instr(" a ".rcpt, ',' || c.dsub || ',') > 0 AND " \
+	"NOT EXISTS (SELECT 1 FROM marks m WHERE m.dsub = c.dsub AND m.seq = " \
+	a ".seq AND m.state > 0))"
 /* An exercise alert (topic under exercise/), as the alerts_exercise index has it. */
 #define STORE_EXERCISE	"topic >= 'exercise/' AND topic < 'exercise0'"
 
@@ -231,6 +242,79 @@ static const char *const store_migrations[] = {
 	("CREATE TABLE alert_seq_floor ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  seq INTEGER NOT NULL);"),
+	/*
+	 * 13: durable delivery from the alert log with cursors, no row per
+	 * delivery. An alert names its durable recipients (rcpt: their ids as
+	 * ",3,7,12,", ascending: membership is one instr() of ",ID," on the
+	 * index entry, which a JSON array would need json_each for), with its
+	 * severity and expiry; alerts_rcpt is the log a subscription reads, by
+	 * severity then publishing order, and covers the membership and expiry
+	 * tests so that positions of other subscriptions cost an index entry.
+	 * cursors: per subscription and severity, floor (every position at or
+	 * below it settled), sent (the highest position ever sent) and pending
+	 * (positions above the floor not settled). marks: positions above the
+	 * floor acknowledged out of order (1), delivered more than once or
+	 * out of the usual count (0, attempts: deliveries so far), dead-lettered
+	 * (2, kept below the floor too, until retention removes the alert) or
+	 * dropped as expired (3). audit_alerts: the journal's batch records by
+	 * the alerts they name (receipts). A store with deliveries rows is
+	 * carried over: the alerts get their recipients from them, the cursors
+	 * and marks are computed from their states and attempts, and the table
+	 * goes.
+	 */
+	("ALTER TABLE alerts ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE alerts ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE alerts ADD COLUMN rcpt TEXT;"
+	"CREATE TABLE cursors ("
+	"  dsub INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  floor INTEGER NOT NULL DEFAULT 0,"
+	"  sent INTEGER NOT NULL DEFAULT 0,"
+	"  pending INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (dsub, severity)) WITHOUT ROWID;"
+	"CREATE TABLE marks ("
+	"  dsub INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"	/* 0 attempts only, 1 acked, 2 dead, 3 expired */
+	"  attempts INTEGER NOT NULL,"
+	"  PRIMARY KEY (dsub, seq)) WITHOUT ROWID;"
+	"CREATE INDEX marks_seq ON marks (seq);"
+	"CREATE INDEX marks_dead ON marks (dsub) WHERE state = 2;"
+	"CREATE TABLE audit_alerts ("
+	"  alert TEXT NOT NULL,"
+	"  rec INTEGER NOT NULL,"
+	"  PRIMARY KEY (alert, rec)) WITHOUT ROWID;"
+	"CREATE INDEX audit_alerts_rec ON audit_alerts (rec);"
+	/* the deliveries of subscriptions that exist, one per (dsub, alert) */
+	"CREATE TEMP TABLE old_deliveries AS SELECT d.dsub AS dsub, d.alert AS "
+	"  alert, d.state AS state, d.attempts AS attempts, d.severity AS "
+	"  severity, d.expires_at AS expires_at FROM deliveries d JOIN dsubs s "
+	"  ON s.id = d.dsub JOIN alerts a ON a.seq = d.alert ORDER BY d.alert, "
+	"  d.dsub;"
+	"UPDATE alerts SET severity = o.severity, expires_at = o.expires_at, "
+	"  rcpt = o.rcpt FROM (SELECT alert, max(severity) AS severity, "
+	"  max(expires_at) AS expires_at, ',' || group_concat(dsub, ',') || ',' "
+	"  AS rcpt FROM old_deliveries GROUP BY alert) AS o "
+	"  WHERE alerts.seq = o.alert;"
+	"INSERT INTO cursors (dsub, severity, floor, sent, pending) "
+	"  SELECT dsub, severity, CASE WHEN minopen IS NULL THEN maxall ELSE "
+	"  minopen - 1 END, coalesce(maxsent, 0), nopen FROM (SELECT o.dsub AS "
+	"  dsub, a.severity AS severity, min(CASE WHEN o.state = 0 THEN o.alert "
+	"  END) AS minopen, max(o.alert) AS maxall, max(CASE WHEN o.attempts > 0 "
+	"  THEN o.alert END) AS maxsent, sum(o.state = 0) AS nopen FROM "
+	"  old_deliveries o JOIN alerts a ON a.seq = o.alert "
+	"  GROUP BY o.dsub, a.severity);"
+	"INSERT INTO marks (dsub, seq, severity, state, attempts) "
+	"  SELECT o.dsub, o.alert, a.severity, o.state, o.attempts FROM "
+	"  old_deliveries o JOIN alerts a ON a.seq = o.alert JOIN cursors c ON "
+	"  c.dsub = o.dsub AND c.severity = a.severity WHERE o.state = 2 OR "
+	"  (o.alert > c.floor AND (o.state IN (1, 3) OR (o.state = 0 AND "
+	"  o.attempts <> (o.alert <= c.sent))));"
+	"DROP TABLE old_deliveries;"
+	"DROP TABLE deliveries;"
+	"CREATE INDEX alerts_rcpt ON alerts (severity, seq, rcpt, expires_at) "
+	"  WHERE rcpt IS NOT NULL;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -727,10 +811,59 @@ store_write_audit(struct store_sqlite *st, struct store_op *op, const char *even
 	return store_append_audit(st, op, text, op->audit.transfer);
 }
 
+/*
+ * Append op's audit record naming the alerts ids[0..n) (none: nothing):
+ * for one, the single-alert form (alert the id, detail single); for
+ * several, the batch form (alert "", detail "subscription=NAME
+ * alerts=ID,ID,...", NAME op's detail, which the record's hash covers) and
+ * one audit_alerts row per id, which receipts read. The rows are not
+ * chained: cccd --verify-audit checks them against the details.
+ */
+static int
+store_write_named(struct store_sqlite *st, struct store_op *op,
+    char *const *ids, size_t n, const char *single)
+{
+	const char *text[AUDIT_NTEXT];
+	int64_t rec = st->chain.next;
+	const char *name = op->audit.text[6] ? op->audit.text[6] : "";
+	size_t len, off;
+	char *detail;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		text[i] = op->audit.text[i];
+	if (n == 1) {
+		text[5] = ids[0];
+		text[6] = single;
+		return store_append_audit(st, op, text, op->audit.transfer);
+	}
+	len = strlen(name) + 32;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(ids[i]) + 1;
+	detail = xmalloc(len);
+	off = (size_t)snprintf(detail, len, "subscription=%s alerts=", name);
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(detail + off, len - off, "%s%s",
+		    i > 0 ? "," : "", ids[i]);
+	text[5] = "";
+	text[6] = detail;
+	rc = store_append_audit(st, op, text, op->audit.transfer);
+	free(detail);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = store_run(st, op, "INSERT OR IGNORE INTO audit_alerts "
+		    "(alert, rec) VALUES (?1, ?2)", "ti", ids[i], rec);
+	return rc;
+}
+
 /* An audit operation: its records, in order, all or none. */
 static int
 store_do_audit(struct store_sqlite *st, struct store_op *op)
 {
+	if (op->u.audit.nalerts > 0)
+		return store_write_named(st, op, op->u.audit.alerts,
+		    op->u.audit.nalerts, op->u.audit.single_detail);
 	if (op->u.audit.nrecs == 0)
 		return store_write_audit(st, op, NULL, NULL);
 	for (size_t i = 0; i < op->u.audit.nrecs; i++)
@@ -801,30 +934,39 @@ store_publish_again(struct store_sqlite *st, struct store_op *op)
 }
 
 /*
- * One pending delivery of the alert seq for each durable subscription of
- * op that still exists, in one statement (the ids as a JSON array): a
- * statement per subscription cost its own AUTOINCREMENT bookkeeping.
+ * The recipients of a publish, from op's durable subscriptions (sorted
+ * here, duplicates dropped): rcpt as the alert row keeps them (",3,7,",
+ * NULL for none) and the same ids as a JSON array for json_each(). Both
+ * are the caller's to free.
  */
-static int
-store_publish_deliveries(struct store_sqlite *st, struct store_op *op, int64_t seq)
+static void
+store_publish_rcpt(struct store_op_publish *in, char **rcpt, char **json)
 {
-	struct store_op_publish *in = &op->u.publish;
-	size_t cap = in->ndsubs * 21 + 3, off = 0;
-	char *ids = xmalloc(cap);
-	int rc;
+	size_t cap = in->ndsubs * 21 + 3, n = 0, roff = 0, joff = 0;
+	char *r, *j;
 
-	ids[off++] = '[';
+	*rcpt = *json = NULL;
+	if (in->ndsubs == 0)
+		return;
+	qsort(in->dsubs, in->ndsubs, sizeof(uint64_t), store_tag_cmp);
 	for (size_t i = 0; i < in->ndsubs; i++)
-		off += (size_t)snprintf(ids + off, cap - off, "%s%llu",
+		if (n == 0 || in->dsubs[n - 1] != in->dsubs[i])
+			in->dsubs[n++] = in->dsubs[i];
+	in->ndsubs = n;
+	r = xmalloc(cap);
+	j = xmalloc(cap);
+	r[roff++] = ',';
+	j[joff++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		roff += (size_t)snprintf(r + roff, cap - roff, "%llu,",
+		    (unsigned long long)in->dsubs[i]);
+		joff += (size_t)snprintf(j + joff, cap - joff, "%s%llu",
 		    i > 0 ? "," : "", (unsigned long long)in->dsubs[i]);
-	ids[off++] = ']';
-	ids[off] = '\0';
-	rc = store_run(st, op, "INSERT INTO deliveries (dsub, alert, severity, "
-	    "expires_at) SELECT id, ?2, ?3, ?4 FROM dsubs WHERE id IN "
-	    "(SELECT value FROM json_each(?1)) ORDER BY id", "tiii", ids, seq,
-	    (int64_t)in->severity, in->expires_at);
-	free(ids);
-	return rc;
+	}
+	j[joff++] = ']';
+	j[joff] = '\0';
+	*rcpt = r;
+	*json = j;
 }
 
 /*
@@ -838,17 +980,25 @@ store_do_publish(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_publish *in = &op->u.publish;
 	sqlite3_stmt *stmt;
+	char *rcpt = NULL, *json = NULL;
 	int64_t seq;
 	int rc;
 
 	/* the seq: past every alert stored, and every one deleted */
 	if ((stmt = store_stmt(st, "INSERT OR IGNORE INTO alerts (seq, id, "
-	    "origin, topic, published_at, digest, body, restricted) VALUES "
-	    "(max(coalesce((SELECT max(seq) FROM alerts), 0), coalesce((SELECT "
-	    "seq FROM alert_seq_floor), 0)) + 1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
-	    == NULL)
+	    "origin, topic, published_at, digest, body, restricted, severity, "
+	    "expires_at, rcpt) VALUES (max(coalesce((SELECT max(seq) FROM "
+	    "alerts), 0), coalesce((SELECT seq FROM alert_seq_floor), 0)) + 1, "
+	    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) == NULL)
 		goto fail;
+	store_publish_rcpt(in, &rcpt, &json);
 	sqlite3_bind_int(stmt, 7, in->restricted);
+	sqlite3_bind_int(stmt, 8, in->severity);
+	sqlite3_bind_int64(stmt, 9, in->expires_at);
+	if (rcpt != NULL)
+		sqlite3_bind_text(stmt, 10, rcpt, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, 10);
 	sqlite3_bind_text(stmt, 1, in->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, in->origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, in->topic, -1, SQLITE_STATIC);
@@ -859,10 +1009,13 @@ store_do_publish(struct store_sqlite *st, struct store_op *op)
 	if (rc != SQLITE_DONE)
 		store_fail(st, op);
 	sqlite3_reset(stmt);
+	free(rcpt);
 	if (rc != SQLITE_DONE)
-		return -1;
-	if (sqlite3_changes(st->db) == 0)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		free(json);
 		return store_publish_again(st, op);
+	}
 	seq = sqlite3_last_insert_rowid(st->db);
 	/* each reference: another origin's restricted alert? */
 	for (size_t i = 0; i < in->nrefs; i++) {
@@ -878,6 +1031,7 @@ store_do_publish(struct store_sqlite *st, struct store_op *op)
 			store_publish_restricted(op, ref,
 			    (const char *)sqlite3_column_text(stmt, 0));
 			sqlite3_reset(stmt);
+			free(json);
 			if (store_run(st, op, "DELETE FROM alerts WHERE seq = ?1",
 			    "i", seq) < 0)
 				return -1;
@@ -888,15 +1042,28 @@ store_do_publish(struct store_sqlite *st, struct store_op *op)
 			goto fail;
 	}
 	op->res.seq = (uint64_t)seq;
-	if (in->ndsubs > 0 && store_publish_deliveries(st, op, seq) < 0)
-		return -1;
+	/*
+	 * One more pending alert on each recipient's cursor, in one statement
+	 * (a subscription forgotten meanwhile has none: its id in rcpt is
+	 * inert, ids are never reused). No row per delivery.
+	 */
+	if (json != NULL && store_run(st, op, "INSERT INTO cursors (dsub, "
+	    "severity, pending) SELECT id, ?2, 1 FROM dsubs WHERE id IN (SELECT "
+	    "value FROM json_each(?1)) ON CONFLICT (dsub, severity) DO UPDATE "
+	    "SET pending = pending + 1", "ti", json, (int64_t)in->severity) < 0)
+		goto out;
+	free(json);
+	json = NULL;
 	op->res.status = STORE_OK;
 	op->res.published_at = in->published_at;
 	if (in->exercise && !in->journal_exercise)
 		return 0;
 	return store_write_audit(st, op, "publish", NULL);
 fail:
-	return store_fail(st, op);
+	store_fail(st, op);
+out:
+	free(json);
+	return -1;
 }
 
 static int
@@ -926,104 +1093,327 @@ fail:
 	return store_fail(st, op);
 }
 
-/* Set state on the tags of one fetch (dead letters, expired). */
-static int
-store_mark(struct store_sqlite *st, struct store_op *op, const uint64_t *tags,
-    size_t n, int state)
+/* ---- cursors: a durable subscription's place in the log ----------------- */
+
+/* The states of a mark (marks.state). */
+enum store_mark_state {
+	STORE_MARK_ATTEMPTS,	/* not settled: only its delivery count is odd */
+	STORE_MARK_ACKED,	/* acknowledged above the floor */
+	STORE_MARK_DEAD,	/* in the dead-letter list (kept below the floor) */
+	STORE_MARK_EXPIRED,	/* dropped as expired above the floor */
+};
+
+/* A durable subscription's cursor for one severity (the cursors table). */
+struct store_cursor {
+	bool		 found;		/* the subscription has a row for it */
+	int64_t		 floor;		/* every position at or below it is settled */
+	int64_t		 sent;		/* the highest position ever sent */
+	int64_t		 pending;	/* positions above the floor not settled */
+};
+
+/* A position a fetch or an ack settles. */
+struct store_settled {
+	int64_t		 seq;
+	int		 state;		/* enum store_mark_state, not ATTEMPTS */
+	int64_t		 attempts;	/* deliveries so far */
+};
+
+/*
+ * A subscription's positions of one severity after a place in the log, in
+ * order, with their mark (-1: none): the alerts_rcpt index entries it is
+ * a recipient of (",ID," in rcpt), joined to its marks. The index covers
+ * everything read here, so another subscription's alert costs an entry.
+ */
+static const char STORE_LOG_SCAN[] = "SELECT a.seq, a.expires_at, "
+    "coalesce(m.state, -1), coalesce(m.attempts, 0) FROM alerts a INDEXED BY "
+    "alerts_rcpt LEFT JOIN marks m ON m.dsub = ?1 AND m.seq = a.seq WHERE "
+    "a.rcpt IS NOT NULL AND a.severity = ?2 AND a.seq > ?3 AND "
+    "instr(a.rcpt, ?4) > 0 ORDER BY a.seq";
+
+/* What rcpt holds when dsub is among an alert's recipients. */
+static void
+store_rcpt_pattern(uint64_t dsub, char *buf, size_t len)
 {
+	snprintf(buf, len, ",%llu,", (unsigned long long)dsub);
+}
+
+static int
+store_cursor_get(struct store_sqlite *st, struct store_op *op, uint64_t dsub,
+    int sev, struct store_cursor *c)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((stmt = store_stmt(st, "SELECT floor, sent, pending FROM cursors "
+	    "WHERE dsub = ?1 AND severity = ?2")) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_int64(stmt, 1, (int64_t)dsub);
+	sqlite3_bind_int(stmt, 2, sev);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		c->found = true;
+		c->floor = sqlite3_column_int64(stmt, 0);
+		c->sent = sqlite3_column_int64(stmt, 1);
+		c->pending = sqlite3_column_int64(stmt, 2);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_fail(st, op);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+store_settled_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = ((const struct store_settled *)b)->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Settle v[0..n): positions of dsub at severity sev above c's floor, not
+ * settled before, ascending. The floor moves over every settled position
+ * from where it is (their marks go with it, dead letters excepted); the
+ * positions it does not reach get a mark; pending drops by n. The cost is
+ * the positions the floor passes, not the backlog: once nothing is left
+ * pending, the floor goes straight to the last settled position.
+ */
+static int
+store_settle(struct store_sqlite *st, struct store_op *op, uint64_t dsub,
+    int sev, const struct store_cursor *c, const struct store_settled *v,
+    size_t n)
+{
+	sqlite3_stmt *stmt;
+	int64_t floor = c->floor;
+	char pat[32];
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (c->pending <= (int64_t)n) {
+		/* nothing left unsettled: every position is at or below the last settled one */
+		if (v[n - 1].seq > floor)
+			floor = v[n - 1].seq;
+		if ((stmt = store_stmt(st, "SELECT max(seq) FROM marks WHERE "
+		    "dsub = ?1 AND severity = ?2 AND state > 0")) == NULL)
+			return store_fail(st, op);
+		sqlite3_bind_int64(stmt, 1, (int64_t)dsub);
+		sqlite3_bind_int(stmt, 2, sev);
+		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+		    sqlite3_column_int64(stmt, 0) > floor)
+			floor = sqlite3_column_int64(stmt, 0);
+	} else {
+		if ((stmt = store_stmt(st, STORE_LOG_SCAN)) == NULL)
+			return store_fail(st, op);
+		store_rcpt_pattern(dsub, pat, sizeof(pat));
+		sqlite3_bind_int64(stmt, 1, (int64_t)dsub);
+		sqlite3_bind_int(stmt, 2, sev);
+		sqlite3_bind_int64(stmt, 3, floor);
+		sqlite3_bind_text(stmt, 4, pat, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			int64_t seq = sqlite3_column_int64(stmt, 0);
+
+			if (sqlite3_column_int(stmt, 2) <= STORE_MARK_ATTEMPTS &&
+			    bsearch(&seq, v, n, sizeof(*v), store_settled_cmp) ==
+			    NULL)
+				break;	/* the first position still unsettled */
+			floor = seq;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_fail(st, op);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (floor > c->floor && store_run(st, op, "DELETE FROM marks WHERE "
+	    "dsub = ?1 AND seq > ?2 AND seq <= ?3 AND severity = ?4 AND "
+	    "state <> 2", "iiii", (int64_t)dsub, c->floor, floor,
+	    (int64_t)sev) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (store_run(st, op, "UPDATE deliveries SET state = ?1 WHERE "
-		    "tag = ?2 AND state = 0", "ii", (int64_t)state,
-		    (int64_t)tags[i]) < 0)
+		if ((v[i].state == STORE_MARK_DEAD || v[i].seq > floor) &&
+		    store_run(st, op, "INSERT OR REPLACE INTO marks (dsub, seq, "
+		    "severity, state, attempts) VALUES (?1, ?2, ?3, ?4, ?5)",
+		    "iiiii", (int64_t)dsub, v[i].seq, (int64_t)sev,
+		    (int64_t)v[i].state, v[i].attempts) < 0)
 			return -1;
+	return store_run(st, op, "UPDATE cursors SET floor = ?3, pending = "
+	    "max(pending - ?4, 0) WHERE dsub = ?1 AND severity = ?2", "iiii",
+	    (int64_t)dsub, (int64_t)sev, floor, (int64_t)n);
+}
+
+/*
+ * Fill r from the columns topic, body, id, origin of stmt's row, from
+ * column col on: copies kept in op's blobs (four of them) until its
+ * callback has run.
+ */
+static void
+store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
+    struct store_row *r)
+{
+	size_t blen = (size_t)sqlite3_column_bytes(stmt, col + 1);
+	uint8_t *body = xmalloc(blen ? blen : 1);
+
+	if (blen > 0)
+		memcpy(body, sqlite3_column_blob(stmt, col + 1), blen);
+	r->topic = op->blobs[op->nblobs++] =
+	    xstrdup((const char *)sqlite3_column_text(stmt, col));
+	r->body = op->blobs[op->nblobs++] = body;
+	r->body_len = blen;
+	r->alert_id = op->blobs[op->nblobs++] =
+	    xstrdup((const char *)sqlite3_column_text(stmt, col + 2));
+	r->origin = op->blobs[op->nblobs++] =
+	    xstrdup((const char *)sqlite3_column_text(stmt, col + 3));
+}
+
+/* Copy the stored alert r->tag into r (a fetch's body read). */
+static int
+store_fetch_body(struct store_sqlite *st, struct store_op *op,
+    struct store_row *r)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = store_stmt(st, "SELECT topic, body, id, origin FROM "
+	    "alerts WHERE seq = ?1")) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_int64(stmt, 1, (int64_t)r->tag);
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		store_fail(st, op);
+		sqlite3_reset(stmt);
+		return -1;
+	}
+	store_row_fill(op, stmt, 0, r);
+	sqlite3_reset(stmt);
 	return 0;
 }
 
 /*
- * Read the subscription's open deliveries in priority order (severity, then
- * tag) straight off the deliveries_open index, skipping those in flight;
- * those past max_attempts go to the dead letters, those of expired alerts
- * are dropped, until limit deliverable ones are found. Its cost is the rows
- * read, not the size of the backlog.
+ * One severity of a fetch: the subscription's positions after its floor
+ * (or after in->start[sev], below which the caller looked already), those
+ * settled and those in flight skipped, until the result holds in->limit
+ * rows. A position's deliveries so far are its mark's count, or 1 at or
+ * below sent and 0 above it (first deliveries write nothing but sent);
+ * those delivered max_attempts times go to the dead letters, expired ones
+ * are dropped. From the floor, pending says how many unsettled positions
+ * there are: the scan stops after the last.
  */
+static int
+store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
+    int64_t now, struct store_settled *done, bool *marked)
+{
+	struct store_op_fetch *in = &op->u.fetch;
+	struct store_cursor c;
+	sqlite3_stmt *stmt;
+	size_t first = op->res.nrows, ndone = 0, ndead = 0;
+	int64_t from, unsettled = 0, sent;
+	char pat[32];
+	int rc = SQLITE_DONE;
+
+	op->res.next[sev] = in->start[sev];
+	if (store_cursor_get(st, op, in->dsub_id, sev, &c) < 0)
+		return -1;
+	if (!c.found || c.pending <= 0)
+		return 0;
+	from = (int64_t)in->start[sev] > c.floor ? (int64_t)in->start[sev] :
+	    c.floor;
+	if ((stmt = store_stmt(st, STORE_LOG_SCAN)) == NULL)
+		return store_fail(st, op);
+	store_rcpt_pattern(in->dsub_id, pat, sizeof(pat));
+	sqlite3_bind_int64(stmt, 1, (int64_t)in->dsub_id);
+	sqlite3_bind_int(stmt, 2, sev);
+	sqlite3_bind_int64(stmt, 3, from);
+	sqlite3_bind_text(stmt, 4, pat, -1, SQLITE_STATIC);
+	op->res.next[sev] = (uint64_t)from;
+	while (op->res.nrows < in->limit &&
+	    (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(stmt, 0);
+		int64_t expires = sqlite3_column_int64(stmt, 1);
+		int state = sqlite3_column_int(stmt, 2);
+		int64_t prior;
+
+		op->res.next[sev] = (uint64_t)seq;
+		if (state > STORE_MARK_ATTEMPTS)
+			continue;	/* settled */
+		unsettled++;
+		if (in->nexclude == 0 || bsearch(&seq, in->exclude,
+		    in->nexclude, sizeof(uint64_t), store_tag_cmp) == NULL) {
+			prior = state == STORE_MARK_ATTEMPTS ?
+			    sqlite3_column_int64(stmt, 3) : seq <= c.sent;
+			if (prior >= (int64_t)in->max_attempts ||
+			    (expires != 0 && expires <= now)) {
+				done[ndone].seq = seq;
+				done[ndone].attempts = prior;
+				done[ndone].state = prior >=
+				    (int64_t)in->max_attempts ?
+				    STORE_MARK_DEAD : STORE_MARK_EXPIRED;
+				ndead += done[ndone++].state == STORE_MARK_DEAD;
+			} else {
+				marked[op->res.nrows] =
+				    state == STORE_MARK_ATTEMPTS || prior > 0;
+				op->res.rows[op->res.nrows].tag = (uint64_t)seq;
+				op->res.rows[op->res.nrows++].attempts =
+				    (uint32_t)prior;
+			}
+		}
+		if (from == c.floor && unsettled >= c.pending)
+			break;		/* no unsettled position after this one */
+		if (ndone == in->limit)
+			break;		/* settle these first: the next fetch goes on */
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_fail(st, op);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	sent = c.sent;
+	for (size_t i = first; i < op->res.nrows; i++) {
+		struct store_row *r = &op->res.rows[i];
+
+		if (store_fetch_body(st, op, r) < 0)
+			return -1;
+		if ((int64_t)r->tag > sent)
+			sent = (int64_t)r->tag;
+		if (marked[i] && store_run(st, op, "INSERT OR REPLACE INTO marks "
+		    "(dsub, seq, severity, state, attempts) VALUES (?1, ?2, ?3, "
+		    "0, ?4)", "iiii", (int64_t)in->dsub_id, (int64_t)r->tag,
+		    (int64_t)sev, (int64_t)r->attempts + 1) < 0)
+			return -1;
+	}
+	if (sent > c.sent && store_run(st, op, "UPDATE cursors SET sent = ?3 "
+	    "WHERE dsub = ?1 AND severity = ?2", "iii", (int64_t)in->dsub_id,
+	    (int64_t)sev, sent) < 0)
+		return -1;
+	if (store_settle(st, op, in->dsub_id, sev, &c, done, ndone) < 0)
+		return -1;
+	op->res.dead += ndead;
+	op->res.expired += ndone - ndead;
+	return 0;
+}
+
+/* A fetch: the severities from the most severe down (store_fetch). */
 static int
 store_do_fetch(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_fetch *in = &op->u.fetch;
-	sqlite3_stmt *stmt;
-	size_t cap = in->limit ? in->limit : 1, ndead = 0, nexp = 0;
-	uint64_t *dead = xcalloc(cap, sizeof(uint64_t));
-	uint64_t *expired = xcalloc(cap, sizeof(uint64_t));
+	size_t cap = in->limit ? in->limit : 1;
+	struct store_settled *done = xcalloc(cap, sizeof(*done));
+	bool *marked = xcalloc(cap, sizeof(*marked));
 	int64_t now = time_now_us();
-	int rc = SQLITE_DONE;
+	int rc = 0;
 
-	if ((stmt = store_stmt(st, "SELECT d.tag, d.attempts, d.expires_at, "
-	    "a.topic, a.body, a.id, a.origin FROM deliveries d JOIN alerts a "
-	    "ON a.seq = d.alert WHERE d.dsub = ?1 AND d.state = 0 "
-	    "ORDER BY d.severity DESC, d.tag")) == NULL)
-		goto fail;
-	sqlite3_bind_int64(stmt, 1, (int64_t)in->dsub_id);
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
 	op->blobs = xcalloc(4 * cap, sizeof(void *));
-	while (op->res.nrows < in->limit &&
-	    (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		uint64_t tag = (uint64_t)sqlite3_column_int64(stmt, 0);
-		uint32_t attempts = (uint32_t)sqlite3_column_int64(stmt, 1);
-		int64_t expires = sqlite3_column_int64(stmt, 2);
-		struct store_row *r;
-		size_t blen;
-		uint8_t *body;
-
-		if (in->nexclude > 0 && bsearch(&tag, in->exclude, in->nexclude,
-		    sizeof(uint64_t), store_tag_cmp) != NULL)
-			continue;	/* in flight */
-		if (attempts >= in->max_attempts) {
-			if (ndead < cap)
-				dead[ndead++] = tag;
-			continue;
-		}
-		if (expires != 0 && expires <= now) {
-			if (nexp < cap)
-				expired[nexp++] = tag;
-			continue;
-		}
-		r = &op->res.rows[op->res.nrows++];
-		blen = (size_t)sqlite3_column_bytes(stmt, 4);
-		body = xmalloc(blen ? blen : 1);
-		r->tag = tag;
-		r->attempts = attempts;
-		r->topic = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 3));
-		memcpy(body, sqlite3_column_blob(stmt, 4), blen);
-		r->body = op->blobs[op->nblobs++] = body;
-		r->body_len = blen;
-		r->alert_id = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 5));
-		r->origin = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 6));
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		goto fail;
-	if (store_mark(st, op, dead, ndead, 2) < 0 ||
-	    store_mark(st, op, expired, nexp, 3) < 0)
-		goto out;
-	op->res.dead = ndead;
-	op->res.expired = nexp;
-	for (size_t i = 0; i < op->res.nrows; i++)
-		if (store_run(st, op, "UPDATE deliveries SET attempts = attempts "
-		    "+ 1, delivered_at = ?1 WHERE tag = ?2", "ii", now,
-		    (int64_t)op->res.rows[i].tag) < 0)
-			goto out;
-	free(dead);
-	free(expired);
-	return 0;
-fail:
-	store_fail(st, op);
-out:
-	free(dead);
-	free(expired);
-	return -1;
+	for (int sev = STORE_SEVERITIES - 1; sev >= 0 && rc == 0; sev--)
+		if (op->res.nrows < in->limit)
+			rc = store_fetch_severity(st, op, sev, now, done, marked);
+		else
+			op->res.next[sev] = in->start[sev];
+	free(done);
+	free(marked);
+	if (rc == 0)
+		op->res.status = STORE_OK;
+	return rc;
 }
 
 /*
@@ -1075,18 +1465,17 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 	}
 	if (window > 0) {
 		if (store_seq_keep(st, op) < 0 ||
-		    store_run(st, op, "DELETE FROM deliveries WHERE alert IN "
-		    "(SELECT seq FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND "
-		    "published_at < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d "
-		    "WHERE d.alert = a.seq AND d.state = 0))", "iii",
-		    in->alerts_before, (int64_t)in->after_seq, upto) < 0 ||
 		    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq "
 		    "FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND published_at < "
-		    "?1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert = "
-		    "a.seq AND d.state = 0))", "iii", in->alerts_before,
+		    "?1 AND NOT " STORE_HELD("a") ")", "iii", in->alerts_before,
 		    (int64_t)in->after_seq, upto) < 0)
 			return -1;
 		nalerts = sqlite3_changes(st->db);
+		/* the marks of the alerts deleted (dead letters included) */
+		if (store_run(st, op, "DELETE FROM marks WHERE seq > ?1 AND seq "
+		    "<= ?2 AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.seq = "
+		    "marks.seq)", "ii", (int64_t)in->after_seq, upto) < 0)
+			return -1;
 		/*
 		 * An id a store from before gave to alerts of several origins
 		 * stays taken while one of them is stored: the earliest left
@@ -1125,6 +1514,10 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 			    "i", through) < 0)
 				return -1;
 			naudit = sqlite3_changes(st->db);
+			/* the receipts index of the batch records removed */
+			if (store_run(st, op, "DELETE FROM audit_alerts WHERE "
+			    "rec <= ?1", "i", through) < 0)
+				return -1;
 		}
 	}
 	op->res.purged = (size_t)(nalerts + naudit);
@@ -1145,8 +1538,8 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 }
 
 /*
- * Remove the exercise alerts no durable subscription still has open, with
- * their deliveries; then write op's record, if any, with " removed=N".
+ * Remove the exercise alerts no durable subscription still has unsettled,
+ * with their marks; then write op's record, if any, with " removed=N".
  */
 static int
 store_do_exercise(struct store_sqlite *st, struct store_op *op)
@@ -1155,15 +1548,15 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 	int64_t n;
 
 	if (store_seq_keep(st, op) < 0 ||
-	    store_run(st, op, "DELETE FROM deliveries WHERE alert IN (SELECT "
-	    "seq FROM alerts a WHERE " STORE_EXERCISE " AND NOT EXISTS (SELECT "
-	    "1 FROM deliveries d WHERE d.alert = a.seq AND d.state = 0))",
-	    "") < 0 ||
 	    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq FROM "
-	    "alerts a WHERE " STORE_EXERCISE " AND NOT EXISTS (SELECT 1 FROM "
-	    "deliveries d WHERE d.alert = a.seq AND d.state = 0))", "") < 0)
+	    "alerts a WHERE " STORE_EXERCISE " AND NOT " STORE_HELD("a") ")",
+	    "") < 0)
 		return -1;
 	n = sqlite3_changes(st->db);
+	if (n > 0 && store_run(st, op, "DELETE FROM marks WHERE seq IN (SELECT "
+	    "m.seq FROM marks m WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE "
+	    "a.seq = m.seq))", "") < 0)
+		return -1;
 	op->res.purged = (size_t)n;
 	op->res.status = STORE_OK;
 	if (!op->audit.present)
@@ -1211,19 +1604,9 @@ store_do_history(struct store_sqlite *st, struct store_op *op)
 	op->blobs = xcalloc(4 * cap, sizeof(void *));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && op->res.nrows < cap) {
 		struct store_row *r = &op->res.rows[op->res.nrows++];
-		size_t blen = (size_t)sqlite3_column_bytes(stmt, 2);
-		uint8_t *body = xmalloc(blen ? blen : 1);
 
 		r->tag = (uint64_t)sqlite3_column_int64(stmt, 0);
-		r->topic = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 1));
-		memcpy(body, sqlite3_column_blob(stmt, 2), blen);
-		r->body = op->blobs[op->nblobs++] = body;
-		r->body_len = blen;
-		r->alert_id = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 3));
-		r->origin = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 4));
+		store_row_fill(op, stmt, 1, r);
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
@@ -1275,13 +1658,20 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 		op->res.status = mine ? STORE_ID_TAKEN : STORE_NOT_FOUND;
 		return 0;
 	}
+	/*
+	 * The records naming the alert: single-alert ones by their alert
+	 * field, batch ones (durable deliveries and acks) through
+	 * audit_alerts. A batch record is one delivery to its one session.
+	 */
 	if ((stmt = store_stmt(st, "SELECT endpoint, "
 	    "min(CASE WHEN event = 'deliver' THEN at END), "
 	    "min(CASE WHEN event = 'ack' THEN at END), "
 	    "sum(CASE WHEN event = 'deliver' THEN length(peer) - "
 	    "length(replace(peer, ' ', '')) + 1 ELSE 0 END), max(transfer) "
 	    "FROM audit "
-	    "WHERE alert = ?1 AND event IN ('deliver', 'ack') "
+	    "WHERE seq IN (SELECT seq FROM audit WHERE alert = ?1 UNION ALL "
+	    "SELECT rec FROM audit_alerts WHERE alert = ?1) "
+	    "AND event IN ('deliver', 'ack') "
 	    /* not those of an alert of this id that retention deleted */
 	    "AND seq > ?2 AND at >= ?3 "
 	    "GROUP BY endpoint ORDER BY 2")) == NULL)
@@ -1320,54 +1710,80 @@ static int
 store_do_ack(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_ack *in = &op->u.ack;
-	sqlite3_stmt *stmt;
-	char alert[64], origin[64];
+	size_t n = in->ntags ? in->ntags : 1, nids = 0, nv = 0;
+	struct store_settled *v = xcalloc(n, sizeof(*v));
+	struct store_settled *w = xcalloc(n, sizeof(*w));
+	int *sev = xcalloc(n, sizeof(*sev));
+	char **ids = xcalloc(n, sizeof(*ids));
 	int64_t now = time_now_us();
-	bool exercise;
-	int rc;
+	sqlite3_stmt *stmt;
+	char pat[32];
+	int rc = 0;
 
-	op->res.receipts = xcalloc(in->ntags ? in->ntags : 1,
-	    sizeof(*op->res.receipts));
-	op->blobs = xcalloc(2 * (in->ntags ? in->ntags : 1), sizeof(void *));
-	for (size_t i = 0; i < in->ntags; i++) {
+	op->res.receipts = xcalloc(n, sizeof(*op->res.receipts));
+	op->blobs = xcalloc(2 * n, sizeof(void *));
+	store_rcpt_pattern(in->dsub_id, pat, sizeof(pat));
+	for (size_t i = 0; i < in->ntags && rc == 0; i++) {
 		struct store_receipt *r;
+		bool exercise;
 
-		if (store_run(st, op, "UPDATE deliveries SET state = 1, acked_at = ?1 "
-		    "WHERE tag = ?2 AND dsub = ?3 AND state = 0", "iii", now,
-		    (int64_t)in->tags[i], (int64_t)in->dsub_id) < 0)
-			return -1;
-		if (sqlite3_changes(st->db) == 0)
-			continue;	/* not ours, or acknowledged before */
-		if ((stmt = store_stmt(st, "SELECT a.id, a.origin, "
-		    STORE_EXERCISE " FROM deliveries d JOIN alerts a ON "
-		    "a.seq = d.alert WHERE d.tag = ?1")) == NULL)
-			goto fail;
-		sqlite3_bind_int64(stmt, 1, (int64_t)in->tags[i]);
-		alert[0] = origin[0] = '\0';
-		exercise = false;
-		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			snprintf(alert, sizeof(alert), "%s",
-			    (const char *)sqlite3_column_text(stmt, 0));
-			snprintf(origin, sizeof(origin), "%s",
-			    (const char *)sqlite3_column_text(stmt, 1));
-			exercise = sqlite3_column_int(stmt, 2) != 0;
+		if ((stmt = store_stmt(st, "SELECT a.severity, a.id, a.origin, "
+		    STORE_EXERCISE " FROM alerts a JOIN cursors c ON c.dsub = ?2 "
+		    "AND c.severity = a.severity WHERE a.seq = ?1 AND a.seq > "
+		    "c.floor AND a.seq <= c.sent AND instr(coalesce(a.rcpt, ''), ?3) > 0 AND NOT EXISTS "
+		    "(SELECT 1 FROM marks m WHERE m.dsub = ?2 AND m.seq = a.seq AND "
+		    "m.state > 0)")) == NULL) {
+			rc = store_fail(st, op);
+			break;
 		}
-		sqlite3_reset(stmt);
-		if (rc != SQLITE_ROW)
-			goto fail;
-		/* exercise traffic: one record per session, none per alert */
-		if ((!exercise || in->journal_exercise) &&
-		    store_write_audit(st, op, NULL, alert) < 0)
-			return -1;
+		sqlite3_bind_int64(stmt, 1, (int64_t)in->tags[i]);
+		sqlite3_bind_int64(stmt, 2, (int64_t)in->dsub_id);
+		sqlite3_bind_text(stmt, 3, pat, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+			if (rc != SQLITE_DONE)
+				store_fail(st, op);
+			sqlite3_reset(stmt);
+			rc = rc == SQLITE_DONE ? 0 : -1;
+			continue;	/* not its alert, or settled before */
+		}
+		rc = 0;
+		v[nv].seq = (int64_t)in->tags[i];
+		v[nv].state = STORE_MARK_ACKED;
+		sev[nv++] = sqlite3_column_int(stmt, 0);
 		r = &op->res.receipts[op->res.nreceipts++];
-		r->alert_id = op->blobs[op->nblobs++] = xstrdup(alert);
-		r->origin = op->blobs[op->nblobs++] = xstrdup(origin);
+		r->alert_id = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 1));
+		r->origin = op->blobs[op->nblobs++] =
+		    xstrdup((const char *)sqlite3_column_text(stmt, 2));
 		r->endpoint = op->audit.text[1];
 		r->acked_at = now;
+		exercise = sqlite3_column_int(stmt, 3) != 0;
+		sqlite3_reset(stmt);
+		/* exercise traffic: one record per session, none per alert */
+		if (!exercise || in->journal_exercise)
+			ids[nids++] = (char *)(uintptr_t)r->alert_id;
 	}
-	return 0;
-fail:
-	return store_fail(st, op);
+	/* each severity's positions, still ascending, settled together */
+	for (int s = 0; s < STORE_SEVERITIES && rc == 0; s++) {
+		struct store_cursor c;
+		size_t k = 0;
+
+		for (size_t i = 0; i < nv; i++)
+			if (sev[i] == s)
+				w[k++] = v[i];
+		if (k == 0)
+			continue;
+		if (store_cursor_get(st, op, in->dsub_id, s, &c) < 0 ||
+		    store_settle(st, op, in->dsub_id, s, &c, w, k) < 0)
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = store_write_named(st, op, ids, nids, op->audit.text[6]);
+	free(v);
+	free(w);
+	free(sev);
+	free(ids);
+	return rc;
 }
 
 /* The newest revision number into res.newest; 0 when there is none. */
@@ -1546,9 +1962,9 @@ store_do_reg_list(struct store_sqlite *st, struct store_op *op)
 }
 
 /*
- * Per endpoint, its open and dead-lettered deliveries: each count reads a
- * partial index (deliveries_open, deliveries_dead) for one subscription.
- * Then the file sizes; the WAL may not exist.
+ * Per endpoint, its alerts not settled (the cursors' pending counts) and
+ * its dead letters (the marks_dead partial index), per subscription: no
+ * scan of the log. Then the file sizes; the WAL may not exist.
  */
 static int
 store_do_counts(struct store_sqlite *st, struct store_op *op)
@@ -1560,11 +1976,11 @@ store_do_counts(struct store_sqlite *st, struct store_op *op)
 	size_t cap = 0;
 	int rc;
 
-	if ((stmt = store_stmt(st, "SELECT s.endpoint, sum((SELECT count(*) "
-	    "FROM deliveries d INDEXED BY deliveries_open WHERE d.dsub = s.id "
-	    "AND d.state = 0)), sum((SELECT count(*) FROM deliveries d "
-	    "INDEXED BY deliveries_dead WHERE d.dsub = s.id AND d.state = 2)) "
-	    "FROM dsubs s GROUP BY s.endpoint ORDER BY s.endpoint")) == NULL)
+	if ((stmt = store_stmt(st, "SELECT s.endpoint, sum((SELECT "
+	    "coalesce(sum(c.pending), 0) FROM cursors c WHERE c.dsub = s.id)), "
+	    "sum((SELECT count(*) FROM marks m INDEXED BY marks_dead WHERE "
+	    "m.dsub = s.id AND m.state = 2)) FROM dsubs s GROUP BY s.endpoint "
+	    "ORDER BY s.endpoint")) == NULL)
 		return store_fail(st, op);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (op->res.nbacklogs == cap) {
@@ -1591,6 +2007,23 @@ store_do_counts(struct store_sqlite *st, struct store_op *op)
 	return 0;
 }
 
+/*
+ * Forget a durable subscription: its cursors and marks (its dead letters
+ * too) go with it. Alerts keep its id among their recipients, inert: ids
+ * are never reused, and nothing holds an alert for a subscription without
+ * a cursor.
+ */
+static int
+store_do_forget(struct store_sqlite *st, struct store_op *op)
+{
+	int64_t id = (int64_t)op->u.forget.dsub_id;
+
+	if (store_run(st, op, "DELETE FROM cursors WHERE dsub = ?1", "i", id) < 0 ||
+	    store_run(st, op, "DELETE FROM marks WHERE dsub = ?1", "i", id) < 0)
+		return -1;
+	return store_run(st, op, "DELETE FROM dsubs WHERE id = ?1", "i", id);
+}
+
 /* The backend's run_op: op's kind says what to do. */
 static int
 store_sqlite_run_op(void *b, struct store_op *op)
@@ -1603,10 +2036,7 @@ store_sqlite_run_op(void *b, struct store_op *op)
 	case OP_SUBSCRIBE:
 		return store_do_subscribe(st, op);
 	case OP_FORGET:
-		return store_run(st, op, "DELETE FROM deliveries WHERE dsub = ?1",
-		    "i", (int64_t)op->u.forget.dsub_id) < 0 ? -1 :
-		    store_run(st, op, "DELETE FROM dsubs WHERE id = ?1", "i",
-		    (int64_t)op->u.forget.dsub_id);
+		return store_do_forget(st, op);
 	case OP_FETCH:
 		return store_do_fetch(st, op);
 	case OP_ACK:

@@ -159,8 +159,8 @@ START_TEST(removed_after_the_run)
 
 	ck_assert_int_eq(ex_store(b, EX_COUNT), 0);
 	ck_assert_int_eq(ex_store(b, "SELECT count(*) FROM alerts"), 1);
-	ck_assert_int_eq(ex_store(b, "SELECT count(*) FROM deliveries d WHERE "
-	    "NOT EXISTS (SELECT 1 FROM alerts a WHERE a.seq = d.alert)"), 0);
+	ck_assert_int_eq(ex_store(b, "SELECT count(*) FROM marks m WHERE "
+	    "NOT EXISTS (SELECT 1 FROM alerts a WHERE a.seq = m.seq)"), 0);
 	/* the journal: nothing of the exercise alert, one record of the run */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE alert = "
 	    "'%s'", ex_id);

@@ -1,0 +1,442 @@
+/*
+ * check_cursor.c — unit tests for durable delivery from the alert log
+ * with cursors (store_sqlite.c through store.h): a real store in a
+ * temporary directory with its own event loop, its operations run to
+ * their callbacks one at a time. Alerts for two durable subscriptions at
+ * several severities are fetched most severe first with their positions
+ * as tags; acknowledgements out of order leave marks above the floor and
+ * move it once the gap closes; the cursor survives a close and reopen,
+ * and what was sent and not acknowledged comes again as redelivered;
+ * dead letters after max attempts; expiry; the pending counts metrics
+ * read; retention keeps what a subscription has not settled.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+#include "suites.h"
+#include "timeutil.h"
+
+#define SEC	INT64_C(1000000)
+#define NONE	((const uint64_t[STORE_SEVERITIES]){ 0 })
+
+/* One store under test: its directory, loop, and the last result seen. */
+struct t_store {
+	char		 dir[64];
+	struct event_base *base;
+	struct store	*st;
+	bool		 called;
+	/* a copy of what the callback got (results live only during it) */
+	enum store_status status;
+	uint64_t	 dsub_id, seq;
+	uint64_t	 tags[64];
+	uint32_t	 attempts[64];
+	size_t		 nrows, dead, expired, nreceipts, purged;
+	uint64_t	 next[STORE_SEVERITIES];
+	uint64_t	 open[4], deadcount[4];	/* counts: by endpoint, in name order */
+	size_t		 nbacklogs;
+};
+
+static void
+t_cb(void *arg, const struct store_result *res)
+{
+	struct t_store *t = arg;
+
+	t->called = true;
+	t->status = res->status;
+	t->dsub_id = res->dsub_id;
+	t->seq = res->seq;
+	t->nrows = res->nrows;
+	for (size_t i = 0; i < res->nrows && i < 64; i++) {
+		t->tags[i] = res->rows[i].tag;
+		t->attempts[i] = res->rows[i].attempts;
+	}
+	t->dead = res->dead;
+	t->expired = res->expired;
+	t->nreceipts = res->nreceipts;
+	t->purged = res->purged;
+	memcpy(t->next, res->next, sizeof(t->next));
+	t->nbacklogs = res->nbacklogs;
+	for (size_t i = 0; i < res->nbacklogs && i < 4; i++) {
+		t->open[i] = res->backlogs[i].open;
+		t->deadcount[i] = res->backlogs[i].dead;
+	}
+}
+
+/* Run the loop until the operation just queued has called back. */
+static void
+t_wait(struct t_store *t)
+{
+	while (!t->called)
+		event_base_loop(t->base, EVLOOP_ONCE);
+	t->called = false;
+}
+
+static void
+t_open(struct t_store *t)
+{
+	char err[512];
+
+	t->base = event_base_new();
+	ck_assert_ptr_nonnull(t->base);
+	t->st = store_open(t->base, t->dir, err, sizeof(err));
+	ck_assert_msg(t->st != NULL, "%s", err);
+}
+
+static void
+t_close(struct t_store *t)
+{
+	store_close(t->st);
+	event_base_free(t->base);
+}
+
+static void
+t_start(struct t_store *t)
+{
+	memset(t, 0, sizeof(*t));
+	log_set_level(LL_WARN);	/* migrations and closes say nothing useful here */
+	snprintf(t->dir, sizeof(t->dir), "/tmp/check_cursor.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	t_open(t);
+}
+
+static void
+t_end(struct t_store *t)
+{
+	char cmd[128];
+
+	t_close(t);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static uint64_t
+t_subscribe(struct t_store *t, const char *endpoint, const char *name)
+{
+	char *pat[] = { (char *)"alerts/#" };
+
+	store_subscribe(t->st, endpoint, name, pat, 1, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+	return t->dsub_id;
+}
+
+/* A fresh store with two subscriptions, a of bg-police and b of gr-police. */
+static void
+t_start_two(struct t_store *t, uint64_t *a, uint64_t *b)
+{
+	t_start(t);
+	*a = t_subscribe(t, "bg-police", "a");
+	*b = t_subscribe(t, "gr-police", "b");
+}
+
+/* Publish an alert of severity sev for the n subscriptions of ids; its seq. */
+static uint64_t
+t_publish(struct t_store *t, int sev, int64_t expires, const uint64_t *ids,
+    size_t n)
+{
+	static int k;
+	char id[40];
+	struct store_publish p;
+
+	snprintf(id, sizeof(id), "0190aaaa-0000-7000-8000-%012d", ++k);
+	memset(&p, 0, sizeof(p));
+	p.id = id;
+	p.origin = "tr-police";
+	p.topic = "alerts/drugs/tr-gr";
+	p.published_at = time_now_us();
+	p.expires_at = expires;
+	p.severity = sev;
+	p.body = (const uint8_t *)"body";
+	p.body_len = 4;
+	p.dsubs = ids;
+	p.ndsubs = n;
+	p.audit.event = "publish";
+	p.audit.endpoint = "tr-police";
+	store_publish(t->st, &p, NULL, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+	return t->seq;
+}
+
+static void
+t_fetch(struct t_store *t, uint64_t dsub, const uint64_t *exclude, size_t nx,
+    size_t limit, uint32_t max, const uint64_t start[STORE_SEVERITIES])
+{
+	store_fetch(t->st, dsub, exclude, nx, limit, max, start, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+}
+
+static size_t
+t_ack(struct t_store *t, uint64_t dsub, const uint64_t *tags, size_t n)
+{
+	struct audit_rec ar = { .event = "ack", .endpoint = "bg-police",
+	    .detail = "sub" };
+
+	store_ack(t->st, dsub, tags, n, &ar, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+	return t->nreceipts;
+}
+
+/* One integer from the store's file, read beside the open store (WAL). */
+static int64_t
+t_value(struct t_store *t, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int64_t v = -1;
+
+	snprintf(path, sizeof(path), "%s/ccc.db", t->dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return v;
+}
+
+static int64_t
+t_cursor(struct t_store *t, uint64_t dsub, int sev, const char *col)
+{
+	char sql[160];
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM cursors WHERE dsub = %llu "
+	    "AND severity = %d", col, (unsigned long long)dsub, sev);
+	return t_value(t, sql);
+}
+
+/*
+ * Two subscriptions, alerts at three severities: most severe first,
+ * publishing order within one, tags the positions; each subscription
+ * only its own; first deliveries write no mark, only sent.
+ */
+START_TEST(fetch_by_severity_then_position)
+{
+	struct t_store t;
+	uint64_t a, b, both[2], seq[6];
+
+	t_start_two(&t, &a, &b);
+	both[0] = b;	/* unsorted on purpose: the store sorts */
+	both[1] = a;
+	seq[0] = t_publish(&t, 1, 0, both, 2);
+	seq[1] = t_publish(&t, 3, 0, &a, 1);
+	seq[2] = t_publish(&t, 1, 0, &b, 1);
+	seq[3] = t_publish(&t, 4, 0, both, 2);
+	seq[4] = t_publish(&t, 3, 0, both, 2);
+	seq[5] = t_publish(&t, 2, 0, &a, 1);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "pending"), 2);
+	ck_assert_int_eq(t_cursor(&t, b, 1, "pending"), 2);
+
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 5);
+	ck_assert_uint_eq(t.tags[0], seq[3]);
+	ck_assert_uint_eq(t.tags[1], seq[1]);
+	ck_assert_uint_eq(t.tags[2], seq[4]);
+	ck_assert_uint_eq(t.tags[3], seq[5]);
+	ck_assert_uint_eq(t.tags[4], seq[0]);
+	for (size_t i = 0; i < t.nrows; i++)
+		ck_assert_uint_eq(t.attempts[i], 0);
+	ck_assert_uint_eq(t.next[3], seq[4]);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks"), 0);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "sent"), (int64_t)seq[4]);
+
+	t_fetch(&t, b, NULL, 0, 2, 5, NONE);	/* the window: two */
+	ck_assert_uint_eq(t.nrows, 2);
+	ck_assert_uint_eq(t.tags[0], seq[3]);
+	ck_assert_uint_eq(t.tags[1], seq[4]);
+	/* going on after where it stopped, the ones in flight excluded */
+	t_fetch(&t, b, t.tags, 2, 10, 5, t.next);
+	ck_assert_uint_eq(t.nrows, 2);
+	ck_assert_uint_eq(t.tags[0], seq[0]);
+	ck_assert_uint_eq(t.tags[1], seq[2]);
+	/* nothing new: nothing read again */
+	t_fetch(&t, b, NULL, 0, 10, 5, t.next);
+	ck_assert_uint_eq(t.nrows, 0);
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * Acknowledgements out of order: an acked mark above the floor, the
+ * floor unmoved; the gap acknowledged: the floor passes both and the mark
+ * goes. Acks of a position not sent, or another subscription's, or twice,
+ * settle nothing. Pending follows exactly.
+ */
+START_TEST(ack_out_of_order_moves_the_floor)
+{
+	struct t_store t;
+	uint64_t a, b, seq[4], tag;
+
+	t_start_two(&t, &a, &b);
+	for (int i = 0; i < 4; i++)
+		seq[i] = t_publish(&t, 3, 0, &a, 1);
+	(void)t_publish(&t, 3, 0, &b, 1);
+	t_fetch(&t, a, NULL, 0, 3, 5, NONE);	/* the first three sent */
+	ck_assert_uint_eq(t.nrows, 3);
+
+	ck_assert_uint_eq(t_ack(&t, a, &seq[3], 1), 0);	/* never sent */
+	ck_assert_uint_eq(t_ack(&t, b, &seq[1], 1), 0);	/* not b's */
+	ck_assert_uint_eq(t_ack(&t, a, &seq[1], 1), 1);
+	ck_assert_uint_eq(t_ack(&t, a, &seq[1], 1), 0);	/* twice */
+	ck_assert_int_eq(t_cursor(&t, a, 3, "floor"), 0);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "pending"), 3);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks WHERE "
+	    "state = 1"), 1);
+	tag = seq[0];
+	ck_assert_uint_eq(t_ack(&t, a, &tag, 1), 1);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "floor"), (int64_t)seq[1]);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "pending"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks"), 0);
+	/* one ack record per Ack batch: the single-alert form here */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
+	    "event = 'ack'"), 2);
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * Close and reopen: the floor and the marks persist; a fetch from the
+ * floor sends again what was sent and not acknowledged, redelivered
+ * once, and not what was acknowledged; the next time it is counted twice.
+ * A batch ack writes one record naming both alerts, with its index rows.
+ */
+START_TEST(cursor_persists_and_redelivers)
+{
+	struct t_store t;
+	uint64_t a, seq[4], two[2];
+
+	t_start(&t);
+	a = t_subscribe(&t, "bg-police", "a");
+	for (int i = 0; i < 4; i++)
+		seq[i] = t_publish(&t, 2, 0, &a, 1);
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 4);
+	ck_assert_uint_eq(t_ack(&t, a, &seq[2], 1), 1);
+	t_close(&t);
+	t_open(&t);
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 3);
+	ck_assert_uint_eq(t.tags[0], seq[0]);
+	ck_assert_uint_eq(t.tags[1], seq[1]);
+	ck_assert_uint_eq(t.tags[2], seq[3]);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_uint_eq(t.attempts[i], 1);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks WHERE "
+	    "state = 0 AND attempts = 2"), 3);
+	two[0] = seq[1];
+	two[1] = seq[0];
+	ck_assert_uint_eq(t_ack(&t, a, two, 2), 2);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "floor"), (int64_t)seq[2]);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
+	    "event = 'ack' AND alert = '' AND detail LIKE 'subscription=sub "
+	    "alerts=%,%'"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_alerts"), 2);
+	t_close(&t);
+	t_open(&t);
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 1);
+	ck_assert_uint_eq(t.tags[0], seq[3]);
+	ck_assert_uint_eq(t.attempts[0], 2);
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * After max attempts an alert goes to the dead letters (kept, counted),
+ * an expired one is dropped; both settle, so the floor moves past them;
+ * store_counts gives pending and dead per endpoint without a scan.
+ */
+START_TEST(dead_letters_expiry_and_counts)
+{
+	struct t_store t;
+	uint64_t a, b, seq[3];
+
+	t_start_two(&t, &a, &b);
+	seq[0] = t_publish(&t, 3, 0, &a, 1);
+	seq[1] = t_publish(&t, 3, time_now_us() - SEC, &a, 1);	/* expired */
+	seq[2] = t_publish(&t, 1, 0, &b, 1);
+	t_fetch(&t, a, NULL, 0, 10, 2, NONE);
+	ck_assert_uint_eq(t.nrows, 1);
+	ck_assert_uint_eq(t.expired, 1);
+	t_fetch(&t, a, NULL, 0, 10, 2, NONE);
+	ck_assert_uint_eq(t.nrows, 1);
+	ck_assert_uint_eq(t.attempts[0], 1);
+	t_fetch(&t, a, NULL, 0, 10, 2, NONE);
+	ck_assert_uint_eq(t.nrows, 0);
+	ck_assert_uint_eq(t.dead, 1);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "pending"), 0);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "floor"), (int64_t)seq[1]);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks WHERE "
+	    "state = 2 AND attempts = 2"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks WHERE "
+	    "state <> 2"), 0);
+	store_counts(t.st, t_cb, &t);
+	t_wait(&t);
+	ck_assert_uint_eq(t.nbacklogs, 2);
+	ck_assert_uint_eq(t.open[0], 0);	/* bg-police */
+	ck_assert_uint_eq(t.deadcount[0], 1);
+	ck_assert_uint_eq(t.open[1], 1);	/* gr-police */
+	ck_assert_uint_eq(t.deadcount[1], 0);
+	(void)seq[2];
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * Retention keeps an alert a subscription has not settled, whatever its
+ * age, and deletes the settled ones with their marks.
+ */
+START_TEST(retention_keeps_unsettled)
+{
+	struct t_store t;
+	uint64_t a, b, both[2], seq[3];
+
+	t_start_two(&t, &a, &b);
+	both[0] = a;
+	both[1] = b;
+	seq[0] = t_publish(&t, 3, 0, both, 2);
+	seq[1] = t_publish(&t, 3, 0, &a, 1);
+	seq[2] = t_publish(&t, 3, 0, &a, 1);
+	(void)t_publish(&t, 3, 0, NULL, 0);	/* nobody's */
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t_ack(&t, a, &seq[2], 1), 1);	/* a mark */
+	ck_assert_uint_eq(t_ack(&t, a, &seq[0], 1), 1);	/* b still has it */
+	store_purge(t.st, time_now_us() + 3600 * SEC, time_now_us(), 60, 0,
+	    100, 0, t_cb, &t);
+	t_wait(&t);
+	ck_assert_int_eq(t.status, STORE_OK);
+	ck_assert_uint_eq(t.purged, 2);	/* seq[2] and nobody's */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM alerts"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks"), 0);
+	(void)seq[1];
+	t_end(&t);
+}
+END_TEST
+
+Suite *
+cursor_suite(void)
+{
+	Suite *s = suite_create("cursor");
+	TCase *tc = tcase_create("cursor");
+
+	tcase_add_test(tc, fetch_by_severity_then_position);
+	tcase_add_test(tc, ack_out_of_order_moves_the_floor);
+	tcase_add_test(tc, cursor_persists_and_redelivers);
+	tcase_add_test(tc, dead_letters_expiry_and_counts);
+	tcase_add_test(tc, retention_keeps_unsettled);
+	suite_add_tcase(s, tc);
+	return s;
+}
