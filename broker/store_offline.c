@@ -20,6 +20,43 @@
 #include "store_wal.h"
 #include "timeutil.h"
 
+/*
+ * The receipts index (audit_alerts) against one batch record (alert "",
+ * detail "subscription=NAME alerts=ID,ID,..."): every alert it names must
+ * have its row. Returns how many it names (*named), or -1 with report set
+ * when one is missing. A record of another form names none here.
+ */
+static int
+store_verify_named(sqlite3_stmt *look, int64_t seq, const char *const
+    text[AUDIT_NTEXT], int64_t *named, char *report, size_t len)
+{
+	const char *ids, *p;
+	size_t n = 0;
+
+	if (text[5][0] != '\0' || (strcmp(text[0], "deliver") != 0 &&
+	    strcmp(text[0], "ack") != 0) ||
+	    strncmp(text[6], "subscription=", 13) != 0 ||
+	    (ids = strstr(text[6], " alerts=")) == NULL)
+		return 0;
+	for (p = ids + 8; *p != '\0'; p += n + (p[n] == ',')) {
+		int rc;
+
+		n = strcspn(p, ",");
+		sqlite3_bind_text(look, 1, p, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(look, 2, seq);
+		rc = sqlite3_step(look);
+		sqlite3_reset(look);
+		if (rc != SQLITE_ROW) {
+			snprintf(report, len, "audit journal broken at record "
+			    "%lld: the receipts index does not list alert %.*s "
+			    "that it names", (long long)seq, (int)n, p);
+			return -1;
+		}
+		(*named)++;
+	}
+	return 0;
+}
+
 /* Does a purge record say it removed the records through seq, ending in hash? */
 static bool
 store_purged_through(sqlite3 *db, int64_t seq, const uint8_t hash[32])
@@ -51,6 +88,8 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 	uint8_t prev[32], hash[32];
 	int64_t expect = 1, n = 0, first = 1;
 	struct store_purge_seen ps = { (int64_t)max_jump * 1000000, 0, 0 };
+	sqlite3_stmt *look = NULL;	/* the receipts index, when the store has it */
+	int64_t named = 0, indexed = 0;
 	int rc, result = -1;
 
 	if (store_hasher_init(&hr) < 0) {
@@ -66,6 +105,10 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		    path, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
+	/* a store from before batch records has no index (none to check) */
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM audit_alerts WHERE alert = ?1 "
+	    "AND rec = ?2", -1, &look, NULL) != SQLITE_OK)
+		look = NULL;
 	memset(prev, 0, sizeof(prev));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *text[AUDIT_NTEXT];
@@ -116,7 +159,8 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 			goto out;
 		}
 		if (!store_verify_purge(&ps, seq, at, text[0], text[6], report,
-		    len)) {
+		    len) || (look != NULL && store_verify_named(look, seq, text,
+		    &named, report, len) < 0)) {
 			result = 1;
 			goto out;
 		}
@@ -129,6 +173,24 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		    path, sqlite3_errmsg(db));
 		goto out;
 	}
+	/* and no row of the index names a record that does not name it */
+	if (look != NULL) {
+		sqlite3_finalize(look);
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_alerts",
+		    -1, &look, NULL) != SQLITE_OK || sqlite3_step(look) !=
+		    SQLITE_ROW) {
+			snprintf(report, len, "cannot read the receipts index in "
+			    "%s: %s", path, sqlite3_errmsg(db));
+			goto out;
+		}
+		if ((indexed = sqlite3_column_int64(look, 0)) != named) {
+			snprintf(report, len, "audit journal broken: the receipts "
+			    "index has %lld rows, the records name %lld alerts",
+			    (long long)indexed, (long long)named);
+			result = 1;
+			goto out;
+		}
+	}
 	if (first > 1)
 		snprintf(report, len, "audit journal intact: %lld records, from "
 		    "record %lld (the ones before were purged by retention)",
@@ -138,6 +200,7 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		    (long long)n);
 	result = 0;
 out:
+	sqlite3_finalize(look);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 	store_hasher_free(&hr);

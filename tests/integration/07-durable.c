@@ -43,17 +43,12 @@ dsub(struct h_raw *r, const char *name, const char *pattern)
 	return h_raw_recv_skip_ping(r, H_WAIT_MS);
 }
 
+static void	ack_all(struct h_raw *, uint64_t *, size_t);
+
 static void
 ack(struct h_raw *r, uint64_t tag)
 {
-	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
-	Ccc__V1__Ack a = CCC__V1__ACK__INIT;
-
-	a.delivery_tags = &tag;
-	a.n_delivery_tags = 1;
-	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
-	env.ack = &a;
-	h_raw_send_env(r, &env);
+	ack_all(r, &tag, 1);
 }
 
 /* The next Deliver on r (pings skipped); fails the test after H_WAIT_MS. */
@@ -81,6 +76,37 @@ wait_detached(const struct h_broker *b, size_t n)
 		usleep(10000);
 	}
 	ck_abort_msg("the broker did not detach durable subscription %zu", n);
+}
+
+/* What cccd --dead-letters lists of b's store (b halted); the caller frees it. */
+static char *
+dead_letters(const struct h_broker *b)
+{
+	char cmd[1200], out[400], *text;
+	int st;
+
+	snprintf(out, sizeof(out), "%s/dead.txt", b->dir);
+	snprintf(cmd, sizeof(cmd), "%s/cccd --dead-letters --config '%s' "
+	    ">'%s' 2>>'%s'", h_builddir(), b->config, out, b->log);
+	st = system(cmd);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	text = h_slurp(out);
+	ck_assert_ptr_nonnull(text);
+	return text;
+}
+
+/* Acknowledge the n tags of v in one Ack on r. */
+static void
+ack_all(struct h_raw *r, uint64_t *v, size_t n)
+{
+	Ccc__V1__Envelope env = CCC__V1__ENVELOPE__INIT;
+	Ccc__V1__Ack a = CCC__V1__ACK__INIT;
+
+	a.delivery_tags = v;
+	a.n_delivery_tags = n;
+	env.body_case = CCC__V1__ENVELOPE__BODY_ACK;
+	env.ack = &a;
+	h_raw_send_env(r, &env);
 }
 
 /* Publish one alert as tr-police; returns its id in id. */
@@ -236,7 +262,7 @@ START_TEST(dead_letter_after_max_deliveries)
 	struct h_raw *r = h_raw_session(b, "gr-police");
 	ccc_client *pub = h_connect(b, "tr-police");
 	Ccc__V1__Envelope *e;
-	char id[CCC_ID_LEN];
+	char id[CCC_ID_LEN], *text;
 
 	frame_free(dsub(r, "feed", "alerts/#"));
 	publish(pub, "never acknowledged", id);
@@ -252,23 +278,11 @@ START_TEST(dead_letter_after_max_deliveries)
 	ccc_close(pub);
 	h_broker_halt(b);
 	/* operators can list it */
-	{
-		char cmd[1200], out[400], *text;
-		int st;
-
-		snprintf(out, sizeof(out), "%s/dead.txt", b->dir);
-		snprintf(cmd, sizeof(cmd), "%s/cccd --dead-letters --config '%s' "
-		    ">'%s' 2>>'%s'", getenv("CCC_BUILD") ? getenv("CCC_BUILD") :
-		    "build", b->config, out, b->log);
-		st = system(cmd);
-		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		text = h_slurp(out);
-		ck_assert_ptr_nonnull(text);
-		ck_assert_msg(strstr(text, id) != NULL && strstr(text,
-		    "gr-police feed") != NULL && strstr(text, "attempts=2") != NULL,
-		    "dead letters: %s", text);
-		free(text);
-	}
+	text = dead_letters(b);
+	ck_assert_msg(strstr(text, id) != NULL && strstr(text,
+	    "gr-police feed") != NULL && strstr(text, "attempts=2") != NULL,
+	    "dead letters: %s", text);
+	free(text);
 	h_broker_stop(b);
 }
 END_TEST
@@ -1186,6 +1200,305 @@ START_TEST(durable_requests_refused)
 }
 END_TEST
 
+/*
+ * Acknowledgements out of order: of three alerts, the third and the first
+ * acknowledged in one Ack, the second not; on resume only the second comes
+ * again, with its tag and flagged redelivered; once acknowledged, nothing
+ * comes. The Ack of two is one journal record naming both.
+ */
+START_TEST(ack_out_of_order)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char ids[3][CCC_ID_LEN], db[400];
+	uint64_t tags[3], two[2];
+	sqlite3 *h;
+
+	frame_free(dsub(r, "feed", "alerts/+/tr-bg/#"));
+	h_raw_close(r);
+	wait_detached(b, 1);
+	for (int i = 0; i < 3; i++)	/* a backlog: sent in one batch */
+		publish(pub, "acknowledged out of order", ids[i]);
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed", "alerts/+/tr-bg/#"));
+	for (int i = 0; i < 3; i++) {
+		e = next_deliver(r);
+		ck_assert_str_eq(e->deliver->alert->id, ids[i]);
+		tags[i] = e->deliver->delivery_tag;
+		frame_free(e);
+	}
+	two[0] = tags[2];
+	two[1] = tags[0];
+	ack_all(r, two, 2);
+	h_raw_close(r);
+	wait_detached(b, 2);
+
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed", "alerts/+/tr-bg/#"));
+	e = next_deliver(r);
+	ck_assert_str_eq(e->deliver->alert->id, ids[1]);
+	ck_assert_uint_eq(e->deliver->delivery_tag, tags[1]);
+	ck_assert_uint_eq(e->deliver->redelivered, 1);
+	frame_free(e);
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	ack(r, tags[1]);
+	h_raw_close(r);
+	wait_detached(b, 3);
+
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed", "alerts/+/tr-bg/#"));
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+	/* receipts read the batch records: deliveries and acknowledgements */
+	for (int i = 0; i < 3; i++) {
+		Ccc__V1__Envelope *rc;
+		struct ccc_error err;
+
+		ck_assert_msg(ccc_receipts(pub, ids[i], &rc, &err) == 0, "%s",
+		    err.message);
+		ck_assert_uint_eq(rc->receipts_ok->n_receipts, 1);
+		ck_assert_str_eq(rc->receipts_ok->receipts[0]->endpoint,
+		    "gr-police");
+		ck_assert_uint_eq(rc->receipts_ok->receipts[0]->deliveries,
+		    i == 1 ? 2 : 1);
+		ck_assert_int_gt(rc->receipts_ok->receipts[0]->delivered_at, 0);
+		ck_assert_int_ge(rc->receipts_ok->receipts[0]->acknowledged_at,
+		    rc->receipts_ok->receipts[0]->delivered_at);
+		ccc_envelope_free(rc);
+	}
+	ccc_close(pub);
+	h_broker_halt(b);
+	ck_assert_int_eq(h_audited(b, "deliver", "subscription=feed alerts=%,%,%",
+	    NULL, "gr-police"), 1);
+	ck_assert_int_eq(h_audited(b, "ack", "subscription=feed alerts=%,%",
+	    NULL, "gr-police"), 1);
+	ck_assert_int_eq(verify_audit(b), 0);
+	/* the receipts index is checked against the records that name alerts */
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, "DELETE FROM audit_alerts WHERE alert "
+	    "= (SELECT min(alert) FROM audit_alerts)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_changes(h), 2);	/* in the deliver and ack records */
+	sqlite3_close(h);
+	ck_assert_int_eq(verify_audit(b), 1);
+	ck_assert(h_log_contains(b, "the receipts index does not list alert"));
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * Two durable subscriptions of one session that both match an alert get
+ * it with the same tag, its position in the log; one Ack of that tag
+ * settles it on both: neither sends it again on resume.
+ */
+START_TEST(one_tag_on_two_subscriptions)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e[2];
+	char id[CCC_ID_LEN];
+
+	frame_free(dsub(r, "feed-a", "alerts/#"));
+	frame_free(dsub(r, "feed-b", "alerts/+/tr-bg/#"));
+	publish(pub, "for both subscriptions", id);
+	e[0] = next_deliver(r);
+	e[1] = next_deliver(r);
+	ck_assert_str_eq(e[0]->deliver->alert->id, id);
+	ck_assert_str_eq(e[1]->deliver->alert->id, id);
+	ck_assert_uint_ne(e[0]->deliver->subscription_ids[0],
+	    e[1]->deliver->subscription_ids[0]);
+	ck_assert_uint_eq(e[0]->deliver->delivery_tag,
+	    e[1]->deliver->delivery_tag);
+	ack(r, e[0]->deliver->delivery_tag);
+	frame_free(e[0]);
+	frame_free(e[1]);
+	h_raw_close(r);
+	wait_detached(b, 2);
+
+	r = h_raw_session(b, "gr-police");
+	frame_free(dsub(r, "feed-a", "alerts/#"));
+	frame_free(dsub(r, "feed-b", "alerts/+/tr-bg/#"));
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+	ccc_close(pub);
+	h_broker_stop(b);
+}
+END_TEST
+
+/* The fixture of a store from before cursors (upgrade_from_delivery_rows). */
+#define UPGRADE_FIXTURE	"tests/integration/fixtures/store-v12.sql"
+
+/* Resume durable name (alerts/#) of gr-police in a new session of b. */
+static struct h_raw *
+resume(const struct h_broker *b, const char *name)
+{
+	struct h_raw *r = h_raw_session(b, "gr-police");
+
+	frame_free(dsub(r, name, "alerts/#"));
+	return r;
+}
+
+/*
+ * Make the fixture with the cccd of the schema before cursors (CCC_BUILD
+ * naming its build): see upgrade_from_delivery_rows. The store is dumped
+ * as SQL text with its schema version.
+ */
+static void
+upgrade_make_fixture(const char *path)
+{
+	struct h_broker *b = h_broker_start("durable:\n  max_deliveries: 2\n");
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char id[CCC_ID_LEN], cmd[1400];
+	uint64_t tags[3];
+	size_t detached = 0;
+
+	frame_free(dsub(r, "feed-a", "alerts/#"));
+	frame_free(dsub(r, "feed-b", "alerts/#"));
+	h_raw_close(r);
+	wait_detached(b, detached += 2);
+	publish(pub, "p1", id);
+	publish(pub, "p2", id);
+	r = resume(b, "feed-a");		/* p1 acknowledged, p2 not */
+	for (int i = 0; i < 2; i++) {
+		e = next_deliver(r);
+		tags[i] = e->deliver->delivery_tag;
+		frame_free(e);
+	}
+	ack(r, tags[0]);
+	h_raw_close(r);
+	wait_detached(b, ++detached);
+	r = resume(b, "feed-a");		/* p2 again, not acknowledged */
+	frame_free(next_deliver(r));
+	h_raw_close(r);
+	wait_detached(b, ++detached);
+	r = resume(b, "feed-a");		/* p2 to the dead letters */
+	ck_assert(h_log_wait(b, "moved to the dead-letter list", H_WAIT_MS));
+	h_raw_close(r);
+	wait_detached(b, ++detached);
+	publish(pub, "p3", id);
+	r = resume(b, "feed-b");		/* all three, only p3 acknowledged */
+	for (int i = 0; i < 3; i++) {
+		e = next_deliver(r);
+		tags[i] = e->deliver->delivery_tag;
+		frame_free(e);
+	}
+	ack(r, tags[2]);
+	h_raw_close(r);
+	wait_detached(b, ++detached);
+	ccc_close(pub);
+	h_broker_halt(b);
+	snprintf(cmd, sizeof(cmd), "{ sqlite3 '%s/data/ccc.db' .dump && echo "
+	    "'PRAGMA user_version = 12;'; } >'%s'", b->dir, path);
+	ck_assert_int_eq(system(cmd), 0);
+	h_broker_stop(b);
+}
+
+/* Text of the first column of row n (from 0) of sql in b's store. */
+static void
+store_text(const struct h_broker *b, const char *sql, int n, char *out,
+    size_t len)
+{
+	char db[400];
+	sqlite3 *h;
+	sqlite3_stmt *stmt;
+
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	ck_assert_int_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &stmt, NULL), SQLITE_OK);
+	for (int i = 0; i <= n; i++)
+		ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+	snprintf(out, len, "%s", (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	sqlite3_close(h);
+}
+
+/*
+ * A store of the schema before cursors (a delivery row per durable
+ * delivery, schema version 12) opens under this cccd with nothing lost.
+ * The fixture, UPGRADE_FIXTURE, is that store dumped as SQL, made by the
+ * cccd of that schema (make it again by running this test with
+ * CCC_MAKE_FIXTURE=PATH and CCC_BUILD naming that cccd's build; kept as
+ * text because the old cccd cannot be built from this tree): gr-police's
+ * durable subscriptions feed-a and feed-b got alerts p1, p2, p3 with
+ * durable.max_deliveries 2; feed-a acknowledged p1, was sent p2 twice
+ * without acknowledging it (a dead letter since) and was never sent p3;
+ * feed-b was sent all three and acknowledged p3 only. After the upgrade
+ * feed-a gets p3 as a first delivery, feed-b gets p1 and p2 flagged
+ * redelivered, nothing acknowledged comes again, --dead-letters lists p2
+ * for feed-a, and the journal still verifies.
+ */
+START_TEST(upgrade_from_delivery_rows)
+{
+	const char *make = getenv("CCC_MAKE_FIXTURE");
+	struct h_broker *b;
+	struct h_raw *r;
+	Ccc__V1__Envelope *e;
+	char path[600], db[400], p[3][CCC_ID_LEN], *sql, *text, *msg = NULL;
+	sqlite3 *h;
+
+	if (make != NULL && *make != '\0') {
+		upgrade_make_fixture(make);
+		return;
+	}
+	b = h_broker_start(NULL);
+	h_broker_halt(b);
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	for (const char *const *sfx = (const char *const[]){ "", "-wal",
+	    "-shm", "-head", NULL }; *sfx != NULL; sfx++) {
+		snprintf(path, sizeof(path), "%s%s", db, *sfx);
+		(void)unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/" UPGRADE_FIXTURE, h_srcdir());
+	sql = h_slurp(path);
+	ck_assert_msg(sql != NULL, "cannot read %s", path);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, &msg) == SQLITE_OK,
+	    "%s", msg);
+	sqlite3_close(h);
+	free(sql);
+	for (int i = 0; i < 3; i++)
+		store_text(b, "SELECT id FROM alerts ORDER BY seq", i, p[i],
+		    sizeof(p[i]));
+
+	h_broker_restart(b);
+	ck_assert(h_log_contains(b, "schema migrated to version 13"));
+	r = resume(b, "feed-a");
+	e = next_deliver(r);
+	ck_assert_str_eq(e->deliver->alert->id, p[2]);
+	ck_assert_uint_eq(e->deliver->redelivered, 0);
+	ack(r, e->deliver->delivery_tag);
+	frame_free(e);
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+	r = resume(b, "feed-b");
+	for (int i = 0; i < 2; i++) {
+		e = next_deliver(r);
+		ck_assert_str_eq(e->deliver->alert->id, p[i]);
+		ck_assert_uint_eq(e->deliver->redelivered, 1);
+		ack(r, e->deliver->delivery_tag);
+		frame_free(e);
+	}
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+	h_broker_halt(b);
+	text = dead_letters(b);
+	ck_assert_msg(strstr(text, p[1]) != NULL && strstr(text,
+	    "gr-police feed-a") != NULL && strstr(text, "attempts=2") != NULL &&
+	    strstr(text, p[0]) == NULL && strstr(text, p[2]) == NULL,
+	    "dead letters: %s", text);
+	free(text);
+	ck_assert_int_eq(verify_audit(b), 0);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Run cccd --verify-audit on b's config; returns its exit status. */
 static int
 verify_audit(const struct h_broker *b)
@@ -1257,6 +1570,9 @@ durable_suite(void)
 	tcase_add_test(tc, forget_deletes);
 	tcase_add_test(tc, idempotent_publish);
 	tcase_add_test(tc, audit_journal_tamper_detected);
+	tcase_add_test(tc, ack_out_of_order);
+	tcase_add_test(tc, one_tag_on_two_subscriptions);
+	tcase_add_test(tc, upgrade_from_delivery_rows);
 	tcase_add_test(tc, receipts_for_the_originator);
 	tcase_add_test(tc, retention_purges_and_chain_still_verifies);
 	tcase_add_test(tc, retention_keeps_unacknowledged);
