@@ -583,6 +583,7 @@ durable_audit_sent(struct durable *d, struct session *s,
     const struct store_row *rows, size_t n)
 {
 	static const char **ids;	/* kept: no allocation per batch */
+	static uint64_t *seqs;
 	static size_t cap;
 	struct audit_rec ar = {
 		.event = "deliver", .endpoint = s->endpoint,
@@ -593,6 +594,7 @@ durable_audit_sent(struct durable *d, struct session *s,
 	if (n > cap) {
 		cap = n;
 		ids = xreallocarray(ids, cap, sizeof(*ids));
+		seqs = xreallocarray(seqs, cap, sizeof(*seqs));
 	}
 	for (int transfer = 0; transfer <= 1; transfer++) {
 		const char *topic = NULL;
@@ -609,11 +611,12 @@ durable_audit_sent(struct durable *d, struct session *s,
 			    s->endpoint) != (transfer != 0))
 				continue;
 			topic = rows[i].topic;
+			seqs[nids] = rows[i].tag;
 			ids[nids++] = rows[i].alert_id;
 		}
 		ar.transfer = transfer != 0;
 		/* one alert: the single-alert record of old, its topic as detail */
-		store_audit_sent(durable_store, &ar, ids, nids, topic);
+		store_audit_sent(durable_store, &ar, ids, seqs, nids, topic);
 	}
 }
 

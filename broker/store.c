@@ -236,6 +236,7 @@ store_op_free_inputs(struct store_op *op)
 			store_audit_copy_free(&op->u.audit.recs[k]);
 		free(op->u.audit.recs);
 		store_strv_free(op->u.audit.alerts, op->u.audit.nalerts);
+		free(op->u.audit.seqs);
 		free(op->u.audit.single_detail);
 		break;
 	case OP_RECEIPTS:
@@ -392,7 +393,8 @@ store_audit_batch(struct store *st, const struct audit_rec *v, size_t n)
 
 void
 store_audit_sent(struct store *st, const struct audit_rec *rec,
-    const char *const *alerts, size_t n, const char *single_detail)
+    const char *const *alerts, const uint64_t *seqs, size_t n,
+    const char *single_detail)
 {
 	struct store_op *op;
 
@@ -402,6 +404,8 @@ store_audit_sent(struct store *st, const struct audit_rec *rec,
 	store_audit_copy(&op->audit, rec);
 	op->u.audit.alerts = store_strv_copy((char *const *)(uintptr_t)alerts,
 	    n);
+	op->u.audit.seqs = xcalloc(n, sizeof(uint64_t));
+	memcpy(op->u.audit.seqs, seqs, n * sizeof(uint64_t));
 	op->u.audit.nalerts = n;
 	op->u.audit.single_detail = xstrdup(single_detail ? single_detail : "");
 	store_enqueue(st, op);
@@ -527,6 +531,7 @@ store_exercise_purge(struct store *st, const struct audit_rec *audit,
 
 	if (audit != NULL)
 		store_audit_copy(&op->audit, audit);
+	op->u.exercise.journalled = st->journal_exercise;
 	store_enqueue(st, op);
 }
 

@@ -387,14 +387,16 @@ void	store_audit_batch(struct store *st, const struct audit_rec *v, size_t n);
 /*
  * One record for a batch of alerts (a durable subscription's fetch sent,
  * or acknowledged): rec as given with its alert and detail set from the
- * alerts named. One alert: the single-alert form (alert its id, detail
- * single_detail). Several: the batch form (alert "", detail
- * "subscription=NAME alerts=ID,ID,..." with NAME rec->detail), and one row
- * per alert in the index receipts read (audit_alerts), in the same
- * transaction; the record's hash covers the list.
+ * alerts named (ids alerts, their seqs seqs). One alert: the single-alert
+ * form (alert its id, detail single_detail). Several: the batch form
+ * (alert "", detail "subscription=NAME alerts=ID,ID,..." with NAME
+ * rec->detail), and one row per alert in the index receipts read
+ * (audit_alerts, by seq), in the same transaction; the record's hash
+ * covers the list.
  */
 void	store_audit_sent(struct store *st, const struct audit_rec *rec,
-	    const char *const *alerts, size_t n, const char *single_detail);
+	    const char *const *alerts, const uint64_t *seqs, size_t n,
+	    const char *single_detail);
 
 /* A session that was sent an alert (store_audit_deliveries). */
 struct store_recipient {

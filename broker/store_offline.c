@@ -22,9 +22,10 @@
 
 /*
  * The receipts index (audit_alerts) against one batch record (alert "",
- * detail "subscription=NAME alerts=ID,ID,..."): every alert it names must
- * have its row. Returns how many it names (*named), or -1 with report set
- * when one is missing. A record of another form names none here.
+ * detail "subscription=NAME alerts=ID,ID,..."): every alert it names that
+ * is still stored must have its row (retention takes an alert's rows with
+ * it). Adds those to *named; -1 with report set when one is missing. A
+ * record of another form names none here.
  */
 static int
 store_verify_named(sqlite3_stmt *look, int64_t seq, const char *const
@@ -41,18 +42,22 @@ store_verify_named(sqlite3_stmt *look, int64_t seq, const char *const
 	for (p = ids + 8; *p != '\0'; p += n + (p[n] == ',')) {
 		int rc;
 
+		bool stored, listed;
+
 		n = strcspn(p, ",");
 		sqlite3_bind_text(look, 1, p, (int)n, SQLITE_STATIC);
 		sqlite3_bind_int64(look, 2, seq);
 		rc = sqlite3_step(look);
+		stored = rc == SQLITE_ROW && sqlite3_column_int(look, 0) != 0;
+		listed = rc == SQLITE_ROW && sqlite3_column_int(look, 1) != 0;
 		sqlite3_reset(look);
-		if (rc != SQLITE_ROW) {
+		if (stored && !listed) {
 			snprintf(report, len, "audit journal broken at record "
 			    "%lld: the receipts index does not list alert %.*s "
 			    "that it names", (long long)seq, (int)n, p);
 			return -1;
 		}
-		(*named)++;
+		*named += stored;
 	}
 	return 0;
 }
@@ -106,8 +111,10 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		goto out;
 	}
 	/* a store from before batch records has no index (none to check) */
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM audit_alerts WHERE alert = ?1 "
-	    "AND rec = ?2", -1, &look, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM alerts WHERE "
+	    "id = ?1), EXISTS (SELECT 1 FROM alerts a JOIN audit_alerts x ON "
+	    "x.seq = a.seq WHERE a.id = ?1 AND x.rec = ?2)", -1, &look, NULL)
+	    != SQLITE_OK)
 		look = NULL;
 	memset(prev, 0, sizeof(prev));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -176,8 +183,15 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 	/* and no row of the index names a record that does not name it */
 	if (look != NULL) {
 		sqlite3_finalize(look);
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_alerts",
-		    -1, &look, NULL) != SQLITE_OK || sqlite3_step(look) !=
+		/*
+		 * Rows of records purged by retention wait for their alert;
+		 * rows of an alert deleted name nothing (a seq is never given
+		 * again): neither is counted.
+		 */
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_alerts x "
+		    "WHERE EXISTS (SELECT 1 FROM audit WHERE seq = x.rec) AND "
+		    "EXISTS (SELECT 1 FROM alerts WHERE seq = x.seq)", -1,
+		    &look, NULL) != SQLITE_OK || sqlite3_step(look) !=
 		    SQLITE_ROW) {
 			snprintf(report, len, "cannot read the receipts index in "
 			    "%s: %s", path, sqlite3_errmsg(db));
@@ -185,7 +199,7 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		}
 		if ((indexed = sqlite3_column_int64(look, 0)) != named) {
 			snprintf(report, len, "audit journal broken: the receipts "
-			    "index has %lld rows, the records name %lld alerts",
+			    "index has %lld rows, the records name %lld stored alerts",
 			    (long long)indexed, (long long)named);
 			result = 1;
 			goto out;

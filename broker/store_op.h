@@ -86,6 +86,7 @@ struct store_op_audit {
 	struct audit_copy *recs;	/* in order (none: the op's audit record) */
 	size_t		 nrecs;
 	char		**alerts;	/* store_audit_sent: the alerts the op's one record names */
+	uint64_t	*seqs;		/* store_audit_sent: their seqs */
 	size_t		 nalerts;
 	char		*single_detail;	/* store_audit_sent: the detail of the single-alert form */
 };
@@ -110,6 +111,11 @@ struct store_op_purge {
 	uint32_t	 retain_alerts, retain_audit;	/* seconds */
 	size_t		 limit;		/* rows of each per run */
 	uint64_t	 after_seq;	/* alerts: the run's cursor (res.seq before) */
+};
+
+/* Inputs of store_exercise_purge. */
+struct store_op_exercise {
+	bool		 journalled;	/* exercise alerts were journalled (bench.journal) */
 };
 
 /* Inputs of store_registry_commit and store_registry_propose. */
@@ -137,8 +143,8 @@ struct store_op_reglist {
 
 /*
  * One queued operation. The header fields are common to every kind; the
- * inputs are the member of u that kind names (owned copies; counts and
- * exercise have none).
+ * inputs are the member of u that kind names (owned copies; counts has
+ * none).
  */
 struct store_op {
 	struct store_op		*next;		/* queue, then syncer, then done list */
@@ -160,6 +166,7 @@ struct store_op {
 		struct store_op_receipts  receipts;	/* OP_RECEIPTS */
 		struct store_op_history	  history;	/* OP_HISTORY */
 		struct store_op_purge	  purge;	/* OP_PURGE */
+		struct store_op_exercise  exercise;	/* OP_EXERCISE */
 		struct store_op_regchange reg;		/* OP_REG_COMMIT, OP_REG_PROPOSE */
 		struct store_op_decide	  decide;	/* OP_REG_DECIDE */
 		struct store_op_reglist	  list;		/* OP_REG_LIST */

@@ -257,7 +257,9 @@ static const char *const store_migrations[] = {
 	 * out of the usual count (0, attempts: deliveries so far), dead-lettered
 	 * (2, kept below the floor too, until retention removes the alert) or
 	 * dropped as expired (3). audit_alerts: the journal's batch records by
-	 * the alerts they name (receipts). A store with deliveries rows is
+	 * the alerts they name (receipts), keyed by the alert's seq (an
+	 * integer key: a text id key cost twice as much per row), one b-tree;
+	 * its rows go with their alert. A store with deliveries rows is
 	 * carried over: the alerts get their recipients from them, the cursors
 	 * and marks are computed from their states and attempts, and the table
 	 * goes.
@@ -282,10 +284,9 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX marks_seq ON marks (seq);"
 	"CREATE INDEX marks_dead ON marks (dsub) WHERE state = 2;"
 	"CREATE TABLE audit_alerts ("
-	"  alert TEXT NOT NULL,"
-	"  rec INTEGER NOT NULL,"
-	"  PRIMARY KEY (alert, rec)) WITHOUT ROWID;"
-	"CREATE INDEX audit_alerts_rec ON audit_alerts (rec);"
+	"  seq INTEGER NOT NULL,"	/* the alert's */
+	"  rec INTEGER NOT NULL,"	/* the audit record's */
+	"  PRIMARY KEY (seq, rec)) WITHOUT ROWID;"
 	/* the deliveries of subscriptions that exist, one per (dsub, alert) */
 	"CREATE TEMP TABLE old_deliveries AS SELECT d.dsub AS dsub, d.alert AS "
 	"  alert, d.state AS state, d.attempts AS attempts, d.severity AS "
@@ -812,16 +813,17 @@ store_write_audit(struct store_sqlite *st, struct store_op *op, const char *even
 }
 
 /*
- * Append op's audit record naming the alerts ids[0..n) (none: nothing):
- * for one, the single-alert form (alert the id, detail single); for
- * several, the batch form (alert "", detail "subscription=NAME
- * alerts=ID,ID,...", NAME op's detail, which the record's hash covers) and
- * one audit_alerts row per id, which receipts read. The rows are not
- * chained: cccd --verify-audit checks them against the details.
+ * Append op's audit record naming the alerts ids[0..n) (none: nothing),
+ * whose seqs are seqs[0..n): for one, the single-alert form (alert the id,
+ * detail single); for several, the batch form (alert "", detail
+ * "subscription=NAME alerts=ID,ID,...", NAME op's detail, which the
+ * record's hash covers) and one audit_alerts row per alert, which receipts
+ * read. The rows are not chained: cccd --verify-audit checks them against
+ * the details.
  */
 static int
 store_write_named(struct store_sqlite *st, struct store_op *op,
-    char *const *ids, size_t n, const char *single)
+    char *const *ids, const uint64_t *seqs, size_t n, const char *single)
 {
 	const char *text[AUDIT_NTEXT];
 	int64_t rec = st->chain.next;
@@ -853,7 +855,7 @@ store_write_named(struct store_sqlite *st, struct store_op *op,
 	free(detail);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = store_run(st, op, "INSERT OR IGNORE INTO audit_alerts "
-		    "(alert, rec) VALUES (?1, ?2)", "ti", ids[i], rec);
+		    "(seq, rec) VALUES (?1, ?2)", "ii", (int64_t)seqs[i], rec);
 	return rc;
 }
 
@@ -863,7 +865,8 @@ store_do_audit(struct store_sqlite *st, struct store_op *op)
 {
 	if (op->u.audit.nalerts > 0)
 		return store_write_named(st, op, op->u.audit.alerts,
-		    op->u.audit.nalerts, op->u.audit.single_detail);
+		    op->u.audit.seqs, op->u.audit.nalerts,
+		    op->u.audit.single_detail);
 	if (op->u.audit.nrecs == 0)
 		return store_write_audit(st, op, NULL, NULL);
 	for (size_t i = 0; i < op->u.audit.nrecs; i++)
@@ -1130,6 +1133,17 @@ static const char STORE_LOG_SCAN[] = "SELECT a.seq, a.expires_at, "
     "a.rcpt IS NOT NULL AND a.severity = ?2 AND a.seq > ?3 AND "
     "instr(a.rcpt, ?4) > 0 ORDER BY a.seq";
 
+/*
+ * The same for a fetch, with what it sends: the table row is read only
+ * for the positions the index entry lets through (SQLite defers the seek),
+ * in one statement rather than one more per alert sent.
+ */
+static const char STORE_FETCH_SCAN[] = "SELECT a.seq, a.expires_at, "
+    "coalesce(m.state, -1), coalesce(m.attempts, 0), a.topic, a.body, a.id, "
+    "a.origin FROM alerts a INDEXED BY alerts_rcpt LEFT JOIN marks m ON "
+    "m.dsub = ?1 AND m.seq = a.seq WHERE a.rcpt IS NOT NULL AND a.severity "
+    "= ?2 AND a.seq > ?3 AND instr(a.rcpt, ?4) > 0 ORDER BY a.seq";
+
 /* What rcpt holds when dsub is among an alert's recipients. */
 static void
 store_rcpt_pattern(uint64_t dsub, char *buf, size_t len)
@@ -1266,28 +1280,6 @@ store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
 	    xstrdup((const char *)sqlite3_column_text(stmt, col + 3));
 }
 
-/* Copy the stored alert r->tag into r (a fetch's body read). */
-static int
-store_fetch_body(struct store_sqlite *st, struct store_op *op,
-    struct store_row *r)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if ((stmt = store_stmt(st, "SELECT topic, body, id, origin FROM "
-	    "alerts WHERE seq = ?1")) == NULL)
-		return store_fail(st, op);
-	sqlite3_bind_int64(stmt, 1, (int64_t)r->tag);
-	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-		store_fail(st, op);
-		sqlite3_reset(stmt);
-		return -1;
-	}
-	store_row_fill(op, stmt, 0, r);
-	sqlite3_reset(stmt);
-	return 0;
-}
-
 /*
  * One severity of a fetch: the subscription's positions after its floor
  * (or after in->start[sev], below which the caller looked already), those
@@ -1317,7 +1309,7 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		return 0;
 	from = (int64_t)in->start[sev] > c.floor ? (int64_t)in->start[sev] :
 	    c.floor;
-	if ((stmt = store_stmt(st, STORE_LOG_SCAN)) == NULL)
+	if ((stmt = store_stmt(st, STORE_FETCH_SCAN)) == NULL)
 		return store_fail(st, op);
 	store_rcpt_pattern(in->dsub_id, pat, sizeof(pat));
 	sqlite3_bind_int64(stmt, 1, (int64_t)in->dsub_id);
@@ -1349,11 +1341,13 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 				    STORE_MARK_DEAD : STORE_MARK_EXPIRED;
 				ndead += done[ndone++].state == STORE_MARK_DEAD;
 			} else {
-				marked[op->res.nrows] =
+				struct store_row *r = &op->res.rows[op->res.nrows];
+
+				marked[op->res.nrows++] =
 				    state == STORE_MARK_ATTEMPTS || prior > 0;
-				op->res.rows[op->res.nrows].tag = (uint64_t)seq;
-				op->res.rows[op->res.nrows++].attempts =
-				    (uint32_t)prior;
+				r->tag = (uint64_t)seq;
+				r->attempts = (uint32_t)prior;
+				store_row_fill(op, stmt, 4, r);
 			}
 		}
 		if (from == c.floor && unsettled >= c.pending)
@@ -1370,8 +1364,6 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 	for (size_t i = first; i < op->res.nrows; i++) {
 		struct store_row *r = &op->res.rows[i];
 
-		if (store_fetch_body(st, op, r) < 0)
-			return -1;
 		if ((int64_t)r->tag > sent)
 			sent = (int64_t)r->tag;
 		if (marked[i] && store_run(st, op, "INSERT OR REPLACE INTO marks "
@@ -1464,7 +1456,12 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 		op->res.seq = (uint64_t)upto;
 	}
 	if (window > 0) {
+		/* the receipts index of the alerts deleted goes first */
 		if (store_seq_keep(st, op) < 0 ||
+		    store_run(st, op, "DELETE FROM audit_alerts WHERE seq IN "
+		    "(SELECT seq FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND "
+		    "published_at < ?1 AND NOT " STORE_HELD("a") ")", "iii",
+		    in->alerts_before, (int64_t)in->after_seq, upto) < 0 ||
 		    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq "
 		    "FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND published_at < "
 		    "?1 AND NOT " STORE_HELD("a") ")", "iii", in->alerts_before,
@@ -1513,11 +1510,11 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 			if (store_run(st, op, "DELETE FROM audit WHERE seq <= ?1",
 			    "i", through) < 0)
 				return -1;
+			/*
+			 * The receipts index rows of these records stay until
+			 * their alert goes (receipts find no record for them).
+			 */
 			naudit = sqlite3_changes(st->db);
-			/* the receipts index of the batch records removed */
-			if (store_run(st, op, "DELETE FROM audit_alerts WHERE "
-			    "rec <= ?1", "i", through) < 0)
-				return -1;
 		}
 	}
 	op->res.purged = (size_t)(nalerts + naudit);
@@ -1547,7 +1544,11 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 	char *detail, *cut;
 	int64_t n;
 
-	if (store_seq_keep(st, op) < 0 ||
+	/* only journalled exercise alerts have receipts index rows */
+	if (store_seq_keep(st, op) < 0 || (op->u.exercise.journalled &&
+	    store_run(st, op, "DELETE FROM audit_alerts WHERE seq IN (SELECT "
+	    "seq FROM alerts a WHERE " STORE_EXERCISE " AND NOT "
+	    STORE_HELD("a") ")", "") < 0) ||
 	    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq FROM "
 	    "alerts a WHERE " STORE_EXERCISE " AND NOT " STORE_HELD("a") ")",
 	    "") < 0)
@@ -1625,7 +1626,7 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	sqlite3_stmt *stmt;
 	size_t cap = 16;
 	bool mine = false, collided = false;
-	int64_t from_seq = 0, from_at = INT64_MIN;
+	int64_t from_seq = 0, from_at = INT64_MIN, alert_seq = 0;
 	int rc;
 
 	/*
@@ -1635,13 +1636,15 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	if ((stmt = store_stmt(st, "SELECT (SELECT published_at FROM alerts "
 	    "WHERE origin = ?1 AND id = ?2), EXISTS (SELECT 1 FROM "
 	    "alert_id_collisions WHERE id = ?2), (SELECT max(seq) FROM audit "
-	    "WHERE alert = ?2 AND event = 'publish' AND endpoint = ?1)")) == NULL)
+	    "WHERE alert = ?2 AND event = 'publish' AND endpoint = ?1), (SELECT "
+	    "seq FROM alerts WHERE origin = ?1 AND id = ?2)")) == NULL)
 		goto fail;
 	sqlite3_bind_text(stmt, 1, op->u.receipts.origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->u.receipts.id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		mine = sqlite3_column_type(stmt, 0) != SQLITE_NULL;
 		collided = sqlite3_column_int(stmt, 1) != 0;
+		alert_seq = sqlite3_column_int64(stmt, 3);
 		/*
 		 * none (an exercise alert, or the record purged): those from
 		 * its publishing time on
@@ -1670,7 +1673,7 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	    "length(replace(peer, ' ', '')) + 1 ELSE 0 END), max(transfer) "
 	    "FROM audit "
 	    "WHERE seq IN (SELECT seq FROM audit WHERE alert = ?1 UNION ALL "
-	    "SELECT rec FROM audit_alerts WHERE alert = ?1) "
+	    "SELECT rec FROM audit_alerts WHERE seq = ?4) "
 	    "AND event IN ('deliver', 'ack') "
 	    /* not those of an alert of this id that retention deleted */
 	    "AND seq > ?2 AND at >= ?3 "
@@ -1679,6 +1682,7 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	sqlite3_bind_text(stmt, 1, op->u.receipts.id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, from_seq);
 	sqlite3_bind_int64(stmt, 3, from_at);
+	sqlite3_bind_int64(stmt, 4, alert_seq);
 	op->res.receipts = xcalloc(cap, sizeof(*op->res.receipts));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct store_receipt *r;
@@ -1715,6 +1719,7 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 	struct store_settled *w = xcalloc(n, sizeof(*w));
 	int *sev = xcalloc(n, sizeof(*sev));
 	char **ids = xcalloc(n, sizeof(*ids));
+	uint64_t *seqs = xcalloc(n, sizeof(*seqs));
 	int64_t now = time_now_us();
 	sqlite3_stmt *stmt;
 	char pat[32];
@@ -1760,8 +1765,10 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 		exercise = sqlite3_column_int(stmt, 3) != 0;
 		sqlite3_reset(stmt);
 		/* exercise traffic: one record per session, none per alert */
-		if (!exercise || in->journal_exercise)
+		if (!exercise || in->journal_exercise) {
+			seqs[nids] = in->tags[i];
 			ids[nids++] = (char *)(uintptr_t)r->alert_id;
+		}
 	}
 	/* each severity's positions, still ascending, settled together */
 	for (int s = 0; s < STORE_SEVERITIES && rc == 0; s++) {
@@ -1778,7 +1785,9 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 			rc = -1;
 	}
 	if (rc == 0)
-		rc = store_write_named(st, op, ids, nids, op->audit.text[6]);
+		rc = store_write_named(st, op, ids, seqs, nids,
+		    op->audit.text[6]);
+	free(seqs);
 	free(v);
 	free(w);
 	free(sev);

@@ -1278,8 +1278,8 @@ START_TEST(ack_out_of_order)
 	/* the receipts index is checked against the records that name alerts */
 	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
 	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(h, "DELETE FROM audit_alerts WHERE alert "
-	    "= (SELECT min(alert) FROM audit_alerts)", NULL, NULL, NULL),
+	ck_assert_int_eq(sqlite3_exec(h, "DELETE FROM audit_alerts WHERE seq "
+	    "= (SELECT min(seq) FROM audit_alerts)", NULL, NULL, NULL),
 	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_changes(h), 2);	/* in the deliver and ack records */
 	sqlite3_close(h);
