@@ -61,7 +61,8 @@
  * The alert a is unsettled for a durable subscription: a recipient (rcpt)
  * whose cursor for its severity still has pending positions and a floor
  * below it, without a mark that settled it. Retention never deletes such
- * an alert. The cursors are few (five per subscription): no scan of the log.
+ * an alert. Read off cursors_floor: the cursors of the alert's severity
+ * whose floor is below it, no scan of the log.
  */
 #define STORE_HELD(a)	"EXISTS (SELECT 1 FROM cursors c WHERE " a ".rcpt IS " \
 	"NOT NULL AND c.severity = " a ".severity AND c.pending > 0 AND " \
@@ -274,6 +275,8 @@ static const char *const store_migrations[] = {
 	"  sent INTEGER NOT NULL DEFAULT 0,"
 	"  pending INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (dsub, severity)) WITHOUT ROWID;"
+	/* retention: the cursors whose floor is below an alert (STORE_HELD) */
+	"CREATE INDEX cursors_floor ON cursors (severity, floor);"
 	"CREATE TABLE marks ("
 	"  dsub INTEGER NOT NULL,"
 	"  seq INTEGER NOT NULL,"
