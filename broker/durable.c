@@ -681,7 +681,9 @@ durable_fetched(void *arg, const struct store_result *res)
 		return;		/* the session is closing */
 	if (d->ninflight > 0 && !evtimer_pending(d->timer, NULL))
 		durable_arm(d, server_config(durable_srv)->ack_timeout);
-	if (d->dirty || (res->nrows > 0 && d->ninflight < window))
+	/* a fetch that only settled (dead, expired) may have stopped short */
+	if (d->dirty || ((res->nrows > 0 || res->dead > 0 || res->expired > 0) &&
+	    d->ninflight < window))
 		durable_pump(d);
 }
 

@@ -531,7 +531,6 @@ store_exercise_purge(struct store *st, const struct audit_rec *audit,
 
 	if (audit != NULL)
 		store_audit_copy(&op->audit, audit);
-	op->u.exercise.journalled = st->journal_exercise;
 	store_enqueue(st, op);
 }
 

@@ -113,11 +113,6 @@ struct store_op_purge {
 	uint64_t	 after_seq;	/* alerts: the run's cursor (res.seq before) */
 };
 
-/* Inputs of store_exercise_purge. */
-struct store_op_exercise {
-	bool		 journalled;	/* exercise alerts were journalled (bench.journal) */
-};
-
 /* Inputs of store_registry_commit and store_registry_propose. */
 struct store_op_regchange {
 	char		*text[RC_NTEXT];
@@ -143,8 +138,8 @@ struct store_op_reglist {
 
 /*
  * One queued operation. The header fields are common to every kind; the
- * inputs are the member of u that kind names (owned copies; counts has
- * none).
+ * inputs are the member of u that kind names (owned copies; counts and
+ * exercise have none).
  */
 struct store_op {
 	struct store_op		*next;		/* queue, then syncer, then done list */
@@ -166,7 +161,6 @@ struct store_op {
 		struct store_op_receipts  receipts;	/* OP_RECEIPTS */
 		struct store_op_history	  history;	/* OP_HISTORY */
 		struct store_op_purge	  purge;	/* OP_PURGE */
-		struct store_op_exercise  exercise;	/* OP_EXERCISE */
 		struct store_op_regchange reg;		/* OP_REG_COMMIT, OP_REG_PROPOSE */
 		struct store_op_decide	  decide;	/* OP_REG_DECIDE */
 		struct store_op_reglist	  list;		/* OP_REG_LIST */

@@ -317,6 +317,10 @@ static const char *const store_migrations[] = {
 	"  o.attempts <> (o.alert <= c.sent))));"
 	"DROP TABLE old_deliveries;"
 	"DROP TABLE deliveries;"
+	/* the removal of exercise alerts tests STORE_HELD off the index */
+	"DROP INDEX alerts_exercise;"
+	"CREATE INDEX alerts_exercise ON alerts (seq, severity, rcpt) WHERE "
+	STORE_EXERCISE ";"
 	"CREATE INDEX alerts_rcpt ON alerts (severity, seq, rcpt, expires_at) "
 	"  WHERE rcpt IS NOT NULL;"),
 };
@@ -645,6 +649,9 @@ store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
 		goto fail;
 	if (store_verify(st, why, sizeof(why)) < 0 ||
 	    store_migrate(st, why, sizeof(why)) < 0 ||
+	    /* what a purge deletes, picked once (store_delete_picked) */
+	    store_exec(st, "CREATE TEMP TABLE purge_seqs (seq INTEGER PRIMARY "
+	    "KEY)", why, sizeof(why)) < 0 ||
 	    store_chain_end(st, why, sizeof(why)) < 0 ||
 	    store_report_collisions(st, why, sizeof(why)) < 0)
 		goto fail;
@@ -1423,6 +1430,27 @@ store_seq_keep(struct store_sqlite *st, struct store_op *op)
 	    "(SELECT seq FROM alert_seq_floor), 0)", "");
 }
 
+/*
+ * Delete the alerts picked into purge_seqs (STORE_HELD tested once, when
+ * they were picked) with their marks and receipts index rows, each found
+ * by its seq; empties purge_seqs. The alerts deleted, or -1.
+ */
+static int64_t
+store_delete_picked(struct store_sqlite *st, struct store_op *op)
+{
+	int64_t n;
+
+	if (store_run(st, op, "DELETE FROM audit_alerts WHERE seq IN (SELECT "
+	    "seq FROM purge_seqs)", "") < 0 ||
+	    store_run(st, op, "DELETE FROM marks WHERE seq IN (SELECT seq FROM "
+	    "purge_seqs)", "") < 0 ||
+	    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq FROM "
+	    "purge_seqs)", "") < 0)
+		return -1;
+	n = sqlite3_changes(st->db);
+	return store_run(st, op, "DELETE FROM purge_seqs", "") < 0 ? -1 : n;
+}
+
 static int
 store_do_purge(struct store_sqlite *st, struct store_op *op)
 {
@@ -1459,22 +1487,12 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 		op->res.seq = (uint64_t)upto;
 	}
 	if (window > 0) {
-		/* the receipts index of the alerts deleted goes first */
 		if (store_seq_keep(st, op) < 0 ||
-		    store_run(st, op, "DELETE FROM audit_alerts WHERE seq IN "
-		    "(SELECT seq FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND "
-		    "published_at < ?1 AND NOT " STORE_HELD("a") ")", "iii",
-		    in->alerts_before, (int64_t)in->after_seq, upto) < 0 ||
-		    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq "
-		    "FROM alerts a WHERE seq > ?2 AND seq <= ?3 AND published_at < "
-		    "?1 AND NOT " STORE_HELD("a") ")", "iii", in->alerts_before,
-		    (int64_t)in->after_seq, upto) < 0)
-			return -1;
-		nalerts = sqlite3_changes(st->db);
-		/* the marks of the alerts deleted (dead letters included) */
-		if (store_run(st, op, "DELETE FROM marks WHERE seq > ?1 AND seq "
-		    "<= ?2 AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.seq = "
-		    "marks.seq)", "ii", (int64_t)in->after_seq, upto) < 0)
+		    store_run(st, op, "INSERT INTO purge_seqs SELECT seq FROM "
+		    "alerts a WHERE seq > ?2 AND seq <= ?3 AND published_at < ?1 "
+		    "AND NOT " STORE_HELD("a"), "iii", in->alerts_before,
+		    (int64_t)in->after_seq, upto) < 0 ||
+		    (nalerts = store_delete_picked(st, op)) < 0)
 			return -1;
 		/*
 		 * An id a store from before gave to alerts of several origins
@@ -1547,19 +1565,10 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 	char *detail, *cut;
 	int64_t n;
 
-	/* only journalled exercise alerts have receipts index rows */
-	if (store_seq_keep(st, op) < 0 || (op->u.exercise.journalled &&
-	    store_run(st, op, "DELETE FROM audit_alerts WHERE seq IN (SELECT "
-	    "seq FROM alerts a WHERE " STORE_EXERCISE " AND NOT "
-	    STORE_HELD("a") ")", "") < 0) ||
-	    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq FROM "
-	    "alerts a WHERE " STORE_EXERCISE " AND NOT " STORE_HELD("a") ")",
-	    "") < 0)
-		return -1;
-	n = sqlite3_changes(st->db);
-	if (n > 0 && store_run(st, op, "DELETE FROM marks WHERE seq IN (SELECT "
-	    "m.seq FROM marks m WHERE NOT EXISTS (SELECT 1 FROM alerts a WHERE "
-	    "a.seq = m.seq))", "") < 0)
+	if (store_seq_keep(st, op) < 0 ||
+	    store_run(st, op, "INSERT INTO purge_seqs SELECT seq FROM alerts a "
+	    "WHERE " STORE_EXERCISE " AND NOT " STORE_HELD("a"), "") < 0 ||
+	    (n = store_delete_picked(st, op)) < 0)
 		return -1;
 	op->res.purged = (size_t)n;
 	op->res.status = STORE_OK;
