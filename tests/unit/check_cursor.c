@@ -426,6 +426,35 @@ START_TEST(retention_keeps_unsettled)
 }
 END_TEST
 
+/*
+ * A window's worth of expired alerts: the fetch settles them and stops,
+ * sending nothing, with where it stopped; the next one goes on from there
+ * and finds the rest.
+ */
+START_TEST(fetch_stops_after_a_window_of_settled)
+{
+	struct t_store t;
+	uint64_t a, b, seq[4];
+
+	t_start_two(&t, &a, &b);
+	for (int i = 0; i < 3; i++)
+		seq[i] = t_publish(&t, 2, time_now_us() - SEC, &a, 1);
+	seq[3] = t_publish(&t, 2, 0, &a, 1);
+	t_fetch(&t, a, NULL, 0, 2, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 0);
+	ck_assert_uint_eq(t.expired, 2);
+	ck_assert_uint_eq(t.next[2], seq[1]);
+	t_fetch(&t, a, NULL, 0, 2, 5, t.next);
+	ck_assert_uint_eq(t.nrows, 1);
+	ck_assert_uint_eq(t.tags[0], seq[3]);
+	ck_assert_uint_eq(t.expired, 1);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "floor"), (int64_t)seq[2]);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "pending"), 1);
+	(void)b;
+	t_end(&t);
+}
+END_TEST
+
 Suite *
 cursor_suite(void)
 {
@@ -437,6 +466,7 @@ cursor_suite(void)
 	tcase_add_test(tc, cursor_persists_and_redelivers);
 	tcase_add_test(tc, dead_letters_expiry_and_counts);
 	tcase_add_test(tc, retention_keeps_unsettled);
+	tcase_add_test(tc, fetch_stops_after_a_window_of_settled);
 	suite_add_tcase(s, tc);
 	return s;
 }
