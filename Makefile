@@ -121,7 +121,7 @@ FAILSYNC := $(BUILD)/tests/failsync.so
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test man-test asan valgrind bench clean install uninstall help
+.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test man-test bench-test asan valgrind bench clean install uninstall help
 .DEFAULT_GOAL := all
 
 all: $(CCCD) $(CCC) $(LIBCCC) $(LIBCCC_PUB) $(MAN_PAGES) $(COMPLETIONS)
@@ -135,7 +135,8 @@ help:
 	@echo "make py-test  the Python client's and ccc --json=proto3's tests (make py-gen: its modules)"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind unit tests, and integration tests with cccd, under valgrind memcheck"
-	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd (docs/performance.md)"
+	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd;"
+	@echo "              PEERS=DIR: on Mosquitto and NATS too, in the same rounds (docs/performance.md)"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 60; clang; docs/security.md)"
 	@echo "make man-test the manual pages in $(MAN_DIR) and the shell completion (part of make test)"
 	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); make uninstall"
@@ -303,7 +304,7 @@ run: deps
 	$(CCCD) --config broker/etc/cccd.yaml
 
 # ---- tests -----------------------------------------------------------------
-test: unit integration cli-test lib-test py-test man-test
+test: unit integration cli-test lib-test py-test man-test bench-test
 
 unit: $(UNIT)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
@@ -335,6 +336,11 @@ py-test: $(PY_GEN) $(CCCD) $(CCC)
 	    PYTHONPATH=$(abspath client/python):$(abspath $(BUILD)/python) \
 	    PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest -v < /dev/null
 
+# the table of make bench (bench/summary.sh), from results laid out as
+# bench/run.sh lays them out; no broker is started
+bench-test:
+	sh tests/bench-summary.sh
+
 # the pages and the completion, as the build makes them
 man-test: $(CCCD) $(CCC) $(MAN_PAGES) $(COMPLETIONS)
 	sh tests/man-test.sh $(BUILD)
@@ -364,11 +370,14 @@ valgrind: $(UNIT) $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 # ---- benchmark --------------------------------------------------------------
 # An optimised build (-O2, no sanitizers), the demo PKI, then bench/run.sh:
 # a fresh cccd per run pinned to CPU 0, ccc bench on CPU 1, results in
-# $(BUILD)/bench/. BENCH_ARGS e.g. "-n 1 a d" (runs, scenarios).
+# $(BUILD)/bench/. BENCH_ARGS e.g. "-n 1 a d" (runs, scenarios). PEERS: a
+# built copy of the peer benchmark kit; then every round runs the same
+# scenarios on Mosquitto, core NATS and JetStream too (docs/performance.md).
 BENCH_ARGS ?=
+PEERS      ?=
 bench:
 	$(MAKE) SAN= all certs
-	BUILD=$(BUILD) sh bench/run.sh $(BENCH_ARGS)
+	BUILD=$(BUILD) PEERS=$(PEERS) sh bench/run.sh $(BENCH_ARGS)
 
 # ---- fuzzing ----------------------------------------------------------------
 # libFuzzer harnesses (tests/fuzz/), built with clang under ASan + UBSan
