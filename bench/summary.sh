@@ -273,7 +273,8 @@ END {
 		    fmt(kv(f[r, "restart"], "store_mib"), 0),
 		    fmt(kv(f[r, "restart"], "restart_s"), 2),
 		    fmt(num("deliv_rate"), 0), fmt(num("broker_us_per_deliv"), 1),
-		    hwm == "" ? "-" : sprintf("%.1f", hwm / 1024),
+		    hwm == "" ? "-" : sprintf("%.1f%s", hwm / 1024,
+		    f[r, "restart"] ~ /hwm_reset=yes/ ? "" : " *"),
 		    fmt(num("lost"), 0),
 		    f[r, "drain"] == "" ? "-" : \
 		    f[r, "drain"] ~ /"complete":true/ ? "yes" : "no"
@@ -285,6 +286,7 @@ END {
 		print "broker restarted on that store (restart s: until it " \
 		    "listens again); the backlog read and acknowledged"
 		print "(durable.window in flight); drain peak RSS: the broker'"'"'s " \
-		    "VmHWM, reset when the drain starts."
+		    "VmHWM, reset when the drain starts (*: not reset, the"
+		print "peak since the restart)."
 	}
 }'

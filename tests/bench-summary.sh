@@ -142,6 +142,14 @@ summary "the backlog"
 has "| 1 | 22644 | 42.3 | 1247 | 1.69 | 23842 | 37.1 | 60.0 | 0 | yes |" \
     "the backlog: fill, restart, drain and the drain's peak RSS"
 lacks '^\| f \|' "the backlog: f is not a row of the scenario table"
+printf '{"label":"f","n":1000000,"pub_rate":20000,"broker_us_per_pub":40,"broker_hwm_kib":90000,"complete":true}\n' \
+    >"$o/raw/f-2-fill.json"
+printf '{"label":"f","n":1000000,"deliv_rate":20000,"broker_us_per_deliv":null,"lost":0,"broker_hwm_kib":92160,"complete":false}\n' \
+    >"$o/raw/f-2-drain.json"
+echo "restart_s=1.50 store_mib=1247 hwm_reset=no" >"$o/raw/f-2-restart.txt"
+summary "the backlog, peak not reset"
+has "| 2 | 20000 | 40.0 | 1247 | 1.50 | 20000 | - | 90.0 * | 0 | no |" \
+    "the backlog: a peak RSS that could not be reset is marked"
 
 echo "bench-summary: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
