@@ -60,6 +60,7 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/history.c broker/acl.c broker/topic.c broker/alert.c \
                broker/tls.c broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
+               broker/explain.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
                broker/notify.c common/roff.c
 BROKER_MAIN := broker/main.c

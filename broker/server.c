@@ -40,6 +40,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "quota.h"
+#include "route.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -359,6 +360,7 @@ server_free(struct server *srv)
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		sess_free(s);
 	durable_shutdown();
+	route_shutdown();
 	quota_shutdown();
 	listener_free(srv->listener);
 	metrics_free(srv->metrics);
