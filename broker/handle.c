@@ -236,7 +236,7 @@ handle_recipients(size_t n)
 	return v;
 }
 
-/* Fill p, the next of the n recipients in v, with session r. */
+/* Fill v[n], the next recipient to journal, with session r. */
 static void
 handle_recipient(struct store_recipient *v, size_t n, struct session *r,
     const struct publish_wait *w)
