@@ -60,6 +60,7 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/history.c broker/acl.c broker/topic.c broker/alert.c \
                broker/tls.c broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
+               broker/explain.c broker/peers.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
                broker/notify.c common/roff.c
 BROKER_MAIN := broker/main.c
@@ -67,7 +68,9 @@ UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic
                tests/unit/check_acl.c tests/unit/check_alert.c \
                tests/unit/check_config.c tests/unit/check_names.c \
                tests/unit/check_policy.c tests/unit/check_quota.c \
-               tests/unit/check_log.c tests/unit/check_store_audit.c
+               tests/unit/check_log.c tests/unit/check_store_audit.c \
+               tests/unit/check_route.c tests/unit/route_stubs.c \
+               tests/unit/check_peers.c tests/unit/demo.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \

@@ -712,3 +712,9 @@ durable_registry_changed(struct registry *reg)
 		if (d->sub.sess == NULL)
 			durable_tree(d, durable_allowed(d, reg));
 }
+
+const char *
+durable_endpoint_of(const struct durable *d)
+{
+	return d->endpoint;
+}

@@ -50,6 +50,8 @@ void		 durable_inbox_add(uint64_t id, const char *endpoint);
 const char	*durable_name(const struct durable *d);
 /* The endpoint of durable subscription id, or NULL. */
 const char	*durable_endpoint(uint64_t id);
+/* The endpoint d belongs to (no lookup: for routing, per publish). */
+const char	*durable_endpoint_of(const struct durable *d);
 /* The attached session is going away: keep the subscription, detached. */
 void		 durable_detach(struct durable *d);
 /* Acknowledgements from s; tags of other subscriptions are ignored. */

@@ -173,93 +173,131 @@ struct publish_wait {
 	char			 topic[TOPIC_MAX_LEN + 1];
 	uint8_t			*body;		/* the stamped alert, encoded once */
 	size_t			 len;
-	uint64_t		*dsubs;		/* durable subscriptions it was queued for */
-	size_t			 ndsubs;
+	struct route_set	*rcpt;		/* who gets it (route.h): durables as
+						   queued, live renewed at the commit */
 	struct registry		*reg;		/* the snapshot plan points into (referenced) */
 	struct policy_plan	 plan;		/* routing and disclosure */
 	uint32_t		 delivered;	/* live deliveries, once committed */
 };
 
-/* Record the routing-rule deliveries the access rules kept from a target. */
-static void
-handle_audit_blocked(struct publish_wait *w)
+/*
+ * The Deliver frame last encoded for a live delivery, and its subscription
+ * ids: the sessions in a row whose ids are the same (most often each one's
+ * first subscription, id 1) get copies of one encoding.
+ */
+static struct handle_frame {
+	uint8_t		*buf;
+	size_t		 len, cap;
+	uint32_t	*ids;
+	size_t		 nids, ids_cap;
+} handle_deliver_frame;
+
+/*
+ * Send w's alert to one live recipient, or hold it behind the replay under
+ * way on one of its subscriptions; fresh: the first encoding of this alert.
+ * Returns 0, or -1 as sess_send() does.
+ */
+static int
+handle_deliver(const struct publish_wait *w, const struct route_session *rl,
+    bool *fresh)
 {
-	char detail[512];
+	struct handle_frame *f = &handle_deliver_frame;
+	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
 
-	for (size_t i = 0; i < w->plan.ntargets; i++) {
-		const struct policy_target *t = &w->plan.targets[i];
-
-		if (!t->blocked)
-			continue;
-		snprintf(detail, sizeof(detail), "%s to %s not delivered: %s",
-		    t->via, t->endpoint, t->why);
-		log_warn("publish %s: %s", w->id, detail);
-		sess_audit(w->sess, "route_blocked", w->id, detail, false);
+	d.topic = (char *)(uintptr_t)w->topic;
+	d.subscription_ids = (uint32_t *)(uintptr_t)rl->ids;
+	d.n_subscription_ids = rl->nids;
+	if (rl->replay != NULL)
+		return history_hold(rl->replay, &d, w->body, w->len);
+	if (*fresh || f->nids != rl->nids ||
+	    memcmp(f->ids, rl->ids, rl->nids * sizeof(*f->ids)) != 0) {
+		f->buf = xgrow(f->buf, &f->cap, frame_deliver_size(&d, w->len), 1);
+		f->len = frame_encode_deliver(&d, w->body, w->len, f->buf);
+		f->ids = xgrow(f->ids, &f->ids_cap, rl->nids, sizeof(*f->ids));
+		memcpy(f->ids, rl->ids, rl->nids * sizeof(*f->ids));
+		f->nids = rl->nids;
+		*fresh = false;
 	}
+	return sess_send_frame(rl->sess, f->buf, f->len);
 }
 
 /*
- * The sessions the alert being routed was queued for, gathered by
- * handle_note_delivery() and journalled by handle_audit_deliveries() as one
- * store operation per publish (the loop is single-threaded: one array
- * serves every publish).
+ * Room for n recipients to journal. The buffer is filled and handed to the
+ * store within one call of handle_publish_committed() (the loop is
+ * single-threaded), and kept to spare an allocation per publish.
  */
-static struct store_recipient *handle_rcpt;
-static size_t handle_nrcpt, handle_rcpt_cap;
-
-/* Note the disclosure of w's alert to recipient r. */
-static void
-handle_note_delivery(struct session *r, void *arg)
+static struct store_recipient *
+handle_recipients(size_t n)
 {
-	const struct publish_wait *w = arg;
-	struct store_recipient *p;
+	static struct store_recipient *v;
+	static size_t cap;
 
-	if (handle_nrcpt == handle_rcpt_cap) {
-		handle_rcpt_cap = handle_rcpt_cap ? handle_rcpt_cap * 2 : 64;
-		handle_rcpt = xreallocarray(handle_rcpt, handle_rcpt_cap,
-		    sizeof(*handle_rcpt));
-	}
-	p = &handle_rcpt[handle_nrcpt];
+	v = xgrow(v, &cap, n, sizeof(*v));
+	return v;
+}
+
+/* Fill v[n], the next recipient to journal, with session r. */
+static void
+handle_recipient(struct store_recipient *v, size_t n, struct session *r,
+    const struct publish_wait *w)
+{
+	struct store_recipient *p = &v[n];
+
 	p->endpoint = r->endpoint;
 	p->subject = r->subject;
 	p->fingerprint = r->fingerprint;
 	p->peer = r->peer;
 	/* sessions of one endpoint often follow each other */
-	if (handle_nrcpt > 0 && strcmp(p[-1].endpoint, r->endpoint) == 0)
+	if (n > 0 && strcmp(p[-1].endpoint, r->endpoint) == 0)
 		p->transfer = p[-1].transfer;
 	else
 		p->transfer = acl_is_transfer(r->reg, w->sess->endpoint,
 		    r->endpoint);
-	handle_nrcpt++;
-}
-
-/* Record the disclosures noted for w's alert. */
-static void
-handle_audit_deliveries(struct publish_wait *w)
-{
-	/* exercise traffic: one record per session (sess_close), none here */
-	if (!topic_is_exercise(w->topic) ||
-	    server_config(w->sess->srv)->bench_journal)
-		store_audit_deliveries(server_store(w->sess->srv), w->id,
-		    w->topic, handle_rcpt, handle_nrcpt);
-	handle_nrcpt = 0;
 }
 
 /*
  * The store committed a new alert (not yet synced): deliver it to the live
  * subscriptions now, in commit order, which is the order history replays
- * use. Durable deliveries and the confirmation wait for the sync.
+ * use; journal who got it and the routing-rule targets the access rules
+ * kept it from. Durable deliveries and the confirmation wait for the sync.
  */
 static void
 handle_publish_committed(void *arg, const struct store_result *res)
 {
 	struct publish_wait *w = arg;
+	struct server *srv = w->sess->srv;
+	struct route_set *rs = w->rcpt;
+	struct store_recipient *rcpt;
+	size_t n = 0;
+	bool fresh = true;
+	char detail[512];
 
+	/* recipients: as of this commit (route.h: the seam with history.c) */
 	history_committed(res->seq);
-	w->delivered = route_alert(w->sess->srv, w->body, w->len, w->topic,
-	    &w->plan, handle_note_delivery, w);
-	handle_audit_deliveries(w);
-	handle_audit_blocked(w);
+	route_at_commit(srv, w->topic, &w->plan, rs);
+	/* send each, or hold it behind a replay */
+	rcpt = handle_recipients(rs->nlive);
+	for (size_t i = 0; i < rs->nlive; i++)
+		if (handle_deliver(w, &rs->live[i], &fresh) == 0)
+			handle_recipient(rcpt, n++, rs->live[i].sess, w);
+	w->delivered = (uint32_t)n;
+	server_counters(srv)->deliveries_plain += n;
+	/*
+	 * journal them: one "deliver" record per certificate; exercise
+	 * traffic has one record per session instead (sess_close)
+	 */
+	if (!topic_is_exercise(w->topic) || server_config(srv)->bench_journal)
+		store_audit_deliveries(server_store(srv), w->id, w->topic, rcpt,
+		    n);
+	/* journal the blocked targets */
+	for (size_t i = 0; i < rs->nblocked; i++) {
+		const struct policy_target *t = rs->blocked[i];
+
+		snprintf(detail, sizeof(detail), "%s to %s not delivered: %s",
+		    t->via, t->endpoint, t->why);
+		log_warn("publish %s: %s", w->id, detail);
+		sess_audit(w->sess, "route_blocked", w->id, detail, false);
+	}
 }
 
 /* The store synced (or refused) a publish: confirm it, durable deliveries. */
@@ -275,8 +313,8 @@ handle_publish_done(void *arg, const struct store_result *res)
 	switch (res->status) {
 	case STORE_OK:
 		mc->publish_accepted++;
-		ok.recipients = w->delivered + (uint32_t)w->ndsubs;
-		durable_notify(w->dsubs, w->ndsubs);
+		ok.recipients = w->delivered + (uint32_t)w->rcpt->ndurables;
+		durable_notify(w->rcpt->durable_ids, w->rcpt->ndurables);
 		log_debug("publish %s from %s on %s to %u recipients", w->id,
 		    s->endpoint, w->topic, ok.recipients);
 		break;
@@ -331,7 +369,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 	sess_send(s, &out);
 done:
 	free(w->body);
-	free(w->dsubs);
+	route_set_put(w->rcpt);
 	policy_plan_free(&w->plan);
 	registry_unref(w->reg);
 	free(w);
@@ -411,7 +449,6 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	struct store_publish sp;
 	struct publish_wait *w;
 	struct policy_plan plan;
-	const uint64_t *dsubs;
 	char why[512], topic[TOPIC_MAX_LEN + 1];
 	int64_t now = time_now_us();
 
@@ -467,11 +504,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	w->len = ccc__v1__alert__get_packed_size(a);
 	w->body = xmalloc(w->len);
 	ccc__v1__alert__pack(a, w->body);
-	w->ndsubs = route_durables(s->srv, w->topic, &w->plan, &dsubs);
-	if (w->ndsubs > 0) {
-		w->dsubs = xcalloc(w->ndsubs, sizeof(uint64_t));
-		memcpy(w->dsubs, dsubs, w->ndsubs * sizeof(uint64_t));
-	}
+	w->rcpt = route_set_get();
+	route_recipients(s->srv, w->topic, &w->plan, w->rcpt);
 	s->published++;
 	s->exercise += a->exercise;
 	sp.id = w->id;
@@ -482,8 +516,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.severity = a->severity;
 	sp.body = w->body;
 	sp.body_len = w->len;
-	sp.dsubs = w->dsubs;
-	sp.ndsubs = w->ndsubs;
+	sp.dsubs = w->rcpt->durable_ids;	/* copied by the store */
+	sp.ndsubs = w->rcpt->ndurables;
 	sp.restricted = plan.no_forward;
 	sp.refs = a->references;
 	sp.nrefs = a->n_references;

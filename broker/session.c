@@ -386,6 +386,7 @@ sess_close(struct session *s, const char *reason)
 	if (s->close_reason == METRICS_CLOSE_OTHER && server_stopping(s->srv))
 		s->close_reason = METRICS_CLOSE_SHUTDOWN;
 	server_counters(s->srv)->sessions_closed[s->close_reason]++;
+	server_session_closed(s->srv, s);
 	while (s->nsubs > 0)
 		sess_sub_end(s, s->subs[s->nsubs - 1]);
 	sess_set_state(s, SESS_CLOSING);
@@ -430,6 +431,7 @@ sess_free(struct session *s)
 	listener_slot_release(s->preauth);
 	quota_session_end(s->quota);
 	free(s->subs);
+	server_session_closed(s->srv, s);
 	server_detach(s->srv, s);
 	free(s);
 }
@@ -737,6 +739,7 @@ void
 sess_ready(struct session *s)
 {
 	sess_set_state(s, SESS_READY);
+	server_session_ready(s->srv, s);
 	sess_arm_timer(s, server_config(s->srv)->ping_interval);
 }
 

@@ -61,6 +61,8 @@ struct subscription {
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;		/* server's list of sessions */
+	TAILQ_ENTRY(session)	 peer_entry;	/* its endpoint's sessions (peers.c) */
+	bool			 peer_listed;	/* on that list: READY, not closing */
 	struct server		*srv;
 	uint64_t		 serial;	/* for logs: "session 42" */
 	char			 peer[64];	/* "HOST:PORT" of the peer */

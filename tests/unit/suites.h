@@ -14,5 +14,7 @@ Suite	*policy_suite(void);
 Suite	*quota_suite(void);
 Suite	*log_suite(void);
 Suite	*store_audit_suite(void);
+Suite	*route_suite(void);
+Suite	*peers_suite(void);
 
 #endif
