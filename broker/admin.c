@@ -25,6 +25,7 @@
 #include "acl.h"
 #include "admin.h"
 #include "alert.h"
+#include "audit.h"
 #include "durable.h"
 #include "explain.h"
 #include "log.h"
@@ -158,21 +159,6 @@ admin_inboxes(const struct registry *reg, char ***out)
 		if (eps[i].roles & ROLE_SUBSCRIBER)
 			(*out)[k++] = eps[i].id;
 	return k;
-}
-
-static struct audit_rec
-admin_audit_of(struct session *s, const char *event, const char *detail)
-{
-	struct audit_rec r = { .event = event, .detail = detail };
-
-	if (s != NULL) {
-		r.endpoint = s->endpoint;
-		r.subject = s->subject;
-		r.fingerprint = s->fingerprint;
-		r.peer = s->peer;
-	} else
-		r.endpoint = "file";
-	return r;
 }
 
 static void
@@ -361,7 +347,7 @@ admin_commit(struct admin_job *j, const char *author, const char *approver,
 	c.proposal = j->proposal;
 	c.ninboxes = admin_inboxes(j->reg, &inb);
 	c.inboxes = inb;
-	c.audit = admin_audit_of(j->sess, event, detail);
+	c.audit = audit_of(j->sess, event, NULL, detail);
 	store_registry_commit(admin.st, &c, admin_committed, j);
 	free(inb);
 	free(doc);
@@ -418,7 +404,7 @@ admin_submit(struct admin_job *j)
 		c.changes = changes;
 		c.reasons = reasons;
 		c.document = doc;
-		c.audit = admin_audit_of(s, "registry_proposed", detail);
+		c.audit = audit_of(s, "registry_proposed", NULL, detail);
 		store_registry_propose(admin.st, &c, admin_proposed, j);
 		free(doc);
 		free(changes);
@@ -525,7 +511,7 @@ admin_init(struct server *srv, struct store *st, struct registry **reg,
 	c.inboxes = inb;
 	snprintf(why, sizeof(why), "revision %llu from %s",
 	    (unsigned long long)rev + 1, path);
-	c.audit = admin_audit_of(NULL, "registry_file", why);
+	c.audit = audit_of(NULL, "registry_file", NULL, why);
 	rc = store_registry_commit_now(st, &c, err, errlen);
 	free(inb);
 	free(doc);
@@ -693,7 +679,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 
 		if (registry_load_string(ch->document, name, &reg, why,
 		    sizeof(why)) < 0) {
-			sess_audit(s, "admin_refused", NULL, why, false);
+			audit_session(s, "admin_refused", NULL, why);
 			admin_error(s, rid, INVALID_CHANGE, "%s", why);
 			return;
 		}
@@ -706,7 +692,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 		for (size_t i = 0; i < ch->n_edits; i++)
 			if (admin_edit(doc, ch->edits[i], why, sizeof(why)) < 0) {
 				json_decref(doc);
-				sess_audit(s, "admin_refused", NULL, why, false);
+				audit_session(s, "admin_refused", NULL, why);
 				admin_error(s, rid, INVALID_CHANGE, "edit %zu: %s",
 				    i + 1, why);
 				return;
@@ -716,7 +702,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 		if (registry_load_string(text, "change", &reg, why,
 		    sizeof(why)) < 0) {
 			free(text);
-			sess_audit(s, "admin_refused", NULL, why, false);
+			audit_session(s, "admin_refused", NULL, why);
 			admin_error(s, rid, INVALID_CHANGE, "the change would make "
 			    "the registry invalid: %s",
 			    admin_strip_where(why, "change"));
@@ -748,7 +734,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 	admin_submit(j);
 	return;
 stale:
-	sess_audit(s, "admin_refused", NULL, "stale revision", false);
+	audit_session(s, "admin_refused", NULL, "stale revision");
 	admin_error(s, rid, STALE_REVISION, "the change is based on revision "
 	    "%llu, but revision %llu is current: look at the current registry "
 	    "and make the change again", (unsigned long long)base,
@@ -903,7 +889,7 @@ admin_fetched(void *arg, const struct store_result *res)
 
 		snprintf(why, sizeof(why), "proposal %llu rejected",
 		    (unsigned long long)g->id);
-		a = admin_audit_of(s, "registry_rejected", why);
+		a = audit_of(s, "registry_rejected", NULL, why);
 		store_registry_decide(admin.st, g->id, "rejected", s->endpoint,
 		    &a, NULL, NULL);
 		log_info("registry proposal %llu rejected by %s",
@@ -919,7 +905,7 @@ admin_fetched(void *arg, const struct store_result *res)
 	if (strcmp(g->author, s->endpoint) == 0) {
 		snprintf(why, sizeof(why), "proposal %llu: %s may not approve "
 		    "its own proposal", (unsigned long long)g->id, s->endpoint);
-		sess_audit(s, "admin_refused", NULL, why, false);
+		audit_session(s, "admin_refused", NULL, why);
 		admin_error(s, j->request_id, FORBIDDEN, "%s: a second, "
 		    "different operator must approve it", why);
 		goto out;
@@ -932,9 +918,9 @@ admin_fetched(void *arg, const struct store_result *res)
 		    (unsigned long long)g->id, (unsigned long long)g->base,
 		    (unsigned long long)admin.rev);
 		if (stale)
-			sess_audit(s, "admin_refused", NULL, why, false);
+			audit_session(s, "admin_refused", NULL, why);
 		else {
-			a = admin_audit_of(s, "registry_stale", why);
+			a = audit_of(s, "registry_stale", NULL, why);
 			store_registry_decide(admin.st, g->id, "stale",
 			    s->endpoint, &a, NULL, NULL);
 		}
@@ -1022,7 +1008,7 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 		snprintf(why, sizeof(why), "admin request %d refused: %s lacks "
 		    "the operator role", (int)q->op_case, s->endpoint);
 		log_warn("session %llu: %s", (unsigned long long)s->serial, why);
-		sess_audit(s, "admin_refused", NULL, why, false);
+		audit_session(s, "admin_refused", NULL, why);
 		admin_error(s, rid, FORBIDDEN, "administration needs the "
 		    "operator role, which %s does not have", s->endpoint);
 		return;
@@ -1092,12 +1078,12 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 		if (server_reload_tls(admin.srv, err, sizeof(err)) < 0) {
 			log_error("admin: TLS context not reloaded (asked by %s), "
 			    "keeping the current one: %s", s->endpoint, err);
-			sess_audit(s, "tls_reload_failed", NULL, err, false);
+			audit_session(s, "tls_reload_failed", NULL, err);
 			admin_error(s, rid, INTERNAL, "the TLS files were not "
 			    "reloaded; the current ones stay in force: %s", err);
 			break;
 		}
-		sess_audit(s, "tls_reload", NULL, "", false);
+		audit_session(s, "tls_reload", NULL, "");
 		admin_send(s, rid, &r);
 		break;
 	}
