@@ -14,7 +14,8 @@
  *               route_blocked, receipts_read (with store_receipts), and the
  *               publish itself (publish, publish_duplicate, publish_conflict,
  *               publish_refused: written by the store with the alert)
- *   route/handle deliver (live: one record per recipient certificate)
+ *               deliver (live: one record per recipient certificate,
+ *               audit_live_deliveries())
  *   history.c   history_read (with store_history), deliver (replayed)
  *   durable.c   deliver (durable), ack (with store_ack)
  *   admin.c     admin_refused, registry_* (with the store's registry
@@ -27,7 +28,9 @@
 
 #include "store.h"
 
+struct policy_target;
 struct registry;
+struct route_set;
 struct session;
 
 /*
@@ -47,6 +50,19 @@ void		 audit_session(struct session *s, const char *event,
  */
 void		 audit_delivered(struct session *s, const char *alert,
 		    const char *origin, const char *topic);
+/*
+ * Journal the live deliveries of the alert publisher published (id, topic)
+ * to the sessions of rs the caller sent it to (route_session.sent): one
+ * "deliver" record per recipient certificate, listing the addresses of its
+ * sessions (store_audit_deliveries). Exercise traffic gets none (the
+ * sessions' "exercise" records stand for it) unless bench.journal is set.
+ */
+void		 audit_live_deliveries(struct session *publisher,
+		    const char *alert, const char *topic,
+		    const struct route_set *rs);
+/* Journal (and log) that the access rules kept publisher's alert from t. */
+void		 audit_route_blocked(struct session *publisher,
+		    const char *alert, const struct policy_target *t);
 /*
  * Is a delivery of origin's alert to recipient a transfer (acl.h: from a
  * Bulgarian or Greek endpoint to a Turkish one) under reg?

@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "admin.h"
 #include "alert.h"
+#include "audit.h"
 #include "durable.h"
 #include "frame.h"
 #include "history.h"
@@ -159,7 +160,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	    h->client_name[0] ? h->client_name : "unnamed client");
 	s->want_receipts = h->receipts;
 	sess_ready(s);
-	sess_audit(s, "session_open", NULL, h->client_name, false);
+	audit_session(s, "session_open", NULL, h->client_name);
 	sess_send(s, &out);
 	handle_names_free(&names);
 	return 0;
@@ -222,40 +223,6 @@ handle_deliver(const struct publish_wait *w, const struct route_session *rl,
 }
 
 /*
- * Room for n recipients to journal. The buffer is filled and handed to the
- * store within one call of handle_publish_committed() (the loop is
- * single-threaded), and kept to spare an allocation per publish.
- */
-static struct store_recipient *
-handle_recipients(size_t n)
-{
-	static struct store_recipient *v;
-	static size_t cap;
-
-	v = xgrow(v, &cap, n, sizeof(*v));
-	return v;
-}
-
-/* Fill v[n], the next recipient to journal, with session r. */
-static void
-handle_recipient(struct store_recipient *v, size_t n, struct session *r,
-    const struct publish_wait *w)
-{
-	struct store_recipient *p = &v[n];
-
-	p->endpoint = r->endpoint;
-	p->subject = r->subject;
-	p->fingerprint = r->fingerprint;
-	p->peer = r->peer;
-	/* sessions of one endpoint often follow each other */
-	if (n > 0 && strcmp(p[-1].endpoint, r->endpoint) == 0)
-		p->transfer = p[-1].transfer;
-	else
-		p->transfer = acl_is_transfer(r->reg, w->sess->endpoint,
-		    r->endpoint);
-}
-
-/*
  * The store committed a new alert (not yet synced): deliver it to the live
  * subscriptions now, in commit order, which is the order history replays
  * use; journal who got it and the routing-rule targets the access rules
@@ -267,37 +234,23 @@ handle_publish_committed(void *arg, const struct store_result *res)
 	struct publish_wait *w = arg;
 	struct server *srv = w->sess->srv;
 	struct route_set *rs = w->rcpt;
-	struct store_recipient *rcpt;
 	size_t n = 0;
 	bool fresh = true;
-	char detail[512];
 
 	/* recipients: as of this commit (route.h: the seam with history.c) */
 	history_committed(res->seq);
 	route_at_commit(srv, w->topic, &w->plan, rs);
 	/* send each, or hold it behind a replay */
-	rcpt = handle_recipients(rs->nlive);
 	for (size_t i = 0; i < rs->nlive; i++)
-		if (handle_deliver(w, &rs->live[i], &fresh) == 0)
-			handle_recipient(rcpt, n++, rs->live[i].sess, w);
+		if ((rs->live[i].sent = handle_deliver(w, &rs->live[i],
+		    &fresh) == 0))
+			n++;
 	w->delivered = (uint32_t)n;
 	server_counters(srv)->deliveries_plain += n;
-	/*
-	 * journal them: one "deliver" record per certificate; exercise
-	 * traffic has one record per session instead (sess_close)
-	 */
-	if (!topic_is_exercise(w->topic) || server_config(srv)->bench_journal)
-		store_audit_deliveries(server_store(srv), w->id, w->topic, rcpt,
-		    n);
-	/* journal the blocked targets */
-	for (size_t i = 0; i < rs->nblocked; i++) {
-		const struct policy_target *t = rs->blocked[i];
-
-		snprintf(detail, sizeof(detail), "%s to %s not delivered: %s",
-		    t->via, t->endpoint, t->why);
-		log_warn("publish %s: %s", w->id, detail);
-		sess_audit(w->sess, "route_blocked", w->id, detail, false);
-	}
+	/* journal them, and the blocked targets */
+	audit_live_deliveries(w->sess, w->id, w->topic, rs);
+	for (size_t i = 0; i < rs->nblocked; i++)
+		audit_route_blocked(w->sess, w->id, rs->blocked[i]);
 }
 
 /* The store synced (or refused) a publish: confirm it, durable deliveries. */
@@ -406,9 +359,9 @@ handle_publish_rate(struct session *s, struct refusal *r)
 		    "alerts/s (burst %u): refusing its publishes until it slows "
 		    "down", (unsigned long long)s->serial, s->endpoint,
 		    cfg->publish_rate, cfg->publish_burst);
-		sess_audit(s, "publish_refused", NULL, "publish rate limit "
+		audit_session(s, "publish_refused", NULL, "publish rate limit "
 		    "(limits.publish_rate) reached; the refusals that follow "
-		    "until the rate drops are not recorded one by one", false);
+		    "until the rate drops are not recorded one by one");
 	}
 	return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_RATE_LIMITED, false,
 	    "publish refused: endpoint \"%s\" is over its limit of %u alerts "
@@ -431,9 +384,9 @@ handle_exercise_refused(struct session *s, struct refusal *r)
 		s->exercise_refused = true;
 		log_info("session %llu: %s refused exercise alerts: bench.allow "
 		    "is false", (unsigned long long)s->serial, s->endpoint);
-		sess_audit(s, "publish_refused", NULL, "exercise alerts refused "
-		    "(bench.allow is false); later ones of this session are not "
-		    "recorded one by one", false);
+		audit_session(s, "publish_refused", NULL, "exercise alerts "
+		    "refused (bench.allow is false); later ones of this session "
+		    "are not recorded one by one");
 	}
 	return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 	    "exercise alerts (ccc bench) are refused: this broker does not "
@@ -460,7 +413,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	if (a->exercise && handle_exercise_refused(s, r) < 0)
 		return -1;
 	if (alert_validate(a, s->reg, now, why, sizeof(why)) < 0) {
-		sess_audit(s, "publish_refused", NULL, why, false);
+		audit_session(s, "publish_refused", NULL, why);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
 		    false, "invalid alert: %s", why);
 	}
@@ -468,7 +421,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	    sizeof(why))) {
 		log_info("session %llu: %s refused publish: %s",
 		    (unsigned long long)s->serial, s->endpoint, why);
-		sess_audit(s, "publish_refused", a->id, why, false);
+		audit_session(s, "publish_refused", a->id, why);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 		    "%s", why);
 	}
@@ -477,7 +430,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	    sizeof(why)) < 0) {
 		log_info("session %llu: %s refused publish: %s",
 		    (unsigned long long)s->serial, s->endpoint, why);
-		sess_audit(s, "publish_refused", a->id, why, false);
+		audit_session(s, "publish_refused", a->id, why);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 		    "%s", why);
 	}
@@ -590,7 +543,7 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 		if (!acl_may_subscribe(s->reg, s->ep, p, why, sizeof(why))) {
 			log_info("session %llu: %s refused subscribe: %s",
 			    (unsigned long long)s->serial, s->endpoint, why);
-			sess_audit(s, "subscribe_refused", NULL, why, false);
+			audit_session(s, "subscribe_refused", NULL, why);
 			return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN,
 			    false, "%s", why);
 		}
@@ -608,7 +561,7 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 	    sizeof(char *));
 	for (size_t i = 0; i < sub->n_patterns; i++)
 		patterns[i] = xstrdup(sub->patterns[i]);
-	sess_audit(s, "subscribe", NULL, inbox ? "inbox" : patterns[0], false);
+	audit_session(s, "subscribe", NULL, inbox ? "inbox" : patterns[0]);
 	if (sub->durable_name[0] != '\0') {
 		durable_subscribe(s, env->request_id, sub->durable_name, patterns,
 		    sub->n_patterns);
@@ -731,10 +684,7 @@ handle_receipts(struct session *s, const Ccc__V1__Envelope *env,
 {
 	const char *id = env->receipts->alert_id;
 	struct receipts_wait *w;
-	struct audit_rec ar = {
-		.endpoint = s->endpoint, .subject = s->subject,
-		.fingerprint = s->fingerprint, .peer = s->peer,
-	};
+	struct audit_rec ar = audit_of(s, NULL, NULL, NULL);
 
 	if (!uuid_valid(id))
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,

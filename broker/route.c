@@ -197,6 +197,7 @@ route_fill_live(struct route_set *rs, const struct policy_plan *plan,
 		rl = &rs->live[rs->nlive++];
 		rl->sess = s;
 		rl->nids = nids - first;
+		rl->sent = false;
 	}
 	/* the id buffers have stopped moving: point each session into them */
 	for (i = 0; i < rs->nlive; i++) {

@@ -52,6 +52,7 @@ struct route_session {
 	struct subscription *const *subs;	/* the subscriptions of those ids, same order */
 	size_t			 nids;
 	struct replay		*replay;	/* hold the delivery behind this replay; NULL: send */
+	bool			 sent;		/* the caller's: it sent or held the alert for it */
 };
 
 /* One durable subscription or inbox the store queues the alert for. */

@@ -273,19 +273,6 @@ sess_send_frame(struct session *s, const uint8_t *frame, size_t len)
 }
 
 void
-sess_audit(struct session *s, const char *event, const char *alert,
-    const char *detail, bool transfer)
-{
-	struct audit_rec r = {
-		.event = event, .endpoint = s->endpoint, .subject = s->subject,
-		.fingerprint = s->fingerprint, .peer = s->peer, .alert = alert,
-		.detail = detail, .transfer = transfer,
-	};
-
-	store_audit(server_store(s->srv), &r);
-}
-
-void
 sess_send_buffer(struct session *s, struct evbuffer *buf)
 {
 	if (s->state != SESS_CLOSING) {
