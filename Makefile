@@ -67,7 +67,8 @@ UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic
                tests/unit/check_acl.c tests/unit/check_alert.c \
                tests/unit/check_config.c tests/unit/check_names.c \
                tests/unit/check_policy.c tests/unit/check_quota.c \
-               tests/unit/check_log.c tests/unit/check_store_audit.c
+               tests/unit/check_log.c tests/unit/check_store_audit.c \
+               tests/unit/check_store.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \

@@ -14,5 +14,6 @@ Suite	*policy_suite(void);
 Suite	*quota_suite(void);
 Suite	*log_suite(void);
 Suite	*store_audit_suite(void);
+Suite	*store_suite(void);
 
 #endif
