@@ -471,6 +471,7 @@ START_TEST(lost_transaction_fails_every_operation)
 {
 	struct audit_rec r = cs_rec("note", "", "in the lost transaction");
 	sqlite3 *hold;
+	bool first_kept;
 
 	cs_add_fault("CREATE TRIGGER test_fault_all BEFORE INSERT ON alerts "
 	    "WHEN NEW.topic = 'alerts/fault/tr-bg' BEGIN SELECT "
@@ -484,19 +485,21 @@ START_TEST(lost_transaction_fails_every_operation)
 	cs_publish(3, "lost-3", "alerts/weapons/tr-bg");
 	cs_release(hold);
 	cs_wait(4);
-	ck_assert_int_eq(cs_result(0)->status, STORE_OK);
-	for (int i = 1; i <= 3; i++) {
+	/* the first is in a transaction of its own, unless the writer was late */
+	first_kept = cs_result(0)->status == STORE_OK;
+	for (int i = first_kept ? 1 : 0; i <= 3; i++) {
 		ck_assert_int_eq(cs_result(i)->status, STORE_FAILED);
 		ck_assert_str_ne(cs_result(i)->error, "");
 	}
 	for (size_t i = 0; i < cs.ncalls; i++)
-		ck_assert(!cs.calls[i].committed || cs.calls[i].op == 0);
+		ck_assert(!cs.calls[i].committed || (cs.calls[i].op == 0 &&
+		    first_kept));
 	/* then the store goes on */
 	cs_publish(4, "after", "alerts/drugs/tr-bg");
 	cs_wait(5);
 	ck_assert_int_eq(cs_result(4)->status, STORE_OK);
 	cs_close();
-	ck_assert_int_eq(cs_value("SELECT count(*) FROM alerts"), 2);
+	ck_assert_int_eq(cs_value("SELECT count(*) FROM alerts"), 1 + first_kept);
 	ck_assert_int_eq(cs_value("SELECT count(*) FROM alerts WHERE id LIKE "
 	    "'lost-%'"), 0);
 	ck_assert_int_eq(cs_value("SELECT count(*) FROM audit WHERE alert LIKE "
