@@ -349,5 +349,6 @@ Suite		*ids_suite(void);
 Suite		*reconnect_suite(void);
 Suite		*systemd_suite(void);
 Suite		*exercise_suite(void);
+Suite		*drain_crash_suite(void);
 
 #endif

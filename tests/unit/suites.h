@@ -16,5 +16,6 @@ Suite	*log_suite(void);
 Suite	*store_audit_suite(void);
 Suite	*route_suite(void);
 Suite	*peers_suite(void);
+Suite	*store_suite(void);
 
 #endif
