@@ -7,6 +7,7 @@ DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
 SAN      ?=
+COV      ?=
 
 # Debian 12 packages the build, the tests and the demo need.
 DEB_PKGS := gcc make pkg-config openssl libevent-dev libssl-dev \
@@ -32,6 +33,11 @@ ifeq ($(SAN),1)
 else
   SANFLAGS :=
   OPT      := -O2 -g
+endif
+# make coverage: gcov's instrumentation, unoptimised so that lines map 1:1
+ifeq ($(COV),1)
+  SANFLAGS += --coverage
+  OPT      := -O0 -g
 endif
 
 PC_CFLAGS = $(shell pkg-config --cflags $(PC_PKGS) 2>/dev/null)
@@ -60,14 +66,18 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/history.c broker/acl.c broker/topic.c broker/alert.c \
                broker/tls.c broker/listener.c broker/session.c broker/handle.c \
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
+               broker/explain.c broker/peers.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
-               broker/notify.c common/roff.c
+               broker/notify.c broker/audit.c common/roff.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
                tests/unit/check_config.c tests/unit/check_names.c \
                tests/unit/check_policy.c tests/unit/check_quota.c \
                tests/unit/check_log.c tests/unit/check_store_audit.c \
+               tests/unit/check_route.c tests/unit/route_stubs.c \
+               tests/unit/check_peers.c tests/unit/demo.c \
+               tests/unit/check_store.c \
                tests/unit/check_cursor.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
@@ -81,7 +91,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/18-ids.c \
                tests/integration/19-reconnect.c \
                tests/integration/20-systemd.c \
-               tests/integration/21-exercise.c
+               tests/integration/21-exercise.c \
+               tests/integration/24-drain-crash.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
@@ -122,7 +133,7 @@ FAILSYNC := $(BUILD)/tests/failsync.so
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test man-test asan valgrind bench clean install uninstall help
+.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test man-test bench-test asan valgrind coverage bench clean install uninstall help
 .DEFAULT_GOAL := all
 
 all: $(CCCD) $(CCC) $(LIBCCC) $(LIBCCC_PUB) $(MAN_PAGES) $(COMPLETIONS)
@@ -136,7 +147,9 @@ help:
 	@echo "make py-test  the Python client's and ccc --json=proto3's tests (make py-gen: its modules)"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind unit tests, and integration tests with cccd, under valgrind memcheck"
-	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd (docs/performance.md)"
+	@echo "make coverage unit, integration and CLI tests on a gcov build in $(COV_DIR); line coverage per file of broker/, common/, client/"
+	@echo "make bench    the ccc bench scenarios (a-e, durable, resumed, 10k sessions) against a fresh cccd;"
+	@echo "              PEERS=DIR: on Mosquitto and NATS too, in the same rounds (docs/performance.md)"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 60; clang; docs/security.md)"
 	@echo "make man-test the manual pages in $(MAN_DIR) and the shell completion (part of make test)"
 	@echo "make install  install into \$$(DESTDIR)\$$(PREFIX) (default $(PREFIX)); make uninstall"
@@ -304,13 +317,18 @@ run: deps
 	$(CCCD) --config broker/etc/cccd.yaml
 
 # ---- tests -----------------------------------------------------------------
-test: unit integration cli-test lib-test py-test man-test
+test: unit integration cli-test lib-test py-test man-test bench-test
 
 unit: $(UNIT)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
 
+# alerts in the backlog 24-drain-crash.c drains across crashes: fewer
+# under the sanitizers, which make cccd several times slower
+DRAIN_ALERTS ?= $(if $(SAN)$(COV),20000,100000)
+
 integration: $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
-	CCC_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=60 $(ITEST)
+	CCC_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=60 \
+	    CCC_TEST_DRAIN_ALERTS=$(DRAIN_ALERTS) $(ITEST)
 
 cli-test: $(CCCD) $(CCC)
 	CCC_BUILD=$(BUILD) sh tests/integration/10-cli-tour.sh < /dev/null
@@ -335,6 +353,11 @@ py-test: $(PY_GEN) $(CCCD) $(CCC)
 	cd client/python/tests && CCC_BUILD=$(abspath $(BUILD)) \
 	    PYTHONPATH=$(abspath client/python):$(abspath $(BUILD)/python) \
 	    PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest -v < /dev/null
+
+# the table of make bench (bench/summary.sh), from results laid out as
+# bench/run.sh lays them out; no broker is started
+bench-test:
+	sh tests/bench-summary.sh
 
 # the pages and the completion, as the build makes them
 man-test: $(CCCD) $(CCC) $(MAN_PAGES) $(COMPLETIONS)
@@ -362,14 +385,37 @@ valgrind: $(UNIT) $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 	    CCC_TEST_SLOW=$(VG_SLOW) CCC_TEST_WRAPPER="$(VALGRIND)" $(ITEST)
 	sh tests/valgrind-check.sh $(VG_DIR)
 
+# Line coverage: the unit, integration and CLI tests run on a build with
+# gcc --coverage (-O0) in $(COV_DIR), the normal build untouched; then
+# tests/coverage.sh prints the lines run of each source file of broker/,
+# common/ and client/ from gcov's data (also in $(COV_DIR)/coverage.txt).
+# The counts of an earlier run are cleared first; a test that fails still
+# gets its coverage reported, and fails the target after it. cccd writes
+# its counts when it exits, so those of brokers killed by a test are lost.
+COV_DIR  := build/coverage
+COV_SRCS := $(sort $(filter broker/%,$(BROKER_SRCS) $(BROKER_MAIN))) \
+            $(sort $(COMMON_SRCS) common/roff.c) \
+            $(sort $(CLIENT_SRCS) $(filter client/%,$(CLI_SRCS)))
+coverage:
+	$(MAKE) BUILD=$(COV_DIR) COV=1 CC=gcc $(COV_DIR)/tests/unit \
+	    $(COV_DIR)/tests/integration $(COV_DIR)/cccd $(COV_DIR)/ccc \
+	    $(COV_DIR)/tests/failsync.so
+	find $(COV_DIR) -name '*.gcda' -delete
+	@rc=0; $(MAKE) -k BUILD=$(COV_DIR) COV=1 CC=gcc unit integration \
+	    cli-test || rc=$$?; \
+	sh tests/coverage.sh $(COV_DIR) $(COV_SRCS) && exit $$rc
+
 # ---- benchmark --------------------------------------------------------------
 # An optimised build (-O2, no sanitizers), the demo PKI, then bench/run.sh:
 # a fresh cccd per run pinned to CPU 0, ccc bench on CPU 1, results in
-# $(BUILD)/bench/. BENCH_ARGS e.g. "-n 1 a d" (runs, scenarios).
+# $(BUILD)/bench/. BENCH_ARGS e.g. "-n 1 a d" (runs, scenarios). PEERS: a
+# built copy of the peer benchmark kit; then every round runs the same
+# scenarios on Mosquitto, core NATS and JetStream too (docs/performance.md).
 BENCH_ARGS ?=
+PEERS      ?=
 bench:
 	$(MAKE) SAN= all certs
-	BUILD=$(BUILD) sh bench/run.sh $(BENCH_ARGS)
+	BUILD=$(BUILD) PEERS=$(PEERS) sh bench/run.sh $(BENCH_ARGS)
 
 # ---- fuzzing ----------------------------------------------------------------
 # libFuzzer harnesses (tests/fuzz/), built with clang under ASan + UBSan

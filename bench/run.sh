@@ -1,7 +1,9 @@
 #!/bin/sh
-# run.sh — `make bench`: the five `ccc bench` scenarios and their durable and
-# resumed variants against a fresh cccd each, broker and load generator on
-# different cores, one summary table.
+# run.sh — `make bench`: the `ccc bench` scenarios and their durable and
+# resumed variants against a fresh cccd each, and, with PEERS, the same
+# scenarios on Mosquitto, core NATS and JetStream in the same rounds; broker
+# and load generator on different cores; one summary table
+# (bench/summary.sh).
 #
 # Usage: sh bench/run.sh [-n RUNS] [-o OUTDIR] [SCENARIO ...]
 #   SCENARIO  a b c d e: the scenarios of `ccc bench --scenario`;
@@ -12,30 +14,46 @@
 #             10,000 subscribers; dd: d with durable subscriptions (only
 #             when named: it runs until its deadline when the broker
 #             cannot keep the rate);
-#             default: a b c d e ad bd cd er e10k, in that order; or f: the
-#             backlog —
+#             default: a b c d e ad bd cd er e10k; or f: the backlog —
 #             1,000,000 alerts published for an offline durable subscriber
 #             (ccc bench --scenario f --backlog fill), the broker restarted
-#             on that store (the restart timed), then the backlog read
-#             (--backlog drain); several minutes, so only when named
-#   -n RUNS   rounds: every scenario once per round, each run with a fresh
-#             broker (default 3; fewer when the next round would end past
-#             BUDGET seconds from the start, default 270)
+#             on that store (the restart timed), its peak RSS reset, then
+#             the backlog read (--backlog drain); several minutes, so only
+#             when named
+#   -n RUNS   rounds (default 3; fewer when the next round would end past
+#             BUDGET seconds from the start). A round runs each selected
+#             scenario once per broker, grouped by base scenario (ad, bd,
+#             cd, dd with a, b, c, d; er, e10k with e): the group's ccc runs
+#             and, with PEERS, one run of the base scenario on each peer,
+#             in an order rotated every round; each run on a fresh broker
 #   -o OUTDIR results (default $BUILD/bench): raw/<scenario>-<run>.json (one
 #             `ccc bench --json` object each; f: f-<run>-fill.json,
 #             f-<run>-drain.json and f-<run>-restart.txt), raw/<scenario>-<run>.log
-#             (the broker's log), meta.txt (first line "broker: ccc VERSION"),
-#             commands.txt, summary.md
+#             (the broker's log), brokers/<broker>/ (one directory per
+#             broker in the peer benchmark kit's layout, for its
+#             summarize.py: raw/<a-e>-<run>.json and meta.txt; ccc,
+#             ccc-durable, ccc-resumed, ccc-10k, and with PEERS mosquitto,
+#             nats-core, nats-js with each run's generator output
+#             raw/<a-e>-<run>.txt, commands.txt, broker.log),
+#             meta.txt (first line "broker: ccc VERSION"), commands.txt,
+#             summary.md
 #
 # Environment: BUILD (default build) holds cccd and ccc; BROKER_CPU (0) and
-# BENCH_CPU (1) are the cores for `taskset -c` (both empty: no pinning);
-# BUDGET (270) is the time in seconds the rounds should fit in; F_COUNT
-# (1000000) the alerts of scenario f;
-# PERF=1 records the broker with `perf record` during each run into
+# BENCH_CPU (1) are the cores for `taskset -c` (both empty: no pinning), for
+# every broker and load generator; BUDGET (270, with PEERS 1080) is the time
+# in seconds the rounds should fit in; F_COUNT (1000000) the alerts of
+# scenario f; PERF=1 records cccd with `perf record` during each run into
 # OUTDIR/perf/<scenario>-<run>.data (read it with perf report -i FILE).
+# PEERS=DIR: a built copy of the peer benchmark kit (its `make`; needs the
+# Debian packages mosquitto, libmosquitto-dev, nats-server, libnats-dev):
+# each peer run is one `DIR/run-mosquitto.sh -n 1` or `DIR/run-nats.sh -m
+# core|js -n 1` (a fresh broker, its own PKI), on ports MOSQUITTO_PORT
+# (18883), NATS_PORT (14222) and NATS_MON_PORT (18222).
 # Needs the demo PKI (make certs). Only 127.0.0.1 is used. Every run is
-# bounded (ccc bench --deadline 50, then `timeout` 60 s); the script stops
-# only the brokers it started, by PID (f: --deadline 900, then 960 s).
+# bounded (ccc bench --deadline 50, then `timeout` 60 s; f: --deadline 900,
+# then 960 s; a peer run: the kit's own bounds, then `timeout` 150 s); the
+# script stops only the cccd it started, by PID; the kit's scripts stop only
+# the brokers they started, by PID.
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,7 +71,12 @@ HARD_STOP=60
 F_DEADLINE=900
 F_COUNT=${F_COUNT:-1000000}
 F_HARD_STOP=960
-BUDGET=${BUDGET:-270}
+PEERS=${PEERS:-}
+PEER_IDS="mosquitto nats-core nats-js"
+PEER_HARD_STOP=150	# a peer run: the kit's generator (58 s) and its broker's start and stop
+MOSQUITTO_PORT=${MOSQUITTO_PORT:-18883}
+NATS_PORT=${NATS_PORT:-14222}
+NATS_MON_PORT=${NATS_MON_PORT:-18222}
 
 usage() {
 	sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
@@ -70,6 +93,8 @@ done
 shift $((OPTIND - 1))
 SCENARIOS=${*:-a b c d e ad bd cd er e10k}
 OUT=${OUT:-$BUILD/bench}
+# a round with the peers runs three more brokers on each of a-e
+if [ -n "$PEERS" ]; then BUDGET=${BUDGET:-1080}; else BUDGET=${BUDGET:-270}; fi
 case $RUNS in ''|*[!0-9]*) echo "run.sh: -n needs a number" >&2; exit 2 ;; esac
 case $BUDGET in ''|*[!0-9]*) echo "run.sh: BUDGET must be seconds" >&2; exit 2 ;; esac
 for sc in $SCENARIOS; do
@@ -82,6 +107,24 @@ done
 if [ ! -f "$CERTS/tr-police.pem" ] || [ ! -f "$CERTS/gr-police.pem" ]; then
 	echo "run.sh: no demo PKI in $CERTS (make certs)" >&2
 	exit 1
+fi
+if [ -n "$PEERS" ]; then
+	PEERS=$(cd "$PEERS" 2>/dev/null && pwd) ||
+	    { echo "run.sh: PEERS: no such directory" >&2; exit 1; }
+	for f in run-mosquitto.sh run-nats.sh mosq-bench nats-bench; do
+		[ -x "$PEERS/$f" ] || {
+			echo "run.sh: $PEERS/$f is missing: PEERS must be a built" \
+			    "copy of the peer benchmark kit (its make)" >&2
+			exit 1
+		}
+	done
+	for tool in bash mosquitto nats-server python3 openssl ss; do
+		command -v "$tool" >/dev/null 2>&1 || {
+			echo "run.sh: PEERS needs $tool (apt-get install mosquitto" \
+			    "nats-server python3 openssl iproute2)" >&2
+			exit 1
+		}
+	done
 fi
 
 # pinning: broker on one core, the load generator on another
@@ -113,6 +156,7 @@ fi
 
 mkdir -p "$OUT/raw"
 rm -f "$OUT"/raw/*.json "$OUT"/raw/*.log "$OUT"/raw/*.txt
+rm -rf "$OUT/brokers"
 WORK=$(mktemp -d "$OUT/work.XXXXXX")
 BROKER_PID=
 PERF_PID=
@@ -185,7 +229,8 @@ start_broker() {
 }
 
 # backlog_run ROUND: scenario f — fill a backlog, restart the broker on
-# its store (timed, with the store's size), drain the backlog
+# its store (timed, with the store's size), reset its peak RSS, drain the
+# backlog
 backlog_run() {
 	start_broker "$OUT/raw/f-$1.log"
 	for phase in fill drain; do
@@ -195,9 +240,12 @@ backlog_run() {
 			t0=$(date +%s.%N)
 			start_broker "$OUT/raw/f-$1-restart.log" keep
 			t1=$(date +%s.%N)
-			awk -v a="$t0" -v b="$t1" -v k="$size" 'BEGIN {
-			    printf "restart_s=%.2f store_mib=%.0f\n", b - a, k / 1024 }' \
-			    >"$OUT/raw/f-$1-restart.txt"
+			# VmHWM from here on: the drain's peak, not the restart's
+			hwm=no
+			(echo 5 >"/proc/$BROKER_PID/clear_refs") 2>/dev/null && hwm=yes
+			awk -v a="$t0" -v b="$t1" -v k="$size" -v h="$hwm" 'BEGIN {
+			    printf "restart_s=%.2f store_mib=%.0f hwm_reset=%s\n",
+			    b - a, k / 1024, h }' >"$OUT/raw/f-$1-restart.txt"
 		fi
 		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario f --count $F_COUNT --backlog $phase --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $F_DEADLINE --json"
 		echo "f/$1 $phase: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
@@ -216,6 +264,89 @@ backlog_run() {
 	sleep 1
 }
 
+# ccc_run SCENARIO ROUND: one run of a-e or a variant on a fresh cccd
+ccc_run() {
+	RESUME=
+	case $1 in
+	ad) base=a extra="--durable" ;;
+	bd) base=b extra="--durable --count 4000" ;;
+	cd) base=c extra="--durable --count 12000" ;;
+	dd) base=d extra="--durable" ;;
+	er) base=e extra="--resume" RESUME=1 ;;
+	e10k) base=e extra="--subscribers 10000" ;;
+	*) base=$1 extra= ;;
+	esac
+	start_broker "$OUT/raw/$1-$2.log"
+	cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario $base $extra --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $DEADLINE --json"
+	echo "$1/$2: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
+	if [ -n "$PERF" ]; then
+		perf record -q -F 997 --call-graph dwarf,32768 -p "$BROKER_PID" \
+		    -o "$OUT/perf/$1-$2.data" >/dev/null 2>&1 &
+		PERF_PID=$!
+		sleep 0.5
+	fi
+	rc=0
+	# shellcheck disable=SC2086,SC3045
+	(ulimit -n "$NOFILE"; exec timeout -k 3 $HARD_STOP $cmd) \
+	    >"$OUT/raw/$1-$2.json" 2>"$WORK/stderr" || rc=$?
+	stop_broker
+	sed 's/^/   /' "$WORK/stderr"
+	printf '  %s ccc run %s: %s\n' "$1" "$2" \
+	    "$([ $rc = 0 ] && echo complete || echo "INCOMPLETE (exit $rc)")"
+	sleep 1		# let TIME_WAIT sockets and the page cache settle
+}
+
+# peer_run PEER SCENARIO ROUND: one run of a-e on a peer, by the peer
+# benchmark kit's run script (a fresh broker, pinned as cccd is, stopped by
+# the script), its results into OUT/brokers/PEER/ in the kit's layout
+peer_run() {
+	p=$1 sc=$2 round=$3 d=$WORK/peer dst=$OUT/brokers/$1
+	case $p in
+	mosquitto) script=run-mosquitto.sh mode='' port=$MOSQUITTO_PORT ;;
+	nats-core) script=run-nats.sh mode="-m core" port=$NATS_PORT ;;
+	nats-js) script=run-nats.sh mode="-m js" port=$NATS_PORT ;;
+	esac
+	rm -rf "$d"
+	mkdir -p "$dst/raw"
+	echo "$sc/$round $p: $script${mode:+ $mode} -n 1 -o DIR $sc" >>"$OUT/commands.txt"
+	rc=0
+	# shellcheck disable=SC2086
+	PORT=$port MON_PORT=$NATS_MON_PORT BROKER_CPU=$BROKER_CPU \
+	    BENCH_CPU=$BENCH_CPU timeout -k 10 $PEER_HARD_STOP \
+	    "$PEERS/$script" $mode -n 1 -o "$d" "$sc" >"$WORK/peer.log" 2>&1 || rc=$?
+	for ext in json txt; do
+		[ ! -f "$d/raw/$sc-1.$ext" ] ||
+		    cp "$d/raw/$sc-1.$ext" "$dst/raw/$sc-$round.$ext"
+	done
+	for f in meta.txt mosquitto.conf nats.conf; do
+		[ -f "$dst/$f" ] || [ ! -f "$d/$f" ] || cp "$d/$f" "$dst/"
+	done
+	[ ! -f "$d/commands.txt" ] ||
+	    sed "s|^$sc/1:|$sc/$round:|" "$d/commands.txt" >>"$dst/commands.txt"
+	[ ! -f "$d/broker.log" ] || cat "$d/broker.log" >>"$dst/broker.log"
+	if grep -q '"complete":true' "$dst/raw/$sc-$round.json" 2>/dev/null; then
+		status=complete
+	else
+		status="INCOMPLETE (exit $rc)"
+		grep -v '^RESULT' "$WORK/peer.log" | tail -n 5 | sed 's/^/   /'
+	fi
+	printf '  %s %s run %s: %s\n' "$sc" "$p" "$round" "$status"
+	rm -rf "$d"
+}
+
+# rotate N ITEM...: the items from the (N mod count)-th on, then those before
+rotate() {
+	k=$(($1 % ($# - 1)))
+	shift
+	i=0 head='' tail=''
+	for x in "$@"; do
+		if [ $i -lt "$k" ]; then tail="$tail $x"; else head="$head $x"; fi
+		i=$((i + 1))
+	done
+	# shellcheck disable=SC2086
+	echo $head $tail
+}
+
 VERSION=$("$CCC" --version | sed 's/^ccc //')
 COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 {
@@ -224,13 +355,32 @@ COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo "kernel: $(uname -r)"
 	echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1) x $(nproc)"
 	echo "pinning: $PIN_NOTE"
+	echo "scenarios: $SCENARIOS"
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$OUT/meta.txt"
 : >"$OUT/commands.txt"
-echo "ccc bench: scenarios $SCENARIOS, up to $RUNS round(s) in about $BUDGET s; pinning: $PIN_NOTE"
 
-# rounds: every scenario once per round, so that drift of the host hits all
-# alike; a further round starts only if it should end within BUDGET seconds
+# the groups: each base scenario once, in the order first named (ad: a,
+# er: e, f: f); a group's members: its ccc scenarios as named, then the
+# peers on the base scenario
+GROUPS_=
+for sc in $SCENARIOS; do
+	g=${sc%"${sc#?}"}
+	case " $GROUPS_ " in *" $g "*) ;; *) GROUPS_="$GROUPS_ $g" ;; esac
+done
+members() {
+	for sc in $SCENARIOS; do
+		[ "${sc%"${sc#?}"}" != "$1" ] || echo "ccc:$sc"
+	done
+	[ -z "$PEERS" ] || [ "$1" = f ] || for p in $PEER_IDS; do echo "$p:$1"; done
+}
+echo "bench: scenarios $SCENARIOS; peers: $([ -n "$PEERS" ] &&
+    echo "$PEER_IDS" || echo "not measured (PEERS not set)");" \
+    "up to $RUNS round(s) in about $BUDGET s; pinning: $PIN_NOTE"
+
+# rounds: every scenario once per round and broker, so that drift of the
+# host hits all alike; a further round starts only if it should end within
+# BUDGET seconds
 start=$(date +%s)
 last=0
 run=1
@@ -240,152 +390,52 @@ while [ $run -le "$RUNS" ]; do
 		echo "  time budget of $BUDGET s: stopping after $((run - 1)) of $RUNS rounds"
 		break
 	fi
-	for sc in $SCENARIOS; do
-		if [ "$sc" = f ]; then
-			backlog_run "$run"
-			continue
-		fi
-		RESUME=
-		case $sc in
-		ad) base=a extra="--durable" ;;
-		bd) base=b extra="--durable --count 4000" ;;
-		cd) base=c extra="--durable --count 12000" ;;
-		dd) base=d extra="--durable" ;;
-		er) base=e extra="--resume" RESUME=1 ;;
-		e10k) base=e extra="--subscribers 10000" ;;
-		*) base=$sc extra= ;;
-		esac
-		start_broker "$OUT/raw/$sc-$run.log"
-		cmd="$(pin "$BENCH_CPU") $CCC --server 127.0.0.1:$PORT --ca $CERTS/ca.pem bench --scenario $base $extra --pub-cert $CERTS/tr-police.pem --pub-key $CERTS/tr-police.key --sub-cert $CERTS/gr-police.pem --sub-key $CERTS/gr-police.key --broker-pid $BROKER_PID --deadline $DEADLINE --json"
-		echo "$sc/$run: $cmd" | sed "s|$SRC/||g" >>"$OUT/commands.txt"
-		if [ -n "$PERF" ]; then
-			perf record -q -F 997 --call-graph dwarf,32768 -p "$BROKER_PID" \
-			    -o "$OUT/perf/$sc-$run.data" >/dev/null 2>&1 &
-			PERF_PID=$!
-			sleep 0.5
-		fi
-		rc=0
-		# shellcheck disable=SC2086,SC3045
-		(ulimit -n "$NOFILE"; exec timeout -k 3 $HARD_STOP $cmd) \
-		    >"$OUT/raw/$sc-$run.json" 2>"$WORK/stderr" || rc=$?
-		stop_broker
-		sed 's/^/   /' "$WORK/stderr"
-		printf '  %s run %s: %s\n' "$sc" "$run" \
-		    "$([ $rc = 0 ] && echo complete || echo "INCOMPLETE (exit $rc)")"
-		sleep 1		# let TIME_WAIT sockets and the page cache settle
+	for g in $GROUPS_; do
+		# shellcheck disable=SC2046
+		for m in $(rotate $((run - 1)) $(members "$g")); do
+			case $m in
+			ccc:f) backlog_run "$run" ;;
+			ccc:*) ccc_run "${m#ccc:}" "$run" ;;
+			*) peer_run "${m%%:*}" "${m#*:}" "$run" ;;
+			esac
+		done
 	done
 	last=$(($(date +%s) - now))
 	run=$((run + 1))
 done
 
-# ---- one table: the median of each figure over the runs -----------------
-: >"$OUT/summary.md"
-# each line: the scenario (from the file name), a tab, its JSON object
+# ccc's runs of a-e and its variants in the kit's layout too, one directory
+# per variant, so that the kit's summarize.py can read them with the peers'
 for f in "$OUT"/raw/*-*.json; do
-	case ${f##*/} in f-*) continue ;; esac
+	name=${f##*/}
+	sc=${name%-*}
+	case $sc in
+	a|b|c|d|e) dir=ccc what= ;;
+	ad|bd|cd|dd) dir=ccc-durable what=" durable subscriptions" ;;
+	er) dir=ccc-resumed what=" resumed sessions" ;;
+	e10k) dir=ccc-10k what=", 10,000 sessions" ;;
+	*) continue ;;
+	esac
 	[ -s "$f" ] || continue
-	printf '%s\t' "$(basename "$f" | sed 's/-[0-9]*\.json$//')"
-	cat "$f"
-done | awk '
-function num(key,   m, v) {
-	if (!match($0, "\"" key "\":[^,}]*"))
-		return ""
-	v = substr($0, RSTART + length(key) + 3, RLENGTH - length(key) - 3)
-	return v == "null" ? "" : v
-}
-function median(list,   n, a, i, j, t) {
-	n = split(list, a, " ")
-	if (n == 0)
-		return ""
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function cell(sc, k, dec,   m) {
-	m = median(vals[sc, k])
-	return m == "" ? "-" : sprintf("%." dec "f", m)
-}
-BEGIN {
-	nk = split("pub_rate deliv_rate lost dups lat_p50_us lat_p99_us " \
-	    "lat_p999_us lat_max_us run_broker_cpu run_bench_cpu " \
-	    "broker_us_per_deliv broker_hwm_kib conn_rate per_conn_kib", keys, " ")
-}
-{
-	sc = substr($0, 1, index($0, "\t") - 1)
-	if (sc == "")
-		next
-	if (!(sc in runs))
-		order[++nsc] = sc
-	runs[sc]++
-	if ($0 ~ /"complete":true/)
-		ok[sc]++
-	n = num("n")
-	for (i = 1; i <= nk; i++) {
-		if ((n == 0) != (keys[i] ~ /^(conn_rate|per_conn_kib)$/) &&
-		    keys[i] != "broker_hwm_kib")
-			continue
-		v = num(keys[i])
-		if (v != "")
-			vals[sc, keys[i]] = vals[sc, keys[i]] " " v
-	}
-}
-END {
-	print "| scenario | ok | publish/s | deliveries/s | lost | dups | " \
-	    "lat p50 us | lat p99 us | lat p99.9 us | lat max us | " \
-	    "broker CPU % | bench CPU % | broker us/deliv | broker peak MiB | " \
-	    "handshakes/s | KiB/conn |"
-	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-	for (s = 1; s <= nsc; s++) {
-		sc = order[s]
-		hwm = median(vals[sc, "broker_hwm_kib"])
-		printf "| %s | %d/%d | %s | %s | %s | %s | %s | %s | %s | %s | " \
-		    "%s | %s | %s | %s | %s | %s |\n", sc, ok[sc], runs[sc],
-		    cell(sc, "pub_rate", 0), cell(sc, "deliv_rate", 0),
-		    cell(sc, "lost", 0), cell(sc, "dups", 0),
-		    cell(sc, "lat_p50_us", 0), cell(sc, "lat_p99_us", 0),
-		    cell(sc, "lat_p999_us", 0), cell(sc, "lat_max_us", 0),
-		    cell(sc, "run_broker_cpu", 0), cell(sc, "run_bench_cpu", 0),
-		    cell(sc, "broker_us_per_deliv", 1),
-		    hwm == "" ? "-" : sprintf("%.1f", hwm / 1024),
-		    cell(sc, "conn_rate", 0), cell(sc, "per_conn_kib", 1)
-	}
-	print ""
-	print "Median over the runs. a-d: 512-byte alerts, window 100; " \
-	    "d at 5,000 alerts/s, latency from the scheduled send time;"
-	print "e: 5,000 idle subscribers, handshakes/s = TLS + hello + " \
-	    "subscribe, KiB/conn = broker RSS growth / sessions."
-	print "ad, bd, cd: a, b, c with durable subscriptions, each delivery " \
-	    "acknowledged (bd 4,000 alerts, cd 12,000), dd: d with durable ones;"
-	print "er: e resuming TLS sessions;"
-	print "e10k: e with 10,000 subscribers."
-}' | tee "$OUT/summary.md"
-
-# ---- the backlog: one line per round ---------------------------------------
-if ls "$OUT"/raw/f-*-fill.json >/dev/null 2>&1; then
-	{
-		echo
-		echo "| f round | fill alerts/s | broker us/alert | store MiB | restart s | drain deliveries/s | broker us/delivery | lost | complete |"
-		echo "|---|---|---|---|---|---|---|---|---|"
-		for fill in "$OUT"/raw/f-*-fill.json; do
-			r=${fill%-fill.json}
-			r=${r##*/f-}
-			jget() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" "$1" 2>/dev/null; }
-			rs=$(cat "$OUT/raw/f-$r-restart.txt" 2>/dev/null || true)
-			drain="$OUT/raw/f-$r-drain.json"
-			printf '| %s | %.0f | %.1f | %s | %s | %.0f | %.1f | %s | %s |\n' "$r" \
-			    "$(jget "$fill" pub_rate)" "$(jget "$fill" broker_us_per_pub)" \
-			    "$(echo "$rs" | sed -n 's/.*store_mib=\([0-9]*\).*/\1/p')" \
-			    "$(echo "$rs" | sed -n 's/.*restart_s=\([0-9.]*\).*/\1/p')" \
-			    "$(jget "$drain" deliv_rate || echo 0)" \
-			    "$(jget "$drain" broker_us_per_deliv || echo 0)" \
-			    "$(jget "$drain" lost)" "$(jget "$drain" complete)"
-		done
-		echo
-		echo "f: $F_COUNT alerts from 6 publishers for one durable subscription whose"
-		echo "subscriber is offline; the broker restarted on that store; the backlog read"
-		echo "and acknowledged (durable.window in flight)."
-	} | tee -a "$OUT/summary.md"
+	mkdir -p "$OUT/brokers/$dir/raw"
+	cp "$f" "$OUT/brokers/$dir/raw/${sc%"${sc#?}"}-${name##*-}"
+	[ -f "$OUT/brokers/$dir/meta.txt" ] ||
+	    sed "1s/^broker: ccc $VERSION/&$what/" "$OUT/meta.txt" \
+	    >"$OUT/brokers/$dir/meta.txt"
+done
+if [ -n "$PEERS" ]; then
+	for p in $PEER_IDS; do
+		echo "peer: $(sed -n '1s/^broker: //p' "$OUT/brokers/$p/meta.txt" \
+		    2>/dev/null || true)"
+	done >>"$OUT/meta.txt"
+	# the kit's own tables, each figure as median (min-max) over the rounds
+	python3 "$PEERS/summarize.py" "$OUT"/brokers/*/ \
+	    >"$OUT/brokers/summary.md" 2>"$WORK/stderr" ||
+	    sed 's/^/   summarize.py: /' "$WORK/stderr"
+else
+	echo "peers: not measured" >>"$OUT/meta.txt"
 fi
-echo "results: $OUT (raw/*.json, meta.txt, commands.txt, summary.md)"
+
+# ---- one table: the median of each figure over the runs --------------------
+sh "$SRC/bench/summary.sh" "$OUT" | tee "$OUT/summary.md"
+echo "results: $OUT (raw/*.json, brokers/, meta.txt, commands.txt, summary.md)"

@@ -25,7 +25,9 @@
 #include "acl.h"
 #include "admin.h"
 #include "alert.h"
+#include "audit.h"
 #include "durable.h"
+#include "explain.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
@@ -157,21 +159,6 @@ admin_inboxes(const struct registry *reg, char ***out)
 		if (eps[i].roles & ROLE_SUBSCRIBER)
 			(*out)[k++] = eps[i].id;
 	return k;
-}
-
-static struct audit_rec
-admin_audit_of(struct session *s, const char *event, const char *detail)
-{
-	struct audit_rec r = { .event = event, .detail = detail };
-
-	if (s != NULL) {
-		r.endpoint = s->endpoint;
-		r.subject = s->subject;
-		r.fingerprint = s->fingerprint;
-		r.peer = s->peer;
-	} else
-		r.endpoint = "file";
-	return r;
 }
 
 static void
@@ -360,7 +347,7 @@ admin_commit(struct admin_job *j, const char *author, const char *approver,
 	c.proposal = j->proposal;
 	c.ninboxes = admin_inboxes(j->reg, &inb);
 	c.inboxes = inb;
-	c.audit = admin_audit_of(j->sess, event, detail);
+	c.audit = audit_of(j->sess, event, NULL, detail);
 	store_registry_commit(admin.st, &c, admin_committed, j);
 	free(inb);
 	free(doc);
@@ -417,7 +404,7 @@ admin_submit(struct admin_job *j)
 		c.changes = changes;
 		c.reasons = reasons;
 		c.document = doc;
-		c.audit = admin_audit_of(s, "registry_proposed", detail);
+		c.audit = audit_of(s, "registry_proposed", NULL, detail);
 		store_registry_propose(admin.st, &c, admin_proposed, j);
 		free(doc);
 		free(changes);
@@ -524,7 +511,7 @@ admin_init(struct server *srv, struct store *st, struct registry **reg,
 	c.inboxes = inb;
 	snprintf(why, sizeof(why), "revision %llu from %s",
 	    (unsigned long long)rev + 1, path);
-	c.audit = admin_audit_of(NULL, "registry_file", why);
+	c.audit = audit_of(NULL, "registry_file", NULL, why);
 	rc = store_registry_commit_now(st, &c, err, errlen);
 	free(inb);
 	free(doc);
@@ -692,7 +679,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 
 		if (registry_load_string(ch->document, name, &reg, why,
 		    sizeof(why)) < 0) {
-			sess_audit(s, "admin_refused", NULL, why, false);
+			audit_session(s, "admin_refused", NULL, why);
 			admin_error(s, rid, INVALID_CHANGE, "%s", why);
 			return;
 		}
@@ -705,7 +692,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 		for (size_t i = 0; i < ch->n_edits; i++)
 			if (admin_edit(doc, ch->edits[i], why, sizeof(why)) < 0) {
 				json_decref(doc);
-				sess_audit(s, "admin_refused", NULL, why, false);
+				audit_session(s, "admin_refused", NULL, why);
 				admin_error(s, rid, INVALID_CHANGE, "edit %zu: %s",
 				    i + 1, why);
 				return;
@@ -715,7 +702,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 		if (registry_load_string(text, "change", &reg, why,
 		    sizeof(why)) < 0) {
 			free(text);
-			sess_audit(s, "admin_refused", NULL, why, false);
+			audit_session(s, "admin_refused", NULL, why);
 			admin_error(s, rid, INVALID_CHANGE, "the change would make "
 			    "the registry invalid: %s",
 			    admin_strip_where(why, "change"));
@@ -747,7 +734,7 @@ admin_change(struct session *s, uint64_t rid, const Ccc__V1__AdminChange *ch)
 	admin_submit(j);
 	return;
 stale:
-	sess_audit(s, "admin_refused", NULL, "stale revision", false);
+	audit_session(s, "admin_refused", NULL, "stale revision");
 	admin_error(s, rid, STALE_REVISION, "the change is based on revision "
 	    "%llu, but revision %llu is current: look at the current registry "
 	    "and make the change again", (unsigned long long)base,
@@ -902,7 +889,7 @@ admin_fetched(void *arg, const struct store_result *res)
 
 		snprintf(why, sizeof(why), "proposal %llu rejected",
 		    (unsigned long long)g->id);
-		a = admin_audit_of(s, "registry_rejected", why);
+		a = audit_of(s, "registry_rejected", NULL, why);
 		store_registry_decide(admin.st, g->id, "rejected", s->endpoint,
 		    &a, NULL, NULL);
 		log_info("registry proposal %llu rejected by %s",
@@ -918,7 +905,7 @@ admin_fetched(void *arg, const struct store_result *res)
 	if (strcmp(g->author, s->endpoint) == 0) {
 		snprintf(why, sizeof(why), "proposal %llu: %s may not approve "
 		    "its own proposal", (unsigned long long)g->id, s->endpoint);
-		sess_audit(s, "admin_refused", NULL, why, false);
+		audit_session(s, "admin_refused", NULL, why);
 		admin_error(s, j->request_id, FORBIDDEN, "%s: a second, "
 		    "different operator must approve it", why);
 		goto out;
@@ -931,9 +918,9 @@ admin_fetched(void *arg, const struct store_result *res)
 		    (unsigned long long)g->id, (unsigned long long)g->base,
 		    (unsigned long long)admin.rev);
 		if (stale)
-			sess_audit(s, "admin_refused", NULL, why, false);
+			audit_session(s, "admin_refused", NULL, why);
 		else {
-			a = admin_audit_of(s, "registry_stale", why);
+			a = audit_of(s, "registry_stale", NULL, why);
 			store_registry_decide(admin.st, g->id, "stale",
 			    s->endpoint, &a, NULL, NULL);
 		}
@@ -985,162 +972,26 @@ admin_fetch(struct session *s, uint64_t rid, const char *what, bool proposal,
 	    admin_fetched, j);
 }
 
-/* ---- explain ------------------------------------------------------------ */
-
-/* One subscription that matched the topic, for explain. */
-struct admin_match {
-	const char	*endpoint;
-	char		 via[160];
-};
-
-struct admin_matches {
-	struct admin_match	*v;
-	size_t			 n;
-};
-
-static void
-admin_collect(void *value, void *arg)
-{
-	struct subscription *sub = value;
-	struct admin_matches *m = arg;
-	struct admin_match *x;
-	const char *ep;
-
-	if (sub->durable != NULL)
-		ep = durable_endpoint(sub->durable);
-	else if (sub->sess != NULL && sub->sess->state == SESS_READY)
-		ep = sub->sess->endpoint;
-	else
-		return;
-	if (ep == NULL)
-		return;
-	m->v = xreallocarray(m->v, m->n + 1, sizeof(*m->v));
-	x = &m->v[m->n];
-	x->endpoint = ep;
-	if (sub->durable != NULL)
-		snprintf(x->via, sizeof(x->via), "durable subscription %s",
-		    durable_name(sub->durable));
-	else
-		snprintf(x->via, sizeof(x->via), "subscription %s (session "
-		    "%llu)", sub->patterns[0],
-		    (unsigned long long)sub->sess->serial);
-	for (size_t i = 0; i < m->n; i++)	/* matched through two patterns */
-		if (m->v[i].endpoint == ep && strcmp(m->v[i].via, x->via) == 0)
-			return;
-	m->n++;
-}
+/* ---- explain (explain.c) ---------------------------------------------- */
 
 static void
 admin_explain(struct session *s, uint64_t rid, Ccc__V1__Alert *a)
 {
-	struct registry *reg = server_registry(admin.srv);
 	Ccc__V1__AdminReply r = CCC__V1__ADMIN_REPLY__INIT;
-	struct admin_matches m = { NULL, 0 };
-	const struct endpoint *eps, *origin;
-	Ccc__V1__ExplainEntry *ent;
-	struct policy_plan plan;
-	char topic[TOPIC_MAX_LEN + 1], why[512], refused[600] = "";
-	json_t *keep;
-	size_t n, i, k;
+	Ccc__V1__ErrorCode code;
+	struct explain ex;
+	char why[640];
 
-	if (a == NULL || a->origin[0] == '\0') {
-		admin_error(s, rid, INVALID_REQUEST, "explain needs an alert "
-		    "with its origin: the endpoint whose publish to explain");
+	if (explain_alert(admin.srv, server_registry(admin.srv), a, &ex, &code,
+	    why, sizeof(why)) < 0) {
+		sess_error(s, rid, code, false, "%s", why);
 		return;
 	}
-	if ((origin = registry_endpoint(reg, a->origin)) == NULL) {
-		admin_error(s, rid, INVALID_REQUEST, "origin %.64s is not a "
-		    "registered endpoint", a->origin);
-		return;
-	}
-	if (alert_validate(a, reg, time_now_us(), why, sizeof(why)) < 0) {
-		admin_error(s, rid, INVALID_ALERT, "invalid alert: %s", why);
-		return;
-	}
-	alert_topic(a, topic);
-	keep = json_array();	/* after the refusals above, which return */
-	if (!acl_may_publish(reg, origin, a->category, a->section, why,
-	    sizeof(why)))
-		snprintf(refused, sizeof(refused), "the publish would be "
-		    "refused: %s", why);
-	else if (policy_plan(reg, a, origin->id, topic, &plan, why,
-	    sizeof(why)) < 0)
-		snprintf(refused, sizeof(refused), "the publish would be "
-		    "refused: %s", why);
-	else
-		topic_tree_match(server_topics(admin.srv), topic, admin_collect,
-		    &m);
-	eps = registry_endpoints(reg, &n);
-	ent = xcalloc(n + 1, sizeof(*ent));
-	r.explain = xcalloc(n + 1, sizeof(*r.explain));
-	for (i = 0; i < n; i++) {
-		const struct endpoint *ep = &eps[i];
-		Ccc__V1__ExplainEntry *e = &ent[i];
-		json_t *via = json_array();
-		char reason[640] = "";
-		bool blocked_policy = false;
-
-		ccc__v1__explain_entry__init(e);
-		e->endpoint = ep->id;
-		if (refused[0] != '\0') {
-			snprintf(reason, sizeof(reason), "%.500s", refused);
-			goto done;
-		}
-		for (k = 0; k < m.n; k++) {
-			if (strcmp(m.v[k].endpoint, ep->id) != 0)
-				continue;
-			if (!policy_may_receive(&plan, ep->id)) {
-				blocked_policy = true;
-				continue;
-			}
-			json_array_append_new(via, json_string(m.v[k].via));
-		}
-		for (k = 0; k < plan.ntargets; k++) {
-			const struct policy_target *t = &plan.targets[k];
-			char line[300];
-
-			if (strcmp(t->endpoint, ep->id) != 0)
-				continue;
-			if (t->blocked) {
-				snprintf(reason, sizeof(reason), "%s%s conflicts "
-				    "with the access rules: %s", strcmp(t->via,
-				    "recipient") == 0 ? "" : "route ", t->via,
-				    t->why);
-				continue;
-			}
-			snprintf(line, sizeof(line), "inbox (%s%s)",
-			    strcmp(t->via, "recipient") == 0 ? "" : "route ",
-			    t->via);
-			json_array_append_new(via, json_string(line));
-		}
-		e->delivered = json_array_size(via) > 0;
-		if (blocked_policy && reason[0] == '\0')
-			snprintf(reason, sizeof(reason), "restricted alert (H2 "
-			    "or TLP:RED): not among its recipients or routing-"
-			    "rule targets");
-		else if (!e->delivered && reason[0] == '\0')
-			snprintf(reason, sizeof(reason), "%s", ep->suspended ?
-			    "suspended" : (ep->roles & ROLE_SUBSCRIBER) == 0 ?
-			    "not a subscriber" : "no subscription, routing rule "
-			    "or recipient names it");
-		e->via = admin_strings(via, &e->n_via);
-done:
-		json_array_append_new(keep, via == NULL ? json_array() : via);
-		e->reason = xstrdup(reason);
-		r.explain[r.n_explain++] = e;
-	}
-	r.topic = topic;
+	r.explain = ex.entries;
+	r.n_explain = ex.nentries;
+	r.topic = ex.topic;
 	admin_send(s, rid, &r);
-	for (i = 0; i < r.n_explain; i++) {
-		free(r.explain[i]->via);
-		free(r.explain[i]->reason);
-	}
-	free(r.explain);
-	free(ent);
-	free(m.v);
-	json_decref(keep);
-	if (refused[0] == '\0')
-		policy_plan_free(&plan);
+	explain_free(&ex);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -1157,7 +1008,7 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 		snprintf(why, sizeof(why), "admin request %d refused: %s lacks "
 		    "the operator role", (int)q->op_case, s->endpoint);
 		log_warn("session %llu: %s", (unsigned long long)s->serial, why);
-		sess_audit(s, "admin_refused", NULL, why, false);
+		audit_session(s, "admin_refused", NULL, why);
 		admin_error(s, rid, FORBIDDEN, "administration needs the "
 		    "operator role, which %s does not have", s->endpoint);
 		return;
@@ -1227,12 +1078,12 @@ admin_request(struct session *s, const Ccc__V1__Envelope *env)
 		if (server_reload_tls(admin.srv, err, sizeof(err)) < 0) {
 			log_error("admin: TLS context not reloaded (asked by %s), "
 			    "keeping the current one: %s", s->endpoint, err);
-			sess_audit(s, "tls_reload_failed", NULL, err, false);
+			audit_session(s, "tls_reload_failed", NULL, err);
 			admin_error(s, rid, INTERNAL, "the TLS files were not "
 			    "reloaded; the current ones stay in force: %s", err);
 			break;
 		}
-		sess_audit(s, "tls_reload", NULL, "", false);
+		audit_session(s, "tls_reload", NULL, "");
 		admin_send(s, rid, &r);
 		break;
 	}

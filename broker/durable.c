@@ -478,12 +478,6 @@ durable_inbox_add(uint64_t id, const char *endpoint)
 		(void)durable_new(id, endpoint, DURABLE_INBOX, NULL, 0);
 }
 
-const char *
-durable_endpoint(const struct durable *d)
-{
-	return d->endpoint;
-}
-
 void
 durable_detach(struct durable *d)
 {
@@ -846,4 +840,10 @@ durable_registry_changed(struct registry *reg)
 	TAILQ_FOREACH(d, &durables, entry)
 		if (d->sub.sess == NULL)
 			durable_tree(d, durable_allowed(d, reg));
+}
+
+const char *
+durable_endpoint_of(const struct durable *d)
+{
+	return d->endpoint;
 }

@@ -51,8 +51,8 @@ void		 durable_inbox_add(uint64_t id, const char *endpoint);
 const char	*durable_name(const struct durable *d);
 /* Is d its endpoint's inbox? */
 bool		 durable_is_inbox(const struct durable *d);
-/* The endpoint d belongs to. */
-const char	*durable_endpoint(const struct durable *d);
+/* The endpoint d belongs to (no lookup: for routing, per publish). */
+const char	*durable_endpoint_of(const struct durable *d);
 /* The attached session is going away: keep the subscription, detached. */
 void		 durable_detach(struct durable *d);
 /*

@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "admin.h"
 #include "alert.h"
+#include "audit.h"
 #include "durable.h"
 #include "frame.h"
 #include "history.h"
@@ -159,7 +160,7 @@ handle_hello(struct session *s, const Ccc__V1__Envelope *env,
 	    h->client_name[0] ? h->client_name : "unnamed client");
 	s->want_receipts = h->receipts;
 	sess_ready(s);
-	sess_audit(s, "session_open", NULL, h->client_name, false);
+	audit_session(s, "session_open", NULL, h->client_name);
 	sess_send(s, &out);
 	handle_names_free(&names);
 	return 0;
@@ -173,93 +174,83 @@ struct publish_wait {
 	char			 topic[TOPIC_MAX_LEN + 1];
 	uint8_t			*body;		/* the stamped alert, encoded once */
 	size_t			 len;
-	uint64_t		*dsubs;		/* durable subscriptions it was queued for */
-	size_t			 ndsubs;
+	struct route_set	*rcpt;		/* who gets it (route.h): durables as
+						   queued, live renewed at the commit */
 	struct registry		*reg;		/* the snapshot plan points into (referenced) */
 	struct policy_plan	 plan;		/* routing and disclosure */
 	uint32_t		 delivered;	/* live deliveries, once committed */
 };
 
-/* Record the routing-rule deliveries the access rules kept from a target. */
-static void
-handle_audit_blocked(struct publish_wait *w)
-{
-	char detail[512];
-
-	for (size_t i = 0; i < w->plan.ntargets; i++) {
-		const struct policy_target *t = &w->plan.targets[i];
-
-		if (!t->blocked)
-			continue;
-		snprintf(detail, sizeof(detail), "%s to %s not delivered: %s",
-		    t->via, t->endpoint, t->why);
-		log_warn("publish %s: %s", w->id, detail);
-		sess_audit(w->sess, "route_blocked", w->id, detail, false);
-	}
-}
+/*
+ * The Deliver frame last encoded for a live delivery, and its subscription
+ * ids: the sessions in a row whose ids are the same (most often each one's
+ * first subscription, id 1) get copies of one encoding.
+ */
+static struct handle_frame {
+	uint8_t		*buf;
+	size_t		 len, cap;
+	uint32_t	*ids;
+	size_t		 nids, ids_cap;
+} handle_deliver_frame;
 
 /*
- * The sessions the alert being routed was queued for, gathered by
- * handle_note_delivery() and journalled by handle_audit_deliveries() as one
- * store operation per publish (the loop is single-threaded: one array
- * serves every publish).
+ * Send w's alert to one live recipient, or hold it behind the replay under
+ * way on one of its subscriptions; fresh: the first encoding of this alert.
+ * Returns 0, or -1 as sess_send() does.
  */
-static struct store_recipient *handle_rcpt;
-static size_t handle_nrcpt, handle_rcpt_cap;
-
-/* Note the disclosure of w's alert to recipient r. */
-static void
-handle_note_delivery(struct session *r, void *arg)
+static int
+handle_deliver(const struct publish_wait *w, const struct route_session *rl,
+    bool *fresh)
 {
-	const struct publish_wait *w = arg;
-	struct store_recipient *p;
+	struct handle_frame *f = &handle_deliver_frame;
+	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
 
-	if (handle_nrcpt == handle_rcpt_cap) {
-		handle_rcpt_cap = handle_rcpt_cap ? handle_rcpt_cap * 2 : 64;
-		handle_rcpt = xreallocarray(handle_rcpt, handle_rcpt_cap,
-		    sizeof(*handle_rcpt));
+	d.topic = (char *)(uintptr_t)w->topic;
+	d.subscription_ids = (uint32_t *)(uintptr_t)rl->ids;
+	d.n_subscription_ids = rl->nids;
+	if (rl->replay != NULL)
+		return history_hold(rl->replay, &d, w->body, w->len);
+	if (*fresh || f->nids != rl->nids ||
+	    memcmp(f->ids, rl->ids, rl->nids * sizeof(*f->ids)) != 0) {
+		f->buf = xgrow(f->buf, &f->cap, frame_deliver_size(&d, w->len), 1);
+		f->len = frame_encode_deliver(&d, w->body, w->len, f->buf);
+		f->ids = xgrow(f->ids, &f->ids_cap, rl->nids, sizeof(*f->ids));
+		memcpy(f->ids, rl->ids, rl->nids * sizeof(*f->ids));
+		f->nids = rl->nids;
+		*fresh = false;
 	}
-	p = &handle_rcpt[handle_nrcpt];
-	p->endpoint = r->endpoint;
-	p->subject = r->subject;
-	p->fingerprint = r->fingerprint;
-	p->peer = r->peer;
-	/* sessions of one endpoint often follow each other */
-	if (handle_nrcpt > 0 && strcmp(p[-1].endpoint, r->endpoint) == 0)
-		p->transfer = p[-1].transfer;
-	else
-		p->transfer = acl_is_transfer(r->reg, w->sess->endpoint,
-		    r->endpoint);
-	handle_nrcpt++;
-}
-
-/* Record the disclosures noted for w's alert. */
-static void
-handle_audit_deliveries(struct publish_wait *w)
-{
-	/* exercise traffic: one record per session (sess_close), none here */
-	if (!topic_is_exercise(w->topic) ||
-	    server_config(w->sess->srv)->bench_journal)
-		store_audit_deliveries(server_store(w->sess->srv), w->id,
-		    w->topic, handle_rcpt, handle_nrcpt);
-	handle_nrcpt = 0;
+	return sess_send_frame(rl->sess, f->buf, f->len);
 }
 
 /*
  * The store committed a new alert (not yet synced): deliver it to the live
  * subscriptions now, in commit order, which is the order history replays
- * use. Durable deliveries and the confirmation wait for the sync.
+ * use; journal who got it and the routing-rule targets the access rules
+ * kept it from. Durable deliveries and the confirmation wait for the sync.
  */
 static void
 handle_publish_committed(void *arg, const struct store_result *res)
 {
 	struct publish_wait *w = arg;
+	struct server *srv = w->sess->srv;
+	struct route_set *rs = w->rcpt;
+	size_t n = 0;
+	bool fresh = true;
 
+	/* recipients: as of this commit (route.h: the seam with history.c) */
 	history_committed(res->seq);
-	w->delivered = route_alert(w->sess->srv, w->body, w->len, w->topic,
-	    &w->plan, handle_note_delivery, w);
-	handle_audit_deliveries(w);
-	handle_audit_blocked(w);
+	route_at_commit(srv, w->topic, &w->plan, rs);
+	/* send each, or hold it behind a replay */
+	for (size_t i = 0; i < rs->nlive; i++)
+		if ((rs->live[i].sent = handle_deliver(w, &rs->live[i],
+		    &fresh) == 0))
+			n++;
+	w->delivered = (uint32_t)n;
+	server_counters(srv)->deliveries_plain += n;
+	/* journal them, and the blocked targets */
+	audit_live_deliveries(w->sess, w->id, w->topic, rs);
+	for (size_t i = 0; i < rs->nblocked; i++)
+		audit_route_blocked(w->sess, w->id, rs->blocked[i]);
 }
 
 /* The store synced (or refused) a publish: confirm it, durable deliveries. */
@@ -275,8 +266,8 @@ handle_publish_done(void *arg, const struct store_result *res)
 	switch (res->status) {
 	case STORE_OK:
 		mc->publish_accepted++;
-		ok.recipients = w->delivered + (uint32_t)w->ndsubs;
-		durable_notify(w->dsubs, w->ndsubs);
+		ok.recipients = w->delivered + (uint32_t)w->rcpt->ndurables;
+		durable_notify(w->rcpt->durable_ids, w->rcpt->ndurables);
 		log_debug("publish %s from %s on %s to %u recipients", w->id,
 		    s->endpoint, w->topic, ok.recipients);
 		break;
@@ -331,7 +322,7 @@ handle_publish_done(void *arg, const struct store_result *res)
 	sess_send(s, &out);
 done:
 	free(w->body);
-	free(w->dsubs);
+	route_set_put(w->rcpt);
 	policy_plan_free(&w->plan);
 	registry_unref(w->reg);
 	free(w);
@@ -368,9 +359,9 @@ handle_publish_rate(struct session *s, struct refusal *r)
 		    "alerts/s (burst %u): refusing its publishes until it slows "
 		    "down", (unsigned long long)s->serial, s->endpoint,
 		    cfg->publish_rate, cfg->publish_burst);
-		sess_audit(s, "publish_refused", NULL, "publish rate limit "
+		audit_session(s, "publish_refused", NULL, "publish rate limit "
 		    "(limits.publish_rate) reached; the refusals that follow "
-		    "until the rate drops are not recorded one by one", false);
+		    "until the rate drops are not recorded one by one");
 	}
 	return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_RATE_LIMITED, false,
 	    "publish refused: endpoint \"%s\" is over its limit of %u alerts "
@@ -393,9 +384,9 @@ handle_exercise_refused(struct session *s, struct refusal *r)
 		s->exercise_refused = true;
 		log_info("session %llu: %s refused exercise alerts: bench.allow "
 		    "is false", (unsigned long long)s->serial, s->endpoint);
-		sess_audit(s, "publish_refused", NULL, "exercise alerts refused "
-		    "(bench.allow is false); later ones of this session are not "
-		    "recorded one by one", false);
+		audit_session(s, "publish_refused", NULL, "exercise alerts "
+		    "refused (bench.allow is false); later ones of this session "
+		    "are not recorded one by one");
 	}
 	return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 	    "exercise alerts (ccc bench) are refused: this broker does not "
@@ -411,7 +402,6 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	struct store_publish sp;
 	struct publish_wait *w;
 	struct policy_plan plan;
-	const uint64_t *dsubs;
 	char why[512], topic[TOPIC_MAX_LEN + 1];
 	int64_t now = time_now_us();
 
@@ -423,7 +413,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	if (a->exercise && handle_exercise_refused(s, r) < 0)
 		return -1;
 	if (alert_validate(a, s->reg, now, why, sizeof(why)) < 0) {
-		sess_audit(s, "publish_refused", NULL, why, false);
+		audit_session(s, "publish_refused", NULL, why);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_ALERT,
 		    false, "invalid alert: %s", why);
 	}
@@ -431,7 +421,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	    sizeof(why))) {
 		log_info("session %llu: %s refused publish: %s",
 		    (unsigned long long)s->serial, s->endpoint, why);
-		sess_audit(s, "publish_refused", a->id, why, false);
+		audit_session(s, "publish_refused", a->id, why);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 		    "%s", why);
 	}
@@ -440,7 +430,7 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	    sizeof(why)) < 0) {
 		log_info("session %llu: %s refused publish: %s",
 		    (unsigned long long)s->serial, s->endpoint, why);
-		sess_audit(s, "publish_refused", a->id, why, false);
+		audit_session(s, "publish_refused", a->id, why);
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN, false,
 		    "%s", why);
 	}
@@ -467,11 +457,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	w->len = ccc__v1__alert__get_packed_size(a);
 	w->body = xmalloc(w->len);
 	ccc__v1__alert__pack(a, w->body);
-	w->ndsubs = route_durables(s->srv, w->topic, &w->plan, &dsubs);
-	if (w->ndsubs > 0) {
-		w->dsubs = xcalloc(w->ndsubs, sizeof(uint64_t));
-		memcpy(w->dsubs, dsubs, w->ndsubs * sizeof(uint64_t));
-	}
+	w->rcpt = route_set_get();
+	route_recipients(s->srv, w->topic, &w->plan, w->rcpt);
 	s->published++;
 	s->exercise += a->exercise;
 	sp.id = w->id;
@@ -482,8 +469,8 @@ handle_publish(struct session *s, const Ccc__V1__Envelope *env,
 	sp.severity = a->severity;
 	sp.body = w->body;
 	sp.body_len = w->len;
-	sp.dsubs = w->dsubs;
-	sp.ndsubs = w->ndsubs;
+	sp.dsubs = w->rcpt->durable_ids;	/* copied by the store */
+	sp.ndsubs = w->rcpt->ndurables;
 	sp.restricted = plan.no_forward;
 	sp.refs = a->references;
 	sp.nrefs = a->n_references;
@@ -556,7 +543,7 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 		if (!acl_may_subscribe(s->reg, s->ep, p, why, sizeof(why))) {
 			log_info("session %llu: %s refused subscribe: %s",
 			    (unsigned long long)s->serial, s->endpoint, why);
-			sess_audit(s, "subscribe_refused", NULL, why, false);
+			audit_session(s, "subscribe_refused", NULL, why);
 			return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_FORBIDDEN,
 			    false, "%s", why);
 		}
@@ -574,7 +561,7 @@ handle_subscribe(struct session *s, const Ccc__V1__Envelope *env,
 	    sizeof(char *));
 	for (size_t i = 0; i < sub->n_patterns; i++)
 		patterns[i] = xstrdup(sub->patterns[i]);
-	sess_audit(s, "subscribe", NULL, inbox ? "inbox" : patterns[0], false);
+	audit_session(s, "subscribe", NULL, inbox ? "inbox" : patterns[0]);
 	if (sub->durable_name[0] != '\0') {
 		durable_subscribe(s, env->request_id, sub->durable_name, patterns,
 		    sub->n_patterns);
@@ -697,10 +684,7 @@ handle_receipts(struct session *s, const Ccc__V1__Envelope *env,
 {
 	const char *id = env->receipts->alert_id;
 	struct receipts_wait *w;
-	struct audit_rec ar = {
-		.endpoint = s->endpoint, .subject = s->subject,
-		.fingerprint = s->fingerprint, .peer = s->peer,
-	};
+	struct audit_rec ar = audit_of(s, NULL, NULL, NULL);
 
 	if (!uuid_valid(id))
 		return refuse(r, CCC__V1__ERROR_CODE__ERROR_CODE_INVALID_REQUEST,

@@ -15,7 +15,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "acl.h"
+#include "audit.h"
 #include "frame.h"
 #include "history.h"
 #include "policy.h"
@@ -73,11 +73,7 @@ static void
 history_read(struct replay *r)
 {
 	struct session *s = r->sess;
-	struct audit_rec ar = {
-		.endpoint = s->endpoint, .subject = s->subject,
-		.fingerprint = s->fingerprint, .peer = s->peer,
-		.detail = r->sub->patterns[0],
-	};
+	struct audit_rec ar = audit_of(s, NULL, NULL, r->sub->patterns[0]);
 
 	store_history(server_store(s->srv), r->since, r->after, r->upto,
 	    HISTORY_PAGE, &ar, history_page, r);
@@ -192,8 +188,7 @@ history_page(void *arg, const struct store_result *res)
 			history_end(r);
 			return;
 		}
-		sess_audit(s, "deliver", row->alert_id, row->topic,
-		    acl_is_transfer(s->reg, row->origin, s->endpoint));
+		audit_delivered(s, row->alert_id, row->origin, row->topic);
 		server_counters(s->srv)->deliveries_replayed++;
 		r->replayed++;
 	}

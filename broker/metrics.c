@@ -646,6 +646,15 @@ metrics_prometheus_gauges(struct metrics *m, struct evbuffer *b,
 	    (double)(s->now - m->counted_at) / METRICS_SEC : -1.0);
 	metrics_one(b, "ccc_store_pending_operations", "gauge",
 	    "Store operations queued and not finished.", s->store.pending);
+	metrics_one(b, "ccc_store_operations_total", "counter",
+	    "Store operations carried out, failed ones included.",
+	    s->store.operations);
+	metrics_one(b, "ccc_store_transactions_total", "counter",
+	    "Store transactions the operations ran in (group commit: many "
+	    "operations share one).", s->store.transactions);
+	metrics_one(b, "ccc_store_syncs_total", "counter",
+	    "Syncs of the store to disk, each for every transaction committed "
+	    "since the one before.", s->store.syncs);
 	metrics_one(b, "ccc_healthy", "gauge",
 	    "1 when /healthz answers ok, else 0.", s->health == NULL);
 	metrics_family(b, "ccc_publish_rate", "gauge",

@@ -1,58 +1,104 @@
 /*
- * route.c — fan-out of one accepted alert to the matching subscriptions.
+ * route.c — who gets an accepted alert (route.h): one walk of the topic
+ * tree per publish, read by the publish path and by explain alike.
  *
- * The topic tree yields one match per (pattern, subscription); a session may
- * match through several. Matches are gathered in a reusable array (the loop is
- * single-threaded, so one array serves every publish and the hot path does not
- * allocate once it has grown), sorted by session and subscription id, and
- * each session gets one Deliver listing all its matching subscription ids.
- * The alert is encoded once by the caller; each Deliver frame wraps the same
- * bytes (frame_encode_deliver), and a frame is encoded once for all the
- * sessions in a row whose subscription ids are the same (most often each
- * session's first subscription, id 1), then copied.
+ * The tree yields one match per (pattern, subscription); a session may
+ * match through several, and one subscription through two of its patterns.
+ * Matches are gathered in a scratch array, sorted by session and
+ * subscription id, and folded into the set: one entry per session with its
+ * subscription ids each once, one per durable subscription or inbox.
+ *
+ * Owns: the scratch array and the free list of sets. Both keep their grown
+ * buffers (the loop is single-threaded), so that routing does not allocate
+ * once warmed up; at most ROUTE_SETS_KEPT sets wait on the free list, so a
+ * burst of publishes in flight does not pin memory for ever.
+ *
+ * Must never: send, journal, or call back into its caller; keep a pointer
+ * to a session or subscription past the tree generation it was read at.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "durable.h"
-#include "frame.h"
-#include "history.h"
-#include "metrics.h"
 #include "policy.h"
 #include "route.h"
 #include "server.h"
 #include "session.h"
+#include "topic.h"
 #include "xmalloc.h"
 
-struct route_matches {
+#define ROUTE_SETS_KEPT	64	/* sets kept for reuse on the free list */
+
+/* The matches of the walk under way, grouped by route_cmp(). */
+static struct {
 	struct subscription	**v;
 	size_t			  n, cap;
-};
+} route_matches;
 
-static struct route_matches route_buf;
-static uint32_t *route_ids;
-static size_t route_ids_cap;
-static uint64_t *route_dids;
-static size_t route_dids_cap;
+static struct route_set *route_free;	/* sets to reuse */
+static size_t route_nfree;
 
-/* The Deliver frame last encoded by route_alert(), and its subscription ids. */
-static struct route_frame {
-	uint8_t		*buf;
-	size_t		 len, cap;
-	uint32_t	*ids;
-	size_t		 nids, ids_cap;
-} route_frame;
+struct route_set *
+route_set_get(void)
+{
+	struct route_set *rs = route_free;
+
+	if (rs == NULL)
+		return xcalloc(1, sizeof(*rs));
+	route_free = rs->next;
+	route_nfree--;
+	rs->next = NULL;
+	return rs;
+}
+
+static void
+route_set_free(struct route_set *rs)
+{
+	free(rs->live);
+	free(rs->durables);
+	free(rs->durable_ids);
+	free(rs->blocked);
+	free(rs->withheld);
+	free(rs->ids);
+	free(rs->subs);
+	free(rs);
+}
+
+void
+route_set_put(struct route_set *rs)
+{
+	if (rs == NULL)
+		return;
+	if (route_nfree >= ROUTE_SETS_KEPT) {
+		route_set_free(rs);
+		return;
+	}
+	rs->next = route_free;
+	route_free = rs;
+	route_nfree++;
+}
+
+void
+route_shutdown(void)
+{
+	struct route_set *rs;
+
+	while ((rs = route_free) != NULL) {
+		route_free = rs->next;
+		route_set_free(rs);
+	}
+	route_nfree = 0;
+	free(route_matches.v);
+	memset(&route_matches, 0, sizeof(route_matches));
+}
 
 static void
 route_collect(void *value, void *arg)
 {
-	struct route_matches *m = arg;
-
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->v = xreallocarray(m->v, m->cap, sizeof(*m->v));
-	}
-	m->v[m->n++] = value;
+	(void)arg;
+	route_matches.v = xgrow(route_matches.v, &route_matches.cap,
+	    route_matches.n + 1, sizeof(*route_matches.v));
+	route_matches.v[route_matches.n++] = value;
 }
 
 static int
@@ -69,153 +115,200 @@ route_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;	/* detached durables: id 0 */
 }
 
-/* Gather the subscriptions matching topic, grouped by session. */
-static struct route_matches *
-route_match(struct server *srv, const char *topic)
+/* Gather the subscriptions matching topic in route_matches, grouped. */
+static void
+route_walk(struct server *srv, const char *topic)
 {
-	struct route_matches *m = &route_buf;
+	route_matches.n = 0;
+	topic_tree_match(server_topics(srv), topic, route_collect, NULL);
+	if (route_matches.n > 1)
+		qsort(route_matches.v, route_matches.n, sizeof(*route_matches.v),
+		    route_cmp);
+}
 
-	m->n = 0;
-	topic_tree_match(server_topics(srv), topic, route_collect, m);
-	if (m->n > 1)
-		qsort(m->v, m->n, sizeof(*m->v), route_cmp);
-	return m;
+/* The replay rl's delivery must wait behind, if one is under way. */
+static struct replay *
+route_replay(const struct route_session *rl)
+{
+	for (size_t j = 0; j < rl->nids; j++)
+		if (rl->subs[j]->replay != NULL)
+			return rl->subs[j]->replay;
+	return NULL;
+}
+
+static void
+route_withhold(struct route_set *rs, const char *endpoint)
+{
+	rs->withheld = xgrow(rs->withheld, &rs->withheld_cap, rs->nwithheld + 1,
+	    sizeof(*rs->withheld));
+	rs->withheld[rs->nwithheld++] = endpoint;
 }
 
 /*
- * Queue d (the alert in its subscription ids for s) to s, reusing the frame
- * encoded for the previous session when its ids were the same. Returns 0,
- * or -1 as sess_send() does.
+ * The live part of rs from the walk just made: each READY session with
+ * matching plain subscriptions that the plan lets receive it. Sessions the
+ * plan keeps it from are noted as withheld when withhold is set.
  */
-static int
-route_send(struct session *s, const Ccc__V1__Deliver *d, const uint8_t *alert,
-    size_t len, bool fresh)
+static void
+route_fill_live(struct route_set *rs, const struct policy_plan *plan,
+    bool withhold)
 {
-	struct route_frame *f = &route_frame;
-	size_t n;
+	struct subscription **m = route_matches.v;
+	size_t i = 0, j, nids = 0, off = 0;
 
-	if (fresh || f->nids != d->n_subscription_ids ||
-	    memcmp(f->ids, d->subscription_ids, f->nids * sizeof(*f->ids)) != 0) {
-		n = frame_deliver_size(d, len);
-		if (n > f->cap) {
-			f->cap = n;
-			f->buf = xreallocarray(f->buf, f->cap, 1);
-		}
-		f->len = frame_encode_deliver(d, alert, len, f->buf);
-		if (d->n_subscription_ids > f->ids_cap) {
-			f->ids_cap = d->n_subscription_ids;
-			f->ids = xreallocarray(f->ids, f->ids_cap, sizeof(*f->ids));
-		}
-		memcpy(f->ids, d->subscription_ids, d->n_subscription_ids *
-		    sizeof(*f->ids));
-		f->nids = d->n_subscription_ids;
-	}
-	return sess_send_frame(s, f->buf, f->len);
-}
+	rs->nlive = 0;
+	while (i < route_matches.n) {
+		struct session *s = m[i]->sess;
+		struct route_session *rl;
+		size_t first = nids;
 
-uint32_t
-route_alert(struct server *srv, const uint8_t *alert, size_t len,
-    const char *topic, const struct policy_plan *plan,
-    void (*each)(struct session *, void *), void *arg)
-{
-	struct route_matches *m = route_match(srv, topic);
-	Ccc__V1__Deliver d = CCC__V1__DELIVER__INIT;
-	uint32_t reached = 0;
-	size_t i = 0, j;
-	bool fresh = true;	/* no frame of this alert encoded yet */
-
-	d.topic = (char *)(uintptr_t)topic;
-	while (i < m->n) {
-		struct session *s = m->v[i]->sess;
-		struct replay *held = NULL;
-		size_t nids = 0;
-		int rc;
-
-		for (j = i; j < m->n && m->v[j]->sess == s; j++) {
-			if (m->v[j]->durable != NULL)
+		for (j = i; j < route_matches.n && m[j]->sess == s; j++) {
+			if (m[j]->durable != NULL)
 				continue;	/* the store queues those */
-			if (m->v[j]->replay != NULL && held == NULL)
-				held = m->v[j]->replay;	/* wait behind its history */
-			if (nids == route_ids_cap) {
-				route_ids_cap = route_ids_cap ? route_ids_cap * 2 : 16;
-				route_ids = xreallocarray(route_ids, route_ids_cap,
-				    sizeof(*route_ids));
-			}
 			/* the same subscription may match through two patterns */
-			if (nids == 0 || route_ids[nids - 1] != m->v[j]->id)
-				route_ids[nids++] = m->v[j]->id;
-		}
-		if (nids > 0 && s != NULL && s->state == SESS_READY &&
-		    (plan == NULL || policy_may_receive(plan, s->endpoint))) {
-			d.subscription_ids = route_ids;
-			d.n_subscription_ids = nids;
-			if (held != NULL)
-				rc = history_hold(held, &d, alert, len);
-			else {
-				rc = route_send(s, &d, alert, len, fresh);
-				fresh = false;
+			if (nids > first && rs->ids[nids - 1] == m[j]->id)
+				continue;
+			if (nids + 1 > rs->ids_cap) {	/* grown in step */
+				size_t cap = rs->ids_cap;
+
+				rs->subs = xgrow(rs->subs, &cap, nids + 1,
+				    sizeof(*rs->subs));
+				rs->ids = xgrow(rs->ids, &rs->ids_cap, nids + 1,
+				    sizeof(*rs->ids));
 			}
-			if (rc == 0) {
-				reached++;
-				if (each != NULL)
-					each(s, arg);
-			}
+			rs->ids[nids] = m[j]->id;
+			rs->subs[nids++] = m[j];
 		}
 		i = j;
+		if (nids == first)
+			continue;
+		if (s == NULL || s->state != SESS_READY) {
+			nids = first;
+			continue;
+		}
+		if (plan != NULL && !policy_may_receive(plan, s->endpoint)) {
+			if (withhold)
+				route_withhold(rs, s->endpoint);
+			nids = first;
+			continue;
+		}
+		rs->live = xgrow(rs->live, &rs->live_cap, rs->nlive + 1,
+		    sizeof(*rs->live));
+		rl = &rs->live[rs->nlive++];
+		rl->sess = s;
+		rl->nids = nids - first;
+		rl->sent = false;
 	}
-	server_counters(srv)->deliveries_plain += reached;
-	return reached;
+	/* the id buffers have stopped moving: point each session into them */
+	for (i = 0; i < rs->nlive; i++) {
+		struct route_session *rl = &rs->live[i];
+
+		rl->ids = rs->ids + off;
+		rl->subs = rs->subs + off;
+		rl->replay = route_replay(rl);
+		off += rl->nids;
+	}
 }
 
-/* Append id to the first n durable ids unless it is there already. */
-static size_t
-route_add_durable(size_t n, uint64_t id)
+static void
+route_add_durable(struct route_set *rs, uint64_t id, const char *endpoint,
+    struct durable *d, const struct policy_target *t)
 {
-	for (size_t i = 0; i < n; i++)
-		if (route_dids[i] == id)
-			return n;
-	if (n == route_dids_cap) {
-		route_dids_cap = route_dids_cap ? route_dids_cap * 2 : 16;
-		route_dids = xreallocarray(route_dids, route_dids_cap,
-		    sizeof(*route_dids));
-	}
-	route_dids[n++] = id;
-	return n;
+	size_t cap = rs->durables_cap;	/* the two grow in step */
+	struct route_durable *rd;
+
+	rs->durable_ids = xgrow(rs->durable_ids, &cap, rs->ndurables + 1,
+	    sizeof(*rs->durable_ids));
+	rs->durables = xgrow(rs->durables, &rs->durables_cap, rs->ndurables + 1,
+	    sizeof(*rs->durables));
+	rd = &rs->durables[rs->ndurables];
+	rd->id = id;
+	rd->endpoint = endpoint;
+	rd->d = d;
+	rd->target = t;
+	rs->durable_ids[rs->ndurables++] = id;
 }
 
-size_t
-route_durables(struct server *srv, const char *topic,
-    const struct policy_plan *plan, const uint64_t **ids)
+/* The durable and blocked parts of rs from the walk just made. */
+static void
+route_fill_durables(struct route_set *rs, const struct policy_plan *plan)
 {
-	struct route_matches *m = route_match(srv, topic);
-	size_t n = 0;
-
-	for (size_t i = 0; i < m->n; i++) {
-		struct durable *d = m->v[i]->durable;
-		uint64_t id;
+	rs->ndurables = 0;
+	rs->nblocked = 0;
+	for (size_t i = 0; i < route_matches.n; i++) {
+		struct durable *d = route_matches.v[i]->durable;
+		const char *ep;
 
 		if (d == NULL)
 			continue;
-		id = durable_id(d);
-		if (n > 0 && route_dids[n - 1] == id)
-			continue;	/* matched through two patterns */
-		if (plan != NULL && !policy_may_receive(plan,
-		    durable_endpoint(d)))
+		/* matched through two patterns: the copies are neighbours */
+		if (i > 0 && route_matches.v[i - 1]->durable == d)
 			continue;
-		if (n == route_dids_cap) {
-			route_dids_cap = route_dids_cap ? route_dids_cap * 2 : 16;
-			route_dids = xreallocarray(route_dids, route_dids_cap,
-			    sizeof(*route_dids));
+		ep = durable_endpoint_of(d);
+		if (plan != NULL && !policy_may_receive(plan, ep)) {
+			route_withhold(rs, ep);
+			continue;
 		}
-		route_dids[n++] = id;
+		route_add_durable(rs, durable_id(d), ep, d, NULL);
 	}
 	for (size_t i = 0; plan != NULL && i < plan->ntargets; i++) {
+		const struct policy_target *t = &plan->targets[i];
 		uint64_t inbox;
+		size_t k;
 
-		if (!plan->targets[i].blocked &&
-		    (inbox = durable_inbox(plan->targets[i].endpoint)) != 0)
-			n = route_add_durable(n, inbox);
+		if (t->blocked) {
+			rs->blocked = xgrow(rs->blocked, &rs->blocked_cap,
+			    rs->nblocked + 1, sizeof(*rs->blocked));
+			rs->blocked[rs->nblocked++] = t;
+			continue;
+		}
+		if ((inbox = durable_inbox(t->endpoint)) == 0)
+			continue;	/* none yet: nothing to queue it in */
+		for (k = 0; k < rs->ndurables; k++)
+			if (rs->durable_ids[k] == inbox)
+				break;
+		if (k == rs->ndurables)
+			route_add_durable(rs, inbox, t->endpoint, NULL, t);
 	}
-	*ids = route_dids;
-	return n;
+}
+
+void
+route_recipients(struct server *srv, const char *topic,
+    const struct policy_plan *plan, struct route_set *rs)
+{
+	rs->nwithheld = 0;
+	route_walk(srv, topic);
+	route_fill_durables(rs, plan);
+	route_fill_live(rs, plan, true);
+	rs->gen = topic_tree_generation(server_topics(srv));
+}
+
+/*
+ * Why keeping the live part is exact (the seam with history.c): the set was
+ * read at generation g. Whatever would change it changes the tree: a
+ * subscription added (with since or not) or dropped, a session closed
+ * (sess_close drops its subscriptions before it leaves READY), a registry
+ * change that revokes a subscription. So, at the commit, generation g means
+ * every session, subscription and id of the set is as it was and nothing
+ * was added; only replays may have ended (history_end) since, and those are
+ * read again here. Any other generation: walk again. A subscription made
+ * with since between the publish and the commit therefore always gets the
+ * alert live, and its replay (which reads seq <= the last committed when it
+ * started, this alert's being later) never does: exactly once.
+ */
+bool
+route_at_commit(struct server *srv, const char *topic,
+    const struct policy_plan *plan, struct route_set *rs)
+{
+	uint64_t gen = topic_tree_generation(server_topics(srv));
+
+	if (gen == rs->gen) {
+		for (size_t i = 0; i < rs->nlive; i++)
+			rs->live[i].replay = route_replay(&rs->live[i]);
+		return false;
+	}
+	route_walk(srv, topic);
+	route_fill_live(rs, plan, false);
+	rs->gen = gen;
+	return true;
 }

@@ -1,35 +1,120 @@
 /*
- * route.h — who gets an accepted alert. Plain subscriptions: each attached
- * session receives the alert once, with the ids of all its subscriptions that
- * matched, encoded once for everybody. Durable subscriptions: the ids of the
- * matching ones, attached or not, for the store to queue.
+ * route.h — who gets an accepted alert, answered once per publish.
+ *
+ * The answer (struct route_set) has three parts:
+ *   - live: each session in READY with plain subscriptions matching the
+ *     topic, once, with the ids of all its matching subscriptions (and the
+ *     history replay the delivery must wait behind, if one is under way);
+ *   - durables: the durable subscriptions matching the topic, attached or
+ *     not, and the inboxes of the plan's unblocked targets, each once, for
+ *     the store to queue;
+ *   - blocked: the plan's targets the access rules kept the alert from, for
+ *     the journal; withheld: the endpoints a subscription matched that the
+ *     disclosure policy keeps a restricted alert from, for explain.
+ * Each is filtered by the plan (policy_may_receive); a NULL plan lets all
+ * through. The publish path (handle.c) and explain (admin.c) read the same
+ * answer, so that they cannot disagree.
+ *
+ * Live sessions must be matched as of the commit, not of the publish: a
+ * subscription made with Subscribe.since between the two is replayed only
+ * the alerts committed before it (history.h), so this alert must reach it
+ * live. route_recipients() walks the topic tree once, at the publish, and
+ * notes the tree's generation; route_at_commit() keeps that answer when the
+ * tree has not changed since (the normal case), and walks it again for the
+ * live part only when it has. The generation of the tree alone decides:
+ * whatever changes who is reached live changes the tree (a session leaves
+ * READY only through sess_close(), which drops its subscriptions first; a
+ * registry change drops the subscriptions it no longer allows; the plan is
+ * fixed at the publish).
+ *
+ * Must never: send, journal or call back (the caller does, from the set);
+ * allocate per delivery once its buffers have grown.
  */
 #ifndef CCC_ROUTE_H
 #define CCC_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct server;
-
+struct durable;
 struct policy_plan;
+struct policy_target;
+struct replay;
+struct server;
 struct session;
+struct subscription;
+
+/* One session that gets the alert live, through its plain subscriptions. */
+struct route_session {
+	struct session		*sess;
+	const uint32_t		*ids;		/* its matching subscription ids, ascending, each once */
+	struct subscription *const *subs;	/* the subscriptions of those ids, same order */
+	size_t			 nids;
+	struct replay		*replay;	/* hold the delivery behind this replay; NULL: send */
+	bool			 sent;		/* the caller's: it sent or held the alert for it */
+};
+
+/* One durable subscription or inbox the store queues the alert for. */
+struct route_durable {
+	uint64_t			 id;		/* the store's id */
+	const char			*endpoint;	/* whose it is */
+	struct durable			*d;		/* matched through its patterns; NULL: an inbox */
+	const struct policy_target	*target;	/* an inbox: the rule or recipient that filled it */
+};
 
 /*
- * Deliver the encoded, stamped alert on topic to every session with a
- * matching plain subscription that the plan lets receive it (plan NULL:
- * all), calling each(session, arg) for every session
- * it was queued for (each may be NULL). Returns the number of sessions reached.
+ * The answer for one alert. The caller reads the public fields; the rest is
+ * route.c's. Pointers to sessions, subscriptions and durables are valid
+ * until the loop next runs a callback that may change the tree: the live
+ * part is for route_at_commit() to renew, the durable part is read at the
+ * publish (durable_ids stays valid: it is the set's own).
  */
-uint32_t	route_alert(struct server *srv, const uint8_t *alert, size_t len,
-		    const char *topic, const struct policy_plan *plan,
-		    void (*each)(struct session *, void *), void *arg);
+struct route_set {
+	struct route_session		*live;
+	size_t				 nlive;
+	struct route_durable		*durables;
+	uint64_t			*durable_ids;	/* the ids of durables, same order (for the store) */
+	size_t				 ndurables;
+	const struct policy_target	**blocked;	/* the plan's blocked targets */
+	size_t				 nblocked;
+	const char			**withheld;	/* endpoints the plan keeps it from; may repeat */
+	size_t				 nwithheld;
+
+	/* route.c's: the buffers behind the above, and what the walk saw */
+	size_t				 live_cap, durables_cap, blocked_cap;
+	size_t				 withheld_cap;
+	uint32_t			*ids;		/* live[].ids point into it */
+	struct subscription		**subs;		/* live[].subs point into it */
+	size_t				 ids_cap;
+	uint64_t			 gen;		/* topic tree generation of the live part */
+	struct route_set		*next;		/* on the free list */
+};
+
 /*
- * The store ids of the durable subscriptions matching topic that the plan
- * lets receive it, and the inboxes of the plan's unblocked targets, each
- * once, in *ids (a buffer owned by route.c, valid until the next call).
+ * A set to fill, taken from route.c's free list (its buffers already grown)
+ * or new; give it back with route_set_put() once the alert is done with.
  */
-size_t		route_durables(struct server *srv, const char *topic,
-		    const struct policy_plan *plan, const uint64_t **ids);
+struct route_set	*route_set_get(void);
+void			 route_set_put(struct route_set *rs);
+/* Free the sets on the free list (at shutdown). */
+void			 route_shutdown(void);
+
+/*
+ * Fill rs with who gets an alert on topic under plan (NULL: no policy), from
+ * one walk of srv's topic tree: every part, as things are now.
+ */
+void	route_recipients(struct server *srv, const char *topic,
+	    const struct policy_plan *plan, struct route_set *rs);
+/*
+ * The alert of rs (filled by route_recipients with the same topic and plan)
+ * was committed: bring its live part up to now. Keeps the live sessions
+ * found at the publish when the tree has not changed since, reading only
+ * which replays are still under way; walks the tree again otherwise. The
+ * durable and blocked parts are those of the publish (the store queued them).
+ * Returns true when it walked the tree.
+ */
+bool	route_at_commit(struct server *srv, const char *topic,
+	    const struct policy_plan *plan, struct route_set *rs);
 
 #endif

@@ -39,7 +39,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "peers.h"
 #include "quota.h"
+#include "route.h"
 #include "server.h"
 #include "session.h"
 #include "store.h"
@@ -57,6 +59,7 @@ struct server {
 	struct listener		*listener;
 	TAILQ_HEAD(, session)	 sessions;
 	size_t			 nsessions;
+	struct peers		*peers;		/* the READY sessions of each endpoint */
 	bool			 stopping;
 	struct event		*sig_term, *sig_int, *sig_hup;
 	struct event		*stop_timer;	/* shutdown deadline */
@@ -286,6 +289,7 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->cfg = cfg;
 	srv->reg = reg;
 	TAILQ_INIT(&srv->sessions);
+	srv->peers = peers_new();
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "cannot create the event loop");
@@ -359,6 +363,8 @@ server_free(struct server *srv)
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		sess_free(s);
 	durable_shutdown();
+	route_shutdown();
+	peers_free(srv->peers);
 	quota_shutdown();
 	listener_free(srv->listener);
 	metrics_free(srv->metrics);
@@ -463,4 +469,28 @@ server_each_session(struct server *srv, void (*fn)(struct session *, void *),
 
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		fn(s, arg);
+}
+
+void
+server_session_ready(struct server *srv, struct session *s)
+{
+	peers_add(srv->peers, s);
+}
+
+void
+server_session_closed(struct server *srv, struct session *s)
+{
+	peers_remove(srv->peers, s);
+}
+
+void
+server_each_session_of(struct server *srv, const char *endpoint,
+    void (*fn)(struct session *, void *), void *arg)
+{
+	struct session *s, *next;
+
+	for (s = peers_first(srv->peers, endpoint); s != NULL; s = next) {
+		next = peers_next(s);	/* fn may close s, taking it off */
+		fn(s, arg);
+	}
 }

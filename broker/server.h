@@ -67,5 +67,21 @@ size_t			 server_nsessions(const struct server *srv);
 /* Call fn(session, arg) for every session (fn must not free any). */
 void			 server_each_session(struct server *srv,
 			    void (*fn)(struct session *, void *), void *arg);
+/*
+ * The sessions of each endpoint (peers.h), called by session.c only: s
+ * became READY; s is closing or freed (nothing when it was not listed).
+ */
+void			 server_session_ready(struct server *srv,
+			    struct session *s);
+void			 server_session_closed(struct server *srv,
+			    struct session *s);
+/*
+ * Call fn(session, arg) for every READY session of endpoint, oldest first,
+ * without looking at any other session. fn may close the session it is
+ * given (a slow consumer), but no other.
+ */
+void			 server_each_session_of(struct server *srv,
+			    const char *endpoint,
+			    void (*fn)(struct session *, void *), void *arg);
 
 #endif

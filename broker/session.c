@@ -31,6 +31,7 @@
 #include <openssl/err.h>
 
 #include "acl.h"
+#include "audit.h"
 #include "durable.h"
 #include "frame.h"
 #include "handle.h"
@@ -272,19 +273,6 @@ sess_send_frame(struct session *s, const uint8_t *frame, size_t len)
 }
 
 void
-sess_audit(struct session *s, const char *event, const char *alert,
-    const char *detail, bool transfer)
-{
-	struct audit_rec r = {
-		.event = event, .endpoint = s->endpoint, .subject = s->subject,
-		.fingerprint = s->fingerprint, .peer = s->peer, .alert = alert,
-		.detail = detail, .transfer = transfer,
-	};
-
-	store_audit(server_store(s->srv), &r);
-}
-
-void
 sess_send_buffer(struct session *s, struct evbuffer *buf)
 {
 	if (s->state != SESS_CLOSING) {
@@ -354,18 +342,14 @@ sess_reap(struct session *s)
 static void
 sess_exercise_end(struct session *s)
 {
-	struct audit_rec r = {
-		.event = "exercise", .endpoint = s->endpoint,
-		.subject = s->subject, .fingerprint = s->fingerprint,
-		.peer = s->peer,
-	};
+	struct audit_rec r;
 	char detail[128];
 
 	if (s->exercise == 0 && !s->exercise_rx)
 		return;
 	snprintf(detail, sizeof(detail), "published=%llu under exercise/",
 	    (unsigned long long)s->exercise);
-	r.detail = detail;
+	r = audit_of(s, "exercise", NULL, detail);
 	store_exercise_purge(server_store(s->srv), s->exercise > 0 ? &r : NULL,
 	    NULL, NULL);
 }
@@ -382,10 +366,11 @@ sess_close(struct session *s, const char *reason)
 	    (unsigned long long)s->published, (unsigned long long)s->delivered);
 	sess_exercise_end(s);
 	if (s->state == SESS_READY)
-		sess_audit(s, "session_close", NULL, reason, false);
+		audit_session(s, "session_close", NULL, reason);
 	if (s->close_reason == METRICS_CLOSE_OTHER && server_stopping(s->srv))
 		s->close_reason = METRICS_CLOSE_SHUTDOWN;
 	server_counters(s->srv)->sessions_closed[s->close_reason]++;
+	server_session_closed(s->srv, s);
 	while (s->nsubs > 0)
 		sess_sub_end(s, s->subs[s->nsubs - 1]);
 	sess_set_state(s, SESS_CLOSING);
@@ -430,6 +415,7 @@ sess_free(struct session *s)
 	listener_slot_release(s->preauth);
 	quota_session_end(s->quota);
 	free(s->subs);
+	server_session_closed(s->srv, s);
 	server_detach(s->srv, s);
 	free(s);
 }
@@ -445,7 +431,7 @@ sess_refuse(struct session *s, Ccc__V1__ErrorCode code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	server_counters(s->srv)->handshakes_refused++;
-	sess_audit(s, "handshake_refused", NULL, msg, false);
+	audit_session(s, "handshake_refused", NULL, msg);
 	sess_error(s, 0, code, true, "%s", msg);
 }
 
@@ -565,7 +551,7 @@ sess_event_cb(struct bufferevent *bev, short what, void *arg)
 			    (unsigned long long)s->serial, s->peer, detail,
 			    s->subject[0] ? " (" : "", s->subject,
 			    s->subject[0] ? ")" : "");
-			sess_audit(s, "handshake_refused", NULL, detail, false);
+			audit_session(s, "handshake_refused", NULL, detail);
 			server_counters(s->srv)->handshakes_refused++;
 			s->close_reason = METRICS_CLOSE_HANDSHAKE;
 		}
@@ -737,6 +723,7 @@ void
 sess_ready(struct session *s)
 {
 	sess_set_state(s, SESS_READY);
+	server_session_ready(s->srv, s);
 	sess_arm_timer(s, server_config(s->srv)->ping_interval);
 }
 
@@ -825,7 +812,7 @@ sess_tls_changed(struct session *s, SSL_CTX *ctx)
 	log_warn("session %llu: the certificate of %s from %s is no longer "
 	    "accepted: %s", (unsigned long long)s->serial, s->endpoint, s->peer,
 	    why);
-	sess_audit(s, "certificate_revoked", NULL, why, false);
+	audit_session(s, "certificate_revoked", NULL, why);
 	sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE_REVOKED,
 	    true, "the certificate of \"%s\" is no longer accepted: %s",
 	    s->endpoint, why);
@@ -856,7 +843,7 @@ sess_registry_changed(struct session *s, struct registry *reg)
 		log_warn("session %llu: the certificate of %s from %s is no "
 		    "longer accepted after a registry change: %s",
 		    (unsigned long long)s->serial, s->endpoint, s->peer, why);
-		sess_audit(s, "certificate_revoked", NULL, why, false);
+		audit_session(s, "certificate_revoked", NULL, why);
 		sess_error(s, 0, CCC__V1__ERROR_CODE__ERROR_CODE_CERTIFICATE_REVOKED,
 		    true, "the certificate of \"%s\" is no longer accepted: %s",
 		    s->endpoint, why);

@@ -61,6 +61,8 @@ struct subscription {
 
 struct session {
 	TAILQ_ENTRY(session)	 entry;		/* server's list of sessions */
+	TAILQ_ENTRY(session)	 peer_entry;	/* its endpoint's sessions (peers.c) */
+	bool			 peer_listed;	/* on that list: READY, not closing */
 	struct server		*srv;
 	uint64_t		 serial;	/* for logs: "session 42" */
 	char			 peer[64];	/* "HOST:PORT" of the peer */
@@ -138,13 +140,6 @@ int	sess_send_deliver(struct session *s, const Ccc__V1__Deliver *d,
  * session and copied for others; same bound and result as sess_send().
  */
 int	sess_send_frame(struct session *s, const uint8_t *frame, size_t len);
-/*
- * Append an audit record of s: its endpoint, certificate and address, with
- * event, alert id, detail and the transfer flag. endpoint overrides the
- * session's (deliveries are recorded under the recipient) when not NULL.
- */
-void	sess_audit(struct session *s, const char *event, const char *alert,
-	    const char *detail, bool transfer);
 /* Move the frames in buf to s's output (no bound: history_hold bounded them). */
 void	sess_send_buffer(struct session *s, struct evbuffer *buf);
 /*

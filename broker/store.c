@@ -63,14 +63,15 @@ struct store {
 	pthread_t		 syncer;
 	pthread_cond_t		 sync_wake;
 	bool			 sync_stopping;
-	uint64_t		 syncs;		/* syncer: syncs of batches that wrote */
+	uint64_t		 syncs;		/* atomic, syncer: syncs of batches that wrote */
 	bool			 lost;		/* atomic: the files are not ours any more */
 	char			 lost_why[640];	/* set once, before lost */
 	bool			 lost_logged;	/* loop */
 	bool			 closed;	/* the thread is gone: new operations are dropped */
 	int			 efd;
 	struct event		*ev;
-	uint64_t		 batches, ops;		/* for the log at close */
+	uint64_t		 batches, ops;		/* atomic, writer: transactions, and
+						   operations in them (store_health) */
 	size_t			 pending;	/* loop: queued, not called back yet */
 	int64_t			 progress_us;	/* loop: last batch back, or queue start */
 	bool			 write_failed;	/* loop: the last writing operation failed */
@@ -98,6 +99,13 @@ static bool
 store_lost(const struct store *st)
 {
 	return __atomic_load_n(&st->lost, __ATOMIC_ACQUIRE);
+}
+
+/* A counter one of the store's threads adds to, read from another. */
+static uint64_t
+store_count(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
 /*
@@ -295,8 +303,9 @@ store_close(struct store *st)
 	st->closed = true;
 	store_done_cb(st->efd, EV_READ, st);
 	log_info("store: closed after %llu operations in %llu transactions "
-	    "and %llu syncs", (unsigned long long)st->ops,
-	    (unsigned long long)st->batches, (unsigned long long)st->syncs);
+	    "and %llu syncs", (unsigned long long)store_count(&st->ops),
+	    (unsigned long long)store_count(&st->batches),
+	    (unsigned long long)store_count(&st->syncs));
 	event_free(st->ev);
 	close(st->efd);
 	st->be->close(st->b, store_lost(st));
@@ -495,6 +504,9 @@ store_health(const struct store *st, struct store_health *h)
 	    st->write_error : NULL;
 	h->pending = st->pending;
 	h->waiting_us = st->pending > 0 ? time_mono_us() - st->progress_us : 0;
+	h->operations = store_count(&st->ops);
+	h->transactions = store_count(&st->batches);
+	h->syncs = store_count(&st->syncs);
 }
 
 void
@@ -838,9 +850,9 @@ store_batch(struct store *st, struct store_op *batch)
 		}
 		if (op->res.status == STORE_FAILED)
 			op->res.error = op->error;
-		st->ops++;
+		__atomic_fetch_add(&st->ops, 1, __ATOMIC_RELAXED);
 	}
-	st->batches++;
+	__atomic_fetch_add(&st->batches, 1, __ATOMIC_RELAXED);
 }
 
 /* Wake the loop: committed or done operations are waiting for it. */
@@ -967,7 +979,7 @@ store_syncer(void *arg)
 		rc = st->be->sync(st->b, wrote, &what);
 		e = errno;
 		if (wrote)
-			st->syncs++;
+			__atomic_fetch_add(&st->syncs, 1, __ATOMIC_RELAXED);
 		for (op = list; rc < 0 && op != NULL; op = op->next)
 			if (op->wrote && op->res.status != STORE_FAILED) {
 				op->res.status = STORE_FAILED;

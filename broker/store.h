@@ -434,6 +434,16 @@ struct store_health {
 	size_t		 pending;	/* operations queued, not called back yet */
 	int64_t		 waiting_us;	/* pending > 0: time since the writer last handed
 					   back a batch, or since the queue was empty */
+	/*
+	 * Since open, counted as the store's threads finish them (so a
+	 * moment ahead of the callbacks): operations carried out (failed
+	 * ones included), the transactions they were committed or rolled
+	 * back in, and the syncs of transactions that wrote. Operations per
+	 * transaction is the group commit at work.
+	 */
+	uint64_t	 operations;
+	uint64_t	 transactions;
+	uint64_t	 syncs;
 };
 /* Fill h; loop thread, never blocks. */
 void	store_health(const struct store *st, struct store_health *h);

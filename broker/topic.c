@@ -33,6 +33,7 @@ struct topic_node {
 struct topic_tree {
 	struct topic_node	 root;
 	size_t			 count;
+	uint64_t		 gen;		/* bumped by every add and remove */
 };
 
 /* Split s into at most TOPIC_MAX_LEVELS levels (pointers into buf). */
@@ -277,6 +278,7 @@ topic_tree_add(struct topic_tree *tree, const char *pattern, void *value)
 	    sizeof(*node->values));
 	node->values[node->nvalues++] = value;
 	tree->count++;
+	tree->gen++;
 }
 
 static bool
@@ -330,6 +332,7 @@ topic_tree_remove(struct topic_tree *tree, const char *pattern, void *value)
 		return false;
 	node->values[i] = node->values[--node->nvalues];
 	tree->count--;
+	tree->gen++;
 	for (int k = n; k > 0 && topic_node_empty(path[k]); k--)
 		topic_node_prune(path[k - 1], path[k]);
 	return true;
@@ -379,4 +382,10 @@ size_t
 topic_tree_count(const struct topic_tree *tree)
 {
 	return tree->count;
+}
+
+uint64_t
+topic_tree_generation(const struct topic_tree *tree)
+{
+	return tree->gen;
 }

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TOPIC_MAX_LEN		256
 #define TOPIC_MAX_LEVELS	8
@@ -56,5 +57,11 @@ void			 topic_tree_match(const struct topic_tree *tree,
 			    void *arg);
 /* Number of (pattern, value) pairs in the tree. */
 size_t			 topic_tree_count(const struct topic_tree *tree);
+/*
+ * A number that changes with every add and every remove that found its
+ * pair, and with nothing else: two equal readings mean that a match made
+ * between them would give the same values.
+ */
+uint64_t		 topic_tree_generation(const struct topic_tree *tree);
 
 #endif

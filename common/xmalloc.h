@@ -13,6 +13,12 @@
 void	*xmalloc(size_t size);
 void	*xcalloc(size_t nmemb, size_t size);
 void	*xreallocarray(void *ptr, size_t nmemb, size_t size);
+/*
+ * Make room for at least need elements of size bytes in ptr, an array of *cap
+ * elements: its capacity doubles (from 16) until need fits, and *cap is
+ * updated. Returns the array, moved or not; ptr may be NULL with *cap 0.
+ */
+void	*xgrow(void *ptr, size_t *cap, size_t need, size_t size);
 char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 /* Formatted allocation; the result is owned by the caller. */

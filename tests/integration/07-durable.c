@@ -7,6 +7,7 @@
  * detection. The subscriber speaks the raw protocol so that
  * acknowledgements are under the test's control.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -880,13 +881,43 @@ START_TEST(purge_on_a_wrong_clock_does_not_verify)
 }
 END_TEST
 
+/* A session of endpoint that asks for pushed receipts (Hello.receipts). */
+static ccc_client *
+connect_receipts(const struct h_broker *b, const char *endpoint)
+{
+	char cert[128], key[128];
+	struct ccc_options o;
+	struct ccc_error err;
+	ccc_client *c = NULL;
+
+	snprintf(cert, sizeof(cert), "%s.pem", endpoint);
+	snprintf(key, sizeof(key), "%s.key", endpoint);
+	memset(&o, 0, sizeof(o));
+	o.server = b->server;
+	o.cert = h_pki(cert);
+	o.key = h_pki(key);
+	o.ca = h_pki("ca.pem");
+	o.timeout_ms = H_WAIT_MS;
+	o.receipts = true;
+	ck_assert_msg(ccc_connect(&o, &c, &err) == 0, "connect: %s",
+	    err.message);
+	return c;
+}
+
+/*
+ * Receipts: pushed to exactly the originator's sessions that asked (two
+ * here), not to its session that did not, nor to another endpoint's
+ * session that asked; and given on request to the originator only.
+ */
 START_TEST(receipts_for_the_originator)
 {
 	struct h_broker *b = h_broker_start(NULL);
 	struct h_raw *r = h_raw_session(b, "bg-border-police");
 	ccc_client *plain = h_connect(b, "tr-police");
-	ccc_client *pub = h_connect(b, "gr-police"), *watch = NULL;
-	struct ccc_options o;
+	ccc_client *pub = h_connect(b, "gr-police");
+	ccc_client *watch = connect_receipts(b, "gr-police");
+	ccc_client *watch2 = connect_receipts(b, "gr-police");
+	ccc_client *other = connect_receipts(b, "tr-police");
 	Ccc__V1__Alert *a = h_alert("drugs", "bg-gr/kulata", "high", "h1",
 	    "Cocaine in a banana shipment");
 	Ccc__V1__Envelope *ok, *e, *reply;
@@ -894,16 +925,6 @@ START_TEST(receipts_for_the_originator)
 	const Ccc__V1__ReceiptsOk *ro;
 	bool seen_tr = false, seen_bg = false;
 
-	/* a second session of the originator asks for pushed receipts */
-	memset(&o, 0, sizeof(o));
-	o.server = b->server;
-	o.cert = h_pki("gr-police.pem");
-	o.key = h_pki("gr-police.key");
-	o.ca = h_pki("ca.pem");
-	o.timeout_ms = H_WAIT_MS;
-	o.receipts = true;
-	ck_assert_msg(ccc_connect(&o, &watch, &err) == 0, "connect: %s",
-	    err.message);
 	frame_free(dsub(r, "desk", "alerts/drugs/#"));
 	h_subscribe(plain, "alerts/drugs/#");
 	ok = h_publish_ok(pub, a);
@@ -911,17 +932,26 @@ START_TEST(receipts_for_the_originator)
 	e = next_deliver(r);
 	ack(r, e->deliver->delivery_tag);
 	frame_free(e);
-	/* the acknowledgement is pushed to the watching session */
-	e = h_recv(watch, H_WAIT_MS);
-	ck_assert_int_eq(e->body_case, CCC__V1__ENVELOPE__BODY_RECEIPTS_OK);
-	ck_assert_uint_eq(e->request_id, 0);
-	ck_assert_str_eq(e->receipts_ok->alert_id, ok->publish_ok->id);
-	ck_assert_uint_eq(e->receipts_ok->n_receipts, 1);
-	ck_assert_str_eq(e->receipts_ok->receipts[0]->endpoint, "bg-border-police");
-	ck_assert_int_gt(e->receipts_ok->receipts[0]->acknowledged_at, 0);
-	ccc_envelope_free(e);
+	/* the acknowledgement is pushed to the watching sessions */
+	for (int w = 0; w < 2; w++) {
+		e = h_recv(w == 0 ? watch : watch2, H_WAIT_MS);
+		ck_assert_int_eq(e->body_case,
+		    CCC__V1__ENVELOPE__BODY_RECEIPTS_OK);
+		ck_assert_uint_eq(e->request_id, 0);
+		ck_assert_str_eq(e->receipts_ok->alert_id, ok->publish_ok->id);
+		ck_assert_uint_eq(e->receipts_ok->n_receipts, 1);
+		ck_assert_str_eq(e->receipts_ok->receipts[0]->endpoint,
+		    "bg-border-police");
+		ck_assert_int_gt(e->receipts_ok->receipts[0]->acknowledged_at,
+		    0);
+		ccc_envelope_free(e);
+	}
 	h_recv_none(pub, H_QUIET_MS);	/* it did not ask */
+	h_recv_none(other, H_QUIET_MS);	/* not its alert */
+	h_recv_none(watch, H_QUIET_MS);	/* once each */
 	ccc_close(watch);
+	ccc_close(watch2);
+	ccc_close(other);
 	/* the acknowledgement reaches the store a moment later */
 	for (int tries = 0;; tries++) {
 		ck_assert_msg(ccc_receipts(pub, ok->publish_ok->id, &reply,
@@ -1123,6 +1153,79 @@ START_TEST(history_then_live_without_seam)
 	h_alert_free(o);
 	ccc_close(pub);
 	ccc_close(sub);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * The seam at its narrowest: a subscription with since made after an
+ * alert's publish was routed but before its commit (the store's writer is
+ * held before it writes, failsync.so) gets that alert exactly once, live,
+ * after the replay of what was committed before it. Routing walks the topic
+ * tree at the publish; at the commit the tree has changed, so the live
+ * recipients are found again (route.h).
+ */
+START_TEST(history_seam_between_publish_and_commit)
+{
+	char trigger[64];
+	const char *const pat[] = { "alerts/migrant_smuggling/#" };
+	Ccc__V1__Alert *a;
+	char before[CCC_ID_LEN], during[CCC_ID_LEN] = "";
+	struct h_broker *b;
+	ccc_client *pub;
+	struct ccc_error err;
+	int64_t since;
+	int fd, got_before = 0, got_during = 0, order = 0;
+	bool confirmed = false;
+	uint32_t sid;
+
+	if ((b = h_broker_start_fault(NULL, "CCC_TEST_WRITE_STALL",
+	    trigger)) == NULL)
+		return;
+	a = h_alert("migrant_smuggling", "tr-bg/kapikule", "high", "h1", "seam");
+	pub = h_connect(b, "tr-police");
+	since = h_now_us();
+	ck_assert(ccc_publish(pub, a, before, &err) == 0);
+
+	/* the writer stops before it writes; the publish is routed meanwhile */
+	ck_assert((fd = open(trigger, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	ck_assert(ccc_send_publish(pub, a, NULL, &err) == 0);
+	ck_assert(ccc_flush(pub, &err) == 0);
+	/* same session: the broker handles the subscribe after the publish */
+	ck_assert_msg(ccc_subscribe_since(pub, since, pat, 1, &sid, &err) == 0,
+	    "subscribe: %s", err.message);
+	ck_assert(unlink(trigger) == 0);	/* the commit goes ahead */
+
+	while (!confirmed || got_before + got_during < 2) {
+		Ccc__V1__Envelope *e = h_recv(pub, H_WAIT_MS);
+
+		if (e->body_case == CCC__V1__ENVELOPE__BODY_PUBLISH_OK) {
+			snprintf(during, sizeof(during), "%s", e->publish_ok->id);
+			confirmed = true;
+		} else {
+			ck_assert_int_eq(e->body_case,
+			    CCC__V1__ENVELOPE__BODY_DELIVER);
+			if (strcmp(e->deliver->alert->id, before) == 0) {
+				ck_assert(e->deliver->replayed);
+				ck_assert_int_eq(order++, 0);
+				got_before++;
+			} else {
+				ck_assert(!e->deliver->replayed);
+				ck_assert_int_eq(order++, 1);
+				got_during++;
+				if (confirmed)
+					ck_assert_str_eq(e->deliver->alert->id,
+					    during);
+			}
+		}
+		ccc_envelope_free(e);
+	}
+	h_recv_none(pub, H_QUIET_MS);
+	ck_assert_int_eq(got_before, 1);
+	ck_assert_int_eq(got_during, 1);
+	h_alert_free(a);
+	ccc_close(pub);
 	h_broker_stop(b);
 }
 END_TEST
@@ -1585,6 +1688,7 @@ durable_suite(void)
 	tcase_add_test(tc, expired_alerts_not_delivered);
 	tcase_add_test(tc, critical_first_in_backlog);
 	tcase_add_test(tc, history_then_live_without_seam);
+	tcase_add_test(tc, history_seam_between_publish_and_commit);
 	tcase_add_test(tc, durable_requests_refused);
 	suite_add_tcase(s, tc);
 	return s;

@@ -144,30 +144,16 @@ END_TEST
  */
 START_TEST(sync_failure_refuses_the_publish)
 {
-	char lib[512], trigger[] = "/tmp/ccc-syncfail.XXXXXX";
+	char trigger[64];
 	struct h_broker *b;
 	ccc_client *pub, *sub;
 	Ccc__V1__Envelope *e, *got;
 	struct h_reply r;
 	int fd;
 
-	if (h_wrapped()) {
-		fprintf(stderr, "sync_failure_refuses_the_publish: cccd runs "
-		    "under a wrapper; not run\n");
+	if ((b = h_broker_start_fault(NULL, "CCC_TEST_SYNC_FAILS",
+	    trigger)) == NULL)
 		return;
-	}
-	snprintf(lib, sizeof(lib), "%s/tests/failsync.so", h_builddir());
-	ck_assert_msg(access(lib, R_OK) == 0, "%s is not built", lib);
-	ck_assert((fd = mkstemp(trigger)) >= 0);
-	close(fd);
-	ck_assert(unlink(trigger) == 0);	/* no fault yet */
-	setenv("LD_PRELOAD", lib, 1);
-	setenv("CCC_TEST_SYNC_FAILS", trigger, 1);
-	/* under make asan the sanitizer runtime must not insist on coming first */
-	h_asan_option("verify_asan_link_order=0");
-	b = h_broker_start(NULL);
-	unsetenv("LD_PRELOAD");
-	unsetenv("CCC_TEST_SYNC_FAILS");
 	pub = h_connect(b, "tr-customs");
 	sub = h_connect(b, "bg-customs");
 	h_subscribe(sub, "alerts/customs/#");

@@ -241,6 +241,13 @@ START_TEST(metrics_report_real_numbers)
 	ck_assert_int_eq(h_series(t, "ccc_registry_endpoints"), 9);
 	ck_assert_int_eq(h_series(t, "ccc_healthy"), 1);
 	ck_assert(h_series(t, "ccc_store_bytes{file=\"db\"}") > 0);
+	/* the store's work so far: every transaction held an operation */
+	ck_assert(h_series(t, "ccc_store_transactions_total") > 0);
+	ck_assert(h_series(t, "ccc_store_operations_total") >=
+	    h_series(t, "ccc_store_transactions_total"));
+	ck_assert(h_series(t, "ccc_store_syncs_total") > 0);
+	ck_assert(h_series(t, "ccc_store_syncs_total") <=
+	    h_series(t, "ccc_store_transactions_total"));
 	ck_assert(h_series(t, "ccc_frames_received_total") > 0);
 	ck_assert_int_eq(h_series(t, "ccc_build_info{version=\"0.1.0\"}"), 1);
 	free(r.head);

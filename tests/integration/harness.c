@@ -576,6 +576,34 @@ h_broker_spawn(struct h_broker *b)
 }
 
 struct h_broker *
+h_broker_start_fault_at(const char *extra_yaml, const char *var,
+    char trigger[64], const char *test)
+{
+	struct h_broker *b;
+	char lib[512];
+	int fd;
+
+	if (h_wrapped()) {
+		fprintf(stderr, "%s: cccd runs under a wrapper; not run\n", test);
+		return NULL;
+	}
+	snprintf(lib, sizeof(lib), "%s/tests/failsync.so", h_builddir());
+	ck_assert_msg(access(lib, R_OK) == 0, "%s is not built", lib);
+	snprintf(trigger, 64, "/tmp/ccc-fault.XXXXXX");
+	ck_assert((fd = mkstemp(trigger)) >= 0);
+	close(fd);
+	ck_assert(unlink(trigger) == 0);	/* no fault yet */
+	setenv("LD_PRELOAD", lib, 1);
+	setenv(var, trigger, 1);
+	/* under make asan the sanitizer runtime must not insist on coming first */
+	h_asan_option("verify_asan_link_order=0");
+	b = h_broker_start_at(extra_yaml, test);
+	unsetenv("LD_PRELOAD");
+	unsetenv(var);
+	return b;
+}
+
+struct h_broker *
 h_broker_start_at(const char *extra_yaml, const char *test)
 {
 	struct h_broker *b;

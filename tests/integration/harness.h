@@ -123,6 +123,16 @@ extern const char *h_tls_extra_ca;
 extern const char *h_tls_extra;
 #define h_broker_start(extra_yaml)	h_broker_start_at((extra_yaml), __func__)
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
+/*
+ * Start cccd with the disk faults of failsync.so preloaded: the fault that
+ * var (CCC_TEST_SYNC_FAILS, CCC_TEST_WRITE_STALL) names is on while the file
+ * whose path is put in trigger exists (it does not yet). Returns NULL when
+ * cccd runs under a wrapper, which a preload cannot reach: skip the test.
+ */
+#define h_broker_start_fault(extra_yaml, var, trigger) \
+	h_broker_start_fault_at((extra_yaml), (var), (trigger), __func__)
+struct h_broker	*h_broker_start_fault_at(const char *extra_yaml,
+		    const char *var, char trigger[64], const char *test);
 /* SIGTERM (unless sent already), wait for the exit, assert status 0, free b. */
 void		 h_broker_stop(struct h_broker *b);
 /* SIGTERM and assert a clean exit, keeping b and its files (for a restart). */
@@ -339,5 +349,6 @@ Suite		*ids_suite(void);
 Suite		*reconnect_suite(void);
 Suite		*systemd_suite(void);
 Suite		*exercise_suite(void);
+Suite		*drain_crash_suite(void);
 
 #endif

@@ -8,28 +8,9 @@
 
 #include "acl.h"
 #include "ccc/v1/alert.pb-c.h"
+#include "demo.h"
 #include "registry.h"
 #include "suites.h"
-
-#define DEMO_REGISTRY	"broker/etc/registry.yaml"
-
-static struct registry *demo;
-
-static void
-demo_setup(void)
-{
-	char err[1024] = "";
-
-	if (registry_load(DEMO_REGISTRY, &demo, err, sizeof(err)) != 0)
-		ck_abort_msg("demo registry: %s", err);
-}
-
-static void
-demo_teardown(void)
-{
-	registry_unref(demo);
-	demo = NULL;
-}
 
 static const struct endpoint *
 ep_of(const struct registry *reg, const char *id)

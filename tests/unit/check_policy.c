@@ -10,28 +10,9 @@
 #include "ccc/v1/alert.pb-c.h"
 #include "policy.h"
 #include "regdiff.h"
+#include "demo.h"
 #include "registry.h"
 #include "suites.h"
-
-#define DEMO_REGISTRY	"broker/etc/registry.yaml"
-
-static struct registry *demo;
-
-static void
-demo_setup(void)
-{
-	char err[1024] = "";
-
-	if (registry_load(DEMO_REGISTRY, &demo, err, sizeof(err)) != 0)
-		ck_abort_msg("demo registry: %s", err);
-}
-
-static void
-demo_teardown(void)
-{
-	registry_unref(demo);
-	demo = NULL;
-}
 
 /* The demo registry's JSON with one edit applied by fn, loaded again. */
 static struct registry *
@@ -86,21 +67,6 @@ ep_index(const char *id)
 			return i;
 	ck_abort_msg("no endpoint %s", id);
 	return 0;
-}
-
-static Ccc__V1__Alert *
-alert_of(int category, const char *section, int severity, int handling,
-    int tlp)
-{
-	Ccc__V1__Alert *a = calloc(1, sizeof(*a));
-
-	ccc__v1__alert__init(a);
-	a->category = category;
-	a->section = (char *)(uintptr_t)section;
-	a->severity = severity;
-	a->handling = handling;
-	a->tlp = tlp;
-	return a;
 }
 
 #define DRUGS	CCC__V1__CATEGORY__CATEGORY_DRUGS

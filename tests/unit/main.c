@@ -20,6 +20,9 @@ main(void)
 	srunner_add_suite(sr, quota_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, store_audit_suite());
+	srunner_add_suite(sr, route_suite());
+	srunner_add_suite(sr, peers_suite());
+	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, cursor_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -14,6 +14,9 @@ Suite	*policy_suite(void);
 Suite	*quota_suite(void);
 Suite	*log_suite(void);
 Suite	*store_audit_suite(void);
+Suite	*route_suite(void);
+Suite	*peers_suite(void);
+Suite	*store_suite(void);
 Suite	*cursor_suite(void);
 
 #endif

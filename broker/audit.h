@@ -1,0 +1,73 @@
+/*
+ * audit.h — the records of the audit journal, built in one place.
+ *
+ * Every record the broker asks the store to journal is built here from the
+ * session that acts (its endpoint, certificate subject and fingerprint,
+ * address) and what it did; the store appends records to the hash chain,
+ * in the transaction of the act where there is one (store.h). Records the
+ * store writes of its own accord (purge, store_loss) are built by the store.
+ *
+ * Events, and who raises them:
+ *   session.c   handshake_refused, certificate_revoked, session_close,
+ *               exercise (at the close of a session that used exercise/)
+ *   handle.c    session_open, publish_refused, subscribe, subscribe_refused,
+ *               route_blocked, receipts_read (with store_receipts), and the
+ *               publish itself (publish, publish_duplicate, publish_conflict,
+ *               publish_refused: written by the store with the alert)
+ *               deliver (live: one record per recipient certificate,
+ *               audit_live_deliveries())
+ *   history.c   history_read (with store_history), deliver (replayed)
+ *   durable.c   deliver (durable), ack (with store_ack)
+ *   admin.c     admin_refused, registry_* (with the store's registry
+ *               operations), tls_reload, tls_reload_failed
+ */
+#ifndef CCC_AUDIT_H
+#define CCC_AUDIT_H
+
+#include <stdbool.h>
+
+#include "store.h"
+
+struct policy_target;
+struct registry;
+struct route_set;
+struct session;
+
+/*
+ * The record of event by s (NULL: the registry file, endpoint "file"), with
+ * alert (an id, or NULL) and detail; its strings point into s and the
+ * arguments, so it is valid while they are (the store copies what it
+ * queues).
+ */
+struct audit_rec audit_of(const struct session *s, const char *event,
+		    const char *alert, const char *detail);
+/* Journal event by s (one store operation). */
+void		 audit_session(struct session *s, const char *event,
+		    const char *alert, const char *detail);
+/*
+ * Journal that s was sent the alert (id, origin, topic) outside durable
+ * delivery: a history replay.
+ */
+void		 audit_delivered(struct session *s, const char *alert,
+		    const char *origin, const char *topic);
+/*
+ * Journal the live deliveries of the alert publisher published (id, topic)
+ * to the sessions of rs the caller sent it to (route_session.sent): one
+ * "deliver" record per recipient certificate, listing the addresses of its
+ * sessions (store_audit_deliveries). Exercise traffic gets none (the
+ * sessions' "exercise" records stand for it) unless bench.journal is set.
+ */
+void		 audit_live_deliveries(struct session *publisher,
+		    const char *alert, const char *topic,
+		    const struct route_set *rs);
+/* Journal (and log) that the access rules kept publisher's alert from t. */
+void		 audit_route_blocked(struct session *publisher,
+		    const char *alert, const struct policy_target *t);
+/*
+ * Is a delivery of origin's alert to recipient a transfer (acl.h: from a
+ * Bulgarian or Greek endpoint to a Turkish one) under reg?
+ */
+bool		 audit_transfer(const struct registry *reg, const char *origin,
+		    const char *recipient);
+
+#endif
