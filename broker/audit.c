@@ -8,6 +8,7 @@
  * deliver records, which follow the deliveries they record.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,6 +92,39 @@ audit_live_deliveries(struct session *publisher, const char *alert,
 		n++;
 	}
 	store_audit_deliveries(server_store(srv), alert, topic, v, n);
+}
+
+void
+audit_durable_sent(struct session *s, const char *dname,
+    const struct store_row *rows, size_t n)
+{
+	/* filled and handed to the store within one call; kept grown */
+	static const char **ids;
+	static uint64_t *seqs;
+	static size_t cap, scap;
+	struct audit_rec ar = audit_of(s, "deliver", NULL, dname);
+	bool journal = server_config(s->srv)->bench_journal;
+
+	ids = xgrow(ids, &cap, n, sizeof(*ids));
+	seqs = xgrow(seqs, &scap, n, sizeof(*seqs));
+	for (int transfer = 0; transfer <= 1; transfer++) {
+		const char *topic = NULL;
+		size_t nids = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (topic_is_exercise(rows[i].topic) && !journal)
+				continue;
+			if (audit_transfer(s->reg, rows[i].origin,
+			    s->endpoint) != (transfer != 0))
+				continue;
+			topic = rows[i].topic;
+			seqs[nids] = rows[i].tag;
+			ids[nids++] = rows[i].alert_id;
+		}
+		ar.transfer = transfer != 0;
+		/* one alert: the single-alert record of old, its topic as detail */
+		store_audit_sent(server_store(s->srv), &ar, ids, seqs, nids, topic);
+	}
 }
 
 void

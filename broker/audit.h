@@ -17,7 +17,8 @@
  *               deliver (live: one record per recipient certificate,
  *               audit_live_deliveries())
  *   history.c   history_read (with store_history), deliver (replayed)
- *   durable.c   deliver (durable), ack (with store_ack)
+ *   durable.c   deliver (durable: one record per batch sent,
+ *               audit_durable_sent()), ack (one per Ack, with store_ack)
  *   admin.c     admin_refused, registry_* (with the store's registry
  *               operations), tls_reload, tls_reload_failed
  */
@@ -60,6 +61,15 @@ void		 audit_delivered(struct session *s, const char *alert,
 void		 audit_live_deliveries(struct session *publisher,
 		    const char *alert, const char *topic,
 		    const struct route_set *rs);
+/*
+ * Journal that the first n rows of a fetch of the durable subscription
+ * named dname were sent to s: one "deliver" record per transfer flag,
+ * naming the alerts (store_audit_sent): a record per batch, not per alert.
+ * Exercise alerts are left out (the session's "exercise" record stands for
+ * them) unless bench.journal is set.
+ */
+void		 audit_durable_sent(struct session *s, const char *dname,
+		    const struct store_row *rows, size_t n);
 /* Journal (and log) that the access rules kept publisher's alert from t. */
 void		 audit_route_blocked(struct session *publisher,
 		    const char *alert, const struct policy_target *t);

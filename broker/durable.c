@@ -4,7 +4,7 @@
  * A durable subscription is (endpoint, name, patterns), stored in the store
  * and held here for the life of the broker. Its patterns stay in the topic
  * tree while no session is attached, so publishes name it among their
- * alerts' recipients in the store's log (route_durables). The store is the
+ * alerts' recipients in the store's log (route_recipients). The store is the
  * only source of what it is sent: when it is attached and has room in its
  * window, the next alerts of its log that are not settled and not in
  * flight — most severe first — are fetched and sent with their positions
@@ -41,6 +41,7 @@
 #include <sys/queue.h>
 
 #include "acl.h"
+#include "audit.h"
 #include "durable.h"
 #include "log.h"
 #include "metrics.h"
@@ -566,54 +567,6 @@ durable_arm(struct durable *d, uint32_t seconds)
 	evtimer_add(d->timer, &tv);
 }
 
-/*
- * Record that the first n rows of a fetch were sent to s: one "deliver"
- * record per transfer flag, naming the alerts (store_audit_sent), so the
- * journal costs a record per batch, not per alert. Exercise alerts are
- * left out (sess_close records the session's), unless bench.journal.
- */
-static void
-durable_audit_sent(struct durable *d, struct session *s,
-    const struct store_row *rows, size_t n)
-{
-	static const char **ids;	/* kept: no allocation per batch */
-	static uint64_t *seqs;
-	static size_t cap;
-	struct audit_rec ar = {
-		.event = "deliver", .endpoint = s->endpoint,
-		.subject = s->subject, .fingerprint = s->fingerprint,
-		.peer = s->peer, .detail = d->name,
-	};
-
-	if (n > cap) {
-		cap = n;
-		ids = xreallocarray(ids, cap, sizeof(*ids));
-		seqs = xreallocarray(seqs, cap, sizeof(*seqs));
-	}
-	for (int transfer = 0; transfer <= 1; transfer++) {
-		const char *topic = NULL;
-		size_t nids = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			/* exercise traffic: no record of its own (sess_close) */
-			if (topic_is_exercise(rows[i].topic)) {
-				s->exercise_rx = true;
-				if (!server_config(s->srv)->bench_journal)
-					continue;
-			}
-			if (acl_is_transfer(s->reg, rows[i].origin,
-			    s->endpoint) != (transfer != 0))
-				continue;
-			topic = rows[i].topic;
-			seqs[nids] = rows[i].tag;
-			ids[nids++] = rows[i].alert_id;
-		}
-		ar.transfer = transfer != 0;
-		/* one alert: the single-alert record of old, its topic as detail */
-		store_audit_sent(durable_store, &ar, ids, seqs, nids, topic);
-	}
-}
-
 static void
 durable_fetched(void *arg, const struct store_result *res)
 {
@@ -669,8 +622,11 @@ durable_fetched(void *arg, const struct store_result *res)
 		mc->deliveries_durable++;
 		mc->redeliveries += r->attempts > 0;
 		d->inflight[d->ninflight++] = r->tag;
+		/* exercise traffic: the session's record stands for it */
+		if (topic_is_exercise(r->topic))
+			s->exercise_rx = true;
 	}
-	durable_audit_sent(d, s, res->rows, i);
+	audit_durable_sent(s, d->name, res->rows, i);
 	if (i < res->nrows && d->ninflight < window)
 		return;		/* the session is closing */
 	if (d->ninflight > 0 && !evtimer_pending(d->timer, NULL))
@@ -764,17 +720,15 @@ durable_acked(void *arg, const struct store_result *res)
 		ok.n_receipts = 1;
 		env.body_case = CCC__V1__ENVELOPE__BODY_RECEIPTS_OK;
 		env.receipts_ok = &ok;
-		server_each_session(durable_srv, durable_push_receipt, &p);
+		server_each_session_of(durable_srv, r->origin,
+		    durable_push_receipt, &p);
 	}
 }
 
 void
 durable_ack(struct session *s, const uint64_t *tags, size_t n)
 {
-	struct audit_rec ar = {
-		.event = "ack", .endpoint = s->endpoint, .subject = s->subject,
-		.fingerprint = s->fingerprint, .peer = s->peer,
-	};
+	struct audit_rec ar = audit_of(s, "ack", NULL, NULL);
 
 	if (n == 0)
 		return;
