@@ -79,6 +79,10 @@ UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic
                tests/unit/check_peers.c tests/unit/demo.c \
                tests/unit/check_store.c \
                tests/unit/check_cursor.c
+# durable.c with its neighbours stubbed: a binary of its own, since the
+# stubs stand in for server.c, session.c, store.c and audit.c
+UNIT_DURABLE_SRCS := tests/unit/main_durable.c tests/unit/check_durable.c \
+               tests/unit/durable_stubs.c tests/unit/demo.c
 ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/01-connect.c tests/integration/02-delivery.c \
                tests/integration/03-access.c tests/integration/04-certs.c \
@@ -127,6 +131,7 @@ MAN_PAGES := $(MAN_DIR)/cccd.8 $(MAN_DIR)/cccd.yaml.5 $(MAN_DIR)/ccc-registry.5 
              $(MAN_DIR)/ccc.1 $(MAN_DIR)/libccc.3
 COMPLETIONS := $(BUILD)/completion/ccc $(BUILD)/completion/_ccc
 UNIT     := $(BUILD)/tests/unit
+UNIT_DURABLE := $(BUILD)/tests/unit-durable
 ITEST    := $(BUILD)/tests/integration
 FAILSYNC := $(BUILD)/tests/failsync.so
 
@@ -201,11 +206,15 @@ $(UNIT): $(call obj,$(UNIT_SRCS)) $(LIBBRK) $(LIBCCC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
+$(UNIT_DURABLE): $(call obj,$(UNIT_DURABLE_SRCS)) $(LIBBRK) $(LIBCCC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
 $(ITEST): $(call obj,$(ITEST_SRCS)) $(LIBCCC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(call obj,$(UNIT_SRCS) $(ITEST_SRCS)): CFLAGS += $(CHECK_CFLAGS)
+$(call obj,$(UNIT_SRCS) $(UNIT_DURABLE_SRCS) $(ITEST_SRCS)): CFLAGS += $(CHECK_CFLAGS)
 
 # ---- libccc: the public library ---------------------------------------------
 # libccc.so.0 (soname) and libccc.a export the ccc_* API (CCC_API in
@@ -319,8 +328,9 @@ run: deps
 # ---- tests -----------------------------------------------------------------
 test: unit integration cli-test lib-test py-test man-test bench-test
 
-unit: $(UNIT)
+unit: $(UNIT) $(UNIT_DURABLE)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
+	CK_DEFAULT_TIMEOUT=30 $(UNIT_DURABLE)
 
 # alerts in the backlog 24-drain-crash.c drains across crashes: fewer
 # under the sanitizers, which make cccd several times slower
@@ -378,9 +388,10 @@ VALGRIND := valgrind --tool=memcheck --leak-check=full \
             --errors-for-leak-kinds=definite --error-exitcode=99 \
             --track-fds=yes --suppressions=$(CURDIR)/tests/valgrind.supp \
             --log-file=$(CURDIR)/$(VG_DIR)/%p.log
-valgrind: $(UNIT) $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
+valgrind: $(UNIT) $(UNIT_DURABLE) $(ITEST) $(CCCD) $(CCC) $(FAILSYNC)
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)
 	CK_FORK=no CK_DEFAULT_TIMEOUT=600 $(VALGRIND) $(UNIT)
+	CK_FORK=no CK_DEFAULT_TIMEOUT=600 $(VALGRIND) $(UNIT_DURABLE)
 	CCC_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=60 CK_TIMEOUT_MULTIPLIER=$(VG_SLOW) \
 	    CCC_TEST_SLOW=$(VG_SLOW) CCC_TEST_WRAPPER="$(VALGRIND)" $(ITEST)
 	sh tests/valgrind-check.sh $(VG_DIR)
@@ -398,6 +409,7 @@ COV_SRCS := $(sort $(filter broker/%,$(BROKER_SRCS) $(BROKER_MAIN))) \
             $(sort $(CLIENT_SRCS) $(filter client/%,$(CLI_SRCS)))
 coverage:
 	$(MAKE) BUILD=$(COV_DIR) COV=1 CC=gcc $(COV_DIR)/tests/unit \
+	    $(COV_DIR)/tests/unit-durable \
 	    $(COV_DIR)/tests/integration $(COV_DIR)/cccd $(COV_DIR)/ccc \
 	    $(COV_DIR)/tests/failsync.so
 	find $(COV_DIR) -name '*.gcda' -delete

@@ -17,6 +17,7 @@ Suite	*store_audit_suite(void);
 Suite	*route_suite(void);
 Suite	*peers_suite(void);
 Suite	*store_suite(void);
+Suite	*durable_suite(void);	/* its own binary: main_durable.c */
 Suite	*cursor_suite(void);
 
 #endif
