@@ -1310,11 +1310,14 @@ store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
  * below sent and 0 above it (first deliveries write nothing but sent);
  * those delivered max_attempts times go to the dead letters, expired ones
  * are dropped. From the floor, pending says how many unsettled positions
- * there are: the scan stops after the last.
+ * there are: the scan stops after the last. *bytes counts the bodies of
+ * the rows taken; the row that would take it past in->max_bytes is left
+ * for the next fetch (res.next stays before it) and *full set.
  */
 static int
 store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
-    int64_t now, struct store_settled *done, bool *marked)
+    int64_t now, struct store_settled *done, bool *marked, size_t *bytes,
+    bool *full)
 {
 	struct store_op_fetch *in = &op->u.fetch;
 	struct store_cursor c;
@@ -1345,6 +1348,7 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		int64_t expires = sqlite3_column_int64(stmt, 1);
 		int state = sqlite3_column_int(stmt, 2);
 		int64_t prior;
+		uint64_t before = op->res.next[sev];
 
 		op->res.next[sev] = (uint64_t)seq;
 		if (state > STORE_MARK_ATTEMPTS)
@@ -1362,9 +1366,16 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 				    (int64_t)in->max_attempts ?
 				    STORE_MARK_DEAD : STORE_MARK_EXPIRED;
 				ndead += done[ndone++].state == STORE_MARK_DEAD;
+			} else if (in->max_bytes != 0 && op->res.nrows > 0 &&
+			    *bytes + (size_t)sqlite3_column_bytes(stmt, 5) >
+			    in->max_bytes) {
+				op->res.next[sev] = before;	/* sent by the next fetch */
+				*full = true;
+				break;
 			} else {
 				struct store_row *r = &op->res.rows[op->res.nrows];
 
+				*bytes += (size_t)sqlite3_column_bytes(stmt, 5);
 				marked[op->res.nrows++] =
 				    state == STORE_MARK_ATTEMPTS || prior > 0;
 				r->tag = (uint64_t)seq;
@@ -1414,13 +1425,16 @@ store_do_fetch(struct store_sqlite *st, struct store_op *op)
 	struct store_settled *done = xcalloc(cap, sizeof(*done));
 	bool *marked = xcalloc(cap, sizeof(*marked));
 	int64_t now = time_now_us();
+	size_t bytes = 0;
+	bool full = false;
 	int rc = 0;
 
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
 	op->blobs = xcalloc(4 * cap, sizeof(void *));
 	for (int sev = STORE_SEVERITIES - 1; sev >= 0 && rc == 0; sev--)
-		if (op->res.nrows < in->limit)
-			rc = store_fetch_severity(st, op, sev, now, done, marked);
+		if (op->res.nrows < in->limit && !full)
+			rc = store_fetch_severity(st, op, sev, now, done, marked,
+			    &bytes, &full);
 		else
 			op->res.next[sev] = in->start[sev];
 	free(done);
