@@ -76,6 +76,10 @@ struct durable {
 	uint64_t		*inflight;	/* positions sent, not yet acknowledged */
 	uint32_t		*inflight_len;	/* the body bytes of each */
 	size_t			 ninflight;
+	size_t			 capinflight;	/* room in both, grown as a fetch
+						   needs it, up to durable.window:
+						   none for a subscription never
+						   attached (inboxes) */
 	size_t			 inflight_bytes; /* their sum: at most half of
 						   limits.max_output_buffer
 						   (and one alert) */
@@ -238,7 +242,6 @@ durable_new(uint64_t id, const char *endpoint, const char *name,
     char **patterns, size_t npatterns)
 {
 	struct durable *d = xcalloc(1, sizeof(*d));
-	uint32_t window = server_config(durable_srv)->durable_window;
 
 	d->id = id;
 	d->endpoint = xstrdup(endpoint);
@@ -246,8 +249,6 @@ durable_new(uint64_t id, const char *endpoint, const char *name,
 	d->sub.patterns = patterns;
 	d->sub.npatterns = npatterns;
 	d->sub.durable = d;
-	d->inflight = xcalloc(window, sizeof(uint64_t));
-	d->inflight_len = xcalloc(window, sizeof(uint32_t));
 	d->timer = evtimer_new(server_base(durable_srv), durable_timer_cb, d);
 	d->state = DURABLE_DETACHED;
 	TAILQ_INSERT_TAIL(&durables, d, entry);
@@ -574,6 +575,22 @@ durable_arm(struct durable *d, uint32_t seconds)
 	evtimer_add(d->timer, &tv);
 }
 
+/* Room for n positions in flight (n at most durable.window): once per fetch. */
+static void
+durable_room(struct durable *d, size_t n)
+{
+	if (n <= d->capinflight)
+		return;
+	if (n < 2 * d->capinflight)
+		n = 2 * d->capinflight;
+	if (n > server_config(durable_srv)->durable_window)
+		n = server_config(durable_srv)->durable_window;
+	d->inflight = xreallocarray(d->inflight, n, sizeof(*d->inflight));
+	d->inflight_len = xreallocarray(d->inflight_len, n,
+	    sizeof(*d->inflight_len));
+	d->capinflight = n;
+}
+
 static void
 durable_fetched(void *arg, const struct store_result *res)
 {
@@ -616,6 +633,8 @@ durable_fetched(void *arg, const struct store_result *res)
 		return;
 	}
 	memcpy(d->next, res->next, sizeof(d->next));
+	durable_room(d, d->ninflight + res->nrows < window ?
+	    d->ninflight + res->nrows : window);
 	dl.subscription_ids = &d->sub.id;
 	dl.n_subscription_ids = 1;
 	for (i = 0; i < res->nrows && d->ninflight < window; i++) {
