@@ -1777,7 +1777,7 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 	uint64_t *seqs = xcalloc(n, sizeof(*seqs));
 	char *json = store_json_ids(in->tags, in->ntags);
 	int64_t now = time_now_us();
-	sqlite3_stmt *stmt;
+	sqlite3_stmt *stmt = NULL;
 	char pat[32];
 	int rc = 0;
 
@@ -1786,7 +1786,7 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 	store_rcpt_pattern(in->dsub_id, pat, sizeof(pat));
 	if (in->ntags > 0 && (stmt = store_stmt(st, STORE_ACK_PICK)) == NULL)
 		rc = store_fail(st, op);
-	else if (in->ntags > 0) {
+	if (stmt != NULL) {
 		sqlite3_bind_int64(stmt, 1, (int64_t)in->dsub_id);
 		sqlite3_bind_text(stmt, 2, pat, -1, SQLITE_STATIC);
 		sqlite3_bind_text(stmt, 3, json, -1, SQLITE_STATIC);
