@@ -163,8 +163,9 @@ static const struct config_option config_options[] = {
 	    0, 300, 5,
 	    "Seconds to flush sessions on SIGTERM before closing them."),
 	CONFIG_UINTOPT("durable.window", durable_window,
-	    1, 10000, 100,
-	    "Unacknowledged deliveries in flight per durable subscription."),
+	    1, 10000, 1000,
+	    "Unacknowledged deliveries in flight per durable subscription "
+	    "(their bodies also at most half of limits.max_output_buffer)."),
 	CONFIG_UINTOPT("durable.ack_timeout", ack_timeout,
 	    1, 86400, 30,
 	    "Seconds without an acknowledgement after which a durable "

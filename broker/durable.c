@@ -74,7 +74,15 @@ struct durable {
 	enum durable_state	 state;		/* durable_set_state() only */
 	bool			 in_tree;	/* patterns are in the topic tree */
 	uint64_t		*inflight;	/* positions sent, not yet acknowledged */
+	uint32_t		*inflight_len;	/* the body bytes of each */
 	size_t			 ninflight;
+	size_t			 capinflight;	/* room in both, grown as a fetch
+						   needs it, up to durable.window:
+						   none for a subscription never
+						   attached (inboxes) */
+	size_t			 inflight_bytes; /* their sum: at most half of
+						   limits.max_output_buffer
+						   (and one alert) */
 	uint64_t		 next[STORE_SEVERITIES]; /* per severity: the last
 						   position the fetches of this
 						   generation looked at */
@@ -127,6 +135,7 @@ static void
 durable_restart(struct durable *d)
 {
 	d->ninflight = 0;
+	d->inflight_bytes = 0;
 	d->gen++;
 	memset(d->next, 0, sizeof(d->next));
 }
@@ -233,7 +242,6 @@ durable_new(uint64_t id, const char *endpoint, const char *name,
     char **patterns, size_t npatterns)
 {
 	struct durable *d = xcalloc(1, sizeof(*d));
-	uint32_t window = server_config(durable_srv)->durable_window;
 
 	d->id = id;
 	d->endpoint = xstrdup(endpoint);
@@ -241,7 +249,6 @@ durable_new(uint64_t id, const char *endpoint, const char *name,
 	d->sub.patterns = patterns;
 	d->sub.npatterns = npatterns;
 	d->sub.durable = d;
-	d->inflight = xcalloc(window, sizeof(uint64_t));
 	d->timer = evtimer_new(server_base(durable_srv), durable_timer_cb, d);
 	d->state = DURABLE_DETACHED;
 	TAILQ_INSERT_TAIL(&durables, d, entry);
@@ -256,6 +263,7 @@ durable_free(struct durable *d)
 		free(d->sub.patterns[i]);
 	free(d->sub.patterns);
 	free(d->inflight);
+	free(d->inflight_len);
 	event_free(d->timer);
 	free(d->endpoint);
 	free(d->name);
@@ -567,6 +575,22 @@ durable_arm(struct durable *d, uint32_t seconds)
 	evtimer_add(d->timer, &tv);
 }
 
+/* Room for n positions in flight (n at most durable.window): once per fetch. */
+static void
+durable_room(struct durable *d, size_t n)
+{
+	if (n <= d->capinflight)
+		return;
+	if (n < 2 * d->capinflight)
+		n = 2 * d->capinflight;
+	if (n > server_config(durable_srv)->durable_window)
+		n = server_config(durable_srv)->durable_window;
+	d->inflight = xreallocarray(d->inflight, n, sizeof(*d->inflight));
+	d->inflight_len = xreallocarray(d->inflight_len, n,
+	    sizeof(*d->inflight_len));
+	d->capinflight = n;
+}
+
 static void
 durable_fetched(void *arg, const struct store_result *res)
 {
@@ -609,6 +633,8 @@ durable_fetched(void *arg, const struct store_result *res)
 		return;
 	}
 	memcpy(d->next, res->next, sizeof(d->next));
+	durable_room(d, d->ninflight + res->nrows < window ?
+	    d->ninflight + res->nrows : window);
 	dl.subscription_ids = &d->sub.id;
 	dl.n_subscription_ids = 1;
 	for (i = 0; i < res->nrows && d->ninflight < window; i++) {
@@ -621,6 +647,8 @@ durable_fetched(void *arg, const struct store_result *res)
 			break;
 		mc->deliveries_durable++;
 		mc->redeliveries += r->attempts > 0;
+		d->inflight_len[d->ninflight] = (uint32_t)r->body_len;
+		d->inflight_bytes += r->body_len;
 		d->inflight[d->ninflight++] = r->tag;
 		/* exercise traffic: the session's record stands for it */
 		if (topic_is_exercise(r->topic))
@@ -637,27 +665,34 @@ durable_fetched(void *arg, const struct store_result *res)
 		durable_pump(d);
 }
 
-/* Fetch what fits in the window, unless a fetch is under way or no room. */
+/*
+ * Fetch what fits in the window, unless a fetch is under way or no room:
+ * durable.window alerts, and bodies up to half of limits.max_output_buffer
+ * in flight, so that a window of large alerts never makes its own
+ * subscriber a slow consumer (an acknowledgement frees both).
+ */
 static void
 durable_pump(struct durable *d)
 {
 	const struct config *cfg = server_config(durable_srv);
 	struct session *s = d->sub.sess;
+	size_t max_bytes = cfg->max_output_buffer / 2;
 
 	if (d->state == DURABLE_FETCHING) {
 		d->dirty = true;
 		return;
 	}
 	if (d->state != DURABLE_IDLE || s == NULL || s->state != SESS_READY ||
-	    d->ninflight >= cfg->durable_window)
+	    d->ninflight >= cfg->durable_window ||
+	    d->inflight_bytes >= max_bytes)
 		return;
 	durable_set_state(d, DURABLE_FETCHING);
 	d->dirty = false;
 	d->fetch_gen = d->gen;
 	d->ops++;
 	store_fetch(durable_store, d->id, d->inflight, d->ninflight,
-	    cfg->durable_window - d->ninflight, cfg->max_deliveries, d->next,
-	    durable_fetched, d);
+	    cfg->durable_window - d->ninflight, max_bytes - d->inflight_bytes,
+	    cfg->max_deliveries, d->next, durable_fetched, d);
 }
 
 static void
@@ -745,7 +780,10 @@ durable_ack(struct session *s, const uint64_t *tags, size_t n)
 		for (size_t i = 0; i < n; i++)
 			for (size_t j = 0; j < d->ninflight; j++)
 				if (d->inflight[j] == tags[i]) {
-					d->inflight[j] = d->inflight[--d->ninflight];
+					d->inflight_bytes -= d->inflight_len[j];
+					d->inflight_len[j] =
+					    d->inflight_len[--d->ninflight];
+					d->inflight[j] = d->inflight[d->ninflight];
 					freed++;
 					break;
 				}

@@ -645,7 +645,7 @@ store_tag_cmp(const void *a, const void *b)
 
 void
 store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
-    size_t nexclude, size_t limit, uint32_t max_attempts,
+    size_t nexclude, size_t limit, size_t max_bytes, uint32_t max_attempts,
     const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
@@ -659,6 +659,7 @@ store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 		qsort(in->exclude, nexclude, sizeof(uint64_t), store_tag_cmp);
 	}
 	in->limit = limit;
+	in->max_bytes = max_bytes;
 	in->max_attempts = max_attempts;
 	memcpy(in->start, start, sizeof(in->start));
 	store_enqueue(st, op);

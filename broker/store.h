@@ -271,10 +271,12 @@ void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
  * Alerts already delivered max_attempts times are moved to the dead-letter
  * list instead (res->dead); expired ones are dropped (res->expired).
  * res->next gives, per severity, the last position looked at. Its cost is
- * the rows read, not the size of the backlog.
+ * the rows read, not the size of the backlog. max_bytes (0: none) bounds
+ * the bodies of the rows returned: the fetch stops before the row that
+ * would pass it, the first row excepted, so that it always makes progress.
  */
 void	store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
-	    size_t nexclude, size_t limit, uint32_t max_attempts,
+	    size_t nexclude, size_t limit, size_t max_bytes, uint32_t max_attempts,
 	    const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg);
 /*
  * Settle the alerts at positions tags (the delivery tags of one Ack frame)

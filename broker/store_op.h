@@ -69,6 +69,8 @@ struct store_op_fetch {
 	uint64_t	*exclude;	/* positions in flight, sorted */
 	size_t		 nexclude;
 	size_t		 limit;
+	size_t		 max_bytes;	/* bodies of the rows sent, the first row
+					   whatever its size (0: no bound) */
 	uint32_t	 max_attempts;
 	uint64_t	 start[STORE_SEVERITIES]; /* per severity: scan after it (0: the floor) */
 };

@@ -947,6 +947,25 @@ store_publish_again(struct store_sqlite *st, struct store_op *op)
 }
 
 /*
+ * ids[0..n) as a JSON array for json_each() ("[3,7,12]"): the caller's
+ * to free. One allocation, bounded by n.
+ */
+static char *
+store_json_ids(const uint64_t *ids, size_t n)
+{
+	size_t cap = n * 21 + 3, off = 0;
+	char *j = xmalloc(cap);
+
+	j[off++] = '[';
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(j + off, cap - off, "%s%llu",
+		    i > 0 ? "," : "", (unsigned long long)ids[i]);
+	j[off++] = ']';
+	j[off] = '\0';
+	return j;
+}
+
+/*
  * The recipients of a publish, from op's durable subscriptions (sorted
  * here, duplicates dropped): rcpt as the alert row keeps them (",3,7,",
  * NULL for none) and the same ids as a JSON array for json_each(). Both
@@ -955,8 +974,8 @@ store_publish_again(struct store_sqlite *st, struct store_op *op)
 static void
 store_publish_rcpt(struct store_op_publish *in, char **rcpt, char **json)
 {
-	size_t cap = in->ndsubs * 21 + 3, n = 0, roff = 0, joff = 0;
-	char *r, *j;
+	size_t cap = in->ndsubs * 21 + 3, n = 0, roff = 0;
+	char *r;
 
 	*rcpt = *json = NULL;
 	if (in->ndsubs == 0)
@@ -967,19 +986,12 @@ store_publish_rcpt(struct store_op_publish *in, char **rcpt, char **json)
 			in->dsubs[n++] = in->dsubs[i];
 	in->ndsubs = n;
 	r = xmalloc(cap);
-	j = xmalloc(cap);
 	r[roff++] = ',';
-	j[joff++] = '[';
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		roff += (size_t)snprintf(r + roff, cap - roff, "%llu,",
 		    (unsigned long long)in->dsubs[i]);
-		joff += (size_t)snprintf(j + joff, cap - joff, "%s%llu",
-		    i > 0 ? "," : "", (unsigned long long)in->dsubs[i]);
-	}
-	j[joff++] = ']';
-	j[joff] = '\0';
 	*rcpt = r;
-	*json = j;
+	*json = store_json_ids(in->dsubs, n);
 }
 
 /*
@@ -1298,11 +1310,14 @@ store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
  * below sent and 0 above it (first deliveries write nothing but sent);
  * those delivered max_attempts times go to the dead letters, expired ones
  * are dropped. From the floor, pending says how many unsettled positions
- * there are: the scan stops after the last.
+ * there are: the scan stops after the last. *bytes counts the bodies of
+ * the rows taken; the row that would take it past in->max_bytes is left
+ * for the next fetch (res.next stays before it) and *full set.
  */
 static int
 store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
-    int64_t now, struct store_settled *done, bool *marked)
+    int64_t now, struct store_settled *done, bool *marked, size_t *bytes,
+    bool *full)
 {
 	struct store_op_fetch *in = &op->u.fetch;
 	struct store_cursor c;
@@ -1333,6 +1348,7 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		int64_t expires = sqlite3_column_int64(stmt, 1);
 		int state = sqlite3_column_int(stmt, 2);
 		int64_t prior;
+		uint64_t before = op->res.next[sev];
 
 		op->res.next[sev] = (uint64_t)seq;
 		if (state > STORE_MARK_ATTEMPTS)
@@ -1350,9 +1366,16 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 				    (int64_t)in->max_attempts ?
 				    STORE_MARK_DEAD : STORE_MARK_EXPIRED;
 				ndead += done[ndone++].state == STORE_MARK_DEAD;
+			} else if (in->max_bytes != 0 && op->res.nrows > 0 &&
+			    *bytes + (size_t)sqlite3_column_bytes(stmt, 5) >
+			    in->max_bytes) {
+				op->res.next[sev] = before;	/* sent by the next fetch */
+				*full = true;
+				break;
 			} else {
 				struct store_row *r = &op->res.rows[op->res.nrows];
 
+				*bytes += (size_t)sqlite3_column_bytes(stmt, 5);
 				marked[op->res.nrows++] =
 				    state == STORE_MARK_ATTEMPTS || prior > 0;
 				r->tag = (uint64_t)seq;
@@ -1402,13 +1425,16 @@ store_do_fetch(struct store_sqlite *st, struct store_op *op)
 	struct store_settled *done = xcalloc(cap, sizeof(*done));
 	bool *marked = xcalloc(cap, sizeof(*marked));
 	int64_t now = time_now_us();
+	size_t bytes = 0;
+	bool full = false;
 	int rc = 0;
 
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
 	op->blobs = xcalloc(4 * cap, sizeof(void *));
 	for (int sev = STORE_SEVERITIES - 1; sev >= 0 && rc == 0; sev--)
-		if (op->res.nrows < in->limit)
-			rc = store_fetch_severity(st, op, sev, now, done, marked);
+		if (op->res.nrows < in->limit && !full)
+			rc = store_fetch_severity(st, op, sev, now, done, marked,
+			    &bytes, &full);
 		else
 			op->res.next[sev] = in->start[sev];
 	free(done);
@@ -1722,6 +1748,23 @@ fail:
 	return store_fail(st, op);
 }
 
+/*
+ * The tags of an Ack this subscription has unsettled, in one statement:
+ * the alerts by seq (json_each over the tags, sorted and without
+ * duplicates by store_ack), each with its cursor, in seq order. A tag
+ * passes when the alert names the subscription among its recipients, lies
+ * above the floor and at or below sent (it was delivered), and no mark
+ * settled it; unknown tags, settled ones and other subscriptions' alerts
+ * give no row.
+ */
+static const char STORE_ACK_PICK[] = "SELECT a.seq, a.severity, a.id, "
+    "a.origin, " STORE_EXERCISE " FROM alerts a JOIN cursors c ON c.dsub = "
+    "?1 AND c.severity = a.severity WHERE a.seq IN (SELECT value FROM "
+    "json_each(?3)) AND a.seq > c.floor AND a.seq <= c.sent AND "
+    "instr(coalesce(a.rcpt, ''), ?2) > 0 AND NOT EXISTS (SELECT 1 FROM "
+    "marks m WHERE m.dsub = ?1 AND m.seq = a.seq AND m.state > 0) "
+    "ORDER BY a.seq";
+
 static int
 store_do_ack(struct store_sqlite *st, struct store_op *op)
 {
@@ -1732,55 +1775,47 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 	int *sev = xcalloc(n, sizeof(*sev));
 	char **ids = xcalloc(n, sizeof(*ids));
 	uint64_t *seqs = xcalloc(n, sizeof(*seqs));
+	char *json = store_json_ids(in->tags, in->ntags);
 	int64_t now = time_now_us();
-	sqlite3_stmt *stmt;
+	sqlite3_stmt *stmt = NULL;
 	char pat[32];
 	int rc = 0;
 
 	op->res.receipts = xcalloc(n, sizeof(*op->res.receipts));
 	op->blobs = xcalloc(2 * n, sizeof(void *));
 	store_rcpt_pattern(in->dsub_id, pat, sizeof(pat));
-	for (size_t i = 0; i < in->ntags && rc == 0; i++) {
-		struct store_receipt *r;
-		bool exercise;
+	if (in->ntags > 0 && (stmt = store_stmt(st, STORE_ACK_PICK)) == NULL)
+		rc = store_fail(st, op);
+	if (stmt != NULL) {
+		sqlite3_bind_int64(stmt, 1, (int64_t)in->dsub_id);
+		sqlite3_bind_text(stmt, 2, pat, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 3, json, -1, SQLITE_STATIC);
+		while (nv < n && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+			struct store_receipt *r;
+			bool exercise;
 
-		if ((stmt = store_stmt(st, "SELECT a.severity, a.id, a.origin, "
-		    STORE_EXERCISE " FROM alerts a JOIN cursors c ON c.dsub = ?2 "
-		    "AND c.severity = a.severity WHERE a.seq = ?1 AND a.seq > "
-		    "c.floor AND a.seq <= c.sent AND instr(coalesce(a.rcpt, ''), ?3) > 0 AND NOT EXISTS "
-		    "(SELECT 1 FROM marks m WHERE m.dsub = ?2 AND m.seq = a.seq AND "
-		    "m.state > 0)")) == NULL) {
-			rc = store_fail(st, op);
-			break;
+			v[nv].seq = sqlite3_column_int64(stmt, 0);
+			v[nv].state = STORE_MARK_ACKED;
+			sev[nv] = sqlite3_column_int(stmt, 1);
+			r = &op->res.receipts[op->res.nreceipts++];
+			r->alert_id = op->blobs[op->nblobs++] =
+			    xstrdup((const char *)sqlite3_column_text(stmt, 2));
+			r->origin = op->blobs[op->nblobs++] =
+			    xstrdup((const char *)sqlite3_column_text(stmt, 3));
+			r->endpoint = op->audit.text[1];
+			r->acked_at = now;
+			exercise = sqlite3_column_int(stmt, 4) != 0;
+			/* exercise traffic: one record per session, none per alert */
+			if (!exercise || in->journal_exercise) {
+				seqs[nids] = (uint64_t)v[nv].seq;
+				ids[nids++] = (char *)(uintptr_t)r->alert_id;
+			}
+			nv++;
 		}
-		sqlite3_bind_int64(stmt, 1, (int64_t)in->tags[i]);
-		sqlite3_bind_int64(stmt, 2, (int64_t)in->dsub_id);
-		sqlite3_bind_text(stmt, 3, pat, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
-			if (rc != SQLITE_DONE)
-				store_fail(st, op);
-			sqlite3_reset(stmt);
-			rc = rc == SQLITE_DONE ? 0 : -1;
-			continue;	/* not its alert, or settled before */
-		}
-		rc = 0;
-		v[nv].seq = (int64_t)in->tags[i];
-		v[nv].state = STORE_MARK_ACKED;
-		sev[nv++] = sqlite3_column_int(stmt, 0);
-		r = &op->res.receipts[op->res.nreceipts++];
-		r->alert_id = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 1));
-		r->origin = op->blobs[op->nblobs++] =
-		    xstrdup((const char *)sqlite3_column_text(stmt, 2));
-		r->endpoint = op->audit.text[1];
-		r->acked_at = now;
-		exercise = sqlite3_column_int(stmt, 3) != 0;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			store_fail(st, op);
 		sqlite3_reset(stmt);
-		/* exercise traffic: one record per session, none per alert */
-		if (!exercise || in->journal_exercise) {
-			seqs[nids] = in->tags[i];
-			ids[nids++] = (char *)(uintptr_t)r->alert_id;
-		}
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
 	}
 	/* each severity's positions, still ascending, settled together */
 	for (int s = 0; s < STORE_SEVERITIES && rc == 0; s++) {
@@ -1799,6 +1834,7 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 	if (rc == 0)
 		rc = store_write_named(st, op, ids, seqs, nids,
 		    op->audit.text[6]);
+	free(json);
 	free(seqs);
 	free(v);
 	free(w);

@@ -170,7 +170,7 @@ static void
 t_fetch(struct t_store *t, uint64_t dsub, const uint64_t *exclude, size_t nx,
     size_t limit, uint32_t max, const uint64_t start[STORE_SEVERITIES])
 {
-	store_fetch(t->st, dsub, exclude, nx, limit, max, start, t_cb, t);
+	store_fetch(t->st, dsub, exclude, nx, limit, 0, max, start, t_cb, t);
 	t_wait(t);
 	ck_assert_int_eq(t->status, STORE_OK);
 }
@@ -455,6 +455,96 @@ START_TEST(fetch_stops_after_a_window_of_settled)
 }
 END_TEST
 
+/*
+ * One Ack mixing every kind of tag, settled by one statement: unknown
+ * positions, another subscription's alert, one never sent, one settled
+ * before, a late one (sent again after a restart, the first delivery's
+ * ack arriving now) and fresh ones at two severities. Only the late and
+ * fresh ones settle: one receipt each, the floors pass them, pending
+ * drops by exactly them, their marks go, and one ack record names them.
+ * The same Ack again settles nothing and writes no record.
+ */
+START_TEST(ack_mixes_unknown_settled_late_and_fresh)
+{
+	struct t_store t;
+	uint64_t a, b, seq[8], mixed[8];
+
+	t_start_two(&t, &a, &b);
+	for (int i = 0; i < 5; i++)
+		seq[i] = t_publish(&t, 3, 0, &a, 1);
+	seq[5] = t_publish(&t, 1, 0, &a, 1);
+	seq[6] = t_publish(&t, 3, 0, &b, 1);
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 6);
+	ck_assert_uint_eq(t_ack(&t, a, &seq[1], 1), 1);
+	t_close(&t);
+	t_open(&t);
+	t_fetch(&t, a, NULL, 0, 5, 5, NONE);	/* 0, 2, 3, 4 and 5 again */
+	ck_assert_uint_eq(t.nrows, 5);
+	ck_assert_uint_eq(t.tags[0], seq[0]);
+	ck_assert_uint_eq(t.attempts[0], 1);
+	ck_assert_uint_eq(t.tags[4], seq[5]);
+	seq[7] = t_publish(&t, 3, 0, &a, 1);	/* never sent */
+	ck_assert_int_eq(t_cursor(&t, a, 3, "pending"), 5);
+
+	mixed[0] = seq[5];	/* fresh, severity 1 */
+	mixed[1] = 999999;	/* unknown */
+	mixed[2] = seq[7];	/* never sent */
+	mixed[3] = seq[6];	/* b's */
+	mixed[4] = seq[1];	/* settled before */
+	mixed[5] = seq[0];	/* late */
+	mixed[6] = seq[2];	/* fresh */
+	mixed[7] = seq[2];	/* twice in one Ack: settled once */
+	ck_assert_uint_eq(t_ack(&t, a, mixed, 8), 3);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "floor"), (int64_t)seq[2]);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "pending"), 3);
+	ck_assert_int_eq(t_cursor(&t, a, 1, "floor"), (int64_t)seq[5]);
+	ck_assert_int_eq(t_cursor(&t, a, 1, "pending"), 0);
+	ck_assert_int_eq(t_cursor(&t, b, 3, "pending"), 1);
+	/* left: the redelivery counts of 3 and 4, nothing acked above a floor */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM marks WHERE "
+	    "state = 0 AND attempts = 2"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
+	    "event = 'ack'"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_alerts"), 3);
+
+	ck_assert_uint_eq(t_ack(&t, a, mixed, 8), 0);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
+	    "event = 'ack'"), 2);
+	ck_assert_int_eq(t_cursor(&t, a, 3, "pending"), 3);
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * A fetch bounded in bytes: it stops before the alert whose body would
+ * pass the bound, where the next fetch goes on; the first alert is
+ * returned whatever its size, so that a fetch always makes progress.
+ */
+START_TEST(fetch_bounded_in_bytes)
+{
+	struct t_store t;
+	uint64_t a, b, seq[3];
+
+	t_start_two(&t, &a, &b);
+	for (int i = 0; i < 3; i++)
+		seq[i] = t_publish(&t, 2, 0, &a, 1);	/* 4-byte bodies */
+	store_fetch(t.st, a, NULL, 0, 10, 9, 5, NONE, t_cb, &t);
+	t_wait(&t);
+	ck_assert_int_eq(t.status, STORE_OK);
+	ck_assert_uint_eq(t.nrows, 2);
+	ck_assert_uint_eq(t.next[2], seq[1]);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[1]);
+	store_fetch(t.st, a, t.tags, 2, 10, 1, 5, t.next, t_cb, &t);
+	t_wait(&t);
+	ck_assert_uint_eq(t.nrows, 1);
+	ck_assert_uint_eq(t.tags[0], seq[2]);
+	(void)b;
+	t_end(&t);
+}
+END_TEST
+
 Suite *
 cursor_suite(void)
 {
@@ -467,6 +557,8 @@ cursor_suite(void)
 	tcase_add_test(tc, dead_letters_expiry_and_counts);
 	tcase_add_test(tc, retention_keeps_unsettled);
 	tcase_add_test(tc, fetch_stops_after_a_window_of_settled);
+	tcase_add_test(tc, ack_mixes_unknown_settled_late_and_fresh);
+	tcase_add_test(tc, fetch_bounded_in_bytes);
 	suite_add_tcase(s, tc);
 	return s;
 }
