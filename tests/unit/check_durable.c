@@ -21,6 +21,8 @@
 
 #define DSUB	7	/* the store's id of the subscription under test */
 
+static size_t body_len = 1;	/* of each alert fetched() answers with */
+
 static struct session *sess;
 
 static void
@@ -32,6 +34,7 @@ setup(void)
 	stub_server_init(demo, 4, 1);
 	ck_assert_int_eq(durable_init(stub_server(), NULL, err, sizeof(err)), 0);
 	sess = stub_session("gr-police");
+	body_len = 1;
 }
 
 static void
@@ -74,7 +77,7 @@ fetched(const uint64_t *tags, size_t n, const uint32_t *attempts)
 	struct store_row rows[16];
 	struct store_result res = { .status = STORE_OK, .rows = rows,
 	    .nrows = n };
-	static const uint8_t body[] = { 0 };
+	static const uint8_t body[64];
 
 	ck_assert_uint_le(n, 16);
 	memset(rows, 0, sizeof(rows));
@@ -85,7 +88,7 @@ fetched(const uint64_t *tags, size_t n, const uint32_t *attempts)
 		rows[i].origin = "tr-police";
 		rows[i].topic = "alerts/drugs/police/tr-bg-kapikule";
 		rows[i].body = body;
-		rows[i].body_len = sizeof(body);
+		rows[i].body_len = body_len;
 		res.next[3] = tags[i];
 	}
 	stub_complete(STUB_FETCH, &res);
@@ -175,6 +178,28 @@ START_TEST(full_window_waits_for_an_ack)
 	ck_assert_uint_eq(stub_ops[i].nexclude, 3);
 	for (size_t k = 0; k < stub_ops[i].nexclude; k++)
 		ck_assert_uint_ne(stub_ops[i].exclude[k], 12);
+}
+END_TEST
+
+START_TEST(bytes_in_flight_bound_the_window)
+{
+	static const uint64_t tags[] = { 11, 12 };
+	uint64_t ack = 11;
+	int i;
+
+	stub_output_buffer(100);	/* bodies in flight: up to 50 bytes */
+	body_len = 25;
+	subscribe();
+	i = stub_find(STUB_FETCH);
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(stub_ops[i].max_bytes, 50);
+	fetched(tags, 2, NULL);
+	/* two alerts in flight, room for two more, but not for their bytes */
+	ck_assert_int_eq(stub_find(STUB_FETCH), -1);
+	durable_ack(sess, &ack, 1);
+	i = stub_find(STUB_FETCH);
+	ck_assert_int_ge(i, 0);
+	ck_assert_uint_eq(stub_ops[i].max_bytes, 25);
 }
 END_TEST
 
@@ -343,6 +368,7 @@ durable_suite(void)
 	tcase_add_test(tc, attach_fetches_a_window);
 	tcase_add_test(tc, sent_then_room_fetched_without_what_is_in_flight);
 	tcase_add_test(tc, full_window_waits_for_an_ack);
+	tcase_add_test(tc, bytes_in_flight_bound_the_window);
 	tcase_add_test(tc, unknown_tag_frees_nothing);
 	tcase_add_test(tc, detached_during_a_fetch_sends_nothing);
 	tcase_add_test(tc, resumed_during_a_fetch_fetches_again_from_the_floor);

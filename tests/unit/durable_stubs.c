@@ -42,6 +42,7 @@ stub_server_init(struct registry *reg, uint32_t window, uint32_t ack_timeout)
 	stub_cfg.ack_timeout = ack_timeout;
 	stub_cfg.max_deliveries = 10;
 	stub_cfg.max_durables = 32;
+	stub_cfg.max_output_buffer = 8u << 20;
 	memset(&stub_counters, 0, sizeof(stub_counters));
 	stub_reg = reg;
 	stub_tree = topic_tree_new();
@@ -56,6 +57,12 @@ stub_server_free(void)
 {
 	topic_tree_free(stub_tree);
 	event_base_free(stub_base);
+}
+
+void
+stub_output_buffer(size_t bytes)
+{
+	stub_cfg.max_output_buffer = bytes;
 }
 
 struct server *
@@ -273,13 +280,14 @@ store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg)
 
 void
 store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
-    size_t nexclude, size_t limit, uint32_t max_attempts,
+    size_t nexclude, size_t limit, size_t max_bytes, uint32_t max_attempts,
     const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg)
 {
 	struct stub_op *op = stub_queue(STUB_FETCH, dsub_id, cb, arg);
 
 	(void)st;
 	(void)max_attempts;
+	op->max_bytes = max_bytes;
 	if (nexclude > sizeof(op->exclude) / sizeof(op->exclude[0]))
 		abort();
 	memcpy(op->exclude, exclude, nexclude * sizeof(*exclude));

@@ -26,6 +26,7 @@ struct stub_op {
 	uint64_t	 exclude[256];	/* fetch: the positions in flight */
 	size_t		 nexclude;
 	size_t		 limit;		/* fetch */
+	size_t		 max_bytes;	/* fetch */
 	uint64_t	 start[STORE_SEVERITIES];	/* fetch */
 	uint64_t	 tags[256];	/* ack */
 	size_t		 ntags;
@@ -49,6 +50,8 @@ extern unsigned		stub_holds;		/* sess_hold() minus sess_release() */
 void		 stub_server_init(struct registry *reg, uint32_t window,
 		    uint32_t ack_timeout);
 void		 stub_server_free(void);
+/* Set limits.max_output_buffer (8 MiB after stub_server_init). */
+void		 stub_output_buffer(size_t bytes);
 struct server	*stub_server(void);
 /* A READY session of endpoint (free with stub_session_free). */
 struct session	*stub_session(const char *endpoint);
