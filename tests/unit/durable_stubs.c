@@ -290,7 +290,8 @@ store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 	op->max_bytes = max_bytes;
 	if (nexclude > sizeof(op->exclude) / sizeof(op->exclude[0]))
 		abort();
-	memcpy(op->exclude, exclude, nexclude * sizeof(*exclude));
+	if (nexclude > 0)
+		memcpy(op->exclude, exclude, nexclude * sizeof(*exclude));
 	op->nexclude = nexclude;
 	op->limit = limit;
 	memcpy(op->start, start, sizeof(op->start));
@@ -306,7 +307,8 @@ store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
 	(void)audit;
 	if (ntags > sizeof(op->tags) / sizeof(op->tags[0]))
 		abort();
-	memcpy(op->tags, tags, ntags * sizeof(*tags));
+	if (ntags > 0)
+		memcpy(op->tags, tags, ntags * sizeof(*tags));
 	op->ntags = ntags;
 }
 
