@@ -11,7 +11,10 @@
  * and then frees the session from a fresh event-loop callback.
  *
  * struct session is shared by session.c (I/O, timers, lifetime), handle.c
- * (message handlers) and route.c (deliveries); nothing else looks inside.
+ * (message handlers) and route.c (deliveries); explain.c, peers.c, audit.c,
+ * durable.c, history.c, admin.c and metrics.c read it (docs/architecture.md
+ * says what each reads) and change nothing in it but what their own
+ * functions own.
  */
 #ifndef CCC_SESSION_H
 #define CCC_SESSION_H
