@@ -947,20 +947,22 @@ store_publish_again(struct store_sqlite *st, struct store_op *op)
 }
 
 /*
- * ids[0..n) as a JSON array for json_each() ("[3,7,12]"): the caller's
- * to free. One allocation, bounded by n.
+ * ids[0..n) as text, joined by commas between open and close: '[' and ']'
+ * give a JSON array for json_each() ("[3,7,12]"), ',' and ',' the form an
+ * alert row's rcpt keeps (",3,7,12,", membership one instr()). The
+ * caller's to free; one allocation, bounded by n.
  */
 static char *
-store_json_ids(const uint64_t *ids, size_t n)
+store_ids_text(const uint64_t *ids, size_t n, char open, char close)
 {
 	size_t cap = n * 21 + 3, off = 0;
 	char *j = xmalloc(cap);
 
-	j[off++] = '[';
+	j[off++] = open;
 	for (size_t i = 0; i < n; i++)
 		off += (size_t)snprintf(j + off, cap - off, "%s%llu",
 		    i > 0 ? "," : "", (unsigned long long)ids[i]);
-	j[off++] = ']';
+	j[off++] = close;
 	j[off] = '\0';
 	return j;
 }
@@ -974,8 +976,7 @@ store_json_ids(const uint64_t *ids, size_t n)
 static void
 store_publish_rcpt(struct store_op_publish *in, char **rcpt, char **json)
 {
-	size_t cap = in->ndsubs * 21 + 3, n = 0, roff = 0;
-	char *r;
+	size_t n = 0;
 
 	*rcpt = *json = NULL;
 	if (in->ndsubs == 0)
@@ -985,13 +986,8 @@ store_publish_rcpt(struct store_op_publish *in, char **rcpt, char **json)
 		if (n == 0 || in->dsubs[n - 1] != in->dsubs[i])
 			in->dsubs[n++] = in->dsubs[i];
 	in->ndsubs = n;
-	r = xmalloc(cap);
-	r[roff++] = ',';
-	for (size_t i = 0; i < n; i++)
-		roff += (size_t)snprintf(r + roff, cap - roff, "%llu,",
-		    (unsigned long long)in->dsubs[i]);
-	*rcpt = r;
-	*json = store_json_ids(in->dsubs, n);
+	*rcpt = store_ids_text(in->dsubs, n, ',', ',');
+	*json = store_ids_text(in->dsubs, n, '[', ']');
 }
 
 /*
@@ -1775,7 +1771,7 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 	int *sev = xcalloc(n, sizeof(*sev));
 	char **ids = xcalloc(n, sizeof(*ids));
 	uint64_t *seqs = xcalloc(n, sizeof(*seqs));
-	char *json = store_json_ids(in->tags, in->ntags);
+	char *json = store_ids_text(in->tags, in->ntags, '[', ']');
 	int64_t now = time_now_us();
 	sqlite3_stmt *stmt = NULL;
 	char pat[32];
