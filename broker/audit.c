@@ -60,38 +60,93 @@ audit_delivered(struct session *s, const char *alert, const char *origin,
 	store_audit(server_store(s->srv), &r);
 }
 
+/* A fan-out's "deliver" record: one recipient certificate, its sessions' addresses. */
+struct audit_group {
+	struct audit_rec rec;
+	size_t		 start;		/* its addresses in the buffer */
+	size_t		 len;		/* their bytes, separators and NUL included */
+};
+
+/* Does the group's record stand for the session r, with this transfer flag? */
+static bool
+audit_same_recipient(const struct audit_rec *g, const struct session *r,
+    bool transfer)
+{
+	return g->transfer == transfer && strcmp(g->endpoint, r->endpoint) == 0 &&
+	    strcmp(g->fingerprint, r->fingerprint) == 0 &&
+	    strcmp(g->subject, r->subject) == 0;
+}
+
 void
 audit_live_deliveries(struct session *publisher, const char *alert,
     const char *topic, const struct route_set *rs)
 {
-	/* filled and handed to the store within one call; kept grown */
-	static struct store_recipient *v;
-	static size_t cap;
+	/* built and handed to the store within one call; kept grown */
+	static struct audit_group *g;
+	static struct audit_rec *recs;
+	static size_t *group;
+	static char *peers;
+	static size_t gcap, rcap, icap, pcap;
 	struct server *srv = publisher->srv;
-	size_t n = 0;
+	const char *prev = NULL;	/* the endpoint transfer is of */
+	size_t ng = 0, total = 0;
+	bool transfer = false;
 
 	if (topic_is_exercise(topic) && !server_config(srv)->bench_journal)
 		return;
-	v = xgrow(v, &cap, rs->nlive, sizeof(*v));
+	g = xgrow(g, &gcap, rs->nlive, sizeof(*g));
+	group = xgrow(group, &icap, rs->nlive, sizeof(*group));
+	/* the sessions by certificate and transfer flag: one record each */
 	for (size_t i = 0; i < rs->nlive; i++) {
 		const struct session *r = rs->live[i].sess;
-		struct store_recipient *p = &v[n];
+		size_t k;
 
 		if (!rs->live[i].sent)
 			continue;
-		p->endpoint = r->endpoint;
-		p->subject = r->subject;
-		p->fingerprint = r->fingerprint;
-		p->peer = r->peer;
 		/* sessions of one endpoint often follow each other */
-		if (n > 0 && strcmp(p[-1].endpoint, r->endpoint) == 0)
-			p->transfer = p[-1].transfer;
-		else
-			p->transfer = audit_transfer(r->reg,
-			    publisher->endpoint, r->endpoint);
-		n++;
+		if (prev == NULL || strcmp(prev, r->endpoint) != 0)
+			transfer = audit_transfer(r->reg, publisher->endpoint,
+			    r->endpoint);
+		prev = r->endpoint;
+		for (k = 0; k < ng; k++)
+			if (audit_same_recipient(&g[k].rec, r, transfer))
+				break;
+		if (k == ng) {
+			g[ng].rec = audit_of(r, "deliver", alert, topic);
+			g[ng].rec.transfer = transfer;
+			g[ng++].len = 0;
+		}
+		group[i] = k;
+		g[k].len += strlen(r->peer) + 1;
 	}
-	store_audit_deliveries(server_store(srv), alert, topic, v, n);
+	if (ng == 0)
+		return;
+	for (size_t k = 0; k < ng; k++) {
+		g[k].start = total;
+		total += g[k].len;
+		g[k].len = 0;	/* from here on: bytes written */
+	}
+	peers = xgrow(peers, &pcap, total, 1);
+	for (size_t i = 0; i < rs->nlive; i++) {
+		const struct session *r = rs->live[i].sess;
+		const char *peer = r->peer;
+		struct audit_group *p;
+		size_t len = strlen(peer);
+
+		if (!rs->live[i].sent)
+			continue;
+		p = &g[group[i]];
+		if (p->len > 0)
+			peers[p->start + p->len++] = ' ';
+		memcpy(peers + p->start + p->len, peer, len + 1);
+		p->len += len;
+	}
+	recs = xgrow(recs, &rcap, ng, sizeof(*recs));
+	for (size_t k = 0; k < ng; k++) {
+		recs[k] = g[k].rec;
+		recs[k].peer = peers + g[k].start;
+	}
+	store_audit_batch(server_store(srv), recs, ng);
 }
 
 void

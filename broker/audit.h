@@ -54,8 +54,10 @@ void		 audit_delivered(struct session *s, const char *alert,
 /*
  * Journal the live deliveries of the alert publisher published (id, topic)
  * to the sessions of rs the caller sent it to (route_session.sent): one
- * "deliver" record per recipient certificate, listing the addresses of its
- * sessions (store_audit_deliveries). Exercise traffic gets none (the
+ * "deliver" record per recipient certificate and transfer flag, whose peer
+ * field lists the addresses of its sessions that got it, separated by
+ * spaces (receipts count them as deliveries), all in one store operation
+ * (store_audit_batch). Exercise traffic gets none (the
  * sessions' "exercise" records stand for it) unless bench.journal is set.
  */
 void		 audit_live_deliveries(struct session *publisher,

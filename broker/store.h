@@ -400,24 +400,6 @@ void	store_audit_sent(struct store *st, const struct audit_rec *rec,
 	    const char *const *alerts, const uint64_t *seqs, size_t n,
 	    const char *single_detail);
 
-/* A session that was sent an alert (store_audit_deliveries). */
-struct store_recipient {
-	const char	*endpoint;
-	const char	*subject;	/* its certificate subject */
-	const char	*fingerprint;	/* SHA-256 of its certificate, hex */
-	const char	*peer;		/* remote address, "HOST:PORT" */
-	bool		 transfer;	/* a disclosure from a BG or GR endpoint to a TR one */
-};
-/*
- * Record that the alert (id alert, detail its topic) was sent to the n
- * sessions of v: one "deliver" record per recipient certificate (endpoint,
- * subject, fingerprint, transfer), whose peer field lists the addresses of
- * all its sessions that got it, separated by spaces — so a fan-out costs one
- * operation, and one record per recipient endpoint rather than per session.
- * Receipts count the addresses as deliveries.
- */
-void	store_audit_deliveries(struct store *st, const char *alert,
-	    const char *detail, const struct store_recipient *v, size_t n);
 /*
  * For metrics, reading only: per endpoint that has durable subscriptions,
  * its alerts not settled (the cursors' pending counts) and its dead

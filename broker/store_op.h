@@ -83,7 +83,7 @@ struct store_op_ack {
 	bool		 journal_exercise; /* journal acks of exercise alerts */
 };
 
-/* Inputs of store_audit_batch and store_audit_deliveries. */
+/* Inputs of store_audit and store_audit_batch (recs), store_audit_sent (alerts). */
 struct store_op_audit {
 	struct audit_copy *recs;	/* in order (none: the op's audit record) */
 	size_t		 nrecs;

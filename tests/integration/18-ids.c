@@ -408,6 +408,52 @@ START_TEST(colliding_id_stays_taken_after_retention)
 }
 END_TEST
 
+/*
+ * A fan-out journals one "deliver" record per recipient certificate: two
+ * sessions of tr-police that get an alert are one record whose peer field
+ * lists both addresses, and receipts count two deliveries.
+ */
+START_TEST(fan_out_one_record_per_certificate)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *sub1 = h_connect(b, "tr-police");
+	ccc_client *sub2 = h_connect(b, "tr-police");
+	ccc_client *gr = h_connect(b, "gr-police");
+	Ccc__V1__Alert *a = h_alert("drugs", "bg-gr/kulata", "high", "h1",
+	    "Two desks of one endpoint");
+	Ccc__V1__Envelope *ok, *e;
+	char data[300], sql[300], id[CCC_ID_LEN];
+
+	h_subscribe(sub1, "alerts/#");
+	h_subscribe(sub2, "alerts/#");
+	ok = h_publish_ok(gr, a);
+	snprintf(id, sizeof(id), "%s", ok->publish_ok->id);
+	ccc_envelope_free(ok);
+	e = h_recv_deliver(sub1);
+	ck_assert_str_eq(e->deliver->alert->id, id);
+	ccc_envelope_free(e);
+	e = h_recv_deliver(sub2);
+	ck_assert_str_eq(e->deliver->alert->id, id);
+	ccc_envelope_free(e);
+	/* after the receipts, the record is in the store */
+	ck_assert_uint_eq(deliveries_to(gr, id, "tr-police"), 2);
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE event = "
+	    "'deliver' AND alert = '%s' AND endpoint = 'tr-police' AND "
+	    "peer LIKE '127.0.0.1:%% 127.0.0.1:%%' AND transfer = 1", id);
+	ck_assert_int_eq(h_store_value(data, sql), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE event = "
+	    "'deliver' AND alert = '%s'", id);
+	ck_assert_int_eq(h_store_value(data, sql), 1);
+
+	h_alert_free(a);
+	ccc_close(gr);
+	ccc_close(sub2);
+	ccc_close(sub1);
+	h_broker_stop(b);
+}
+END_TEST
+
 Suite *
 ids_suite(void)
 {
@@ -420,6 +466,7 @@ ids_suite(void)
 	tcase_add_test(tc, store_with_colliding_ids_opens);
 	tcase_add_test(tc, id_used_again_after_retention);
 	tcase_add_test(tc, colliding_id_stays_taken_after_retention);
+	tcase_add_test(tc, fan_out_one_record_per_certificate);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -601,15 +601,22 @@ cs_write_journal(void)
 	struct audit_rec batch[2] = { cs_rec("deliver", "chain-1", "alerts/x"),
 	    cs_rec("ack", "chain-1", "acknowledged") };
 	struct audit_rec r = cs_rec("session_open", "", "tls1.3");
-	struct store_recipient to[2] = {
-		{ "gr-police", "CN=gr-police", "ab12", "127.0.0.1:1", false },
-		{ "tr-police", "CN=tr-police", "cd34", "127.0.0.1:2", true },
+	/* a fan-out's records: one per recipient certificate */
+	struct audit_rec to[2] = {
+		{ .event = "deliver", .endpoint = "gr-police",
+		  .subject = "CN=gr-police", .fingerprint = "ab12",
+		  .peer = "127.0.0.1:1 127.0.0.1:3", .alert = "chain-1",
+		  .detail = "alerts/drugs/tr-bg" },
+		{ .event = "deliver", .endpoint = "tr-police",
+		  .subject = "CN=tr-police", .fingerprint = "cd34",
+		  .peer = "127.0.0.1:2", .alert = "chain-1",
+		  .detail = "alerts/drugs/tr-bg", .transfer = true },
 	};
 
 	store_audit(cs.st, &r);
 	cs_publish(0, "chain-1", "alerts/drugs/tr-bg");
 	store_audit_batch(cs.st, batch, 2);
-	store_audit_deliveries(cs.st, "chain-1", "alerts/drugs/tr-bg", to, 2);
+	store_audit_batch(cs.st, to, 2);
 	cs_publish(1, "chain-2", "alerts/drugs/tr-bg");
 	store_audit(cs.st, &r);
 	cs_wait(2);
