@@ -21,12 +21,15 @@
  * every transaction after it), and the journal must reach the record in
  * ccc.db-head.
  *
- * Owns: the schema and its migrations, the statements, the connection and
- * the files ccc.db, its WAL and ccc.db-head (read and anchored by
- * store_wal.c), the audit chain's end (hashed by store_audit.c). The
- * offline readers are in store_offline.c.
+ * Owns: the statements, the connection and the files ccc.db, its WAL and
+ * ccc.db-head (read and anchored by store_wal.c), the audit chain's end
+ * (hashed by store_audit.c), the alerts, cursors and journal operations.
+ * The schema and its migrations are in store_sqlite_schema.c, the
+ * registry's operations in store_sqlite_registry.c, the offline readers
+ * in store_offline.c.
  * Must never: store an alert under an id another alert has (stores of
- * older brokers that did: store_migrations[]); purge an alert (an exercise one included) that a
+ * older brokers that did: store_migrations[]); purge an alert (an
+ * exercise one included) that a
  * durable subscription has not had acknowledged; open a store that lost
  * committed transactions unless told to (accept_loss); anchor in
  * ccc.db-head more than was synced; let a rolled-back audit record stay
@@ -49,56 +52,14 @@
 #include "store_audit.h"
 #include "store_backend.h"
 #include "store_op.h"
+#include "store_sqlite.h"
 #include "store_wal.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
 #define STORE_CHECK_US	(1000 * INT64_C(1000))	/* syncer: files checked this often */
-#define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 #define STORE_CHECKPOINT_FRAMES	1000	/* SQLite's wal_autocheckpoint default */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
-/*
- * The alert a is unsettled for a durable subscription: a recipient (rcpt)
- * whose cursor for its severity still has pending positions and a floor
- * below it, without a mark that settled it. Retention never deletes such
- * an alert. Read off cursors_floor: the cursors of the alert's severity
- * whose floor is below it, no scan of the log.
- */
-#define STORE_HELD(a)	"EXISTS (SELECT 1 FROM cursors c WHERE " a ".rcpt IS " \
-	"NOT NULL AND c.severity = " a ".severity AND c.pending > 0 AND " \
-	a ".seq > c.floor AND instr(" a ".rcpt, ',' || c.dsub || ',') > 0 AND " \
-	"NOT EXISTS (SELECT 1 FROM marks m WHERE m.dsub = c.dsub AND m.seq = " \
-	a ".seq AND m.state > 0))"
-/* An exercise alert (topic under exercise/), as the alerts_exercise index has it. */
-#define STORE_EXERCISE	"topic >= 'exercise/' AND topic < 'exercise0'"
-
-/* The backend's state (the void *b of struct store_backend). */
-struct store_sqlite {
-	sqlite3			*db;		/* writer thread, after start-up */
-	char			 path[512];
-	bool			 accept_loss;	/* start-up: --accept-store-loss */
-	int			 walfd;		/* the WAL, for the syncer's fdatasync */
-	struct store_head	 head;		/* syncer: ccc.db-head, the anchored chain end */
-	struct store_walpos	 wal;		/* writer thread: the WAL at its last commit */
-	struct store_walpos	 sync_wal;	/* lock: the same, for the syncer */
-	struct store_walpos	 take_wal;	/* syncer: sync_wal as it took it */
-	int64_t			 checked_us;	/* syncer: files last checked */
-	struct store_ident	 ident[3];	/* ccc.db, -wal, -head as opened */
-	struct {					/* writer thread: prepared statements */
-		const char	*sql;
-		sqlite3_stmt	*stmt;
-	}			 stmts[STORE_NSTMTS];
-	size_t			 nstmts;
-	struct store_chain {				/* writer thread: end of the audit chain */
-		uint8_t		 hash[32];	/* of the last record (zeros: none) */
-		int64_t		 next;		/* sequence number of the next record */
-	}			 chain;
-	struct store_chain	 batch_chain;	/* writer: chain at begin (rollback) */
-	struct store_chain	 op_chain;	/* writer: chain at savepoint (rollback_to) */
-	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
-	struct store_chain	 take_chain;	/* syncer: sync_chain as it took it */
-	struct store_hasher	 hasher;	/* writer thread: audit record hashes */
-};
 
 /*
  * Transaction control, run as kept statements (parsing them for every
@@ -112,223 +73,9 @@ static const char STORE_SAVEPOINT[] = "SAVEPOINT op";
 static const char STORE_RELEASE[] = "RELEASE op";
 static const char STORE_ROLLBACK_TO[] = "ROLLBACK TO op";
 
-/* Schema migrations: entry i brings user_version from i to i + 1. */
-static const char *const store_migrations[] = {
-	/* 1: alerts, durable subscriptions, deliveries */
-	("CREATE TABLE alerts ("
-	"  seq INTEGER PRIMARY KEY,"
-	"  id TEXT NOT NULL,"
-	"  origin TEXT NOT NULL,"
-	"  topic TEXT NOT NULL,"
-	"  published_at INTEGER NOT NULL,"
-	"  digest BLOB NOT NULL,"
-	"  body BLOB NOT NULL,"
-	"  UNIQUE (origin, id));"
-	"CREATE TABLE dsubs ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* never reused */
-	"  endpoint TEXT NOT NULL,"
-	"  name TEXT NOT NULL,"
-	"  patterns TEXT NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  UNIQUE (endpoint, name));"
-	"CREATE TABLE deliveries ("
-	"  tag INTEGER PRIMARY KEY AUTOINCREMENT,"	/* never reused */
-	"  dsub INTEGER NOT NULL,"
-	"  alert INTEGER NOT NULL,"
-	"  state INTEGER NOT NULL DEFAULT 0,"	/* 0 open, 1 acked, 2 dead */
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  delivered_at INTEGER,"
-	"  acked_at INTEGER);"
-	"CREATE INDEX deliveries_open ON deliveries (dsub, tag) WHERE state = 0;"
-	"CREATE INDEX deliveries_dsub ON deliveries (dsub);"),
-	/* 2: the audit journal, hash-chained */
-	("CREATE TABLE audit ("
-	"  seq INTEGER PRIMARY KEY,"
-	"  at INTEGER NOT NULL,"
-	"  event TEXT NOT NULL,"
-	"  endpoint TEXT NOT NULL,"
-	"  subject TEXT NOT NULL,"
-	"  fingerprint TEXT NOT NULL,"
-	"  peer TEXT NOT NULL,"
-	"  alert TEXT NOT NULL,"
-	"  detail TEXT NOT NULL,"
-	"  transfer INTEGER NOT NULL,"
-	"  prev BLOB NOT NULL,"
-	"  hash BLOB NOT NULL);"),
-	/* 3: receipts look the audit journal up by alert */
-	("CREATE INDEX audit_alert ON audit (alert);"),
-	/*
-	 * 4: priority and expiry travel with each delivery, so that a fetch
-	 * reads a backlog in priority order straight off an index; state 3 =
-	 * dropped because the alert expired
-	 */
-	("ALTER TABLE deliveries ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE deliveries ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;"
-	"DROP INDEX deliveries_open;"
-	"CREATE INDEX deliveries_open ON deliveries (dsub, severity DESC, tag) "
-	"  WHERE state = 0;"),
-	/* 5: history reads find their start by time; purges find deliveries */
-	("CREATE INDEX alerts_time ON alerts (published_at);"
-	"CREATE INDEX deliveries_alert ON deliveries (alert);"),
-	/*
-	 * 6: registry revisions and proposals (four-eyes); alerts recipients
-	 * may not re-disseminate
-	 */
-	("CREATE TABLE revisions ("
-	"  rev INTEGER PRIMARY KEY,"
-	"  created_at INTEGER NOT NULL,"
-	"  author TEXT NOT NULL,"
-	"  approved_by TEXT NOT NULL,"
-	"  source TEXT NOT NULL,"
-	"  comment TEXT NOT NULL,"
-	"  changes TEXT NOT NULL,"
-	"  document TEXT NOT NULL,"
-	"  file_digest TEXT NOT NULL);"
-	"CREATE TABLE proposals ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	"  base INTEGER NOT NULL,"
-	"  created_at INTEGER NOT NULL,"
-	"  proposer TEXT NOT NULL,"
-	"  comment TEXT NOT NULL,"
-	"  changes TEXT NOT NULL,"
-	"  reasons TEXT NOT NULL,"
-	"  document TEXT NOT NULL,"
-	"  state TEXT NOT NULL,"
-	"  decided_by TEXT NOT NULL DEFAULT '',"
-	"  decided_at INTEGER);"
-	"ALTER TABLE alerts ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0;"
-	"CREATE INDEX alerts_restricted ON alerts (id) WHERE restricted = 1;"),
-	/* 7: metrics count the dead letters per subscription without a scan */
-	("CREATE INDEX deliveries_dead ON deliveries (dsub) WHERE state = 2;"),
-	/*
-	 * 8: pending proposals overtaken by a newer revision are stale (later
-	 * commits mark them so as they overtake them)
-	 */
-	("UPDATE proposals SET state = 'stale' WHERE state = 'pending' AND "
-	"base < (SELECT coalesce(max(rev), 0) FROM revisions);"),
-	/*
-	 * 9: an alert id names one alert, whatever its origin. A store written
-	 * before may hold an id under several origins: the first alert of
-	 * each such id keeps collision 0, the later ones get their seq. New
-	 * alerts have collision 0, so the unique index refuses an id already
-	 * taken. Such ids are listed for good in alert_id_collisions (the
-	 * journal cannot tell their alerts apart: no receipts for them) and
-	 * reported at open (store_report_collisions()).
-	 */
-	("ALTER TABLE alerts ADD COLUMN collision INTEGER NOT NULL DEFAULT 0;"
-	"UPDATE alerts SET collision = seq WHERE seq NOT IN "
-	"  (SELECT min(seq) FROM alerts GROUP BY id);"
-	"CREATE UNIQUE INDEX alerts_id ON alerts (id, collision);"
-	"CREATE INDEX alerts_collided ON alerts (id) WHERE collision <> 0;"
-	"CREATE TABLE alert_id_collisions (id TEXT PRIMARY KEY) WITHOUT ROWID;"
-	"INSERT INTO alert_id_collisions "
-	"  SELECT DISTINCT id FROM alerts WHERE collision <> 0;"),
-	/*
-	 * 10: the time the last retention run expected: the expected time at the
-	 * next start-up, which records written on a wrong clock do not move
-	 */
-	("CREATE TABLE retention_clock ("
-	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
-	"  at INTEGER NOT NULL);"),
-	/*
-	 * 11: exercise alerts (ccc bench, topics under exercise/) are found
-	 * for their removal without a scan of the live ones
-	 */
-	("CREATE INDEX alerts_exercise ON alerts (seq) WHERE " STORE_EXERCISE ";"),
-	/*
-	 * 12: the highest alert seq ever given, kept when alerts are deleted
-	 * (store_seq_keep()): SQLite gives a new row one past the highest left,
-	 * and a seq must never come back (history replays rely on it)
-	 */
-	("CREATE TABLE alert_seq_floor ("
-	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
-	"  seq INTEGER NOT NULL);"),
-	/*
-	 * 13: durable delivery from the alert log with cursors, no row per
-	 * delivery. An alert names its durable recipients (rcpt: their ids as
-	 * ",3,7,12,", ascending: membership is one instr() of ",ID," on the
-	 * index entry, which a JSON array would need json_each for), with its
-	 * severity and expiry; alerts_rcpt is the log a subscription reads, by
-	 * severity then publishing order, and covers the membership and expiry
-	 * tests so that positions of other subscriptions cost an index entry.
-	 * cursors: per subscription and severity, floor (every position at or
-	 * below it settled), sent (the highest position ever sent) and pending
-	 * (positions above the floor not settled). marks: positions above the
-	 * floor acknowledged out of order (1), delivered more than once or
-	 * out of the usual count (0, attempts: deliveries so far), dead-lettered
-	 * (2, kept below the floor too, until retention removes the alert) or
-	 * dropped as expired (3). audit_alerts: the journal's batch records by
-	 * the alerts they name (receipts), keyed by the alert's seq (an
-	 * integer key: a text id key cost twice as much per row), one b-tree;
-	 * its rows go with their alert. A store with deliveries rows is
-	 * carried over: the alerts get their recipients from them, the cursors
-	 * and marks are computed from their states and attempts, and the table
-	 * goes.
-	 */
-	("ALTER TABLE alerts ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE alerts ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE alerts ADD COLUMN rcpt TEXT;"
-	"CREATE TABLE cursors ("
-	"  dsub INTEGER NOT NULL,"
-	"  severity INTEGER NOT NULL,"
-	"  floor INTEGER NOT NULL DEFAULT 0,"
-	"  sent INTEGER NOT NULL DEFAULT 0,"
-	"  pending INTEGER NOT NULL DEFAULT 0,"
-	"  PRIMARY KEY (dsub, severity)) WITHOUT ROWID;"
-	/* retention: the cursors whose floor is below an alert (STORE_HELD) */
-	"CREATE INDEX cursors_floor ON cursors (severity, floor);"
-	"CREATE TABLE marks ("
-	"  dsub INTEGER NOT NULL,"
-	"  seq INTEGER NOT NULL,"
-	"  severity INTEGER NOT NULL,"
-	"  state INTEGER NOT NULL,"	/* 0 attempts only, 1 acked, 2 dead, 3 expired */
-	"  attempts INTEGER NOT NULL,"
-	"  PRIMARY KEY (dsub, seq)) WITHOUT ROWID;"
-	"CREATE INDEX marks_seq ON marks (seq);"
-	"CREATE INDEX marks_dead ON marks (dsub) WHERE state = 2;"
-	"CREATE TABLE audit_alerts ("
-	"  seq INTEGER NOT NULL,"	/* the alert's */
-	"  rec INTEGER NOT NULL,"	/* the audit record's */
-	"  PRIMARY KEY (seq, rec)) WITHOUT ROWID;"
-	/* the deliveries of subscriptions that exist, one per (dsub, alert) */
-	"CREATE TEMP TABLE old_deliveries AS SELECT d.dsub AS dsub, d.alert AS "
-	"  alert, d.state AS state, d.attempts AS attempts, d.severity AS "
-	"  severity, d.expires_at AS expires_at FROM deliveries d JOIN dsubs s "
-	"  ON s.id = d.dsub JOIN alerts a ON a.seq = d.alert ORDER BY d.alert, "
-	"  d.dsub;"
-	"UPDATE alerts SET severity = o.severity, expires_at = o.expires_at, "
-	"  rcpt = o.rcpt FROM (SELECT alert, max(severity) AS severity, "
-	"  max(expires_at) AS expires_at, ',' || group_concat(dsub, ',') || ',' "
-	"  AS rcpt FROM old_deliveries GROUP BY alert) AS o "
-	"  WHERE alerts.seq = o.alert;"
-	"INSERT INTO cursors (dsub, severity, floor, sent, pending) "
-	"  SELECT dsub, severity, CASE WHEN minopen IS NULL THEN maxall ELSE "
-	"  minopen - 1 END, coalesce(maxsent, 0), nopen FROM (SELECT o.dsub AS "
-	"  dsub, a.severity AS severity, min(CASE WHEN o.state = 0 THEN o.alert "
-	"  END) AS minopen, max(o.alert) AS maxall, max(CASE WHEN o.attempts > 0 "
-	"  THEN o.alert END) AS maxsent, sum(o.state = 0) AS nopen FROM "
-	"  old_deliveries o JOIN alerts a ON a.seq = o.alert "
-	"  GROUP BY o.dsub, a.severity);"
-	"INSERT INTO marks (dsub, seq, severity, state, attempts) "
-	"  SELECT o.dsub, o.alert, a.severity, o.state, o.attempts FROM "
-	"  old_deliveries o JOIN alerts a ON a.seq = o.alert JOIN cursors c ON "
-	"  c.dsub = o.dsub AND c.severity = a.severity WHERE o.state = 2 OR "
-	"  (o.alert > c.floor AND (o.state IN (1, 3) OR (o.state = 0 AND "
-	"  o.attempts <> (o.alert <= c.sent))));"
-	"DROP TABLE old_deliveries;"
-	"DROP TABLE deliveries;"
-	/* the removal of exercise alerts tests STORE_HELD off the index */
-	"DROP INDEX alerts_exercise;"
-	"CREATE INDEX alerts_exercise ON alerts (seq, severity, rcpt) WHERE "
-	STORE_EXERCISE ";"
-	"CREATE INDEX alerts_rcpt ON alerts (severity, seq, rcpt, expires_at) "
-	"  WHERE rcpt IS NOT NULL;"),
-};
-#define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
-
 static void	store_sqlite_close(void *, bool);
 
-static int
+int
 store_exec(struct store_sqlite *st, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
@@ -342,7 +89,7 @@ store_exec(struct store_sqlite *st, const char *sql, char *err, size_t errlen)
 }
 
 /* One integer from a one-row query (PRAGMA user_version). */
-static int
+int
 store_int(struct store_sqlite *st, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *stmt;
@@ -355,43 +102,6 @@ store_int(struct store_sqlite *st, const char *sql, int64_t *out)
 		*out = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
 	return rc == SQLITE_ROW ? 0 : -1;
-}
-
-/* Apply the migrations the file lacks, each in its own transaction. */
-static int
-store_migrate(struct store_sqlite *st, char *err, size_t errlen)
-{
-	char why[256];
-	int64_t v;
-	int version;
-
-	if (store_int(st, "PRAGMA user_version", &v) < 0) {
-		snprintf(err, errlen, "cannot read the schema version: %s",
-		    sqlite3_errmsg(st->db));
-		return -1;
-	}
-	version = (int)v;
-	if (version > STORE_VERSION) {
-		snprintf(err, errlen, "schema version %d is newer than this cccd "
-		    "understands (%d); use a newer cccd", version, STORE_VERSION);
-		return -1;
-	}
-	for (; version < STORE_VERSION; version++) {
-		char sql[64];
-
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
-		if (store_exec(st, "BEGIN IMMEDIATE", why, sizeof(why)) < 0 ||
-		    store_exec(st, store_migrations[version], why, sizeof(why)) < 0 ||
-		    store_exec(st, sql, why, sizeof(why)) < 0 ||
-		    store_exec(st, "COMMIT", why, sizeof(why)) < 0) {
-			store_exec(st, "ROLLBACK", sql, sizeof(sql));
-			snprintf(err, errlen, "migration to schema version %d "
-			    "failed: %s", version + 1, why);
-			return -1;
-		}
-		log_info("store: schema migrated to version %d", version + 1);
-	}
-	return 0;
 }
 
 /* Switch to WAL and check that it took (it does not on some file systems). */
@@ -713,7 +423,7 @@ store_sqlite_close(void *b, bool lost)
  * must be a string literal: the cache is keyed by its address. Writer
  * thread only; release with sqlite3_reset().
  */
-static sqlite3_stmt *
+sqlite3_stmt *
 store_stmt(struct store_sqlite *st, const char *sql)
 {
 	sqlite3_stmt *stmt;
@@ -735,7 +445,7 @@ store_stmt(struct store_sqlite *st, const char *sql)
 }
 
 /* Record SQLite's last error as op's and return -1. */
-static int
+int
 store_fail(struct store_sqlite *st, struct store_op *op)
 {
 	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
@@ -743,7 +453,7 @@ store_fail(struct store_sqlite *st, struct store_op *op)
 }
 
 /* Prepare, bind and step a statement with no result rows. */
-static int
+int
 store_run(struct store_sqlite *st, struct store_op *op, const char *sql,
     const char *fmt, ...)
 {
@@ -807,7 +517,7 @@ fail:
 }
 
 /* Append op's audit record, with event and alert overridden when not NULL. */
-static int
+int
 store_write_audit(struct store_sqlite *st, struct store_op *op, const char *event,
     const char *alert)
 {
@@ -1839,181 +1549,6 @@ store_do_ack(struct store_sqlite *st, struct store_op *op)
 	return rc;
 }
 
-/* The newest revision number into res.newest; 0 when there is none. */
-static int
-store_reg_newest(struct store_sqlite *st, struct store_op *op)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if ((stmt = store_stmt(st, "SELECT coalesce(max(rev), 0) FROM "
-	    "revisions")) == NULL)
-		return store_fail(st, op);
-	rc = sqlite3_step(stmt);
-	op->res.newest = rc == SQLITE_ROW ?
-	    (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? 0 : store_fail(st, op);
-}
-
-static int
-store_do_reg_commit(struct store_sqlite *st, struct store_op *op)
-{
-	struct store_op_regchange *in = &op->u.reg;
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if (store_reg_newest(st, op) < 0)
-		return -1;
-	if (op->res.newest != in->base) {
-		op->res.status = STORE_STALE;
-		return 0;
-	}
-	op->res.id = in->base + 1;
-	if (store_run(st, op, "INSERT INTO revisions (rev, created_at, author, "
-	    "approved_by, source, comment, changes, document, file_digest) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", "iittttttt",
-	    (int64_t)op->res.id, time_now_us(), in->text[RC_AUTHOR],
-	    in->text[RC_APPROVED_BY], in->text[RC_SOURCE], in->text[RC_COMMENT],
-	    in->text[RC_CHANGES], in->text[RC_DOCUMENT], in->text[RC_FILE_DIGEST]) < 0)
-		return -1;
-	if (in->proposal != 0 && store_run(st, op, "UPDATE proposals SET "
-	    "state = 'approved', decided_by = ?1, decided_at = ?2 WHERE id = ?3",
-	    "tii", in->text[RC_APPROVED_BY], time_now_us(),
-	    (int64_t)in->proposal) < 0)
-		return -1;
-	/* proposals made against an older revision can never be approved */
-	if (store_run(st, op, "UPDATE proposals SET state = 'stale', "
-	    "decided_at = ?1 WHERE state = 'pending' AND base < ?2", "ii",
-	    time_now_us(), (int64_t)op->res.id) < 0)
-		return -1;
-	op->res.ids = xcalloc(in->ninboxes ? in->ninboxes : 1, sizeof(uint64_t));
-	for (size_t i = 0; i < in->ninboxes; i++) {
-		if (store_run(st, op, "INSERT OR IGNORE INTO dsubs (endpoint, "
-		    "name, patterns, created_at) VALUES (?1, 'inbox', '', ?2)",
-		    "ti", in->inboxes[i], time_now_us()) < 0 ||
-		    (stmt = store_stmt(st, "SELECT id FROM dsubs WHERE endpoint "
-		    "= ?1 AND name = 'inbox'")) == NULL)
-			return store_fail(st, op);
-		sqlite3_bind_text(stmt, 1, in->inboxes[i], -1, SQLITE_STATIC);
-		rc = sqlite3_step(stmt);
-		if (rc == SQLITE_ROW)
-			op->res.ids[i] = (uint64_t)sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
-		if (rc != SQLITE_ROW)
-			return store_fail(st, op);
-	}
-	op->res.status = STORE_OK;
-	op->res.newest = op->res.id;
-	return store_write_audit(st, op, NULL, NULL);
-}
-
-static int
-store_do_reg_propose(struct store_sqlite *st, struct store_op *op)
-{
-	struct store_op_regchange *in = &op->u.reg;
-
-	if (store_reg_newest(st, op) < 0)
-		return -1;
-	if (op->res.newest != in->base) {
-		op->res.status = STORE_STALE;
-		return 0;
-	}
-	if (store_run(st, op, "INSERT INTO proposals (base, created_at, "
-	    "proposer, comment, changes, reasons, document, state) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending')", "iitttt" "t",
-	    (int64_t)in->base, time_now_us(), in->text[RC_AUTHOR],
-	    in->text[RC_COMMENT], in->text[RC_CHANGES], in->text[RC_REASONS],
-	    in->text[RC_DOCUMENT]) < 0)
-		return -1;
-	op->res.id = (uint64_t)sqlite3_last_insert_rowid(st->db);
-	op->res.status = STORE_OK;
-	return store_write_audit(st, op, NULL, NULL);
-}
-
-static int
-store_do_reg_decide(struct store_sqlite *st, struct store_op *op)
-{
-	struct store_op_decide *in = &op->u.decide;
-
-	if (store_run(st, op, "UPDATE proposals SET state = ?1, decided_by = "
-	    "?2, decided_at = ?3 WHERE id = ?4 AND state = 'pending'", "ttii",
-	    in->state, in->by, time_now_us(), (int64_t)in->proposal) < 0)
-		return -1;
-	if (sqlite3_changes(st->db) == 0) {
-		op->res.status = STORE_NOT_FOUND;
-		return 0;
-	}
-	op->res.status = STORE_OK;
-	return store_write_audit(st, op, NULL, NULL);
-}
-
-/* A copy of column i of stmt kept with op until its callback has run. */
-static const char *
-store_col(struct store_op *op, sqlite3_stmt *stmt, int i)
-{
-	const unsigned char *t = sqlite3_column_text(stmt, i);
-
-	op->blobs = xreallocarray(op->blobs, op->nblobs + 1, sizeof(void *));
-	return op->blobs[op->nblobs++] = xstrdup(t ? (const char *)t : "");
-}
-
-static int
-store_do_reg_list(struct store_sqlite *st, struct store_op *op)
-{
-	struct store_op_reglist *in = &op->u.list;
-	static const char *const sql[2] = {
-		"SELECT rev, 0, created_at, author, approved_by, source, "
-		  "comment, changes, '', '', CASE WHEN ?3 THEN document ELSE '' "
-		  "END, file_digest FROM revisions WHERE ?1 = 0 OR rev = ?1 "
-		  "ORDER BY rev DESC LIMIT ?2",
-		  "SELECT id, base, created_at, proposer, decided_by, '', "
-		  "comment, changes, reasons, state, CASE WHEN ?3 THEN document "
-		  "ELSE '' END, '' FROM proposals WHERE (?1 = 0 AND (?4 OR state "
-		  "= 'pending')) OR id = ?1 ORDER BY id DESC LIMIT ?2",
-	};
-	sqlite3_stmt *stmt;
-	size_t cap = 16;
-	int rc;
-
-	if (store_reg_newest(st, op) < 0 ||
-	    (stmt = store_stmt(st, sql[in->proposals])) == NULL)
-		return store_fail(st, op);
-	sqlite3_bind_int64(stmt, 1, (int64_t)in->id);
-	sqlite3_bind_int64(stmt, 2, (int64_t)in->limit);
-	sqlite3_bind_int(stmt, 3, in->with_doc);
-	if (in->proposals)
-		sqlite3_bind_int(stmt, 4, in->all);
-	op->res.regrecs = xcalloc(cap, sizeof(*op->res.regrecs));
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		struct store_regrec *r;
-
-		if (op->res.nregrecs == cap) {
-			cap *= 2;
-			op->res.regrecs = xreallocarray(op->res.regrecs, cap,
-			    sizeof(*op->res.regrecs));
-		}
-		r = &op->res.regrecs[op->res.nregrecs++];
-		r->id = (uint64_t)sqlite3_column_int64(stmt, 0);
-		r->base = (uint64_t)sqlite3_column_int64(stmt, 1);
-		r->created_at = sqlite3_column_int64(stmt, 2);
-		r->author = store_col(op, stmt, 3);
-		r->approved_by = store_col(op, stmt, 4);
-		r->source = store_col(op, stmt, 5);
-		r->comment = store_col(op, stmt, 6);
-		r->changes = store_col(op, stmt, 7);
-		r->reasons = store_col(op, stmt, 8);
-		r->state = store_col(op, stmt, 9);
-		r->document = store_col(op, stmt, 10);
-		r->file_digest = store_col(op, stmt, 11);
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return store_fail(st, op);
-	op->res.status = STORE_OK;
-	return 0;
-}
-
 /*
  * Per endpoint, its alerts not settled (the cursors' pending counts) and
  * its dead letters (the marks_dead partial index), per subscription: no
@@ -2371,40 +1906,6 @@ store_sqlite_retention_time(void *b)
 	    "coalesce((SELECT max(at) FROM audit), 0)))", &at) < 0)
 		return 0;
 	return at;
-}
-
-static int
-store_sqlite_registry_newest(void *b, uint64_t *rev, char **doc,
-    char **file_digest, bool *by_file, char *err, size_t errlen)
-{
-	struct store_sqlite *st = b;
-	sqlite3_stmt *stmt;
-	int rc;
-
-	/* Contract: before any operation is queued (see store_load_dsubs). */
-	*rev = 0;
-	*doc = *file_digest = NULL;
-	*by_file = false;
-	if (sqlite3_prepare_v2(st->db, "SELECT rev, document, (SELECT "
-	    "file_digest FROM revisions WHERE source = 'file' ORDER BY rev DESC "
-	    "LIMIT 1), source = 'file' FROM revisions ORDER BY rev DESC LIMIT 1",
-	    -1, &stmt, NULL) != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *fd = sqlite3_column_text(stmt, 2);
-
-		*rev = (uint64_t)sqlite3_column_int64(stmt, 0);
-		*doc = xstrdup((const char *)sqlite3_column_text(stmt, 1));
-		*file_digest = xstrdup(fd ? (const char *)fd : "");
-		*by_file = sqlite3_column_int(stmt, 3) != 0;
-	}
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return 0;
-fail:
-	snprintf(err, errlen, "store %s: %s", st->path, sqlite3_errmsg(st->db));
-	return -1;
 }
 
 const struct store_backend store_sqlite_backend = {

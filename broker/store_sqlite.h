@@ -1,0 +1,101 @@
+/*
+ * store_sqlite.h — inside the store's SQLite backend: its state and the
+ * helpers its files share. store_sqlite.c has the connection, the
+ * transactions and the files; store_sqlite_schema.c the migrations;
+ * store_sqlite_registry.c the registry's revisions and proposals. Nothing
+ * outside the backend includes this: the store core sees struct
+ * store_backend only.
+ */
+#ifndef CCC_STORE_SQLITE_H
+#define CCC_STORE_SQLITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store_audit.h"
+#include "store_wal.h"
+
+struct store_op;
+
+#define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
+/*
+ * The alert a is unsettled for a durable subscription: a recipient (rcpt)
+ * whose cursor for its severity still has pending positions and a floor
+ * below it, without a mark that settled it. Retention never deletes such
+ * an alert. Read off cursors_floor: the cursors of the alert's severity
+ * whose floor is below it, no scan of the log.
+ */
+#define STORE_HELD(a)	"EXISTS (SELECT 1 FROM cursors c WHERE " a ".rcpt IS " \
+	"NOT NULL AND c.severity = " a ".severity AND c.pending > 0 AND " \
+	a ".seq > c.floor AND instr(" a ".rcpt, ',' || c.dsub || ',') > 0 AND " \
+	"NOT EXISTS (SELECT 1 FROM marks m WHERE m.dsub = c.dsub AND m.seq = " \
+	a ".seq AND m.state > 0))"
+/* An exercise alert (topic under exercise/), as the alerts_exercise index has it. */
+#define STORE_EXERCISE	"topic >= 'exercise/' AND topic < 'exercise0'"
+
+/* The backend's state (the void *b of struct store_backend). */
+struct store_sqlite {
+	sqlite3			*db;		/* writer thread, after start-up */
+	char			 path[512];
+	bool			 accept_loss;	/* start-up: --accept-store-loss */
+	int			 walfd;		/* the WAL, for the syncer's fdatasync */
+	struct store_head	 head;		/* syncer: ccc.db-head, the anchored chain end */
+	struct store_walpos	 wal;		/* writer thread: the WAL at its last commit */
+	struct store_walpos	 sync_wal;	/* lock: the same, for the syncer */
+	struct store_walpos	 take_wal;	/* syncer: sync_wal as it took it */
+	int64_t			 checked_us;	/* syncer: files last checked */
+	struct store_ident	 ident[3];	/* ccc.db, -wal, -head as opened */
+	struct {					/* writer thread: prepared statements */
+		const char	*sql;
+		sqlite3_stmt	*stmt;
+	}			 stmts[STORE_NSTMTS];
+	size_t			 nstmts;
+	struct store_chain {				/* writer thread: end of the audit chain */
+		uint8_t		 hash[32];	/* of the last record (zeros: none) */
+		int64_t		 next;		/* sequence number of the next record */
+	}			 chain;
+	struct store_chain	 batch_chain;	/* writer: chain at begin (rollback) */
+	struct store_chain	 op_chain;	/* writer: chain at savepoint (rollback_to) */
+	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
+	struct store_chain	 take_chain;	/* syncer: sync_chain as it took it */
+	struct store_hasher	 hasher;	/* writer thread: audit record hashes */
+};
+
+/* Run sql (no result rows) outside the statement cache; -1 with err set. */
+int	 store_exec(struct store_sqlite *st, const char *sql, char *err,
+	    size_t errlen);
+/* One integer from a one-row query (PRAGMA user_version). */
+int	 store_int(struct store_sqlite *st, const char *sql, int64_t *out);
+/* Bring the schema to this cccd's version (store_sqlite_schema.c). */
+int	 store_migrate(struct store_sqlite *st, char *err, size_t errlen);
+/*
+ * The kept statement of sql, reset and unbound; sql must be a string that
+ * stays at its address (a literal): the cache is keyed by it. NULL when it
+ * does not prepare.
+ */
+sqlite3_stmt *store_stmt(struct store_sqlite *st, const char *sql);
+/* Record SQLite's last error as op's and return -1. */
+int	 store_fail(struct store_sqlite *st, struct store_op *op);
+/*
+ * Run the kept statement of sql with the arguments fmt lists ('t' a
+ * string, 'i' an int64_t), bound in order; 0, or -1 with op's error set.
+ */
+int	 store_run(struct store_sqlite *st, struct store_op *op, const char *sql,
+	    const char *fmt, ...);
+/* Append op's audit record, with event and alert overridden when not NULL. */
+int	 store_write_audit(struct store_sqlite *st, struct store_op *op,
+	    const char *event, const char *alert);
+
+/* The registry's operations (store_sqlite_registry.c). */
+int	 store_do_reg_commit(struct store_sqlite *st, struct store_op *op);
+int	 store_do_reg_propose(struct store_sqlite *st, struct store_op *op);
+int	 store_do_reg_decide(struct store_sqlite *st, struct store_op *op);
+int	 store_do_reg_list(struct store_sqlite *st, struct store_op *op);
+/* The backend's registry_newest (struct store_backend). */
+int	 store_sqlite_registry_newest(void *b, uint64_t *rev, char **doc,
+	    char **file_digest, bool *by_file, char *err, size_t errlen);
+
+#endif
