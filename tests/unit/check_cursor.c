@@ -26,6 +26,7 @@
 
 #define SEC	INT64_C(1000000)
 #define NONE	((const uint64_t[STORE_SEVERITIES]){ 0 })
+#define T_RESERVE	100	/* positions a fetch reserves ahead */
 
 /* One store under test: its directory, loop, and the last result seen. */
 struct t_store {
@@ -170,7 +171,8 @@ static void
 t_fetch(struct t_store *t, uint64_t dsub, const uint64_t *exclude, size_t nx,
     size_t limit, uint32_t max, const uint64_t start[STORE_SEVERITIES])
 {
-	store_fetch(t->st, dsub, exclude, nx, limit, 0, max, start, t_cb, t);
+	store_fetch(t->st, dsub, exclude, nx, limit, 0, max, start, T_RESERVE,
+	    t_cb, t);
 	t_wait(t);
 	ck_assert_int_eq(t->status, STORE_OK);
 }
@@ -530,13 +532,14 @@ START_TEST(fetch_bounded_in_bytes)
 	t_start_two(&t, &a, &b);
 	for (int i = 0; i < 3; i++)
 		seq[i] = t_publish(&t, 2, 0, &a, 1);	/* 4-byte bodies */
-	store_fetch(t.st, a, NULL, 0, 10, 9, 5, NONE, t_cb, &t);
+	store_fetch(t.st, a, NULL, 0, 10, 9, 5, NONE, T_RESERVE, t_cb, &t);
 	t_wait(&t);
 	ck_assert_int_eq(t.status, STORE_OK);
 	ck_assert_uint_eq(t.nrows, 2);
 	ck_assert_uint_eq(t.next[2], seq[1]);
 	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[1]);
-	store_fetch(t.st, a, t.tags, 2, 10, 1, 5, t.next, t_cb, &t);
+	store_fetch(t.st, a, t.tags, 2, 10, 1, 5, t.next, T_RESERVE, t_cb,
+	    &t);
 	t_wait(&t);
 	ck_assert_uint_eq(t.nrows, 1);
 	ck_assert_uint_eq(t.tags[0], seq[2]);
