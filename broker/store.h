@@ -293,7 +293,8 @@ void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
  * completes at its commit (res->at_commit). At every open each cursor's
  * sent becomes its reservation, down to the last position the log has
  * given (after a crash: the reserved positions not sent count as sent
- * once); a clean close brings the reservations down to sent.
+ * once, yet each is sent before max_attempts can dead-letter it); a clean
+ * close brings the reservations down to sent.
  */
 void	store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 	    size_t nexclude, size_t limit, size_t max_bytes, uint32_t max_attempts,

@@ -9,7 +9,9 @@
  * calls fdatasync(2) on the WAL once for every batch committed since the
  * last one, which is what synchronous=FULL gives with the sync taken off
  * the writer's path. At open (migrations) and in checkpoints SQLite syncs
- * as usual.
+ * as usual. A fetch does not wait for that sync when its cursor's
+ * reservation, synced before, covers what it sends (store_do_fetch): each
+ * sync says how far the commits and the log are synced for it.
  *
  * After each sync the syncer records the newest synced audit record and
  * how far the WAL was synced (its salts and frame count, noted by the
@@ -100,7 +102,7 @@ struct store_sqlite {
 	struct store_hasher	 hasher;	/* writer thread: audit record hashes */
 	/*
 	 * What is synced, for fetches that complete at their commit
-	 * (store_fetch_at_commit): commits counted, the log's last position
+	 * (store_do_fetch): commits counted, the log's last position
 	 * at each, noted for the syncer like the chain's end (mark,
 	 * take_mark) and published by a sync that succeeded.
 	 */
@@ -349,10 +351,14 @@ static const char *const store_migrations[] = {
 	 * 15: a cursor's sent reserved ahead (store_fetch): reserved is at or
 	 * above sent and synced before a fetch sends a position at or below
 	 * it, so that a fetch need not wait for the sync of its sent. It
-	 * starts at sent. (Independent of the other migrations: it may run
-	 * at any place after 13.)
+	 * starts at sent. (assumed_lo, assumed_hi]: the positions an open
+	 * after a crash took as sent from the reservation (none yet), which
+	 * are sent once before they can be dead-lettered. (Independent of the
+	 * other migrations: it may run at any place after 13.)
 	 */
 	("ALTER TABLE cursors ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cursors ADD COLUMN assumed_lo INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cursors ADD COLUMN assumed_hi INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE cursors SET reserved = sent;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -594,14 +600,22 @@ store_wal_open(const char *path, char *why, size_t whylen)
  * the log has given (no position after it was ever sent). After a clean
  * close they are equal; after a crash the reserved positions that were
  * not sent are taken as sent once: their next delivery is flagged
- * redelivered and counts one attempt. 0, or -1 with why set.
+ * redelivered and counts one attempt, and the range (assumed_lo,
+ * assumed_hi] keeps them from the dead letters until they are sent (with
+ * a range of an earlier crash still above the floor: the two and what
+ * lies between).
+ * 0, or -1 with why set.
  */
 static int
 store_reserved_open(struct store_sqlite *st, char *why, size_t whylen)
 {
 	int n;
 
-	if (store_exec(st, "UPDATE cursors SET sent = min(reserved, l.seq) "
+	if (store_exec(st, "UPDATE cursors SET assumed_lo = CASE WHEN "
+	    "assumed_hi > max(assumed_lo, floor) THEN min(assumed_lo, sent) "
+	    "ELSE sent END, "
+	    "assumed_hi = max(assumed_hi, min(reserved, l.seq)), "
+	    "sent = min(reserved, l.seq) "
 	    "FROM (SELECT max(coalesce((SELECT max(seq) FROM alerts), 0), "
 	    "coalesce((SELECT seq FROM alert_seq_floor), 0)) AS seq) AS l "
 	    "WHERE min(reserved, l.seq) > sent", why, whylen) < 0)
@@ -610,7 +624,7 @@ store_reserved_open(struct store_sqlite *st, char *why, size_t whylen)
 		log_warn("store: the broker stopped without closing the store: "
 		    "%d durable cursors take their reserved positions as sent; "
 		    "those not sent yet come flagged redelivered, as one "
-		    "delivery attempt", n);
+		    "delivery attempt (never dead-lettered unsent)", n);
 	return 0;
 }
 
@@ -1226,6 +1240,9 @@ struct store_cursor {
 	int64_t		 pending;	/* positions above the floor not settled */
 	int64_t		 reserved;	/* at or above sent, synced before a fetch
 					   completes at its commit (store_fetch) */
+	int64_t		 assumed_lo;	/* (assumed_lo, assumed_hi]: positions an */
+	int64_t		 assumed_hi;	/* open after a crash took as sent from
+					   the reservation, maybe never sent */
 };
 
 /* A position a fetch or an ack settles. */
@@ -1278,8 +1295,9 @@ store_cursor_get(struct store_sqlite *st, struct store_op *op, uint64_t dsub,
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	if ((stmt = store_stmt(st, "SELECT floor, sent, pending, reserved FROM "
-	    "cursors WHERE dsub = ?1 AND severity = ?2")) == NULL)
+	if ((stmt = store_stmt(st, "SELECT floor, sent, pending, reserved, "
+	    "assumed_lo, assumed_hi FROM cursors WHERE dsub = ?1 AND severity "
+	    "= ?2")) == NULL)
 		return store_fail(st, op);
 	sqlite3_bind_int64(stmt, 1, (int64_t)dsub);
 	sqlite3_bind_int(stmt, 2, sev);
@@ -1289,6 +1307,8 @@ store_cursor_get(struct store_sqlite *st, struct store_op *op, uint64_t dsub,
 		c->sent = sqlite3_column_int64(stmt, 1);
 		c->pending = sqlite3_column_int64(stmt, 2);
 		c->reserved = sqlite3_column_int64(stmt, 3);
+		c->assumed_lo = sqlite3_column_int64(stmt, 4);
+		c->assumed_hi = sqlite3_column_int64(stmt, 5);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		store_fail(st, op);
@@ -1406,7 +1426,8 @@ store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
  * settled and those in flight skipped, until the result holds in->limit
  * rows. A position's deliveries so far are its mark's count, or 1 at or
  * below sent and 0 above it (first deliveries write nothing but sent);
- * those delivered max_attempts times go to the dead letters, expired ones
+ * those delivered max_attempts times go to the dead letters (not one an
+ * open took as sent, without a mark: it is sent first), expired ones
  * are dropped. From the floor, pending says how many unsettled positions
  * there are: the scan stops after the last. *bytes counts the bodies of
  * the rows taken; the row that would take it past in->max_bytes is left
@@ -1451,6 +1472,7 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		int state = sqlite3_column_int(stmt, 2);
 		int64_t prior;
 		uint64_t before = op->res.next[sev];
+		bool dead;
 
 		op->res.next[sev] = (uint64_t)seq;
 		if (state > STORE_MARK_ATTEMPTS)
@@ -1460,13 +1482,15 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		    in->nexclude, sizeof(uint64_t), store_tag_cmp) == NULL) {
 			prior = state == STORE_MARK_ATTEMPTS ?
 			    sqlite3_column_int64(stmt, 3) : seq <= c.sent;
-			if (prior >= (int64_t)in->max_attempts ||
-			    (expires != 0 && expires <= now)) {
+			/* one an open took as sent is sent before it is dead */
+			dead = prior >= (int64_t)in->max_attempts &&
+			    (state == STORE_MARK_ATTEMPTS || seq <= c.assumed_lo ||
+			    seq > c.assumed_hi);
+			if (dead || (expires != 0 && expires <= now)) {
 				done[ndone].seq = seq;
 				done[ndone].attempts = prior;
-				done[ndone].state = prior >=
-				    (int64_t)in->max_attempts ?
-				    STORE_MARK_DEAD : STORE_MARK_EXPIRED;
+				done[ndone].state = dead ? STORE_MARK_DEAD :
+				    STORE_MARK_EXPIRED;
 				ndead += done[ndone++].state == STORE_MARK_DEAD;
 			} else if (in->max_bytes != 0 && op->res.nrows > 0 &&
 			    *bytes + (size_t)sqlite3_column_bytes(stmt, 5) >
