@@ -11,7 +11,9 @@
  * failure, so one failure does not undo the others) and commits, which
  * with SQLite writes the transaction to the WAL without syncing it. It
  * hands the batch back to the loop as committed (publish operations'
- * committed callbacks: live plain deliveries) and on to the syncer
+ * committed callbacks: live plain deliveries; and the callbacks of
+ * fetches the backend found within a synced reservation, res.at_commit:
+ * durable deliveries) and on to the syncer
  * thread, then takes the next batch. The syncer makes everything
  * committed since its last sync durable with one sync of the backend
  * (SQLite: fdatasync(2) of the WAL, then the anchor in ccc.db-head), and
@@ -23,11 +25,12 @@
  *
  * Owns: struct store, the operations from store_publish() and the others
  * to their callbacks, the threads, the health the loop sees.
- * Must never: run a callback (other than a committed callback) before its
- * transaction is synced; run a committed callback before the commit; let
- * the loop thread touch the backend after start-up; lose an operation
- * silently (a failed one reports STORE_FAILED); keep anything of an
- * operation that failed; touch SQL or a backend's files.
+ * Must never: run a callback (other than a committed callback, or that of
+ * a fetch whose result says at_commit) before its transaction is synced;
+ * run a committed callback before the commit; let the loop thread touch
+ * the backend after start-up; lose an operation silently (a failed one
+ * reports STORE_FAILED); keep anything of an operation that failed; touch
+ * SQL or a backend's files.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -578,7 +581,8 @@ store_tag_cmp(const void *a, const void *b)
 void
 store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
     size_t nexclude, size_t limit, size_t max_bytes, uint32_t max_attempts,
-    const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg)
+    const uint64_t start[STORE_SEVERITIES], uint64_t reserve, store_cb *cb,
+    void *arg)
 {
 	struct store_op *op = store_op_new(OP_FETCH, cb, arg);
 	struct store_op_fetch *in = &op->u.fetch;
@@ -594,6 +598,7 @@ store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 	in->max_bytes = max_bytes;
 	in->max_attempts = max_attempts;
 	memcpy(in->start, start, sizeof(in->start));
+	in->reserve = reserve;
 	store_enqueue(st, op);
 }
 
@@ -959,9 +964,15 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 	 */
 	for (; committed != NULL; committed = cnext) {
 		cnext = committed->cnext;
-		if (committed->committed_cb != NULL &&
-		    committed->cres.status == STORE_OK)
+		if (committed->cres.status != STORE_OK)
+			continue;
+		if (committed->committed_cb != NULL)
 			committed->committed_cb(committed->arg, &committed->cres);
+		/* a fetch within a synced reservation: done at its commit */
+		if (committed->cres.at_commit && committed->cb != NULL) {
+			committed->called = true;
+			committed->cb(committed->arg, &committed->cres);
+		}
 	}
 	for (; op != NULL; op = next) {
 		next = op->next;
@@ -977,7 +988,7 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 			    "publish" : op->kind == OP_ACK ? "ack" :
 			    op->kind == OP_AUDIT ? "audit record" : "operation",
 			    op->error);
-		if (op->cb != NULL)
+		if (op->cb != NULL && !op->called)
 			op->cb(op->arg, &op->res);
 		store_op_free(op);
 	}

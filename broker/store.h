@@ -17,8 +17,13 @@
  *     could still lose it. Committed callbacks run in commit order, each
  *     before its operation's callback, and only for STORE_OK; if the sync
  *     then fails, the callback gets STORE_FAILED.
+ *   - A fetch completes at its commit when the reservation of its cursors
+ *     (store_fetch) was synced before and covers every row it sends: its
+ *     callback then runs with the committed callbacks (res->at_commit),
+ *     since a power failure could lose the sent it wrote but not the
+ *     reservation above it. Otherwise it completes after the sync.
  *   - Callbacks run on the event-loop thread, in the order the operations
- *     were queued. An operation that fails (disk full, I/O error) fails alone:
+ *     were queued (a fetch completed at its commit: in commit order). An operation that fails (disk full, I/O error) fails alone:
  *     its callback gets STORE_FAILED and a message; the others in its
  *     transaction are unaffected unless the commit itself fails, in which case
  *     they all fail. Nothing of a failed operation is kept.
@@ -151,6 +156,9 @@ struct store_result {
 	size_t			 nrows;
 	size_t			 dead;		/* fetch: alerts moved to the dead-letter list */
 	size_t			 expired;	/* fetch: alerts dropped because they expired */
+	bool			 at_commit;	/* fetch: called back at the commit, not
+						   after the sync (its rows lie within a
+						   reservation synced before) */
 	uint64_t		 next[STORE_SEVERITIES]; /* fetch: per severity, the last
 						   position looked at (the next
 						   fetch may start after it) */
@@ -265,7 +273,9 @@ void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
 /*
  * Up to limit alerts of dsub_id's log that are not settled and not in
  * exclude (the positions in flight), most severe first and in publishing
- * order within a severity, each counted as one more delivery. start[sev]
+ * order within a severity, each counted as one more delivery; only alerts
+ * whose publish is synced are read (a later one is fetched after its
+ * publish has called back). start[sev]
  * is where the scan of a severity may start (positions at or below it were
  * looked at since the caller last started afresh; 0: from the floor).
  * Alerts already delivered max_attempts times are moved to the dead-letter
@@ -274,10 +284,22 @@ void	store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg);
  * the rows read, not the size of the backlog. max_bytes (0: none) bounds
  * the bodies of the rows returned: the fetch stops before the row that
  * would pass it, the first row excepted, so that it always makes progress.
+ *
+ * Each cursor keeps, beside sent (the highest position sent), a
+ * reservation at or above it. A fetch writes sent in its transaction; when
+ * it sends a position above the reservation it raises the reservation to
+ * that position plus reserve (0: none ahead) and completes after the sync,
+ * as does any fetch while a raise is not synced yet; otherwise it
+ * completes at its commit (res->at_commit). At every open each cursor's
+ * sent becomes its reservation, down to the last position the log has
+ * given (after a crash: the reserved positions not sent count as sent
+ * once, yet each is sent before max_attempts can dead-letter it); a clean
+ * close brings the reservations down to sent.
  */
 void	store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
 	    size_t nexclude, size_t limit, size_t max_bytes, uint32_t max_attempts,
-	    const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg);
+	    const uint64_t start[STORE_SEVERITIES], uint64_t reserve,
+	    store_cb *cb, void *arg);
 /*
  * Settle the alerts at positions tags (the delivery tags of one Ack frame)
  * that dsub_id has unsettled: the cursor's floor moves past them, or they

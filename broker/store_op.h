@@ -73,6 +73,8 @@ struct store_op_fetch {
 					   whatever its size (0: no bound) */
 	uint32_t	 max_attempts;
 	uint64_t	 start[STORE_SEVERITIES]; /* per severity: scan after it (0: the floor) */
+	uint64_t	 reserve;	/* positions a raised reservation goes past
+					   the highest sent (0: none ahead) */
 };
 
 /* Inputs of store_ack. */
@@ -151,7 +153,9 @@ struct store_op {
 	store_cb		*cb;
 	void			*arg;
 	bool			 wrote;		/* its transaction changed the database */
-	struct store_result	 cres;		/* the result for committed_cb */
+	struct store_result	 cres;		/* the result for committed_cb (and for
+						   cb, when cres.at_commit) */
+	bool			 called;	/* loop: cb ran at the commit */
 	struct audit_copy	 audit;		/* its audit record, when it writes one */
 	union {
 		struct store_op_publish	  publish;	/* OP_PUBLISH */

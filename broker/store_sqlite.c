@@ -9,7 +9,9 @@
  * calls fdatasync(2) on the WAL once for every batch committed since the
  * last one, which is what synchronous=FULL gives with the sync taken off
  * the writer's path. At open (migrations) and in checkpoints SQLite syncs
- * as usual.
+ * as usual. A fetch does not wait for that sync when its cursor's
+ * reservation, synced before, covers what it sends (store_do_fetch): each
+ * sync says how far the commits and the log are synced for it.
  *
  * After each sync the syncer records the newest synced audit record and
  * how far the WAL was synced (its salts and frame count, noted by the
@@ -268,6 +270,63 @@ store_wal_open(const char *path, char *why, size_t whylen)
 /* ---- open and close ------------------------------------------------------ */
 
 /*
+ * Start-up, after the migrations (synchronous=FULL: the commit is synced):
+ * each cursor's sent becomes its reservation, down to the last position
+ * the log has given (no position after it was ever sent). After a clean
+ * close they are equal; after a crash the reserved positions that were
+ * not sent are taken as sent once: their next delivery is flagged
+ * redelivered and counts one attempt, and the range (assumed_lo,
+ * assumed_hi] keeps them from the dead letters until they are sent (with
+ * a range of an earlier crash still above the floor: the two and what
+ * lies between).
+ * 0, or -1 with why set.
+ */
+static int
+store_reserved_open(struct store_sqlite *st, char *why, size_t whylen)
+{
+	int n;
+
+	if (store_exec(st, "UPDATE cursors SET assumed_lo = CASE WHEN "
+	    "assumed_hi > max(assumed_lo, floor) THEN min(assumed_lo, sent) "
+	    "ELSE sent END, "
+	    "assumed_hi = max(assumed_hi, min(reserved, l.seq)), "
+	    "sent = min(reserved, l.seq) "
+	    "FROM (SELECT max(coalesce((SELECT max(seq) FROM alerts), 0), "
+	    "coalesce((SELECT seq FROM alert_seq_floor), 0)) AS seq) AS l "
+	    "WHERE min(reserved, l.seq) > sent", why, whylen) < 0)
+		return -1;
+	if ((n = sqlite3_changes(st->db)) > 0)
+		log_warn("store: the broker stopped without closing the store: "
+		    "%d durable cursors take their reserved positions as sent; "
+		    "those not sent yet come flagged redelivered, as one "
+		    "delivery attempt (never dead-lettered unsent)", n);
+	return 0;
+}
+
+/*
+ * Start-up, with the WAL open: sync it (a broker that crashed may have
+ * left commits unsynced), and take everything in the store as synced.
+ */
+static int
+store_synced_open(struct store_sqlite *st, char *why, size_t whylen)
+{
+	int64_t seq = 0;
+
+	if (fdatasync(st->walfd) < 0) {
+		snprintf(why, whylen, "cannot sync the write-ahead log: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (store_int(st, "SELECT coalesce(max(seq), 0) FROM alerts", &seq) < 0) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	st->commit_seq = st->sync_seq = st->take_seq = seq;
+	__atomic_store_n(&st->synced_seq, seq, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
  * Start-up, with the database open and its chain's end read: check it
  * against ccc.db-head, then anchor that end there. A loss is refused
  * unless accepted (--accept-store-loss); lost then says what was
@@ -363,12 +422,14 @@ store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
 	    store_exec(st, "CREATE TEMP TABLE purge_seqs (seq INTEGER PRIMARY "
 	    "KEY)", why, sizeof(why)) < 0 ||
 	    store_chain_end(st, why, sizeof(why)) < 0 ||
-	    store_report_collisions(st, why, sizeof(why)) < 0)
+	    store_report_collisions(st, why, sizeof(why)) < 0 ||
+	    store_reserved_open(st, why, sizeof(why)) < 0)
 		goto fail;
 	/* from now on the syncer syncs each commit (see the top of this file) */
 	if (store_exec(st, "PRAGMA synchronous = NORMAL", why, sizeof(why)) < 0)
 		goto fail;
-	if ((st->walfd = store_wal_open(st->path, why, sizeof(why))) < 0)
+	if ((st->walfd = store_wal_open(st->path, why, sizeof(why))) < 0 ||
+	    store_synced_open(st, why, sizeof(why)) < 0)
 		goto fail;
 	if ((rc = store_head_open(st, lost, lostlen, why, sizeof(why))) == -2)
 		goto fail_loss;
@@ -379,6 +440,7 @@ store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
 		snprintf(why, sizeof(why), "cannot compute SHA-256");
 		goto fail;
 	}
+	st->opened = true;
 	return st;
 fail_loss:
 	snprintf(why + strlen(why), sizeof(why) - strlen(why), "; restore the "
@@ -396,7 +458,18 @@ static void
 store_sqlite_close(void *b, bool lost)
 {
 	struct store_sqlite *st = b;
+	char why[256];
 
+	/*
+	 * Nothing is sent past sent any more: a clean close leaves nothing
+	 * reserved ahead, and the next start flags nothing more (at worst,
+	 * when this fails, the reserved positions count as sent once).
+	 */
+	if (st->opened && !lost && store_exec(st, "UPDATE cursors SET "
+	    "reserved = sent WHERE reserved <> sent", why, sizeof(why)) < 0)
+		log_warn("store: cannot release the durable cursors' "
+		    "reserved positions: %s; after the next start those not "
+		    "sent come flagged redelivered", why);
 	if (st->walfd >= 0)
 		close(st->walfd);
 	if (st->head.fd >= 0)
@@ -840,6 +913,11 @@ struct store_cursor {
 	int64_t		 floor;		/* every position at or below it is settled */
 	int64_t		 sent;		/* the highest position ever sent */
 	int64_t		 pending;	/* positions above the floor not settled */
+	int64_t		 reserved;	/* at or above sent, synced before a fetch
+					   completes at its commit (store_fetch) */
+	int64_t		 assumed_lo;	/* (assumed_lo, assumed_hi]: positions an */
+	int64_t		 assumed_hi;	/* open after a crash took as sent from
+					   the reservation, maybe never sent */
 };
 
 /* A position a fetch or an ack settles. */
@@ -862,15 +940,20 @@ static const char STORE_LOG_SCAN[] = "SELECT a.seq, a.expires_at, "
     "instr(a.rcpt, ?4) > 0 ORDER BY a.seq";
 
 /*
- * The same for a fetch, with what it sends: the table row is read only
- * for the positions the index entry lets through (SQLite defers the seek),
- * in one statement rather than one more per alert sent.
+ * The same for a fetch, with what it sends, up to the last position synced
+ * (?5): the table row is read only for the positions the index entry lets
+ * through (SQLite defers the seek), in one statement rather than one more
+ * per alert sent.
  */
 static const char STORE_FETCH_SCAN[] = "SELECT a.seq, a.expires_at, "
     "coalesce(m.state, -1), coalesce(m.attempts, 0), a.topic, a.body, a.id, "
     "a.origin FROM alerts a INDEXED BY alerts_rcpt LEFT JOIN marks m ON "
     "m.dsub = ?1 AND m.seq = a.seq WHERE a.rcpt IS NOT NULL AND a.severity "
-    "= ?2 AND a.seq > ?3 AND instr(a.rcpt, ?4) > 0 ORDER BY a.seq";
+    "= ?2 AND a.seq > ?3 AND a.seq <= ?5 AND instr(a.rcpt, ?4) > 0 ORDER BY "
+    "a.seq";
+
+/* The log's last position (at each commit: store_sqlite_commit). */
+static const char STORE_LAST_SEQ[] = "SELECT max(seq) FROM alerts";
 
 /* What rcpt holds when dsub is among an alert's recipients. */
 static void
@@ -887,8 +970,9 @@ store_cursor_get(struct store_sqlite *st, struct store_op *op, uint64_t dsub,
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	if ((stmt = store_stmt(st, "SELECT floor, sent, pending FROM cursors "
-	    "WHERE dsub = ?1 AND severity = ?2")) == NULL)
+	if ((stmt = store_stmt(st, "SELECT floor, sent, pending, reserved, "
+	    "assumed_lo, assumed_hi FROM cursors WHERE dsub = ?1 AND severity "
+	    "= ?2")) == NULL)
 		return store_fail(st, op);
 	sqlite3_bind_int64(stmt, 1, (int64_t)dsub);
 	sqlite3_bind_int(stmt, 2, sev);
@@ -897,6 +981,9 @@ store_cursor_get(struct store_sqlite *st, struct store_op *op, uint64_t dsub,
 		c->floor = sqlite3_column_int64(stmt, 0);
 		c->sent = sqlite3_column_int64(stmt, 1);
 		c->pending = sqlite3_column_int64(stmt, 2);
+		c->reserved = sqlite3_column_int64(stmt, 3);
+		c->assumed_lo = sqlite3_column_int64(stmt, 4);
+		c->assumed_hi = sqlite3_column_int64(stmt, 5);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		store_fail(st, op);
@@ -1014,22 +1101,26 @@ store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
  * settled and those in flight skipped, until the result holds in->limit
  * rows. A position's deliveries so far are its mark's count, or 1 at or
  * below sent and 0 above it (first deliveries write nothing but sent);
- * those delivered max_attempts times go to the dead letters, expired ones
+ * those delivered max_attempts times go to the dead letters (not one an
+ * open took as sent, without a mark: it is sent first), expired ones
  * are dropped. From the floor, pending says how many unsettled positions
  * there are: the scan stops after the last. *bytes counts the bodies of
  * the rows taken; the row that would take it past in->max_bytes is left
- * for the next fetch (res.next stays before it) and *full set.
+ * for the next fetch (res.next stays before it) and *full set. Positions
+ * after upto (not synced yet) are left for a later fetch. The cursor's
+ * sent moves to the highest position taken; when that passes its
+ * reservation, the reservation goes in->reserve past it and *raised is set.
  */
 static int
 store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
-    int64_t now, struct store_settled *done, bool *marked, size_t *bytes,
-    bool *full)
+    int64_t now, int64_t upto, struct store_settled *done, bool *marked,
+    size_t *bytes, bool *full, bool *raised)
 {
 	struct store_op_fetch *in = &op->u.fetch;
 	struct store_cursor c;
 	sqlite3_stmt *stmt;
 	size_t first = op->res.nrows, ndone = 0, ndead = 0;
-	int64_t from, unsettled = 0, sent;
+	int64_t from, unsettled = 0, sent, reserved;
 	char pat[32];
 	int rc = SQLITE_DONE;
 
@@ -1047,6 +1138,7 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 	sqlite3_bind_int(stmt, 2, sev);
 	sqlite3_bind_int64(stmt, 3, from);
 	sqlite3_bind_text(stmt, 4, pat, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, upto);
 	op->res.next[sev] = (uint64_t)from;
 	while (op->res.nrows < in->limit &&
 	    (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1055,6 +1147,7 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		int state = sqlite3_column_int(stmt, 2);
 		int64_t prior;
 		uint64_t before = op->res.next[sev];
+		bool dead;
 
 		op->res.next[sev] = (uint64_t)seq;
 		if (state > STORE_MARK_ATTEMPTS)
@@ -1064,13 +1157,15 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		    in->nexclude, sizeof(uint64_t), store_tag_cmp) == NULL) {
 			prior = state == STORE_MARK_ATTEMPTS ?
 			    sqlite3_column_int64(stmt, 3) : seq <= c.sent;
-			if (prior >= (int64_t)in->max_attempts ||
-			    (expires != 0 && expires <= now)) {
+			/* one an open took as sent is sent before it is dead */
+			dead = prior >= (int64_t)in->max_attempts &&
+			    (state == STORE_MARK_ATTEMPTS || seq <= c.assumed_lo ||
+			    seq > c.assumed_hi);
+			if (dead || (expires != 0 && expires <= now)) {
 				done[ndone].seq = seq;
 				done[ndone].attempts = prior;
-				done[ndone].state = prior >=
-				    (int64_t)in->max_attempts ?
-				    STORE_MARK_DEAD : STORE_MARK_EXPIRED;
+				done[ndone].state = dead ? STORE_MARK_DEAD :
+				    STORE_MARK_EXPIRED;
 				ndead += done[ndone++].state == STORE_MARK_DEAD;
 			} else if (in->max_bytes != 0 && op->res.nrows > 0 &&
 			    *bytes + (size_t)sqlite3_column_bytes(stmt, 5) >
@@ -1111,9 +1206,14 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 		    (int64_t)sev, (int64_t)r->attempts + 1) < 0)
 			return -1;
 	}
-	if (sent > c.sent && store_run(st, op, "UPDATE cursors SET sent = ?3 "
-	    "WHERE dsub = ?1 AND severity = ?2", "iii", (int64_t)in->dsub_id,
-	    (int64_t)sev, sent) < 0)
+	reserved = c.reserved;
+	if (sent > reserved) {
+		reserved = sent + (int64_t)in->reserve;
+		*raised = true;
+	}
+	if (sent > c.sent && store_run(st, op, "UPDATE cursors SET sent = ?3, "
+	    "reserved = ?4 WHERE dsub = ?1 AND severity = ?2", "iiii",
+	    (int64_t)in->dsub_id, (int64_t)sev, sent, reserved) < 0)
 		return -1;
 	if (store_settle(st, op, in->dsub_id, sev, &c, done, ndone) < 0)
 		return -1;
@@ -1122,7 +1222,12 @@ store_fetch_severity(struct store_sqlite *st, struct store_op *op, int sev,
 	return 0;
 }
 
-/* A fetch: the severities from the most severe down (store_fetch). */
+/*
+ * A fetch: the severities from the most severe down (store_fetch), over
+ * what is synced of the log. It completes at its commit when it raised no
+ * reservation and every raise before it is synced: then whatever it
+ * sends lies at or below a reservation on disk.
+ */
 static int
 store_do_fetch(struct store_sqlite *st, struct store_op *op)
 {
@@ -1131,23 +1236,29 @@ store_do_fetch(struct store_sqlite *st, struct store_op *op)
 	struct store_settled *done = xcalloc(cap, sizeof(*done));
 	bool *marked = xcalloc(cap, sizeof(*marked));
 	int64_t now = time_now_us();
+	int64_t upto = __atomic_load_n(&st->synced_seq, __ATOMIC_ACQUIRE);
 	size_t bytes = 0;
-	bool full = false;
+	bool full = false, raised = false;
 	int rc = 0;
 
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
 	op->blobs = xcalloc(4 * cap, sizeof(void *));
 	for (int sev = STORE_SEVERITIES - 1; sev >= 0 && rc == 0; sev--)
 		if (op->res.nrows < in->limit && !full)
-			rc = store_fetch_severity(st, op, sev, now, done, marked,
-			    &bytes, &full);
+			rc = store_fetch_severity(st, op, sev, now, upto, done,
+			    marked, &bytes, &full, &raised);
 		else
 			op->res.next[sev] = in->start[sev];
 	free(done);
 	free(marked);
-	if (rc == 0)
-		op->res.status = STORE_OK;
-	return rc;
+	if (rc < 0)
+		return rc;
+	if (raised)
+		st->raise_commit = st->commits + 1;	/* this transaction's */
+	op->res.at_commit = !raised && st->raise_commit <=
+	    __atomic_load_n(&st->synced_commits, __ATOMIC_ACQUIRE);
+	op->res.status = STORE_OK;
+	return 0;
 }
 
 /*
@@ -1685,14 +1796,29 @@ store_sqlite_begin(void *b, char *why, size_t whylen)
 	return store_ctl(st, STORE_BEGIN, why, whylen);
 }
 
+/*
+ * Commit, noting the log's last position and counting the commit: once
+ * a sync covers it, fetches read up to that position (store_do_fetch).
+ */
 static int
 store_sqlite_commit(void *b, char *why, size_t whylen)
 {
 	struct store_sqlite *st = b;
 	char scratch[256];
+	sqlite3_stmt *stmt;
+	int64_t seq = st->commit_seq;
 
-	if (store_ctl(st, STORE_COMMIT, why, whylen) == 0)
+	if ((stmt = store_stmt(st, STORE_LAST_SEQ)) != NULL) {
+		if (sqlite3_step(stmt) == SQLITE_ROW &&
+		    sqlite3_column_int64(stmt, 0) > seq)
+			seq = sqlite3_column_int64(stmt, 0);
+		sqlite3_reset(stmt);
+	}
+	if (store_ctl(st, STORE_COMMIT, why, whylen) == 0) {
+		st->commits++;
+		st->commit_seq = seq;
 		return 0;
+	}
 	store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
 	return -1;
 }
@@ -1760,6 +1886,8 @@ store_sqlite_mark(void *b)
 
 	st->sync_chain = st->chain;
 	st->sync_wal = st->wal;
+	st->sync_commits = st->commits;
+	st->sync_seq = st->commit_seq;
 }
 
 /* Syncer, lock held: what the sync about to run covers. */
@@ -1770,12 +1898,16 @@ store_sqlite_take_mark(void *b)
 
 	st->take_chain = st->sync_chain;
 	st->take_wal = st->sync_wal;
+	st->take_commits = st->sync_commits;
+	st->take_seq = st->sync_seq;
 }
 
 /*
- * The backend's sync: one fdatasync(2) of the WAL when the batches wrote,
- * then the end of the audit chain they hold and how far the log was
- * synced anchored in ccc.db-head, when either moved.
+ * The backend's sync: one fdatasync(2) of the WAL when the batches wrote
+ * (or a sync before failed), then the end of the audit chain they hold
+ * and how far the log was synced anchored in ccc.db-head, when either
+ * moved. Once all that succeeded, the commits taken are synced for the
+ * fetches (store_do_fetch).
  */
 static int
 store_sqlite_sync(void *b, bool wrote, const char **what)
@@ -1784,21 +1916,28 @@ store_sqlite_sync(void *b, bool wrote, const char **what)
 	const struct store_anchor *now = &st->head.anchor;
 	struct store_anchor a;
 
-	if (wrote) {
+	if (wrote || st->resync) {
 		*what = "cannot sync the store to disk";
+		st->resync = true;
 		if (fdatasync(st->walfd) < 0)
 			return -1;
+		st->resync = false;
 	}
 	a.seq = st->take_chain.next - 1;
 	memcpy(a.hash, st->take_chain.hash, 32);
 	a.has_wal = true;
 	a.wal = wrote ? st->take_wal : now->wal;	/* unwritten: as synced */
-	if (a.seq == now->seq && a.wal.frames == now->wal.frames &&
-	    memcmp(a.wal.salts, now->wal.salts, 8) == 0)
-		return 0;
-	*what = "cannot record the end of the audit journal in "
-	    STORE_FILE STORE_HEAD;
-	return store_head_write(&st->head, &a);
+	if (a.seq != now->seq || a.wal.frames != now->wal.frames ||
+	    memcmp(a.wal.salts, now->wal.salts, 8) != 0) {
+		*what = "cannot record the end of the audit journal in "
+		    STORE_FILE STORE_HEAD;
+		if (store_head_write(&st->head, &a) < 0)
+			return -1;
+	}
+	__atomic_store_n(&st->synced_seq, st->take_seq, __ATOMIC_RELEASE);
+	__atomic_store_n(&st->synced_commits, st->take_commits,
+	    __ATOMIC_RELEASE);
+	return 0;
 }
 
 /*

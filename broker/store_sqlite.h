@@ -62,6 +62,28 @@ struct store_sqlite {
 	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
 	struct store_chain	 take_chain;	/* syncer: sync_chain as it took it */
 	struct store_hasher	 hasher;	/* writer thread: audit record hashes */
+	/*
+	 * What is synced, for fetches that complete at their commit
+	 * (store_do_fetch): commits counted, the log's last position
+	 * at each, noted for the syncer like the chain's end (mark,
+	 * take_mark) and published by a sync that succeeded.
+	 */
+	uint64_t		 commits;	/* writer: transactions committed */
+	uint64_t		 raise_commit;	/* writer: the commit that raised a
+						   reservation last (commits + 1
+						   while its transaction runs) */
+	int64_t			 commit_seq;	/* writer: the log's last position
+						   at the last commit */
+	uint64_t		 sync_commits;	/* lock: commits at the last commit */
+	int64_t			 sync_seq;	/* lock: commit_seq, likewise */
+	uint64_t		 take_commits;	/* syncer: sync_commits as it took it */
+	int64_t			 take_seq;	/* syncer: sync_seq as it took it */
+	uint64_t		 synced_commits; /* atomic: commits synced */
+	int64_t			 synced_seq;	/* atomic: the last position synced */
+	bool			 resync;	/* syncer: a sync failed; the next
+						   one syncs whatever it has */
+	bool			 opened;	/* open succeeded: close brings the
+						   reservations down to sent */
 };
 
 /* Run sql (no result rows) outside the statement cache; -1 with err set. */

@@ -225,6 +225,18 @@ static const char *const store_migrations[] = {
 	STORE_EXERCISE ";"
 	"CREATE INDEX alerts_rcpt ON alerts (severity, seq, rcpt, expires_at) "
 	"  WHERE rcpt IS NOT NULL;"),
+	/*
+	 * 14: a cursor's sent reserved ahead (store_fetch): reserved is at or
+	 * above sent and synced before a fetch sends a position at or below
+	 * it, so that a fetch need not wait for the sync of its sent. It
+	 * starts at sent. (assumed_lo, assumed_hi]: the positions an open
+	 * after a crash took as sent from the reservation (none yet), which
+	 * are sent once before they can be dead-lettered.
+	 */
+	("ALTER TABLE cursors ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cursors ADD COLUMN assumed_lo INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cursors ADD COLUMN assumed_hi INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE cursors SET reserved = sent;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

@@ -3,6 +3,9 @@
  *   - fdatasync(2) fails with EIO while the file named by
  *     CCC_TEST_SYNC_FAILS exists, as a failing disk makes it fail
  *     (09-faults.c);
+ *   - fdatasync(2) waits while the file named by CCC_TEST_SYNC_STALL
+ *     exists, as a disk that does not answer makes it wait: the store's
+ *     syncer stops while its writer commits on (09-faults.c);
  *   - pwrite64(2), which SQLite writes its database and log with, waits
  *     while the file named by CCC_TEST_WRITE_STALL exists, as a slow disk
  *     makes it wait: the store's writer stops before a commit while the
@@ -42,11 +45,15 @@ fdatasync(int fd)
 {
 	static int (*real)(int);
 	const char *trigger = getenv("CCC_TEST_SYNC_FAILS");
+	const char *stall = getenv("CCC_TEST_SYNC_STALL");
+	struct timespec ms = { 0, 1000000 };
 
 	if (trigger != NULL && access(trigger, F_OK) == 0) {
 		errno = EIO;
 		return -1;
 	}
+	while (stall != NULL && access(stall, F_OK) == 0)
+		nanosleep(&ms, NULL);
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "fdatasync");
 	return real != NULL ? real(fd) : -1;

@@ -125,8 +125,9 @@ extern const char *h_tls_extra;
 struct h_broker	*h_broker_start_at(const char *extra_yaml, const char *test);
 /*
  * Start cccd with the disk faults of failsync.so preloaded: the fault that
- * var (CCC_TEST_SYNC_FAILS, CCC_TEST_WRITE_STALL) names is on while the file
- * whose path is put in trigger exists (it does not yet). Returns NULL when
+ * var (CCC_TEST_SYNC_FAILS, CCC_TEST_SYNC_STALL, CCC_TEST_WRITE_STALL)
+ * names is on while the file whose path is put in trigger exists (it does
+ * not yet). Returns NULL when
  * cccd runs under a wrapper, which a preload cannot reach: skip the test.
  */
 #define h_broker_start_fault(extra_yaml, var, trigger) \

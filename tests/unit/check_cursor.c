@@ -8,7 +8,9 @@
  * move it once the gap closes; the cursor survives a close and reopen,
  * and what was sent and not acknowledged comes again as redelivered;
  * dead letters after max attempts; expiry; the pending counts metrics
- * read; retention keeps what a subscription has not settled.
+ * read; retention keeps what a subscription has not settled; sent
+ * reserved ahead: a fetch within the reservation completes at its commit,
+ * and an open after a crash takes the reservation as sent.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 
 #define SEC	INT64_C(1000000)
 #define NONE	((const uint64_t[STORE_SEVERITIES]){ 0 })
+#define T_RESERVE	100	/* positions a fetch reserves ahead */
 
 /* One store under test: its directory, loop, and the last result seen. */
 struct t_store {
@@ -40,6 +43,7 @@ struct t_store {
 	uint32_t	 attempts[64];
 	size_t		 nrows, dead, expired, nreceipts, purged;
 	uint64_t	 next[STORE_SEVERITIES];
+	bool		 at_commit;	/* fetch: called back at the commit */
 	uint64_t	 open[4], deadcount[4];	/* counts: by endpoint, in name order */
 	size_t		 nbacklogs;
 };
@@ -63,6 +67,7 @@ t_cb(void *arg, const struct store_result *res)
 	t->nreceipts = res->nreceipts;
 	t->purged = res->purged;
 	memcpy(t->next, res->next, sizeof(t->next));
+	t->at_commit = res->at_commit;
 	t->nbacklogs = res->nbacklogs;
 	for (size_t i = 0; i < res->nbacklogs && i < 4; i++) {
 		t->open[i] = res->backlogs[i].open;
@@ -170,7 +175,8 @@ static void
 t_fetch(struct t_store *t, uint64_t dsub, const uint64_t *exclude, size_t nx,
     size_t limit, uint32_t max, const uint64_t start[STORE_SEVERITIES])
 {
-	store_fetch(t->st, dsub, exclude, nx, limit, 0, max, start, t_cb, t);
+	store_fetch(t->st, dsub, exclude, nx, limit, 0, max, start, T_RESERVE,
+	    t_cb, t);
 	t_wait(t);
 	ck_assert_int_eq(t->status, STORE_OK);
 }
@@ -206,6 +212,20 @@ t_value(struct t_store *t, const char *sql)
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 	return v;
+}
+
+/* Change the file of a closed store: the state a crash leaves. */
+static void
+t_exec(struct t_store *t, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/ccc.db", t->dir);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
 }
 
 static int64_t
@@ -530,17 +550,128 @@ START_TEST(fetch_bounded_in_bytes)
 	t_start_two(&t, &a, &b);
 	for (int i = 0; i < 3; i++)
 		seq[i] = t_publish(&t, 2, 0, &a, 1);	/* 4-byte bodies */
-	store_fetch(t.st, a, NULL, 0, 10, 9, 5, NONE, t_cb, &t);
+	store_fetch(t.st, a, NULL, 0, 10, 9, 5, NONE, T_RESERVE, t_cb, &t);
 	t_wait(&t);
 	ck_assert_int_eq(t.status, STORE_OK);
 	ck_assert_uint_eq(t.nrows, 2);
 	ck_assert_uint_eq(t.next[2], seq[1]);
 	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[1]);
-	store_fetch(t.st, a, t.tags, 2, 10, 1, 5, t.next, t_cb, &t);
+	store_fetch(t.st, a, t.tags, 2, 10, 1, 5, t.next, T_RESERVE, t_cb,
+	    &t);
 	t_wait(&t);
 	ck_assert_uint_eq(t.nrows, 1);
 	ck_assert_uint_eq(t.tags[0], seq[2]);
 	(void)b;
+	t_end(&t);
+}
+END_TEST
+
+/* A fetch from the floor reserving r positions ahead (5 attempts). */
+static void
+t_fetch_reserving(struct t_store *t, uint64_t dsub, size_t limit, uint64_t r)
+{
+	store_fetch(t->st, dsub, NULL, 0, limit, 0, 5, NONE, r, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+}
+
+/*
+ * sent reserved ahead: a fetch that sends a position past the reservation
+ * raises it that many positions past what it sent, and completes after
+ * the sync; a fetch within it (every raise synced) completes at its
+ * commit, writing sent and leaving the reservation as it is.
+ */
+START_TEST(fetch_within_the_reservation_completes_at_commit)
+{
+	struct t_store t;
+	uint64_t a, seq[7];
+
+	t_start(&t);
+	a = t_subscribe(&t, "bg-police", "a");
+	for (int i = 0; i < 3; i++)
+		seq[i] = t_publish(&t, 2, 0, &a, 1);
+	t_fetch_reserving(&t, a, 10, 3);
+	ck_assert_uint_eq(t.nrows, 3);
+	ck_assert(!t.at_commit);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[2]);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "reserved"), (int64_t)seq[2] + 3);
+	ck_assert_uint_eq(t_ack(&t, a, seq, 3), 3);
+
+	/* two positions within the reservation */
+	for (int i = 3; i < 5; i++)
+		seq[i] = t_publish(&t, 2, 0, &a, 1);
+	ck_assert_uint_eq(seq[4], seq[2] + 2);
+	t_fetch_reserving(&t, a, 10, 3);
+	ck_assert_uint_eq(t.nrows, 2);
+	ck_assert_uint_eq(t.tags[1], seq[4]);
+	ck_assert(t.at_commit);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[4]);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "reserved"), (int64_t)seq[2] + 3);
+	ck_assert_uint_eq(t_ack(&t, a, &seq[3], 2), 2);
+
+	/* the second of these passes it: raised again, after the sync */
+	for (int i = 5; i < 7; i++)
+		seq[i] = t_publish(&t, 2, 0, &a, 1);
+	ck_assert_uint_eq(seq[6], seq[2] + 4);
+	t_fetch_reserving(&t, a, 10, 3);
+	ck_assert_uint_eq(t.nrows, 2);
+	ck_assert(!t.at_commit);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[6]);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "reserved"), (int64_t)seq[6] + 3);
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * A clean close brings the reservation down to sent: after a restart
+ * nothing more is flagged. After a crash (the reservation left ahead of
+ * sent) the open takes the reservation as sent, down to the last position
+ * of the log: the reserved positions not sent come flagged redelivered,
+ * as one attempt, but are sent before they can go to the dead letters
+ * (max attempts 1 here); an alert published after the restart is not
+ * flagged.
+ */
+START_TEST(open_takes_the_reservation_as_sent)
+{
+	struct t_store t;
+	uint64_t a, seq[6];
+	char sql[160];
+
+	t_start(&t);
+	a = t_subscribe(&t, "bg-police", "a");
+	for (int i = 0; i < 5; i++)
+		seq[i] = t_publish(&t, 2, 0, &a, 1);
+	t_fetch_reserving(&t, a, 2, 100);
+	ck_assert_uint_eq(t.nrows, 2);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "reserved"), (int64_t)seq[1] + 100);
+	t_close(&t);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "reserved"), (int64_t)seq[1]);
+	t_open(&t);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[1]);
+	t_close(&t);
+
+	/* what a crash leaves: the reservation ahead of sent */
+	snprintf(sql, sizeof(sql), "UPDATE cursors SET reserved = %llu",
+	    (unsigned long long)seq[1] + 100);
+	t_exec(&t, sql);
+	t_open(&t);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[4]);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "assumed_lo"), (int64_t)seq[1]);
+	ck_assert_int_eq(t_cursor(&t, a, 2, "assumed_hi"), (int64_t)seq[4]);
+	seq[5] = t_publish(&t, 2, 0, &a, 1);
+	t_fetch(&t, a, NULL, 0, 10, 1, NONE);
+	ck_assert_uint_eq(t.dead, 2);		/* seq[0], seq[1]: sent once */
+	ck_assert_uint_eq(t.nrows, 4);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_uint_eq(t.tags[i], seq[2 + i]);
+		ck_assert_uint_eq(t.attempts[i], 1);
+	}
+	ck_assert_uint_eq(t.tags[3], seq[5]);
+	ck_assert_uint_eq(t.attempts[3], 0);
+	/* each sent once now: dead letters at the next fetch */
+	t_fetch(&t, a, NULL, 0, 10, 1, NONE);
+	ck_assert_uint_eq(t.nrows, 0);
+	ck_assert_uint_eq(t.dead, 4);
 	t_end(&t);
 }
 END_TEST
@@ -559,6 +690,8 @@ cursor_suite(void)
 	tcase_add_test(tc, fetch_stops_after_a_window_of_settled);
 	tcase_add_test(tc, ack_mixes_unknown_settled_late_and_fresh);
 	tcase_add_test(tc, fetch_bounded_in_bytes);
+	tcase_add_test(tc, fetch_within_the_reservation_completes_at_commit);
+	tcase_add_test(tc, open_takes_the_reservation_as_sent);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -134,6 +134,8 @@ START_TEST(attach_fetches_a_window)
 	ck_assert_uint_eq(stub_ops[i].nexclude, 0);
 	for (size_t k = 0; k < STORE_SEVERITIES; k++)
 		ck_assert_uint_eq(stub_ops[i].start[k], 0);
+	/* sent reserved 16 windows ahead (a window of 4) */
+	ck_assert_uint_eq(stub_ops[i].reserve, 64);
 }
 END_TEST
 

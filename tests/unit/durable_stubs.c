@@ -281,12 +281,14 @@ store_forget(struct store *st, uint64_t dsub_id, store_cb *cb, void *arg)
 void
 store_fetch(struct store *st, uint64_t dsub_id, const uint64_t *exclude,
     size_t nexclude, size_t limit, size_t max_bytes, uint32_t max_attempts,
-    const uint64_t start[STORE_SEVERITIES], store_cb *cb, void *arg)
+    const uint64_t start[STORE_SEVERITIES], uint64_t reserve, store_cb *cb,
+    void *arg)
 {
 	struct stub_op *op = stub_queue(STUB_FETCH, dsub_id, cb, arg);
 
 	(void)st;
 	(void)max_attempts;
+	op->reserve = reserve;
 	op->max_bytes = max_bytes;
 	if (nexclude > sizeof(op->exclude) / sizeof(op->exclude[0]))
 		abort();

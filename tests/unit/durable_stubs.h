@@ -28,6 +28,7 @@ struct stub_op {
 	size_t		 limit;		/* fetch */
 	size_t		 max_bytes;	/* fetch */
 	uint64_t	 start[STORE_SEVERITIES];	/* fetch */
+	uint64_t	 reserve;	/* fetch: positions reserved ahead */
 	uint64_t	 tags[256];	/* ack */
 	size_t		 ntags;
 	store_cb	*cb;
