@@ -75,6 +75,7 @@ struct store {
 	bool			 closed_clean;	/* the last run closed the store cleanly */
 	pthread_t		 checker;	/* the integrity check after start-up */
 	bool			 checking;	/* the checker thread was started */
+	bool			 check_stopped;	/* atomic: store_close stops it */
 	int			 check;		/* atomic: enum store_check */
 	bool			 damaged;	/* atomic: the check found damage */
 	char			 damaged_why[640];	/* set once, before damaged */
@@ -335,6 +336,7 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	if (st->checking) {	/* a check cut short: the next start checks first */
+		__atomic_store_n(&st->check_stopped, true, __ATOMIC_RELEASE);
 		st->be->check_stop(st->b);
 		pthread_join(st->checker, NULL);
 	}
@@ -1092,9 +1094,13 @@ store_checker(void *arg)
 		__atomic_store_n(&st->check, STORE_CHECK_PASSED,
 		    __ATOMIC_RELAXED);
 	} else if (rc < 0) {
-		log_error("store %s: %s; the store is not checked in this run, "
-		    "and will be before serving at the next start", st->where,
-		    why);
+		if (__atomic_load_n(&st->check_stopped, __ATOMIC_ACQUIRE))
+			log_warn("store %s: %s; it will be checked before "
+			    "serving at the next start", st->where, why);
+		else
+			log_error("store %s: %s; the store is not checked in "
+			    "this run, and will be before serving at the next "
+			    "start", st->where, why);
 		__atomic_store_n(&st->check, STORE_CHECK_NOT_RUN,
 		    __ATOMIC_RELAXED);
 	} else {
