@@ -20,6 +20,10 @@
  * batch: that is the group commit. Between rounds, and at least as often
  * as the backend asks, the syncer runs the backend's tick, which also
  * finds store files removed or replaced; from then on nothing is stored.
+ * When the backend's open left the integrity check for later (the last
+ * run closed the store cleanly after a check), a checker thread runs it
+ * once while the broker serves; damage it finds stops all storing the
+ * same way, with its own message.
  *
  * Owns: struct store, the operations from store_publish() and the others
  * to their callbacks, the threads, the health the loop sees.

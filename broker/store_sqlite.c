@@ -19,7 +19,12 @@
  * their paths (tick). At open, the write-ahead log is read before SQLite
  * recovers it (a damaged frame among those synced would make SQLite drop
  * every transaction after it), and the journal must reach the record in
- * ccc.db-head.
+ * ccc.db-head. ccc.db-head also says how the last run left the store: the
+ * integrity check (quick_check, which reads the whole store) runs before
+ * serving unless that run closed it cleanly after a check that passed;
+ * then the core's checker thread runs it (check) on a read-only
+ * connection of its own while the writer writes. The state is cleared at
+ * open before anything is written and set at a clean close.
  *
  * Owns: the schema and its migrations, the statements, the connection and
  * the files ccc.db, its WAL and ccc.db-head (read and anchored by
@@ -30,7 +35,9 @@
  * durable subscription has not had acknowledged; open a store that lost
  * committed transactions unless told to (accept_loss); anchor in
  * ccc.db-head more than was synced; let a rolled-back audit record stay
- * in the chain.
+ * in the chain; record a clean close for a run that did not end cleanly
+ * (a failed sync, files lost, damage found) or serve a store unchecked
+ * after one.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,8 +1,9 @@
 /*
  * store_wal.c — the SQLite store's files seen from outside SQLite: its
  * write-ahead log read before SQLite recovers it, the anchor of the audit
- * chain's newest synced record and of how far the log was synced in
- * ccc.db-head, and whether the files are still the ones at their paths.
+ * chain's newest synced record, of how far the log was synced and of how
+ * the last run left the store (closed cleanly, checked) in ccc.db-head,
+ * and whether the files are still the ones at their paths.
  * Part of the SQLite backend (store_sqlite.c), which decides when each
  * runs.
  *
