@@ -43,6 +43,7 @@ enum config_type {
 	CONFIG_HOSTPORT_OFF,	/* CONFIG_HOSTPORT, or "" for none (char * NULL) */
 	CONFIG_BOOL,		/* true or false: bool; def "true" or "false" */
 	CONFIG_NAME,		/* a user or group name: char *; absent: NULL */
+	CONFIG_CHECK,		/* always|unclean: bool, true for always */
 };
 
 struct config_option {
@@ -110,6 +111,17 @@ static const struct config_option config_options[] = {
 	    "Group to run as, with user; default: the user's login group."),
 	CONFIG_STROPT("log_level", CONFIG_LOGLEVEL, log_level, "info",
 	    "Least severe level logged: debug, info, warn or error."),
+	CONFIG_STROPT("store.check_at_start", CONFIG_CHECK, store_check_always,
+	    "unclean",
+	    "When the store's integrity check (SQLite's quick_check: it reads "
+	    "the whole store) runs before the broker serves. unclean: only "
+	    "when the last run did not close the store cleanly after its check "
+	    "passed (a crash, a kill, a power failure, a failed sync, a stop "
+	    "before the check ended) or a schema migration is due; otherwise "
+	    "the broker serves at once and checks the store in the background, "
+	    "and damage found then makes it refuse every publish until it is "
+	    "repaired and restarted. always: before every start, which then "
+	    "takes as long as reading the whole store."),
 	CONFIG_UINTOPT("limits.max_frame_size", max_frame_size,
 	    1024, 16777216, 65536,
 	    "Largest frame (envelope bytes) a peer may send."),
@@ -249,6 +261,7 @@ static const char *const config_type_names[] = {
 	[CONFIG_HOSTPORT_OFF] = "ADDRESS:PORT or \"\"",
 	[CONFIG_BOOL] = "boolean",
 	[CONFIG_NAME] = "name",
+	[CONFIG_CHECK] = "always or unclean",
 };
 
 /* One load in progress. */
@@ -550,6 +563,28 @@ config_set_bool(struct config_load *ld, const struct config_option *opt,
 	return yamlfile_bool(ld->yf, node, opt->key, field);
 }
 
+/* store.check_at_start: always or unclean. */
+static int
+config_set_check(struct config_load *ld, const struct config_option *opt,
+    struct fy_node *node)
+{
+	bool *field = config_field(ld->cfg, opt->off);
+	char *s;
+	int rc = 0;
+
+	if (node == NULL)
+		s = xstrdup(opt->def);
+	else if (yamlfile_string(ld->yf, node, opt->key, &s) == -1)
+		return -1;
+	if (strcmp(s, "always") == 0 || strcmp(s, "unclean") == 0)
+		*field = strcmp(s, "always") == 0;
+	else
+		rc = yamlfile_error(ld->yf, node, "%s: '%.64s' is not one of "
+		    "always, unclean", opt->key, s);
+	free(s);
+	return rc;
+}
+
 /* True when node is an empty quoted string: "" or ''. */
 static bool
 config_empty_string(struct fy_node *node)
@@ -598,6 +633,8 @@ config_set(struct config_load *ld, const struct config_option *opt,
 		return config_set_bool(ld, opt, node);
 	case CONFIG_NAME:
 		return config_set_name(ld, opt, node);
+	case CONFIG_CHECK:
+		return config_set_check(ld, opt, node);
 	case CONFIG_UINT:
 		return config_set_uint(ld, opt, node);
 	case CONFIG_DURATION:

@@ -34,6 +34,9 @@ struct config {
 	char		*user;			/* user: run as this user after start-up; NULL: no change */
 	char		*group;			/* group: and this group; NULL: the user's own */
 	char		*log_level;		/* log_level: debug|info|warn|error */
+	bool		 store_check_always;	/* store.check_at_start: always (true) or
+						   unclean: before serving only after an
+						   unclean stop, else in the background */
 	uint32_t	 max_frame_size;	/* limits.max_frame_size, bytes */
 	uint32_t	 max_connections;	/* limits.max_connections */
 	uint32_t	 max_subscriptions;	/* limits.max_subscriptions, per session */

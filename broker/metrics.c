@@ -108,6 +108,15 @@ struct metrics_snap {
 static const char *const metrics_state_names[] = { "handshake", "hello",
     "ready", "closing" };
 
+/* enum store_check, as /metrics and the JSON status name it */
+#define METRICS_NCHECK	4
+static const char *const metrics_check_names[METRICS_NCHECK] = {
+	[STORE_CHECK_PASSED] = "passed",
+	[STORE_CHECK_RUNNING] = "running",
+	[STORE_CHECK_FAILED] = "failed",
+	[STORE_CHECK_NOT_RUN] = "not_run",
+};
+
 static const char *const metrics_close_names[METRICS_CLOSE_N] = {
 	[METRICS_CLOSE_OTHER] = "other",
 	[METRICS_CLOSE_PEER] = "peer_closed",
@@ -423,7 +432,7 @@ metrics_health(struct server *srv, char *buf, size_t len)
 		return buf;
 	}
 	store_health(server_store(srv), &h);
-	if (h.files_lost)
+	if (h.files_lost || h.damaged)
 		snprintf(buf, len, "store: %s", h.error);
 	else if (!h.write_ok)
 		snprintf(buf, len, "store: the last write failed: %s", h.error);
@@ -655,6 +664,13 @@ metrics_prometheus_gauges(struct metrics *m, struct evbuffer *b,
 	metrics_one(b, "ccc_store_syncs_total", "counter",
 	    "Syncs of the store to disk, each for every transaction committed "
 	    "since the one before.", s->store.syncs);
+	metrics_family(b, "ccc_store_check", "gauge",
+	    "The store's integrity check in this run: 1 for its state "
+	    "(passed, running in the background, failed: nothing is stored, "
+	    "not_run: checked before serving at the next start).");
+	for (int i = 0; i < METRICS_NCHECK; i++)
+		metrics_u(b, "ccc_store_check", "state", metrics_check_names[i],
+		    NULL, NULL, (int)s->store.check == i);
 	metrics_one(b, "ccc_healthy", "gauge",
 	    "1 when /healthz answers ok, else 0.", s->health == NULL);
 	metrics_family(b, "ccc_publish_rate", "gauge",
@@ -783,6 +799,8 @@ metrics_status_json(struct server *srv)
 	    json_integer((json_int_t)((s.now - m->counted_at) / 1000000)) :
 	    json_null());
 	metrics_json_u(store, "pending_operations", s.store.pending);
+	json_object_set_new(store, "check", json_string(
+	    metrics_check_names[s.store.check]));
 	json_object_set_new(store, "write_ok", json_boolean(s.store.write_ok));
 	if (!s.store.write_ok)
 		json_object_set_new(store, "error", json_string(s.store.error));

@@ -115,8 +115,9 @@ const char	*metrics_health(struct server *srv, char *buf, size_t len);
  *                        durable Deliver frames)
  *   store                { db_bytes, wal_bytes, inbox_depth, dead_letters,
  *                        counted_seconds_ago (null before the first count),
- *                        pending_operations, write_ok, error (when not
- *                        write_ok) }
+ *                        pending_operations, check (the integrity check:
+ *                        passed, running, failed, not_run), write_ok, error
+ *                        (when not write_ok) }
  *   endpoints            { ENDPOINT: { connections, subscriptions:
  *                        { plain, durable_attached, durable_detached },
  *                        inbox_depth, dead_letters } } for every endpoint

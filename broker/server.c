@@ -298,6 +298,7 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	if ((srv->ssl_ctx = tls_server_ctx(cfg, err, errlen)) == NULL)
 		goto fail;
 	srv->topics = topic_tree_new();
+	store_check_at_start(cfg->store_check_always);
 	if ((srv->store = store_open(srv->base, cfg->data_dir, err, errlen)) == NULL)
 		goto fail;
 	store_journal_exercise(srv->store, cfg->bench_journal);
@@ -321,8 +322,12 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->sig_hup = evsignal_new(srv->base, SIGHUP, server_signal_cb, srv);
 	srv->stop_timer = evtimer_new(srv->base, server_stop_timer_cb, srv);
 	srv->purge_timer = evtimer_new(srv->base, server_purge_cb, srv);
-	/* exercise alerts a crash left behind, unless still awaited */
-	store_exercise_purge(srv->store, NULL, NULL, NULL);
+	/*
+	 * exercise alerts a crash left behind, unless still awaited (after a
+	 * clean stop there are none: every session's close removed its own)
+	 */
+	if (!store_closed_clean(srv->store))
+		store_exercise_purge(srv->store, NULL, NULL, NULL);
 	if (cfg->retain_alerts != 0 || cfg->retain_audit != 0)
 		server_purge_arm(srv, 1, 0);	/* a first run soon after start */
 	evsignal_add(srv->sig_term, NULL);

@@ -22,6 +22,10 @@
  * batch: that is the group commit. Between rounds, and at least as often
  * as the backend asks, the syncer runs the backend's tick, which also
  * finds store files removed or replaced; from then on nothing is stored.
+ * When the backend's open left the integrity check for later (the last
+ * run closed the store cleanly after a check), a checker thread runs it
+ * once while the broker serves; damage it finds stops all storing the
+ * same way, with its own message.
  *
  * Owns: struct store, the operations from store_publish() and the others
  * to their callbacks, the threads, the health the loop sees.
@@ -38,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -49,6 +54,9 @@
 
 #define STORE_LOST	"the store's files were removed or replaced while cccd " \
 			"runs; nothing is stored until it is restarted"
+#define STORE_DAMAGED	"the store is damaged: its integrity check failed; " \
+			"nothing is stored until it is repaired and cccd restarted"
+#define STORE_CHECK_NICE 10	/* checker thread: below the loop, writer, syncer */
 
 struct store {
 	const struct store_backend *be;	/* chosen at open: SQLite */
@@ -70,6 +78,15 @@ struct store {
 	bool			 lost;		/* atomic: the files are not ours any more */
 	char			 lost_why[640];	/* set once, before lost */
 	bool			 lost_logged;	/* loop */
+	bool			 sync_failed;	/* syncer: a sync failed in this run */
+	bool			 closed_clean;	/* the last run closed the store cleanly */
+	pthread_t		 checker;	/* the integrity check after start-up */
+	bool			 checking;	/* the checker thread was started */
+	bool			 check_stopped;	/* atomic: store_close stops it */
+	int			 check;		/* atomic: enum store_check */
+	bool			 damaged;	/* atomic: the check found damage */
+	char			 damaged_why[640];	/* set once, before damaged */
+	bool			 damaged_logged;	/* loop */
 	bool			 closed;	/* the thread is gone: new operations are dropped */
 	int			 efd;
 	struct event		*ev;
@@ -82,10 +99,12 @@ struct store {
 };
 
 static bool	store_accept_loss_flag;	/* --accept-store-loss */
+static bool	store_check_always_flag;	/* store.check_at_start: always */
 
 static void	store_done_cb(evutil_socket_t, short, void *);
 static void	*store_main(void *);
 static void	*store_syncer(void *);
+static void	*store_checker(void *);
 static struct store_op *store_op_new(enum store_kind, store_cb *, void *);
 static void	store_op_free(struct store_op *);
 static void	store_op_clear(struct store_op *);
@@ -98,10 +117,30 @@ store_accept_loss(bool accept)
 	store_accept_loss_flag = accept;
 }
 
+void
+store_check_at_start(bool always)
+{
+	store_check_always_flag = always;
+}
+
 static bool
 store_lost(const struct store *st)
 {
 	return __atomic_load_n(&st->lost, __ATOMIC_ACQUIRE);
+}
+
+static bool
+store_damaged(const struct store *st)
+{
+	return __atomic_load_n(&st->damaged, __ATOMIC_ACQUIRE);
+}
+
+/* Why nothing is stored any more, or NULL while the store stores. */
+static const char *
+store_refusal(const struct store *st)
+{
+	return store_lost(st) ? STORE_LOST : store_damaged(st) ?
+	    STORE_DAMAGED : NULL;
 }
 
 /* A counter one of the store's threads adds to, read from another. */
@@ -164,16 +203,20 @@ store_open(struct event_base *base, const char *data_dir, char *err,
     size_t errlen)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
+	struct store_start start = { .accept_loss = store_accept_loss_flag,
+	    .check_always = store_check_always_flag };
 	pthread_condattr_t ca;
 	char why[512], lost[512] = "";
 
 	st->be = &store_sqlite_backend;
 	st->efd = -1;
-	if ((st->b = st->be->open(data_dir, store_accept_loss_flag, st->where,
+	if ((st->b = st->be->open(data_dir, &start, st->where,
 	    sizeof(st->where), lost, sizeof(lost), err, errlen)) == NULL) {
 		free(st);
 		return NULL;
 	}
+	st->closed_clean = start.closed_clean;
+	st->check = start.check_later ? STORE_CHECK_RUNNING : STORE_CHECK_PASSED;
 	if (lost[0] != '\0' && store_loss_accepted(st, lost, why,
 	    sizeof(why)) < 0)
 		goto fail;
@@ -203,6 +246,17 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 		pthread_join(st->syncer, NULL);
 		goto fail_threads;
 	}
+	if (start.check_later) {
+		if (pthread_create(&st->checker, NULL, store_checker, st) == 0)
+			st->checking = true;
+		else {
+			log_error("store %s: cannot start the thread of the "
+			    "integrity check: the store is not checked in this "
+			    "run, and will be before serving at the next start",
+			    st->where);
+			st->check = STORE_CHECK_NOT_RUN;
+		}
+	}
 	return st;
 fail_threads:
 	event_free(st->ev);
@@ -213,7 +267,7 @@ fail:
 	snprintf(err, errlen, "store %s: %s", st->where, why);
 	if (st->efd >= 0)
 		close(st->efd);
-	st->be->close(st->b, false);
+	st->be->close(st->b, false, false);
 	free(st);
 	return NULL;
 }
@@ -288,6 +342,11 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	if (st->checking) {	/* a check cut short: the next start checks first */
+		__atomic_store_n(&st->check_stopped, true, __ATOMIC_RELEASE);
+		st->be->check_stop(st->b);
+		pthread_join(st->checker, NULL);
+	}
 	pthread_mutex_lock(&st->lock);
 	st->stopping = true;
 	pthread_cond_signal(&st->wake);
@@ -311,7 +370,8 @@ store_close(struct store *st)
 	    (unsigned long long)store_count(&st->syncs));
 	event_free(st->ev);
 	close(st->efd);
-	st->be->close(st->b, store_lost(st));
+	st->be->close(st->b, store_refusal(st) != NULL, store_refusal(st) ==
+	    NULL && !st->sync_failed);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->wake);
 	pthread_cond_destroy(&st->sync_wake);
@@ -433,15 +493,24 @@ store_counts(struct store *st, store_cb *cb, void *arg)
 void
 store_health(const struct store *st, struct store_health *h)
 {
-	h->write_ok = !st->write_failed && !store_lost(st);
+	h->write_ok = !st->write_failed && store_refusal(st) == NULL;
 	h->files_lost = store_lost(st);
-	h->error = store_lost(st) ? STORE_LOST : st->write_failed ?
-	    st->write_error : NULL;
+	h->damaged = store_damaged(st);
+	h->error = store_refusal(st) != NULL ? store_refusal(st) :
+	    st->write_failed ? st->write_error : NULL;
+	h->check = (enum store_check)__atomic_load_n(&st->check,
+	    __ATOMIC_RELAXED);
 	h->pending = st->pending;
 	h->waiting_us = st->pending > 0 ? time_mono_us() - st->progress_us : 0;
 	h->operations = store_count(&st->ops);
 	h->transactions = store_count(&st->batches);
 	h->syncs = store_count(&st->syncs);
+}
+
+bool
+store_closed_clean(const struct store *st)
+{
+	return st->closed_clean;
 }
 
 void
@@ -763,8 +832,8 @@ store_batch(struct store *st, struct store_op *batch)
 	struct store_op *op;
 	bool committed;
 
-	if (store_lost(st)) {
-		snprintf(why, sizeof(why), "%s", STORE_LOST);
+	if (store_refusal(st) != NULL) {
+		snprintf(why, sizeof(why), "%s", store_refusal(st));
 		committed = false;
 	} else
 		committed = st->be->begin(st->b, why, sizeof(why)) == 0;
@@ -918,6 +987,8 @@ store_syncer(void *arg)
 		e = errno;
 		if (wrote)
 			__atomic_fetch_add(&st->syncs, 1, __ATOMIC_RELAXED);
+		if (rc < 0)
+			st->sync_failed = true;
 		for (op = list; rc < 0 && op != NULL; op = op->next)
 			if (op->wrote && op->res.status != STORE_FAILED) {
 				op->res.status = STORE_FAILED;
@@ -934,6 +1005,55 @@ store_syncer(void *arg)
 		store_syncer_tick(st, false);
 	}
 	store_syncer_tick(st, true);
+	return NULL;
+}
+
+/*
+ * The checker: the integrity check the backend's open left for later,
+ * run once while the broker serves, at a lower priority than the loop and
+ * the store's other threads (nice STORE_CHECK_NICE: it takes the CPU they
+ * leave, and a share of it when they leave none). Damage found puts the
+ * store in the state of lost files: nothing is stored from then on, with
+ * its own message, and the loop is woken to say so.
+ */
+static void *
+store_checker(void *arg)
+{
+	struct store *st = arg;
+	char why[sizeof(st->damaged_why) - 160];
+	int64_t t0 = time_mono_us();
+	int rc;
+
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), STORE_CHECK_NICE) < 0)
+		log_debug("store: the integrity check keeps its priority: %s",
+		    strerror(errno));
+	rc = st->be->check(st->b, why, sizeof(why));
+	if (rc == 0) {
+		log_info("store %s: integrity check passed in %lld ms, in the "
+		    "background", st->where,
+		    (long long)((time_mono_us() - t0) / 1000));
+		__atomic_store_n(&st->check, STORE_CHECK_PASSED,
+		    __ATOMIC_RELAXED);
+	} else if (rc < 0) {
+		if (__atomic_load_n(&st->check_stopped, __ATOMIC_ACQUIRE))
+			log_warn("store %s: %s; it will be checked before "
+			    "serving at the next start", st->where, why);
+		else
+			log_error("store %s: %s; the store is not checked in "
+			    "this run, and will be before serving at the next "
+			    "start", st->where, why);
+		__atomic_store_n(&st->check, STORE_CHECK_NOT_RUN,
+		    __ATOMIC_RELAXED);
+	} else {
+		snprintf(st->damaged_why, sizeof(st->damaged_why), "%s; from now "
+		    "on cccd stores nothing and refuses every publish: stop it, "
+		    "repair or restore the store (see \"The store\" in "
+		    "docs/operations.md) and start it again", why);
+		__atomic_store_n(&st->check, STORE_CHECK_FAILED,
+		    __ATOMIC_RELAXED);
+		__atomic_store_n(&st->damaged, true, __ATOMIC_RELEASE);
+		store_wake_loop(st);
+	}
 	return NULL;
 }
 
@@ -956,6 +1076,10 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 	if (!st->lost_logged && store_lost(st)) {
 		st->lost_logged = true;
 		log_error("store: %s", st->lost_why);
+	}
+	if (!st->damaged_logged && store_damaged(st)) {
+		st->damaged_logged = true;
+		log_error("store %s: %s", st->where, st->damaged_why);
 	}
 	/*
 	 * Committed first: an operation reaches the done list only after the

@@ -223,7 +223,9 @@ struct store_publish {
 
 /*
  * Open (creating if needed) the store in data_dir, apply schema migrations,
- * verify its integrity, and start the writer thread. Callbacks will run on
+ * verify its integrity (or start a thread that does, when the last run
+ * closed it cleanly after a check: store_check_at_start), and start the
+ * writer thread. Callbacks will run on
  * base. NULL with err set ("store DIR/ccc.db: why") on failure. Refuses a
  * store that lost committed transactions: a write-ahead log damaged before
  * its end, or an audit journal that does not reach the record anchored in
@@ -431,12 +433,28 @@ void	store_audit_sent(struct store *st, const struct audit_rec *rec,
  */
 void	store_counts(struct store *st, store_cb *cb, void *arg);
 
+/*
+ * The store's integrity check (store.check_at_start): run before serving
+ * (passed, or the broker did not start), or after start-up on a thread of
+ * its own when the last run closed the store cleanly after a check.
+ */
+enum store_check {
+	STORE_CHECK_PASSED,	/* before serving, or since */
+	STORE_CHECK_RUNNING,	/* in the background, since start-up */
+	STORE_CHECK_FAILED,	/* damage found: nothing is stored (damaged) */
+	STORE_CHECK_NOT_RUN,	/* could not run: checked before serving next time */
+};
+
 /* What the loop knows of the store's health (store_health). */
 struct store_health {
 	bool		 write_ok;	/* the last operation that writes succeeded */
 	const char	*error;		/* !write_ok: why not (valid until the next callback) */
 	bool		 files_lost;	/* !write_ok: the store's files were removed or
 					   replaced (error says so); until restarted */
+	bool		 damaged;	/* !write_ok: the integrity check after
+					   start-up found damage (error says so);
+					   until repaired and restarted */
+	enum store_check check;		/* the integrity check of this run */
 	size_t		 pending;	/* operations queued, not called back yet */
 	int64_t		 waiting_us;	/* pending > 0: time since the writer last handed
 					   back a batch, or since the queue was empty */
@@ -453,6 +471,12 @@ struct store_health {
 };
 /* Fill h; loop thread, never blocks. */
 void	store_health(const struct store *st, struct store_health *h);
+/*
+ * Did the last run close the store cleanly (every session closed, every
+ * queued operation carried out and synced)? Then nothing a crash leaves
+ * behind (exercise alerts of sessions never closed) is there.
+ */
+bool	store_closed_clean(const struct store *st);
 /*
  * The offline commands below read the files of a store that is not open,
  * so no open store chooses the backend: they are the SQLite backend's.
@@ -478,6 +502,14 @@ int	store_verify_audit(const char *data_dir, uint32_t max_jump,
 int	store_verify_head(const char *data_dir, char *report, size_t len);
 /* Start-up (--accept-store-loss): let store_open() go on after a loss. */
 void	store_accept_loss(bool accept);
+/*
+ * Start-up (store.check_at_start): always, store_open() checks the
+ * store's integrity before it returns; otherwise only when the last run
+ * did not close it cleanly after a check that passed, and else a thread
+ * of the store checks it once the broker serves: damage found then makes
+ * every operation fail (store_health: damaged) until a restart.
+ */
+void	store_check_at_start(bool always);
 /*
  * Offline: print the dead-letter list of the store in data_dir to fp (one
  * line per alert: endpoint, durable subscription, alert id, topic, delivery

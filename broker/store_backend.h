@@ -36,20 +36,47 @@
 
 struct store_op;
 
+/* Start-up: what a backend's open is told, and tells. */
+struct store_start {
+	bool	 accept_loss;	/* in: --accept-store-loss */
+	bool	 check_always;	/* in: store.check_at_start is always */
+	bool	 closed_clean;	/* out: the last run closed the store cleanly */
+	bool	 check_later;	/* out: not checked yet: check() is to run, on
+				   a thread of its own, once the broker serves */
+};
+
 struct store_backend {
 	const char	*name;
 	/*
 	 * Start-up: open (creating if needed) the store in data_dir, apply its
-	 * schema migrations and check it; where gets what messages call it. A
-	 * store that lost committed transactions is refused unless
-	 * accept_loss, and then lost says what was lost ("": nothing), for the
-	 * core to record. NULL with err set ("store WHERE: why") on failure.
+	 * schema migrations, and check its integrity before serving unless
+	 * the last run closed it cleanly after a check that passed (and
+	 * start->check_always is false, and no migration is due): then
+	 * start->check_later asks the core to run check(). where gets what
+	 * messages call it. A store that lost committed transactions is
+	 * refused unless start->accept_loss, and then lost says what was lost
+	 * ("": nothing), for the core to record. NULL with err set ("store
+	 * WHERE: why") on failure.
 	 */
-	void	*(*open)(const char *data_dir, bool accept_loss, char *where,
-		    size_t wherelen, char *lost, size_t lostlen, char *err,
-		    size_t errlen);
-	/* Close b; lost: its files are not at their paths any more. */
-	void	 (*close)(void *b, bool lost);
+	void	*(*open)(const char *data_dir, struct store_start *start,
+		    char *where, size_t wherelen, char *lost, size_t lostlen,
+		    char *err, size_t errlen);
+	/*
+	 * Close b. lost: its files are not at their paths any more, or are
+	 * damaged: leave them as they are (no checkpoint into them). clean:
+	 * every sync of the run succeeded and the files are its own, so the
+	 * next open may trust them (with lost, never).
+	 */
+	void	 (*close)(void *b, bool lost, bool clean);
+	/*
+	 * Checker thread, while the writer and the syncer run: the integrity
+	 * check open() left for later, on a connection of its own that only
+	 * reads. 0 it passed; 1 the store is damaged (why says how); -1 it
+	 * could not run or was stopped (why says why).
+	 */
+	int	 (*check)(void *b, char *why, size_t whylen);
+	/* Any thread: make a check under way give up soon (close). */
+	void	 (*check_stop)(void *b);
 
 	/*
 	 * Writer thread. One transaction at a time: begin, run_op for each

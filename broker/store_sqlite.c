@@ -21,7 +21,12 @@
  * their paths (tick). At open, the write-ahead log is read before SQLite
  * recovers it (a damaged frame among those synced would make SQLite drop
  * every transaction after it), and the journal must reach the record in
- * ccc.db-head.
+ * ccc.db-head. ccc.db-head also says how the last run left the store: the
+ * integrity check (quick_check, which reads the whole store) runs before
+ * serving unless that run closed it cleanly after a check that passed;
+ * then the core's checker thread runs it (check) on a read-only
+ * connection of its own while the writer writes. The state is cleared at
+ * open before anything is written and set at a clean close.
  *
  * Owns: the statements, the connection and the files ccc.db, its WAL and
  * ccc.db-head (read and anchored by store_wal.c), the audit chain's end
@@ -35,7 +40,9 @@
  * durable subscription has not had acknowledged; open a store that lost
  * committed transactions unless told to (accept_loss); anchor in
  * ccc.db-head more than was synced; let a rolled-back audit record stay
- * in the chain.
+ * in the chain; record a clean close for a run that did not end cleanly
+ * (a failed sync, files lost, damage found) or serve a store unchecked
+ * after one.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -62,6 +69,7 @@
 #define STORE_CHECK_US	(1000 * INT64_C(1000))	/* syncer: files checked this often */
 #define STORE_CHECKPOINT_FRAMES	1000	/* SQLite's wal_autocheckpoint default */
 #define STORE_COLLISIONS_NAMED	32	/* colliding alert ids logged one by one at open */
+#define STORE_CHECK_STEPS	10000	/* checker: VM steps between looks at check_stop */
 
 /*
  * Transaction control, run as kept statements (parsing them for every
@@ -75,7 +83,7 @@ static const char STORE_SAVEPOINT[] = "SAVEPOINT op";
 static const char STORE_RELEASE[] = "RELEASE op";
 static const char STORE_ROLLBACK_TO[] = "ROLLBACK TO op";
 
-static void	store_sqlite_close(void *, bool);
+static void	store_sqlite_close(void *, bool, bool);
 
 int
 store_exec(struct store_sqlite *st, const char *sql, char *err, size_t errlen)
@@ -132,31 +140,42 @@ store_wal(struct store_sqlite *st, char *err, size_t errlen)
 	return rc;
 }
 
-/* PRAGMA quick_check: "ok", or the first problem found. */
+/*
+ * PRAGMA quick_check on db: SQLite reads every page of the database, checks
+ * each b-tree's structure, and that every record is well-formed and every
+ * NOT NULL, CHECK and UNIQUE constraint holds (not that each index lists
+ * its rows: that is integrity_check, which costs several times more).
+ * 0 "ok"; 1 damage found (err says the first problem); -1 it could not
+ * run, or was interrupted (err says why).
+ */
 static int
-store_verify(struct store_sqlite *st, char *err, size_t errlen)
+store_verify(sqlite3 *db, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt;
 	const char *res;
-	int rc = -1;
+	int rc;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &stmt,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "integrity check failed to run: %s",
-		    sqlite3_errmsg(st->db));
-		return -1;
+	if ((rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &stmt,
+	    NULL)) == SQLITE_OK) {
+		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+		    (res = (const char *)sqlite3_column_text(stmt, 0)) != NULL) {
+			rc = strcmp(res, "ok") == 0 ? 0 : 1;
+			if (rc == 1)	/* on one line */
+				snprintf(err, errlen, "integrity check failed: %s",
+				    res);
+			for (char *p = err; rc == 1 && *p != '\0'; p++)
+				if (*p == '\n')
+					*p = ' ';
+			sqlite3_finalize(stmt);
+			return rc;
+		}
+		sqlite3_finalize(stmt);
 	}
-	if (sqlite3_step(stmt) == SQLITE_ROW &&
-	    (res = (const char *)sqlite3_column_text(stmt, 0)) != NULL) {
-		if (strcmp(res, "ok") == 0)
-			rc = 0;
-		else
-			snprintf(err, errlen, "integrity check failed: %s", res);
-	} else
-		snprintf(err, errlen, "integrity check failed: %s",
-		    sqlite3_errmsg(st->db));
-	sqlite3_finalize(stmt);
-	return rc;
+	snprintf(err, errlen, "integrity check failed%s: %s",
+	    (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB ? "" :
+	    " to run", sqlite3_errmsg(db));
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB ?
+	    1 : -1;
 }
 
 /* The hash the next audit record chains to: the last record's, or zeros. */
@@ -375,23 +394,77 @@ store_head_open(struct store_sqlite *st, char *lost, size_t lostlen, char *why,
 }
 
 /*
+ * Start-up: must the store be checked before it is served? Not when the
+ * last run closed it cleanly after its check passed (state, from
+ * ccc.db-head), unless store.check_at_start is always or a migration is
+ * due (a migration must not write into a damaged file). Says why in the
+ * log either way.
+ */
+static bool
+store_check_first(struct store_sqlite *st, const struct store_start *start,
+    unsigned state)
+{
+	int64_t version = -1;
+
+	if (start->check_always) {
+		log_info("store: checking %s before serving (store.check_at_start "
+		    "is always)", st->path);
+		return true;
+	}
+	if (state != (STORE_HEAD_CLOSED | STORE_HEAD_CHECKED)) {
+		log_info("store: %s was not closed cleanly after a check that "
+		    "passed (a crash, a kill, a power failure, a failed sync, a "
+		    "stop before its check ended, or a new store): checking it "
+		    "before serving", st->path);
+		return true;
+	}
+	if (store_int(st, "PRAGMA user_version", &version) < 0 ||
+	    version < store_version()) {
+		log_info("store: %s is to be migrated: checking it before "
+		    "serving", st->path);
+		return true;
+	}
+	log_info("store: %s was closed cleanly after a check that passed: "
+	    "serving at once, checking it again in the background", st->path);
+	return false;
+}
+
+/* Start-up: the integrity check before serving, timed in the log. */
+static int
+store_check_now(struct store_sqlite *st, char *why, size_t whylen)
+{
+	int64_t t0 = time_mono_us();
+
+	if (store_verify(st->db, why, whylen) != 0)
+		return -1;
+	st->checked = true;
+	log_info("store: integrity check of %s passed in %lld ms", st->path,
+	    (long long)((time_mono_us() - t0) / 1000));
+	return 0;
+}
+
+/*
  * The backend's open (struct store_backend): the write-ahead log read
- * before SQLite recovers it, the database opened, checked and migrated,
- * the end of its audit chain read and checked against ccc.db-head, and
- * the files noted.
+ * before SQLite recovers it, the last run's state in ccc.db-head cleared,
+ * the database opened, checked (or left to check() when the last run
+ * closed it cleanly after a check: store_check_first) and migrated, the
+ * end of its audit chain read and checked against ccc.db-head, and the
+ * files noted.
  */
 static void *
-store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
-    size_t wherelen, char *lost, size_t lostlen, char *err, size_t errlen)
+store_sqlite_open(const char *data_dir, struct store_start *start,
+    char *where, size_t wherelen, char *lost, size_t lostlen, char *err,
+    size_t errlen)
 {
 	struct store_sqlite *st = xcalloc(1, sizeof(*st));
 	struct store_anchor a;
 	char why[512], head[600];
+	unsigned state = 0;
 	int rc;
 
 	snprintf(st->path, sizeof(st->path), "%s/%s", data_dir, STORE_FILE);
 	snprintf(where, wherelen, "%s", st->path);
-	st->accept_loss = accept_loss;
+	st->accept_loss = start->accept_loss;
 	st->walfd = -1;
 	st->head.fd = -1;
 	/* a head that cannot be read: store_head_open says so */
@@ -402,6 +475,11 @@ store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
 		snprintf(why, sizeof(why), "%s", lost);
 		goto fail_loss;
 	}
+	/* from here on a crash must not pass for a clean close */
+	if (rc > 0 && (state = a.state) != 0 && store_head_mark(head, -1, &a,
+	    0, why, sizeof(why)) < 0)
+		goto fail;
+	start->closed_clean = (state & STORE_HEAD_CLOSED) != 0;
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(why, sizeof(why), "%s", st->db ? sqlite3_errmsg(st->db) :
@@ -416,7 +494,8 @@ store_sqlite_open(const char *data_dir, bool accept_loss, char *where,
 	    /* statement and savepoint journals in memory, not in temp files */
 	    store_exec(st, "PRAGMA temp_store = MEMORY", why, sizeof(why)) < 0)
 		goto fail;
-	if (store_verify(st, why, sizeof(why)) < 0 ||
+	start->check_later = !store_check_first(st, start, state);
+	if ((!start->check_later && store_check_now(st, why, sizeof(why)) < 0) ||
 	    store_migrate(st, why, sizeof(why)) < 0 ||
 	    /* what a purge deletes, picked once (store_delete_picked) */
 	    store_exec(st, "CREATE TEMP TABLE purge_seqs (seq INTEGER PRIMARY "
@@ -449,16 +528,22 @@ fail_loss:
 	    "docs/operations.md)");
 fail:
 	snprintf(err, errlen, "store %s: %s", st->path, why);
-	store_sqlite_close(st, false);
+	store_sqlite_close(st, false, false);
 	return NULL;
 }
 
-/* The backend's close: lost, its files are not at their paths any more. */
+/*
+ * The backend's close: lost, its files are not at their paths any more or
+ * are damaged (left as they are); clean, the run ends cleanly, which
+ * ccc.db-head records once SQLite has closed the database (with its last
+ * checkpoint), with whether the integrity check passed in this run: the
+ * next open then serves at once (store_check_first).
+ */
 static void
-store_sqlite_close(void *b, bool lost)
+store_sqlite_close(void *b, bool lost, bool clean)
 {
 	struct store_sqlite *st = b;
-	char why[256];
+	char head[600], why[700];
 
 	/*
 	 * Nothing is sent past sent any more: a clean close leaves nothing
@@ -472,20 +557,82 @@ store_sqlite_close(void *b, bool lost)
 		    "sent come flagged redelivered", why);
 	if (st->walfd >= 0)
 		close(st->walfd);
-	if (st->head.fd >= 0)
-		close(st->head.fd);
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
 	/*
 	 * Files not at their paths: a checkpoint at close would copy the log
 	 * into a file no longer there and then remove the log at the path.
+	 * Damaged ones: nothing more is written into them.
 	 */
 	if (lost)
 		sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
 		    NULL);
-	sqlite3_close(st->db);
+	if (sqlite3_close(st->db) != SQLITE_OK) {
+		log_error("store %s: cannot close the database: %s", st->path,
+		    sqlite3_errmsg(st->db));
+		clean = false;
+	}
+	snprintf(head, sizeof(head), "%s%s", st->path, STORE_HEAD);
+	if (st->opened && clean && !lost && store_head_mark(head, st->head.fd,
+	    &st->head.anchor, STORE_HEAD_CLOSED | (st->checked ?
+	    STORE_HEAD_CHECKED : 0), why, sizeof(why)) < 0)
+		log_error("store %s: cannot record the clean close: %s",
+		    st->path, why);
+	if (st->head.fd >= 0)
+		close(st->head.fd);
 	store_hasher_free(&st->hasher);
 	free(st);
+}
+
+/* Checker: give up when asked (store_sqlite_check_stop). */
+static int
+store_check_progress(void *arg)
+{
+	struct store_sqlite *st = arg;
+
+	return __atomic_load_n(&st->check_stop, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The backend's check, on the core's checker thread while the writer
+ * writes: the integrity check open() left for later, on a connection of
+ * its own that only reads (WAL: it reads the snapshot at its start, and
+ * neither blocks the writer nor is blocked by it; checkpoints cannot
+ * move past that snapshot until it ends, so the log grows meanwhile).
+ */
+static int
+store_sqlite_check(void *b, char *why, size_t whylen)
+{
+	struct store_sqlite *st = b;
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (sqlite3_open_v2(st->path, &db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(why, whylen, "integrity check failed to run: %s",
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_progress_handler(db, STORE_CHECK_STEPS, store_check_progress,
+	    st);
+	if ((rc = store_verify(db, why, whylen)) == 0)
+		st->checked = true;
+	else if (rc < 0 && store_check_progress(st))
+		snprintf(why, whylen, "integrity check stopped: cccd is "
+		    "stopping");
+	sqlite3_close(db);
+	return rc;
+}
+
+static void
+store_sqlite_check_stop(void *b)
+{
+	struct store_sqlite *st = b;
+
+	__atomic_store_n(&st->check_stop, true, __ATOMIC_RELEASE);
 }
 
 /* ---- writer thread: statements, audit records, operations --------------- */
@@ -2040,9 +2187,16 @@ store_sqlite_retention_time(void *b)
 	int64_t at = 0;
 
 	/* called before any operation is queued: the connection is ours */
+	/*
+	 * Without a retention run yet: the newest alert's time (an index) or
+	 * the newest record's (the last row): O(1), where max(at) read the
+	 * whole journal. After a clock set back, the newest record may be
+	 * older than another: retention then holds back more, never less.
+	 */
 	if (store_int(st, "SELECT coalesce((SELECT at FROM retention_clock), "
 	    "max(coalesce((SELECT max(published_at) FROM alerts), 0), "
-	    "coalesce((SELECT max(at) FROM audit), 0)))", &at) < 0)
+	    "coalesce((SELECT at FROM audit ORDER BY seq DESC LIMIT 1), 0)))",
+	    &at) < 0)
 		return 0;
 	return at;
 }
@@ -2051,6 +2205,8 @@ const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.open = store_sqlite_open,
 	.close = store_sqlite_close,
+	.check = store_sqlite_check,
+	.check_stop = store_sqlite_check_stop,
 	.begin = store_sqlite_begin,
 	.commit = store_sqlite_commit,
 	.rollback = store_sqlite_rollback,

@@ -41,6 +41,13 @@ struct store_sqlite {
 	sqlite3			*db;		/* writer thread, after start-up */
 	char			 path[512];
 	bool			 accept_loss;	/* start-up: --accept-store-loss */
+	bool			 opened;	/* open succeeded: a close may be
+						   clean, and brings the
+						   reservations down to sent */
+	bool			 checked;	/* the integrity check passed (before
+						   serving, or the checker's: read at
+						   close, after it was joined) */
+	bool			 check_stop;	/* atomic: a check under way gives up */
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
 	struct store_head	 head;		/* syncer: ccc.db-head, the anchored chain end */
 	struct store_walpos	 wal;		/* writer thread: the WAL at its last commit */
@@ -82,8 +89,6 @@ struct store_sqlite {
 	int64_t			 synced_seq;	/* atomic: the last position synced */
 	bool			 resync;	/* syncer: a sync failed; the next
 						   one syncs whatever it has */
-	bool			 opened;	/* open succeeded: close brings the
-						   reservations down to sent */
 };
 
 /* Run sql (no result rows) outside the statement cache; -1 with err set. */
@@ -91,6 +96,8 @@ int	 store_exec(struct store_sqlite *st, const char *sql, char *err,
 	    size_t errlen);
 /* One integer from a one-row query (PRAGMA user_version). */
 int	 store_int(struct store_sqlite *st, const char *sql, int64_t *out);
+/* The schema version of this cccd: the number of migrations. */
+int	 store_version(void);
 /* Bring the schema to this cccd's version (store_sqlite_schema.c). */
 int	 store_migrate(struct store_sqlite *st, char *err, size_t errlen);
 /*

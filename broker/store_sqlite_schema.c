@@ -240,6 +240,12 @@ static const char *const store_migrations[] = {
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
+int
+store_version(void)
+{
+	return STORE_VERSION;
+}
+
 /* Apply the migrations the file lacks, each in its own transaction. */
 int
 store_migrate(struct store_sqlite *st, char *err, size_t errlen)

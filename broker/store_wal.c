@@ -1,8 +1,9 @@
 /*
  * store_wal.c — the SQLite store's files seen from outside SQLite: its
  * write-ahead log read before SQLite recovers it, the anchor of the audit
- * chain's newest synced record and of how far the log was synced in
- * ccc.db-head, and whether the files are still the ones at their paths.
+ * chain's newest synced record, of how far the log was synced and of how
+ * the last run left the store (closed cleanly, checked) in ccc.db-head,
+ * and whether the files are still the ones at their paths.
  * Part of the SQLite backend (store_sqlite.c), which decides when each
  * runs.
  *
@@ -230,25 +231,30 @@ store_wal_scan(const char *path, const struct store_anchor *a, char *why,
 	return rc;
 }
 
-#define STORE_HEAD_MAGIC	"cccHEAD2"	/* its last byte: the version */
+#define STORE_HEAD_MAGIC	"cccHEAD3"	/* its last byte: the version */
+#define STORE_HEAD_MAGIC2	"cccHEAD2"
 #define STORE_HEAD_MAGIC1	"cccHEAD1"
-#define STORE_HEAD_SLOT		88
+#define STORE_HEAD_SLOT		96
+#define STORE_HEAD_SLOT2	88		/* version 2 */
 #define STORE_HEAD_SLOT1	64		/* version 1 */
 
 /*
  * ccc.db-head holds two slots, written in turn, so that a torn write
- * leaves the other one whole. A slot (version 2) is the magic, the count
+ * leaves the other one whole. A slot (version 3) is the magic, the count
  * of slot writes since start-up (the newer slot has the higher count),
  * the sequence number of the last synced audit record and its hash, the
- * WAL's salts and how many frames of that log were synced, then the first
- * 16 bytes of the SHA-256 of those 72 bytes; numbers are big-endian.
- * Version 1 had 64-byte slots: the magic, the sequence number (the newer
- * slot has the higher one), the hash and 16 bytes of the SHA-256 of those
- * 48; it is still read, and says nothing of the log.
+ * WAL's salts and how many frames of that log were synced, how the last
+ * run left the store (STORE_HEAD_CLOSED, STORE_HEAD_CHECKED; 0 while it
+ * is open), then the first 16 bytes of the SHA-256 of those 80 bytes;
+ * numbers are big-endian. Version 2 was the same without the state (88
+ * bytes). Version 1 had 64-byte slots: the magic, the sequence number (the
+ * newer slot has the higher one), the hash and 16 bytes of the SHA-256 of
+ * those 48; it says nothing of the log. Both are still read, with the
+ * state 0: a store an older cccd ran is checked before it is served.
  */
 static void
 store_head_encode(const struct store_anchor *a, uint64_t writes,
-    uint8_t *slot)
+    unsigned state, uint8_t *slot)
 {
 	uint8_t md[32];
 
@@ -258,8 +264,9 @@ store_head_encode(const struct store_anchor *a, uint64_t writes,
 	memcpy(slot + 24, a->hash, 32);
 	memcpy(slot + 56, a->wal.salts, 8);
 	store_put_be(slot + 64, (uint64_t)a->wal.frames, 8);
-	EVP_Digest(slot, 72, md, NULL, EVP_sha256(), NULL);
-	memcpy(slot + 72, md, 16);
+	store_put_be(slot + 72, state, 8);
+	EVP_Digest(slot, 80, md, NULL, EVP_sha256(), NULL);
+	memcpy(slot + 80, md, 16);
 }
 
 static uint64_t
@@ -268,28 +275,45 @@ store_get_be64(const uint8_t *p)
 	return (uint64_t)store_get_be32(p) << 32 | store_get_be32(p + 4);
 }
 
-/* Decode a slot of version v into *a; *order: the newer, the higher. */
+/* The head's versions, newest first: magic, slot size, bytes hashed. */
+static const struct {
+	const char	*magic;
+	size_t		 slot;
+	size_t		 hashed;
+} store_head_versions[] = {
+	{ STORE_HEAD_MAGIC, STORE_HEAD_SLOT, 80 },	/* 3 */
+	{ STORE_HEAD_MAGIC2, STORE_HEAD_SLOT2, 72 },	/* 2 */
+	{ STORE_HEAD_MAGIC1, STORE_HEAD_SLOT1, 48 },	/* 1 */
+};
+
+/*
+ * Decode a slot of store_head_versions[v] into *a; *order: the newer,
+ * the higher.
+ */
 static bool
-store_head_decode(const uint8_t *slot, int v, struct store_anchor *a,
+store_head_decode(const uint8_t *slot, size_t v, struct store_anchor *a,
     uint64_t *order)
 {
-	size_t len = v == 1 ? 48 : 72;
-	const uint8_t *p = slot + (v == 1 ? 8 : 16);
+	size_t len = store_head_versions[v].hashed;
+	bool v1 = v == 2;
+	const uint8_t *p = slot + (v1 ? 8 : 16);
 	uint8_t md[32];
 
-	if (memcmp(slot, v == 1 ? STORE_HEAD_MAGIC1 : STORE_HEAD_MAGIC, 8) !=
-	    0 || !EVP_Digest(slot, len, md, NULL, EVP_sha256(), NULL) ||
+	if (memcmp(slot, store_head_versions[v].magic, 8) != 0 ||
+	    !EVP_Digest(slot, len, md, NULL, EVP_sha256(), NULL) ||
 	    memcmp(md, slot + len, 16) != 0)
 		return false;
 	a->seq = (int64_t)store_get_be64(p);
 	memcpy(a->hash, p + 8, 32);
-	*order = v == 1 ? (uint64_t)a->seq : store_get_be64(slot + 8);
-	a->has_wal = v != 1;
+	*order = v1 ? (uint64_t)a->seq : store_get_be64(slot + 8);
+	a->has_wal = !v1;
 	memset(&a->wal, 0, sizeof(a->wal));
 	if (a->has_wal) {
 		memcpy(a->wal.salts, slot + 56, 8);
 		a->wal.frames = (int64_t)store_get_be64(slot + 64);
 	}
+	a->state = v == 0 ? (unsigned)(store_get_be64(slot + 72) &
+	    (STORE_HEAD_CLOSED | STORE_HEAD_CHECKED)) : 0;
 	return true;
 }
 
@@ -319,8 +343,9 @@ store_head_read(const char *path, struct store_anchor *a, char *why,
 	close(fd);
 	if (n == 0)
 		return 0;
-	for (int v = 2; v > 0 && found == 0; v--) {
-		size = v == 1 ? STORE_HEAD_SLOT1 : STORE_HEAD_SLOT;
+	for (size_t v = 0; v < sizeof(store_head_versions) /
+	    sizeof(store_head_versions[0]) && found == 0; v++) {
+		size = (ssize_t)store_head_versions[v].slot;
 		for (int k = 0; k < 2; k++)
 			if ((k + 1) * size <= n &&
 			    store_head_decode(buf + k * size, v, &s, &order) &&
@@ -379,20 +404,58 @@ store_head_reached(sqlite3 *db, const struct store_anchor *a, char *why,
 	return result;
 }
 
+/* Write a with state in both slots of the head open on fd and sync it. */
+static int
+store_head_both(int fd, const struct store_anchor *a, unsigned state)
+{
+	uint8_t buf[2 * STORE_HEAD_SLOT];
+
+	store_head_encode(a, 0, state, buf);
+	memcpy(buf + STORE_HEAD_SLOT, buf, STORE_HEAD_SLOT);
+	if (pwrite(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
+	    fdatasync(fd) < 0)
+		return -1;
+	return 0;
+}
+
 /* Anchor a in both slots of the head open in h and sync it (start-up). */
 int
 store_head_reset(struct store_head *h, const struct store_anchor *a)
 {
-	uint8_t buf[2 * STORE_HEAD_SLOT];
-
-	h->writes = 0;
-	store_head_encode(a, h->writes++, buf);
-	memcpy(buf + STORE_HEAD_SLOT, buf, STORE_HEAD_SLOT);
-	if (pwrite(h->fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf) ||
-	    fdatasync(h->fd) < 0)
+	if (store_head_both(h->fd, a, 0) < 0)
 		return -1;
+	h->writes = 1;
 	h->anchor = *a;
 	return 0;
+}
+
+/*
+ * Write a with how the run leaves the store (state: STORE_HEAD_CLOSED,
+ * STORE_HEAD_CHECKED; 0 while open) in both slots of the head at path
+ * (open on fd, or opened here when fd is -1) and sync it: at start-up,
+ * to clear the last run's state before anything is written (a crash from
+ * then on must not look like a clean close), and at a clean close. 0, or
+ * -1 with why set.
+ */
+int
+store_head_mark(const char *path, int fd, const struct store_anchor *a,
+    unsigned state, char *why, size_t whylen)
+{
+	int hfd = fd, rc = 0;
+
+	if (hfd < 0 && (hfd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+		snprintf(why, whylen, "cannot open %.300s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (store_head_both(hfd, a, state) < 0) {
+		snprintf(why, whylen, "cannot write %.300s: %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	if (fd < 0)
+		close(hfd);
+	return rc;
 }
 
 /*
@@ -406,7 +469,7 @@ store_head_write(struct store_head *h, const struct store_anchor *a)
 {
 	uint8_t slot[STORE_HEAD_SLOT];
 
-	store_head_encode(a, h->writes, slot);
+	store_head_encode(a, h->writes, 0, slot);
 	if (pwrite(h->fd, slot, sizeof(slot), (off_t)(h->writes++ & 1) *
 	    STORE_HEAD_SLOT) != (ssize_t)sizeof(slot))
 		return -1;

@@ -26,11 +26,18 @@ struct store_walpos {				/* a place in the WAL */
 	int64_t		 frames;	/* frames of that generation, from the first */
 };
 
+/* How the last run left the store (ccc.db-head, version 3; 0 while open). */
+#define STORE_HEAD_CLOSED	1u	/* closed cleanly: every sync succeeded,
+					   the files were its own to the end */
+#define STORE_HEAD_CHECKED	2u	/* and its integrity check passed in that run */
+
 struct store_anchor {				/* what ccc.db-head says */
 	int64_t		 seq;		/* last synced audit record (0: none) */
 	uint8_t		 hash[32];
 	bool		 has_wal;	/* wal holds (not a head of version 1) */
 	struct store_walpos wal;	/* the log as far as it was synced */
+	unsigned	 state;		/* STORE_HEAD_CLOSED | STORE_HEAD_CHECKED, or 0:
+					   open, or left by a crash (versions 1, 2: 0) */
 };
 
 struct store_head {				/* ccc.db-head, open (syncer) */
@@ -55,6 +62,8 @@ int	store_head_reached(sqlite3 *db, const struct store_anchor *a,
 	    char *why, size_t whylen);
 int	store_head_reset(struct store_head *h, const struct store_anchor *a);
 int	store_head_write(struct store_head *h, const struct store_anchor *a);
+int	store_head_mark(const char *path, int fd, const struct store_anchor *a,
+	    unsigned state, char *why, size_t whylen);
 void	store_head_sync(struct store_head *h, const char *path, bool last);
 int	store_files_note(const char *path, int walfd, int headfd,
 	    struct store_ident ident[3], char *why, size_t whylen);

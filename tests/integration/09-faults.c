@@ -3,8 +3,10 @@
  * with a clear error and never a confirmation, and service resumes by itself
  * when space returns; a sync that fails after the commit refuses the publish
  * (its live deliveries are made: the alert was committed) and service goes
- * on; a store file with a flipped byte is detected at start-up and the
- * broker refuses to serve; damage among the synced frames of the
+ * on; a store file with a flipped byte is detected before serving after
+ * an unclean stop (or always, with store.check_at_start: always) and the
+ * broker refuses to serve, or after a clean stop by the check in the
+ * background, and the broker then refuses to store; damage among the synced frames of the
  * write-ahead log refuses the start, damage after them (never confirmed)
  * does not; a durable subscription's deliveries go on while syncs stall,
  * and after a power cut every alert delivered before comes again flagged.
@@ -229,47 +231,197 @@ rows(const struct h_broker *b, const char *table)
 	return h_store_value(data, sql);
 }
 
-START_TEST(corrupted_store_refused_at_start)
+/*
+ * The store of b refuses everything, for why: e (freed here), a publish's
+ * reply, is STORE_UNAVAILABLE saying so, and /healthz answers 503 with it.
+ */
+static void
+refused_all(const struct h_broker *b, Ccc__V1__Envelope *e, const char *why)
 {
-	struct h_broker *b = h_broker_start(NULL);
+	struct h_reply r;
+	char body[300];
+
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
+	    false, why);
+	ccc_envelope_free(e);
+	r = h_http_get(h_metrics_port(b), "/healthz");
+	ck_assert_int_eq(r.status, 503);
+	snprintf(body, sizeof(body), "store: %s\n", why);
+	ck_assert_msg(strcmp(r.body, body) == 0, "/healthz: %s", r.body);
+	free(r.head);
+}
+
+/*
+ * 50 alerts published to b, then b stopped cleanly (SIGTERM): the
+ * store's log is checkpointed into ccc.db. Returns the offset in ccc.db
+ * of the root page of the index alerts_restricted (empty: written only by
+ * restricted alerts, read by nothing at start-up), whose first byte, its
+ * page type, damage() flips.
+ */
+static off_t
+publish_and_halt(struct h_broker *b)
+{
 	ccc_client *pub = h_connect(b, "tr-police");
 	Ccc__V1__Alert *a = h_alert("weapons", "tr-gr/ipsala", "critical", "h1",
 	    "Rifles in a hidden compartment");
-	char db[400];
-	struct stat st;
-	int fd;
-	unsigned char byte;
+	char data[400];
+	int64_t root, pgsz;
 
 	for (int i = 0; i < 50; i++)
 		ccc_envelope_free(h_publish_ok(pub, a));
 	h_alert_free(a);
 	ccc_close(pub);
 	h_broker_halt(b);
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	root = h_store_value(data, "SELECT rootpage FROM sqlite_master WHERE "
+	    "name = 'alerts_restricted'");
+	pgsz = h_store_value(data, "PRAGMA page_size");
+	ck_assert(root > 1 && pgsz >= 512);
+	return (off_t)((root - 1) * pgsz);
+}
 
-	/*
-	 * flip the type byte of the second page (a b-tree page header); what
-	 * SQLite's quick_check cannot see (a byte inside a row's payload) is
-	 * beyond this test
-	 */
+/*
+ * Flip the byte at offset at of the ccc.db of stopped broker b (again:
+ * put it back); the b-tree page it heads is then one SQLite's quick_check
+ * reports (what it cannot see, a byte inside a row's payload, is beyond
+ * these tests).
+ */
+static void
+damage(const struct h_broker *b, off_t at)
+{
+	char db[400];
+	unsigned char byte;
+	int fd;
+
 	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
-	ck_assert(stat(db, &st) == 0 && st.st_size > 8192);
 	fd = open(db, O_RDWR);
 	ck_assert(fd >= 0);
-	ck_assert(pread(fd, &byte, 1, 4096) == 1);
+	ck_assert(pread(fd, &byte, 1, at) == 1);
 	byte ^= 0xff;
-	ck_assert(pwrite(fd, &byte, 1, 4096) == 1);
+	ck_assert(pwrite(fd, &byte, 1, at) == 1);
 	close(fd);
+}
 
-	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a corrupted store");
-	ck_assert(h_log_contains(b, "store ") &&
-	    (h_log_contains(b, "integrity check failed") ||
-	    h_log_contains(b, "malformed")));
-	/* put the byte back: the broker serves again */
-	fd = open(db, O_RDWR);
-	byte ^= 0xff;
-	ck_assert(pwrite(fd, &byte, 1, 4096) == 1);
-	close(fd);
+/*
+ * A damaged store after an unclean stop (SIGKILL) is checked before the
+ * broker serves, and refused: the start fails and says why.
+ */
+START_TEST(corrupted_store_refused_at_start)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	off_t at = publish_and_halt(b);
+
 	h_broker_restart(b);
+	h_broker_kill(b);
+	damage(b, at);
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a corrupted store");
+	ck_assert(h_log_contains(b, "was not closed cleanly after a check "
+	    "that passed"));
+	ck_assert(h_log_contains(b, "store ") &&
+	    h_log_contains(b, "integrity check failed"));
+	/* put the byte back: the broker serves again */
+	damage(b, at);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * After a clean stop the broker serves at once and checks the store in
+ * the background: with the store intact the check passes (logged, and
+ * ccc_store_check says so), and the next clean stop lets the next start
+ * serve at once again.
+ */
+START_TEST(clean_stop_checked_in_background)
+{
+	struct h_broker *b = h_broker_start(NULL);
+
+	(void)publish_and_halt(b);
+	h_broker_restart(b);
+	ck_assert(h_log_contains(b, "was closed cleanly after a check that "
+	    "passed: serving at once"));
+	ck_assert(h_log_wait(b, "integrity check passed in", H_WAIT_MS));
+	ck_assert(h_log_contains(b, "in the background"));
+	ck_assert(h_metric(b, "ccc_store_check{state=\"passed\"}") == 1);
+	ck_assert(h_metric(b, "ccc_store_check{state=\"failed\"}") == 0);
+	h_exchange_fresh(b);
+	h_broker_halt(b);
+	h_broker_restart(b);
+	ck_assert(h_log_contains(b, "serving at once"));
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * A store damaged while the broker was stopped cleanly: the broker serves
+ * at once, its check in the background finds the damage, and from then on
+ * every publish is refused (STORE_UNAVAILABLE) with the damage's own
+ * message, in /healthz, /metrics and the admin status too; the next start
+ * checks before serving and refuses the store.
+ */
+START_TEST(corrupted_store_found_after_clean_stop)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	off_t at = publish_and_halt(b);
+	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+	Ccc__V1__AdminStatus sq = CCC__V1__ADMIN_STATUS__INIT;
+	Ccc__V1__AdminReply *r = NULL;
+	struct ccc_error err = { 0 };
+	ccc_client *pub, *op;
+
+	damage(b, at);
+	h_broker_restart(b);
+	ck_assert_msg(h_log_wait(b, "integrity check failed", H_WAIT_MS),
+	    "the check in the background did not find the damage");
+	ck_assert(h_log_wait(b, "from now on cccd stores nothing and refuses "
+	    "every publish", H_WAIT_MS));
+	pub = h_connect(b, "tr-customs");
+	refused_all(b, big_publish(pub, 0), "the store is damaged: its "
+	    "integrity check failed; nothing is stored until it is repaired and "
+	    "cccd restarted");
+	ccc_close(pub);
+	ck_assert(h_metric(b, "ccc_store_check{state=\"failed\"}") == 1);
+	ck_assert(h_metric(b, "ccc_healthy") == 0);
+	op = h_connect(b, "ccc-operator");
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_STATUS;
+	q.status = &sq;
+	ck_assert_msg(ccc_admin(op, &q, &r, &err) == 0, "status: %s",
+	    err.message);
+	ck_assert_msg(strstr(r->status_json, "\"check\":\"failed\"") != NULL &&
+	    strstr(r->status_json, "\"write_ok\":false") != NULL &&
+	    strstr(r->status_json, "the store is damaged") != NULL, "status: %s",
+	    r->status_json);
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	ccc_close(op);
+	/* a clean stop of a damaged store does not pass for a clean close */
+	h_broker_halt(b);
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a corrupted store");
+	ck_assert(h_log_contains(b, "was not closed cleanly after a check "
+	    "that passed"));
+	damage(b, at);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * store.check_at_start: always checks before serving after a clean stop
+ * too, and refuses a damaged store.
+ */
+START_TEST(check_at_start_always)
+{
+	struct h_broker *b = h_broker_start("store:\n  check_at_start: always\n");
+	off_t at = publish_and_halt(b);
+
+	damage(b, at);
+	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a corrupted store");
+	ck_assert(h_log_contains(b, "before serving (store.check_at_start is "
+	    "always)"));
+	ck_assert(h_log_contains(b, "integrity check failed"));
+	damage(b, at);
+	h_broker_restart(b);
+	ck_assert(h_log_contains(b, "integrity check of"));
+	ck_assert(!h_log_contains(b, "in the background"));
 	h_broker_stop(b);
 }
 END_TEST
@@ -641,7 +793,6 @@ store_files_taken(void (*how)(const struct h_broker *), const char *what)
 	struct h_broker *b = h_broker_start(NULL);
 	ccc_client *pub = h_connect(b, "tr-customs");
 	Ccc__V1__Envelope *e = big_publish(pub, 0);
-	struct h_reply r;
 	int64_t until;
 	int i;
 
@@ -658,15 +809,8 @@ store_files_taken(void (*how)(const struct h_broker *), const char *what)
 		    "\"%s\"", i, what);
 		h_sleep_ms(50);
 	}
-	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
-	    false, "removed or replaced");
-	ccc_envelope_free(e);
-	r = h_http_get(h_metrics_port(b), "/healthz");
-	ck_assert_int_eq(r.status, 503);
-	ck_assert_msg(strcmp(r.body, "store: the store's files were removed or "
-	    "replaced while cccd runs; nothing is stored until it is "
-	    "restarted\n") == 0, "/healthz: %s", r.body);
-	free(r.head);
+	refused_all(b, e, "the store's files were removed or replaced while "
+	    "cccd runs; nothing is stored until it is restarted");
 	ck_assert(h_log_contains(b, "ERROR store: "));
 	ck_assert(h_log_contains(b, what));
 	ck_assert(h_log_contains(b, "stop cccd, put the store back"));
@@ -745,7 +889,7 @@ START_TEST(head_of_version_1_read)
 	h_broker_halt(b);
 	data_path(b, "ccc.db-head", head, sizeof(head));
 	ck_assert(stat(head, &st) == 0);
-	ck_assert_int_eq(st.st_size, 2 * 88);
+	ck_assert_int_eq(st.st_size, 2 * 96);
 	h_broker_restart(b);
 	h_broker_stop(b);
 }
@@ -926,6 +1070,9 @@ faults_suite(void)
 	tcase_add_test(tc, disk_full_refuses_then_recovers);
 	tcase_add_test(tc, sync_failure_refuses_the_publish);
 	tcase_add_test(tc, corrupted_store_refused_at_start);
+	tcase_add_test(tc, clean_stop_checked_in_background);
+	tcase_add_test(tc, corrupted_store_found_after_clean_stop);
+	tcase_add_test(tc, check_at_start_always);
 	tcase_add_test(tc, wal_damage_refused_at_start);
 	tcase_add_test(tc, wal_damage_after_restart_refused);
 	tcase_add_test(tc, wal_torn_tail_starts);

@@ -158,6 +158,7 @@ START_TEST(test_config_defaults)
 	ck_assert_uint_eq(cfg->metrics_port, 9464);
 	ck_assert(!cfg->metrics_allow_remote);
 	ck_assert_uint_eq(cfg->metrics_refresh, 5);
+	ck_assert(!cfg->store_check_always);
 	config_free(cfg);
 }
 END_TEST
@@ -303,7 +304,7 @@ START_TEST(test_config_unknown_key)
 {
 	config_fails(base_config("log_level: warn\nlisen: 127.0.0.1:1\n"),
 	    "test.yaml:7: unknown key 'lisen' (expected one of: listen, tls, "
-	    "registry, data_dir, user, group, log_level, limits, timeouts, "
+	    "registry, data_dir, user, group, log_level, store, limits, timeouts, "
 	    "durable, retention, ttl, bench, metrics)");
 	config_fails(base_config("timeouts:\n  handshake: 5\n  idel: 100\n"),
 	    "test.yaml:8: unknown key 'idel' in timeouts (expected one of: "
@@ -735,6 +736,22 @@ START_TEST(test_config_log_level)
 	    "warn, error");
 	config_fails(base_config("log_level: [info]\n"),
 	    "test.yaml:6: log_level: expected a string, got a list");
+}
+END_TEST
+
+START_TEST(test_config_store_check)
+{
+	struct config *cfg = config_ok(base_config("store:\n"
+	    "  check_at_start: always\n"));
+
+	ck_assert(cfg->store_check_always);
+	config_free(cfg);
+	cfg = config_ok(base_config("store:\n  check_at_start: unclean\n"));
+	ck_assert(!cfg->store_check_always);
+	config_free(cfg);
+	config_fails(base_config("store:\n  check_at_start: never\n"),
+	    "test.yaml:7: store.check_at_start: 'never' is not one of always, "
+	    "unclean");
 }
 END_TEST
 
@@ -1372,6 +1389,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_config_listen_bad, 0,
 	    sizeof(bad_listen) / sizeof(bad_listen[0]));
 	tcase_add_test(tc, test_config_log_level);
+	tcase_add_test(tc, test_config_store_check);
 	tcase_add_test(tc, test_config_yaml_errors);
 	tcase_add_test(tc, test_yaml_bad_utf8_anywhere);
 	suite_add_tcase(s, tc);
