@@ -155,6 +155,7 @@ if [ "$NOFILE" -lt $need ]; then
 fi
 
 mkdir -p "$OUT/raw"
+OUT=$(cd "$OUT" && pwd)	# the brokers run in other directories
 rm -f "$OUT"/raw/*.json "$OUT"/raw/*.log "$OUT"/raw/*.txt
 rm -rf "$OUT/brokers"
 WORK=$(mktemp -d "$OUT/work.XXXXXX")
