@@ -1220,26 +1220,37 @@ store_settle(struct store_sqlite *st, struct store_op *op, uint64_t dsub,
 
 /*
  * Fill r from the columns topic, body, id, origin of stmt's row, from
- * column col on: copies kept in op's blobs (four of them) until its
- * callback has run.
+ * column col on: copies in one block (the body, then the three strings),
+ * kept in op's blobs until its callback has run.
  */
 static void
 store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
     struct store_row *r)
 {
-	size_t blen = (size_t)sqlite3_column_bytes(stmt, col + 1);
-	uint8_t *body = xmalloc(blen ? blen : 1);
+	static const int str[3] = { 0, 2, 3 };	/* topic, id, origin */
+	const char **dst[3] = { &r->topic, &r->alert_id, &r->origin };
+	const char *text[3];
+	size_t blen = (size_t)sqlite3_column_bytes(stmt, col + 1), len[3];
+	size_t size = blen;
+	char *block, *p;
 
-	if (blen > 0)
-		memcpy(body, sqlite3_column_blob(stmt, col + 1), blen);
-	r->topic = op->blobs[op->nblobs++] =
-	    xstrdup((const char *)sqlite3_column_text(stmt, col));
-	r->body = op->blobs[op->nblobs++] = body;
 	r->body_len = blen;
-	r->alert_id = op->blobs[op->nblobs++] =
-	    xstrdup((const char *)sqlite3_column_text(stmt, col + 2));
-	r->origin = op->blobs[op->nblobs++] =
-	    xstrdup((const char *)sqlite3_column_text(stmt, col + 3));
+	for (int i = 0; i < 3; i++) {
+		text[i] = (const char *)sqlite3_column_text(stmt, col + str[i]);
+		len[i] = (size_t)sqlite3_column_bytes(stmt, col + str[i]);
+		size += len[i] + 1;
+	}
+	block = op->blobs[op->nblobs++] = xmalloc(size);
+	if (blen > 0)
+		memcpy(block, sqlite3_column_blob(stmt, col + 1), blen);
+	r->body = (uint8_t *)block;
+	p = block + blen;
+	for (int i = 0; i < 3; i++) {
+		memcpy(p, text[i] ? text[i] : "", len[i]);
+		p[len[i]] = '\0';
+		*dst[i] = p;
+		p += len[i] + 1;
+	}
 }
 
 /*
@@ -1389,7 +1400,7 @@ store_do_fetch(struct store_sqlite *st, struct store_op *op)
 	int rc = 0;
 
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
-	op->blobs = xcalloc(4 * cap, sizeof(void *));
+	op->blobs = xcalloc(cap, sizeof(void *));
 	for (int sev = STORE_SEVERITIES - 1; sev >= 0 && rc == 0; sev--)
 		if (op->res.nrows < in->limit && !full)
 			rc = store_fetch_severity(st, op, sev, now, upto, done,
@@ -1604,7 +1615,7 @@ store_do_history(struct store_sqlite *st, struct store_op *op)
 	sqlite3_bind_int64(stmt, 3, (int64_t)in->upto_seq);
 	sqlite3_bind_int64(stmt, 4, (int64_t)in->limit);
 	op->res.rows = xcalloc(cap, sizeof(struct store_row));
-	op->blobs = xcalloc(4 * cap, sizeof(void *));
+	op->blobs = xcalloc(cap, sizeof(void *));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && op->res.nrows < cap) {
 		struct store_row *r = &op->res.rows[op->res.nrows++];
 
