@@ -392,9 +392,9 @@ void	store_audit_batch(struct store *st, const struct audit_rec *v, size_t n);
  * alerts named (ids alerts, their seqs seqs). One alert: the single-alert
  * form (alert its id, detail single_detail). Several: the batch form
  * (alert "", detail "subscription=NAME alerts=ID,ID,..." with NAME
- * rec->detail), and one row per alert in the index receipts read
- * (audit_alerts, by seq), in the same transaction; the record's hash
- * covers the list.
+ * rec->detail), and its rows in the index receipts read, in the same
+ * transaction: the seqs cut into spans of nearby positions, one row each,
+ * not a row per alert; the record's hash covers the list.
  */
 void	store_audit_sent(struct store *st, const struct audit_rec *rec,
 	    const char *const *alerts, const uint64_t *seqs, size_t n,

@@ -8,7 +8,9 @@
  * move it once the gap closes; the cursor survives a close and reopen,
  * and what was sent and not acknowledged comes again as redelivered;
  * dead letters after max attempts; expiry; the pending counts metrics
- * read; retention keeps what a subscription has not settled.
+ * read; retention keeps what a subscription has not settled; receipts
+ * read the batch records through the spans of the receipts index,
+ * exactly, and a batch wider than a span's bound is cut.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +44,12 @@ struct t_store {
 	uint64_t	 next[STORE_SEVERITIES];
 	uint64_t	 open[4], deadcount[4];	/* counts: by endpoint, in name order */
 	size_t		 nbacklogs;
+	struct {				/* the first receipts, copied */
+		char		 endpoint[32];
+		int64_t		 delivered_at, acked_at;
+		uint32_t	 deliveries;
+	}		 rcpt[4];
+	char		 id[40];	/* the id of the alert t_publish published last */
 };
 
 static void
@@ -67,6 +75,15 @@ t_cb(void *arg, const struct store_result *res)
 	for (size_t i = 0; i < res->nbacklogs && i < 4; i++) {
 		t->open[i] = res->backlogs[i].open;
 		t->deadcount[i] = res->backlogs[i].dead;
+	}
+	for (size_t i = 0; i < res->nreceipts && i < 4; i++) {
+		const struct store_receipt *r = &res->receipts[i];
+
+		snprintf(t->rcpt[i].endpoint, sizeof(t->rcpt[i].endpoint), "%s",
+		    r->endpoint ? r->endpoint : "");
+		t->rcpt[i].delivered_at = r->delivered_at;
+		t->rcpt[i].acked_at = r->acked_at;
+		t->rcpt[i].deliveries = r->deliveries;
 	}
 }
 
@@ -143,12 +160,11 @@ t_publish(struct t_store *t, int sev, int64_t expires, const uint64_t *ids,
     size_t n)
 {
 	static int k;
-	char id[40];
 	struct store_publish p;
 
-	snprintf(id, sizeof(id), "0190aaaa-0000-7000-8000-%012d", ++k);
+	snprintf(t->id, sizeof(t->id), "0190aaaa-0000-7000-8000-%012d", ++k);
 	memset(&p, 0, sizeof(p));
-	p.id = id;
+	p.id = t->id;
 	p.origin = "tr-police";
 	p.topic = "alerts/drugs/tr-gr";
 	p.published_at = time_now_us();
@@ -311,7 +327,7 @@ END_TEST
  * Close and reopen: the floor and the marks persist; a fetch from the
  * floor sends again what was sent and not acknowledged, redelivered
  * once, and not what was acknowledged; the next time it is counted twice.
- * A batch ack writes one record naming both alerts, with its index rows.
+ * A batch ack writes one record naming both alerts, with its index row.
  */
 START_TEST(cursor_persists_and_redelivers)
 {
@@ -343,7 +359,11 @@ START_TEST(cursor_persists_and_redelivers)
 	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
 	    "event = 'ack' AND alert = '' AND detail LIKE 'subscription=sub "
 	    "alerts=%,%'"), 1);
-	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_alerts"), 2);
+	/* the receipts index: one span for the two nearby positions */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans WHERE "
+	    "lo = (SELECT min(seq) FROM alerts) AND hi = (SELECT min(seq) + 1 "
+	    "FROM alerts)"), 1);
 	t_close(&t);
 	t_open(&t);
 	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
@@ -507,7 +527,10 @@ START_TEST(ack_mixes_unknown_settled_late_and_fresh)
 	    "state = 0 AND attempts = 2"), 2);
 	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
 	    "event = 'ack'"), 2);
-	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_alerts"), 3);
+	/* its three alerts (two severities) in one span of the index */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT hi - lo FROM audit_spans"),
+	    (int64_t)(seq[5] - seq[0]));
 
 	ck_assert_uint_eq(t_ack(&t, a, mixed, 8), 0);
 	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
@@ -545,6 +568,153 @@ START_TEST(fetch_bounded_in_bytes)
 }
 END_TEST
 
+/*
+ * The "deliver" record of a fetch's batch, as durable.c journals it:
+ * endpoint's, naming the n alerts ids at positions seqs, in that order.
+ */
+static void
+t_sent(struct t_store *t, const char *endpoint, const char *name,
+    const char *const *ids, const uint64_t *seqs, size_t n)
+{
+	struct audit_rec ar = { .event = "deliver", .endpoint = endpoint,
+	    .peer = "127.0.0.1:1", .detail = name };
+
+	store_audit_sent(t->st, &ar, ids, seqs, n, "alerts/drugs/tr-gr");
+}
+
+/* The receipts of alert id (tr-police's): how many, the first ones copied. */
+static size_t
+t_receipts(struct t_store *t, const char *id)
+{
+	struct audit_rec ar = { .event = "receipts_read",
+	    .endpoint = "tr-police" };
+
+	store_receipts(t->st, "tr-police", id, &ar, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+	return t->nreceipts;
+}
+
+/* Receipt i of the last t_receipts: endpoint's, delivered, acked or not. */
+static void
+t_receipt_is(struct t_store *t, size_t i, const char *endpoint, bool acked)
+{
+	ck_assert_str_eq(t->rcpt[i].endpoint, endpoint);
+	ck_assert_uint_eq(t->rcpt[i].deliveries, 1);
+	ck_assert_int_gt(t->rcpt[i].delivered_at, 0);
+	if (acked)
+		ck_assert_int_ge(t->rcpt[i].acked_at, t->rcpt[i].delivered_at);
+	else
+		ck_assert_int_eq(t->rcpt[i].acked_at, 0);
+}
+
+/*
+ * Receipts read the batch records through spans of positions, exactly:
+ * a's batches name its first and third alerts, one span each covering
+ * b's alert between them, which they do not name; receipts of b's alert
+ * count only b's delivery, not a's records, and a's alerts a's.
+ */
+START_TEST(receipts_exact_with_spans)
+{
+	struct t_store t;
+	uint64_t a, b, seq[3];
+	char ids[3][40];
+	const char *mine[2] = { ids[0], ids[2] }, *theirs[1] = { ids[1] };
+
+	t_start_two(&t, &a, &b);
+	for (int i = 0; i < 3; i++) {
+		seq[i] = t_publish(&t, 3, 0, i == 1 ? &b : &a, 1);
+		snprintf(ids[i], sizeof(ids[i]), "%s", t.id);
+	}
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 2);
+	t_sent(&t, "bg-police", "a", mine, (uint64_t[]){ seq[0], seq[2] }, 2);
+	ck_assert_uint_eq(t_ack(&t, a, (uint64_t[]){ seq[0], seq[2] }, 2), 2);
+	t_fetch(&t, b, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 1);
+	t_sent(&t, "gr-police", "b", theirs, &seq[1], 1);
+	/* one span per batch record, over b's alert too */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(DISTINCT lo || '-' || hi) "
+	    "FROM audit_spans"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT min(lo) FROM audit_spans"),
+	    (int64_t)seq[0]);
+	ck_assert_int_eq(t_value(&t, "SELECT max(hi) FROM audit_spans"),
+	    (int64_t)seq[2]);
+
+	ck_assert_uint_eq(t_receipts(&t, ids[1]), 1);
+	t_receipt_is(&t, 0, "gr-police", false);
+	for (int i = 0; i < 3; i += 2) {
+		ck_assert_uint_eq(t_receipts(&t, ids[i]), 1);
+		t_receipt_is(&t, 0, "bg-police", true);
+	}
+	t_end(&t);
+}
+END_TEST
+
+/* Give the next alert published position seq: with t's store closed. */
+static void
+t_next_seq(struct t_store *t, uint64_t seq)
+{
+	char path[128], sql[128];
+	sqlite3 *db;
+
+	t_close(t);
+	snprintf(path, sizeof(path), "%s/ccc.db", t->dir);
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO alert_seq_floor "
+	    "(id, seq) VALUES (1, %llu)", (unsigned long long)seq - 1);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	t_open(t);
+}
+
+/*
+ * A batch wider than the bound is cut into spans no wider than it: of
+ * positions x0, x0 + 4096 (the bound: the same span) and x0 + 8193, two
+ * rows per record; receipts find each alert, at either end of a span.
+ * The fetch gives the most severe first (x2): the store sorts them.
+ */
+START_TEST(wide_batch_split_into_spans)
+{
+	struct t_store t;
+	uint64_t a, seq[3];
+	char ids[3][40];
+	const char *named[3];
+	uint64_t order[3];
+
+	t_start(&t);
+	a = t_subscribe(&t, "bg-police", "a");
+	for (int i = 0; i < 3; i++) {
+		if (i > 0)
+			t_next_seq(&t, seq[0] + (i == 1 ? 4096 : 8193));
+		seq[i] = t_publish(&t, i == 2 ? 4 : 3, 0, &a, 1);
+		snprintf(ids[i], sizeof(ids[i]), "%s", t.id);
+	}
+	ck_assert_uint_eq(seq[1] - seq[0], 4096);
+	ck_assert_uint_eq(seq[2] - seq[0], 8193);
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 3);
+	ck_assert_uint_eq(t.tags[0], seq[2]);
+	for (int i = 0; i < 3; i++) {
+		order[i] = t.tags[i];
+		named[i] = ids[order[i] == seq[2] ? 2 : order[i] == seq[1]];
+	}
+	t_sent(&t, "bg-police", "a", named, order, 3);
+	ck_assert_uint_eq(t_ack(&t, a, order, 3), 3);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 4);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans WHERE "
+	    "hi - lo = 4096"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans WHERE "
+	    "lo = hi AND lo = (SELECT max(seq) FROM alerts)"), 2);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(t_receipts(&t, ids[i]), 1);
+		t_receipt_is(&t, 0, "bg-police", true);
+	}
+	t_end(&t);
+}
+END_TEST
+
 Suite *
 cursor_suite(void)
 {
@@ -559,6 +729,8 @@ cursor_suite(void)
 	tcase_add_test(tc, fetch_stops_after_a_window_of_settled);
 	tcase_add_test(tc, ack_mixes_unknown_settled_late_and_fresh);
 	tcase_add_test(tc, fetch_bounded_in_bytes);
+	tcase_add_test(tc, receipts_exact_with_spans);
+	tcase_add_test(tc, wide_batch_split_into_spans);
 	suite_add_tcase(s, tc);
 	return s;
 }
