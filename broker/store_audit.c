@@ -9,7 +9,8 @@
  * Owns: the bytes a record's hash covers, the format of a purge record's
  * numbers as read back, the cut of positions into spans.
  * Must never: change how a record is hashed (every stored chain would
- * break); read or write a store.
+ * break); narrow the bound of a span (the receipts lookup would miss the
+ * rows written with the wider one); read or write a store.
  */
 #include <stdint.h>
 #include <stdio.h>
