@@ -55,7 +55,9 @@ store_verify_end(int64_t seq, const char *detail, int64_t at,
 /*
  * The receipts index (audit_spans) against one batch record (alert "",
  * detail "subscription=NAME alerts=ID,ID,..."), exactly: every alert it
- * names that is still stored lies in one of its spans; each span is no
+ * names that is still stored (an alert of the id, not published again
+ * after the record: an id retention freed may name a new alert) lies in
+ * one of its spans; each span is no
  * wider than STORE_SPAN, after the one before it, and ends at alerts the
  * record names (at a deleted one's position only once the record names an
  * alert no longer stored: store_verify_end()). Adds its spans to
@@ -216,9 +218,10 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 	 * broker's next start converts: checked then.
 	 */
 	if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM alerts WHERE "
-	    "id = ?1), EXISTS (SELECT 1 FROM alerts a JOIN audit_spans x ON "
-	    "x.rec = ?2 AND a.seq BETWEEN x.lo AND x.hi WHERE a.id = ?1)", -1,
-	    &v.look, NULL) != SQLITE_OK ||
+	    "id = ?1) AND coalesce((SELECT max(seq) FROM audit WHERE alert = ?1 "
+	    "AND event = 'publish'), 0) < ?2, EXISTS (SELECT 1 FROM alerts a "
+	    "JOIN audit_spans x ON x.rec = ?2 AND a.seq BETWEEN x.lo AND x.hi "
+	    "WHERE a.id = ?1)", -1, &v.look, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT x.lo, x.hi, (SELECT id FROM alerts "
 	    "WHERE seq = x.lo), (SELECT id FROM alerts WHERE seq = x.hi) FROM "
 	    "audit_spans x WHERE x.rec = ?1 ORDER BY x.lo", -1, &v.spans, NULL)
