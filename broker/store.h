@@ -317,8 +317,8 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
  * marks) that no durable subscription still has unsettled (a recipient
  * whose cursor's floor is below it, without a mark saying it was
  * acknowledged, dead-lettered or dropped as expired), and up
- * to batch audit records older than retain_audit seconds (0: none of
- * either). The purge is recorded in the journal with what it removed, the
+ * to batch audit records older than retain_audit seconds with their
+ * receipts index rows (0: none of either). The purge is recorded in the journal with what it removed, the
  * cut-offs and the retentions ("alerts=N audit=M audit_through=SEQ
  * hash=HEX alerts_before=US audit_before=US retention_alerts=S
  * retention_audit=S"), which lets store_verify_audit check the first
