@@ -23,7 +23,7 @@
  * seqs), ascending, as spans [lo, hi] of width hi - lo at most
  * STORE_SPAN, one row each: a lookup of position X reads the rows whose
  * lo is in [X - STORE_SPAN, X] (one range of the index) and keeps those
- * with hi >= X whose record names the alert. Four times the default
+ * with hi >= X whose record names the alert. About four times the default
  * durable.window: a full window of a subscription that gets a quarter of
  * the log or more is one row, and a lookup reads the spans that start in
  * 4096 positions, a few thousand rows at most. Rows written with a bound
