@@ -25,8 +25,10 @@
  * lo is in [X - STORE_SPAN, X] (one range of the index) and keeps those
  * with hi >= X whose record names the alert. About four times the default
  * durable.window: a full window of a subscription that gets a quarter of
- * the log or more is one row, and a lookup reads the spans that start in
- * 4096 positions, a few thousand rows at most. Rows written with a bound
+ * the log or more is one row; a lookup reads the spans that start in the
+ * 4096 positions before X, about two (a "deliver" and an "ack") per batch
+ * each subscription had there. Wider spans would read more rows per
+ * receipt, narrower ones write more per batch. Rows written with a bound
  * stay in the store: it may grow, never shrink. A plain number: the
  * migration's and the lookup's SQL spell it (STORE_SPAN_SQL).
  */
