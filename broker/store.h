@@ -341,8 +341,8 @@ void	store_history(struct store *st, int64_t since, uint64_t after_seq,
  * marks) that no durable subscription still has unsettled (a recipient
  * whose cursor's floor is below it, without a mark saying it was
  * acknowledged, dead-lettered or dropped as expired), and up
- * to batch audit records older than retain_audit seconds (0: none of
- * either). The purge is recorded in the journal with what it removed, the
+ * to batch audit records older than retain_audit seconds with their
+ * receipts index rows (0: none of either). The purge is recorded in the journal with what it removed, the
  * cut-offs and the retentions ("alerts=N audit=M audit_through=SEQ
  * hash=HEX alerts_before=US audit_before=US retention_alerts=S
  * retention_audit=S"), which lets store_verify_audit check the first
@@ -416,9 +416,9 @@ void	store_audit_batch(struct store *st, const struct audit_rec *v, size_t n);
  * alerts named (ids alerts, their seqs seqs). One alert: the single-alert
  * form (alert its id, detail single_detail). Several: the batch form
  * (alert "", detail "subscription=NAME alerts=ID,ID,..." with NAME
- * rec->detail), and one row per alert in the index receipts read
- * (audit_alerts, by seq), in the same transaction; the record's hash
- * covers the list.
+ * rec->detail), and its rows in the index receipts read, in the same
+ * transaction: the seqs cut into spans of nearby positions, one row each,
+ * not a row per alert; the record's hash covers the list.
  */
 void	store_audit_sent(struct store *st, const struct audit_rec *rec,
 	    const char *const *alerts, const uint64_t *seqs, size_t n,

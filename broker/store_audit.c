@@ -1,13 +1,16 @@
 /*
  * store_audit.c — the audit journal's chain, independent of where the
  * records are kept: the hash of one record chained to the one before, and
- * the checks that a purge record fits its retention. The backend stores
- * the records (store_sqlite.c) and walks them for --verify-audit.
+ * the checks that a purge record fits its retention; how a batch record's
+ * positions are cut into the spans of the receipts index, and whether its
+ * detail names an alert. The backend stores the records (store_sqlite.c)
+ * and walks them for --verify-audit.
  *
  * Owns: the bytes a record's hash covers, the format of a purge record's
- * numbers as read back.
+ * numbers as read back, the cut of positions into spans.
  * Must never: change how a record is hashed (every stored chain would
- * break); read or write a store.
+ * break); narrow the bound of a span (the receipts lookup would miss the
+ * rows written with the wider one); read or write a store.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -182,4 +185,31 @@ store_verify_purge(struct store_purge_seen *ps, int64_t seq, int64_t at,
 		ps->asof = asof;
 	}
 	return true;
+}
+
+size_t
+store_span_end(const uint64_t *pos, size_t n, size_t i)
+{
+	uint64_t lo = pos[i];
+
+	while (i < n && pos[i] - lo <= STORE_SPAN)
+		i++;
+	return i;
+}
+
+bool
+store_names_alert(const char *detail, const char *id)
+{
+	const char *p = strstr(detail, " alerts=");
+	size_t len = strlen(id), n;
+
+	if (strncmp(detail, "subscription=", 13) != 0 || p == NULL || len == 0)
+		return false;
+	for (p += 8;; p += n + 1) {
+		n = strcspn(p, ",");
+		if (n == len && memcmp(p, id, len) == 0)
+			return true;
+		if (p[n] == '\0')
+			return false;
+	}
 }

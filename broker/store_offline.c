@@ -20,19 +20,58 @@
 #include "store_wal.h"
 #include "timeutil.h"
 
+/* The receipts index as --verify-audit reads it: two kept statements. */
+struct store_vspans {
+	sqlite3_stmt	*look;		/* named alert id, record: stored? covered? */
+	sqlite3_stmt	*spans;		/* a record's spans, with the ids at their ends */
+	int64_t		 rows;		/* spans of the batch records seen */
+};
+
 /*
- * The receipts index (audit_alerts) against one batch record (alert "",
- * detail "subscription=NAME alerts=ID,ID,..."): every alert it names that
- * is still stored must have its row (retention takes an alert's rows with
- * it). Adds those to *named; -1 with report set when one is missing. A
- * record of another form names none here.
+ * One end of a span of record seq, at position at: the alert stored there
+ * (id, NULL when none is) must be one the record names; none stored is
+ * possible only when an alert the record names was deleted since (some
+ * named, fewer stored). 0, or -1 with report set.
  */
 static int
-store_verify_named(sqlite3_stmt *look, int64_t seq, const char *const
-    text[AUDIT_NTEXT], int64_t *named, char *report, size_t len)
+store_verify_end(int64_t seq, const char *detail, int64_t at,
+    const char *id, bool deleted, char *report, size_t len)
+{
+	if (id != NULL ? store_names_alert(detail, id) : deleted)
+		return 0;
+	if (id != NULL)
+		snprintf(report, len, "audit journal broken at record %lld: a "
+		    "span of the receipts index ends at position %lld, alert "
+		    "%s, which the record does not name", (long long)seq,
+		    (long long)at, id);
+	else
+		snprintf(report, len, "audit journal broken at record %lld: a "
+		    "span of the receipts index ends at position %lld, beyond "
+		    "the alerts the record names", (long long)seq,
+		    (long long)at);
+	return -1;
+}
+
+/*
+ * The receipts index (audit_spans) against one batch record (alert "",
+ * detail "subscription=NAME alerts=ID,ID,..."), exactly: every alert it
+ * names that is still stored (an alert of the id, not published again
+ * after the record: an id retention freed may name a new alert) lies in
+ * one of its spans; each span is no
+ * wider than STORE_SPAN, after the one before it, and ends at alerts the
+ * record names (at a deleted one's position only once the record names an
+ * alert no longer stored: store_verify_end()). Adds its spans to
+ * v->rows; -1 with report set when one of these fails. A record of
+ * another form has no spans here.
+ */
+static int
+store_verify_spans(struct store_vspans *v, int64_t seq, const char *const
+    text[AUDIT_NTEXT], char *report, size_t len)
 {
 	const char *ids, *p;
-	size_t n = 0;
+	size_t n = 0, named = 0, stored = 0;
+	int64_t prev = INT64_MIN;
+	int rc, result = 0;
 
 	if (text[5][0] != '\0' || (strcmp(text[0], "deliver") != 0 &&
 	    strcmp(text[0], "ack") != 0) ||
@@ -40,26 +79,90 @@ store_verify_named(sqlite3_stmt *look, int64_t seq, const char *const
 	    (ids = strstr(text[6], " alerts=")) == NULL)
 		return 0;
 	for (p = ids + 8; *p != '\0'; p += n + (p[n] == ',')) {
-		int rc;
-
-		bool stored, listed;
+		bool in, covered;
 
 		n = strcspn(p, ",");
-		sqlite3_bind_text(look, 1, p, (int)n, SQLITE_STATIC);
-		sqlite3_bind_int64(look, 2, seq);
-		rc = sqlite3_step(look);
-		stored = rc == SQLITE_ROW && sqlite3_column_int(look, 0) != 0;
-		listed = rc == SQLITE_ROW && sqlite3_column_int(look, 1) != 0;
-		sqlite3_reset(look);
-		if (stored && !listed) {
+		sqlite3_bind_text(v->look, 1, p, (int)n, SQLITE_STATIC);
+		sqlite3_bind_int64(v->look, 2, seq);
+		rc = sqlite3_step(v->look);
+		in = rc == SQLITE_ROW && sqlite3_column_int(v->look, 0) != 0;
+		covered = rc == SQLITE_ROW && sqlite3_column_int(v->look, 1) != 0;
+		sqlite3_reset(v->look);
+		named++;
+		stored += in;
+		if (in && !covered) {
 			snprintf(report, len, "audit journal broken at record "
-			    "%lld: the receipts index does not list alert %.*s "
-			    "that it names", (long long)seq, (int)n, p);
+			    "%lld: no span of the receipts index covers alert "
+			    "%.*s that it names", (long long)seq, (int)n, p);
 			return -1;
 		}
-		*named += stored;
 	}
-	return 0;
+	sqlite3_bind_int64(v->spans, 1, seq);
+	while (result == 0 && (rc = sqlite3_step(v->spans)) == SQLITE_ROW) {
+		int64_t lo = sqlite3_column_int64(v->spans, 0);
+		int64_t hi = sqlite3_column_int64(v->spans, 1);
+		const char *id[2] = {
+			(const char *)sqlite3_column_text(v->spans, 2),
+			(const char *)sqlite3_column_text(v->spans, 3) };
+
+		v->rows++;
+		if (lo > hi || hi - lo > STORE_SPAN || lo <= prev) {
+			snprintf(report, len, "audit journal broken at record "
+			    "%lld: its span %lld-%lld of the receipts index is %s",
+			    (long long)seq, (long long)lo, (long long)hi,
+			    lo <= prev ? "not after the one before it" :
+			    "wider than " STORE_SPAN_SQL " positions");
+			result = -1;
+		} else if (store_verify_end(seq, text[6], lo, id[0],
+		    stored < named, report, len) < 0 ||
+		    store_verify_end(seq, text[6], hi, id[1], stored < named,
+		    report, len) < 0)
+			result = -1;
+		prev = hi;
+	}
+	if (result == 0 && rc != SQLITE_DONE) {
+		snprintf(report, len, "cannot read the receipts index: %s",
+		    sqlite3_errmsg(sqlite3_db_handle(v->spans)));
+		result = -1;
+	}
+	sqlite3_reset(v->spans);
+	return result;
+}
+
+/*
+ * Every span of the index was one of a batch record's (v->rows of them
+ * were): one of a record purged, or of a record of another form, or of
+ * none, is not. 0, or 1 with report set; -1 when it cannot be read.
+ */
+static int
+store_verify_orphans(sqlite3 *db, const struct store_vspans *v, char *report,
+    size_t len)
+{
+	sqlite3_stmt *stmt;
+	int64_t total = -1, rec = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM audit_spans), "
+	    "(SELECT rec FROM audit_spans x WHERE NOT EXISTS (SELECT 1 FROM "
+	    "audit a WHERE a.seq = x.rec AND a.alert = '' AND a.event IN "
+	    "('deliver', 'ack') AND a.detail LIKE 'subscription=% alerts=%') "
+	    "LIMIT 1)", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW) {
+		total = sqlite3_column_int64(stmt, 0);
+		rec = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	if (total < 0) {
+		snprintf(report, len, "cannot read the receipts index: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (total == v->rows)
+		return 0;
+	snprintf(report, len, "audit journal broken: the receipts index has "
+	    "%lld spans, the batch records %lld (a span of record %lld, which "
+	    "is not a batch record in the journal)", (long long)total,
+	    (long long)v->rows, (long long)rec);
+	return 1;
 }
 
 /* Does a purge record say it removed the records through seq, ending in hash? */
@@ -93,8 +196,7 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 	uint8_t prev[32], hash[32];
 	int64_t expect = 1, n = 0, first = 1;
 	struct store_purge_seen ps = { (int64_t)max_jump * 1000000, 0, 0 };
-	sqlite3_stmt *look = NULL;	/* the receipts index, when the store has it */
-	int64_t named = 0, indexed = 0;
+	struct store_vspans v = { NULL, NULL, 0 };	/* when the store has it */
 	int rc, result = -1;
 
 	if (store_hasher_init(&hr) < 0) {
@@ -110,12 +212,23 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		    path, db ? sqlite3_errmsg(db) : "out of memory");
 		goto out;
 	}
-	/* a store from before batch records has no index (none to check) */
+	/*
+	 * A store from before batch records has no index (none to check);
+	 * one from before spans (schema 13) has its rows by alert, which the
+	 * broker's next start converts: checked then.
+	 */
 	if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM alerts WHERE "
-	    "id = ?1), EXISTS (SELECT 1 FROM alerts a JOIN audit_alerts x ON "
-	    "x.seq = a.seq WHERE a.id = ?1 AND x.rec = ?2)", -1, &look, NULL)
-	    != SQLITE_OK)
-		look = NULL;
+	    "id = ?1) AND coalesce((SELECT max(seq) FROM audit WHERE alert = ?1 "
+	    "AND event = 'publish'), 0) < ?2, EXISTS (SELECT 1 FROM alerts a "
+	    "JOIN audit_spans x ON x.rec = ?2 AND a.seq BETWEEN x.lo AND x.hi "
+	    "WHERE a.id = ?1)", -1, &v.look, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT x.lo, x.hi, (SELECT id FROM alerts "
+	    "WHERE seq = x.lo), (SELECT id FROM alerts WHERE seq = x.hi) FROM "
+	    "audit_spans x WHERE x.rec = ?1 ORDER BY x.lo", -1, &v.spans, NULL)
+	    != SQLITE_OK) {
+		sqlite3_finalize(v.look);
+		v.look = NULL;
+	}
 	memset(prev, 0, sizeof(prev));
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *text[AUDIT_NTEXT];
@@ -166,8 +279,8 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 			goto out;
 		}
 		if (!store_verify_purge(&ps, seq, at, text[0], text[6], report,
-		    len) || (look != NULL && store_verify_named(look, seq, text,
-		    &named, report, len) < 0)) {
+		    len) || (v.look != NULL && store_verify_spans(&v, seq, text,
+		    report, len) < 0)) {
 			result = 1;
 			goto out;
 		}
@@ -180,31 +293,10 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		    path, sqlite3_errmsg(db));
 		goto out;
 	}
-	/* and no row of the index names a record that does not name it */
-	if (look != NULL) {
-		sqlite3_finalize(look);
-		/*
-		 * Rows of records purged by retention wait for their alert;
-		 * rows of an alert deleted name nothing (a seq is never given
-		 * again): neither is counted.
-		 */
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM audit_alerts x "
-		    "WHERE EXISTS (SELECT 1 FROM audit WHERE seq = x.rec) AND "
-		    "EXISTS (SELECT 1 FROM alerts WHERE seq = x.seq)", -1,
-		    &look, NULL) != SQLITE_OK || sqlite3_step(look) !=
-		    SQLITE_ROW) {
-			snprintf(report, len, "cannot read the receipts index in "
-			    "%s: %s", path, sqlite3_errmsg(db));
-			goto out;
-		}
-		if ((indexed = sqlite3_column_int64(look, 0)) != named) {
-			snprintf(report, len, "audit journal broken: the receipts "
-			    "index has %lld rows, the records name %lld stored alerts",
-			    (long long)indexed, (long long)named);
-			result = 1;
-			goto out;
-		}
-	}
+	/* and no span of the index is of a record that does not name alerts */
+	if (v.look != NULL && (result = store_verify_orphans(db, &v, report,
+	    len)) != 0)
+		goto out;
 	if (first > 1)
 		snprintf(report, len, "audit journal intact: %lld records, from "
 		    "record %lld (the ones before were purged by retention)",
@@ -214,7 +306,8 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 		    (long long)n);
 	result = 0;
 out:
-	sqlite3_finalize(look);
+	sqlite3_finalize(v.look);
+	sqlite3_finalize(v.spans);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 	store_hasher_free(&hr);

@@ -581,6 +581,7 @@ store_sqlite_close(void *b, bool lost, bool clean)
 	if (st->head.fd >= 0)
 		close(st->head.fd);
 	store_hasher_free(&st->hasher);
+	free(st->spanpos);
 	free(st);
 }
 
@@ -752,14 +753,52 @@ store_write_audit(struct store_sqlite *st, struct store_op *op, const char *even
 	return store_append_audit(st, op, text, op->audit.transfer);
 }
 
+static int
+store_pos_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The receipts index rows of batch record rec naming the positions
+ * seqs[0..n): sorted (a fetch's batch goes by severity first), cut into
+ * the fewest spans of width at most STORE_SPAN, one row each: one row
+ * for a batch of nearby positions, whatever its size.
+ */
+static int
+store_write_spans(struct store_sqlite *st, struct store_op *op, int64_t rec,
+    const uint64_t *seqs, size_t n)
+{
+	bool sorted = true;
+	size_t j;
+
+	st->spanpos = xgrow(st->spanpos, &st->spancap, n, sizeof(uint64_t));
+	for (size_t i = 0; i < n; i++) {
+		st->spanpos[i] = seqs[i];
+		sorted = sorted && (i == 0 || seqs[i - 1] <= seqs[i]);
+	}
+	if (!sorted)
+		qsort(st->spanpos, n, sizeof(uint64_t), store_pos_cmp);
+	for (size_t i = 0; i < n; i = j) {
+		j = store_span_end(st->spanpos, n, i);
+		if (store_run(st, op, "INSERT INTO audit_spans (lo, hi, rec) "
+		    "VALUES (?1, ?2, ?3)", "iii", (int64_t)st->spanpos[i],
+		    (int64_t)st->spanpos[j - 1], rec) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /*
  * Append op's audit record naming the alerts ids[0..n) (none: nothing),
  * whose seqs are seqs[0..n): for one, the single-alert form (alert the id,
  * detail single); for several, the batch form (alert "", detail
  * "subscription=NAME alerts=ID,ID,...", NAME op's detail, which the
- * record's hash covers) and one audit_alerts row per alert, which receipts
- * read. The rows are not chained: cccd --verify-audit checks them against
- * the details.
+ * record's hash covers) and its receipts index rows, spans of the seqs
+ * (store_write_spans). The rows are not chained: cccd --verify-audit
+ * checks them against the details.
  */
 static int
 store_write_named(struct store_sqlite *st, struct store_op *op,
@@ -793,10 +832,7 @@ store_write_named(struct store_sqlite *st, struct store_op *op,
 	text[6] = detail;
 	rc = store_append_audit(st, op, text, op->audit.transfer);
 	free(detail);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = store_run(st, op, "INSERT OR IGNORE INTO audit_alerts "
-		    "(seq, rec) VALUES (?1, ?2)", "ii", (int64_t)seqs[i], rec);
-	return rc;
+	return rc == 0 ? store_write_spans(st, op, rec, seqs, n) : rc;
 }
 
 /* An audit operation: its records, in order, all or none. */
@@ -1433,17 +1469,16 @@ store_seq_keep(struct store_sqlite *st, struct store_op *op)
 
 /*
  * Delete the alerts picked into purge_seqs (STORE_HELD tested once, when
- * they were picked) with their marks and receipts index rows, each found
- * by its seq; empties purge_seqs. The alerts deleted, or -1.
+ * they were picked) with their marks, each found by its seq; empties
+ * purge_seqs. The alerts deleted, or -1. The receipts index rows that
+ * cover them stay with their records (store_do_purge).
  */
 static int64_t
 store_delete_picked(struct store_sqlite *st, struct store_op *op)
 {
 	int64_t n;
 
-	if (store_run(st, op, "DELETE FROM audit_alerts WHERE seq IN (SELECT "
-	    "seq FROM purge_seqs)", "") < 0 ||
-	    store_run(st, op, "DELETE FROM marks WHERE seq IN (SELECT seq FROM "
+	if (store_run(st, op, "DELETE FROM marks WHERE seq IN (SELECT seq FROM "
 	    "purge_seqs)", "") < 0 ||
 	    store_run(st, op, "DELETE FROM alerts WHERE seq IN (SELECT seq FROM "
 	    "purge_seqs)", "") < 0)
@@ -1532,11 +1567,11 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 			if (store_run(st, op, "DELETE FROM audit WHERE seq <= ?1",
 			    "i", through) < 0)
 				return -1;
-			/*
-			 * The receipts index rows of these records stay until
-			 * their alert goes (receipts find no record for them).
-			 */
 			naudit = sqlite3_changes(st->db);
+			/* and the receipts index rows of these records */
+			if (store_run(st, op, "DELETE FROM audit_spans WHERE "
+			    "rec <= ?1", "i", through) < 0)
+				return -1;
 		}
 	}
 	op->res.purged = (size_t)(nalerts + naudit);
@@ -1676,8 +1711,11 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	}
 	/*
 	 * The records naming the alert: single-alert ones by their alert
-	 * field, batch ones (durable deliveries and acks) through
-	 * audit_alerts. A batch record is one delivery to its one session.
+	 * field, batch ones (durable deliveries and acks) through the spans
+	 * of audit_spans that hold its position, of which only those whose
+	 * detail names it (store_names_alert()) count: a span covers the
+	 * positions between its record's alerts too. A batch record is one
+	 * delivery to its one session.
 	 */
 	if ((stmt = store_stmt(st, "SELECT endpoint, "
 	    "min(CASE WHEN event = 'deliver' THEN at END), "
@@ -1686,7 +1724,11 @@ store_do_receipts(struct store_sqlite *st, struct store_op *op)
 	    "length(replace(peer, ' ', '')) + 1 ELSE 0 END), max(transfer) "
 	    "FROM audit "
 	    "WHERE seq IN (SELECT seq FROM audit WHERE alert = ?1 UNION ALL "
-	    "SELECT rec FROM audit_alerts WHERE seq = ?4) "
+	    "SELECT rec FROM audit_spans WHERE lo BETWEEN ?4 - " STORE_SPAN_SQL
+	    " AND ?4 AND hi >= ?4) "
+	    "AND (alert = ?1 OR (alert = '' AND detail LIKE 'subscription=%' "
+	    "AND instr(detail, ' alerts=') > 0 AND instr(',' || substr(detail, "
+	    "instr(detail, ' alerts=') + 8) || ',', ',' || ?1 || ',') > 0)) "
 	    "AND event IN ('deliver', 'ack') "
 	    /* not those of an alert of this id that retention deleted */
 	    "AND seq > ?2 AND at >= ?3 "

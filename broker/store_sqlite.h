@@ -69,6 +69,9 @@ struct store_sqlite {
 	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
 	struct store_chain	 take_chain;	/* syncer: sync_chain as it took it */
 	struct store_hasher	 hasher;	/* writer thread: audit record hashes */
+	uint64_t		*spanpos;	/* writer thread: a batch record's
+						   positions, sorted (kept grown) */
+	size_t			 spancap;
 	/*
 	 * What is synced, for fetches that complete at their commit
 	 * (store_do_fetch): commits counted, the log's last position

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store_audit.h"
 #include "store_sqlite.h"
 
 /* Schema migrations: entry i brings user_version from i to i + 1. */
@@ -162,10 +163,10 @@ static const char *const store_migrations[] = {
 	 * dropped as expired (3). audit_alerts: the journal's batch records by
 	 * the alerts they name (receipts), keyed by the alert's seq (an
 	 * integer key: a text id key cost twice as much per row), one b-tree;
-	 * its rows go with their alert. A store with deliveries rows is
-	 * carried over: the alerts get their recipients from them, the cursors
-	 * and marks are computed from their states and attempts, and the table
-	 * goes.
+	 * its rows go with their alert (replaced by audit_spans in 15). A
+	 * store with deliveries rows is carried over: the alerts get their
+	 * recipients from them, the cursors and marks are computed from their
+	 * states and attempts, and the table goes.
 	 */
 	("ALTER TABLE alerts ADD COLUMN severity INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE alerts ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;"
@@ -237,6 +238,36 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE cursors ADD COLUMN assumed_lo INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE cursors ADD COLUMN assumed_hi INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE cursors SET reserved = sent;"),
+	/*
+	 * 15: the receipts index as spans of positions, not a row per alert.
+	 * audit_spans: a batch record's positions (its alerts' seqs),
+	 * ascending, cut into spans [lo, hi] of width at most STORE_SPAN
+	 * (store_audit.h), one row each, keyed by (lo, rec) so that the
+	 * records whose span may hold position X are one range read (lo in
+	 * [X - STORE_SPAN, X], then hi >= X); receipts keep those whose
+	 * detail names the alert, as a span also covers positions between
+	 * its record's alerts. Rows go with their record, when retention
+	 * purges the journal (audit_spans_rec), not with their alerts: a seq
+	 * is never given again, so a span of deleted alerts names nothing.
+	 * The rows of audit_alerts whose record is still in the journal are
+	 * carried over, cut by lo's multiple of STORE_SPAN (the writer cuts
+	 * into the fewest spans; either cut keeps every width within the
+	 * bound); those of records already purged go with the table.
+	 */
+	/*
+	 * the key's columns first: SQLite 3.40's quick_check reports a NOT
+	 * NULL column declared between them as NULL in a WITHOUT ROWID table
+	 */
+	("CREATE TABLE audit_spans ("
+	"  lo INTEGER NOT NULL,"	/* the span's first position */
+	"  rec INTEGER NOT NULL,"	/* the audit record naming its alerts */
+	"  hi INTEGER NOT NULL,"	/* its last position: hi - lo <= STORE_SPAN */
+	"  PRIMARY KEY (lo, rec)) WITHOUT ROWID;"
+	"CREATE INDEX audit_spans_rec ON audit_spans (rec);"
+	"INSERT INTO audit_spans (lo, rec, hi) SELECT min(x.seq), x.rec, "
+	"  max(x.seq) FROM audit_alerts x WHERE x.rec IN (SELECT seq FROM audit) "
+	"  GROUP BY x.rec, x.seq / " STORE_SPAN_SQL ";"
+	"DROP TABLE audit_alerts;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

@@ -1303,6 +1303,91 @@ START_TEST(durable_requests_refused)
 }
 END_TEST
 
+/* The batch records of ack_out_of_order, as SQL. */
+#define DELIVER_REC	"(SELECT seq FROM audit WHERE event = 'deliver' AND alert = '')"
+#define ACK_REC		"(SELECT seq FROM audit WHERE event = 'ack' AND alert = '')"
+#define NTH_SEQ(n)	"(SELECT seq FROM alerts ORDER BY seq LIMIT 1 OFFSET " #n ")"
+
+/*
+ * A change to the receipts index that --verify-audit must report (what
+ * its log then says: report, or report, the first alert's id and
+ * after), and the change that undoes it.
+ */
+struct span_tamper {
+	const char	*change;
+	const char	*undo;
+	const char	*report;
+	const char	*after;		/* NULL: the report names no alert */
+};
+
+static const struct span_tamper span_tampers[] = {
+	/* a span gone: the alerts of the record are not found by receipts */
+	{ "DELETE FROM audit_spans WHERE rec = " ACK_REC,
+	  "INSERT INTO audit_spans (lo, rec, hi) SELECT " NTH_SEQ(0) ", "
+	  ACK_REC ", " NTH_SEQ(2),
+	  "no span of the receipts index covers alert ", " that it names" },
+	/* a span that ends past the record's alerts */
+	{ "UPDATE audit_spans SET hi = hi + 1 WHERE rec = " DELIVER_REC,
+	  "UPDATE audit_spans SET hi = hi - 1 WHERE rec = " DELIVER_REC,
+	  "beyond the alerts the record names", NULL },
+	/* cut in two, the first ending at an alert the record does not name */
+	{ "UPDATE audit_spans SET hi = " NTH_SEQ(1) " WHERE rec = " ACK_REC ";"
+	  "INSERT INTO audit_spans (lo, rec, hi) SELECT " NTH_SEQ(2) ", "
+	  ACK_REC ", " NTH_SEQ(2),
+	  "DELETE FROM audit_spans WHERE rec = " ACK_REC " AND lo = "
+	  NTH_SEQ(2) "; UPDATE audit_spans SET hi = " NTH_SEQ(2) " WHERE "
+	  "rec = " ACK_REC,
+	  "which the record does not name", NULL },
+	/* a span moved to another record, or added for one */
+	{ "UPDATE audit_spans SET rec = 1 WHERE rec = " ACK_REC,
+	  "UPDATE audit_spans SET rec = " ACK_REC " WHERE rec = 1",
+	  "no span of the receipts index covers alert ", " that it names" },
+	{ "INSERT INTO audit_spans (lo, rec, hi) VALUES (1, 1, 1)",
+	  "DELETE FROM audit_spans WHERE rec = 1",
+	  "which is not a batch record in the journal", NULL },
+};
+
+/*
+ * Make the change t to b's halted store, check that --verify-audit finds
+ * the journal broken and says so (of alert id), and undo it; t
+ * NULL: check the store as it is. The spans of the index after.
+ */
+static int64_t
+tamper_spans(const struct h_broker *b, const struct span_tamper *t,
+    const char *id)
+{
+	char db[400], want[200], *msg = NULL;
+	sqlite3_stmt *stmt;
+	sqlite3 *h;
+	int64_t n = -1;
+	size_t seen;
+
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	if (t != NULL) {
+		snprintf(want, sizeof(want), "%s%s%s", t->report,
+		    t->after != NULL ? id : "", t->after != NULL ? t->after : "");
+		seen = h_log_count(b, want);
+		ck_assert_msg(sqlite3_exec(h, t->change, NULL, NULL, &msg) ==
+		    SQLITE_OK, "%s: %s", t->change, msg);
+		ck_assert_int_eq(sqlite3_changes(h), 1);
+		ck_assert_int_eq(verify_audit(b), 1);
+		ck_assert_msg(h_log_count(b, want) > seen, "not reported: %s",
+		    want);
+		ck_assert_msg(sqlite3_exec(h, t->undo, NULL, NULL, &msg) ==
+		    SQLITE_OK, "%s: %s", t->undo, msg);
+	}
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM "
+	    "audit_spans", -1, &stmt, NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(h);
+	if (t == NULL)
+		ck_assert_int_eq(verify_audit(b), 0);
+	return n;
+}
+
 /*
  * Acknowledgements out of order: of three alerts, the third and the first
  * acknowledged in one Ack, the second not; on resume only the second comes
@@ -1315,9 +1400,8 @@ START_TEST(ack_out_of_order)
 	struct h_raw *r = h_raw_session(b, "gr-police");
 	ccc_client *pub = h_connect(b, "tr-police");
 	Ccc__V1__Envelope *e;
-	char ids[3][CCC_ID_LEN], db[400];
+	char ids[3][CCC_ID_LEN];
 	uint64_t tags[3], two[2];
-	sqlite3 *h;
 
 	frame_free(dsub(r, "feed", "alerts/+/tr-bg/#"));
 	h_raw_close(r);
@@ -1378,16 +1462,17 @@ START_TEST(ack_out_of_order)
 	ck_assert_int_eq(h_audited(b, "ack", "subscription=feed alerts=%,%",
 	    NULL, "gr-police"), 1);
 	ck_assert_int_eq(verify_audit(b), 0);
-	/* the receipts index is checked against the records that name alerts */
-	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(h, "DELETE FROM audit_alerts WHERE seq "
-	    "= (SELECT min(seq) FROM audit_alerts)", NULL, NULL, NULL),
-	    SQLITE_OK);
-	ck_assert_int_eq(sqlite3_changes(h), 2);	/* in the deliver and ack records */
-	sqlite3_close(h);
-	ck_assert_int_eq(verify_audit(b), 1);
-	ck_assert(h_log_contains(b, "the receipts index does not list alert"));
+	/*
+	 * The receipts index is checked against the records that name
+	 * alerts: here the deliver record's span covers the three alerts,
+	 * the ack record's the first and the third (and the second between
+	 * them, which it does not name).
+	 */
+	ck_assert_int_eq(tamper_spans(b, NULL, NULL), 2);
+	for (size_t i = 0; i < sizeof(span_tampers) / sizeof(span_tampers[0]);
+	    i++)
+		ck_assert_int_eq(tamper_spans(b, &span_tampers[i], ids[0]), 2);
+	ck_assert_int_eq(verify_audit(b), 0);
 	h_broker_stop(b);
 }
 END_TEST
@@ -1523,6 +1608,35 @@ store_text(const struct h_broker *b, const char *sql, int n, char *out,
 }
 
 /*
+ * A broker, halted, whose store is the fixture at rel (SQL text, under
+ * the source tree) instead of the one it made.
+ */
+static struct h_broker *
+fixture_broker(const char *rel)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	char path[600], db[400], *sql, *msg = NULL;
+	sqlite3 *h;
+
+	h_broker_halt(b);
+	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
+	for (const char *const *sfx = (const char *const[]){ "", "-wal",
+	    "-shm", "-head", NULL }; *sfx != NULL; sfx++) {
+		snprintf(path, sizeof(path), "%s%s", db, *sfx);
+		(void)unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s", h_srcdir(), rel);
+	sql = h_slurp(path);
+	ck_assert_msg(sql != NULL, "cannot read %s", path);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, &msg) == SQLITE_OK,
+	    "%s", msg);
+	sqlite3_close(h);
+	free(sql);
+	return b;
+}
+
+/*
  * A store of the schema before cursors (a delivery row per durable
  * delivery, schema version 12) opens under this cccd with nothing lost.
  * The fixture, UPGRADE_FIXTURE, is that store dumped as SQL, made by the
@@ -1543,29 +1657,13 @@ START_TEST(upgrade_from_delivery_rows)
 	struct h_broker *b;
 	struct h_raw *r;
 	Ccc__V1__Envelope *e;
-	char path[600], db[400], p[3][CCC_ID_LEN], *sql, *text, *msg = NULL;
-	sqlite3 *h;
+	char p[3][CCC_ID_LEN], *text;
 
 	if (make != NULL && *make != '\0') {
 		upgrade_make_fixture(make);
 		return;
 	}
-	b = h_broker_start(NULL);
-	h_broker_halt(b);
-	snprintf(db, sizeof(db), "%s/data/ccc.db", b->dir);
-	for (const char *const *sfx = (const char *const[]){ "", "-wal",
-	    "-shm", "-head", NULL }; *sfx != NULL; sfx++) {
-		snprintf(path, sizeof(path), "%s%s", db, *sfx);
-		(void)unlink(path);
-	}
-	snprintf(path, sizeof(path), "%s/" UPGRADE_FIXTURE, h_srcdir());
-	sql = h_slurp(path);
-	ck_assert_msg(sql != NULL, "cannot read %s", path);
-	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, &msg) == SQLITE_OK,
-	    "%s", msg);
-	sqlite3_close(h);
-	free(sql);
+	b = fixture_broker(UPGRADE_FIXTURE);
 	for (int i = 0; i < 3; i++)
 		store_text(b, "SELECT id FROM alerts ORDER BY seq", i, p[i],
 		    sizeof(p[i]));
@@ -1597,6 +1695,132 @@ START_TEST(upgrade_from_delivery_rows)
 	    strstr(text, p[0]) == NULL && strstr(text, p[2]) == NULL,
 	    "dead letters: %s", text);
 	free(text);
+	ck_assert_int_eq(verify_audit(b), 0);
+	h_broker_stop(b);
+}
+END_TEST
+
+/* The fixture of a store from before spans (upgrade_from_alert_rows). */
+#define UPGRADE13_FIXTURE	"tests/integration/fixtures/store-v13.sql"
+
+/*
+ * Make the fixture with the cccd of the schema before spans (CCC_BUILD
+ * naming its build): see upgrade_from_alert_rows.
+ */
+static void
+upgrade13_make_fixture(const char *path)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	struct h_raw *r = h_raw_session(b, "gr-police");
+	ccc_client *pub = h_connect(b, "tr-police");
+	Ccc__V1__Envelope *e;
+	char id[CCC_ID_LEN], cmd[1400];
+	uint64_t tags[3], two[2];
+
+	frame_free(dsub(r, "feed", "alerts/#"));
+	h_raw_close(r);
+	wait_detached(b, 1);
+	for (int i = 0; i < 3; i++)
+		publish(pub, "before spans", id);
+	r = resume(b, "feed");		/* one batch of three */
+	for (int i = 0; i < 3; i++) {
+		e = next_deliver(r);
+		tags[i] = e->deliver->delivery_tag;
+		frame_free(e);
+	}
+	two[0] = tags[2];
+	two[1] = tags[0];
+	ack_all(r, two, 2);		/* one record naming the first and third */
+	h_raw_close(r);
+	wait_detached(b, 2);
+	ccc_close(pub);
+	h_broker_halt(b);
+	snprintf(cmd, sizeof(cmd), "{ sqlite3 '%s/data/ccc.db' .dump && echo "
+	    "'PRAGMA user_version = 13;'; } >'%s'", b->dir, path);
+	ck_assert_int_eq(system(cmd), 0);
+	h_broker_stop(b);
+}
+
+/*
+ * Receipts of alert id as tr-police asks them on pub: exactly one, of
+ * gr-police, delivered deliveries times, acknowledged or not.
+ */
+static void
+receipt_is(ccc_client *pub, const char *id, uint32_t deliveries, bool acked)
+{
+	Ccc__V1__Envelope *rc;
+	const Ccc__V1__Receipt *x;
+	struct ccc_error err;
+
+	ck_assert_msg(ccc_receipts(pub, id, &rc, &err) == 0, "%s",
+	    err.message);
+	ck_assert_uint_eq(rc->receipts_ok->n_receipts, 1);
+	x = rc->receipts_ok->receipts[0];
+	ck_assert_str_eq(x->endpoint, "gr-police");
+	ck_assert_uint_eq(x->deliveries, deliveries);
+	ck_assert_int_gt(x->delivered_at, 0);
+	if (acked)
+		ck_assert_int_ge(x->acknowledged_at, x->delivered_at);
+	else
+		ck_assert_int_eq(x->acknowledged_at, 0);
+	ccc_envelope_free(rc);
+}
+
+/*
+ * A store of the schema before spans (a receipts index row per alert,
+ * audit_alerts, schema version 13) keeps its receipts under this cccd.
+ * The fixture, UPGRADE13_FIXTURE, is that store dumped as SQL, made by
+ * the cccd of that schema (CCC_MAKE_FIXTURE13=PATH, CCC_BUILD naming that
+ * cccd's build): gr-police's durable subscription feed was sent p1, p2,
+ * p3 in one batch and acknowledged p1 and p3 in one Ack. After the
+ * upgrade the index has one span per record (the ack's covering p2,
+ * which it does not name), receipts say the same as before: p2
+ * delivered, not acknowledged; once it is acknowledged, it is.
+ */
+START_TEST(upgrade_from_alert_rows)
+{
+	const char *make = getenv("CCC_MAKE_FIXTURE13");
+	struct h_broker *b;
+	struct h_raw *r;
+	ccc_client *pub;
+	Ccc__V1__Envelope *e;
+	char p[3][CCC_ID_LEN], n[32];
+
+	if (make != NULL && *make != '\0') {
+		upgrade13_make_fixture(make);
+		return;
+	}
+	b = fixture_broker(UPGRADE13_FIXTURE);
+	store_text(b, "SELECT count(*) FROM audit_alerts", 0, n, sizeof(n));
+	ck_assert_str_eq(n, "5");
+	for (int i = 0; i < 3; i++)
+		store_text(b, "SELECT id FROM alerts ORDER BY seq", i, p[i],
+		    sizeof(p[i]));
+
+	h_broker_restart(b);
+	ck_assert(h_log_contains(b, "schema migrated to version 15"));
+	store_text(b, "SELECT group_concat(hi - lo) FROM audit_spans", 0, n,
+	    sizeof(n));
+	ck_assert_str_eq(n, "2,2");
+	store_text(b, "SELECT count(*) FROM sqlite_master WHERE name = "
+	    "'audit_alerts'", 0, n, sizeof(n));
+	ck_assert_str_eq(n, "0");
+	pub = h_connect(b, "tr-police");
+	receipt_is(pub, p[0], 1, true);
+	receipt_is(pub, p[1], 1, false);
+	receipt_is(pub, p[2], 1, true);
+	r = resume(b, "feed");
+	e = next_deliver(r);
+	ck_assert_str_eq(e->deliver->alert->id, p[1]);
+	ck_assert_uint_eq(e->deliver->redelivered, 1);
+	ack(r, e->deliver->delivery_tag);
+	frame_free(e);
+	ck_assert_ptr_null(h_raw_recv_skip_ping(r, H_QUIET_MS));
+	h_raw_close(r);
+	wait_detached(b, 1);
+	receipt_is(pub, p[1], 2, true);
+	ccc_close(pub);
+	h_broker_halt(b);
 	ck_assert_int_eq(verify_audit(b), 0);
 	h_broker_stop(b);
 }
@@ -1676,6 +1900,7 @@ durable_suite(void)
 	tcase_add_test(tc, ack_out_of_order);
 	tcase_add_test(tc, one_tag_on_two_subscriptions);
 	tcase_add_test(tc, upgrade_from_delivery_rows);
+	tcase_add_test(tc, upgrade_from_alert_rows);
 	tcase_add_test(tc, receipts_for_the_originator);
 	tcase_add_test(tc, retention_purges_and_chain_still_verifies);
 	tcase_add_test(tc, retention_keeps_unacknowledged);

@@ -10,7 +10,9 @@
  * dead letters after max attempts; expiry; the pending counts metrics
  * read; retention keeps what a subscription has not settled; sent
  * reserved ahead: a fetch within the reservation completes at its commit,
- * and an open after a crash takes the reservation as sent.
+ * and an open after a crash takes the reservation as sent; receipts read
+ * the batch records through the spans of the receipts index, exactly, and
+ * a batch wider than a span's bound is cut.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +48,12 @@ struct t_store {
 	bool		 at_commit;	/* fetch: called back at the commit */
 	uint64_t	 open[4], deadcount[4];	/* counts: by endpoint, in name order */
 	size_t		 nbacklogs;
+	struct {				/* the first receipts, copied */
+		char		 endpoint[32];
+		int64_t		 delivered_at, acked_at;
+		uint32_t	 deliveries;
+	}		 rcpt[4];
+	char		 id[40];	/* the id of the alert t_publish published last */
 };
 
 static void
@@ -72,6 +80,15 @@ t_cb(void *arg, const struct store_result *res)
 	for (size_t i = 0; i < res->nbacklogs && i < 4; i++) {
 		t->open[i] = res->backlogs[i].open;
 		t->deadcount[i] = res->backlogs[i].dead;
+	}
+	for (size_t i = 0; i < res->nreceipts && i < 4; i++) {
+		const struct store_receipt *r = &res->receipts[i];
+
+		snprintf(t->rcpt[i].endpoint, sizeof(t->rcpt[i].endpoint), "%s",
+		    r->endpoint ? r->endpoint : "");
+		t->rcpt[i].delivered_at = r->delivered_at;
+		t->rcpt[i].acked_at = r->acked_at;
+		t->rcpt[i].deliveries = r->deliveries;
 	}
 }
 
@@ -142,18 +159,24 @@ t_start_two(struct t_store *t, uint64_t *a, uint64_t *b)
 	*b = t_subscribe(t, "gr-police", "b");
 }
 
-/* Publish an alert of severity sev for the n subscriptions of ids; its seq. */
+/*
+ * Publish alert id (NULL: a new one, its id into t->id) of severity sev
+ * for the n subscriptions of ids; its seq.
+ */
 static uint64_t
-t_publish(struct t_store *t, int sev, int64_t expires, const uint64_t *ids,
-    size_t n)
+t_publish_id(struct t_store *t, const char *id, int sev, int64_t expires,
+    const uint64_t *ids, size_t n)
 {
 	static int k;
-	char id[40];
 	struct store_publish p;
 
-	snprintf(id, sizeof(id), "0190aaaa-0000-7000-8000-%012d", ++k);
+	if (id == NULL)
+		snprintf(t->id, sizeof(t->id), "0190aaaa-0000-7000-8000-%012d",
+		    ++k);
+	else
+		snprintf(t->id, sizeof(t->id), "%s", id);
 	memset(&p, 0, sizeof(p));
-	p.id = id;
+	p.id = t->id;
 	p.origin = "tr-police";
 	p.topic = "alerts/drugs/tr-gr";
 	p.published_at = time_now_us();
@@ -165,10 +188,19 @@ t_publish(struct t_store *t, int sev, int64_t expires, const uint64_t *ids,
 	p.ndsubs = n;
 	p.audit.event = "publish";
 	p.audit.endpoint = "tr-police";
+	p.audit.alert = t->id;	/* as the broker journals a publish */
 	store_publish(t->st, &p, NULL, t_cb, t);
 	t_wait(t);
 	ck_assert_int_eq(t->status, STORE_OK);
 	return t->seq;
+}
+
+/* Publish a new alert of severity sev for the n subscriptions of ids. */
+static uint64_t
+t_publish(struct t_store *t, int sev, int64_t expires, const uint64_t *ids,
+    size_t n)
+{
+	return t_publish_id(t, NULL, sev, expires, ids, n);
 }
 
 static void
@@ -331,7 +363,7 @@ END_TEST
  * Close and reopen: the floor and the marks persist; a fetch from the
  * floor sends again what was sent and not acknowledged, redelivered
  * once, and not what was acknowledged; the next time it is counted twice.
- * A batch ack writes one record naming both alerts, with its index rows.
+ * A batch ack writes one record naming both alerts, with its index row.
  */
 START_TEST(cursor_persists_and_redelivers)
 {
@@ -363,7 +395,11 @@ START_TEST(cursor_persists_and_redelivers)
 	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
 	    "event = 'ack' AND alert = '' AND detail LIKE 'subscription=sub "
 	    "alerts=%,%'"), 1);
-	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_alerts"), 2);
+	/* the receipts index: one span for the two nearby positions */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans WHERE "
+	    "lo = (SELECT min(seq) FROM alerts) AND hi = (SELECT min(seq) + 1 "
+	    "FROM alerts)"), 1);
 	t_close(&t);
 	t_open(&t);
 	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
@@ -527,7 +563,10 @@ START_TEST(ack_mixes_unknown_settled_late_and_fresh)
 	    "state = 0 AND attempts = 2"), 2);
 	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
 	    "event = 'ack'"), 2);
-	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_alerts"), 3);
+	/* its three alerts (two severities) in one span of the index */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT hi - lo FROM audit_spans"),
+	    (int64_t)(seq[5] - seq[0]));
 
 	ck_assert_uint_eq(t_ack(&t, a, mixed, 8), 0);
 	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit WHERE "
@@ -676,6 +715,211 @@ START_TEST(open_takes_the_reservation_as_sent)
 }
 END_TEST
 
+/*
+ * The "deliver" record of a fetch's batch, as durable.c journals it:
+ * endpoint's, naming the n alerts ids at positions seqs, in that order.
+ */
+static void
+t_sent(struct t_store *t, const char *endpoint, const char *name,
+    const char *const *ids, const uint64_t *seqs, size_t n)
+{
+	struct audit_rec ar = { .event = "deliver", .endpoint = endpoint,
+	    .peer = "127.0.0.1:1", .detail = name };
+
+	store_audit_sent(t->st, &ar, ids, seqs, n, "alerts/drugs/tr-gr");
+}
+
+/* The receipts of alert id (tr-police's): how many, the first ones copied. */
+static size_t
+t_receipts(struct t_store *t, const char *id)
+{
+	struct audit_rec ar = { .event = "receipts_read",
+	    .endpoint = "tr-police" };
+
+	store_receipts(t->st, "tr-police", id, &ar, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+	return t->nreceipts;
+}
+
+/* Receipt i of the last t_receipts: endpoint's, delivered, acked or not. */
+static void
+t_receipt_is(struct t_store *t, size_t i, const char *endpoint, bool acked)
+{
+	ck_assert_str_eq(t->rcpt[i].endpoint, endpoint);
+	ck_assert_uint_eq(t->rcpt[i].deliveries, 1);
+	ck_assert_int_gt(t->rcpt[i].delivered_at, 0);
+	if (acked)
+		ck_assert_int_ge(t->rcpt[i].acked_at, t->rcpt[i].delivered_at);
+	else
+		ck_assert_int_eq(t->rcpt[i].acked_at, 0);
+}
+
+/*
+ * Receipts read the batch records through spans of positions, exactly:
+ * a's batches name its first and third alerts, one span each covering
+ * b's alert between them, which they do not name; receipts of b's alert
+ * count only b's delivery, not a's records, and a's alerts a's.
+ */
+START_TEST(receipts_exact_with_spans)
+{
+	struct t_store t;
+	uint64_t a, b, seq[3];
+	char ids[3][40];
+	const char *mine[2] = { ids[0], ids[2] }, *theirs[1] = { ids[1] };
+
+	t_start_two(&t, &a, &b);
+	for (int i = 0; i < 3; i++) {
+		seq[i] = t_publish(&t, 3, 0, i == 1 ? &b : &a, 1);
+		snprintf(ids[i], sizeof(ids[i]), "%s", t.id);
+	}
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 2);
+	t_sent(&t, "bg-police", "a", mine, (uint64_t[]){ seq[0], seq[2] }, 2);
+	ck_assert_uint_eq(t_ack(&t, a, (uint64_t[]){ seq[0], seq[2] }, 2), 2);
+	t_fetch(&t, b, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 1);
+	t_sent(&t, "gr-police", "b", theirs, &seq[1], 1);
+	/* one span per batch record, over b's alert too */
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(DISTINCT lo || '-' || hi) "
+	    "FROM audit_spans"), 1);
+	ck_assert_int_eq(t_value(&t, "SELECT min(lo) FROM audit_spans"),
+	    (int64_t)seq[0]);
+	ck_assert_int_eq(t_value(&t, "SELECT max(hi) FROM audit_spans"),
+	    (int64_t)seq[2]);
+
+	ck_assert_uint_eq(t_receipts(&t, ids[1]), 1);
+	t_receipt_is(&t, 0, "gr-police", false);
+	for (int i = 0; i < 3; i += 2) {
+		ck_assert_uint_eq(t_receipts(&t, ids[i]), 1);
+		t_receipt_is(&t, 0, "bg-police", true);
+	}
+	t_end(&t);
+}
+END_TEST
+
+/* Give the next alert published position seq: with t's store closed. */
+static void
+t_next_seq(struct t_store *t, uint64_t seq)
+{
+	char path[128], sql[128];
+	sqlite3 *db;
+
+	t_close(t);
+	snprintf(path, sizeof(path), "%s/ccc.db", t->dir);
+	snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO alert_seq_floor "
+	    "(id, seq) VALUES (1, %llu)", (unsigned long long)seq - 1);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	t_open(t);
+}
+
+/*
+ * A batch wider than the bound is cut into spans no wider than it: of
+ * positions x0, x0 + 4096 (the bound: the same span) and x0 + 8193, two
+ * rows per record; receipts find each alert, at either end of a span.
+ * The fetch gives the most severe first (x2): the store sorts them.
+ */
+START_TEST(wide_batch_split_into_spans)
+{
+	struct t_store t;
+	uint64_t a, seq[3];
+	char ids[3][40];
+	const char *named[3];
+	uint64_t order[3];
+
+	t_start(&t);
+	a = t_subscribe(&t, "bg-police", "a");
+	for (int i = 0; i < 3; i++) {
+		if (i > 0)
+			t_next_seq(&t, seq[0] + (i == 1 ? 4096 : 8193));
+		seq[i] = t_publish(&t, i == 2 ? 4 : 3, 0, &a, 1);
+		snprintf(ids[i], sizeof(ids[i]), "%s", t.id);
+	}
+	ck_assert_uint_eq(seq[1] - seq[0], 4096);
+	ck_assert_uint_eq(seq[2] - seq[0], 8193);
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	ck_assert_uint_eq(t.nrows, 3);
+	ck_assert_uint_eq(t.tags[0], seq[2]);
+	for (int i = 0; i < 3; i++) {
+		order[i] = t.tags[i];
+		named[i] = ids[order[i] == seq[2] ? 2 : order[i] == seq[1]];
+	}
+	t_sent(&t, "bg-police", "a", named, order, 3);
+	ck_assert_uint_eq(t_ack(&t, a, order, 3), 3);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 4);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans WHERE "
+	    "hi - lo = 4096"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans WHERE "
+	    "lo = hi AND lo = (SELECT max(seq) FROM alerts)"), 2);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(t_receipts(&t, ids[i]), 1);
+		t_receipt_is(&t, 0, "bg-police", true);
+	}
+	t_end(&t);
+}
+END_TEST
+
+/* cccd --verify-audit on t's store: 0 intact, with the report. */
+static int
+t_verify(struct t_store *t, char *report, size_t len)
+{
+	return store_verify_audit(t->dir, 86400, report, len);
+}
+
+/* Retention at time now: alerts, or the journal, older than a second. */
+static void
+t_purge(struct t_store *t, int64_t now, bool journal)
+{
+	store_purge(t->st, now, now, journal ? 0 : 1, journal ? 1 : 0, 100, 0,
+	    t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+	ck_assert_uint_gt(t->purged, 0);
+}
+
+/*
+ * Span rows go with their records, not with their alerts: retention of
+ * alerts leaves them (inert: a position is never given again), and the
+ * journal still verifies with spans over alerts no longer stored, also
+ * once an id they name is given to a new alert; retention of the journal
+ * takes them with the records they belong to.
+ */
+START_TEST(spans_go_with_their_records)
+{
+	struct t_store t;
+	uint64_t a, seq[3];
+	char ids[3][40], report[512];
+	const char *named[3] = { ids[0], ids[1], ids[2] };
+	int64_t now;
+
+	t_start(&t);
+	a = t_subscribe(&t, "bg-police", "a");
+	for (int i = 0; i < 3; i++) {
+		seq[i] = t_publish(&t, 3, 0, &a, 1);
+		snprintf(ids[i], sizeof(ids[i]), "%s", t.id);
+	}
+	t_fetch(&t, a, NULL, 0, 10, 5, NONE);
+	t_sent(&t, "bg-police", "a", named, seq, 3);
+	ck_assert_uint_eq(t_ack(&t, a, seq, 3), 3);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 2);
+	usleep(1100 * 1000);
+	now = time_now_us();
+	t_purge(&t, now, false);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM alerts"), 0);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 2);
+	ck_assert_msg(t_verify(&t, report, sizeof(report)) == 0, "%s", report);
+	(void)t_publish_id(&t, ids[1], 3, 0, NULL, 0);
+	ck_assert_msg(t_verify(&t, report, sizeof(report)) == 0, "%s", report);
+	t_purge(&t, now, true);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM audit_spans"), 0);
+	ck_assert_msg(t_verify(&t, report, sizeof(report)) == 0, "%s", report);
+	t_end(&t);
+}
+END_TEST
+
 Suite *
 cursor_suite(void)
 {
@@ -692,6 +936,9 @@ cursor_suite(void)
 	tcase_add_test(tc, fetch_bounded_in_bytes);
 	tcase_add_test(tc, fetch_within_the_reservation_completes_at_commit);
 	tcase_add_test(tc, open_takes_the_reservation_as_sent);
+	tcase_add_test(tc, receipts_exact_with_spans);
+	tcase_add_test(tc, wide_batch_split_into_spans);
+	tcase_add_test(tc, spans_go_with_their_records);
 	suite_add_tcase(s, tc);
 	return s;
 }

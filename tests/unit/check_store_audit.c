@@ -3,8 +3,10 @@
  * (store_audit.c): the bytes a record's hash covers, laid out here again
  * from their description, so that a change to the hashing (which would
  * break every stored chain) fails; a record's hash depending on the one
- * before it; and the checks that a purge record fits its retention and
- * that no later record is dated too far before the time it purged as of.
+ * before it; the checks that a purge record fits its retention and that
+ * no later record is dated too far before the time it purged as of; the
+ * cut of a batch record's positions into the receipts index's spans, and
+ * whether its detail names an alert.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -179,6 +181,82 @@ START_TEST(purge_record_without_cut_offs)
 }
 END_TEST
 
+/* Cut pos[0..n) into spans as the store does: "lo-hi lo-hi ..." into out. */
+static void
+cut(const uint64_t *pos, size_t n, char *out, size_t len)
+{
+	size_t off = 0, j;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i = j) {
+		j = store_span_end(pos, n, i);
+		ck_assert_uint_gt(j, i);
+		off += (size_t)snprintf(out + off, len - off, "%s%llu-%llu",
+		    i > 0 ? " " : "", (unsigned long long)pos[i],
+		    (unsigned long long)pos[j - 1]);
+	}
+}
+
+/*
+ * Positions are cut into the fewest spans no wider than STORE_SPAN: a
+ * dense batch is one; a width of exactly the bound is one; one position
+ * more starts the next span, from that position; repeats stay in their
+ * span; one position is a span of its own.
+ */
+START_TEST(spans_of_positions)
+{
+	char out[200];
+
+	ck_assert_int_eq(STORE_SPAN, 4096);
+	cut((const uint64_t[]){ 7, 8, 9, 10 }, 4, out, sizeof(out));
+	ck_assert_str_eq(out, "7-10");
+	cut((const uint64_t[]){ 1, 4097 }, 2, out, sizeof(out));
+	ck_assert_str_eq(out, "1-4097");
+	cut((const uint64_t[]){ 1, 4098 }, 2, out, sizeof(out));
+	ck_assert_str_eq(out, "1-1 4098-4098");
+	cut((const uint64_t[]){ 3, 10, 4100, 9000, 9000, 9001 }, 6, out,
+	    sizeof(out));
+	ck_assert_str_eq(out, "3-10 4100-4100 9000-9001");
+	cut((const uint64_t[]){ 5, 5, 5 }, 3, out, sizeof(out));
+	ck_assert_str_eq(out, "5-5");
+	cut((const uint64_t[]){ 1, 2000, 4000, 6000, 8000, 10000 }, 6, out,
+	    sizeof(out));
+	ck_assert_str_eq(out, "1-4000 6000-10000");
+	cut((const uint64_t[]){ 42 }, 1, out, sizeof(out));
+	ck_assert_str_eq(out, "42-42");
+}
+END_TEST
+
+/*
+ * A batch record names an alert only as an item of its list: not as a
+ * part of another id, nor in its subscription's name, nor in a record of
+ * another form.
+ */
+START_TEST(batch_record_names_alert)
+{
+	const char *d = "subscription=feed alerts=0190aaaa-0000-7000-8000-"
+	    "000000000001,0190aaaa-0000-7000-8000-000000000002,0190aaaa-0000-"
+	    "7000-8000-000000000003";
+
+	for (int i = 1; i <= 3; i++) {
+		char id[40];
+
+		snprintf(id, sizeof(id), "0190aaaa-0000-7000-8000-%012d", i);
+		ck_assert(store_names_alert(d, id));
+	}
+	ck_assert(!store_names_alert(d, "0190aaaa-0000-7000-8000-000000000004"));
+	ck_assert(!store_names_alert(d, "0190aaaa-0000-7000-8000-00000000000"));
+	ck_assert(!store_names_alert(d, "0190aaaa-0000-7000-8000-0000000000012"));
+	ck_assert(!store_names_alert(d, "feed"));
+	ck_assert(!store_names_alert(d, ""));
+	ck_assert(store_names_alert("subscription=feed alerts=x", "x"));
+	ck_assert(!store_names_alert("subscription=feed alerts=", "x"));
+	ck_assert(!store_names_alert("alerts/drugs/tr-gr", "x"));
+	ck_assert(!store_names_alert("subscription=x", "x"));
+	ck_assert(!store_names_alert("subscriber=f alerts=x,y", "x"));
+}
+END_TEST
+
 Suite *
 store_audit_suite(void)
 {
@@ -192,6 +270,8 @@ store_audit_suite(void)
 	tcase_add_test(tc, purge_cut_off_later_than_its_retention);
 	tcase_add_test(tc, record_dated_before_a_purge_on_a_clock_ahead);
 	tcase_add_test(tc, purge_record_without_cut_offs);
+	tcase_add_test(tc, spans_of_positions);
+	tcase_add_test(tc, batch_record_names_alert);
 	suite_add_tcase(s, tc);
 	return s;
 }
