@@ -14,20 +14,17 @@
 #include "log.h"
 #include "store_sqlite.h"
 
-/* The alerts table's columns of version 1 (migrations 1 and 16). */
-#define STORE_ALERT_COLUMNS \
-	"  seq INTEGER PRIMARY KEY," \
-	"  id TEXT NOT NULL," \
-	"  origin TEXT NOT NULL," \
-	"  topic TEXT NOT NULL," \
-	"  published_at INTEGER NOT NULL," \
-	"  digest BLOB NOT NULL," \
-	"  body BLOB NOT NULL"
-
 /* Schema migrations: entry i brings user_version from i to i + 1. */
 static const char *const store_migrations[] = {
 	/* 1: alerts, durable subscriptions, deliveries */
-	("CREATE TABLE alerts (" STORE_ALERT_COLUMNS ","
+	("CREATE TABLE alerts ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  id TEXT NOT NULL,"
+	"  origin TEXT NOT NULL,"
+	"  topic TEXT NOT NULL,"
+	"  published_at INTEGER NOT NULL,"
+	"  digest BLOB NOT NULL,"
+	"  body BLOB NOT NULL,"
 	"  UNIQUE (origin, id));"
 	"CREATE TABLE dsubs ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"	/* never reused */
@@ -240,38 +237,6 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE cursors ADD COLUMN assumed_lo INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE cursors ADD COLUMN assumed_hi INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE cursors SET reserved = sent;"),
-	/* 15: a number kept free, nothing to do */
-	"",
-	/*
-	 * 16: the alerts table without its UNIQUE (origin, id) of version 1:
-	 * alerts_id (id, collision) keeps an id to one alert since version
-	 * 9, and the second unique index cost every publish an index entry
-	 * (about 2 us). SQLite drops a table's constraint only by building
-	 * the table again: the rows are copied once (37 s for a million
-	 * alerts of 600 bytes on a development machine, the write-ahead log
-	 * growing by the table's size until the checkpoint, the old table's
-	 * pages left free in the file for later rows), the indexes made again.
-	 */
-	("CREATE TABLE alerts_new (" STORE_ALERT_COLUMNS ","
-	"  restricted INTEGER NOT NULL DEFAULT 0,"
-	"  collision INTEGER NOT NULL DEFAULT 0,"
-	"  severity INTEGER NOT NULL DEFAULT 0,"
-	"  expires_at INTEGER NOT NULL DEFAULT 0,"
-	"  rcpt TEXT);"
-	"INSERT INTO alerts_new (seq, id, origin, topic, published_at, digest, "
-	"  body, restricted, collision, severity, expires_at, rcpt) SELECT seq, "
-	"  id, origin, topic, published_at, digest, body, restricted, "
-	"  collision, severity, expires_at, rcpt FROM alerts ORDER BY seq;"
-	"DROP TABLE alerts;"
-	"ALTER TABLE alerts_new RENAME TO alerts;"
-	"CREATE INDEX alerts_time ON alerts (published_at);"
-	"CREATE INDEX alerts_restricted ON alerts (id) WHERE restricted = 1;"
-	"CREATE UNIQUE INDEX alerts_id ON alerts (id, collision);"
-	"CREATE INDEX alerts_collided ON alerts (id) WHERE collision <> 0;"
-	"CREATE INDEX alerts_exercise ON alerts (seq, severity, rcpt) WHERE "
-	STORE_EXERCISE ";"
-	"CREATE INDEX alerts_rcpt ON alerts (severity, seq, rcpt, expires_at) "
-	"  WHERE rcpt IS NOT NULL;"),
 };
 #define STORE_VERSION	((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 

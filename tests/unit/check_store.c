@@ -685,69 +685,6 @@ START_TEST(alert_seq_never_reused)
 }
 END_TEST
 
-/*
- * A store of the version before 16 (the alerts table with UNIQUE (origin,
- * id)) is built again without that index: its alerts and their seqs kept,
- * an id still naming one alert (a duplicate, another origin's publish
- * refused).
- */
-START_TEST(upgrade_drops_the_origin_id_index)
-{
-	char sql[1024];
-	int64_t version;
-
-	cs_publish(0, "upgrade-1", "alerts/drugs/tr-bg");
-	cs_publish(1, "upgrade-2", "alerts/weapons/tr-bg");
-	cs_wait(2);
-	cs_close();
-	ck_assert_int_eq(cs_value("SELECT count(*) FROM sqlite_schema WHERE "
-	    "tbl_name = 'alerts' AND name LIKE 'sqlite_autoindex_%'"), 0);
-	/* the table as the version before has it */
-	version = cs_value("PRAGMA user_version");
-	snprintf(sql, sizeof(sql), "BEGIN;"
-	    "CREATE TABLE alerts13 AS SELECT * FROM alerts;"
-	    "DROP TABLE alerts;"
-	    "CREATE TABLE alerts (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, "
-	    "origin TEXT NOT NULL, topic TEXT NOT NULL, published_at INTEGER "
-	    "NOT NULL, digest BLOB NOT NULL, body BLOB NOT NULL, restricted "
-	    "INTEGER NOT NULL DEFAULT 0, collision INTEGER NOT NULL DEFAULT 0, "
-	    "severity INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL "
-	    "DEFAULT 0, rcpt TEXT, UNIQUE (origin, id));"
-	    "INSERT INTO alerts SELECT * FROM alerts13;"
-	    "DROP TABLE alerts13;"
-	    "CREATE INDEX alerts_time ON alerts (published_at);"
-	    "CREATE UNIQUE INDEX alerts_id ON alerts (id, collision);"
-	    "PRAGMA user_version = %lld;"
-	    "COMMIT;", (long long)version - 1);
-	cs_sql(sql);
-	ck_assert_int_eq(cs_value("SELECT count(*) FROM sqlite_schema WHERE "
-	    "tbl_name = 'alerts' AND name LIKE 'sqlite_autoindex_%'"), 1);
-	cs_open();
-	cs_publish_as(2, CS_ORIGIN, "upgrade-1", "alerts/drugs/tr-bg", 0, true);
-	cs_publish_as(3, "bg-customs", "upgrade-2", "alerts/drugs/tr-bg", 0,
-	    true);
-	cs_publish(4, "upgrade-3", "alerts/drugs/tr-bg");
-	cs_wait(5);
-	ck_assert_int_eq(cs_result(2)->status, STORE_DUPLICATE);
-	ck_assert_int_eq(cs_result(3)->status, STORE_ID_TAKEN);
-	ck_assert_int_eq(cs_result(4)->status, STORE_OK);
-	ck_assert_uint_eq(cs_result(4)->seq, cs_result(1)->seq + 1);
-	cs_close();
-	ck_assert_int_eq(cs_value("PRAGMA user_version"), version);
-	ck_assert_int_eq(cs_value("SELECT count(*) FROM sqlite_schema WHERE "
-	    "tbl_name = 'alerts' AND name LIKE 'sqlite_autoindex_%'"), 0);
-	ck_assert_int_eq(cs_value("SELECT count(*) FROM sqlite_schema WHERE "
-	    "type = 'index' AND tbl_name = 'alerts' AND name IN ('alerts_time', "
-	    "'alerts_restricted', 'alerts_id', 'alerts_collided', "
-	    "'alerts_exercise', 'alerts_rcpt')"), 6);
-	ck_assert_int_eq(cs_value("SELECT count(*) FROM alerts WHERE "
-	    "(id = 'upgrade-1' AND seq = 1) OR (id = 'upgrade-2' AND seq = 2) "
-	    "OR (id = 'upgrade-3' AND seq = 3)"), 3);
-	ck_assert_int_eq(cs_value("SELECT count(*) FROM alerts"), 3);
-	cs_verify_intact();
-}
-END_TEST
-
 /* ---- the audit chain ------------------------------------------------------ */
 
 /* Write a few records of every kind the store writes; close the store. */
@@ -936,7 +873,6 @@ store_suite(void)
 	tcase_add_test(tc, lost_transaction_fails_every_operation);
 	tcase_add_test(tc, callbacks_in_queue_order_with_their_results);
 	tcase_add_test(tc, alert_seq_never_reused);
-	tcase_add_test(tc, upgrade_drops_the_origin_id_index);
 	tcase_add_test(tc, audit_chain_verifies_and_names_a_flipped_byte);
 	tcase_add_test(tc, purge_keeps_the_chain_verifiable);
 	suite_add_tcase(s, tc);
