@@ -1,6 +1,7 @@
 /*
  * alert.c — what makes a published alert acceptable, and the stamps the
- * broker puts on it. Pure functions of the alert, the registry and a clock.
+ * broker puts on it. Functions of the alert, the registry and a clock; the
+ * only state kept is the digest's (alert_hash: the loop's thread).
  * Must never let through a string that is not valid UTF-8, an enum value the
  * schema does not define, or a field the broker owns (origin, published_at, audience).
  */
@@ -360,24 +361,50 @@ alert_set_audience(Ccc__V1__Alert *a, char *const *ids, size_t n)
 	a->n_audience = n;
 }
 
+/*
+ * The digest's state, kept from one alert to the next (the loop's thread
+ * only): SHA-256 fetched once (OpenSSL 3 looks EVP_sha256() up again at
+ * every use), one digest context reset for each alert instead of made and
+ * freed, and the packed alert's buffer, grown to the largest alert seen
+ * (bounded by the largest frame a session takes). No allocation per
+ * publish once warm.
+ */
+static struct {
+	EVP_MD		*sha256;
+	EVP_MD_CTX	*ctx;
+	uint8_t		*buf;
+	size_t		 cap;
+} alert_hash;
+
 void
 alert_digest(Ccc__V1__Alert *a, uint8_t digest[32])
 {
-	static EVP_MD *sha256;
 	size_t n;
-	uint8_t *buf;
 	unsigned int mdlen = 32;
 
-	alert_set_str(&a->origin, "");
+	/* cleared to the shared default "" that protobuf-c never frees */
+	if (a->origin != NULL && a->origin != protobuf_c_empty_string)
+		free(a->origin);
+	a->origin = (char *)protobuf_c_empty_string;
 	a->published_at = 0;
 	alert_set_audience(a, NULL, 0);
 	n = ccc__v1__alert__get_packed_size(a);
-	buf = xmalloc(n ? n : 1);
-	ccc__v1__alert__pack(a, buf);
-	/* fetched once: OpenSSL 3 looks EVP_sha256() up again at every use */
-	if (sha256 == NULL)
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	EVP_Digest(buf, n, digest, &mdlen, sha256 != NULL ? sha256 :
-	    EVP_sha256(), NULL);
-	free(buf);
+	if (n > alert_hash.cap) {
+		free(alert_hash.buf);
+		alert_hash.buf = xmalloc(n);
+		alert_hash.cap = n;
+	}
+	if (n > 0)
+		ccc__v1__alert__pack(a, alert_hash.buf);
+	if (alert_hash.sha256 == NULL)
+		alert_hash.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (alert_hash.ctx == NULL)
+		alert_hash.ctx = EVP_MD_CTX_new();
+	if (alert_hash.sha256 == NULL || alert_hash.ctx == NULL ||
+	    EVP_DigestInit_ex2(alert_hash.ctx, alert_hash.sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(alert_hash.ctx, alert_hash.buf, n) != 1 ||
+	    EVP_DigestFinal_ex(alert_hash.ctx, digest, &mdlen) != 1)
+		/* the one-shot form, as before: it fails only without memory */
+		EVP_Digest(n > 0 ? alert_hash.buf : (const uint8_t *)"", n,
+		    digest, &mdlen, EVP_sha256(), NULL);
 }

@@ -30,13 +30,14 @@
  *
  * Owns: the statements, the connection and the files ccc.db, its WAL and
  * ccc.db-head (read and anchored by store_wal.c), the audit chain's end
- * (hashed by store_audit.c), the alerts, cursors and journal operations.
- * The schema and its migrations are in store_sqlite_schema.c, the
- * registry's operations in store_sqlite_registry.c, the offline readers
- * in store_offline.c.
- * Must never: store an alert under an id another alert has (stores of
- * older brokers that did: store_migrations[]); purge an alert (an
- * exercise one included) that a
+ * (hashed by store_audit.c) and the last alert seq given (kept by the
+ * writer, not looked up per insert), the alerts, cursors and journal
+ * operations. The schema and its migrations are in store_sqlite_schema.c,
+ * the registry's operations in store_sqlite_registry.c, the offline
+ * readers in store_offline.c.
+ * Must never: give an alert seq twice; store an alert under an id
+ * another alert has (stores of older brokers that did:
+ * store_migrations[]); purge an alert (an exercise one included) that a
  * durable subscription has not had acknowledged; open a store that lost
  * committed transactions unless told to (accept_loss); anchor in
  * ccc.db-head more than was synced; let a rolled-back audit record stay
@@ -200,6 +201,23 @@ store_chain_end(struct store_sqlite *st, char *err, size_t errlen)
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The highest alert seq ever given: past every alert stored and every one
+ * deleted (alert_seq_floor, kept by store_seq_keep() before deletes).
+ */
+static int
+store_seq_read(struct store_sqlite *st, char *err, size_t errlen)
+{
+	if (store_int(st, "SELECT max(coalesce((SELECT max(seq) FROM alerts), "
+	    "0), coalesce((SELECT seq FROM alert_seq_floor), 0))",
+	    &st->alert_seq) < 0) {
+		snprintf(err, errlen, "cannot read the last alert seq: %s",
+		    sqlite3_errmsg(st->db));
 		return -1;
 	}
 	return 0;
@@ -501,6 +519,7 @@ store_sqlite_open(const char *data_dir, struct store_start *start,
 	    store_exec(st, "CREATE TEMP TABLE purge_seqs (seq INTEGER PRIMARY "
 	    "KEY)", why, sizeof(why)) < 0 ||
 	    store_chain_end(st, why, sizeof(why)) < 0 ||
+	    store_seq_read(st, why, sizeof(why)) < 0 ||
 	    store_report_collisions(st, why, sizeof(why)) < 0 ||
 	    store_reserved_open(st, why, sizeof(why)) < 0)
 		goto fail;
@@ -878,25 +897,34 @@ store_publish_restricted(struct store_op *op, const char *ref,
 }
 
 /*
- * The id is stored already: a duplicate, a conflict, or another origin's.
- * The alert it names is its first one (collision 0), or, when a store from
- * before ids were unique lost that one to retention, the earliest left.
+ * The alert was not inserted under seq: its id is stored already (a
+ * duplicate, a conflict, or another origin's). The alert it names is its
+ * first one (collision 0), or, when a store from before ids were unique
+ * lost that one to retention, the earliest left. 0 with op's result and
+ * record; 1 when no alert has the id, so the seq was taken (which a store
+ * that only this broker writes never has: op's error says so); -1 on an
+ * error.
  */
 static int
-store_publish_again(struct store_sqlite *st, struct store_op *op)
+store_publish_again(struct store_sqlite *st, struct store_op *op, int64_t seq)
 {
 	sqlite3_stmt *stmt;
 	const void *d;
+	int rc;
 
 	if ((stmt = store_stmt(st, "SELECT digest, published_at, origin = ?1 "
 	    "FROM alerts WHERE id = ?2 ORDER BY collision LIMIT 1")) == NULL)
 		return store_fail(st, op);
 	sqlite3_bind_text(stmt, 1, op->u.publish.origin, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, op->u.publish.id, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) != SQLITE_ROW) {
-		store_fail(st, op);
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		if (rc == SQLITE_DONE)	/* not the id: the seq */
+			snprintf(op->error, sizeof(op->error), "alert seq %lld "
+			    "is stored already", (long long)seq);
+		else
+			store_fail(st, op);
 		sqlite3_reset(stmt);
-		return -1;
+		return rc == SQLITE_DONE ? 1 : -1;
 	}
 	d = sqlite3_column_blob(stmt, 0);
 	if (sqlite3_column_int(stmt, 2) == 0)
@@ -957,28 +985,24 @@ store_publish_rcpt(struct store_op_publish *in, char **rcpt, char **json)
 }
 
 /*
- * The alert is inserted first (OR IGNORE: the unique index on id tells an
- * id seen before, which is rare, without a lookup for every new one), then
- * its references are checked for re-disseminating a restricted alert,
- * which takes the row out again.
+ * Insert op's alert under seq with its recipients rcpt (NULL: none), OR
+ * IGNORE: 1 inserted, 0 not (its id or its seq is stored already), -1 on
+ * an error (op's error set).
  */
 static int
-store_do_publish(struct store_sqlite *st, struct store_op *op)
+store_insert_alert(struct store_sqlite *st, struct store_op *op, int64_t seq,
+    const char *rcpt)
 {
 	struct store_op_publish *in = &op->u.publish;
 	sqlite3_stmt *stmt;
-	char *rcpt = NULL, *json = NULL;
-	int64_t seq;
 	int rc;
 
-	/* the seq: past every alert stored, and every one deleted */
 	if ((stmt = store_stmt(st, "INSERT OR IGNORE INTO alerts (seq, id, "
 	    "origin, topic, published_at, digest, body, restricted, severity, "
-	    "expires_at, rcpt) VALUES (max(coalesce((SELECT max(seq) FROM "
-	    "alerts), 0), coalesce((SELECT seq FROM alert_seq_floor), 0)) + 1, "
-	    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) == NULL)
-		goto fail;
-	store_publish_rcpt(in, &rcpt, &json);
+	    "expires_at, rcpt) VALUES (?11, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+	    "?10)")) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_int64(stmt, 11, seq);
 	sqlite3_bind_int(stmt, 7, in->restricted);
 	sqlite3_bind_int(stmt, 8, in->severity);
 	sqlite3_bind_int64(stmt, 9, in->expires_at);
@@ -996,14 +1020,53 @@ store_do_publish(struct store_sqlite *st, struct store_op *op)
 	if (rc != SQLITE_DONE)
 		store_fail(st, op);
 	sqlite3_reset(stmt);
-	free(rcpt);
 	if (rc != SQLITE_DONE)
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		free(json);
-		return store_publish_again(st, op);
+		return -1;
+	return sqlite3_changes(st->db) > 0;
+}
+
+/*
+ * The alert is inserted first under the next seq, kept in memory
+ * (st->alert_seq: no lookup of the highest seq per insert), OR IGNORE:
+ * the unique index on id tells an id seen before, which is rare, without
+ * a lookup for every new one; then its references are checked for
+ * re-disseminating a restricted alert, which takes the row out again.
+ */
+static int
+store_do_publish(struct store_sqlite *st, struct store_op *op)
+{
+	struct store_op_publish *in = &op->u.publish;
+	sqlite3_stmt *stmt;
+	char *rcpt = NULL, *json = NULL;
+	int64_t seq;
+	int rc;
+
+	store_publish_rcpt(in, &rcpt, &json);
+	for (bool again = false;; again = true) {
+		/* the seq: past every alert stored, and every one deleted */
+		seq = st->alert_seq + 1;
+		if ((rc = store_insert_alert(st, op, seq, rcpt)) != 0)
+			break;
+		/*
+		 * Not inserted: its id is stored (0: a duplicate and the
+		 * like) or else its seq (1, never in a store that only this
+		 * broker writes): then once more, past the highest stored.
+		 */
+		if ((rc = store_publish_again(st, op, seq)) != 1 || again ||
+		    store_seq_read(st, op->error, sizeof(op->error)) < 0) {
+			free(rcpt);
+			free(json);
+			return rc == 0 ? 0 : -1;
+		}
+		log_warn("store: alert seq %lld was in the store although this "
+		    "broker never gave it (was the store written by another "
+		    "program?); going on after seq %lld", (long long)seq,
+		    (long long)st->alert_seq);
 	}
-	seq = sqlite3_last_insert_rowid(st->db);
+	free(rcpt);
+	if (rc < 0)
+		goto out;
+	st->alert_seq = seq;	/* given, even if the row goes again below */
 	/* each reference: another origin's restricted alert? */
 	for (size_t i = 0; i < in->nrefs; i++) {
 		const char *ref = in->refs[i];
@@ -1457,14 +1520,14 @@ store_do_fetch(struct store_sqlite *st, struct store_op *op)
 
 /*
  * Before alerts are deleted: keep the highest seq given in alert_seq_floor,
- * so that it is never given again (the publish's INSERT reads it).
+ * so that it is never given again after a restart (store_seq_read()).
  */
 static int
 store_seq_keep(struct store_sqlite *st, struct store_op *op)
 {
 	return store_run(st, op, "INSERT OR REPLACE INTO alert_seq_floor (id, "
-	    "seq) SELECT 1, max(seq) FROM alerts HAVING max(seq) > coalesce("
-	    "(SELECT seq FROM alert_seq_floor), 0)", "");
+	    "seq) SELECT 1, ?1 WHERE ?1 > coalesce((SELECT seq FROM "
+	    "alert_seq_floor), 0)", "i", st->alert_seq);
 }
 
 /*
@@ -1984,8 +2047,8 @@ store_ctl(struct store_sqlite *st, const char *sql, char *why, size_t whylen)
 
 /*
  * The backend's transactions (struct store_backend): kept statements, and
- * the audit chain's end saved at begin and at each savepoint, so that
- * what a rollback undoes leaves the chain as well.
+ * the audit chain's end and the last alert seq saved at begin and at each
+ * savepoint, so that what a rollback undoes leaves them as well.
  */
 static int
 store_sqlite_begin(void *b, char *why, size_t whylen)
@@ -1993,6 +2056,7 @@ store_sqlite_begin(void *b, char *why, size_t whylen)
 	struct store_sqlite *st = b;
 
 	st->batch_chain = st->chain;
+	st->batch_alert_seq = st->alert_seq;
 	return store_ctl(st, STORE_BEGIN, why, whylen);
 }
 
@@ -2032,6 +2096,7 @@ store_sqlite_rollback(void *b)
 	if (!sqlite3_get_autocommit(st->db))
 		store_ctl(st, STORE_ROLLBACK, scratch, sizeof(scratch));
 	st->chain = st->batch_chain;
+	st->alert_seq = st->batch_alert_seq;
 }
 
 static int
@@ -2040,6 +2105,7 @@ store_sqlite_savepoint(void *b, char *why, size_t whylen)
 	struct store_sqlite *st = b;
 
 	st->op_chain = st->chain;
+	st->op_alert_seq = st->alert_seq;
 	return store_ctl(st, STORE_SAVEPOINT, why, whylen);
 }
 
@@ -2060,6 +2126,7 @@ store_sqlite_rollback_to(void *b)
 
 	store_ctl(st, STORE_ROLLBACK_TO, scratch, sizeof(scratch));
 	st->chain = st->op_chain;
+	st->alert_seq = st->op_alert_seq;
 }
 
 static bool

@@ -66,6 +66,16 @@ struct store_sqlite {
 	}			 chain;
 	struct store_chain	 batch_chain;	/* writer: chain at begin (rollback) */
 	struct store_chain	 op_chain;	/* writer: chain at savepoint (rollback_to) */
+	/*
+	 * Writer thread: the highest alert seq given, stored or deleted since
+	 * (read at open from the alerts and alert_seq_floor); the next
+	 * publish takes alert_seq + 1. Saved at begin and at each savepoint
+	 * like the chain, so that a rolled-back insert gives its seq back and
+	 * nothing committed ever had it.
+	 */
+	int64_t			 alert_seq;
+	int64_t			 batch_alert_seq;	/* at begin (rollback) */
+	int64_t			 op_alert_seq;	/* at savepoint (rollback_to) */
 	struct store_chain	 sync_chain;	/* lock: the chain's end at the last commit */
 	struct store_chain	 take_chain;	/* syncer: sync_chain as it took it */
 	struct store_hasher	 hasher;	/* writer thread: audit record hashes */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "alert.h"
 #include "suites.h"
 #include "timeutil.h"
@@ -393,6 +395,41 @@ START_TEST(digest_with_assigned_id)
 }
 END_TEST
 
+/*
+ * The digest is SHA-256 of the packed alert with the stamps cleared, for
+ * each alert on its own: a large alert, then a smaller one, then the
+ * large one again give what a digest of each alone gives.
+ */
+START_TEST(digest_of_each_alert_alone)
+{
+	uint8_t large[32], small[32], again[32], want[32], buf[4096];
+	unsigned int len = 32;
+	size_t n;
+	char text[1001];
+
+	memset(text, 'x', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	set(&alert->id, "01937a4e-0000-7000-8000-0000000000aa");
+	set(&alert->summary, text);
+	alert_digest(alert, large);
+	set(&alert->summary, "short");
+	alert_stamp(alert, "tr-police", now);
+	alert_digest(alert, small);
+	/* the same alert, packed here with origin and published_at cleared */
+	ck_assert_str_eq(alert->origin, "");
+	ck_assert_int_eq(alert->published_at, 0);
+	n = ccc__v1__alert__get_packed_size(alert);
+	ck_assert_uint_le(n, sizeof(buf));
+	ccc__v1__alert__pack(alert, buf);
+	ck_assert_int_eq(EVP_Digest(buf, n, want, &len, EVP_sha256(), NULL), 1);
+	ck_assert_mem_eq(small, want, 32);
+	ck_assert_mem_ne(small, large, 32);
+	set(&alert->summary, text);
+	alert_digest(alert, again);
+	ck_assert_mem_eq(again, large, 32);
+}
+END_TEST
+
 Suite *
 alert_suite(void)
 {
@@ -416,6 +453,7 @@ alert_suite(void)
 	tcase_add_test(tc, topic_and_stamp);
 	tcase_add_test(tc, stamp_keeps_client_id);
 	tcase_add_test(tc, digest_with_assigned_id);
+	tcase_add_test(tc, digest_of_each_alert_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,6 +7,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
@@ -252,6 +256,85 @@ START_TEST(uuid_increasing)
 	/* a clock that steps back does not break the order either */
 	uuid_v7(now - 5000000, id);
 	ck_assert_int_lt(strcmp(prev, id), 0);
+}
+END_TEST
+
+/*
+ * getrandom(2) as this test binary has it: the kernel's, counted. The
+ * binary's own definition is the one uuid.c (linked into it) calls;
+ * OpenSSL's calls come here too and get the same bytes from the kernel.
+ */
+static unsigned long uuid_getrandom_calls;
+
+ssize_t
+getrandom(void *buf, size_t len, unsigned int flags)
+{
+	__atomic_fetch_add(&uuid_getrandom_calls, 1, __ATOMIC_RELAXED);
+	return (ssize_t)syscall(SYS_getrandom, buf, len, flags);
+}
+
+/* The random bits of an id: rand_a's and rand_b's digits, as text. */
+static void
+uuid_random_part(const char *id, char out[20])
+{
+	memcpy(out, id + 15, 3);	/* rand_a, after the version digit */
+	memcpy(out + 3, id + 20, 3);	/* rand_b, after the variant digit */
+	memcpy(out + 6, id + 24, 12);
+	out[18] = '\0';
+}
+
+/*
+ * The random bytes come from the kernel a block at a time, not with a
+ * system call per id; the ids stay distinct in their random part.
+ */
+START_TEST(uuid_no_syscall_per_id)
+{
+	char id[UUID_STRLEN], r[20], prev[20] = "";
+	unsigned long before = uuid_getrandom_calls;
+	int64_t now = time_now_us();
+
+	for (int i = 0; i < 1000; i++) {
+		uuid_v7(now + i * 1000, id);	/* a new millisecond each */
+		uuid_random_part(id, r);
+		ck_assert_str_ne(r, prev);
+		memcpy(prev, r, sizeof(r));
+	}
+	ck_assert_msg(uuid_getrandom_calls - before <= 1000 / 32,
+	    "%lu getrandom(2) calls for 1000 ids",
+	    uuid_getrandom_calls - before);
+}
+END_TEST
+
+/*
+ * A forked child never makes an id of the random bytes its parent uses:
+ * both make one right after the fork, on the same clock reading.
+ */
+START_TEST(uuid_fork_does_not_share_random_bytes)
+{
+	char id[UUID_STRLEN], child[UUID_STRLEN] = "", r[20], rc[20];
+	int64_t now = time_now_us();
+	int fd[2], status;
+	pid_t pid;
+
+	uuid_v7(now, id);	/* the buffer is filled before the fork */
+	ck_assert_int_eq(pipe(fd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		uuid_v7(now + 1000, id);
+		_exit(write(fd[1], id, UUID_STRLEN) == UUID_STRLEN ? 0 : 1);
+	}
+	close(fd[1]);
+	uuid_v7(now + 1000, id);
+	ck_assert_int_eq(read(fd[0], child, UUID_STRLEN), UUID_STRLEN);
+	close(fd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(uuid_valid(child));
+	uuid_random_part(id, r);
+	uuid_random_part(child, rc);
+	ck_assert_msg(strcmp(r, rc) != 0, "parent %s and child %s share their "
+	    "random bytes", id, child);
 }
 END_TEST
 
@@ -1068,6 +1151,8 @@ names_suite(void)
 	tcase_add_test(tc, uuid_format);
 	tcase_add_test(tc, uuid_increasing);
 	tcase_add_test(tc, uuid_validation);
+	tcase_add_test(tc, uuid_no_syscall_per_id);
+	tcase_add_test(tc, uuid_fork_does_not_share_random_bytes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timeutil");

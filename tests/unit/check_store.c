@@ -10,6 +10,7 @@
  *     are kept, nothing of it is (its audit records included, so the chain
  *     still verifies); when the transaction itself is lost, all fail and
  *     nothing is kept;
+ *   - an alert's seq is given once, whatever fails, is deleted or restarts;
  *   - callbacks run in queue order, a publish's committed callback before
  *     its callback and only for STORE_OK, and results are read inside the
  *     callback;
@@ -592,6 +593,98 @@ START_TEST(callbacks_in_queue_order_with_their_results)
 }
 END_TEST
 
+/* ---- alert seqs ------------------------------------------------------------ */
+
+/* The highest alert seq stored, read with the store closed. */
+static int64_t
+cs_max_seq(void)
+{
+	return cs_value("SELECT coalesce(max(seq), 0) FROM alerts");
+}
+
+/*
+ * An alert's seq is given once: not again to the operation after one
+ * that failed alone or a transaction that was lost (their seqs are given
+ * back: nothing committed had them), nor after retention deleted the
+ * highest ones, nor after a restart on a store whose alerts are all gone.
+ * A seq written into the store behind the broker is stepped over.
+ */
+START_TEST(alert_seq_never_reused)
+{
+	struct store_health h0, h1;
+	sqlite3 *hold;
+	uint64_t top;
+	int64_t now;
+
+	cs_add_fault(CS_FAULT_PUBLISH "CREATE TRIGGER test_fault_all BEFORE "
+	    "INSERT ON alerts WHEN NEW.topic = 'alerts/lost/tr-bg' BEGIN "
+	    "SELECT RAISE(ROLLBACK, 'test fault: transaction lost'); END;");
+	/* an operation failing alone, in a batch run again with savepoints */
+	store_health(cs.st, &h0);
+	hold = cs_hold();
+	cs_publish(0, "seq-before", "alerts/drugs/tr-bg");
+	cs_let_writer_take();
+	cs_publish(1, "seq-kept-1", "alerts/drugs/tr-bg");
+	cs_publish(2, "seq-refused", "alerts/fault/tr-bg");
+	cs_publish(3, "seq-kept-2", "alerts/drugs/tr-bg");
+	cs_release(hold);
+	cs_wait(4);
+	store_health(cs.st, &h1);
+	ck_assert_uint_le(h1.transactions - h0.transactions, 2);
+	ck_assert_int_eq(cs_result(2)->status, STORE_FAILED);
+	ck_assert_uint_eq(cs_result(1)->seq, cs_result(0)->seq + 1);
+	ck_assert_uint_eq(cs_result(3)->seq, cs_result(1)->seq + 1);
+	/* a transaction lost whole: none of its seqs was committed */
+	hold = cs_hold();
+	cs_publish(4, "seq-wait", "alerts/drugs/tr-bg");
+	cs_let_writer_take();
+	cs_publish(5, "seq-lost-1", "alerts/drugs/tr-bg");
+	cs_publish(6, "seq-lost-2", "alerts/lost/tr-bg");
+	cs_release(hold);
+	cs_wait(7);
+	ck_assert_int_eq(cs_result(5)->status, STORE_FAILED);
+	ck_assert_int_eq(cs_result(6)->status, STORE_FAILED);
+	cs_publish(7, "seq-after-lost", "alerts/drugs/tr-bg");
+	cs_wait(8);
+	top = cs_result(4)->status == STORE_OK ? cs_result(4)->seq :
+	    cs_result(3)->seq;
+	ck_assert_uint_eq(cs_result(7)->seq, top + 1);
+	top = cs_result(7)->seq;
+	cs_close();
+	ck_assert_int_eq(cs_max_seq(), (int64_t)top);
+
+	/* retention deletes every alert: the next seq is still past them */
+	cs_open();
+	usleep(1100 * 1000);
+	now = time_now_us();
+	store_purge(cs.st, now, now, 1, 0, 1000, 0, cs_done, &cs.args[8]);
+	cs_wait(9);
+	ck_assert_int_eq(cs_result(8)->status, STORE_OK);
+	cs_close();
+	ck_assert_int_eq(cs_value("SELECT count(*) FROM alerts"), 0);
+	/* a restart on a store without alerts: the same */
+	cs_open();
+	cs_publish(9, "seq-after-restart", "alerts/drugs/tr-bg");
+	cs_wait(10);
+	ck_assert_int_eq(cs_result(9)->status, STORE_OK);
+	ck_assert_uint_eq(cs_result(9)->seq, top + 1);
+	top = cs_result(9)->seq;
+
+	/* a seq stored behind the broker's back is stepped over, not lost */
+	cs_sql("INSERT INTO alerts (seq, id, origin, topic, published_at, "
+	    "digest, body) SELECT seq + 1, 'seq-behind', origin, topic, "
+	    "published_at, digest, body FROM alerts WHERE id = "
+	    "'seq-after-restart'");
+	cs_publish(10, "seq-stepped-over", "alerts/drugs/tr-bg");
+	cs_wait(11);
+	ck_assert_int_eq(cs_result(10)->status, STORE_OK);
+	ck_assert_uint_eq(cs_result(10)->seq, top + 2);
+	cs_close();
+	ck_assert_int_eq(cs_max_seq(), (int64_t)top + 2);
+	cs_verify_intact();
+}
+END_TEST
+
 /* ---- the audit chain ------------------------------------------------------ */
 
 /* Write a few records of every kind the store writes; close the store. */
@@ -779,6 +872,7 @@ store_suite(void)
 	tcase_add_test(tc, failing_operation_fails_alone);
 	tcase_add_test(tc, lost_transaction_fails_every_operation);
 	tcase_add_test(tc, callbacks_in_queue_order_with_their_results);
+	tcase_add_test(tc, alert_seq_never_reused);
 	tcase_add_test(tc, audit_chain_verifies_and_names_a_flipped_byte);
 	tcase_add_test(tc, purge_keeps_the_chain_verifiable);
 	suite_add_tcase(s, tc);
