@@ -1198,9 +1198,6 @@ static const char STORE_FETCH_SCAN[] = "SELECT a.seq, a.expires_at, "
     "= ?2 AND a.seq > ?3 AND a.seq <= ?5 AND instr(a.rcpt, ?4) > 0 ORDER BY "
     "a.seq";
 
-/* The log's last position (at each commit: store_sqlite_commit). */
-static const char STORE_LAST_SEQ[] = "SELECT max(seq) FROM alerts";
-
 /* What rcpt holds when dsub is among an alert's recipients. */
 static void
 store_rcpt_pattern(uint64_t dsub, char *buf, size_t len)
@@ -2069,15 +2066,10 @@ store_sqlite_commit(void *b, char *why, size_t whylen)
 {
 	struct store_sqlite *st = b;
 	char scratch[256];
-	sqlite3_stmt *stmt;
-	int64_t seq = st->commit_seq;
+	/* the highest seq given: stored by now, or deleted (no lookup) */
+	int64_t seq = st->alert_seq > st->commit_seq ? st->alert_seq :
+	    st->commit_seq;
 
-	if ((stmt = store_stmt(st, STORE_LAST_SEQ)) != NULL) {
-		if (sqlite3_step(stmt) == SQLITE_ROW &&
-		    sqlite3_column_int64(stmt, 0) > seq)
-			seq = sqlite3_column_int64(stmt, 0);
-		sqlite3_reset(stmt);
-	}
 	if (store_ctl(st, STORE_COMMIT, why, whylen) == 0) {
 		st->commits++;
 		st->commit_seq = seq;
