@@ -62,7 +62,9 @@ CLI_SRCS    := client/cli.c client/admin.c client/bench.c client/profile.c \
                client/feed.c client/clidoc.c common/roff.c
 BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c \
                broker/store.c broker/store_sqlite.c broker/store_sqlite_schema.c \
-               broker/store_sqlite_registry.c broker/store_wal.c \
+               broker/store_sqlite_registry.c broker/store_sqlite_alerts.c \
+               broker/store_sqlite_cursor.c broker/store_sqlite_journal.c \
+               broker/store_wal.c \
                broker/store_audit.c broker/store_offline.c broker/durable.c \
                broker/history.c broker/acl.c broker/topic.c broker/alert.c \
                broker/tls.c broker/listener.c broker/session.c broker/handle.c \

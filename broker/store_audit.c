@@ -3,8 +3,9 @@
  * records are kept: the hash of one record chained to the one before, and
  * the checks that a purge record fits its retention; how a batch record's
  * positions are cut into the spans of the receipts index, and whether its
- * detail names an alert. The backend stores the records (store_sqlite.c)
- * and walks them for --verify-audit.
+ * detail names an alert. The backend stores the records
+ * (store_sqlite_journal.c) and walks them for --verify-audit
+ * (store_offline.c).
  *
  * Owns: the bytes a record's hash covers, the format of a purge record's
  * numbers as read back, the cut of positions into spans.

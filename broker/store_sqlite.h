@@ -1,8 +1,12 @@
 /*
  * store_sqlite.h — inside the store's SQLite backend: its state and the
  * helpers its files share. store_sqlite.c has the connection, the
- * transactions and the files; store_sqlite_schema.c the migrations;
- * store_sqlite_registry.c the registry's revisions and proposals. Nothing
+ * transactions, the files, the integrity check and the dispatch of
+ * operations; store_sqlite_schema.c the migrations; store_sqlite_alerts.c
+ * the alert log (publish, retention, history); store_sqlite_cursor.c
+ * durable delivery (cursors, fetch, ack); store_sqlite_journal.c the audit
+ * journal and receipts; store_sqlite_registry.c the registry's revisions
+ * and proposals. Nothing
  * outside the backend includes this: the store core sees struct
  * store_backend only.
  */
@@ -18,7 +22,9 @@
 #include "store_audit.h"
 #include "store_wal.h"
 
+struct store_dsub;
 struct store_op;
+struct store_row;
 
 #define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
 /*
@@ -127,9 +133,60 @@ int	 store_fail(struct store_sqlite *st, struct store_op *op);
  */
 int	 store_run(struct store_sqlite *st, struct store_op *op, const char *sql,
 	    const char *fmt, ...);
+
+/* The audit journal (store_sqlite_journal.c). */
+/* At open: the chain's end, where the next record goes; -1 with err set. */
+int	 store_chain_end(struct store_sqlite *st, char *err, size_t errlen);
+/* Append one record with these text fields to the chain. */
+int	 store_append_audit(struct store_sqlite *st, struct store_op *op,
+	    const char *const text[AUDIT_NTEXT], bool transfer);
 /* Append op's audit record, with event and alert overridden when not NULL. */
 int	 store_write_audit(struct store_sqlite *st, struct store_op *op,
 	    const char *event, const char *alert);
+/*
+ * Append op's record naming the alerts ids[0..n) at positions seqs[0..n):
+ * the single-alert form (detail single) for one, the batch form with its
+ * receipts index spans for several; nothing for none.
+ */
+int	 store_write_named(struct store_sqlite *st, struct store_op *op,
+	    char *const *ids, const uint64_t *seqs, size_t n,
+	    const char *single);
+int	 store_do_audit(struct store_sqlite *st, struct store_op *op);
+int	 store_do_receipts(struct store_sqlite *st, struct store_op *op);
+
+/* The alert log (store_sqlite_alerts.c). */
+/*
+ * At open, and when a seq was found taken: the highest alert seq ever
+ * given into st->alert_seq; -1 with err set.
+ */
+int	 store_seq_read(struct store_sqlite *st, char *err, size_t errlen);
+int	 store_do_publish(struct store_sqlite *st, struct store_op *op);
+int	 store_do_purge(struct store_sqlite *st, struct store_op *op);
+int	 store_do_exercise(struct store_sqlite *st, struct store_op *op);
+int	 store_do_history(struct store_sqlite *st, struct store_op *op);
+/*
+ * ids[0..n) as text between open and close, comma-separated (a JSON array
+ * with '[' and ']', an rcpt with ','): allocated, the caller frees it.
+ */
+char	*store_ids_text(const uint64_t *ids, size_t n, char open, char close);
+/*
+ * Fill r from the columns topic, body, id, origin of stmt's row, from
+ * column col on: one block kept in op's blobs until its callback has run.
+ */
+void	 store_row_fill(struct store_op *op, sqlite3_stmt *stmt, int col,
+	    struct store_row *r);
+
+/* Durable delivery: subscriptions, cursors, marks (store_sqlite_cursor.c). */
+/* At open: each cursor's sent taken from its reservation; -1 with why set. */
+int	 store_reserved_open(struct store_sqlite *st, char *why, size_t whylen);
+int	 store_do_subscribe(struct store_sqlite *st, struct store_op *op);
+int	 store_do_fetch(struct store_sqlite *st, struct store_op *op);
+int	 store_do_ack(struct store_sqlite *st, struct store_op *op);
+int	 store_do_counts(struct store_sqlite *st, struct store_op *op);
+int	 store_do_forget(struct store_sqlite *st, struct store_op *op);
+/* The backend's load_dsubs (struct store_backend). */
+int	 store_sqlite_load_dsubs(void *b, struct store_dsub **out, size_t *n,
+	    char *err, size_t errlen);
 
 /* The registry's operations (store_sqlite_registry.c). */
 int	 store_do_reg_commit(struct store_sqlite *st, struct store_op *op);

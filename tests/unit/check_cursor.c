@@ -1,6 +1,6 @@
 /*
  * check_cursor.c — unit tests for durable delivery from the alert log
- * with cursors (store_sqlite.c through store.h): a real store in a
+ * with cursors (store_sqlite_cursor.c through store.h): a real store in a
  * temporary directory with its own event loop, its operations run to
  * their callbacks one at a time. Alerts for two durable subscriptions at
  * several severities are fetched most severe first with their positions
