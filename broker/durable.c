@@ -624,6 +624,14 @@ durable_fetched(void *arg, const struct store_result *res)
 	if (res->status == STORE_OK) {
 		mc->dead_lettered += res->dead;
 		mc->expired += res->expired;
+		/*
+		 * Settled without being sent: exercise alerts among them are
+		 * removed at the close of the session (sess_exercise_end), as
+		 * if they had been sent, since the next start does not remove
+		 * them after a clean stop.
+		 */
+		if ((res->dead > 0 || res->expired > 0) && d->sub.sess != NULL)
+			d->sub.sess->exercise_rx = true;
 	}
 	if (d->state == DURABLE_FETCHING)	/* not FORGETTING */
 		durable_set_state(d, d->sub.sess != NULL ? DURABLE_IDLE :

@@ -324,7 +324,10 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	srv->purge_timer = evtimer_new(srv->base, server_purge_cb, srv);
 	/*
 	 * exercise alerts a crash left behind, unless still awaited (after a
-	 * clean stop there are none: every session's close removed its own)
+	 * clean stop the sessions' closes removed them, those they had sent,
+	 * dropped or dead-lettered; those of a subscription forgotten
+	 * meanwhile wait for a retention run or the next exercise session's
+	 * close)
 	 */
 	if (!store_closed_clean(srv->store))
 		store_exercise_purge(srv->store, NULL, NULL, NULL);

@@ -16,8 +16,9 @@
  *   - a peer's fault closes that session only; nothing here calls fatal();
  *   - a session is freed only by sess_reap(), from its own event, never
  *     inside a bufferevent callback that still uses it;
- *   - at close, the exercise alerts it published or took are removed from
- *     the store once no durable subscription waits for them.
+ *   - at close, the exercise alerts it published or took (or its durable
+ *     subscriptions settled unsent) are removed from the store once no
+ *     durable subscription waits for them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -335,8 +336,9 @@ sess_reap(struct session *s)
 }
 
 /*
- * The session published or took exercise alerts: remove those no durable
- * subscription still waits for. A publishing session's one journal record
+ * The session published or took exercise alerts, or its durable
+ * subscriptions settled alerts unsent (exercise ones among them, maybe):
+ * remove those no durable subscription still waits for. A publishing session's one journal record
  * stands for all its exercise alerts, which get none of their own.
  */
 static void

@@ -100,7 +100,9 @@ struct session {
 
 	/* exercise traffic (ccc bench): its alerts are removed at close */
 	uint64_t		 exercise;		/* exercise alerts published */
-	bool			 exercise_rx;		/* durable exercise deliveries sent */
+	bool			 exercise_rx;		/* durable exercise deliveries sent,
+						   or alerts of its durable subscriptions
+						   settled unsent */
 	bool			 exercise_refused;	/* the refusal is journalled */
 	int			 close_reason;	/* enum metrics_close, counted by sess_close() */
 

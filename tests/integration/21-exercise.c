@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -178,6 +179,40 @@ START_TEST(removed_after_the_run)
 }
 END_TEST
 
+/*
+ * An exercise alert still awaited when its run's sessions closed, then
+ * settled without being sent (expired) by a fetch of the durable
+ * subscription: removed at the close of that subscription's session, not
+ * left in the store for good (a start after a clean stop does not look).
+ */
+START_TEST(settled_unsent_removed_at_close)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	ccc_client *pub, *sub;
+	Ccc__V1__Alert *a = ex_alert("drugs");
+
+	ccc_close(ex_drill(b));	/* offline: the alert waits in the store */
+	pub = h_connect(b, "tr-police");
+	a->expires_at = h_now_us() + 1000000;
+	ccc_envelope_free(h_publish_ok(pub, a));
+	ccc_close(pub);
+	usleep(1500000);
+	/* expired: dropped from the backlog, nothing sent */
+	sub = ex_drill(b);
+	ck_assert(h_log_wait(b, "1 expired alerts not delivered", H_WAIT_MS));
+	h_recv_none(sub, H_QUIET_MS);
+	ccc_close(sub);
+	h_broker_halt(b);
+	ck_assert_int_eq(ex_store(b, EX_COUNT), 0);
+	h_broker_restart(b);
+	h_broker_halt(b);
+	ck_assert_int_eq(ex_store(b, EX_COUNT), 0);
+	h_alert_free(a);
+	h_broker_restart(b);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(journalled_with_bench_journal)
 {
 	struct h_broker *b = h_broker_start("bench:\n  allow: true\n"
@@ -218,6 +253,7 @@ exercise_suite(void)
 	tcase_add_test(tc, exercise_topics_apart);
 	tcase_add_test(tc, removed_after_the_run);
 	tcase_add_test(tc, journalled_with_bench_journal);
+	tcase_add_test(tc, settled_unsent_removed_at_close);
 	suite_add_tcase(s, tc);
 	return s;
 }
