@@ -628,9 +628,11 @@ durable_fetched(void *arg, const struct store_result *res)
 		 * Settled without being sent: exercise alerts among them are
 		 * removed at the close of the session (sess_exercise_end), as
 		 * if they had been sent, since the next start does not remove
-		 * them after a clean stop.
+		 * them after a clean stop. A broker that takes no exercise
+		 * alerts has none to remove.
 		 */
-		if ((res->dead > 0 || res->expired > 0) && d->sub.sess != NULL)
+		if ((res->dead > 0 || res->expired > 0) && d->sub.sess != NULL &&
+		    server_config(durable_srv)->bench_allow)
 			d->sub.sess->exercise_rx = true;
 	}
 	if (d->state == DURABLE_FETCHING)	/* not FORGETTING */
