@@ -40,7 +40,8 @@
  * to (accept_loss); anchor in ccc.db-head more than was synced; let a
  * rolled-back audit record or alert seq stay given; record a clean close
  * for a run that did not end cleanly (a failed sync, files lost, damage
- * found) or serve a store unchecked after one.
+ * found by the check or met by an operation) or serve a store unchecked
+ * after one.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -474,8 +475,9 @@ fail:
  * The backend's close: lost, its files are not at their paths any more or
  * are damaged (left as they are); clean, the run ends cleanly, which
  * ccc.db-head records once SQLite has closed the database (with its last
- * checkpoint), with whether the integrity check passed in this run: the
- * next open then serves at once (store_check_first).
+ * checkpoint), with whether the integrity check passed in this run, unless
+ * an operation met damage (damage_seen): the next open then serves at once
+ * (store_check_first).
  */
 static void
 store_sqlite_close(void *b, bool lost, bool clean)
@@ -511,9 +513,10 @@ store_sqlite_close(void *b, bool lost, bool clean)
 		clean = false;
 	}
 	snprintf(head, sizeof(head), "%s%s", st->path, STORE_HEAD);
-	if (st->opened && clean && !lost && store_head_mark(head, st->head.fd,
-	    &st->head.anchor, STORE_HEAD_CLOSED | (st->checked ?
-	    STORE_HEAD_CHECKED : 0), why, sizeof(why)) < 0)
+	if (st->opened && clean && !lost && !st->damage_seen &&
+	    store_head_mark(head, st->head.fd, &st->head.anchor,
+	    STORE_HEAD_CLOSED | (st->checked ? STORE_HEAD_CHECKED : 0), why,
+	    sizeof(why)) < 0)
 		log_error("store %s: cannot record the clean close: %s",
 		    st->path, why);
 	if (st->head.fd >= 0)
@@ -603,10 +606,28 @@ store_stmt(struct store_sqlite *st, const char *sql)
 	return stmt;
 }
 
+/*
+ * Writer, after an error of SQLite: when it says the database is damaged,
+ * note it (once, in the log too), so that the close does not record the
+ * run as clean and the next start checks the store before serving.
+ */
+static void
+store_damage_note(struct store_sqlite *st)
+{
+	int rc = sqlite3_errcode(st->db) & 0xff;
+
+	if ((rc != SQLITE_CORRUPT && rc != SQLITE_NOTADB) || st->damage_seen)
+		return;
+	st->damage_seen = true;
+	log_error("store %s: SQLite finds the database damaged: %s; the next "
+	    "start checks it before serving", st->path, sqlite3_errmsg(st->db));
+}
+
 /* Record SQLite's last error as op's and return -1. */
 int
 store_fail(struct store_sqlite *st, struct store_op *op)
 {
+	store_damage_note(st);
 	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
 	return -1;
 }
@@ -693,8 +714,10 @@ store_ctl(struct store_sqlite *st, const char *sql, char *why, size_t whylen)
 		return -1;
 	}
 	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		store_damage_note(st);
 		snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
+	}
 	sqlite3_reset(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -54,6 +54,9 @@ struct store_sqlite {
 						   serving, or the checker's: read at
 						   close, after it was joined) */
 	bool			 check_stop;	/* atomic: a check under way gives up */
+	bool			 damage_seen;	/* writer: SQLite found the database
+						   damaged in an operation of this run
+						   (read at close: not a clean one) */
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
 	struct store_head	 head;		/* syncer: ccc.db-head, the anchored chain end */
 	struct store_walpos	 wal;		/* writer thread: the WAL at its last commit */
@@ -125,7 +128,10 @@ int	 store_migrate(struct store_sqlite *st, char *err, size_t errlen);
  * does not prepare.
  */
 sqlite3_stmt *store_stmt(struct store_sqlite *st, const char *sql);
-/* Record SQLite's last error as op's and return -1. */
+/*
+ * Record SQLite's last error as op's and return -1; damage it reports
+ * (SQLITE_CORRUPT, SQLITE_NOTADB) makes the run's close not a clean one.
+ */
 int	 store_fail(struct store_sqlite *st, struct store_op *op);
 /*
  * Run the kept statement of sql with the arguments fmt lists ('t' a

@@ -405,6 +405,53 @@ START_TEST(corrupted_store_found_after_clean_stop)
 END_TEST
 
 /*
+ * Damage an operation meets after the check in the background passed (a
+ * page the writer had not read): the log says so, and the stop that
+ * follows is not recorded as a clean close, so the next start checks the
+ * store before serving.
+ */
+START_TEST(damage_met_by_an_operation_not_a_clean_close)
+{
+	struct h_broker *b = h_broker_start(NULL);
+	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+	Ccc__V1__AdminPending p = CCC__V1__ADMIN_PENDING__INIT;
+	Ccc__V1__AdminReply *r = NULL;
+	struct ccc_error err = { 0 };
+	const char *unclean = "was not closed cleanly after a check that passed";
+	char data[400];
+	int64_t root, pgsz;
+	size_t n;
+	off_t at;
+	ccc_client *op;
+
+	(void)publish_and_halt(b);
+	snprintf(data, sizeof(data), "%s/data", b->dir);
+	root = h_store_value(data, "SELECT rootpage FROM sqlite_master WHERE "
+	    "name = 'proposals'");
+	pgsz = h_store_value(data, "PRAGMA page_size");
+	ck_assert(root > 1 && pgsz >= 512);
+	at = (off_t)((root - 1) * pgsz);
+	h_broker_restart(b);
+	ck_assert(h_log_wait(b, "integrity check passed in", H_WAIT_MS));
+	damage(b, at);
+	op = h_connect(b, "ccc-operator");
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_PENDING;
+	q.pending = &p;
+	ck_assert_msg(ccc_admin(op, &q, &r, &err) != 0, "proposals listed "
+	    "from a damaged page");
+	ccc_close(op);
+	ck_assert(h_log_wait(b, "SQLite finds the database damaged", H_WAIT_MS));
+	h_broker_halt(b);
+	damage(b, at);	/* put back: the check passes again */
+	n = h_log_count(b, unclean);
+	h_broker_restart(b);
+	ck_assert_msg(h_log_count(b, unclean) == n + 1, "a run that met "
+	    "damage was recorded as closed cleanly");
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
  * store.check_at_start: always checks before serving after a clean stop
  * too, and refuses a damaged store.
  */
@@ -1073,6 +1120,7 @@ faults_suite(void)
 	tcase_add_test(tc, clean_stop_checked_in_background);
 	tcase_add_test(tc, corrupted_store_found_after_clean_stop);
 	tcase_add_test(tc, check_at_start_always);
+	tcase_add_test(tc, damage_met_by_an_operation_not_a_clean_close);
 	tcase_add_test(tc, wal_damage_refused_at_start);
 	tcase_add_test(tc, wal_damage_after_restart_refused);
 	tcase_add_test(tc, wal_torn_tail_starts);
