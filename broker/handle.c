@@ -274,6 +274,12 @@ handle_publish_done(void *arg, const struct store_result *res)
 	case STORE_DUPLICATE:
 		mc->publish_duplicates++;
 		ok.duplicate = true;
+		/*
+		 * Stored before by a publish whose sync failed, which woke no
+		 * durable subscription: wake them now (a fetch finds nothing
+		 * new when they had it already).
+		 */
+		durable_notify(w->rcpt->durable_ids, w->rcpt->ndurables);
 		log_info("publish %s from %s: duplicate, confirmed again",
 		    w->id, s->endpoint);
 		break;

@@ -197,6 +197,55 @@ START_TEST(sync_failure_refuses_the_publish)
 END_TEST
 
 /*
+ * A publish whose sync failed may be in the store: published again under
+ * its id once the disk answers, it is confirmed as a duplicate, and the
+ * durable subscription it was for gets it then, not only at the next
+ * publish or acknowledgement that happens to wake it.
+ */
+START_TEST(duplicate_after_failed_sync_reaches_durable)
+{
+	const char *pattern = "alerts/customs/#";
+	char trigger[64];
+	struct h_broker *b;
+	ccc_client *pub, *sub;
+	Ccc__V1__Alert *a;
+	Ccc__V1__Envelope *e;
+	struct ccc_error err;
+	uint32_t id;
+	int fd;
+
+	if ((b = h_broker_start_fault(NULL, "CCC_TEST_SYNC_FAILS",
+	    trigger)) == NULL)
+		return;
+	sub = h_connect(b, "bg-customs");
+	ck_assert_int_eq(ccc_subscribe_durable(sub, "feed", &pattern, 1, &id,
+	    NULL, &err), 0);
+	pub = h_connect(b, "tr-customs");
+	a = h_alert("customs", "tr-bg/hamzabeyli", "medium", "h0",
+	    "Lorry convoy with undeclared goods");
+	h_set_str(&a->id, "01890a5d-ac96-774b-bcce-b302099a8057");
+	ck_assert((fd = open(trigger, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	e = h_publish_refused(pub, a);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
+	    false, "cannot sync the store to disk");
+	ccc_envelope_free(e);
+	h_recv_none(sub, H_QUIET_MS);	/* not known synced: not sent */
+	ck_assert(unlink(trigger) == 0);
+	e = h_publish_ok(pub, a);
+	ck_assert(e->publish_ok->duplicate);	/* it was kept */
+	ccc_envelope_free(e);
+	e = h_recv_deliver(sub);
+	ck_assert_str_eq(e->deliver->alert->id, a->id);
+	ccc_envelope_free(e);
+	h_alert_free(a);
+	ccc_close(pub);
+	ccc_close(sub);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
  * Run cccd on b's config with args (at most 10 s), its output appended to
  * b's log; its exit status (124: still running after 10 s).
  */
@@ -1116,6 +1165,7 @@ faults_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, disk_full_refuses_then_recovers);
 	tcase_add_test(tc, sync_failure_refuses_the_publish);
+	tcase_add_test(tc, duplicate_after_failed_sync_reaches_durable);
 	tcase_add_test(tc, corrupted_store_refused_at_start);
 	tcase_add_test(tc, clean_stop_checked_in_background);
 	tcase_add_test(tc, corrupted_store_found_after_clean_stop);
