@@ -214,8 +214,8 @@ store_verify_audit(const char *data_dir, uint32_t max_jump, char *report,
 	}
 	/*
 	 * A store from before batch records has no index (none to check);
-	 * one from before spans (schema 13, 14) has its rows by alert, which the
-	 * broker's next start converts: checked then.
+	 * one from before spans (schema 13, 14) has its rows by alert, which
+	 * the broker's next start converts: checked then.
 	 */
 	if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM alerts WHERE "
 	    "id = ?1) AND coalesce((SELECT max(seq) FROM audit WHERE alert = ?1 "
