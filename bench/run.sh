@@ -42,7 +42,9 @@
 # BENCH_CPU (1) are the cores for `taskset -c` (both empty: no pinning), for
 # every broker and load generator; BUDGET (270, with PEERS 1080) is the time
 # in seconds the rounds should fit in; F_COUNT (1000000) the alerts of
-# scenario f; PERF=1 records cccd with `perf record` during each run into
+# scenario f; STORE_CHECK (unclean) is store.check_at_start: with always,
+# f's restart includes the integrity check and the drain runs without it
+# beside (with unclean it runs in the background during the drain); PERF=1 records cccd with `perf record` during each run into
 # OUTDIR/perf/<scenario>-<run>.data (read it with perf report -i FILE).
 # PEERS=DIR: a built copy of the peer benchmark kit (its `make`; needs the
 # Debian packages mosquitto, libmosquitto-dev, nats-server, libnats-dev):
@@ -208,6 +210,7 @@ start_broker() {
 	fi
 	sed -e "s|@SRC@|$SRC|g" -e "s|@CERTS@|$CERTS|g" -e "s|@DATA@|$WORK/data|g" \
 	    -e "s|@TICKETS@|$([ -n "$RESUME" ] && echo 1h || echo 0)|" \
+	    -e "s|@CHECK@|${STORE_CHECK:-unclean}|" \
 	    "$SRC/bench/cccd.yaml.in" >"$WORK/cccd.yaml"
 	# shellcheck disable=SC2046,SC3045
 	(ulimit -n "$NOFILE"; exec $(pin "$BROKER_CPU") "$CCCD" --config "$WORK/cccd.yaml") \
