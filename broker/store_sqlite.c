@@ -858,8 +858,11 @@ store_sqlite_sync(void *b, bool wrote, const char **what)
 	if (wrote || st->resync) {
 		*what = "cannot sync the store to disk";
 		st->resync = true;
-		if (fdatasync(st->walfd) < 0)
+		if (fdatasync(st->walfd) < 0) {
+			__atomic_store_n(&st->sync_failed, true,
+			    __ATOMIC_RELEASE);
 			return -1;
+		}
 		st->resync = false;
 	}
 	a.seq = st->take_chain.next - 1;

@@ -111,6 +111,10 @@ struct store_sqlite {
 	int64_t			 synced_seq;	/* atomic: the last position synced */
 	bool			 resync;	/* syncer: a sync failed; the next
 						   one syncs whatever it has */
+	bool			 sync_failed;	/* atomic: a sync failed in this run:
+						   what the kernel kept of the
+						   commits before is unknown, so no
+						   fetch completes at its commit */
 };
 
 /* Run sql (no result rows) outside the statement cache; -1 with err set. */

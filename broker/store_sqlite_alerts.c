@@ -78,6 +78,8 @@ store_publish_restricted(struct store_op *op, const char *ref,
  * that only this broker writes never has: op's error says so); -1 on an
  * error.
  */
+static int	store_seq_keep(struct store_sqlite *, struct store_op *);
+
 static int
 store_publish_again(struct store_sqlite *st, struct store_op *op, int64_t seq)
 {
@@ -255,7 +257,9 @@ store_do_publish(struct store_sqlite *st, struct store_op *op)
 			    (const char *)sqlite3_column_text(stmt, 0));
 			sqlite3_reset(stmt);
 			free(json);
-			if (store_run(st, op, "DELETE FROM alerts WHERE seq = ?1",
+			/* its seq stays given: kept, as before any delete */
+			if (store_seq_keep(st, op) < 0 ||
+			    store_run(st, op, "DELETE FROM alerts WHERE seq = ?1",
 			    "i", seq) < 0)
 				return -1;
 			return store_write_audit(st, op, "publish_refused", NULL);

@@ -425,7 +425,8 @@ store_do_fetch(struct store_sqlite *st, struct store_op *op)
 	if (raised)
 		st->raise_commit = st->commits + 1;	/* this transaction's */
 	op->res.at_commit = !raised && st->raise_commit <=
-	    __atomic_load_n(&st->synced_commits, __ATOMIC_ACQUIRE);
+	    __atomic_load_n(&st->synced_commits, __ATOMIC_ACQUIRE) &&
+	    !__atomic_load_n(&st->sync_failed, __ATOMIC_ACQUIRE);
 	op->res.status = STORE_OK;
 	return 0;
 }

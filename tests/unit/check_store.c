@@ -685,6 +685,49 @@ START_TEST(alert_seq_never_reused)
 }
 END_TEST
 
+/*
+ * A publish refused for naming another origin's restricted alert had its
+ * row and seq for a moment: after a restart that seq is not given again.
+ */
+START_TEST(refused_publish_keeps_its_seq)
+{
+	char ref[] = "seq-restricted";
+	char *const refs[1] = { ref };
+	struct store_publish p = {
+		.id = "seq-restricted", .origin = "gr-police",
+		.topic = "alerts/drugs/tr-bg", .published_at = time_now_us(),
+		.severity = 3, .body = (const uint8_t *)"restricted",
+		.body_len = 10, .restricted = true,
+		.audit = { .event = "publish", .endpoint = "gr-police",
+		    .alert = "seq-restricted", .detail = "alerts/drugs/tr-bg" },
+	};
+	uint64_t refused;
+
+	store_publish(cs.st, &p, NULL, cs_done, &cs.args[0]);
+	cs_wait(1);
+	ck_assert_int_eq(cs_result(0)->status, STORE_OK);
+	/* another origin's publish naming it: refused, its row deleted */
+	p.id = p.audit.alert = "seq-refers";
+	p.origin = p.audit.endpoint = CS_ORIGIN;
+	p.restricted = false;
+	p.refs = refs;
+	p.nrefs = 1;
+	store_publish(cs.st, &p, NULL, cs_done, &cs.args[1]);
+	cs_wait(2);
+	ck_assert_int_eq(cs_result(1)->status, STORE_RESTRICTED);
+	refused = cs_result(0)->seq + 1;
+	ck_assert_int_eq(cs_max_seq(), (int64_t)cs_result(0)->seq);
+	cs_close();
+	cs_open();
+	cs_publish(2, "seq-after-refused", "alerts/drugs/tr-bg");
+	cs_wait(3);
+	ck_assert_int_eq(cs_result(2)->status, STORE_OK);
+	ck_assert_uint_eq(cs_result(2)->seq, refused + 1);
+	cs_close();
+	cs_verify_intact();
+}
+END_TEST
+
 /* ---- the audit chain ------------------------------------------------------ */
 
 /* Write a few records of every kind the store writes; close the store. */
@@ -873,6 +916,7 @@ store_suite(void)
 	tcase_add_test(tc, lost_transaction_fails_every_operation);
 	tcase_add_test(tc, callbacks_in_queue_order_with_their_results);
 	tcase_add_test(tc, alert_seq_never_reused);
+	tcase_add_test(tc, refused_publish_keeps_its_seq);
 	tcase_add_test(tc, audit_chain_verifies_and_names_a_flipped_byte);
 	tcase_add_test(tc, purge_keeps_the_chain_verifiable);
 	suite_add_tcase(s, tc);
