@@ -57,6 +57,12 @@
 #define STORE_DAMAGED	"the store is damaged: its integrity check failed; " \
 			"nothing is stored until it is repaired and cccd restarted"
 #define STORE_CHECK_NICE 10	/* checker thread: below the loop, writer, syncer */
+/*
+ * Exercise alerts one step of their removal looks at (store_exercise_purge):
+ * one step holds the writer for tens of milliseconds at most
+ * (docs/architecture.md, "The durability contract").
+ */
+#define STORE_EXERCISE_STEP 10000
 
 struct store {
 	const struct store_backend *be;	/* chosen at open: SQLite */
@@ -71,6 +77,11 @@ struct store {
 	struct store_op		*done, *done_tail;	/* synced, waiting for the loop */
 	bool			 stopping;
 	bool			 journal_exercise;	/* store_journal_exercise() */
+	size_t			 exercise_step;	/* store_exercise_purge: alerts a step looks at */
+	struct store_op		*ex_next;	/* writer: the next removal of exercise
+						   alerts, requests joined to it */
+	bool			 ex_running;	/* writer: a removal's step is in the
+						   queue or the batch */
 	pthread_t		 syncer;
 	pthread_cond_t		 sync_wake;
 	bool			 sync_stopping;
@@ -210,6 +221,7 @@ store_open(struct event_base *base, const char *data_dir, char *err,
 
 	st->be = &store_sqlite_backend;
 	st->efd = -1;
+	st->exercise_step = STORE_EXERCISE_STEP;
 	if ((st->b = st->be->open(data_dir, &start, st->where,
 	    sizeof(st->where), lost, sizeof(lost), err, errlen)) == NULL) {
 		free(st);
@@ -540,11 +552,18 @@ store_journal_exercise(struct store *st, bool per_alert)
 }
 
 void
+store_exercise_step(struct store *st, size_t alerts)
+{
+	st->exercise_step = alerts > 0 ? alerts : STORE_EXERCISE_STEP;
+}
+
+void
 store_exercise_purge(struct store *st, const struct audit_rec *audit,
     store_cb *cb, void *arg)
 {
 	struct store_op *op = store_op_new(OP_EXERCISE, cb, arg);
 
+	op->u.exercise.limit = st->exercise_step;
 	if (audit != NULL)
 		store_audit_copy(&op->audit, audit);
 	store_enqueue(st, op);
@@ -873,15 +892,112 @@ store_wake_loop(struct store *st)
 }
 
 /*
+ * Writer, before a batch runs: take the batch's new requests to remove
+ * exercise alerts out of it. At most one removal runs at a time, in steps
+ * (store_exercise_next); requests that come while it runs wait for the
+ * next one, all of them joined to the first, which serves them all: any
+ * number of requests costs at most the rest of the removal under way and
+ * one more. With none under way, the next removal's first step joins the
+ * batch. The batch left, NULL when nothing is.
+ */
+static struct store_op *
+store_exercise_take(struct store *st, struct store_op *batch)
+{
+	struct store_op **pp = &batch, *op, **tail;
+
+	while ((op = *pp) != NULL) {
+		if (op->kind != OP_EXERCISE || op->u.exercise.started) {
+			pp = &op->next;
+			continue;
+		}
+		*pp = op->next;
+		op->next = NULL;
+		if (st->ex_next == NULL) {
+			st->ex_next = op;
+			continue;
+		}
+		for (tail = &st->ex_next->u.exercise.joined; *tail != NULL;
+		    tail = &(*tail)->next)
+			;
+		*tail = op;
+	}
+	if (!st->ex_running && st->ex_next != NULL) {
+		*pp = st->ex_next;
+		st->ex_next->u.exercise.started = true;
+		st->ex_next = NULL;
+		st->ex_running = true;
+	}
+	return batch;
+}
+
+/*
+ * Writer, after a batch ran: the removal's step in it, if any. A step that
+ * left more to look at is taken out of the batch into *cont, to be queued
+ * again from where it stopped (after what was queued meanwhile, so that it
+ * runs in the next transaction with it). A removal that ended (done or
+ * failed) hands the requests joined to it on behind it with its result,
+ * and the next removal, if requests wait for one, starts as *cont; *wrote
+ * then says whether any of its steps wrote (its sync covers them all). The
+ * batch left, NULL when nothing is.
+ */
+static struct store_op *
+store_exercise_next(struct store *st, struct store_op *batch, bool *wrote,
+    struct store_op **cont)
+{
+	struct store_op **pp, *op, *f, *after;
+	struct store_op_exercise *in;
+
+	*cont = NULL;
+	for (pp = &batch; (op = *pp) != NULL; pp = &op->next)
+		if (op->kind == OP_EXERCISE)
+			break;
+	if (op == NULL)
+		return batch;
+	in = &op->u.exercise;
+	if (op->res.status == STORE_OK && op->res.more) {
+		*pp = op->next;
+		op->next = NULL;
+		in->after_seq = op->res.seq;
+		in->removed = op->res.purged;
+		in->wrote = in->wrote || *wrote;
+		store_op_clear(op);
+		*cont = op;
+		return batch;
+	}
+	st->ex_running = false;
+	*wrote = *wrote || in->wrote;
+	after = op->next;
+	for (f = in->joined; f != NULL; f = f->next) {
+		f->res = op->res;
+		snprintf(f->error, sizeof(f->error), "%s", op->error);
+		if (f->res.status == STORE_FAILED)
+			f->res.error = f->error;
+		op->next = f;
+		op = f;
+	}
+	op->next = after;
+	in->joined = NULL;
+	if (st->ex_next != NULL) {
+		*cont = st->ex_next;
+		(*cont)->u.exercise.started = true;
+		st->ex_next = NULL;
+		st->ex_running = true;
+	}
+	return batch;
+}
+
+/*
  * The writer: one batch after the other, each committed (not synced) and
  * passed to the loop as committed and to the syncer, in that order — so an
  * operation is on the committed list before it can reach the done list.
+ * A removal of exercise alerts goes on, a bounded step a batch, until it
+ * ends (also while the store closes); only then is it passed on.
  */
 static void *
 store_main(void *arg)
 {
 	struct store *st = arg;
-	struct store_op *batch, *last, *op;
+	struct store_op *batch, *last, *op, *cont;
 	uint64_t changes;
 	bool wrote;
 
@@ -894,9 +1010,19 @@ store_main(void *arg)
 		pthread_mutex_unlock(&st->lock);
 		if (batch == NULL)
 			break;		/* stopping and nothing left */
+		if ((batch = store_exercise_take(st, batch)) == NULL)
+			continue;
 		changes = st->be->changes(st->b);
 		store_batch(st, batch);
 		wrote = st->be->changes(st->b) != changes;
+		batch = store_exercise_next(st, batch, &wrote, &cont);
+		if (cont != NULL) {
+			pthread_mutex_lock(&st->lock);
+			store_append(&st->queue, &st->queue_tail, cont, cont);
+			pthread_mutex_unlock(&st->lock);
+		}
+		if (batch == NULL)
+			continue;
 		for (op = batch; ; op = op->next) {
 			op->wrote = wrote;
 			op->cres = op->res;

@@ -358,11 +358,24 @@ void	store_purge(struct store *st, int64_t now, int64_t expect,
 /*
  * Delete every exercise alert (store_publish's exercise) that no durable
  * subscription still has unsettled, with its marks; res->purged says
- * how many. When audit is not NULL, its record is written with
- * " removed=N" appended to its detail.
+ * how many. The removal runs in steps, each in its own transaction and
+ * looking at no more than store_exercise_step's number of exercise
+ * alerts, by seq from where the step before stopped, so that the
+ * operations queued meanwhile run between steps; cb is called once, when
+ * the last step is synced. At most one removal runs at a time: requests
+ * made while one runs are served together by the next, which begins when
+ * it ends. When audit is not NULL, its record is written in the last
+ * step's transaction with " removed=N" appended to its detail, N the
+ * alerts the whole removal that served it deleted (those of the other
+ * requests it served too).
  */
 void	store_exercise_purge(struct store *st, const struct audit_rec *audit,
 	    store_cb *cb, void *arg);
+/*
+ * Exercise alerts one step of store_exercise_purge looks at (0: the
+ * default, 10,000), for removals asked from now on.
+ */
+void	store_exercise_step(struct store *st, size_t alerts);
 /*
  * At start-up, before any operation is queued: journal exercise alerts'
  * publishes and acknowledgements one by one, as live ones (bench.journal).

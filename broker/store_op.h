@@ -117,6 +117,19 @@ struct store_op_purge {
 	uint64_t	 after_seq;	/* alerts: the run's cursor (res.seq before) */
 };
 
+/*
+ * Inputs of store_exercise_purge: one step of a removal of exercise alerts,
+ * the writer's continuation of its run, and the requests the run serves.
+ */
+struct store_op_exercise {
+	uint64_t	 after_seq;	/* the step looks at exercise alerts after it */
+	size_t		 limit;		/* exercise alerts one step looks at */
+	size_t		 removed;	/* removed by the run's steps before this one */
+	bool		 started;	/* writer: its run began (not a fresh request) */
+	bool		 wrote;		/* writer: a step of its run before this one wrote */
+	struct store_op	*joined;	/* writer: requests the same run serves, by next */
+};
+
 /* Inputs of store_registry_commit and store_registry_propose. */
 struct store_op_regchange {
 	char		*text[RC_NTEXT];
@@ -142,8 +155,8 @@ struct store_op_reglist {
 
 /*
  * One queued operation. The header fields are common to every kind; the
- * inputs are the member of u that kind names (owned copies; counts and
- * exercise have none).
+ * inputs are the member of u that kind names (owned copies; counts has
+ * none).
  */
 struct store_op {
 	struct store_op		*next;		/* queue, then syncer, then done list */
@@ -167,6 +180,7 @@ struct store_op {
 		struct store_op_receipts  receipts;	/* OP_RECEIPTS */
 		struct store_op_history	  history;	/* OP_HISTORY */
 		struct store_op_purge	  purge;	/* OP_PURGE */
+		struct store_op_exercise  exercise;	/* OP_EXERCISE */
 		struct store_op_regchange reg;		/* OP_REG_COMMIT, OP_REG_PROPOSE */
 		struct store_op_decide	  decide;	/* OP_REG_DECIDE */
 		struct store_op_reglist	  list;		/* OP_REG_LIST */

@@ -465,33 +465,78 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 }
 
 /*
- * Remove the exercise alerts no durable subscription still has unsettled,
- * with their marks; then write op's record, if any, with " removed=N".
+ * The "exercise" record of request r (the removal's own op, or one joined
+ * to it), its detail with " removed=N" appended; built apart, so that a
+ * batch run again with savepoints writes it the same.
+ */
+static int
+store_exercise_record(struct store_sqlite *st, struct store_op *op,
+    const struct store_op *r, size_t removed)
+{
+	const char *text[AUDIT_NTEXT];
+	char *detail;
+	int rc;
+
+	if (!r->audit.present)
+		return 0;
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		text[i] = r->audit.text[i];
+	detail = xasprintf("%s removed=%zu", r->audit.text[6] ?
+	    r->audit.text[6] : "", removed);
+	text[6] = detail;
+	rc = store_append_audit(st, op, text, r->audit.transfer);
+	free(detail);
+	return rc;
+}
+
+/*
+ * One step of a removal of exercise alerts: of the next in->limit
+ * exercise alerts after in->after_seq (read off the alerts_exercise
+ * index), remove those no durable subscription still has unsettled, with
+ * their marks. res.seq is the last one looked at, res.purged what the
+ * removal deleted so far, res.more that the step was full (another one
+ * follows from res.seq). The last step writes the record of each request
+ * the removal serves.
  */
 int
 store_do_exercise(struct store_sqlite *st, struct store_op *op)
 {
-	char *detail, *cut;
-	int64_t n;
+	struct store_op_exercise *in = &op->u.exercise;
+	int64_t window = 0, upto = 0, n = 0;
+	sqlite3_stmt *stmt;
+	int rc;
 
-	if (store_seq_keep(st, op) < 0 ||
+	if ((stmt = store_stmt(st, "SELECT count(*), max(seq) FROM (SELECT "
+	    "seq FROM alerts WHERE " STORE_EXERCISE " AND seq > ?1 ORDER BY "
+	    "seq LIMIT ?2)")) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_int64(stmt, 1, (int64_t)in->after_seq);
+	sqlite3_bind_int64(stmt, 2, (int64_t)in->limit);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		window = sqlite3_column_int64(stmt, 0);
+		upto = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return store_fail(st, op);
+	if (window > 0 && (store_seq_keep(st, op) < 0 ||
 	    store_run(st, op, "INSERT INTO purge_seqs SELECT seq FROM alerts a "
-	    "WHERE " STORE_EXERCISE " AND NOT " STORE_HELD("a"), "") < 0 ||
-	    (n = store_delete_picked(st, op)) < 0)
+	    "WHERE " STORE_EXERCISE " AND seq > ?1 AND seq <= ?2 AND NOT "
+	    STORE_HELD("a"), "ii", (int64_t)in->after_seq, upto) < 0 ||
+	    (n = store_delete_picked(st, op)) < 0))
 		return -1;
-	op->res.purged = (size_t)n;
+	op->res.seq = (uint64_t)upto;
+	op->res.more = window > 0 && (size_t)window == in->limit;
+	op->res.purged = in->removed + (size_t)n;
 	op->res.status = STORE_OK;
-	if (!op->audit.present)
+	if (op->res.more)
 		return 0;
-	/* a batch run again with savepoints must not append it twice */
-	if (op->audit.text[6] != NULL &&
-	    (cut = strstr(op->audit.text[6], " removed=")) != NULL)
-		*cut = '\0';
-	detail = xasprintf("%s removed=%lld", op->audit.text[6] ?
-	    op->audit.text[6] : "", (long long)n);
-	free(op->audit.text[6]);
-	op->audit.text[6] = detail;
-	return store_write_audit(st, op, NULL, NULL);
+	if (store_exercise_record(st, op, op, op->res.purged) < 0)
+		return -1;
+	for (const struct store_op *r = in->joined; r != NULL; r = r->next)
+		if (store_exercise_record(st, op, r, op->res.purged) < 0)
+			return -1;
+	return 0;
 }
 
 int
