@@ -360,6 +360,33 @@ store_delete_picked(struct store_sqlite *st, struct store_op *op)
 	return store_run(st, op, "DELETE FROM purge_seqs", "") < 0 ? -1 : n;
 }
 
+/*
+ * The window of a step of retention or of the removal of exercise alerts:
+ * sql counts (*window) the alerts it picks after after_seq (?1), up to
+ * limit (?2) of them, with the cut-off cut (?3, when sql has one), and
+ * gives the last one (*upto).
+ */
+static int
+store_window(struct store_sqlite *st, struct store_op *op, const char *sql,
+    uint64_t after_seq, size_t limit, int64_t cut, int64_t *window,
+    int64_t *upto)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = store_stmt(st, sql)) == NULL)
+		return store_fail(st, op);
+	sqlite3_bind_int64(stmt, 1, (int64_t)after_seq);
+	sqlite3_bind_int64(stmt, 2, (int64_t)limit);
+	sqlite3_bind_int64(stmt, 3, cut);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*window = sqlite3_column_int64(stmt, 0);
+		*upto = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : store_fail(st, op);
+}
+
 int
 store_do_purge(struct store_sqlite *st, struct store_op *op)
 {
@@ -379,20 +406,11 @@ store_do_purge(struct store_sqlite *st, struct store_op *op)
 	 * acknowledged stays.
 	 */
 	if (in->alerts_before != 0) {
-		if ((stmt = store_stmt(st, "SELECT count(*), max(seq) FROM (SELECT "
-		    "seq FROM alerts WHERE published_at < ?1 AND seq > ?2 ORDER BY "
-		    "seq LIMIT ?3)")) == NULL)
-			return store_fail(st, op);
-		sqlite3_bind_int64(stmt, 1, in->alerts_before);
-		sqlite3_bind_int64(stmt, 2, (int64_t)in->after_seq);
-		sqlite3_bind_int64(stmt, 3, (int64_t)in->limit);
-		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-			window = sqlite3_column_int64(stmt, 0);
-			upto = sqlite3_column_int64(stmt, 1);
-		}
-		sqlite3_reset(stmt);
-		if (rc != SQLITE_ROW)
-			return store_fail(st, op);
+		if (store_window(st, op, "SELECT count(*), max(seq) FROM (SELECT "
+		    "seq FROM alerts WHERE published_at < ?3 AND seq > ?1 ORDER BY "
+		    "seq LIMIT ?2)", in->after_seq, in->limit, in->alerts_before,
+		    &window, &upto) < 0)
+			return -1;
 		op->res.seq = (uint64_t)upto;
 	}
 	if (window > 0) {
@@ -503,22 +521,12 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 {
 	struct store_op_exercise *in = &op->u.exercise;
 	int64_t window = 0, upto = 0, n = 0;
-	sqlite3_stmt *stmt;
-	int rc;
 
-	if ((stmt = store_stmt(st, "SELECT count(*), max(seq) FROM (SELECT "
-	    "seq FROM alerts WHERE " STORE_EXERCISE " AND seq > ?1 ORDER BY "
-	    "seq LIMIT ?2)")) == NULL)
-		return store_fail(st, op);
-	sqlite3_bind_int64(stmt, 1, (int64_t)in->after_seq);
-	sqlite3_bind_int64(stmt, 2, (int64_t)in->limit);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		window = sqlite3_column_int64(stmt, 0);
-		upto = sqlite3_column_int64(stmt, 1);
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW)
-		return store_fail(st, op);
+	if (store_window(st, op, "SELECT count(*), max(seq) FROM (SELECT seq "
+	    "FROM alerts WHERE " STORE_EXERCISE " AND seq > ?1 ORDER BY seq "
+	    "LIMIT ?2)", in->after_seq, in->limit, 0, &window,
+	    &upto) < 0)
+		return -1;
 	if (window > 0 && (store_seq_keep(st, op) < 0 ||
 	    store_run(st, op, "INSERT INTO purge_seqs SELECT seq FROM alerts a "
 	    "WHERE " STORE_EXERCISE " AND seq > ?1 AND seq <= ?2 AND NOT "

@@ -862,6 +862,213 @@ START_TEST(wide_batch_split_into_spans)
 }
 END_TEST
 
+/* Publish an exercise alert for the n subscriptions of ids; its seq. */
+static uint64_t
+t_publish_exercise(struct t_store *t, const uint64_t *ids, size_t n)
+{
+	static int k;
+	struct store_publish p;
+
+	snprintf(t->id, sizeof(t->id), "0190eeee-0000-7000-8000-%012d", ++k);
+	memset(&p, 0, sizeof(p));
+	p.id = t->id;
+	p.origin = "tr-police";
+	p.topic = "exercise/drugs/tr-gr/kapikule";
+	p.published_at = time_now_us();
+	p.severity = 3;
+	p.body = (const uint8_t *)"body";
+	p.body_len = 4;
+	p.dsubs = ids;
+	p.ndsubs = n;
+	p.exercise = true;
+	store_publish(t->st, &p, NULL, t_cb, t);
+	t_wait(t);
+	ck_assert_int_eq(t->status, STORE_OK);
+	return t->seq;
+}
+
+#define T_EX_STEP	100	/* exercise alerts a step of their removal looks at */
+#define T_EX_FREE	250	/* exercise alerts no subscription waits for */
+
+/*
+ * A store with subscription *a, T_EX_FREE exercise alerts nobody waits
+ * for between two a waits for (the first and the last), and one alert
+ * not of exercise; steps of T_EX_STEP exercise alerts. Reopened.
+ */
+static void
+t_start_exercise(struct t_store *t, uint64_t *a)
+{
+	char sql[512];
+
+	t_start(t);
+	*a = t_subscribe(t, "bg-police", "a");
+	(void)t_publish_exercise(t, a, 1);
+	t_close(t);
+	snprintf(sql, sizeof(sql), "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+	    "SELECT i + 1 FROM n WHERE i < %d) INSERT INTO alerts (id, origin, "
+	    "topic, published_at, digest, body, severity) SELECT 'free-' || i, "
+	    "'tr-police', 'exercise/drugs/tr-gr/kapikule', 1, x'00', x'00', 3 "
+	    "FROM n", T_EX_FREE);
+	t_exec(t, sql);
+	t_open(t);
+	(void)t_publish_exercise(t, a, 1);
+	(void)t_publish(t, 3, 0, NULL, 0);
+	store_exercise_step(t->st, T_EX_STEP);
+}
+
+/* The transactions (or operations) the store ran since open. */
+static uint64_t
+t_transactions(struct t_store *t, bool ops)
+{
+	struct store_health h;
+
+	store_health(t->st, &h);
+	return ops ? h.operations : h.transactions;
+}
+
+/* A request to remove exercise alerts, called back once. */
+struct t_ex {
+	int	 calls;		/* its callback ran */
+	int	 order;		/* when, among the callbacks counted by t_order */
+	size_t	 purged;
+	enum store_status status;
+};
+static int t_order;
+
+static void
+t_ex_cb(void *arg, const struct store_result *res)
+{
+	struct t_ex *e = arg;
+
+	e->calls++;
+	e->order = ++t_order;
+	e->purged = res->purged;
+	e->status = res->status;
+}
+
+static void
+t_ex_purge(struct t_store *t, const char *endpoint, struct t_ex *e)
+{
+	struct audit_rec r = { .event = "exercise", .endpoint = endpoint,
+	    .detail = "published=1 under exercise/" };
+
+	store_exercise_purge(t->st, &r, t_ex_cb, e);
+}
+
+/* The detail of endpoint's "exercise" record ("" when none, "2" for two). */
+static void
+t_ex_detail(struct t_store *t, const char *endpoint, char *out, size_t len)
+{
+	char path[128], sql[160];
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/ccc.db", t->dir);
+	snprintf(sql, sizeof(sql), "SELECT detail FROM audit WHERE event = "
+	    "'exercise' AND endpoint = '%s'", endpoint);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+	snprintf(out, len, "%s", "");
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		if (n++ == 0)
+			snprintf(out, len, "%s", sqlite3_column_text(stmt, 0));
+	if (n > 1)
+		snprintf(out, len, "%d", n);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+/*
+ * The removal of exercise alerts goes in steps of a bounded number of
+ * them, each in its own transaction: an operation queued after it
+ * completes before it ends; the alerts a subscription waits for stay; its
+ * callback runs once with the total, and the journal has its record once,
+ * with the total; a removal asked later finds nothing more.
+ */
+START_TEST(exercise_removal_in_steps)
+{
+	struct t_store t;
+	struct t_ex e1 = { 0 }, e2 = { 0 }, ec = { 0 };
+	uint64_t a, tx;
+	char detail[256];
+
+	t_start_exercise(&t, &a);
+	t_order = 0;
+	tx = t_transactions(&t, false);
+	t_ex_purge(&t, "bg-police", &e1);
+	store_counts(t.st, t_ex_cb, &ec);
+	while (ec.calls == 0)
+		event_base_loop(t.base, EVLOOP_ONCE);
+	ck_assert_int_eq(ec.status, STORE_OK);
+	t_ex_purge(&t, "gr-police", &e2);
+	while (e1.calls == 0 || e2.calls == 0)
+		event_base_loop(t.base, EVLOOP_ONCE);
+	/* the counts ran between its steps: done before it */
+	ck_assert_int_lt(ec.order, e1.order);
+	ck_assert_int_eq(e1.status, STORE_OK);
+	ck_assert_uint_eq(e1.purged, T_EX_FREE);
+	ck_assert_int_eq(e2.status, STORE_OK);
+	ck_assert_uint_eq(e2.purged, 0);
+	ck_assert_int_lt(e1.order, e2.order);
+	/* 252 exercise alerts, 100 a step: 3 steps, 3 transactions at least */
+	ck_assert_uint_ge(t_transactions(&t, false) - tx, 3);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM alerts WHERE topic "
+	    "LIKE 'exercise/%'"), 2);
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM alerts"), 3);
+	t_ex_detail(&t, "bg-police", detail, sizeof(detail));
+	ck_assert_str_eq(detail, "published=1 under exercise/ removed=250");
+	t_ex_detail(&t, "gr-police", detail, sizeof(detail));
+	ck_assert_str_eq(detail, "published=1 under exercise/ removed=0");
+	ck_assert_int_eq(e1.calls, 1);
+	ck_assert_int_eq(e2.calls, 1);
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * Removals asked at once do not each look at every exercise alert: one
+ * runs, the others are served together by the next; each is called back
+ * once and has its record once, with what the removal that served it
+ * removed.
+ */
+START_TEST(exercise_removals_coalesce)
+{
+	struct t_store t;
+	struct t_ex e[4] = { { 0 } };
+	const char *who[4] = { "bg-police", "gr-police", "tr-police",
+	    "bg-customs" };
+	uint64_t a, tx;
+	char detail[256], want[128];
+
+	t_start_exercise(&t, &a);
+	t_order = 0;
+	tx = t_transactions(&t, true);
+	for (int i = 0; i < 4; i++)
+		t_ex_purge(&t, who[i], &e[i]);
+	while (e[0].calls == 0 || e[1].calls == 0 || e[2].calls == 0 ||
+	    e[3].calls == 0)
+		event_base_loop(t.base, EVLOOP_ONCE);
+	/* 3 steps for the first, one for the others (2 alerts left): not 4 × 3 */
+	ck_assert_uint_ge(t_transactions(&t, true) - tx, 3);
+	ck_assert_uint_le(t_transactions(&t, true) - tx, 4);
+	ck_assert_uint_eq(e[0].purged, T_EX_FREE);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(e[i].calls, 1);
+		ck_assert_int_eq(e[i].status, STORE_OK);
+		ck_assert_uint_eq(e[i].purged, i == 0 ? T_EX_FREE : e[1].purged);
+		snprintf(want, sizeof(want), "published=1 under exercise/ "
+		    "removed=%zu", e[i].purged);
+		t_ex_detail(&t, who[i], detail, sizeof(detail));
+		ck_assert_str_eq(detail, want);
+	}
+	ck_assert_int_eq(t_value(&t, "SELECT count(*) FROM alerts WHERE topic "
+	    "LIKE 'exercise/%'"), 2);
+	t_end(&t);
+}
+END_TEST
+
 /* cccd --verify-audit on t's store: 0 intact, with the report. */
 static int
 t_verify(struct t_store *t, char *report, size_t len)
@@ -939,6 +1146,8 @@ cursor_suite(void)
 	tcase_add_test(tc, receipts_exact_with_spans);
 	tcase_add_test(tc, wide_batch_split_into_spans);
 	tcase_add_test(tc, spans_go_with_their_records);
+	tcase_add_test(tc, exercise_removal_in_steps);
+	tcase_add_test(tc, exercise_removals_coalesce);
 	suite_add_tcase(s, tc);
 	return s;
 }
