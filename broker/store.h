@@ -373,7 +373,7 @@ void	store_exercise_purge(struct store *st, const struct audit_rec *audit,
 	    store_cb *cb, void *arg);
 /*
  * Exercise alerts one step of store_exercise_purge looks at (0: the
- * default, 10,000), for removals asked from now on.
+ * default, 2,000), for removals asked from now on.
  */
 void	store_exercise_step(struct store *st, size_t alerts);
 /*
