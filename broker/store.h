@@ -361,8 +361,9 @@ void	store_purge(struct store *st, int64_t now, int64_t expect,
  * how many. The removal runs in steps, each in its own transaction and
  * looking at no more than store_exercise_step's number of exercise
  * alerts, by seq from where the step before stopped, so that the
- * operations queued meanwhile run between steps; cb is called once, when
- * the last step is synced. At most one removal runs at a time: requests
+ * operations queued meanwhile run between steps, and ending at the
+ * highest seq given when the first step ran (those published later wait
+ * for the next removal); cb is called once, when the last step is synced. At most one removal runs at a time: requests
  * made while one runs are served together by the next, which begins when
  * it ends. When audit is not NULL, its record is written in the last
  * step's transaction with " removed=N" appended to its detail, N the

@@ -125,6 +125,8 @@ struct store_op_exercise {
 	uint64_t	 after_seq;	/* the step looks at exercise alerts after it */
 	size_t		 limit;		/* exercise alerts one step looks at */
 	size_t		 removed;	/* removed by the run's steps before this one */
+	uint64_t	 last_seq;	/* backend: the highest seq given when the run's
+					   first step ran, where it ends (0: not yet) */
 	bool		 started;	/* writer: its run began (not a fresh request) */
 	bool		 wrote;		/* writer: a step of its run before this one wrote */
 	struct store_op	*joined;	/* writer: requests the same run serves, by next */

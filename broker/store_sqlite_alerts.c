@@ -511,7 +511,9 @@ store_exercise_record(struct store_sqlite *st, struct store_op *op,
  * One step of a removal of exercise alerts: of the next in->limit
  * exercise alerts after in->after_seq (read off the alerts_exercise
  * index), remove those no durable subscription still has unsettled, with
- * their marks. res.seq is the last one looked at, res.purged what the
+ * their marks. The removal ends at the highest seq given when its first
+ * step ran (in->last_seq): exercise alerts published while it runs wait
+ * for the next one, so that a run of publishes cannot keep it going. res.seq is the last one looked at, res.purged what the
  * removal deleted so far, res.more that the step was full (another one
  * follows from res.seq). The last step writes the record of each request
  * the removal serves.
@@ -522,10 +524,12 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 	struct store_op_exercise *in = &op->u.exercise;
 	int64_t window = 0, upto = 0, n = 0;
 
+	if (in->last_seq == 0)
+		in->last_seq = (uint64_t)st->alert_seq;
 	if (store_window(st, op, "SELECT count(*), max(seq) FROM (SELECT seq "
-	    "FROM alerts WHERE " STORE_EXERCISE " AND seq > ?1 ORDER BY seq "
-	    "LIMIT ?2)", in->after_seq, in->limit, 0, &window,
-	    &upto) < 0)
+	    "FROM alerts WHERE " STORE_EXERCISE " AND seq > ?1 AND seq <= ?3 "
+	    "ORDER BY seq LIMIT ?2)", in->after_seq, in->limit,
+	    (int64_t)in->last_seq, &window, &upto) < 0)
 		return -1;
 	if (window > 0 && (store_seq_keep(st, op) < 0 ||
 	    store_run(st, op, "INSERT INTO purge_seqs SELECT seq FROM alerts a "
@@ -534,7 +538,8 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 	    (n = store_delete_picked(st, op)) < 0))
 		return -1;
 	op->res.seq = (uint64_t)upto;
-	op->res.more = window > 0 && (size_t)window == in->limit;
+	op->res.more = window > 0 && (size_t)window == in->limit &&
+	    (uint64_t)upto < in->last_seq;
 	op->res.purged = in->removed + (size_t)n;
 	op->res.status = STORE_OK;
 	if (op->res.more)
