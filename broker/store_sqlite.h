@@ -6,9 +6,8 @@
  * the alert log (publish, retention, history); store_sqlite_cursor.c
  * durable delivery (cursors, fetch, ack); store_sqlite_journal.c the audit
  * journal and receipts; store_sqlite_registry.c the registry's revisions
- * and proposals. Nothing
- * outside the backend includes this: the store core sees struct
- * store_backend only.
+ * and proposals. Nothing outside the backend includes this: the store
+ * core sees struct store_backend only.
  */
 #ifndef CCC_STORE_SQLITE_H
 #define CCC_STORE_SQLITE_H
@@ -26,7 +25,7 @@ struct store_dsub;
 struct store_op;
 struct store_row;
 
-#define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
+#define STORE_NSTMTS	128	/* distinct SQL statements the writer runs (about 55) */
 /*
  * The alert a is unsettled for a durable subscription: a recipient (rcpt)
  * whose cursor for its severity still has pending positions and a floor
