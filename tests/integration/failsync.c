@@ -9,28 +9,52 @@
  *   - pwrite64(2), which SQLite writes its database and log with, waits
  *     while the file named by CCC_TEST_WRITE_STALL exists, as a slow disk
  *     makes it wait: the store's writer stops before a commit while the
- *     event loop runs on (07-durable.c, the history seam).
+ *     event loop runs on (07-durable.c, the history seam);
+ *   - pwrite64(2) to the write-ahead log (a file named *-wal) fails with
+ *     EIO while the file named by CCC_TEST_WAL_WRITE_FAILS exists, as a
+ *     failing disk makes it fail: the store's commit fails (09-faults.c).
  * Otherwise they are the real calls. Only for tests: nothing of the broker
  * is built with it.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 int	fdatasync(int);
 ssize_t	pwrite64(int, const void *, size_t, off_t);
 
+/* Is fd open on a write-ahead log (its path ends in "-wal")? */
+static int
+is_wal(int fd)
+{
+	char link[64], path[1024];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((len = readlink(link, path, sizeof(path) - 1)) < 4)
+		return 0;
+	path[len] = '\0';
+	return strcmp(path + len - 4, "-wal") == 0;
+}
+
 ssize_t
 pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
 	static ssize_t (*real)(int, const void *, size_t, off_t);
 	const char *trigger = getenv("CCC_TEST_WRITE_STALL");
+	const char *fails = getenv("CCC_TEST_WAL_WRITE_FAILS");
 	struct timespec ms = { 0, 1000000 };
 
 	while (trigger != NULL && access(trigger, F_OK) == 0)
 		nanosleep(&ms, NULL);
+	if (fails != NULL && access(fails, F_OK) == 0 && is_wal(fd)) {
+		errno = EIO;
+		return -1;
+	}
 	if (real == NULL)
 		*(void **)&real = dlsym(RTLD_NEXT, "pwrite64");
 	if (real == NULL) {
