@@ -25,12 +25,15 @@
  * When the backend's open left the integrity check for later (the last
  * run closed the store cleanly after a check), a checker thread runs it
  * once while the broker serves; damage it finds stops all storing the
- * same way, with its own message.
+ * same way, with its own message, and so does damage the backend reports
+ * for an operation, a begin or a commit (store_damage_met), with a message
+ * naming what met it.
  *
  * Owns: struct store, the operations from store_publish() and the others
  * to their callbacks, the threads, the health the loop sees.
- * Must never: run a callback (other than a committed callback, or that of
- * a fetch whose result says at_commit) before its transaction is synced;
+ * Must never: store anything once damage was found or met; run a callback
+ * (other than a committed callback, or that of a fetch whose result says
+ * at_commit) before its transaction is synced;
  * run a committed callback before the commit; let the loop thread touch
  * the backend after start-up; lose an operation silently (a failed one
  * reports STORE_FAILED); keep anything of an operation that failed; touch

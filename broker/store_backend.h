@@ -66,8 +66,8 @@ struct store_backend {
 	 * damaged: leave them as they are (no checkpoint into them). clean:
 	 * every sync of the run succeeded and the files are its own, so the
 	 * next open may trust them (with lost, never); the backend records no
-	 * clean close either after damage or an I/O error it met itself (a
-	 * commit or a checkpoint that failed).
+	 * clean close either after damage or an I/O error it met itself (in a
+	 * statement or a commit), or a checkpoint that failed.
 	 */
 	void	 (*close)(void *b, bool lost, bool clean);
 	/*
