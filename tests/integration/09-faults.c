@@ -577,6 +577,49 @@ START_TEST(commit_io_error_not_a_clean_close)
 END_TEST
 
 /*
+ * Checkpoints that fail, their writes into ccc.db failing with an I/O
+ * error (failsync.so) while commits, which write the log only, go on:
+ * every publish is confirmed, the failure is logged once, and the stop
+ * that follows (whose own checkpoint succeeds) is not recorded as a clean
+ * close: the next start checks the store before serving.
+ */
+START_TEST(checkpoint_failure_not_a_clean_close)
+{
+	const char *failed = "a checkpoint of the write-ahead log failed";
+	char trigger[64];
+	struct h_broker *b;
+	ccc_client *pub;
+	int fd, i;
+
+	if ((b = h_broker_start_fault(NULL, "CCC_TEST_DB_WRITE_FAILS",
+	    trigger)) == NULL)
+		return;
+	pub = h_connect(b, "tr-customs");
+	ck_assert((fd = open(trigger, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	/* a checkpoint is due after 1000 frames of the log */
+	for (i = 0; i < 800 && (i % 20 != 0 || !h_log_contains(b, failed));
+	    i++)
+		ccc_envelope_free(big_publish_ok(pub, i));
+	ck_assert_msg(h_log_contains(b, failed), "no checkpoint failed "
+	    "after %d publishes", i);
+	ccc_envelope_free(big_publish_ok(pub, i));	/* the log goes on */
+	for (int k = 0; k < 20; k++)
+		ccc_envelope_free(big_publish_ok(pub, i + 1 + k));
+	ck_assert_int_eq(h_log_count(b, failed), 1);
+	ck_assert(unlink(trigger) == 0);
+	ccc_close(pub);
+	h_broker_halt(b);
+	h_broker_restart(b);	/* its log is a new one */
+	ck_assert_msg(h_log_contains(b, "was not closed cleanly after a check "
+	    "that passed"), "a run whose checkpoint failed was recorded as "
+	    "closed cleanly");
+	ck_assert(h_log_contains(b, "integrity check of"));
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
  * store.check_at_start: always checks before serving after a clean stop
  * too, and refuses a damaged store.
  */
@@ -1248,6 +1291,7 @@ faults_suite(void)
 	tcase_add_test(tc, check_at_start_always);
 	tcase_add_test(tc, damage_met_by_an_operation_refuses);
 	tcase_add_test(tc, commit_io_error_not_a_clean_close);
+	tcase_add_test(tc, checkpoint_failure_not_a_clean_close);
 	tcase_add_test(tc, wal_damage_refused_at_start);
 	tcase_add_test(tc, wal_damage_after_restart_refused);
 	tcase_add_test(tc, wal_torn_tail_starts);

@@ -12,7 +12,10 @@
  *     event loop runs on (07-durable.c, the history seam);
  *   - pwrite64(2) to the write-ahead log (a file named *-wal) fails with
  *     EIO while the file named by CCC_TEST_WAL_WRITE_FAILS exists, as a
- *     failing disk makes it fail: the store's commit fails (09-faults.c).
+ *     failing disk makes it fail: the store's commit fails (09-faults.c);
+ *   - pwrite64(2) to the database (a file named ccc.db) fails with EIO
+ *     while the file named by CCC_TEST_DB_WRITE_FAILS exists: commits,
+ *     which write the log only, succeed, and checkpoints fail (09-faults.c).
  * Otherwise they are the real calls. Only for tests: nothing of the broker
  * is built with it.
  */
@@ -27,18 +30,29 @@
 int	fdatasync(int);
 ssize_t	pwrite64(int, const void *, size_t, off_t);
 
-/* Is fd open on a write-ahead log (its path ends in "-wal")? */
+/* Is fd open on a file whose path ends in suffix? */
 static int
-is_wal(int fd)
+path_ends(int fd, const char *suffix)
 {
 	char link[64], path[1024];
+	size_t n = strlen(suffix);
 	ssize_t len;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	if ((len = readlink(link, path, sizeof(path) - 1)) < 4)
+	if ((len = readlink(link, path, sizeof(path) - 1)) < (ssize_t)n)
 		return 0;
 	path[len] = '\0';
-	return strcmp(path + len - 4, "-wal") == 0;
+	return strcmp(path + len - n, suffix) == 0;
+}
+
+/* Is the fault of the file named by the variable var on, for fd? */
+static int
+write_fails(int fd, const char *var, const char *suffix)
+{
+	const char *trigger = getenv(var);
+
+	return trigger != NULL && access(trigger, F_OK) == 0 &&
+	    path_ends(fd, suffix);
 }
 
 ssize_t
@@ -46,12 +60,12 @@ pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
 	static ssize_t (*real)(int, const void *, size_t, off_t);
 	const char *trigger = getenv("CCC_TEST_WRITE_STALL");
-	const char *fails = getenv("CCC_TEST_WAL_WRITE_FAILS");
 	struct timespec ms = { 0, 1000000 };
 
 	while (trigger != NULL && access(trigger, F_OK) == 0)
 		nanosleep(&ms, NULL);
-	if (fails != NULL && access(fails, F_OK) == 0 && is_wal(fd)) {
+	if (write_fails(fd, "CCC_TEST_WAL_WRITE_FAILS", "-wal") ||
+	    write_fails(fd, "CCC_TEST_DB_WRITE_FAILS", "/ccc.db")) {
 		errno = EIO;
 		return -1;
 	}
