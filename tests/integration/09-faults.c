@@ -6,7 +6,10 @@
  * on; a store file with a flipped byte is detected before serving after
  * an unclean stop (or always, with store.check_at_start: always) and the
  * broker refuses to serve, or after a clean stop by the check in the
- * background, and the broker then refuses to store; damage among the synced frames of the
+ * background, and the broker then refuses to store, as it does from the
+ * moment an operation meets damage; a commit that fails with an I/O error
+ * or a checkpoint that fails makes the next start check the store before
+ * serving; damage among the synced frames of the
  * write-ahead log refuses the start, damage after them (never confirmed)
  * does not; a durable subscription's deliveries go on while syncs stall,
  * and after a power cut every alert delivered before comes again flagged.
