@@ -56,6 +56,14 @@ struct store_sqlite {
 	bool			 damage_seen;	/* writer: SQLite found the database
 						   damaged in an operation of this run
 						   (read at close: not a clean one) */
+	char			 damage_what[160];	/* writer: what it met
+						   (damage_seen), for the core's
+						   refusal (store_backend damage) */
+	bool			 io_failed;	/* writer: a statement or a commit
+						   failed with an I/O error in this run
+						   (read at close: not a clean one) */
+	bool			 ckpt_failed;	/* writer: a checkpoint failed in this
+						   run (read at close: not a clean one) */
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
 	struct store_head	 head;		/* syncer: ccc.db-head, the anchored chain end */
 	struct store_walpos	 wal;		/* writer thread: the WAL at its last commit */
@@ -133,7 +141,9 @@ int	 store_migrate(struct store_sqlite *st, char *err, size_t errlen);
 sqlite3_stmt *store_stmt(struct store_sqlite *st, const char *sql);
 /*
  * Record SQLite's last error as op's and return -1; damage it reports
- * (SQLITE_CORRUPT, SQLITE_NOTADB) makes the run's close not a clean one.
+ * (SQLITE_CORRUPT, SQLITE_NOTADB, extended codes included) is noted for
+ * the core (store_backend damage: the store refuses everything from then
+ * on) and makes the run's close not a clean one, as an I/O error does.
  */
 int	 store_fail(struct store_sqlite *st, struct store_op *op);
 /*
