@@ -25,15 +25,18 @@
  * When the backend's open left the integrity check for later (the last
  * run closed the store cleanly after a check), a checker thread runs it
  * once while the broker serves; damage it finds stops all storing the
- * same way, with its own message. The removal of exercise alerts is the
- * one operation the writer runs in several batches: a bounded step in
- * each, queued again behind what came meanwhile until it ends, one
- * removal at a time (store_exercise_take, store_exercise_next).
+ * same way, with its own message, and so does damage the backend reports
+ * for an operation, a begin or a commit (store_damage_met), with a message
+ * naming what met it. The removal of exercise alerts is the one operation
+ * the writer runs in several batches: a bounded step in each, queued again
+ * behind what came meanwhile until it ends, one removal at a time
+ * (store_exercise_take, store_exercise_next).
  *
  * Owns: struct store, the operations from store_publish() and the others
  * to their callbacks, the threads, the health the loop sees.
- * Must never: run a callback (other than a committed callback, or that of
- * a fetch whose result says at_commit) before its transaction is synced;
+ * Must never: store anything once damage was found or met; run a callback
+ * (other than a committed callback, or that of a fetch whose result says
+ * at_commit) before its transaction is synced;
  * run a committed callback before the commit; let the loop thread touch
  * the backend after start-up; lose an operation silently (a failed one
  * reports STORE_FAILED); keep anything of an operation that failed; touch
@@ -57,8 +60,11 @@
 
 #define STORE_LOST	"the store's files were removed or replaced while cccd " \
 			"runs; nothing is stored until it is restarted"
-#define STORE_DAMAGED	"the store is damaged: its integrity check failed; " \
-			"nothing is stored until it is repaired and cccd restarted"
+#define STORE_DAMAGED	"the store is damaged: %s; nothing is stored until " \
+			"it is repaired and cccd restarted"
+#define STORE_DAMAGED_LOG "%s; from now on cccd stores nothing and refuses " \
+			"every publish: stop it, repair or restore the store (see " \
+			"\"The store\" in docs/operations.md) and start it again"
 #define STORE_CHECK_NICE 10	/* checker thread: below the loop, writer, syncer */
 /*
  * Exercise alerts one step of their removal looks at (store_exercise_purge).
@@ -100,8 +106,14 @@ struct store {
 	bool			 checking;	/* the checker thread was started */
 	bool			 check_stopped;	/* atomic: store_close stops it */
 	int			 check;		/* atomic: enum store_check */
-	bool			 damaged;	/* atomic: the check found damage */
-	char			 damaged_why[640];	/* set once, before damaged */
+	bool			 damage_claimed;	/* atomic: the first to find damage
+						   (checker or writer) sets damaged_* */
+	bool			 damaged;	/* atomic: the check found damage, or
+						   an operation met it */
+	char			 damaged_msg[256];	/* the refusal (STORE_DAMAGED);
+						   set once, before damaged */
+	char			 damaged_why[640];	/* the log's (STORE_DAMAGED_LOG);
+						   set once, before damaged */
 	bool			 damaged_logged;	/* loop */
 	bool			 closed;	/* the thread is gone: new operations are dropped */
 	int			 efd;
@@ -156,7 +168,68 @@ static const char *
 store_refusal(const struct store *st)
 {
 	return store_lost(st) ? STORE_LOST : store_damaged(st) ?
-	    STORE_DAMAGED : NULL;
+	    st->damaged_msg : NULL;
+}
+
+/*
+ * What each operation is called when it met damage: "the store is
+ * damaged: a publish met a damaged page (...)".
+ */
+static const char *const store_kind_names[] = {
+	[OP_PUBLISH] = "a publish",
+	[OP_SUBSCRIBE] = "a durable subscription",
+	[OP_FORGET] = "the removal of a durable subscription",
+	[OP_FETCH] = "a durable fetch",
+	[OP_ACK] = "an acknowledgement",
+	[OP_AUDIT] = "an audit record",
+	[OP_RECEIPTS] = "a receipts query",
+	[OP_HISTORY] = "a history query",
+	[OP_PURGE] = "retention",
+	[OP_REG_COMMIT] = "a registry commit",
+	[OP_REG_PROPOSE] = "a registry proposal",
+	[OP_REG_DECIDE] = "a registry decision",
+	[OP_REG_LIST] = "a registry listing",
+	[OP_COUNTS] = "a count of backlogs",
+	[OP_EXERCISE] = "an exercise purge",
+};
+
+/*
+ * Checker or writer: the store is damaged (what: how it was found, for
+ * the refusal; detail: the same for the log). The first to find it says
+ * why, once: from then on nothing is stored (store_batch), the loop logs
+ * it (store_done_cb), and the health says so (store_health). The check's
+ * state is failed.
+ */
+static void
+store_damage_set(struct store *st, const char *what, const char *detail)
+{
+	if (__atomic_exchange_n(&st->damage_claimed, true, __ATOMIC_ACQ_REL))
+		return;
+	snprintf(st->damaged_msg, sizeof(st->damaged_msg), STORE_DAMAGED, what);
+	snprintf(st->damaged_why, sizeof(st->damaged_why), STORE_DAMAGED_LOG,
+	    detail);
+	__atomic_store_n(&st->check, STORE_CHECK_FAILED, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->damaged, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * Writer, after who (an operation's name, "a commit") failed: did the
+ * backend meet damage? Then the store is damaged, as if its check found
+ * it (store_damage_set). Returns whether the store refuses for damage.
+ */
+static bool
+store_damage_met(struct store *st, const char *who)
+{
+	const char *met;
+	char what[170];	/* fits STORE_DAMAGED in damaged_msg */
+
+	if (store_damaged(st))
+		return true;
+	if ((met = st->be->damage(st->b)) == NULL)
+		return false;
+	snprintf(what, sizeof(what), "%s met %s", who, met);
+	store_damage_set(st, what, what);
+	return true;
 }
 
 /* A counter one of the store's threads adds to, read from another. */
@@ -795,17 +868,17 @@ store_op_clear(struct store_op *op)
 /*
  * Run the batch in the open transaction without savepoints. A savepoint
  * makes SQLite copy every page its operation changes into a sub-journal,
- * which for a publish cost more than the publish. Returns 0 when every
- * operation succeeded, -1 at the first that failed (the transaction must
+ * which for a publish cost more than the publish. Returns NULL when every
+ * operation succeeded, else the first that failed (the transaction must
  * then be rolled back).
  */
-static int
+static struct store_op *
 store_batch_fast(struct store *st, struct store_op *batch)
 {
 	for (struct store_op *op = batch; op != NULL; op = op->next)
 		if (st->be->run_op(st->b, op) < 0 || !st->be->active(st->b))
-			return -1;
-	return 0;
+			return op;
+	return NULL;
 }
 
 /*
@@ -830,6 +903,12 @@ store_batch_safe(struct store *st, struct store_op *batch, char *why,
 			st->be->rollback_to(st->b);
 		}
 		st->be->release(st->b);
+		/* damage met: nothing more is stored, this batch included */
+		if (op->res.status == STORE_FAILED &&
+		    store_damage_met(st, store_kind_names[op->kind])) {
+			snprintf(why, whylen, "%s", store_refusal(st));
+			return false;
+		}
 		/*
 		 * Some errors (disk full, I/O) make SQLite roll back the whole
 		 * transaction; then nothing of this batch is kept, and running
@@ -848,28 +927,38 @@ store_batch_safe(struct store *st, struct store_op *batch, char *why,
  * Run one batch in one transaction; every op ends OK or FAILED. The batch
  * runs without savepoints first; when an operation fails, the transaction
  * is rolled back and the batch runs again with a savepoint per operation.
+ * When what failed met damage (store_damage_met), nothing of the batch is
+ * kept and every operation fails with the refusal, as all later ones do.
  */
 static void
 store_batch(struct store *st, struct store_op *batch)
 {
-	char why[256] = "";
-	struct store_op *op;
+	char why[sizeof(st->damaged_msg)] = "";
+	struct store_op *op, *failed;
 	bool committed;
 
 	if (store_refusal(st) != NULL) {
 		snprintf(why, sizeof(why), "%s", store_refusal(st));
 		committed = false;
-	} else
-		committed = st->be->begin(st->b, why, sizeof(why)) == 0;
-	if (committed && store_batch_fast(st, batch) < 0) {
+	} else if (!(committed = st->be->begin(st->b, why, sizeof(why)) == 0) &&
+	    store_damage_met(st, "the start of a transaction"))
+		snprintf(why, sizeof(why), "%s", store_refusal(st));
+	if (committed && (failed = store_batch_fast(st, batch)) != NULL) {
 		st->be->rollback(st->b);
 		for (op = batch; op != NULL; op = op->next)
 			store_op_clear(op);
-		committed = st->be->begin(st->b, why, sizeof(why)) == 0 &&
-		    store_batch_safe(st, batch, why, sizeof(why));
+		if (store_damage_met(st, store_kind_names[failed->kind])) {
+			snprintf(why, sizeof(why), "%s", store_refusal(st));
+			committed = false;
+		} else
+			committed = st->be->begin(st->b, why, sizeof(why)) ==
+			    0 && store_batch_safe(st, batch, why, sizeof(why));
 	}
-	if (committed && st->be->commit(st->b, why, sizeof(why)) < 0)
+	if (committed && st->be->commit(st->b, why, sizeof(why)) < 0) {
 		committed = false;
+		if (store_damage_met(st, "a commit"))
+			snprintf(why, sizeof(why), "%s", store_refusal(st));
+	}
 	/* nothing of it kept: not even its audit records in the chain */
 	if (!committed)
 		st->be->rollback(st->b);
@@ -1140,6 +1229,19 @@ store_syncer(void *arg)
 }
 
 /*
+ * Checker: the check ended in state, unless an operation met damage
+ * meanwhile (store_damage_met): the state stays failed then.
+ */
+static void
+store_check_done(struct store *st, enum store_check state)
+{
+	int running = STORE_CHECK_RUNNING;
+
+	__atomic_compare_exchange_n(&st->check, &running, (int)state, false,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/*
  * The checker: the integrity check the backend's open left for later,
  * run once while the broker serves, at a lower priority than the loop and
  * the store's other threads (nice STORE_CHECK_NICE: it takes the CPU they
@@ -1163,8 +1265,7 @@ store_checker(void *arg)
 		log_info("store %s: integrity check passed in %lld ms, in the "
 		    "background", st->where,
 		    (long long)((time_mono_us() - t0) / 1000));
-		__atomic_store_n(&st->check, STORE_CHECK_PASSED,
-		    __ATOMIC_RELAXED);
+		store_check_done(st, STORE_CHECK_PASSED);
 	} else if (rc < 0) {
 		if (__atomic_load_n(&st->check_stopped, __ATOMIC_ACQUIRE))
 			log_warn("store %s: %s; it will be checked before "
@@ -1173,16 +1274,9 @@ store_checker(void *arg)
 			log_error("store %s: %s; the store is not checked in "
 			    "this run, and will be before serving at the next "
 			    "start", st->where, why);
-		__atomic_store_n(&st->check, STORE_CHECK_NOT_RUN,
-		    __ATOMIC_RELAXED);
+		store_check_done(st, STORE_CHECK_NOT_RUN);
 	} else {
-		snprintf(st->damaged_why, sizeof(st->damaged_why), "%s; from now "
-		    "on cccd stores nothing and refuses every publish: stop it, "
-		    "repair or restore the store (see \"The store\" in "
-		    "docs/operations.md) and start it again", why);
-		__atomic_store_n(&st->check, STORE_CHECK_FAILED,
-		    __ATOMIC_RELAXED);
-		__atomic_store_n(&st->damaged, true, __ATOMIC_RELEASE);
+		store_damage_set(st, "its integrity check failed", why);
 		store_wake_loop(st);
 	}
 	return NULL;

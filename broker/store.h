@@ -455,7 +455,8 @@ void	store_counts(struct store *st, store_cb *cb, void *arg);
 enum store_check {
 	STORE_CHECK_PASSED,	/* before serving, or since */
 	STORE_CHECK_RUNNING,	/* in the background, since start-up */
-	STORE_CHECK_FAILED,	/* damage found: nothing is stored (damaged) */
+	STORE_CHECK_FAILED,	/* damage found, by the check or by an
+				   operation: nothing is stored (damaged) */
 	STORE_CHECK_NOT_RUN,	/* could not run: checked before serving next time */
 };
 
@@ -466,8 +467,9 @@ struct store_health {
 	bool		 files_lost;	/* !write_ok: the store's files were removed or
 					   replaced (error says so); until restarted */
 	bool		 damaged;	/* !write_ok: the integrity check after
-					   start-up found damage (error says so);
-					   until repaired and restarted */
+					   start-up found damage, or an operation
+					   met it (error says which); until
+					   repaired and restarted */
 	enum store_check check;		/* the integrity check of this run */
 	size_t		 pending;	/* operations queued, not called back yet */
 	int64_t		 waiting_us;	/* pending > 0: time since the writer last handed
@@ -521,7 +523,8 @@ void	store_accept_loss(bool accept);
  * store's integrity before it returns; otherwise only when the last run
  * did not close it cleanly after a check that passed, and else a thread
  * of the store checks it once the broker serves: damage found then makes
- * every operation fail (store_health: damaged) until a restart.
+ * every operation fail (store_health: damaged) until a restart, as damage
+ * an operation meets does at any time.
  */
 void	store_check_at_start(bool always);
 /*

@@ -65,7 +65,9 @@ struct store_backend {
 	 * Close b. lost: its files are not at their paths any more, or are
 	 * damaged: leave them as they are (no checkpoint into them). clean:
 	 * every sync of the run succeeded and the files are its own, so the
-	 * next open may trust them (with lost, never).
+	 * next open may trust them (with lost, never); the backend records no
+	 * clean close either after damage or an I/O error it met itself (in a
+	 * statement or a commit), or a checkpoint that failed.
 	 */
 	void	 (*close)(void *b, bool lost, bool clean);
 	/*
@@ -93,6 +95,15 @@ struct store_backend {
 	int	 (*savepoint)(void *b, char *why, size_t whylen);
 	void	 (*release)(void *b);
 	void	 (*rollback_to)(void *b);
+	/*
+	 * After run_op, begin, savepoint or commit failed: the damage the
+	 * store met in this run (SQLite: SQLITE_CORRUPT, SQLITE_NOTADB, their
+	 * extended codes included), in the backend's words ("a damaged page
+	 * (SQLite's message)"), or NULL when it met none. The backend keeps
+	 * the words until close, and its close records no clean close after
+	 * it. The core then stores nothing more (store.c, refusal).
+	 */
+	const char *(*damage)(void *b);
 	/* Is the transaction still open (an error may have rolled it back)? */
 	bool	 (*active)(void *b);
 	/* A count that grows with every change stored: did a batch write? */

@@ -40,8 +40,8 @@
  * to (accept_loss); anchor in ccc.db-head more than was synced; let a
  * rolled-back audit record or alert seq stay given; record a clean close
  * for a run that did not end cleanly (a failed sync, files lost, damage
- * found by the check or met by an operation) or serve a store unchecked
- * after one.
+ * found by the check or met by an operation, an I/O error met by the
+ * writer, a failed checkpoint) or serve a store unchecked after one.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -221,13 +221,19 @@ store_report_collisions(struct store_sqlite *st, char *err, size_t errlen)
  * it synced them (before st->walfd is open: frames 0, nothing anchored).
  * The two agree: only this thread writes, and a checkpoint restarts the
  * log (new salts) only at the start of its next write transaction. Then
- * checkpoint as SQLite's own hook, which this one replaces, would.
+ * checkpoint as SQLite's own hook, which this one replaces, would. A
+ * checkpoint that fails (not one another connection's checkpoint kept
+ * from running: SQLITE_BUSY) may have written part of the log into
+ * ccc.db: the run does not end with a clean close (logged once), so the
+ * next start checks the store before serving. The log keeps every frame
+ * meanwhile, and the next checkpoint copies them again.
  */
 static int
 store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct store_sqlite *st = arg;
 	uint8_t hdr[24];
+	int rc;
 
 	st->wal.frames = 0;
 	if (st->walfd >= 0 && pread(st->walfd, hdr, sizeof(hdr), 0) ==
@@ -235,8 +241,14 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 		memcpy(st->wal.salts, hdr + 16, 8);
 		st->wal.frames = frames;
 	}
-	if (frames >= STORE_CHECKPOINT_FRAMES)
-		sqlite3_wal_checkpoint(db, name);
+	if (frames >= STORE_CHECKPOINT_FRAMES &&
+	    (rc = sqlite3_wal_checkpoint(db, name)) != SQLITE_OK &&
+	    (rc & 0xff) != SQLITE_BUSY && !st->ckpt_failed) {
+		st->ckpt_failed = true;
+		log_warn("store %s: a checkpoint of the write-ahead log failed: "
+		    "%s; the next start checks the store before serving",
+		    st->path, sqlite3_errmsg(db));
+	}
 	return SQLITE_OK;
 }
 
@@ -476,7 +488,8 @@ fail:
  * are damaged (left as they are); clean, the run ends cleanly, which
  * ccc.db-head records once SQLite has closed the database (with its last
  * checkpoint), with whether the integrity check passed in this run, unless
- * an operation met damage (damage_seen): the next open then serves at once
+ * the writer met damage (damage_seen) or an I/O error (io_failed), or a
+ * checkpoint failed (ckpt_failed): the next open then serves at once
  * (store_check_first).
  */
 static void
@@ -514,7 +527,7 @@ store_sqlite_close(void *b, bool lost, bool clean)
 	}
 	snprintf(head, sizeof(head), "%s%s", st->path, STORE_HEAD);
 	if (st->opened && clean && !lost && !st->damage_seen &&
-	    store_head_mark(head, st->head.fd, &st->head.anchor,
+	    !st->io_failed && !st->ckpt_failed && store_head_mark(head, st->head.fd, &st->head.anchor,
 	    STORE_HEAD_CLOSED | (st->checked ? STORE_HEAD_CHECKED : 0), why,
 	    sizeof(why)) < 0)
 		log_error("store %s: cannot record the clean close: %s",
@@ -607,27 +620,46 @@ store_stmt(struct store_sqlite *st, const char *sql)
 }
 
 /*
- * Writer, after an error of SQLite: when it says the database is damaged,
- * note it (once, in the log too), so that the close does not record the
- * run as clean and the next start checks the store before serving.
+ * Writer, after an error of SQLite, so that the close does not record the
+ * run as clean and the next start checks the store before serving: damage
+ * it says it met (SQLITE_CORRUPT, SQLITE_NOTADB and their extended codes)
+ * is noted with SQLite's words, the first one only, for the core
+ * (store_sqlite_damage), which refuses everything from then on and says
+ * so; an I/O error (SQLITE_IOERR and its extended codes: not
+ * SQLITE_FULL, a full disk, which recovers) is noted and logged once.
  */
 static void
-store_damage_note(struct store_sqlite *st)
+store_error_note(struct store_sqlite *st)
 {
 	int rc = sqlite3_errcode(st->db) & 0xff;
 
-	if ((rc != SQLITE_CORRUPT && rc != SQLITE_NOTADB) || st->damage_seen)
-		return;
-	st->damage_seen = true;
-	log_error("store %s: SQLite finds the database damaged: %s; the next "
-	    "start checks it before serving", st->path, sqlite3_errmsg(st->db));
+	if ((rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) && !st->damage_seen) {
+		st->damage_seen = true;
+		snprintf(st->damage_what, sizeof(st->damage_what), "%s (%.64s)",
+		    rc == SQLITE_NOTADB ? "a damaged database header" :
+		    "a damaged page", sqlite3_errmsg(st->db));
+	} else if (rc == SQLITE_IOERR && !st->io_failed) {
+		st->io_failed = true;
+		log_warn("store %s: SQLite met an I/O error: %s; the next start "
+		    "checks the store before serving", st->path,
+		    sqlite3_errmsg(st->db));
+	}
+}
+
+/* The backend's damage (struct store_backend). */
+static const char *
+store_sqlite_damage(void *b)
+{
+	struct store_sqlite *st = b;
+
+	return st->damage_seen ? st->damage_what : NULL;
 }
 
 /* Record SQLite's last error as op's and return -1. */
 int
 store_fail(struct store_sqlite *st, struct store_op *op)
 {
-	store_damage_note(st);
+	store_error_note(st);
 	snprintf(op->error, sizeof(op->error), "%s", sqlite3_errmsg(st->db));
 	return -1;
 }
@@ -715,7 +747,7 @@ store_ctl(struct store_sqlite *st, const char *sql, char *why, size_t whylen)
 	}
 	rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE) {
-		store_damage_note(st);
+		store_error_note(st);
 		snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
 	}
 	sqlite3_reset(stmt);
@@ -957,6 +989,7 @@ const struct store_backend store_sqlite_backend = {
 	.savepoint = store_sqlite_savepoint,
 	.release = store_sqlite_release,
 	.rollback_to = store_sqlite_rollback_to,
+	.damage = store_sqlite_damage,
 	.active = store_sqlite_active,
 	.changes = store_sqlite_changes,
 	.run_op = store_sqlite_run_op,

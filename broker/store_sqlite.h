@@ -6,9 +6,8 @@
  * the alert log (publish, retention, history); store_sqlite_cursor.c
  * durable delivery (cursors, fetch, ack); store_sqlite_journal.c the audit
  * journal and receipts; store_sqlite_registry.c the registry's revisions
- * and proposals. Nothing
- * outside the backend includes this: the store core sees struct
- * store_backend only.
+ * and proposals. Nothing outside the backend includes this: the store
+ * core sees struct store_backend only.
  */
 #ifndef CCC_STORE_SQLITE_H
 #define CCC_STORE_SQLITE_H
@@ -26,7 +25,7 @@ struct store_dsub;
 struct store_op;
 struct store_row;
 
-#define STORE_NSTMTS	64	/* distinct SQL statements the writer runs */
+#define STORE_NSTMTS	128	/* distinct SQL statements the writer runs (about 55) */
 /*
  * The alert a is unsettled for a durable subscription: a recipient (rcpt)
  * whose cursor for its severity still has pending positions and a floor
@@ -57,6 +56,14 @@ struct store_sqlite {
 	bool			 damage_seen;	/* writer: SQLite found the database
 						   damaged in an operation of this run
 						   (read at close: not a clean one) */
+	char			 damage_what[160];	/* writer: what it met
+						   (damage_seen), for the core's
+						   refusal (store_backend damage) */
+	bool			 io_failed;	/* writer: a statement or a commit
+						   failed with an I/O error in this run
+						   (read at close: not a clean one) */
+	bool			 ckpt_failed;	/* writer: a checkpoint failed in this
+						   run (read at close: not a clean one) */
 	int			 walfd;		/* the WAL, for the syncer's fdatasync */
 	struct store_head	 head;		/* syncer: ccc.db-head, the anchored chain end */
 	struct store_walpos	 wal;		/* writer thread: the WAL at its last commit */
@@ -134,7 +141,9 @@ int	 store_migrate(struct store_sqlite *st, char *err, size_t errlen);
 sqlite3_stmt *store_stmt(struct store_sqlite *st, const char *sql);
 /*
  * Record SQLite's last error as op's and return -1; damage it reports
- * (SQLITE_CORRUPT, SQLITE_NOTADB) makes the run's close not a clean one.
+ * (SQLITE_CORRUPT, SQLITE_NOTADB, extended codes included) is noted for
+ * the core (store_backend damage: the store refuses everything from then
+ * on) and makes the run's close not a clean one, as an I/O error does.
  */
 int	 store_fail(struct store_sqlite *st, struct store_op *op);
 /*

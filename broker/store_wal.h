@@ -29,7 +29,9 @@ struct store_walpos {				/* a place in the WAL */
 /* How the last run left the store (ccc.db-head, version 3; 0 while open). */
 #define STORE_HEAD_CLOSED	1u	/* closed cleanly: every sync succeeded,
 					   the files were its own to the end, no
-					   operation met damage */
+					   operation met damage, the writer met
+					   no I/O error (SQLITE_IOERR), no
+					   checkpoint failed */
 #define STORE_HEAD_CHECKED	2u	/* and its integrity check passed in that run */
 
 struct store_anchor {				/* what ccc.db-head says */

@@ -6,7 +6,10 @@
  * on; a store file with a flipped byte is detected before serving after
  * an unclean stop (or always, with store.check_at_start: always) and the
  * broker refuses to serve, or after a clean stop by the check in the
- * background, and the broker then refuses to store; damage among the synced frames of the
+ * background, and the broker then refuses to store, as it does from the
+ * moment an operation meets damage; a commit that fails with an I/O error
+ * or a checkpoint that fails makes the next start check the store before
+ * serving; damage among the synced frames of the
  * write-ahead log refuses the start, damage after them (never confirmed)
  * does not; a durable subscription's deliveries go on while syncs stall,
  * and after a power cut every alert delivered before comes again flagged.
@@ -71,6 +74,18 @@ big_publish(ccc_client *c, int i)
 			ccc_envelope_free(e);
 	}
 	return reply;
+}
+
+/* big_publish, which must be confirmed; returns the reply. */
+static Ccc__V1__Envelope *
+big_publish_ok(ccc_client *c, int i)
+{
+	Ccc__V1__Envelope *e = big_publish(c, i);
+
+	ck_assert_msg(e->body_case == CCC__V1__ENVELOPE__BODY_PUBLISH_OK,
+	    "publish %d refused: %s", i, e->body_case ==
+	    CCC__V1__ENVELOPE__BODY_ERROR ? e->error->message : "?");
+	return e;
 }
 
 START_TEST(disk_full_refuses_then_recovers)
@@ -402,6 +417,31 @@ START_TEST(clean_stop_checked_in_background)
 END_TEST
 
 /*
+ * The admin status of b says that its store is damaged: the check failed,
+ * nothing is written, and why.
+ */
+static void
+status_damaged(const struct h_broker *b)
+{
+	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
+	Ccc__V1__AdminStatus sq = CCC__V1__ADMIN_STATUS__INIT;
+	Ccc__V1__AdminReply *r = NULL;
+	struct ccc_error err = { 0 };
+	ccc_client *op = h_connect(b, "ccc-operator");
+
+	q.op_case = CCC__V1__ADMIN_REQUEST__OP_STATUS;
+	q.status = &sq;
+	ck_assert_msg(ccc_admin(op, &q, &r, &err) == 0, "status: %s",
+	    err.message);
+	ck_assert_msg(strstr(r->status_json, "\"check\":\"failed\"") != NULL &&
+	    strstr(r->status_json, "\"write_ok\":false") != NULL &&
+	    strstr(r->status_json, "the store is damaged") != NULL, "status: %s",
+	    r->status_json);
+	ccc__v1__admin_reply__free_unpacked(r, NULL);
+	ccc_close(op);
+}
+
+/*
  * A store damaged while the broker was stopped cleanly: the broker serves
  * at once, its check in the background finds the damage, and from then on
  * every publish is refused (STORE_UNAVAILABLE) with the damage's own
@@ -412,11 +452,7 @@ START_TEST(corrupted_store_found_after_clean_stop)
 {
 	struct h_broker *b = h_broker_start(NULL);
 	off_t at = publish_and_halt(b);
-	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
-	Ccc__V1__AdminStatus sq = CCC__V1__ADMIN_STATUS__INIT;
-	Ccc__V1__AdminReply *r = NULL;
-	struct ccc_error err = { 0 };
-	ccc_client *pub, *op;
+	ccc_client *pub;
 
 	damage(b, at);
 	h_broker_restart(b);
@@ -431,17 +467,7 @@ START_TEST(corrupted_store_found_after_clean_stop)
 	ccc_close(pub);
 	ck_assert(h_metric(b, "ccc_store_check{state=\"failed\"}") == 1);
 	ck_assert(h_metric(b, "ccc_healthy") == 0);
-	op = h_connect(b, "ccc-operator");
-	q.op_case = CCC__V1__ADMIN_REQUEST__OP_STATUS;
-	q.status = &sq;
-	ck_assert_msg(ccc_admin(op, &q, &r, &err) == 0, "status: %s",
-	    err.message);
-	ck_assert_msg(strstr(r->status_json, "\"check\":\"failed\"") != NULL &&
-	    strstr(r->status_json, "\"write_ok\":false") != NULL &&
-	    strstr(r->status_json, "the store is damaged") != NULL, "status: %s",
-	    r->status_json);
-	ccc__v1__admin_reply__free_unpacked(r, NULL);
-	ccc_close(op);
+	status_damaged(b);
 	/* a clean stop of a damaged store does not pass for a clean close */
 	h_broker_halt(b);
 	ck_assert_msg(run_cccd(b, "") == 1, "cccd started on a corrupted store");
@@ -455,11 +481,14 @@ END_TEST
 
 /*
  * Damage an operation meets after the check in the background passed (a
- * page the writer had not read): the log says so, and the stop that
- * follows is not recorded as a clean close, so the next start checks the
- * store before serving.
+ * page the writer had not read: the registry's proposals): the operation
+ * fails, and from then on the store refuses everything as when its check
+ * finds damage, with a message naming what met it, logged once, in
+ * /healthz, /metrics and the admin status too. What was stored before
+ * stays, and the stop that follows is not recorded as a clean close, so
+ * the next start checks the store before serving.
  */
-START_TEST(damage_met_by_an_operation_not_a_clean_close)
+START_TEST(damage_met_by_an_operation_refuses)
 {
 	struct h_broker *b = h_broker_start(NULL);
 	Ccc__V1__AdminRequest q = CCC__V1__ADMIN_REQUEST__INIT;
@@ -467,11 +496,13 @@ START_TEST(damage_met_by_an_operation_not_a_clean_close)
 	Ccc__V1__AdminReply *r = NULL;
 	struct ccc_error err = { 0 };
 	const char *unclean = "was not closed cleanly after a check that passed";
+	const char *why = "the store is damaged: a registry listing met a "
+	    "damaged page (database disk image is malformed); nothing is stored "
+	    "until it is repaired and cccd restarted";
 	char data[400];
 	int64_t root, pgsz;
-	size_t n;
 	off_t at;
-	ccc_client *op;
+	ccc_client *op, *pub;
 
 	(void)publish_and_halt(b);
 	snprintf(data, sizeof(data), "%s/data", b->dir);
@@ -489,13 +520,104 @@ START_TEST(damage_met_by_an_operation_not_a_clean_close)
 	ck_assert_msg(ccc_admin(op, &q, &r, &err) != 0, "proposals listed "
 	    "from a damaged page");
 	ccc_close(op);
-	ck_assert(h_log_wait(b, "SQLite finds the database damaged", H_WAIT_MS));
+	ck_assert(h_log_wait(b, "a registry listing met a damaged page",
+	    H_WAIT_MS));
+	pub = h_connect(b, "tr-customs");
+	refused_all(b, big_publish(pub, 0), why);
+	refused_all(b, big_publish(pub, 1), why);
+	ccc_close(pub);
+	ck_assert(h_metric(b, "ccc_store_check{state=\"failed\"}") == 1);
+	ck_assert(h_metric(b, "ccc_healthy") == 0);
+	status_damaged(b);
+	ck_assert_int_eq(h_log_count(b, "from now on cccd stores nothing"), 1);
 	h_broker_halt(b);
+	ck_assert_int_eq(rows(b, "alerts"), 50);	/* what was stored stays */
 	damage(b, at);	/* put back: the check passes again */
-	n = h_log_count(b, unclean);
-	h_broker_restart(b);
-	ck_assert_msg(h_log_count(b, unclean) == n + 1, "a run that met "
-	    "damage was recorded as closed cleanly");
+	h_broker_restart(b);	/* its log is a new one */
+	ck_assert_msg(h_log_contains(b, unclean), "a run that met damage was "
+	    "recorded as closed cleanly");
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * A commit whose write to the write-ahead log fails with an I/O error
+ * (failsync.so): the publish is refused, the next one after the fault is
+ * confirmed, and the stop that follows is not recorded as a clean close:
+ * the next start checks the store before serving.
+ */
+START_TEST(commit_io_error_not_a_clean_close)
+{
+	const char *unclean = "was not closed cleanly after a check that passed";
+	char trigger[64];
+	struct h_broker *b;
+	ccc_client *pub;
+	Ccc__V1__Envelope *e;
+	int fd;
+
+	if ((b = h_broker_start_fault(NULL, "CCC_TEST_WAL_WRITE_FAILS",
+	    trigger)) == NULL)
+		return;
+	pub = h_connect(b, "tr-customs");
+	ccc_envelope_free(big_publish_ok(pub, 0));
+	ck_assert((fd = open(trigger, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	e = big_publish(pub, 1);
+	h_expect_error(e, CCC__V1__ERROR_CODE__ERROR_CODE_STORE_UNAVAILABLE,
+	    false, "I/O error");
+	ccc_envelope_free(e);
+	ck_assert(h_log_wait(b, "SQLite met an I/O error", H_WAIT_MS));
+	ck_assert(unlink(trigger) == 0);
+	ccc_envelope_free(big_publish_ok(pub, 2));
+	ccc_close(pub);
+	h_broker_halt(b);
+	h_broker_restart(b);	/* its log is a new one */
+	ck_assert_msg(h_log_contains(b, unclean), "a run whose commit failed "
+	    "with an I/O error was recorded as closed cleanly");
+	ck_assert(h_log_contains(b, "integrity check of"));
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * Checkpoints that fail, their writes into ccc.db failing with an I/O
+ * error (failsync.so) while commits, which write the log only, go on:
+ * every publish is confirmed, the failure is logged once, and the stop
+ * that follows (whose own checkpoint succeeds) is not recorded as a clean
+ * close: the next start checks the store before serving.
+ */
+START_TEST(checkpoint_failure_not_a_clean_close)
+{
+	const char *failed = "a checkpoint of the write-ahead log failed";
+	char trigger[64];
+	struct h_broker *b;
+	ccc_client *pub;
+	int fd, i;
+
+	if ((b = h_broker_start_fault(NULL, "CCC_TEST_DB_WRITE_FAILS",
+	    trigger)) == NULL)
+		return;
+	pub = h_connect(b, "tr-customs");
+	ck_assert((fd = open(trigger, O_WRONLY | O_CREAT, 0600)) >= 0);
+	close(fd);
+	/* a checkpoint is due after 1000 frames of the log */
+	for (i = 0; i < 800 && (i % 20 != 0 || !h_log_contains(b, failed));
+	    i++)
+		ccc_envelope_free(big_publish_ok(pub, i));
+	ck_assert_msg(h_log_contains(b, failed), "no checkpoint failed "
+	    "after %d publishes", i);
+	ccc_envelope_free(big_publish_ok(pub, i));	/* the log goes on */
+	for (int k = 0; k < 20; k++)
+		ccc_envelope_free(big_publish_ok(pub, i + 1 + k));
+	ck_assert_int_eq(h_log_count(b, failed), 1);
+	ck_assert(unlink(trigger) == 0);
+	ccc_close(pub);
+	h_broker_halt(b);
+	h_broker_restart(b);	/* its log is a new one */
+	ck_assert_msg(h_log_contains(b, "was not closed cleanly after a check "
+	    "that passed"), "a run whose checkpoint failed was recorded as "
+	    "closed cleanly");
+	ck_assert(h_log_contains(b, "integrity check of"));
 	h_broker_stop(b);
 }
 END_TEST
@@ -1170,7 +1292,9 @@ faults_suite(void)
 	tcase_add_test(tc, clean_stop_checked_in_background);
 	tcase_add_test(tc, corrupted_store_found_after_clean_stop);
 	tcase_add_test(tc, check_at_start_always);
-	tcase_add_test(tc, damage_met_by_an_operation_not_a_clean_close);
+	tcase_add_test(tc, damage_met_by_an_operation_refuses);
+	tcase_add_test(tc, commit_io_error_not_a_clean_close);
+	tcase_add_test(tc, checkpoint_failure_not_a_clean_close);
 	tcase_add_test(tc, wal_damage_refused_at_start);
 	tcase_add_test(tc, wal_damage_after_restart_refused);
 	tcase_add_test(tc, wal_torn_tail_starts);

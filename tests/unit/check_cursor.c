@@ -14,10 +14,12 @@
  * the batch records through the spans of the receipts index, exactly, and
  * a batch wider than a span's bound is cut.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -54,7 +56,25 @@ struct t_store {
 		uint32_t	 deliveries;
 	}		 rcpt[4];
 	char		 id[40];	/* the id of the alert t_publish published last */
+	bool		 expect_failure;	/* t_publish: the status is the test's */
 };
+
+/*
+ * fdatasync(2) as this test binary has it (the store's syncer and SQLite
+ * call it): the kernel's, or EIO for the next t_sync_failures calls.
+ */
+static int t_sync_failures;
+
+int
+fdatasync(int fd)
+{
+	if (__atomic_load_n(&t_sync_failures, __ATOMIC_ACQUIRE) > 0) {
+		__atomic_fetch_sub(&t_sync_failures, 1, __ATOMIC_ACQ_REL);
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 static void
 t_cb(void *arg, const struct store_result *res)
@@ -191,6 +211,8 @@ t_publish_id(struct t_store *t, const char *id, int sev, int64_t expires,
 	p.audit.alert = t->id;	/* as the broker journals a publish */
 	store_publish(t->st, &p, NULL, t_cb, t);
 	t_wait(t);
+	if (t->expect_failure)
+		return 0;
 	ck_assert_int_eq(t->status, STORE_OK);
 	return t->seq;
 }
@@ -657,6 +679,44 @@ START_TEST(fetch_within_the_reservation_completes_at_commit)
 	ck_assert(!t.at_commit);
 	ck_assert_int_eq(t_cursor(&t, a, 2, "sent"), (int64_t)seq[6]);
 	ck_assert_int_eq(t_cursor(&t, a, 2, "reserved"), (int64_t)seq[6] + 3);
+	t_end(&t);
+}
+END_TEST
+
+/*
+ * Once a sync failed, what the kernel kept of the commits before it is
+ * unknown: for the rest of the run no fetch completes at its commit, not
+ * even within a reservation synced before.
+ */
+START_TEST(no_fetch_at_commit_after_a_failed_sync)
+{
+	struct t_store t;
+	uint64_t a, seq[3];
+
+	t_start(&t);
+	a = t_subscribe(&t, "bg-police", "a");
+	seq[0] = t_publish(&t, 2, 0, &a, 1);
+	t_fetch_reserving(&t, a, 10, 100);
+	ck_assert(!t.at_commit);
+	ck_assert_uint_eq(t_ack(&t, a, seq, 1), 1);
+	/* within the reservation: at the commit */
+	seq[1] = t_publish(&t, 2, 0, &a, 1);
+	t_fetch_reserving(&t, a, 10, 100);
+	ck_assert_uint_eq(t.nrows, 1);
+	ck_assert(t.at_commit);
+	ck_assert_uint_eq(t_ack(&t, a, &seq[1], 1), 1);
+	/* a publish whose sync fails, then one whose sync succeeds */
+	t.expect_failure = true;
+	__atomic_store_n(&t_sync_failures, 1, __ATOMIC_RELEASE);
+	(void)t_publish(&t, 2, 0, &a, 1);
+	ck_assert_int_eq(t.status, STORE_FAILED);
+	t.expect_failure = false;
+	seq[2] = t_publish(&t, 2, 0, &a, 1);
+	/* still within the reservation, but no longer at the commit */
+	t_fetch_reserving(&t, a, 10, 100);
+	ck_assert_uint_ge(t.nrows, 1);
+	ck_assert_uint_eq(t.tags[t.nrows - 1], seq[2]);
+	ck_assert(!t.at_commit);
 	t_end(&t);
 }
 END_TEST
@@ -1143,6 +1203,7 @@ cursor_suite(void)
 	tcase_add_test(tc, fetch_bounded_in_bytes);
 	tcase_add_test(tc, fetch_within_the_reservation_completes_at_commit);
 	tcase_add_test(tc, open_takes_the_reservation_as_sent);
+	tcase_add_test(tc, no_fetch_at_commit_after_a_failed_sync);
 	tcase_add_test(tc, receipts_exact_with_spans);
 	tcase_add_test(tc, wide_batch_split_into_spans);
 	tcase_add_test(tc, spans_go_with_their_records);
