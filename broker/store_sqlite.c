@@ -279,15 +279,11 @@ store_wal_open(const char *path, char *why, size_t whylen)
 static int
 store_synced_open(struct store_sqlite *st, char *why, size_t whylen)
 {
-	int64_t seq = 0;
+	int64_t seq = st->alert_seq;	/* store_seq_read(), before */
 
 	if (fdatasync(st->walfd) < 0) {
 		snprintf(why, whylen, "cannot sync the write-ahead log: %s",
 		    strerror(errno));
-		return -1;
-	}
-	if (store_int(st, "SELECT coalesce(max(seq), 0) FROM alerts", &seq) < 0) {
-		snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
 		return -1;
 	}
 	st->commit_seq = st->sync_seq = st->take_seq = seq;

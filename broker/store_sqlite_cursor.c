@@ -47,16 +47,17 @@
 int
 store_reserved_open(struct store_sqlite *st, char *why, size_t whylen)
 {
+	char sql[512];
 	int n;
 
-	if (store_exec(st, "UPDATE cursors SET assumed_lo = CASE WHEN "
-	    "assumed_hi > max(assumed_lo, floor) THEN min(assumed_lo, sent) "
-	    "ELSE sent END, "
-	    "assumed_hi = max(assumed_hi, min(reserved, l.seq)), "
-	    "sent = min(reserved, l.seq) "
-	    "FROM (SELECT max(coalesce((SELECT max(seq) FROM alerts), 0), "
-	    "coalesce((SELECT seq FROM alert_seq_floor), 0)) AS seq) AS l "
-	    "WHERE min(reserved, l.seq) > sent", why, whylen) < 0)
+	/* the last position the log gave: store_seq_read(), before */
+	snprintf(sql, sizeof(sql), "WITH l (seq) AS (SELECT %lld) UPDATE "
+	    "cursors SET assumed_lo = CASE WHEN assumed_hi > max(assumed_lo, "
+	    "floor) THEN min(assumed_lo, sent) ELSE sent END, assumed_hi = "
+	    "max(assumed_hi, min(reserved, l.seq)), sent = min(reserved, l.seq) "
+	    "FROM l WHERE min(reserved, l.seq) > sent",
+	    (long long)st->alert_seq);
+	if (store_exec(st, sql, why, whylen) < 0)
 		return -1;
 	if ((n = sqlite3_changes(st->db)) > 0)
 		log_warn("store: the broker stopped without closing the store: "
