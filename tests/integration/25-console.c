@@ -486,6 +486,12 @@ START_TEST(history_filters)
 	ck_assert_int_eq(json_array_size(a), 4);
 	json_decref(a);
 	ccc_close(tr);
+	/* each read journalled with the reader's certificate */
+	h_broker_halt(b);
+	ck_assert_int_ge(h_audited(b, "history_read", "console",
+	    "%CN=tr-customs%", "tr-customs"), 1);
+	ck_assert_int_ge(h_audited(b, "history_read", "console",
+	    "%CN=tr-police%", "tr-police"), 10);
 	h_broker_stop(b);
 }
 END_TEST
