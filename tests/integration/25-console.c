@@ -582,6 +582,45 @@ START_TEST(detail)
 }
 END_TEST
 
+/* An expired alert is still a record: shown, and said to be expired. */
+START_TEST(expired_shown)
+{
+	struct h_broker *b = console_broker(NULL);
+	int port = h_console_port(b);
+	ccc_client *tr = h_connect(b, "tr-police");
+	Ccc__V1__Alert *al = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "Short-lived lead");
+	Ccc__V1__Envelope *env;
+	char path[128];
+	struct h_reply r;
+	json_t *a, *j;
+
+	al->expires_at = h_now_us() + 1000000;
+	env = h_publish_ok(tr, al);
+	snprintf(path, sizeof(path), "/api/alerts/%s", env->publish_ok->id);
+	ccc__v1__envelope__free_unpacked(env, NULL);
+	h_alert_free(al);
+	a = history(port, "tr-police", "");
+	ck_assert_int_eq(json_array_size(a), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(a, 0), "expired"));
+	json_decref(a);
+	h_sleep_ms(1200);
+	a = history(port, "tr-police", "");
+	ck_assert_int_eq(json_array_size(a), 1);
+	ck_assert(json_is_true(json_object_get(json_array_get(a, 0),
+	    "expired")));
+	json_decref(a);
+	r = get(port, "tr-police", path);
+	ck_assert_int_eq(r.status, 200);
+	j = body_json(&r);
+	ck_assert(json_is_true(json_object_get(j, "expired")));
+	json_decref(j);
+	free(r.head);
+	ccc_close(tr);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(csrf_and_methods)
 {
 	struct h_broker *b = console_broker(NULL);
@@ -882,6 +921,7 @@ console_suite(void)
 	tcase_add_test(tc, sections);
 	tcase_add_test(tc, history_filters);
 	tcase_add_test(tc, detail);
+	tcase_add_test(tc, expired_shown);
 	tcase_add_test(tc, csrf_and_methods);
 	tcase_add_test(tc, bounds_and_garbage);
 	tcase_add_test(tc, rate);
