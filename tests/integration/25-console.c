@@ -831,6 +831,52 @@ START_TEST(reload_closes)
 }
 END_TEST
 
+/*
+ * A certificate revoked by a reload: a connection made before it, idle
+ * since its handshake, is refused at its first request (the certificate is
+ * verified again against the new context); a new connection fails its
+ * handshake; the other endpoints are served.
+ */
+START_TEST(revoked_on_reload)
+{
+	char *pki = h_pki_clone(), cert[600], key[600];
+	struct h_broker *b;
+	struct h_raw *early;
+	struct h_reply r;
+	static const char req[] = "GET /api/me HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n";
+	int port;
+
+	h_tls_pki = pki;
+	b = console_broker(NULL);
+	h_tls_pki = NULL;
+	port = h_console_port(b);
+	snprintf(cert, sizeof(cert), "%s/tr-customs.pem", pki);
+	snprintf(key, sizeof(key), "%s/tr-customs.key", pki);
+	early = h_https_open(port, cert, key);
+	ck_assert_ptr_nonnull(early);
+	r = h_https(port, cert, key, req);
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
+
+	h_mkpki("revoke", pki, "tr-customs", NULL);
+	h_broker_reload(b);
+	h_raw_send(early, req, sizeof(req) - 1);
+	ck_assert(h_raw_read_until(early, "certificate_revoked", H_WAIT_MS));
+	ck_assert_ptr_nonnull(strstr(h_raw_text(early), "HTTP/1.1 403"));
+	ck_assert_ptr_nonnull(strstr(h_raw_text(early), "certificate revoked"));
+	h_raw_close(early);
+	r = h_https(port, cert, key, req);
+	ck_assert_msg(r.status == 0, "status %d", r.status);
+	free(r.head);
+	r = get(port, "tr-police", "/api/me");
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
+	h_broker_stop(b);
+	h_pki_drop(pki);
+}
+END_TEST
+
 START_TEST(feed_not_built)
 {
 	struct h_broker *b = console_broker(NULL);
@@ -928,6 +974,7 @@ console_suite(void)
 	tcase_add_test(tc, max_connections);
 	tcase_add_test(tc, hammered);
 	tcase_add_test(tc, reload_closes);
+	tcase_add_test(tc, revoked_on_reload);
 	tcase_add_test(tc, feed_not_built);
 	tcase_add_test(tc, off_by_default);
 	tcase_add_test(tc, config_checked);
