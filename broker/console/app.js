@@ -34,7 +34,7 @@ import { setLang, pickLang, onLang, t } from './i18n.js';
 import { state, api, hideError } from './common.js';
 import { startFeed } from './feed.js';
 import { startMap } from './map.js';
-import { startDetail, openDetail } from './detail.js';
+import { startDetail, openDetail, closeDetail } from './detail.js';
 import { startHistory } from './history.js';
 
 const PAGES = ['feed', 'map', 'history', 'operator'];
@@ -116,7 +116,10 @@ async function main() {
 	startFeed(openDetail);
 	startMap();
 	startHistory(openDetail);
-	window.addEventListener('hashchange', route);
+	window.addEventListener('hashchange', () => {
+		closeDetail();
+		route();
+	});
 	route();
 }
 

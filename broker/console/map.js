@@ -22,6 +22,7 @@ const KY = K / Math.cos(41.5 * Math.PI / 180);
 const W = 1080, H = 481;
 const RECENT_MS = 24 * 3600 * 1000;	/* "recent": the last 24 hours */
 const SVG = 'http://www.w3.org/2000/svg';
+const BADGE_DY = 16;			/* badge centre above the pin */
 
 export function project(lat, lon) {
 	return { x: (lon - 22.8) * K, y: (42.3 - lat) * KY };
@@ -58,33 +59,41 @@ function counts() {
 }
 
 /*
- * Place a label of width w beside the marker at (x, y) where it overlaps no
- * label placed so far (boxes) and no marker (points); the first candidate
- * when all overlap.
+ * Place a label of width w beside the marker at (x, y): of the candidate
+ * places inside the drawing, the one overlapping least the labels and
+ * badges placed so far (boxes) and the markers (points). Adds its box to
+ * boxes and returns [x, y, text-anchor].
  */
 function placeLabel(x, y, w, boxes, points) {
 	const h = 14;
 	const cands = [
-		[x + 10, y + 4, 'start'], [x - 10, y + 4, 'end'],
-		[x, y - 11, 'middle'], [x, y + 20, 'middle'],
-		[x + 9, y - 9, 'start'], [x - 9, y - 9, 'end'],
-		[x + 9, y + 17, 'start'], [x - 9, y + 17, 'end'],
+		[x + 10, y + 5, 'start'], [x - 10, y + 5, 'end'],
+		[x, y + 21, 'middle'], [x, y - 28, 'middle'],
+		[x + 10, y + 19, 'start'], [x - 10, y + 19, 'end'],
+		[x + 10, y - 9, 'start'], [x - 10, y - 9, 'end'],
 	];
+	const overlap = (a, b) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) *
+	    Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+	let best = null;
 	for (const [lx, ly, anchor] of cands) {
 		const x0 = anchor === 'start' ? lx : anchor === 'end' ? lx - w : lx - w / 2;
 		const box = { x0, x1: x0 + w, y0: ly - h + 3, y1: ly + 3 };
 		if (box.x0 < 0 || box.x1 > W || box.y0 < 0 || box.y1 > H)
 			continue;
-		const hit = boxes.some((b) => b.x0 < box.x1 && box.x0 < b.x1 &&
-		    b.y0 < box.y1 && box.y0 < b.y1) ||
-		    points.some((p) => p.x > box.x0 - 7 && p.x < box.x1 + 7 &&
-		    p.y > box.y0 - 7 && p.y < box.y1 + 7);
-		if (!hit) {
-			boxes.push(box);
-			return [lx, ly, anchor];
-		}
+		let cost = 0;
+		for (const b of boxes)
+			cost += overlap(box, b);
+		for (const p of points)
+			cost += 4 * overlap(box, { x0: p.x - 7, x1: p.x + 7, y0: p.y - 7, y1: p.y + 7 });
+		if (!best || cost < best.cost)
+			best = { cost, box, place: [lx, ly, anchor] };
+		if (cost === 0)
+			break;
 	}
-	return cands[0];
+	if (!best)
+		return cands[0];
+	boxes.push(best.box);
+	return best.place;
 }
 
 function located(s) {
@@ -106,7 +115,11 @@ export function renderMap() {
 	const list = [...state.sections.values()];
 	const on = list.filter(located);
 	const points = on.map((s) => project(s.lat, s.lon));
-	const boxes = [];
+	/* Labels avoid the badges: their boxes are placed first. */
+	const boxes = on.filter((s) => per.has(s.id)).map((s) => {
+		const p = project(s.lat, s.lon);
+		return { x0: p.x - 10, x1: p.x + 10, y0: p.y - BADGE_DY - 10, y1: p.y - BADGE_DY + 10 };
+	});
 	const nodes = [];
 	on.forEach((s, i) => {
 		const { x, y } = points[i];
@@ -119,9 +132,9 @@ export function renderMap() {
 			(c ? ` — ${t('map.alerts', { n: c.n })}` : '')),
 		    svg('circle', { class: 'pin', cx: x, cy: y, r: 6 }),
 		    svg('text', { class: 'label', x: lx, y: ly, 'text-anchor': anchor }, label));
-		if (c) {
-			g.append(svg('circle', { class: 'badge', cx: x + 9, cy: y - 9, r: 9 }),
-			    svg('text', { class: 'badge-n', x: x + 9, y: y - 5.5,
+		if (c) {	/* the badge stands above the pin */
+			g.append(svg('circle', { class: 'badge', cx: x, cy: y - BADGE_DY, r: 9 }),
+			    svg('text', { class: 'badge-n', x, y: y - BADGE_DY + 3.5,
 				'text-anchor': 'middle' }, c.n > 99 ? '99+' : String(c.n)));
 		}
 		nodes.push(g);
