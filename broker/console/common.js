@@ -142,8 +142,9 @@ export function parseTime(s) {
 const fmtCache = new Map();
 function formatter(opts) {
 	const key = locale() + JSON.stringify(opts);
-	if (!fmtCache.has(key))
-		fmtCache.set(key, new Intl.DateTimeFormat(locale(), opts));
+	if (!fmtCache.has(key))	/* a 24-hour clock in every language */
+		fmtCache.set(key, new Intl.DateTimeFormat(locale(),
+		    Object.assign({ hourCycle: 'h23' }, opts)));
 	return fmtCache.get(key);
 }
 
@@ -165,7 +166,9 @@ export function timeEl(s) {
 /* Local date and time in full, for the detail. */
 export function fullTime(s) {
 	const d = parseTime(s);
-	return d ? formatter({ dateStyle: 'full', timeStyle: 'long' }).format(d) : (s || '');
+	return d ? formatter({ weekday: 'short', year: 'numeric', month: 'long', day: 'numeric',
+	    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' }).format(d) :
+	    (s || '');
 }
 
 /* ------------------------------------------------------------------ */

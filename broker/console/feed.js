@@ -45,10 +45,14 @@ export function setStatus(s) {
 	txt.textContent = t(`status.${s}`);
 }
 
-function notice(text) {
+let noticeKind = '';		/* "gap", "bye" or "" */
+
+/* Show text above the list; kind "bye" is cleared once the feed is live. */
+function notice(text, kind) {
 	const n = document.getElementById('feed-notice');
 	n.textContent = text;
 	n.hidden = !text;
+	noticeKind = text ? kind : '';
 }
 
 /* ------------------------------------------------------------------ */
@@ -114,7 +118,7 @@ export function fillSections(select, withAny) {
 		const label = t(`border.${border}`);
 		children.push(el('optgroup', { label: label.startsWith('border.') ?
 		    border.toUpperCase() : label },
-		    ...list.map((s) => el('option', { value: s.id, text: s.name }))));
+		    ...list.map((s) => el('option', { value: s.id, title: s.name, text: s.name }))));
 	}
 	select.replaceChildren(...children);
 }
@@ -182,14 +186,20 @@ function rowFor(a) {
 	return li;
 }
 
+/* Remember seq as the start point of a reconnect or of a reload. */
+function setLast(seq) {
+	lastSeq = seq;
+	try {
+		sessionStorage.setItem('ccc.lastSeq', String(seq));
+	} catch (e) { /* sessionStorage refused: a reload starts live */ }
+}
+
 /* Add summary a (from an "alert" event); false when it is not one. */
 function addAlert(a) {
 	if (!a || !Number.isSafeInteger(a.seq) || a.seq < 0)
 		return false;
-	if (lastSeq === null || a.seq > lastSeq) {
-		lastSeq = a.seq;
-		try { sessionStorage.setItem('ccc.lastSeq', String(lastSeq)); } catch (e) { /* refused */ }
-	}
+	if (lastSeq === null || a.seq > lastSeq)
+		setLast(a.seq);
 	if (alerts.has(a.seq))
 		return true;			/* a replay seen already */
 	const list = document.getElementById('feed');
@@ -276,12 +286,14 @@ function connect() {
 		opened = true;
 		retries = 0;
 		setStatus('live');
+		if (noticeKind === 'bye')
+			notice('', '');
 	};
 	source.addEventListener('hello', (e) => {
 		const d = parse(e);
 		/* From now on: the start point of a reconnect is this seq. */
-		if (!hadStart && d && Number.isSafeInteger(d.last) && lastSeq === null)
-			lastSeq = d.last;
+		if (!hadStart && d && Number.isSafeInteger(d.last) && d.last >= 0 && lastSeq === null)
+			setLast(d.last);
 	});
 	source.addEventListener('alert', (e) => {
 		if (addAlert(parse(e)))
@@ -289,11 +301,11 @@ function connect() {
 	});
 	source.addEventListener('gap', (e) => {
 		const d = parse(e);
-		notice(t('feed.gap', { n: d && Number.isSafeInteger(d.missed) ? d.missed : '?' }));
+		notice(t('feed.gap', { n: d && Number.isSafeInteger(d.missed) ? d.missed : '?' }), 'gap');
 	});
 	source.addEventListener('bye', (e) => {
 		const d = parse(e);
-		notice(t('feed.bye', { reason: d && d.reason ? d.reason : '' }));
+		notice(t('feed.bye', { reason: d && d.reason ? d.reason : '' }), 'bye');
 		retries = 0;
 		retry();
 	});
