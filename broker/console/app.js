@@ -31,7 +31,7 @@
  */
 
 import { setLang, pickLang, onLang, t } from './i18n.js';
-import { state, api, hideError } from './common.js';
+import { state, api, hideError, ApiError } from './common.js';
 import { startFeed } from './feed.js';
 import { startMap } from './map.js';
 import { startDetail, openDetail, closeDetail } from './detail.js';
@@ -84,19 +84,21 @@ async function main() {
 
 	try {
 		state.me = await api('/api/me');
+		if (!state.me || typeof state.me !== 'object')
+			throw new ApiError(502, 'bad_answer', t('error.http', { status: 200 }));
 	} catch (e) {
 		document.getElementById('loading').hidden = true;
 		fatal(e);
 		return;
 	}
 	try {
-		const s = await api('/api/sections');
+		const s = (await api('/api/sections')) || {};
 		for (const sec of Array.isArray(s.sections) ? s.sections : []) {
 			if (sec && typeof sec.id === 'string')
 				state.sections.set(sec.id, {
 					id: sec.id,
 					border: sec.border || sec.id.split('/')[0],
-					name: sec.name || sec.id,
+					name: typeof sec.name === 'string' && sec.name ? sec.name : sec.id,
 					lat: sec.lat, lon: sec.lon,
 				});
 		}

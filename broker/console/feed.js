@@ -87,16 +87,21 @@ function matches(a) {
 	return true;
 }
 
-/* Show or hide every row by the filters; count the hidden ones. */
-function applyFilters() {
+/* Say how many rows the filters hide, or that there are none. */
+function countHidden() {
 	let hidden = 0;
-	for (const [seq, li] of rows) {
-		li.hidden = !matches(alerts.get(seq));
+	for (const li of rows.values())
 		hidden += li.hidden;
-	}
 	document.getElementById('feed-hidden').textContent =
 	    hidden ? t('feed.hidden', { n: hidden }) : '';
 	document.getElementById('feed-empty').hidden = rows.size > 0;
+}
+
+/* Show or hide every row by the filters. */
+function applyFilters() {
+	for (const [seq, li] of rows)
+		li.hidden = !matches(alerts.get(seq));
+	countHidden();
 }
 
 /* <option>s of select: "any" then values named by label(v). */
@@ -180,7 +185,7 @@ function rowFor(a) {
 		el('div', { class: 'a-meta' },
 		    el('span', { class: 'a-origin', text: a.origin || '' }),
 		    hcBadge(a.handling), tlpBadge(a.tlp),
-		    a.grading ? el('span', { class: 'grading', text: a.grading.toUpperCase() }) : null,
+		    a.grading ? el('span', { class: 'grading', text: String(a.grading).toUpperCase() }) : null,
 		    a.restricted ? el('span', { class: 'restricted', title: t('feed.restricted.title'),
 			text: t('feed.restricted') }) : null)));
 	return li;
@@ -241,19 +246,23 @@ function rerender() {
 	applyFilters();
 }
 
-/* The alerts held, newest first (for the map). */
+/* The alerts held, in no particular order (for the map). */
 export function heldAlerts() { return [...alerts.values()]; }
 
 export function onAlertsChange(fn) { changeListeners.push(fn); }
 
+/*
+ * Alerts were added: update the counts and tell the listeners, once per
+ * burst of events (a catch-up sends up to console.catch_up at once).
+ */
 let changeQueued = false;
 function changed() {
-	applyFilters();
 	if (changeQueued)
 		return;
-	changeQueued = true;		/* one update per burst of events */
+	changeQueued = true;
 	setTimeout(() => {
 		changeQueued = false;
+		countHidden();
 		for (const fn of changeListeners)
 			fn();
 	}, 200);
