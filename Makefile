@@ -71,7 +71,8 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
                broker/explain.c broker/peers.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
-               broker/notify.c broker/audit.c common/roff.c
+               broker/notify.c broker/audit.c broker/console_feed.c \
+               common/roff.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \

@@ -67,6 +67,8 @@ struct config {
 	bool		 bench_journal;		/* bench.journal: ... and journalled per alert */
 	bool		 metrics_allow_remote;	/* metrics.allow_remote: a non-loopback metrics.listen is allowed */
 	uint32_t	 metrics_refresh;	/* metrics.refresh, seconds between store counts */
+	uint32_t	 console_max_feeds;	/* console.max_feeds: live feeds open at once */
+	uint32_t	 console_catch_up;	/* console.catch_up, alerts replayed to a feed */
 };
 
 /*

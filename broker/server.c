@@ -33,6 +33,7 @@
 #include <sys/queue.h>
 
 #include "admin.h"
+#include "console_feed.h"
 #include "durable.h"
 #include "history.h"
 #include "listener.h"
@@ -93,6 +94,7 @@ server_stop(struct server *srv, const char *why)
 	log_info("%s: shutting down; flushing %zu sessions (at most %u s)", why,
 	    srv->nsessions, srv->cfg->shutdown_timeout);
 	listener_disable(srv->listener);
+	feed_end_all("the broker is shutting down");
 	TAILQ_FOREACH(s, &srv->sessions, entry) {
 		if (s->state == SESS_HELLO || s->state == SESS_READY)
 			sess_error(s, 0,
@@ -239,6 +241,8 @@ server_set_registry(struct server *srv, struct registry *reg)
 	srv->reg = reg;
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		sess_registry_changed(s, reg);
+	/* an endpoint's patterns may have changed: browsers reconnect */
+	feed_end_all("the registry changed");
 	durable_registry_changed(reg);
 	registry_unref(old);
 }
@@ -276,6 +280,8 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		if (server_reload_tls(srv, err, sizeof(err)) < 0)
 			log_error("SIGHUP: TLS context not reloaded, keeping the "
 			    "current one: %s", err);
+		/* a certificate may be revoked: browsers reconnect, checked anew */
+		feed_end_all("the broker reloaded its configuration");
 		notify_send("READY=1");
 	} else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -370,6 +376,7 @@ server_free(struct server *srv)
 	srv->store = NULL;
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		sess_free(s);
+	feed_shutdown();	/* before the tree their subscriptions are in */
 	durable_shutdown();
 	route_shutdown();
 	peers_free(srv->peers);
