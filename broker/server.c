@@ -38,6 +38,7 @@
 #include "history.h"
 #include "listener.h"
 #include "log.h"
+#include "console.h"
 #include "metrics.h"
 #include "notify.h"
 #include "peers.h"
@@ -75,6 +76,7 @@ struct server {
 	int64_t			 lead_since;	/* monotonic, since when (-1: none) */
 	struct metrics_counters	 counters;	/* what the modules count */
 	struct metrics		*metrics;	/* gauges, rates, the HTTP listener */
+	struct console		*console;	/* the HTTPS console; NULL: off */
 };
 
 static void
@@ -280,7 +282,12 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		if (server_reload_tls(srv, err, sizeof(err)) < 0)
 			log_error("SIGHUP: TLS context not reloaded, keeping the "
 			    "current one: %s", err);
-		/* a certificate may be revoked: browsers reconnect, checked anew */
+		/*
+		 * certificates or endpoints may have changed: browsers
+		 * reconnect; idle console connections close now, feeds end
+		 * with bye
+		 */
+		console_reload(srv->console);
 		feed_end_all("the broker reloaded its configuration");
 		notify_send("READY=1");
 	} else
@@ -322,6 +329,8 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	    cfg->listen_port, err, errlen)) == NULL)
 		goto fail;
 	if ((srv->metrics = metrics_new(srv, err, errlen)) == NULL)
+		goto fail;
+	if (console_new(srv, &srv->console, err, errlen) < 0)
 		goto fail;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
@@ -383,6 +392,7 @@ server_free(struct server *srv)
 	quota_shutdown();
 	listener_free(srv->listener);
 	metrics_free(srv->metrics);
+	console_free(srv->console);
 	if (srv->sig_term != NULL) {
 		event_free(srv->sig_term);
 		event_free(srv->sig_int);

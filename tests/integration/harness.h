@@ -390,5 +390,6 @@ Suite		*reconnect_suite(void);
 Suite		*systemd_suite(void);
 Suite		*exercise_suite(void);
 Suite		*drain_crash_suite(void);
+Suite		*console_suite(void);
 
 #endif
