@@ -101,7 +101,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/20-systemd.c \
                tests/integration/21-exercise.c \
                tests/integration/24-drain-crash.c \
-               tests/integration/25-console.c
+               tests/integration/25-console.c \
+               tests/integration/26-console-feed.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \

@@ -296,8 +296,8 @@ feed_free(struct feed *f)
 	if (!f->ended)
 		feed_nopen--;
 	TAILQ_REMOVE(&feed_list, f, entry);
-	if (f->evcon != NULL)	/* the connection outlives the feed */
-		evhttp_connection_set_closecb(f->evcon, NULL, NULL);
+	if (f->req != NULL)	/* the connection outlives the feed */
+		console_on_close(f->req, NULL, NULL);
 	if (f->orphan != NULL)
 		evhttp_send_reply_end(f->orphan);	/* frees a detached request */
 	for (size_t i = 0; i < f->sub.npatterns; i++)
@@ -350,7 +350,7 @@ feed_end(struct feed *f, const char *reason)
 	feed_nopen--;
 	if (f->req != NULL) {
 		/* the connection may serve further requests: not ours any more */
-		evhttp_connection_set_closecb(f->evcon, NULL, NULL);
+		console_on_close(f->req, NULL, NULL);
 		evhttp_send_reply_end(f->req);
 		f->req = NULL;
 		f->evcon = NULL;
@@ -360,16 +360,15 @@ feed_end(struct feed *f, const char *reason)
 }
 
 /*
- * The connection is going away. Failed under the stream, libevent has
- * detached the request for us to free; freed by evhttp_free, it frees it
- * itself.
+ * The connection is going away (console_on_close). Failed under the stream,
+ * libevent has detached the request for us to free; freed by evhttp_free
+ * or the console, it frees it itself.
  */
 static void
-feed_close_cb(struct evhttp_connection *evcon, void *arg)
+feed_close_cb(void *arg)
 {
 	struct feed *f = arg;
 
-	(void)evcon;
 	if (f->req != NULL && evhttp_request_get_connection(f->req) == NULL)
 		f->orphan = f->req;
 	f->req = NULL;
@@ -527,25 +526,7 @@ feed_page(void *arg, const struct store_result *res)
 
 /* ---- open, deliver, end ----------------------------------------------- */
 
-/* Answer req with a JSON error (the stream did not start). */
 static void
-feed_refuse(struct evhttp_request *req, int code, const char *reason,
-    const char *error, const char *message)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	json_t *o = json_pack("{s:s,s:s}", "error", error, "message", message);
-	char *body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evbuffer_add_printf(feed_chunk, "%s\n", body != NULL ? body : "{}");
-	evhttp_send_reply(req, code, reason, feed_chunk);
-	evbuffer_drain(feed_chunk, evbuffer_get_length(feed_chunk));
-	free(body);
-	json_decref(o);
-}
-
-static int
 feed_open_as(struct server *srv, struct evhttp_request *req,
     const struct feed_identity *id, uint64_t after, bool has_after)
 {
@@ -562,20 +543,20 @@ feed_open_as(struct server *srv, struct evhttp_request *req,
 
 	if (feed_chunk == NULL)
 		feed_chunk = evbuffer_new();
-	if (ep == NULL || ep->suspended) {
-		feed_refuse(req, 403, "Forbidden", "forbidden", ep == NULL ?
-		    "this certificate's endpoint is not in the registry" :
-		    "this certificate's endpoint is suspended");
-		return -1;
+	if (ep == NULL || ep->suspended) {	/* console.c checked: a race */
+		console_error(req, 403, "forbidden", ep == NULL ?
+		    "This certificate's endpoint is not in the registry." :
+		    "This certificate's endpoint is suspended.");
+		return;
 	}
 	if (feed_nopen >= cfg->console_max_feeds) {
 		log_warn("feed: %s from %s refused: %zu feeds are open "
 		    "(console.max_feeds)", id->endpoint, id->peer, feed_nopen);
 		evhttp_add_header(h, "Retry-After", "30");
-		feed_refuse(req, 503, "Service Unavailable", "too_many_feeds",
-		    "the broker has as many live feeds open as it allows "
-		    "(console.max_feeds); try again later");
-		return -1;
+		console_error(req, 503, "too_many_feeds", "The broker has as "
+		    "many live feeds open as it allows (console.max_feeds); try "
+		    "again later.");
+		return;
 	}
 	f = xcalloc(1, sizeof(*f));
 	f->srv = srv;
@@ -604,7 +585,7 @@ feed_open_as(struct server *srv, struct evhttp_request *req,
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Accel-Buffering", "no");
 	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(f->evcon, feed_close_cb, f);
+	console_on_close(req, feed_close_cb, f);
 
 	/* the seam: in the tree and upto read in one callback (history.h) */
 	for (size_t i = 0; i < n; i++)
@@ -621,10 +602,9 @@ feed_open_as(struct server *srv, struct evhttp_request *req,
 	    (unsigned long long)f->serial, id->endpoint, id->peer, n,
 	    has_after ? ", catching up" : "");
 	evtimer_add(f->ping, &ping);
-	if (feed_write(f, hello, (size_t)len) < 0)
-		return 0;
-	if (!has_after || after >= f->upto || n == 0)
-		return 0;
+	if (feed_write(f, hello, (size_t)len) < 0 || !has_after ||
+	    after >= f->upto || n == 0)
+		return;
 
 	f->catching_up = true;
 	f->after = after;
@@ -636,10 +616,9 @@ feed_open_as(struct server *srv, struct evhttp_request *req,
 	if (f->ring_cap > 0)
 		f->ring = xcalloc(f->ring_cap, sizeof(*f->ring));
 	feed_read(f);
-	return 0;
 }
 
-int
+void
 feed_open(struct server *srv, struct evhttp_request *req,
     const struct console_who *who, uint64_t after, bool has_after)
 {
@@ -649,7 +628,7 @@ feed_open(struct server *srv, struct evhttp_request *req,
 	snprintf(id.subject, sizeof(id.subject), "%s", who->subject);
 	snprintf(id.fingerprint, sizeof(id.fingerprint), "%s", who->fingerprint);
 	snprintf(id.peer, sizeof(id.peer), "%s", who->peer);
-	return feed_open_as(srv, req, &id, after, has_after);
+	feed_open_as(srv, req, &id, after, has_after);
 }
 
 void

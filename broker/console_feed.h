@@ -45,13 +45,13 @@ struct feed_identity {
 
 /*
  * Answer GET /api/feed for who (authenticated by console.c: a registered,
- * not suspended endpoint): start the event stream, or answer 503 when
- * console.max_feeds feeds are open. With has_after, catch up from the store
- * on the alerts after seq `after` first. Returns 0 when the stream started,
- * -1 when the request was answered with an error. The feed owns req from
- * here on.
+ * not suspended endpoint; the console's headers already on req): start
+ * the event stream, or answer 503 (console_error) when console.max_feeds
+ * feeds are open. With has_after, catch up from the store on the alerts
+ * after seq `after` first. The feed keeps req until it ends (the
+ * connection's end reaches it through console_on_close).
  */
-int	feed_open(struct server *srv, struct evhttp_request *req,
+void	feed_open(struct server *srv, struct evhttp_request *req,
 	    const struct console_who *who, uint64_t after, bool has_after);
 /*
  * The alert of seq (body: the stamped alert, encoded; on topic) was
