@@ -402,6 +402,21 @@ START_TEST(slow_feed_ended)
 }
 END_TEST
 
+/* An idle feed gets a ": ping" comment every 15 s (proxies keep it open). */
+START_TEST(idle_feed_pinged)
+{
+	struct h_broker *b = h_broker_start(CONSOLE_YAML);
+	struct h_raw *r = feed_open(b, "gr-police", NULL, NULL);
+	int64_t t0 = h_mono_ms();
+
+	ck_assert_msg(h_raw_read_until(r, "\n: ping\n\n", 18000 * h_slow()),
+	    "no ping within 18 s: %s", h_raw_text(r));
+	ck_assert_int_ge(h_mono_ms() - t0, 14000);
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* console.max_feeds: past it, 503 with a reason; a closed one frees its place. */
 START_TEST(max_feeds)
 {
@@ -497,6 +512,7 @@ console_feed_suite(void)
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, 4 * H_TEST_TIMEOUT);
 	tcase_add_test(slow, slow_feed_ended);
+	tcase_add_test(slow, idle_feed_pinged);
 	suite_add_tcase(s, slow);
 	return s;
 }
