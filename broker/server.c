@@ -4,13 +4,15 @@
  * Owns the event base, the configuration, the current registry snapshot, the
  * TLS context, the subscription tree, the listener and the list of sessions,
  * and reacts to signals: SIGTERM/SIGINT stop accepting, tell every session
- * the broker is shutting down, let queued output drain (bounded by
- * timeouts.shutdown) and end the loop; a second SIGTERM/SIGINT ends it at
+ * the broker is shutting down and end every console feed with bye, let
+ * queued output drain (bounded by timeouts.shutdown; the feeds' bye 100 ms
+ * when no session is left) and end the loop; a second SIGTERM/SIGINT ends it at
  * once. SIGHUP reloads the registry file: a file that does not load keeps the
  * old registry; a good one is swapped in and every session is re-checked
  * against it (removed or suspended endpoints are disconnected, revoked
  * subscriptions dropped). Then it reloads the TLS material the same way
- * (server_reload_tls). It tells the service manager (notify.c) READY=1 once
+ * (server_reload_tls), closes the idle console connections and ends every
+ * console feed with bye (the browsers reconnect, checked anew). It tells the service manager (notify.c) READY=1 once
  * the store is open and the listeners accept connections, RELOADING=1 and
  * READY=1 around a SIGHUP reload, and STOPPING=1 when shutdown begins.
  *
@@ -51,6 +53,8 @@
 #include "tls.h"
 #include "xmalloc.h"
 
+#define SERVER_FEED_FLUSH_US	100000	/* a shutdown's wait for the feeds' bye */
+
 struct server {
 	struct event_base	*base;
 	struct config		*cfg;
@@ -84,6 +88,8 @@ server_stop(struct server *srv, const char *why)
 {
 	struct session *s;
 	struct timeval tv = { (time_t)srv->cfg->shutdown_timeout, 0 };
+	struct timeval flush = { 0, SERVER_FEED_FLUSH_US };
+	size_t feeds;
 
 	if (srv->stopping) {
 		log_warn("%s again: exiting without waiting for %zu sessions",
@@ -96,6 +102,7 @@ server_stop(struct server *srv, const char *why)
 	log_info("%s: shutting down; flushing %zu sessions (at most %u s)", why,
 	    srv->nsessions, srv->cfg->shutdown_timeout);
 	listener_disable(srv->listener);
+	feeds = feed_count();
 	feed_end_all("the broker is shutting down");
 	TAILQ_FOREACH(s, &srv->sessions, entry) {
 		if (s->state == SESS_HELLO || s->state == SESS_READY)
@@ -105,8 +112,8 @@ server_stop(struct server *srv, const char *why)
 		else
 			sess_close(s, "broker shutting down");
 	}
-	if (srv->nsessions == 0)
-		event_base_loopexit(srv->base, NULL);
+	if (srv->nsessions == 0)	/* the feeds' bye written first */
+		event_base_loopexit(srv->base, feeds > 0 ? &flush : NULL);
 	else
 		evtimer_add(srv->stop_timer, &tv);
 }

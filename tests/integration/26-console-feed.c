@@ -463,6 +463,21 @@ START_TEST(reload_says_bye)
 }
 END_TEST
 
+/* A shutdown ends every feed with bye before the broker exits. */
+START_TEST(shutdown_says_bye)
+{
+	struct h_broker *b = h_broker_start(CONSOLE_YAML);
+	struct h_raw *r = feed_open(b, "gr-police", NULL, NULL);
+
+	h_broker_term(b);
+	ck_assert_msg(h_raw_read_until(r, "event: bye\ndata: {\"reason\":"
+	    "\"the broker is shutting down\"}\n\n", H_WAIT_MS),
+	    "no bye at shutdown: %s", h_raw_text(r));
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Each alert sent on a feed is journalled as a delivery to its certificate. */
 START_TEST(journal_names_the_certificate)
 {
@@ -508,6 +523,7 @@ console_feed_suite(void)
 	tcase_add_test(tc, catch_up_bounded_many);
 	tcase_add_test(tc, max_feeds);
 	tcase_add_test(tc, reload_says_bye);
+	tcase_add_test(tc, shutdown_says_bye);
 	tcase_add_test(tc, journal_names_the_certificate);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, 4 * H_TEST_TIMEOUT);
