@@ -11,8 +11,9 @@
  * old registry; a good one is swapped in and every session is re-checked
  * against it (removed or suspended endpoints are disconnected, revoked
  * subscriptions dropped). Then it reloads the TLS material the same way
- * (server_reload_tls), closes the idle console connections and ends every
- * console feed with bye (the browsers reconnect, checked anew). It tells the service manager (notify.c) READY=1 once
+ * (server_reload_tls, which also ends every console feed with bye: the
+ * browsers reconnect, checked anew) and closes the idle console
+ * connections. It tells the service manager (notify.c) READY=1 once
  * the store is open and the listeners accept connections, RELOADING=1 and
  * READY=1 around a SIGHUP reload, and STOPPING=1 when shutdown begins.
  *
@@ -273,6 +274,8 @@ server_reload_tls(struct server *srv, char *err, size_t errlen)
 	log_info("TLS context reloaded: %zu CA bundles, %zu CRL files; %zu of "
 	    "%zu sessions closed", srv->cfg->n_tls_ca, srv->cfg->n_tls_crl,
 	    closed, srv->nsessions);
+	/* a browser's certificate may be revoked: it reconnects, checked anew */
+	feed_end_all("the broker reloaded its TLS files");
 	return 0;
 }
 
@@ -291,11 +294,10 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 			    "current one: %s", err);
 		/*
 		 * certificates or endpoints may have changed: browsers
-		 * reconnect; idle console connections close now, feeds end
-		 * with bye
+		 * reconnect; idle console connections close now (the feeds
+		 * ended with the TLS reload, or with a registry change)
 		 */
 		console_reload(srv->console);
-		feed_end_all("the broker reloaded its configuration");
 		notify_send("READY=1");
 	} else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
