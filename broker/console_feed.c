@@ -271,8 +271,23 @@ feed_reap_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * The console's close hook of an ended feed's connection: nothing to do
+ * (the feed may be gone), but the connection stays busy for the console
+ * until it closes, after the bye is written, so that a reload does not
+ * free it with the bye unsent.
+ */
+static void
+feed_closing_cb(void *arg)
+{
+	(void)arg;
+}
+
+/*
  * End f: out of the tree, no more output. With reason and the stream still
- * open, "bye" first and the stream's end. Freed later, from its reaper.
+ * open, "bye" first; then the stream's end and, once that is written, the
+ * connection's (Connection: close, read by libevent when the reply is
+ * done): the browser reconnects with a new handshake, its certificate
+ * verified anew. Freed later, from its reaper.
  */
 static void
 feed_end(struct feed *f, const char *reason)
@@ -294,8 +309,9 @@ feed_end(struct feed *f, const char *reason)
 	f->ended = true;
 	feed_nopen--;
 	if (f->req != NULL) {
-		/* the connection may serve further requests: not ours any more */
-		console_on_close(f->req, NULL, NULL);
+		evhttp_add_header(evhttp_request_get_output_headers(f->req),
+		    "Connection", "close");
+		console_on_close(f->req, feed_closing_cb, NULL);
 		evhttp_send_reply_end(f->req);
 		f->req = NULL;
 		f->evcon = NULL;

@@ -438,7 +438,10 @@ START_TEST(max_feeds)
 }
 END_TEST
 
-/* A SIGHUP reload ends every feed with bye; it can reconnect and catch up. */
+/*
+ * A SIGHUP reload ends every feed with bye and closes its connection; the
+ * feed can reconnect and catch up.
+ */
 START_TEST(reload_says_bye)
 {
 	struct h_broker *b = h_broker_start(CONSOLE_YAML);
@@ -451,6 +454,10 @@ START_TEST(reload_says_bye)
 	h_broker_reload(b);
 	ck_assert_msg(h_raw_read_until(r, "event: bye\ndata: {\"reason\":",
 	    H_WAIT_MS), "no bye after a reload: %s", h_raw_text(r));
+	/* and its connection closes: the next request makes a new handshake */
+	ck_assert_msg(!h_raw_read_until(r, NULL, H_WAIT_MS) &&
+	    strstr(h_raw_text(r), "0\r\n\r\n") != NULL,
+	    "the stream did not end and close: %s", h_raw_text(r));
 	h_raw_close(r);
 	publish(tr, "weapons", "tr-gr/ipsala", "h1", NULL, id);
 	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %" PRIu64 "\r\n", last);
