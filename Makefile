@@ -72,7 +72,7 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/explain.c broker/peers.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
                broker/notify.c broker/audit.c common/roff.c \
-               broker/console.c broker/console_api.c
+               broker/console.c broker/console_api.c broker/console_feed.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
@@ -101,7 +101,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/20-systemd.c \
                tests/integration/21-exercise.c \
                tests/integration/24-drain-crash.c \
-               tests/integration/25-console.c
+               tests/integration/25-console.c \
+               tests/integration/26-console-feed.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \

@@ -391,5 +391,6 @@ Suite		*systemd_suite(void);
 Suite		*exercise_suite(void);
 Suite		*drain_crash_suite(void);
 Suite		*console_suite(void);
+Suite		*console_feed_suite(void);
 
 #endif
