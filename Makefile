@@ -20,6 +20,9 @@ DEB_PKGS += build-essential debhelper dpkg-dev lintian adduser
 DEB_PKGS += python3-protobuf protobuf-compiler
 # the manual pages (make man-test renders them; package-test runs man -w)
 DEB_PKGS += groff-base man-db
+# the console's browser tests (make console-test): headless Chromium driven
+# by Selenium, and NSS's certutil/pk12util for the browser's certificates
+DEB_PKGS += chromium chromium-driver python3-selenium libnss3-tools
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
