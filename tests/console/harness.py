@@ -214,6 +214,7 @@ class Broker:
         self.console_port = 0       # the console's
         self.proc = None
         self.starts = 0
+        self.pinned = False         # the config names the ports
         shutil.copy(REGISTRY, self.registry)
         self._write_config(extra_yaml)
 
@@ -266,13 +267,14 @@ class Broker:
         self._cleanup = on_exit(self.kill)
         ports = wait_for(lambda: self.proc.poll() is None and self._ports()
                          or self.proc.poll() is not None, START_S)
-        if ports is None or ports is True or self.proc.poll() is not None:
+        if not isinstance(ports, tuple) or self.proc.poll() is not None:
             self.kill()
             raise RuntimeError("cccd did not start (its log follows):\n" +
                                self.log_text())
         self.port, self.console_port = ports
-        if "listen: 127.0.0.1:0\n" in open(self.config).read():
+        if not self.pinned:
             self._write_config(self.extra)     # the same ports next time
+            self.pinned = True
         return self
 
     def stop(self):
