@@ -74,7 +74,8 @@ BROKER_SRCS := broker/log.c broker/yamlfile.c broker/config.c broker/registry.c 
                broker/route.c broker/policy.c broker/regdiff.c broker/admin.c \
                broker/explain.c broker/peers.c \
                broker/metrics.c broker/quota.c broker/server.c broker/priv.c \
-               broker/notify.c broker/audit.c common/roff.c
+               broker/notify.c broker/audit.c common/roff.c \
+               broker/console.c broker/console_api.c broker/console_feed.c
 BROKER_MAIN := broker/main.c
 UNIT_SRCS   := tests/unit/main.c tests/unit/check_frame.c tests/unit/check_topic.c \
                tests/unit/check_acl.c tests/unit/check_alert.c \
@@ -102,7 +103,9 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
                tests/integration/19-reconnect.c \
                tests/integration/20-systemd.c \
                tests/integration/21-exercise.c \
-               tests/integration/24-drain-crash.c
+               tests/integration/24-drain-crash.c \
+               tests/integration/25-console.c \
+               tests/integration/26-console-feed.c
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
@@ -119,6 +122,10 @@ GEN_OBJS    := $(GEN_C:.c=.o)
 COMMON_OBJS := $(call obj,$(COMMON_SRCS))
 CLIENT_OBJS := $(call obj,$(CLIENT_SRCS))
 BROKER_OBJS := $(call obj,$(BROKER_SRCS))
+# the console's files (broker/console/), embedded as C by its embed.sh
+CONSOLE_FILES  := $(filter-out broker/console/embed.sh,$(shell find broker/console -type f 2>/dev/null))
+CONSOLE_GEN    := $(BUILD)/gen/console_assets.c
+CONSOLE_OBJ    := $(BUILD)/obj/gen/console_assets.o
 
 CCCD     := $(BUILD)/cccd
 CCC      := $(BUILD)/ccc
@@ -200,7 +207,15 @@ $(LIBCCC): $(GEN_OBJS) $(COMMON_OBJS) $(CLIENT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LIBBRK): $(BROKER_OBJS)
+$(CONSOLE_GEN): broker/console/embed.sh $(CONSOLE_FILES)
+	@mkdir -p $(dir $@)
+	sh broker/console/embed.sh broker/console $@
+
+$(CONSOLE_OBJ): $(CONSOLE_GEN) broker/console.h $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBBRK): $(BROKER_OBJS) $(CONSOLE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -500,7 +515,12 @@ $(FUZZ_LIB): $(GEN_OBJS:$(BUILD)/gen/%=$(FUZZ_DIR)/gen/%) \
 	@rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BRK_LIB): $(FUZZ_BRK_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+$(FUZZ_DIR)/obj/gen/console_assets.o: $(CONSOLE_GEN) broker/console.h $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) $(PC_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BRK_LIB): $(FUZZ_BRK_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) \
+             $(FUZZ_DIR)/obj/gen/console_assets.o
 	@rm -f $@
 	ar rcs $@ $^
 

@@ -185,6 +185,31 @@ acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
 	return false;
 }
 
+size_t
+acl_subscribe_patterns(const struct registry *reg, const struct endpoint *ep,
+    const char **out, size_t max)
+{
+	const struct access_rule *rules;
+	size_t n, found = 0;
+	char why[256];
+
+	if (!acl_standing(ep, ROLE_SUBSCRIBER, why, sizeof(why)))
+		return 0;
+	rules = registry_rules(reg, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (!acl_subscribes(&rules[i], ep->id))
+			continue;
+		for (size_t t = 0; t < rules[i].n_topics; t++) {
+			if (acl_listed_before(rules, i, t, ep->id))
+				continue;
+			if (found < max)
+				out[found] = rules[i].topics[t];
+			found++;
+		}
+	}
+	return found;
+}
+
 bool
 acl_is_transfer(const struct registry *reg, const char *origin,
     const char *recipient)

@@ -24,6 +24,15 @@ bool	acl_may_publish(const struct registry *reg, const struct endpoint *ep,
 bool	acl_may_subscribe(const struct registry *reg, const struct endpoint *ep,
 	    const char *pattern, char *why, size_t whylen);
 
+/*
+ * The topic patterns the subscribe rules give ep, each once, in rule order,
+ * into out[0..max) (pointers into reg): what ep may subscribe to entirely.
+ * None for a suspended endpoint or one without the subscriber role. Returns
+ * how many there are (may exceed max: only max were written).
+ */
+size_t	acl_subscribe_patterns(const struct registry *reg,
+	    const struct endpoint *ep, const char **out, size_t max);
+
 /* True when categories[0..n) holds category, or all. */
 bool	acl_category_in(bool all, const int *categories, size_t n, int category);
 /*

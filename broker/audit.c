@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "audit.h"
 #include "config.h"
+#include "console_feed.h"
 #include "log.h"
 #include "policy.h"
 #include "route.h"
@@ -60,26 +61,40 @@ audit_delivered(struct session *s, const char *alert, const char *origin,
 	store_audit(server_store(s->srv), &r);
 }
 
-/* A fan-out's "deliver" record: one recipient certificate, its sessions' addresses. */
+/* A recipient of a fan-out, as its "deliver" record names it. */
+struct audit_who {
+	const char		*endpoint;
+	const char		*subject;
+	const char		*fingerprint;
+	const char		*peer;
+	const struct registry	*reg;		/* the snapshot its transfer flag is of */
+};
+
+/* A fan-out's "deliver" record: one recipient certificate, its addresses. */
 struct audit_group {
 	struct audit_rec rec;
 	size_t		 start;		/* its addresses in the buffer */
 	size_t		 len;		/* their bytes, separators and NUL included */
 };
 
-/* Does the group's record stand for the session r, with this transfer flag? */
+/* Does the group's record stand for the recipient w, with this transfer flag? */
 static bool
-audit_same_recipient(const struct audit_rec *g, const struct session *r,
+audit_same_recipient(const struct audit_rec *g, const struct audit_who *w,
     bool transfer)
 {
-	return g->transfer == transfer && strcmp(g->endpoint, r->endpoint) == 0 &&
-	    strcmp(g->fingerprint, r->fingerprint) == 0 &&
-	    strcmp(g->subject, r->subject) == 0;
+	return g->transfer == transfer && strcmp(g->endpoint, w->endpoint) == 0 &&
+	    strcmp(g->fingerprint, w->fingerprint) == 0 &&
+	    strcmp(g->subject, w->subject) == 0;
 }
 
-void
-audit_live_deliveries(struct session *publisher, const char *alert,
-    const char *topic, const struct route_set *rs)
+/*
+ * Journal that the recipients w[0..n) got origin's alert: one "deliver"
+ * record (with detail) per certificate and transfer flag, its peer field
+ * the recipients' addresses separated by spaces, in one store operation.
+ */
+static void
+audit_fan_out(struct server *srv, const char *origin, const char *alert,
+    const char *detail, const struct audit_who *w, size_t n)
 {
 	/* built and handed to the store within one call; kept grown */
 	static struct audit_group *g;
@@ -87,58 +102,49 @@ audit_live_deliveries(struct session *publisher, const char *alert,
 	static size_t *group;
 	static char *peers;
 	static size_t gcap, rcap, icap, pcap;
-	struct server *srv = publisher->srv;
 	const char *prev = NULL;	/* the endpoint transfer is of */
 	size_t ng = 0, total = 0;
 	bool transfer = false;
 
-	if (topic_is_exercise(topic) && !server_config(srv)->bench_journal)
+	if (n == 0)
 		return;
-	g = xgrow(g, &gcap, rs->nlive, sizeof(*g));
-	group = xgrow(group, &icap, rs->nlive, sizeof(*group));
-	/* the sessions by certificate and transfer flag: one record each */
-	for (size_t i = 0; i < rs->nlive; i++) {
-		const struct session *r = rs->live[i].sess;
+	g = xgrow(g, &gcap, n, sizeof(*g));
+	group = xgrow(group, &icap, n, sizeof(*group));
+	/* the recipients by certificate and transfer flag: one record each */
+	for (size_t i = 0; i < n; i++) {
 		size_t k;
 
-		if (!rs->live[i].sent)
-			continue;
-		/* sessions of one endpoint often follow each other */
-		if (prev == NULL || strcmp(prev, r->endpoint) != 0)
-			transfer = audit_transfer(r->reg, publisher->endpoint,
-			    r->endpoint);
-		prev = r->endpoint;
+		/* recipients of one endpoint often follow each other */
+		if (prev == NULL || strcmp(prev, w[i].endpoint) != 0)
+			transfer = audit_transfer(w[i].reg, origin,
+			    w[i].endpoint);
+		prev = w[i].endpoint;
 		for (k = 0; k < ng; k++)
-			if (audit_same_recipient(&g[k].rec, r, transfer))
+			if (audit_same_recipient(&g[k].rec, &w[i], transfer))
 				break;
 		if (k == ng) {
-			g[ng].rec = audit_of(r, "deliver", alert, topic);
-			g[ng].rec.transfer = transfer;
+			g[ng].rec = (struct audit_rec){ .event = "deliver",
+			    .endpoint = w[i].endpoint, .subject = w[i].subject,
+			    .fingerprint = w[i].fingerprint, .alert = alert,
+			    .detail = detail, .transfer = transfer };
 			g[ng++].len = 0;
 		}
 		group[i] = k;
-		g[k].len += strlen(r->peer) + 1;
+		g[k].len += strlen(w[i].peer) + 1;
 	}
-	if (ng == 0)
-		return;
 	for (size_t k = 0; k < ng; k++) {
 		g[k].start = total;
 		total += g[k].len;
 		g[k].len = 0;	/* from here on: bytes written */
 	}
 	peers = xgrow(peers, &pcap, total, 1);
-	for (size_t i = 0; i < rs->nlive; i++) {
-		const struct session *r = rs->live[i].sess;
-		const char *peer = r->peer;
-		struct audit_group *p;
-		size_t len = strlen(peer);
+	for (size_t i = 0; i < n; i++) {
+		struct audit_group *p = &g[group[i]];
+		size_t len = strlen(w[i].peer);
 
-		if (!rs->live[i].sent)
-			continue;
-		p = &g[group[i]];
 		if (p->len > 0)
 			peers[p->start + p->len++] = ' ';
-		memcpy(peers + p->start + p->len, peer, len + 1);
+		memcpy(peers + p->start + p->len, w[i].peer, len + 1);
 		p->len += len;
 	}
 	recs = xgrow(recs, &rcap, ng, sizeof(*recs));
@@ -147,6 +153,68 @@ audit_live_deliveries(struct session *publisher, const char *alert,
 		recs[k].peer = peers + g[k].start;
 	}
 	store_audit_batch(server_store(srv), recs, ng);
+}
+
+/* The recipients of a fan-out, gathered by the callers; kept grown. */
+static struct audit_who *audit_whos;
+static size_t audit_whos_cap;
+
+void
+audit_live_deliveries(struct session *publisher, const char *alert,
+    const char *topic, const struct route_set *rs)
+{
+	struct server *srv = publisher->srv;
+	size_t n = 0;
+
+	if (topic_is_exercise(topic) && !server_config(srv)->bench_journal)
+		return;
+	audit_whos = xgrow(audit_whos, &audit_whos_cap, rs->nlive,
+	    sizeof(*audit_whos));
+	for (size_t i = 0; i < rs->nlive; i++) {
+		const struct session *r = rs->live[i].sess;
+
+		if (rs->live[i].sent)
+			audit_whos[n++] = (struct audit_who){ r->endpoint,
+			    r->subject, r->fingerprint, r->peer, r->reg };
+	}
+	audit_fan_out(srv, publisher->endpoint, alert, topic, audit_whos, n);
+}
+
+void
+audit_feed_deliveries(struct server *srv, const char *alert,
+    const char *origin, struct feed *const *feeds, size_t n)
+{
+	const struct registry *reg = server_registry(srv);
+
+	audit_whos = xgrow(audit_whos, &audit_whos_cap, n, sizeof(*audit_whos));
+	for (size_t i = 0; i < n; i++) {
+		const struct feed_identity *id = feed_identity_of(feeds[i]);
+
+		audit_whos[i] = (struct audit_who){ id->endpoint, id->subject,
+		    id->fingerprint, id->peer, reg };
+	}
+	audit_fan_out(srv, origin, alert, AUDIT_CONSOLE, audit_whos, n);
+}
+
+void
+audit_feed_caught_up(struct server *srv, const struct feed_identity *id,
+    const char *const *alerts, const char *const *origins, size_t n)
+{
+	/* filled and handed to the store within one call; kept grown */
+	static struct audit_rec *recs;
+	static size_t cap;
+	const struct registry *reg = server_registry(srv);
+
+	if (n == 0)
+		return;
+	recs = xgrow(recs, &cap, n, sizeof(*recs));
+	for (size_t i = 0; i < n; i++)
+		recs[i] = (struct audit_rec){ .event = "deliver",
+		    .endpoint = id->endpoint, .subject = id->subject,
+		    .fingerprint = id->fingerprint, .peer = id->peer,
+		    .alert = alerts[i], .detail = AUDIT_CONSOLE,
+		    .transfer = audit_transfer(reg, origins[i], id->endpoint) };
+	store_audit_batch(server_store(srv), recs, n);
 }
 
 void

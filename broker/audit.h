@@ -17,6 +17,10 @@
  *               deliver (live: one record per recipient certificate,
  *               audit_live_deliveries())
  *   history.c   history_read (with store_history), deliver (replayed)
+ *   console_feed.c  deliver (detail "console": live, one record per
+ *               certificate, audit_feed_deliveries(); caught up, one per
+ *               alert, audit_feed_caught_up()), history_read (with the
+ *               catch-up's store_history)
  *   durable.c   deliver (durable: one record per batch sent,
  *               audit_durable_sent()), ack (one per Ack, with store_ack)
  *   admin.c     admin_refused, registry_* (with the store's registry
@@ -29,9 +33,12 @@
 
 #include "store.h"
 
+struct feed;
+struct feed_identity;
 struct policy_target;
 struct registry;
 struct route_set;
+struct server;
 struct session;
 
 /*
@@ -63,6 +70,24 @@ void		 audit_delivered(struct session *s, const char *alert,
 void		 audit_live_deliveries(struct session *publisher,
 		    const char *alert, const char *topic,
 		    const struct route_set *rs);
+/* The detail of the deliver records of console feeds. */
+#define AUDIT_CONSOLE	"console"
+/*
+ * Journal the delivery of origin's alert (id) to feeds[0..n) (console
+ * feeds it was sent to, live): folded as audit_live_deliveries() folds
+ * sessions, one record per certificate and transfer flag naming the
+ * browsers' addresses, detail AUDIT_CONSOLE; the transfer flag under the
+ * current registry.
+ */
+void		 audit_feed_deliveries(struct server *srv, const char *alert,
+		    const char *origin, struct feed *const *feeds, size_t n);
+/*
+ * Journal that a feed's catch-up sent id the alerts[0..n) (of origins[i]):
+ * one "deliver" record each, detail AUDIT_CONSOLE, in one store operation.
+ */
+void		 audit_feed_caught_up(struct server *srv,
+		    const struct feed_identity *id, const char *const *alerts,
+		    const char *const *origins, size_t n);
 /*
  * Journal that the first n rows of a fetch of the durable subscription
  * named dname were sent to s: one "deliver" record per transfer flag,

@@ -246,6 +246,39 @@ static const struct config_option config_options[] = {
 	    1, 3600, 5,
 	    "Time between counts of the durable backlogs and the store size "
 	    "for the metrics (done by the store's writer thread)."),
+	{ "console.listen", CONFIG_HOSTPORT_OFF, CONFIG_OFF(console_host),
+	    CONFIG_OFF(console_port), 0, 0, 0, "",
+	    "Address of the console's HTTPS listener (the duty officers' web "
+	    "page and its JSON API): IPv4:PORT or [IPv6]:PORT; \"\" (the "
+	    "default) turns it off. Browsers authenticate with a client "
+	    "certificate checked exactly as on the broker port (tls.cert, "
+	    "tls.key, tls.ca, tls.crl)." },
+	CONFIG_UINTOPT("console.max_connections", console_max_connections,
+	    1, 100000, 1024,
+	    "Console HTTPS connections open at once; past it a new connection "
+	    "is closed as it is accepted."),
+	CONFIG_UINTOPT("console.max_feeds", console_max_feeds, 1, 100000, 1024,
+	    "Live feeds (GET /api/feed) open at once; past it a new one is "
+	    "answered 503 with the reason."),
+	CONFIG_UINTOPT("console.request_rate", console_request_rate,
+	    1, 100000, 50,
+	    "Console requests per second per endpoint (a token bucket); over "
+	    "it: 429 with Retry-After."),
+	CONFIG_UINTOPT("console.request_burst", console_request_burst,
+	    1, 1000000, 200,
+	    "Console requests an endpoint may make at once above "
+	    "console.request_rate."),
+	CONFIG_UINTOPT("console.max_body", console_max_body, 1024, 1048576,
+	    65536,
+	    "Bytes of a console request body at most; a larger one is "
+	    "answered 413."),
+	CONFIG_UINTOPT("console.catch_up", console_catch_up, 0, 100000, 1000,
+	    "Alerts a reconnecting live feed is sent at most from the ones it "
+	    "missed; when more were missed, it is told so (a gap event) and "
+	    "the page points to the history."),
+	CONFIG_UINTOPT("console.hsts_max_age", console_hsts_max_age,
+	    0, 63072000, 31536000,
+	    "Seconds in the console's Strict-Transport-Security header."),
 };
 
 #define CONFIG_NOPTS	(sizeof(config_options) / sizeof(config_options[0]))
@@ -623,7 +656,9 @@ config_set(struct config_load *ld, const struct config_option *opt,
 {
 	switch (opt->type) {
 	case CONFIG_HOSTPORT_OFF:
-		if (config_empty_string(node)) {
+		/* "" given, or absent with "" as the default: none */
+		if (config_empty_string(node) || (node == NULL &&
+		    opt->def[0] == '\0')) {
 			*(char **)config_field(ld->cfg, opt->off) = NULL;
 			*(uint16_t *)config_field(ld->cfg, opt->off2) = 0;
 			return 0;
@@ -852,6 +887,7 @@ config_free(struct config *cfg)
 	free(cfg->group);
 	free(cfg->log_level);
 	free(cfg->metrics_host);
+	free(cfg->console_host);
 	free(cfg);
 }
 

@@ -67,6 +67,15 @@ struct config {
 	bool		 bench_journal;		/* bench.journal: ... and journalled per alert */
 	bool		 metrics_allow_remote;	/* metrics.allow_remote: a non-loopback metrics.listen is allowed */
 	uint32_t	 metrics_refresh;	/* metrics.refresh, seconds between store counts */
+	char		*console_host;		/* console.listen: HTTPS address; NULL: no console */
+	uint16_t	 console_port;
+	uint32_t	 console_max_connections; /* console.max_connections: HTTPS connections */
+	uint32_t	 console_max_feeds;	/* console.max_feeds: live feeds open at once */
+	uint32_t	 console_request_rate;	/* console.request_rate, requests/s per endpoint */
+	uint32_t	 console_request_burst;	/* console.request_burst */
+	uint32_t	 console_max_body;	/* console.max_body, bytes of a request body */
+	uint32_t	 console_catch_up;	/* console.catch_up, alerts replayed to a feed */
+	uint32_t	 console_hsts_max_age;	/* console.hsts_max_age, seconds */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "admin.h"
 #include "alert.h"
 #include "audit.h"
+#include "console_feed.h"
 #include "durable.h"
 #include "frame.h"
 #include "history.h"
@@ -249,6 +250,8 @@ handle_publish_committed(void *arg, const struct store_result *res)
 	server_counters(srv)->deliveries_plain += n;
 	/* journal them, and the blocked targets */
 	audit_live_deliveries(w->sess, w->id, w->topic, rs);
+	/* the console's live feeds: encoded once, journalled by feed_deliver */
+	feed_deliver(rs->feeds, rs->nfeeds, res->seq, w->body, w->len, w->topic);
 	for (size_t i = 0; i < rs->nblocked; i++)
 		audit_route_blocked(w->sess, w->id, rs->blocked[i]);
 }

@@ -48,21 +48,30 @@ history_committed(uint64_t seq)
 		history_last_seq = seq;
 }
 
+uint64_t
+history_last_committed(void)
+{
+	return history_last_seq;
+}
+
 static void	history_page(void *, const struct store_result *);
 
-/*
- * Whether a stored alert is still to be sent to endpoint: not expired
- * (as stored durable deliveries of it are dropped) and allowed by the
- * disclosure policy (policy.h); unreadable: no.
- */
+bool
+history_alert_may_reach(const Ccc__V1__Alert *a, const char *endpoint,
+    int64_t now_us)
+{
+	return (a->expires_at == 0 || a->expires_at > now_us) &&
+	    policy_stored_may_reach(a, endpoint);
+}
+
+/* history_alert_may_reach() of a stored row; unreadable: no. */
 static bool
 history_may_reach(const struct store_row *row, const char *endpoint,
     int64_t now_us)
 {
 	Ccc__V1__Alert *a = ccc__v1__alert__unpack(NULL, row->body_len,
 	    row->body);
-	bool ok = a != NULL && (a->expires_at == 0 || a->expires_at > now_us) &&
-	    policy_stored_may_reach(a, endpoint);
+	bool ok = a != NULL && history_alert_may_reach(a, endpoint, now_us);
 
 	if (a != NULL)
 		ccc__v1__alert__free_unpacked(a, NULL);
@@ -127,8 +136,7 @@ history_cancel(struct subscription *sub)
 	}
 }
 
-/* True when topic matches one of sub's patterns. */
-static bool
+bool
 history_matches(const struct subscription *sub, const char *topic)
 {
 	for (size_t i = 0; i < sub->npatterns; i++)

@@ -6,7 +6,9 @@
  * match through several, and one subscription through two of its patterns.
  * Matches are gathered in a scratch array, sorted by session and
  * subscription id, and folded into the set: one entry per session with its
- * subscription ids each once, one per durable subscription or inbox.
+ * subscription ids each once, one per durable subscription or inbox, one
+ * per console feed (a feed's subscription has no session and id 0, so the
+ * copies of one matched through two patterns are neighbours).
  *
  * Owns: the scratch array and the free list of sets. Both keep their grown
  * buffers (the loop is single-threaded), so that routing does not allocate
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "console_feed.h"
 #include "durable.h"
 #include "policy.h"
 #include "route.h"
@@ -57,6 +60,7 @@ route_set_free(struct route_set *rs)
 	free(rs->live);
 	free(rs->durables);
 	free(rs->durable_ids);
+	free(rs->feeds);
 	free(rs->blocked);
 	free(rs->withheld);
 	free(rs->ids);
@@ -163,8 +167,8 @@ route_fill_live(struct route_set *rs, const struct policy_plan *plan,
 		size_t first = nids;
 
 		for (j = i; j < route_matches.n && m[j]->sess == s; j++) {
-			if (m[j]->durable != NULL)
-				continue;	/* the store queues those */
+			if (m[j]->durable != NULL || m[j]->feed != NULL)
+				continue;	/* the store queues those; feeds: below */
 			/* the same subscription may match through two patterns */
 			if (nids > first && rs->ids[nids - 1] == m[j]->id)
 				continue;
@@ -207,6 +211,37 @@ route_fill_live(struct route_set *rs, const struct policy_plan *plan,
 		rl->subs = rs->subs + off;
 		rl->replay = route_replay(rl);
 		off += rl->nids;
+	}
+}
+
+/*
+ * The feed part of rs from the walk just made: each feed whose subscription
+ * matched, once, that the plan lets receive it. Feeds the plan keeps it from
+ * are noted as withheld when withhold is set.
+ */
+static void
+route_fill_feeds(struct route_set *rs, const struct policy_plan *plan,
+    bool withhold)
+{
+	struct subscription **m = route_matches.v;
+
+	rs->nfeeds = 0;
+	for (size_t i = 0; i < route_matches.n; i++) {
+		struct feed *f = m[i]->feed;
+
+		if (f == NULL)
+			continue;
+		if (i > 0 && m[i - 1] == m[i])	/* through two patterns */
+			continue;
+		if (plan != NULL && !policy_may_receive(plan,
+		    feed_endpoint(f))) {
+			if (withhold)
+				route_withhold(rs, feed_endpoint(f));
+			continue;
+		}
+		rs->feeds = xgrow(rs->feeds, &rs->feeds_cap, rs->nfeeds + 1,
+		    sizeof(*rs->feeds));
+		rs->feeds[rs->nfeeds++] = f;
 	}
 }
 
@@ -280,6 +315,7 @@ route_recipients(struct server *srv, const char *topic,
 	route_walk(srv, topic);
 	route_fill_durables(rs, plan);
 	route_fill_live(rs, plan, true);
+	route_fill_feeds(rs, plan, true);
 	rs->gen = topic_tree_generation(server_topics(srv));
 }
 
@@ -287,8 +323,11 @@ route_recipients(struct server *srv, const char *topic,
  * Why keeping the live part is exact (the seam with history.c): the set was
  * read at generation g. Whatever would change it changes the tree: a
  * subscription added (with since or not) or dropped, a session closed
- * (sess_close drops its subscriptions before it leaves READY), a registry
- * change that revokes a subscription. So, at the commit, generation g means
+ * (sess_close drops its subscriptions before it leaves READY), a feed opened
+ * or ended (its subscription enters the tree as it opens and leaves it as
+ * it ends), a registry change that revokes a subscription. The same holds
+ * for a feed's catch-up, which reads seq <= the last committed when the
+ * feed opened. So, at the commit, generation g means
  * every session, subscription and id of the set is as it was and nothing
  * was added; only replays may have ended (history_end) since, and those are
  * read again here. Any other generation: walk again. A subscription made
@@ -309,6 +348,7 @@ route_at_commit(struct server *srv, const char *topic,
 	}
 	route_walk(srv, topic);
 	route_fill_live(rs, plan, false);
+	route_fill_feeds(rs, plan, false);
 	rs->gen = gen;
 	return true;
 }

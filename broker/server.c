@@ -33,10 +33,12 @@
 #include <sys/queue.h>
 
 #include "admin.h"
+#include "console_feed.h"
 #include "durable.h"
 #include "history.h"
 #include "listener.h"
 #include "log.h"
+#include "console.h"
 #include "metrics.h"
 #include "notify.h"
 #include "peers.h"
@@ -74,6 +76,7 @@ struct server {
 	int64_t			 lead_since;	/* monotonic, since when (-1: none) */
 	struct metrics_counters	 counters;	/* what the modules count */
 	struct metrics		*metrics;	/* gauges, rates, the HTTP listener */
+	struct console		*console;	/* the HTTPS console; NULL: off */
 };
 
 static void
@@ -93,6 +96,7 @@ server_stop(struct server *srv, const char *why)
 	log_info("%s: shutting down; flushing %zu sessions (at most %u s)", why,
 	    srv->nsessions, srv->cfg->shutdown_timeout);
 	listener_disable(srv->listener);
+	feed_end_all("the broker is shutting down");
 	TAILQ_FOREACH(s, &srv->sessions, entry) {
 		if (s->state == SESS_HELLO || s->state == SESS_READY)
 			sess_error(s, 0,
@@ -239,6 +243,8 @@ server_set_registry(struct server *srv, struct registry *reg)
 	srv->reg = reg;
 	TAILQ_FOREACH(s, &srv->sessions, entry)
 		sess_registry_changed(s, reg);
+	/* an endpoint's patterns may have changed: browsers reconnect */
+	feed_end_all("the registry changed");
 	durable_registry_changed(reg);
 	registry_unref(old);
 }
@@ -276,6 +282,13 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		if (server_reload_tls(srv, err, sizeof(err)) < 0)
 			log_error("SIGHUP: TLS context not reloaded, keeping the "
 			    "current one: %s", err);
+		/*
+		 * certificates or endpoints may have changed: browsers
+		 * reconnect; idle console connections close now, feeds end
+		 * with bye
+		 */
+		console_reload(srv->console);
+		feed_end_all("the broker reloaded its configuration");
 		notify_send("READY=1");
 	} else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -316,6 +329,8 @@ server_new(struct config *cfg, struct registry *reg, char *err, size_t errlen)
 	    cfg->listen_port, err, errlen)) == NULL)
 		goto fail;
 	if ((srv->metrics = metrics_new(srv, err, errlen)) == NULL)
+		goto fail;
+	if (console_new(srv, &srv->console, err, errlen) < 0)
 		goto fail;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
@@ -370,12 +385,14 @@ server_free(struct server *srv)
 	srv->store = NULL;
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		sess_free(s);
+	feed_shutdown();	/* before the tree their subscriptions are in */
 	durable_shutdown();
 	route_shutdown();
 	peers_free(srv->peers);
 	quota_shutdown();
 	listener_free(srv->listener);
 	metrics_free(srv->metrics);
+	console_free(srv->console);
 	if (srv->sig_term != NULL) {
 		event_free(srv->sig_term);
 		event_free(srv->sig_int);

@@ -43,6 +43,7 @@ enum sess_state {
 
 struct durable;
 struct evbuffer;
+struct feed;
 struct listener_slot;
 struct quota;
 struct replay;
@@ -51,7 +52,9 @@ struct replay;
  * One Subscribe request: an id and the patterns it put in the topic tree.
  * A plain subscription belongs to its session and dies with it; a durable one
  * belongs to durable.c, stays in the tree while detached (sess NULL), and is
- * attached to at most one session at a time.
+ * attached to at most one session at a time. A console feed's
+ * (console_feed.h) belongs to the feed: sess and durable NULL, id 0, in the
+ * tree exactly while the feed is open.
  */
 struct subscription {
 	struct session		*sess;		/* attached session, or NULL */
@@ -60,6 +63,7 @@ struct subscription {
 	size_t			 npatterns;
 	struct durable		*durable;	/* NULL for a plain subscription */
 	struct replay		*replay;	/* history replay under way, or NULL */
+	struct feed		*feed;		/* a console feed's; NULL otherwise */
 };
 
 struct session {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -1368,6 +1369,12 @@ h_raw_note(struct h_raw *r, const char *what)
 struct h_raw *
 h_raw_tcp(const struct h_broker *b)
 {
+	return h_raw_tcp_port(b->port);
+}
+
+struct h_raw *
+h_raw_tcp_port(int port)
+{
 	struct sockaddr_in sin;
 	struct h_raw *r = calloc(1, sizeof(*r));
 
@@ -1376,10 +1383,10 @@ h_raw_tcp(const struct h_broker *b)
 	ck_assert_msg(r->fd != -1, "socket: %s", strerror(errno));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)b->port);
+	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_msg(connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
-	    "connect %s: %s", b->server, strerror(errno));
+	    "connect 127.0.0.1:%d: %s", port, strerror(errno));
 	ck_assert(fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) | O_NONBLOCK) == 0);
 	return r;
 }
@@ -1559,7 +1566,7 @@ h_raw_fill(struct h_raw *r, int64_t deadline)
 
 	if (r->closed)
 		return -1;
-	if (r->cap - r->len < H_READ_CHUNK) {
+	if (r->cap - r->len <= H_READ_CHUNK) {	/* and a byte for a NUL */
 		r->cap = r->cap ? r->cap * 2 : 4 * H_READ_CHUNK;
 		r->buf = realloc(r->buf, r->cap);
 		ck_assert_ptr_nonnull(r->buf);
@@ -1737,4 +1744,144 @@ h_raw_close(struct h_raw *r)
 	ERR_clear_error();
 	free(r->buf);
 	free(r);
+}
+
+/* ---- the console (HTTPS) ------------------------------------------------- */
+
+int
+h_console_port(const struct h_broker *b)
+{
+	static const char mark[] = "console: listening on https://127.0.0.1:";
+	char *log = h_slurp(b->log), *p;
+	int port = 0;
+
+	ck_assert_ptr_nonnull(log);
+	if ((p = strstr(log, mark)) != NULL)
+		port = atoi(p + sizeof(mark) - 1);
+	free(log);
+	ck_assert_msg(port > 0, "the broker logged no console address");
+	return port;
+}
+
+struct h_raw *
+h_https_open(int port, const char *cert, const char *key)
+{
+	struct h_raw *r = h_raw_tcp_port(port);
+
+	if (h_raw_tls(r, cert, key) == -1) {
+		h_raw_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+bool
+h_raw_read_until(struct h_raw *r, const char *needle, int timeout_ms)
+{
+	int64_t deadline = h_mono_ms() + timeout_ms;
+
+	for (;;) {
+		if (r->buf != NULL) {
+			r->buf[r->len] = '\0';	/* h_raw_fill leaves room */
+			if (needle != NULL && strstr((char *)r->buf, needle) != NULL)
+				return true;
+		}
+		if (h_raw_fill(r, deadline) <= 0) {
+			if (r->buf == NULL) {
+				r->cap = 1;
+				r->buf = calloc(1, 1);
+				ck_assert_ptr_nonnull(r->buf);
+			}
+			r->buf[r->len] = '\0';
+			return needle != NULL &&
+			    strstr((char *)r->buf, needle) != NULL;
+		}
+	}
+}
+
+const char *
+h_raw_text(struct h_raw *r)
+{
+	if (r->buf == NULL)
+		return "";
+	r->buf[r->len] = '\0';
+	return (const char *)r->buf;
+}
+
+/* Split the bytes read on r into a reply (status 0 when not HTTP). */
+static struct h_reply
+h_reply_of(struct h_raw *r)
+{
+	struct h_reply rep = { 0, NULL, NULL };
+	char *sep;
+
+	rep.head = strdup(h_raw_text(r));
+	ck_assert_ptr_nonnull(rep.head);
+	if (sscanf(rep.head, "HTTP/1.%*d %d ", &rep.status) != 1)
+		rep.status = 0;
+	if ((sep = strstr(rep.head, "\r\n\r\n")) != NULL) {
+		*sep = '\0';
+		rep.body = sep + 4;
+	} else
+		rep.body = rep.head + strlen(rep.head);
+	return rep;
+}
+
+struct h_reply
+h_https(int port, const char *cert, const char *key, const char *request)
+{
+	struct h_reply rep;
+	struct h_raw *r;
+
+	if ((r = h_https_open(port, cert, key)) == NULL) {
+		rep.status = 0;
+		rep.head = calloc(1, 2);
+		ck_assert_ptr_nonnull(rep.head);
+		rep.body = rep.head + 1;
+		return rep;
+	}
+	/* a server that closes before reading all may reset: read what came */
+	(void)h_raw_try_send(r, request, strlen(request));
+	(void)h_raw_read_until(r, NULL, H_WAIT_MS);
+	rep = h_reply_of(r);
+	h_raw_close(r);
+	return rep;
+}
+
+struct h_reply
+h_https_as(int port, const char *endpoint, const char *method,
+    const char *path, const char *headers)
+{
+	char cert[400], key[400], req[4096];
+
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Connection: close\r\n%s\r\n", method, path, port,
+	    headers != NULL ? headers : "");
+	if (endpoint == NULL)
+		return h_https(port, NULL, NULL, req);
+	snprintf(cert, sizeof(cert), "%s/%s.pem", h_pki_dir, endpoint);
+	snprintf(key, sizeof(key), "%s/%s.key", h_pki_dir, endpoint);
+	return h_https(port, cert, key, req);
+}
+
+const char *
+h_header(const struct h_reply *rep, const char *name, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+	const char *p = rep->head, *eol;
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			p += n + 1;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			eol = strstr(p, "\r\n");
+			if (eol == NULL)
+				eol = p + strlen(p);
+			snprintf(buf, len, "%.*s", (int)(eol - p), p);
+			return buf;
+		}
+	}
+	return NULL;
 }

@@ -328,6 +328,45 @@ void		 h_raw_reset(struct h_raw *r);
 /* Close (close_notify when TLS is up) and free. NULL is fine. */
 void		 h_raw_close(struct h_raw *r);
 
+/* ---- the console (HTTPS) ------------------------------------------------ */
+
+/* The port of the broker's console listener (console.listen), from its log. */
+int		 h_console_port(const struct h_broker *b);
+/* A plain TCP connection to 127.0.0.1:port, nothing sent. */
+struct h_raw	*h_raw_tcp_port(int port);
+/*
+ * TCP + TLS to 127.0.0.1:port with cert and key (both NULL: no client
+ * certificate), the broker's certificate checked against the test CA.
+ * NULL when the client side of the handshake failed.
+ */
+struct h_raw	*h_https_open(int port, const char *cert, const char *key);
+/*
+ * Read on r until what it received holds needle (NULL: until the peer
+ * closes), or timeout_ms passed, or the connection closed. True when
+ * needle was found. h_raw_text() is everything received so far.
+ */
+bool		 h_raw_read_until(struct h_raw *r, const char *needle,
+		    int timeout_ms);
+const char	*h_raw_text(struct h_raw *r);
+/*
+ * One HTTPS exchange: connect as h_https_open(), send request exactly as
+ * given (it may be malformed; say "Connection: close" for the reply to end),
+ * read until the server closes (bounded by H_WAIT_MS). status is 0 when
+ * the handshake failed or no HTTP reply came. free(head) as for h_http().
+ */
+struct h_reply	 h_https(int port, const char *cert, const char *key,
+		    const char *request);
+/*
+ * The same as endpoint (its certificate from the test PKI; NULL: none):
+ * "METHOD PATH HTTP/1.1" with Host and Connection: close, then headers
+ * (NULL or lines each ending in "\r\n").
+ */
+struct h_reply	 h_https_as(int port, const char *endpoint, const char *method,
+		    const char *path, const char *headers);
+/* The value of header name in rep (case-insensitive) into buf, or NULL. */
+const char	*h_header(const struct h_reply *rep, const char *name,
+		    char *buf, size_t len);
+
 /* ---- suites ------------------------------------------------------------------ */
 
 Suite		*connect_suite(void);
@@ -351,5 +390,7 @@ Suite		*reconnect_suite(void);
 Suite		*systemd_suite(void);
 Suite		*exercise_suite(void);
 Suite		*drain_crash_suite(void);
+Suite		*console_suite(void);
+Suite		*console_feed_suite(void);
 
 #endif

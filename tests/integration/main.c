@@ -47,6 +47,8 @@ main(void)
 	srunner_add_suite(sr, systemd_suite());
 	srunner_add_suite(sr, exercise_suite());
 	srunner_add_suite(sr, drain_crash_suite());
+	srunner_add_suite(sr, console_suite());
+	srunner_add_suite(sr, console_feed_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

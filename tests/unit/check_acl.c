@@ -307,6 +307,45 @@ START_TEST(test_subscribe_rules_combine)
 }
 END_TEST
 
+/* What an endpoint may subscribe to, listed (a console feed's patterns). */
+START_TEST(test_subscribe_patterns)
+{
+	struct registry *reg = registry_of(SMALL_HEAD
+	    "  - id: s1\n"
+	    "    action: subscribe\n"
+	    "    endpoints: [gr-police]\n"
+	    "    topics: [\"alerts/drugs/#\", \"alerts/+/tr-gr/#\"]\n"
+	    "  - id: s2\n"
+	    "    action: subscribe\n"
+	    "    endpoints: [\"*\"]\n"
+	    "    topics: [\"alerts/drugs/#\", \"alerts/weapons/tr-bg/+\"]\n");
+	const char *p[4];
+
+	/* each once, in rule order */
+	ck_assert_uint_eq(acl_subscribe_patterns(reg, ep_of(reg, "gr-police"),
+	    p, 4), 3);
+	ck_assert_str_eq(p[0], "alerts/drugs/#");
+	ck_assert_str_eq(p[1], "alerts/+/tr-gr/#");
+	ck_assert_str_eq(p[2], "alerts/weapons/tr-bg/+");
+	/* more than max: counted, max written */
+	p[1] = NULL;
+	ck_assert_uint_eq(acl_subscribe_patterns(reg, ep_of(reg, "gr-police"),
+	    p, 1), 3);
+	ck_assert_ptr_null(p[1]);
+	registry_unref(reg);
+	/* the demo's operator (no subscriber role) has none */
+	ck_assert_uint_eq(acl_subscribe_patterns(demo,
+	    ep_of(demo, "ccc-operator"), p, 4), 0);
+
+	ck_assert_uint_eq(acl_subscribe_patterns(demo, ep_of(demo, "tr-police"),
+	    p, 4), 1);
+	ck_assert_str_eq(p[0], "alerts/#");
+	ck_assert_uint_eq(acl_subscribe_patterns(demo,
+	    ep_of(demo, "bg-customs"), p, 4), 4);
+	ck_assert_str_eq(p[3], "alerts/stolen_vehicle/#");
+}
+END_TEST
+
 START_TEST(test_refusal_truncated)
 {
 	struct registry *reg = registry_of(SMALL_HEAD
@@ -339,6 +378,7 @@ acl_suite(void)
 	tcase_add_test(td, test_demo_subscribe_police);
 	tcase_add_test(td, test_demo_operator);
 	tcase_add_test(td, test_demo_not_suspended);
+	tcase_add_test(td, test_subscribe_patterns);
 	suite_add_tcase(s, td);
 
 	tcase_add_test(tr, test_suspended);

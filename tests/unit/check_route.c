@@ -392,6 +392,138 @@ START_TEST(test_commit_sees_the_tree_of_the_commit)
 }
 END_TEST
 
+/* A console feed of endpoint to the patterns, in the tree (as feed_open). */
+static void
+feed_init(struct feed *f, const char *endpoint, const char *p1,
+    const char *p2)
+{
+	memset(f, 0, sizeof(*f));
+	f->endpoint = endpoint;
+	f->sub.feed = f;
+	f->sub.patterns = calloc(2, sizeof(char *));
+	ck_assert_ptr_nonnull(f->sub.patterns);
+	f->sub.patterns[f->sub.npatterns++] = (char *)(uintptr_t)p1;
+	if (p2 != NULL)
+		f->sub.patterns[f->sub.npatterns++] = (char *)(uintptr_t)p2;
+	tree_add(&f->sub);
+}
+
+/* As feed_end: out of the tree. */
+static void
+feed_fini(struct feed *f)
+{
+	tree_remove(&f->sub);
+	free(f->sub.patterns);
+}
+
+/* How often the set's feed part names f. */
+static size_t
+feed_times(const struct route_set *rs, const struct feed *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->nfeeds; i++)
+		n += rs->feeds[i] == f;
+	return n;
+}
+
+/*
+ * Feeds: each once (one matching through both of its patterns), never in
+ * the live part, and none that does not match.
+ */
+START_TEST(test_feeds_found_once)
+{
+	struct route_set *rs = route_set_get();
+	struct feed a, b, c;
+
+	feed_init(&a, "tr-police", "alerts/drugs/#", "alerts/+/tr-bg/#");
+	feed_init(&b, "gr-police", "alerts/#", NULL);
+	feed_init(&c, "bg-customs", "alerts/weapons/#", NULL);
+	route_recipients(NULL, "alerts/drugs/tr-bg/kapikule", NULL, rs);
+	ck_assert_uint_eq(rs->nfeeds, 2);
+	ck_assert_uint_eq(feed_times(rs, &a), 1);
+	ck_assert_uint_eq(feed_times(rs, &b), 1);
+	ck_assert_uint_eq(feed_times(rs, &c), 0);
+	ck_assert_uint_eq(rs->nlive, 3);	/* sess 0, 1, 3, as without feeds */
+	for (size_t i = 0; i < rs->nlive; i++)
+		ck_assert_ptr_nonnull(rs->live[i].sess);
+	ck_assert_uint_eq(rs->ndurables, 1);
+	ck_assert(!route_at_commit(NULL, "alerts/drugs/tr-bg/kapikule", NULL,
+	    rs));
+	ck_assert_uint_eq(rs->nfeeds, 2);
+	route_set_put(rs);
+	feed_fini(&a);
+	feed_fini(&b);
+	feed_fini(&c);
+}
+END_TEST
+
+/* A restricted alert's plan: feeds outside its audience are withheld. */
+START_TEST(test_feeds_filtered_by_plan)
+{
+	const char *topic = "alerts/drugs/tr-bg/kapikule";
+	struct policy_target t = { .endpoint = "tr-police", .via = "recipient" };
+	struct policy_plan plan = { .restricted = true, .no_forward = true,
+	    .targets = &t, .ntargets = 1, .origin = "tr-customs" };
+	struct route_set *rs = route_set_get();
+	struct feed a, b, o;
+	bool withheld = false;
+
+	feed_init(&a, "tr-police", "alerts/#", NULL);
+	feed_init(&b, "gr-police", "alerts/#", NULL);
+	feed_init(&o, "tr-customs", "alerts/drugs/#", NULL);	/* its origin */
+	route_recipients(NULL, topic, &plan, rs);
+	ck_assert_uint_eq(rs->nfeeds, 2);
+	ck_assert_uint_eq(feed_times(rs, &a), 1);
+	ck_assert_uint_eq(feed_times(rs, &o), 1);
+	ck_assert_uint_eq(feed_times(rs, &b), 0);
+	for (size_t i = 0; i < rs->nwithheld; i++)
+		withheld |= strcmp(rs->withheld[i], "gr-police") == 0;
+	ck_assert(withheld);
+	/* walked again at the commit: still filtered */
+	feed_fini(&o);
+	ck_assert(route_at_commit(NULL, topic, &plan, rs));
+	ck_assert_uint_eq(rs->nfeeds, 1);
+	ck_assert_ptr_eq(rs->feeds[0], &a);
+	route_set_put(rs);
+	feed_fini(&a);
+	feed_fini(&b);
+}
+END_TEST
+
+/*
+ * The seam for feeds: a feed opened between the publish and the commit (its
+ * catch-up stops before this alert) gets it live; one ended in between does
+ * not; unchanged, the feeds of the publish are kept.
+ */
+START_TEST(test_feeds_renewed_at_commit)
+{
+	const char *topic = "alerts/weapons/tr-gr/ipsala";
+	struct route_set *rs = route_set_get();
+	struct feed a, late;
+
+	feed_init(&a, "tr-police", "alerts/#", NULL);
+	route_recipients(NULL, topic, NULL, rs);
+	ck_assert_uint_eq(rs->nfeeds, 1);
+	ck_assert(!route_at_commit(NULL, topic, NULL, rs));
+	ck_assert_uint_eq(rs->nfeeds, 1);
+
+	route_recipients(NULL, topic, NULL, rs);
+	feed_init(&late, "tr-customs", "alerts/weapons/#", NULL);
+	ck_assert(route_at_commit(NULL, topic, NULL, rs));
+	ck_assert_uint_eq(rs->nfeeds, 2);
+	ck_assert_uint_eq(feed_times(rs, &late), 1);
+
+	route_recipients(NULL, topic, NULL, rs);
+	feed_fini(&a);
+	ck_assert(route_at_commit(NULL, topic, NULL, rs));
+	ck_assert_uint_eq(rs->nfeeds, 1);
+	ck_assert_ptr_eq(rs->feeds[0], &late);
+	route_set_put(rs);
+	feed_fini(&late);
+}
+END_TEST
+
 Suite *
 route_suite(void)
 {
@@ -402,6 +534,9 @@ route_suite(void)
 	tcase_add_test(tc, test_explain_matches_delivery);
 	tcase_add_test(tc, test_recipients_grouped);
 	tcase_add_test(tc, test_commit_sees_the_tree_of_the_commit);
+	tcase_add_test(tc, test_feeds_found_once);
+	tcase_add_test(tc, test_feeds_filtered_by_plan);
+	tcase_add_test(tc, test_feeds_renewed_at_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,11 @@
 /*
- * route_stubs.c — server.c and durable.c as route.c and explain.c see them
+ * route_stubs.c — server.c, durable.c and console_feed.c as route.c and
+ * explain.c see them
  * (route_stubs.h).
  */
 #include <string.h>
 
+#include "console_feed.h"
 #include "durable.h"
 #include "route_stubs.h"
 #include "server.h"
@@ -43,4 +45,10 @@ durable_inbox(const char *endpoint)
 		if (strcmp(stub_inboxes[i], endpoint) == 0)
 			return 1000 + i;
 	return 0;
+}
+
+const char *
+feed_endpoint(const struct feed *f)
+{
+	return f->endpoint;
 }

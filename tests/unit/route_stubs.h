@@ -1,7 +1,8 @@
 /*
  * route_stubs.h — the broker around route.c and explain.c, for
- * check_route.c: the server's topic tree, durable subscriptions and inboxes
- * held by the test, in place of server.c and durable.c (which the unit
+ * check_route.c: the server's topic tree, durable subscriptions, inboxes
+ * and console feeds held by the test, in place of server.c, durable.c and
+ * console_feed.c (which the unit
  * binary does not link in their stead).
  */
 #ifndef CCC_TEST_ROUTE_STUBS_H
@@ -18,6 +19,12 @@ struct durable {
 	const char		*endpoint;
 	const char		*name;
 	struct subscription	 sub;		/* sub.durable == this */
+};
+
+/* A console feed as the stubs keep it (console_feed.c's is opaque). */
+struct feed {
+	const char		*endpoint;
+	struct subscription	 sub;		/* sub.feed == this */
 };
 
 /* The tree server_topics() returns for any server. */
