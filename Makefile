@@ -109,7 +109,8 @@ ITEST_SRCS  := tests/integration/harness.c tests/integration/main.c \
 FUZZ_SRCS   := tests/fuzz/fuzz_frame.c tests/fuzz/fuzz_alert.c \
                tests/fuzz/fuzz_topic.c tests/fuzz/fuzz_acl.c \
                tests/fuzz/fuzz_config.c tests/fuzz/fuzz_json.c \
-               tests/fuzz/fuzz_regdiff.c tests/fuzz/fuzz_session.c
+               tests/fuzz/fuzz_regdiff.c tests/fuzz/fuzz_session.c \
+               tests/fuzz/fuzz_console.c
 # the pure modules the harnesses exercise (no sockets, TLS or store)
 FUZZ_LIB_SRCS := $(COMMON_SRCS) client/pbjson.c broker/log.c broker/yamlfile.c \
                broker/config.c broker/registry.c broker/acl.c broker/topic.c \
@@ -529,6 +530,11 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB)
 
 # a whole broker: the session code is built with CCC_FUZZ (sess_new_plain)
 $(FUZZ_DIR)/fuzz_session: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_session.o \
+             $(FUZZ_BRK_LIB) $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+# the console's parsers live in console.c and console_api.c, with the broker
+$(FUZZ_DIR)/fuzz_console: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_console.o \
              $(FUZZ_BRK_LIB) $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

@@ -201,12 +201,10 @@ console_api_sections(const struct registry *reg)
 		json_object_set_new(s, "id", json_string(secs[i].id));
 		json_object_set_new(s, "border", json_string(secs[i].border));
 		console_str(s, "name", secs[i].name);
-#if 0	/* until struct section has its coordinates */
 		if (secs[i].located) {
 			json_object_set_new(s, "lat", json_real(secs[i].lat));
 			json_object_set_new(s, "lon", json_real(secs[i].lon));
 		}
-#endif
 		json_array_append_new(list, s);
 	}
 	json_object_set_new(o, "sections", list);

@@ -74,6 +74,8 @@ regdiff_fmt_list(const json_t *v, char *buf, size_t len)
 	if (!json_is_array(v)) {
 		if (json_is_string(v))
 			snprintf(buf, len, "%s", json_string_value(v));
+		else if (json_is_number(v))	/* coordinates, to the micro-degree */
+			snprintf(buf, len, "%.15g", json_number_value(v));
 		else
 			snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
 		return;
@@ -131,6 +133,10 @@ regdiff_field_widens(const char *coll, const char *field, const json_t *o,
 	json_t *it;
 
 	if (strcmp(field, "name") == 0)
+		return false;
+	/* where a section lies is for the map: it decides no access */
+	if (strcmp(coll, "sections") == 0 && (strcmp(field, "lat") == 0 ||
+	    strcmp(field, "lon") == 0))
 		return false;
 	/* which CAs may speak for an endpoint: any change needs four eyes */
 	if (strcmp(coll, "endpoints") == 0 && strcmp(field, "ca") == 0)

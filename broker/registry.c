@@ -7,12 +7,15 @@
  * actions, rules that name unknown endpoints or sections, rule keys that do
  * not fit the action, and endpoints that lack the role a rule needs are all
  * errors with the line they stand on. Sections and endpoints are kept sorted
- * by id and found by binary search; rules stay in file order.
+ * by id and found by binary search; rules stay in file order. A section's
+ * coordinates are kept to the micro-degree, so that they read back exactly
+ * from the canonical YAML and JSON this file writes.
  *
  * This file must never decide access (that is acl.c) and never change a
  * snapshot after it is built: sessions read it without locks.
  */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +30,7 @@
 
 #define REGISTRY_VERSION	1
 #define REGISTRY_ID_MAX		63
+#define REGISTRY_COORD_PLACES	6	/* decimals kept: a micro-degree, ~0.1 m */
 
 struct registry {
 	atomic_uint		 refs;
@@ -60,7 +64,9 @@ struct registry_load {
 static const char *const registry_top_keys[] = {
 	"version", "revision", "sections", "endpoints", "access_rules", "routes",
 };
-static const char *const registry_section_keys[] = { "id", "name" };
+static const char *const registry_section_keys[] = {
+	"id", "name", "lat", "lon",
+};
 static const char *const registry_endpoint_keys[] = {
 	"id", "country", "kind", "name", "roles", "suspended", "ca",
 };
@@ -246,6 +252,33 @@ registry_check_dups(struct registry_load *ld, struct registry_seen *seen,
 	    seen[dupfirst].line);
 }
 
+/* A section's optional lat and lon: both or neither, in range. */
+static int
+registry_parse_coords(struct registry_load *ld, struct fy_node *item,
+    struct section *sec)
+{
+	struct fy_node *latk, *lonk, *lat = yamlfile_get(item, "lat", &latk),
+	    *lon = yamlfile_get(item, "lon", &lonk);
+
+	if (latk == NULL && lonk == NULL)
+		return 0;
+	if (latk == NULL || lonk == NULL)
+		return yamlfile_error(ld->yf, latk != NULL ? latk : lonk,
+		    "%s: given without %s (a section has both lat and lon, or "
+		    "neither)", latk != NULL ? "lat" : "lon",
+		    latk != NULL ? "lon" : "lat");
+	if (lat == NULL || lon == NULL)
+		return yamlfile_error(ld->yf, lat == NULL ? latk : lonk,
+		    "%s: no value", lat == NULL ? "lat" : "lon");
+	if (yamlfile_decimal(ld->yf, lat, "lat", -90, 90,
+	    REGISTRY_COORD_PLACES, &sec->lat) == -1 ||
+	    yamlfile_decimal(ld->yf, lon, "lon", -180, 180,
+	    REGISTRY_COORD_PLACES, &sec->lon) == -1)
+		return -1;
+	sec->located = true;
+	return 0;
+}
+
 static int
 registry_parse_sections(struct registry_load *ld, struct fy_node *list)
 {
@@ -276,6 +309,8 @@ registry_parse_sections(struct registry_load *ld, struct fy_node *list)
 		sec->border = xstrndup(sec->id, strcspn(sec->id, "/"));
 		if ((name = registry_require(ld, item, "name", "section")) ==
 		    NULL || yamlfile_string(ld->yf, name, "name", &sec->name) == -1)
+			goto out;
+		if (registry_parse_coords(ld, item, sec) == -1)
 			goto out;
 		seen[i].id = sec->id;
 		seen[i].line = yamlfile_line(ld->yf, id);
@@ -1019,9 +1054,16 @@ registry_to_json(const struct registry *reg)
 	unsigned b;
 
 	json_object_set_new(doc, "version", json_integer(REGISTRY_VERSION));
-	for (i = 0; i < reg->n_sections; i++)
-		json_array_append_new(secs, json_pack("{s:s, s:s}", "id",
-		    reg->sections[i].id, "name", reg->sections[i].name));
+	for (i = 0; i < reg->n_sections; i++) {
+		const struct section *sec = &reg->sections[i];
+
+		o = json_pack("{s:s, s:s}", "id", sec->id, "name", sec->name);
+		if (sec->located) {
+			json_object_set_new(o, "lat", json_real(sec->lat));
+			json_object_set_new(o, "lon", json_real(sec->lon));
+		}
+		json_array_append_new(secs, o);
+	}
 	for (i = 0; i < reg->n_endpoints; i++) {
 		const struct endpoint *ep = &reg->endpoints[i];
 
@@ -1092,12 +1134,30 @@ registry_to_json(const struct registry *reg)
 	return doc;
 }
 
-/* A libfyaml node of fyd for the JSON value v (strings, integers, booleans). */
+/*
+ * The shortest "%.Ng" text of v that strtod() reads back as v; buf holds at
+ * least 32 bytes.
+ */
+static void
+registry_real_text(double v, char *buf, size_t len)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
+/*
+ * A libfyaml node of fyd for the JSON value v (strings, integers, reals,
+ * booleans).
+ */
 static struct fy_node *
 registry_fy_node(struct fy_document *fyd, const json_t *v)
 {
 	struct fy_node *n = NULL, *k, *item;
 	const char *key;
+	char num[32];
 	json_t *x;
 	size_t i;
 
@@ -1126,6 +1186,10 @@ registry_fy_node(struct fy_document *fyd, const json_t *v)
 	case JSON_INTEGER:
 		n = fy_node_create_scalarf(fyd, "%" JSON_INTEGER_FORMAT,
 		    json_integer_value(v));
+		break;
+	case JSON_REAL:
+		registry_real_text(json_real_value(v), num, sizeof(num));
+		n = fy_node_create_scalar_copy(fyd, num, FY_NT);
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:

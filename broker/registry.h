@@ -38,6 +38,9 @@ struct section {
 	char		*id;		/* "<border>/<crossing>", e.g. "tr-bg/kapikule" */
 	char		*border;	/* "tr-bg" */
 	char		*name;		/* display name */
+	double		 lat, lon;	/* degrees north and east (WGS 84), to
+					   the micro-degree; 0 unless located */
+	bool		 located;	/* lat and lon given (both or neither) */
 };
 
 enum acl_action { ACL_PUBLISH, ACL_SUBSCRIBE };
@@ -111,13 +114,14 @@ unsigned long long	 registry_doc_revision(const struct registry *reg);
 /*
  * The registry as a new JSON object of the file's schema (the caller owns
  * it): version, sections, endpoints, access_rules, routes; endpoints and
- * sections sorted by id, rules in order. Loading its text again gives an
- * equal registry.
+ * sections sorted by id, rules in order; a located section's lat and lon
+ * are JSON reals. Loading its text again gives an equal registry.
  */
 json_t			*registry_to_json(const struct registry *reg);
 /*
  * Block-style YAML of a registry JSON object, headed by a comment line and
- * "revision: REV" when rev is not 0. Returns a malloc'd string or NULL.
+ * "revision: REV" when rev is not 0; reals in their shortest form that reads
+ * back the same double (41.713). Returns a malloc'd string or NULL.
  */
 char			*registry_json_to_yaml(const json_t *doc,
 			    unsigned long long rev);

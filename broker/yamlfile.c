@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,6 +526,57 @@ yamlfile_uint(struct yamlfile *yf, struct fy_node *node, const char *what,
 		return yamlfile_error(yf, node, "%s: %" PRIu64 " is out of "
 		    "range (%" PRIu64 "..%" PRIu64 ")", what, v, min, max);
 	*out = v;
+	return 0;
+}
+
+int
+yamlfile_decimal(struct yamlfile *yf, struct fy_node *node, const char *what,
+    double min, double max, unsigned places, double *out)
+{
+	static const double tens[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	};
+	char buf[64], *end;
+	const char *s;
+	size_t len, i = 0, digits = 0;
+	double v, scale;
+
+	if (yamlfile_scalar(yf, node, what, "a number", &s, &len) == -1)
+		return -1;
+	/* the grammar first: strtod() alone would take hex, inf, nan, space */
+	if (i < len && s[i] == '-')
+		i++;
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (i < len && s[i] == '.')
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	if (digits > 0 && i < len && (s[i] == 'e' || s[i] == 'E')) {
+		size_t e = ++i;
+
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			e = ++i;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == e)
+			digits = 0;
+	}
+	if (digits == 0 || i < len || len >= sizeof(buf) ||
+	    fy_node_get_style(node) != FYNS_PLAIN)
+		return yamlfile_error(yf, node, "%s: expected a decimal number "
+		    "(unquoted, e.g. 41.713), got '%.*s'", what,
+		    (int)(len > 64 ? 64 : len), s);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	v = strtod(buf, &end);
+	if (!(v >= min && v <= max))	/* NaN and overflow fail too */
+		return yamlfile_error(yf, node, "%s: %s is out of range "
+		    "(%g..%g)", what, buf, min, max);
+	/* k / 10^places with both exact is correctly rounded: strtod's value */
+	scale = tens[places < 9 ? places : 9];
+	*out = round(v * scale) / scale;
+	if (*out == 0)
+		*out = 0;	/* no -0 */
 	return 0;
 }
 

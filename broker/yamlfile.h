@@ -84,6 +84,15 @@ int		 yamlfile_check_keys(struct yamlfile *yf, struct fy_node *map,
 int		 yamlfile_uint(struct yamlfile *yf, struct fy_node *node,
 		    const char *what, uint64_t min,
 		    uint64_t max, uint64_t *out);
+/*
+ * A plain decimal number ([-]DIGITS[.DIGITS][e[+-]DIGITS], unquoted; no
+ * hex, inf or nan) within min..max, rounded to places decimals (0..9) so
+ * that the same value always gives the same double: *out is then the double
+ * nearest to that decimal, as strtod() gives it from the short text.
+ */
+int		 yamlfile_decimal(struct yamlfile *yf, struct fy_node *node,
+		    const char *what, double min, double max,
+		    unsigned places, double *out);
 /* A plain true or false (also True, TRUE, False, FALSE). */
 int		 yamlfile_bool(struct yamlfile *yf, struct fy_node *node,
 		    const char *what, bool *out);

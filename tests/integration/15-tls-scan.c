@@ -11,7 +11,8 @@
  * ClientHello offers DEFLATE and the ServerHello must choose none), session
  * tickets and resumption (none, for TLS 1.2 and 1.3), and that a client
  * without a certificate gets no session (the handshake or the first read
- * fails). A missing sslscan fails the test: CI runs `make deps` first.
+ * fails). The console's HTTPS listener (console.listen) is scanned the same
+ * way. A missing sslscan fails the test: CI runs `make deps` first.
  */
 #include <errno.h>
 #include <poll.h>
@@ -216,9 +217,10 @@ exchange_with(const struct h_broker *b)
 	ccc_close(h_connect(b, "tr-police"));
 }
 
-START_TEST(sslscan_report)
+/* sslscan on 127.0.0.1:port, presenting tr-police's certificate. */
+static void
+scan_sslscan(int port)
 {
-	struct h_broker *b;
 	char prog[512], certs[600], pk[600], target[64];
 	char xml[] = "--xml=-", nocolour[] = "--no-colour",
 	    nohb[] = "--no-heartbleed", to[] = "--timeout=3", v4[] = "--ipv4";
@@ -227,10 +229,9 @@ START_TEST(sslscan_report)
 	ck_assert_msg(scan_which("sslscan", prog, sizeof(prog)),
 	    "sslscan is not installed: run `make deps` (as root) to install "
 	    "the Debian package sslscan");
-	b = h_broker_start(NULL);
 	snprintf(certs, sizeof(certs), "--certs=%s", h_pki("tr-police.pem"));
 	snprintf(pk, sizeof(pk), "--pk=%s", h_pki("tr-police.key"));
-	snprintf(target, sizeof(target), "127.0.0.1:%d", b->port);
+	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
 	{
 		char *argv[] = { prog, xml, nocolour, nohb, to, v4, certs, pk,
 		    target, NULL };
@@ -239,6 +240,29 @@ START_TEST(sslscan_report)
 	}
 	scan_check(out);
 	free(out);
+}
+
+START_TEST(sslscan_report)
+{
+	struct h_broker *b = h_broker_start(NULL);
+
+	scan_sslscan(b->port);
+	exchange_with(b);
+	h_broker_stop(b);
+}
+END_TEST
+
+/* The console's HTTPS listener: the same policy as the broker port. */
+START_TEST(sslscan_console)
+{
+	struct h_broker *b = h_broker_start("console:\n  listen: 127.0.0.1:0\n");
+	struct h_reply r;
+
+	scan_sslscan(h_console_port(b));
+	/* and it still serves */
+	r = h_https_as(h_console_port(b), "tr-police", "GET", "/api/me", NULL);
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
 	exchange_with(b);
 	h_broker_stop(b);
 }
@@ -520,6 +544,7 @@ tls_scan_suite(void)
 	TCase *tc = tcase_create("tls-scan");
 
 	tcase_add_test(tc, sslscan_report);
+	tcase_add_test(tc, sslscan_console);
 	tcase_add_test(tc, no_compression);
 	tcase_add_test(tc, no_tickets_no_resumption);
 	tcase_add_test(tc, no_renegotiation);

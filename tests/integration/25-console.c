@@ -8,6 +8,7 @@
  * the connection bound, the broker port while the console is busy, and a
  * reload closing the console's connections.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +278,11 @@ START_TEST(sections)
 	ck_assert_str_eq(json_string_value(json_object_get(kap, "border")),
 	    "tr-bg");
 	ck_assert_ptr_nonnull(json_string_value(json_object_get(kap, "name")));
+	ck_assert(json_is_real(json_object_get(kap, "lat")));
+	ck_assert(json_real_value(json_object_get(kap, "lat")) > 41.0 &&
+	    json_real_value(json_object_get(kap, "lat")) < 42.5);
+	ck_assert(json_real_value(json_object_get(kap, "lon")) > 26.0 &&
+	    json_real_value(json_object_get(kap, "lon")) < 27.0);
 	s = json_object_get(j, "severities");
 	ck_assert_int_eq(json_array_size(s), 4);
 	ck_assert_str_eq(json_string_value(json_array_get(s, 0)), "low");
@@ -714,6 +720,63 @@ START_TEST(off_by_default)
 }
 END_TEST
 
+/* cccd --check-config on a config with this console block: its output. */
+static bool
+check_config(const char *block, char *out, size_t len)
+{
+	char dir[] = "/tmp/ccc-console.XXXXXX", cfg[64], cmd[PATH_MAX + 128];
+	char reg[PATH_MAX], src[PATH_MAX];
+	size_t n;
+	FILE *fp;
+	int rc;
+
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(src, sizeof(src), "%s/broker/etc/registry.yaml", h_srcdir());
+	ck_assert(realpath(src, reg) != NULL);
+	snprintf(cfg, sizeof(cfg), "%s/cccd.yaml", dir);
+	ck_assert((fp = fopen(cfg, "w")) != NULL);
+	fprintf(fp, "listen: 127.0.0.1:0\ntls:\n  cert: \"%s\"\n"
+	    "  key: \"%s\"\n  ca: \"%s\"\nregistry: \"%s\"\n"
+	    "data_dir: \"%s/data\"\nconsole:\n%s", h_pki("cccd.pem"),
+	    h_pki("cccd.key"), h_pki("ca.pem"), reg, dir, block);
+	ck_assert(fclose(fp) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/cccd --check-config %s 2>&1",
+	    h_builddir(), cfg);
+	ck_assert((fp = popen(cmd, "r")) != NULL);
+	n = fread(out, 1, len - 1, fp);
+	out[n] = '\0';
+	rc = pclose(fp);
+	unlink(cfg);
+	rmdir(dir);
+	return rc == 0;
+}
+
+START_TEST(config_checked)
+{
+	static const char *const bad[][2] = {
+		{ "  listen: nowhere\n", "console.listen" },
+		{ "  max_feedz: 3\n", "unknown key 'max_feedz' in console" },
+		{ "  max_connections: 0\n", "console.max_connections" },
+		{ "  request_rate: 100001\n", "console.request_rate" },
+		{ "  max_body: 1023\n", "console.max_body" },
+		{ "  hsts_max_age: 63072001\n", "console.hsts_max_age" },
+		{ "  catch_up: -1\n", "console.catch_up" },
+	};
+	char out[2048];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(!check_config(bad[i][0], out, sizeof(out)),
+		    "%s: accepted", bad[i][0]);
+		ck_assert_msg(strstr(out, bad[i][1]) != NULL, "%s: %s",
+		    bad[i][0], out);
+		ck_assert_msg(strstr(out, "cccd.yaml:") != NULL, "%s: no line: "
+		    "%s", bad[i][0], out);
+	}
+	ck_assert_msg(check_config("  listen: 127.0.0.1:8443\n  catch_up: 0\n",
+	    out, sizeof(out)), "%s", out);
+}
+END_TEST
+
 Suite *
 console_suite(void)
 {
@@ -734,6 +797,7 @@ console_suite(void)
 	tcase_add_test(tc, reload_closes);
 	tcase_add_test(tc, feed_not_built);
 	tcase_add_test(tc, off_by_default);
+	tcase_add_test(tc, config_checked);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
  * read from broker/etc/registry.yaml).
  */
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -919,6 +920,19 @@ START_TEST(test_registry_demo)
 	ck_assert_str_eq(sec->border, "tr-bg");
 	ck_assert_str_eq(sec->name,
 	    "Kapıkule – Kapitan Andreevo (road and rail)");
+	ck_assert(sec->located);
+	ck_assert(sec->lat == 41.713 && sec->lon == 26.357);
+	sec = registry_section(reg, "bg-gr/ivaylovgrad");
+	ck_assert_str_eq(sec->name, "Ivaylovgrad – Kyprinos");
+	{
+		const struct section *all = registry_sections(reg, &n);
+
+		/* every demo section is on the map, within the three countries */
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(all[i].located && all[i].lat > 40.5 &&
+			    all[i].lat < 42.5 && all[i].lon > 23 &&
+			    all[i].lon < 28.5, "%s", all[i].id);
+	}
 	ck_assert_ptr_null(registry_section(reg, "tr-bg/*"));
 	ck_assert_ptr_null(registry_section(reg, "tr-bg"));
 
@@ -1028,7 +1042,53 @@ static const struct {
 	    "reg.yaml:2: sections: expected a list (write [] for none)" },
 	{ "    name: Kapikule\n", "    name: Kapikule\n    nme: x\n",
 	    "reg.yaml:5: unknown key 'nme' in section (expected one of: id, "
-	    "name)" },
+	    "name, lat, lon)" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: 41.713\n",
+	    "reg.yaml:5: lat: given without lon (a section has both lat and "
+	    "lon, or neither)" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lon: 26.357\n",
+	    "reg.yaml:5: lon: given without lat (a section has both lat and "
+	    "lon, or neither)" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: 91\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: 91 is out of range (-90..90)" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: -90.0000001\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: -90.0000001 is out of range (-90..90)" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: 41.713\n"
+	    "    lon: -180.5\n",
+	    "reg.yaml:6: lon: -180.5 is out of range (-180..180)" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: 41.713\n"
+	    "    lon: 1e999\n",
+	    "reg.yaml:6: lon: 1e999 is out of range (-180..180)" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: \"41.713\"\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: expected a decimal number (unquoted, e.g. 41.713), "
+	    "got '41.713'" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: .nan\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: expected a decimal number (unquoted, e.g. 41.713), "
+	    "got '.nan'" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: 0x29\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: expected a decimal number (unquoted, e.g. 41.713), "
+	    "got '0x29'" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: 41.7 N\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: expected a decimal number (unquoted, e.g. 41.713), "
+	    "got '41.7 N'" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: 4e\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: expected a decimal number (unquoted, e.g. 41.713), "
+	    "got '4e'" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat:\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: no value" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: [41]\n"
+	    "    lon: 26.357\n",
+	    "reg.yaml:5: lat: expected a number, got a list" },
+	{ "    name: Kapikule\n", "    name: Kapikule\n    lat: -90\n"
+	    "    lon: 180\n", "" },
 	{ "    country: TR", "    contry: TR",
 	    "reg.yaml:7: unknown key 'contry' in endpoint (expected one of: id, "
 	    "country, kind, name, roles, suspended, ca)" },
@@ -1258,6 +1318,48 @@ START_TEST(test_registry_base_and_empty)
 }
 END_TEST
 
+/* Coordinates: optional, kept to the micro-degree whatever the notation. */
+START_TEST(test_registry_coordinates)
+{
+	static const struct {
+		const char	*lat, *lon;	/* as written */
+		double		 want_lat, want_lon;
+	} cases[] = {
+		{ "41.713", "26.357", 41.713, 26.357 },
+		{ "41.7130004", "26.3569996", 41.713, 26.357 },	/* rounded */
+		{ "4.1713e1", "2635.7E-2", 41.713, 26.357 },
+		{ "41.713000000000001", "26.356999999999999", 41.713, 26.357 },
+		{ "-0.0000001", "-0", 0, 0 },
+		{ "90", "-180", 90, -180 },
+		{ "0.000001", "-179.999999", 0.000001, -179.999999 },
+	};
+	const struct section *sec;
+	struct registry *reg;
+	char yaml[2048];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "version: 1\nsections:\n"
+		    "  - {id: tr-bg/kapikule, name: K, lat: %s, lon: %s}\n"
+		    "  - {id: tr-bg/lesovo, name: L}\n"
+		    "endpoints: []\naccess_rules: []\n", cases[i].lat,
+		    cases[i].lon);
+		reg = registry_ok(yaml);
+		sec = registry_section(reg, "tr-bg/kapikule");
+		ck_assert(sec->located);
+		ck_assert_msg(sec->lat == cases[i].want_lat &&
+		    sec->lon == cases[i].want_lon, "case %zu: %.17g %.17g", i,
+		    sec->lat, sec->lon);
+		/* no -0: the text written back is "0" */
+		ck_assert(!signbit(sec->lat) == !signbit(cases[i].want_lat) &&
+		    !signbit(sec->lon) == !signbit(cases[i].want_lon));
+		sec = registry_section(reg, "tr-bg/lesovo");
+		ck_assert(!sec->located);
+		ck_assert(sec->lat == 0 && sec->lon == 0);
+		registry_unref(reg);
+	}
+}
+END_TEST
+
 START_TEST(test_registry_load_errors)
 {
 	struct registry *reg = NULL;
@@ -1399,6 +1501,7 @@ config_suite(void)
 	tcase_add_test(tr, test_registry_role_names);
 	tcase_add_test(tr, test_registry_base_and_empty);
 	tcase_add_test(tr, test_registry_load_errors);
+	tcase_add_test(tr, test_registry_coordinates);
 	tcase_add_test(tr, test_registry_topic_syntax);
 	tcase_add_test(tr, test_registry_bad_utf8);
 	tcase_add_loop_test(tr, test_registry_errors, 0,

@@ -69,6 +69,20 @@ ep_index(const char *id)
 	return 0;
 }
 
+/* Index of section id in the demo registry's JSON sections list. */
+static size_t
+sec_index(const char *id)
+{
+	size_t n;
+	const struct section *secs = registry_sections(demo, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(secs[i].id, id) == 0)
+			return i;
+	ck_abort_msg("no section %s", id);
+	return 0;
+}
+
 #define DRUGS	CCC__V1__CATEGORY__CATEGORY_DRUGS
 #define WEAPONS	CCC__V1__CATEGORY__CATEGORY_WEAPONS
 #define HUMAN	CCC__V1__CATEGORY__CATEGORY_HUMAN_TRAFFICKING
@@ -294,6 +308,20 @@ START_TEST(test_diff_classification)
 	snprintf(path, sizeof(path), "sections/%zu", registry_nsections(demo));
 	diff_case(demo_with(path, "{\"id\": \"bg-gr/novo-selo\", \"name\": "
 	    "\"Novo Selo\"}"), false, "+ section bg-gr/novo-selo");
+	/* a section moved on the map, or put on it: shown, widens nothing */
+	snprintf(path, sizeof(path), "sections/%zu/lat",
+	    sec_index("tr-bg/kapikule"));
+	diff_case(demo_with(path, "41.7205"), false,
+	    "~ section tr-bg/kapikule: lat: 41.713 -> 41.7205");
+	snprintf(path, sizeof(path), "sections/%zu", registry_nsections(demo));
+	diff_case(demo_with(path, "{\"id\": \"bg-gr/novo-selo\", \"name\": "
+	    "\"Novo Selo\", \"lat\": 41.4, \"lon\": 26}"), false,
+	    "+ section bg-gr/novo-selo");
+	snprintf(path, sizeof(path), "sections/%zu",
+	    sec_index("bg-gr/zlatograd"));
+	diff_case(demo_with(path, "{\"id\": \"bg-gr/zlatograd\", \"name\": "
+	    "\"Zlatograd – Thermes\"}"), false,
+	    "~ section bg-gr/zlatograd: lat: 41.36 -> (none)");
 	diff_case(demo_with("routes/0/targets", "[\"bg-customs\"]"), false,
 	    "targets: bg-customs, tr-customs -> bg-customs");
 	diff_case(demo_with("routes/0/targets", "[\"bg-customs\", "
@@ -455,9 +483,22 @@ START_TEST(test_yaml_round_trip)
 	ck_assert_ptr_nonnull(yaml);
 	ck_assert_ptr_nonnull(strstr(yaml, "\nrevision: 42\n"));
 	ck_assert_ptr_nonnull(strstr(yaml, "Kapıkule"));	/* UTF-8 kept */
+	/* coordinates in their short form, not 41.713000000000001 */
+	ck_assert_msg(strstr(yaml, "  name: Kapıkule – Kapitan Andreevo (road "
+	    "and rail)\n  lat: 41.713\n  lon: 26.357\n") != NULL, "%s", yaml);
 	if (registry_load_string(yaml, "export", &back, err, sizeof(err)) != 0)
 		ck_abort_msg("export does not load: %s", err);
 	ck_assert_uint_eq(registry_doc_revision(back), 42);
+	j2 = registry_to_json(back);
+	ck_assert(json_equal(j, j2));
+	json_decref(j2);
+	registry_unref(back);
+	free(yaml);
+	/* the JSON text (17 digits, as admin edits are loaded) reads back too */
+	yaml = json_dumps(j, JSON_INDENT(1));
+	ck_assert_ptr_nonnull(strstr(yaml, "\"lat\": 41.71"));
+	if (registry_load_string(yaml, "json", &back, err, sizeof(err)) != 0)
+		ck_abort_msg("JSON export does not load: %s", err);
 	j2 = registry_to_json(back);
 	ck_assert(json_equal(j, j2));
 	json_decref(j2);
