@@ -42,6 +42,17 @@ audit_of(const struct session *s, const char *event, const char *alert,
 	return r;
 }
 
+struct audit_rec
+audit_consult(const char *endpoint, const char *subject,
+    const char *fingerprint, const char *peer, const char *alert_id)
+{
+	struct audit_rec r = { .event = "consult", .endpoint = endpoint,
+	    .subject = subject, .fingerprint = fingerprint, .peer = peer,
+	    .alert = alert_id, .detail = "console" };
+
+	return r;
+}
+
 void
 audit_session(struct session *s, const char *event, const char *alert,
     const char *detail)

@@ -25,6 +25,8 @@
  *               audit_durable_sent()), ack (one per Ack, with store_ack)
  *   admin.c     admin_refused, registry_* (with the store's registry
  *               operations), tls_reload, tls_reload_failed
+ *   console_api.c  consult (a certificate read one alert's detail on the
+ *               console: audit_consult(), with store_alert; LED Art. 25)
  */
 #ifndef CCC_AUDIT_H
 #define CCC_AUDIT_H
@@ -97,6 +99,16 @@ void		 audit_feed_caught_up(struct server *srv,
  */
 void		 audit_durable_sent(struct session *s, const char *dname,
 		    const struct store_row *rows, size_t n);
+/*
+ * The "consult" record of a console request: the certificate (endpoint,
+ * subject, fingerprint: the registry id and tls_peer_details()) at peer
+ * asked for the detail of the alert alert_id; detail "console", to which
+ * store_alert() adds the alert's topic. Its strings point into the
+ * arguments (valid while they are); none may be NULL but peer.
+ */
+struct audit_rec audit_consult(const char *endpoint, const char *subject,
+		    const char *fingerprint, const char *peer,
+		    const char *alert_id);
 /* Journal (and log) that the access rules kept publisher's alert from t. */
 void		 audit_route_blocked(struct session *publisher,
 		    const char *alert, const struct policy_target *t);

@@ -191,6 +191,7 @@ static const char *const store_kind_names[] = {
 	[OP_REG_LIST] = "a registry listing",
 	[OP_COUNTS] = "a count of backlogs",
 	[OP_EXERCISE] = "an exercise purge",
+	[OP_ALERT] = "a read of one alert",
 };
 
 /*
@@ -397,6 +398,9 @@ store_op_free_inputs(struct store_op *op)
 	case OP_RECEIPTS:
 		free(op->u.receipts.origin);
 		free(op->u.receipts.id);
+		break;
+	case OP_ALERT:
+		free(op->u.alert.id);
 		break;
 	case OP_REG_COMMIT:
 	case OP_REG_PROPOSE:
@@ -658,6 +662,17 @@ store_history(struct store *st, int64_t since, uint64_t after_seq,
 	op->u.history.after_seq = after_seq;
 	op->u.history.upto_seq = upto_seq;
 	op->u.history.limit = limit;
+	store_audit_copy(&op->audit, audit);
+	store_enqueue(st, op);
+}
+
+void
+store_alert(struct store *st, const char *alert_id,
+    const struct audit_rec *audit, store_cb *cb, void *arg)
+{
+	struct store_op *op = store_op_new(OP_ALERT, cb, arg);
+
+	op->u.alert.id = xstrdup(alert_id);
 	store_audit_copy(&op->audit, audit);
 	store_enqueue(st, op);
 }
@@ -1332,11 +1347,14 @@ store_done_cb(evutil_socket_t fd, short what, void *arg)
 				snprintf(st->write_error, sizeof(st->write_error),
 				    "%s", op->error);
 		}
-		if (op->res.status == STORE_FAILED)
+		if (op->res.status == STORE_FAILED) {
 			log_error("store: %s failed: %s", op->kind == OP_PUBLISH ?
 			    "publish" : op->kind == OP_ACK ? "ack" :
 			    op->kind == OP_AUDIT ? "audit record" : "operation",
 			    op->error);
+			/* rows read before it failed are not handed out */
+			op->res.nrows = 0;
+		}
 		if (op->cb != NULL && !op->called)
 			op->cb(op->arg, &op->res);
 		store_op_free(op);

@@ -26,7 +26,8 @@
  *     were queued (a fetch completed at its commit: in commit order). An operation that fails (disk full, I/O error) fails alone:
  *     its callback gets STORE_FAILED and a message; the others in its
  *     transaction are unaffected unless the commit itself fails, in which case
- *     they all fail. Nothing of a failed operation is kept.
+ *     they all fail. Nothing of a failed operation is kept, and its result
+ *     carries no rows (nrows 0), whatever it read before it failed.
  *   - Inputs are copied when queued; results are valid only during the
  *     callback.
  *   - store_close() finishes queued work and discards callbacks not yet run.
@@ -54,9 +55,9 @@ enum store_status {
 	STORE_OK,
 	STORE_DUPLICATE,	/* publish: same origin, id and content as before */
 	STORE_CONFLICT,		/* publish: same origin and id, other content */
-	STORE_ID_TAKEN,		/* publish: the id names another origin's alert; receipts: a store from before ids were unique gave it to several origins */
+	STORE_ID_TAKEN,		/* publish: the id names another origin's alert; receipts, alert: a store from before ids were unique gave it to several origins */
 	STORE_FAILED,		/* the operation was not carried out */
-	STORE_NOT_FOUND,	/* receipts: no such alert of that origin; decide: no such pending proposal */
+	STORE_NOT_FOUND,	/* receipts: no such alert of that origin; alert: no such alert; decide: no such pending proposal */
 	STORE_STALE,		/* registry: the newest revision is not the base */
 	STORE_RESTRICTED,	/* publish: re-disseminates another endpoint's restricted alert (error says which) */
 };
@@ -152,7 +153,7 @@ struct store_result {
 	int64_t			 published_at;	/* publish (OK, DUPLICATE): the stored time */
 	uint64_t		 seq;		/* publish (OK): the alert's place in publishing order; purge: the last alert looked at */
 	uint64_t		 dsub_id;	/* subscribe: the durable subscription */
-	struct store_row	*rows;		/* fetch */
+	struct store_row	*rows;		/* fetch, history, alert */
 	size_t			 nrows;
 	size_t			 dead;		/* fetch: alerts moved to the dead-letter list */
 	size_t			 expired;	/* fetch: alerts dropped because they expired */
@@ -325,6 +326,21 @@ void	store_ack(struct store *st, uint64_t dsub_id, const uint64_t *tags,
  * cannot be told apart. The query is recorded in the journal.
  */
 void	store_receipts(struct store *st, const char *origin, const char *alert_id,
+	    const struct audit_rec *audit, store_cb *cb, void *arg);
+/*
+ * One stored alert by its id (an id names one alert whatever its origin):
+ * res->rows[0] (nrows 1; tag = seq, alert_id, origin, topic, body), with
+ * audit's record (audit_consult(), event "consult") written in the same
+ * transaction, its detail followed by " topic=TOPIC". STORE_NOT_FOUND,
+ * and no record, when there is no such alert, or it is an exercise alert
+ * (exercise/ topics: load, never shown), or retention deleted it;
+ * STORE_ID_TAKEN, and no record, when a store from before ids were unique
+ * across origins gave the id to alerts of several origins (which one was
+ * meant cannot be told; receipts refuse them alike). Reads nothing else
+ * and changes nothing else. Whether the asker may see the alert is the
+ * caller's to decide: the record says the store read it out for the asker.
+ */
+void	store_alert(struct store *st, const char *alert_id,
 	    const struct audit_rec *audit, store_cb *cb, void *arg);
 /*
  * History: up to limit stored alerts with published_at >= since and

@@ -21,7 +21,7 @@
 /* What an operation does; names the member of struct store_op's u it uses. */
 enum store_kind { OP_PUBLISH, OP_SUBSCRIBE, OP_FORGET, OP_FETCH, OP_ACK,
     OP_AUDIT, OP_RECEIPTS, OP_HISTORY, OP_PURGE, OP_REG_COMMIT, OP_REG_PROPOSE,
-    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS, OP_EXERCISE };
+    OP_REG_DECIDE, OP_REG_LIST, OP_COUNTS, OP_EXERCISE, OP_ALERT };
 
 /* Text fields of struct store_regchange, in order. */
 enum { RC_AUTHOR, RC_APPROVED_BY, RC_SOURCE, RC_COMMENT, RC_CHANGES,
@@ -98,6 +98,11 @@ struct store_op_audit {
 /* Inputs of store_receipts. */
 struct store_op_receipts {
 	char		*origin, *id;
+};
+
+/* Inputs of store_alert. */
+struct store_op_alert {
+	char		*id;
 };
 
 /* Inputs of store_history. */
@@ -181,6 +186,7 @@ struct store_op {
 		struct store_op_audit	  audit;	/* OP_AUDIT */
 		struct store_op_receipts  receipts;	/* OP_RECEIPTS */
 		struct store_op_history	  history;	/* OP_HISTORY */
+		struct store_op_alert	  alert;	/* OP_ALERT */
 		struct store_op_purge	  purge;	/* OP_PURGE */
 		struct store_op_exercise  exercise;	/* OP_EXERCISE */
 		struct store_op_regchange reg;		/* OP_REG_COMMIT, OP_REG_PROPOSE */

@@ -32,9 +32,10 @@
  * ccc.db-head (read and anchored by store_wal.c), transactions with the
  * writer's state they save and restore (the audit chain's end, the last
  * alert seq given), the integrity check, the dispatch of operations. The
- * operations are in store_sqlite_alerts.c (publish, retention, history),
- * store_sqlite_cursor.c (durable delivery), store_sqlite_journal.c (the
- * audit journal, receipts) and store_sqlite_registry.c; the schema in
+ * operations are in store_sqlite_alerts.c (publish, retention, history,
+ * one alert by id), store_sqlite_cursor.c (durable delivery),
+ * store_sqlite_journal.c (the audit journal, receipts) and
+ * store_sqlite_registry.c; the schema in
  * store_sqlite_schema.c; the offline readers in store_offline.c.
  * Must never: open a store that lost committed transactions unless told
  * to (accept_loss); anchor in ccc.db-head more than was synced; let a
@@ -712,6 +713,8 @@ store_sqlite_run_op(void *b, struct store_op *op)
 		return store_do_receipts(st, op);
 	case OP_HISTORY:
 		return store_do_history(st, op);
+	case OP_ALERT:
+		return store_do_alert(st, op);
 	case OP_PURGE:
 		return store_do_purge(st, op);
 	case OP_REG_COMMIT:

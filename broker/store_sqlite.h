@@ -3,7 +3,7 @@
  * helpers its files share. store_sqlite.c has the connection, the
  * transactions, the files, the integrity check and the dispatch of
  * operations; store_sqlite_schema.c the migrations; store_sqlite_alerts.c
- * the alert log (publish, retention, history); store_sqlite_cursor.c
+ * the alert log (publish, retention, history, one alert by id); store_sqlite_cursor.c
  * durable delivery (cursors, fetch, ack); store_sqlite_journal.c the audit
  * journal and receipts; store_sqlite_registry.c the registry's revisions
  * and proposals. Nothing outside the backend includes this: the store
@@ -163,6 +163,12 @@ int	 store_append_audit(struct store_sqlite *st, struct store_op *op,
 int	 store_write_audit(struct store_sqlite *st, struct store_op *op,
 	    const char *event, const char *alert);
 /*
+ * Append r's audit record (op's own, or that of a request op serves), if
+ * it has one, with more appended to its detail, in op's transaction.
+ */
+int	 store_write_audit_more(struct store_sqlite *st, struct store_op *op,
+	    const struct store_op *r, const char *more);
+/*
  * Append op's record naming the alerts ids[0..n) at positions seqs[0..n):
  * the single-alert form (detail single) for one, the batch form with its
  * receipts index spans for several; nothing for none.
@@ -183,6 +189,7 @@ int	 store_do_publish(struct store_sqlite *st, struct store_op *op);
 int	 store_do_purge(struct store_sqlite *st, struct store_op *op);
 int	 store_do_exercise(struct store_sqlite *st, struct store_op *op);
 int	 store_do_history(struct store_sqlite *st, struct store_op *op);
+int	 store_do_alert(struct store_sqlite *st, struct store_op *op);
 /*
  * ids[0..n) as text between open and close, comma-separated (a JSON array
  * with '[' and ']', an rcpt with ','): allocated, the caller frees it.

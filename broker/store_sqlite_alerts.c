@@ -3,13 +3,15 @@
  * row at the next seq, its durable recipients, the refusal of references
  * to another origin's restricted alert, the retry of an id stored before),
  * retention and the removal of exercise alerts (never an alert a durable
- * subscription has not settled), history replays, and the reading of an
+ * subscription has not settled), history replays, one alert by its id
+ * (the console's detail, with its consult record), and the reading of an
  * alert row for a fetch or a replay.
  *
  * Owns: the alerts table's statements and alert_seq_floor.
  * Must never: give a seq twice (store_seq_keep before deletes); store an
  * alert under an id another alert has; delete an alert a durable
- * subscription has not settled.
+ * subscription has not settled; hand out an alert by id without its
+ * consult record.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -491,20 +493,10 @@ static int
 store_exercise_record(struct store_sqlite *st, struct store_op *op,
     const struct store_op *r, size_t removed)
 {
-	const char *text[AUDIT_NTEXT];
-	char *detail;
-	int rc;
+	char more[32];
 
-	if (!r->audit.present)
-		return 0;
-	for (int i = 0; i < AUDIT_NTEXT; i++)
-		text[i] = r->audit.text[i];
-	detail = xasprintf("%s removed=%zu", r->audit.text[6] ?
-	    r->audit.text[6] : "", removed);
-	text[6] = detail;
-	rc = store_append_audit(st, op, text, r->audit.transfer);
-	free(detail);
-	return rc;
+	snprintf(more, sizeof(more), " removed=%zu", removed);
+	return store_write_audit_more(st, op, r, more);
 }
 
 /*
@@ -550,6 +542,54 @@ store_do_exercise(struct store_sqlite *st, struct store_op *op)
 		if (store_exercise_record(st, op, r, op->res.purged) < 0)
 			return -1;
 	return 0;
+}
+
+/*
+ * One alert by id (store_alert): the alert of collision 0 off the
+ * alerts_id index; an id a store from before gave to several origins is
+ * refused, as receipts are. Exercise alerts are not shown: they are load,
+ * not alerts. The consult record only when the alert is found.
+ */
+int
+store_do_alert(struct store_sqlite *st, struct store_op *op)
+{
+	sqlite3_stmt *stmt;
+	char *more;
+	int rc;
+
+	if ((stmt = store_stmt(st, "SELECT seq, topic, body, id, origin, "
+	    STORE_EXERCISE ", EXISTS (SELECT 1 FROM alert_id_collisions WHERE "
+	    "id = ?1) FROM alerts WHERE id = ?1 ORDER BY collision LIMIT 1")) ==
+	    NULL)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, op->u.alert.id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (sqlite3_column_int(stmt, 6) != 0)
+			op->res.status = STORE_ID_TAKEN;
+		else if (sqlite3_column_int(stmt, 5) != 0)
+			op->res.status = STORE_NOT_FOUND;
+		else {
+			op->res.rows = xcalloc(1, sizeof(struct store_row));
+			op->blobs = xcalloc(1, sizeof(void *));
+			op->res.rows[0].tag = (uint64_t)sqlite3_column_int64(stmt,
+			    0);
+			store_row_fill(op, stmt, 1, &op->res.rows[0]);
+			op->res.nrows = 1;
+			op->res.status = STORE_OK;
+		}
+	} else
+		op->res.status = STORE_NOT_FOUND;
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto fail;
+	if (op->res.status != STORE_OK)
+		return 0;
+	more = xasprintf(" topic=%s", op->res.rows[0].topic);
+	rc = store_write_audit_more(st, op, op, more);
+	free(more);
+	return rc;
+fail:
+	return store_fail(st, op);
 }
 
 int

@@ -106,6 +106,26 @@ store_write_audit(struct store_sqlite *st, struct store_op *op, const char *even
 	return store_append_audit(st, op, text, op->audit.transfer);
 }
 
+int
+store_write_audit_more(struct store_sqlite *st, struct store_op *op,
+    const struct store_op *r, const char *more)
+{
+	const char *text[AUDIT_NTEXT];
+	char *detail;
+	int rc;
+
+	if (!r->audit.present)
+		return 0;
+	for (int i = 0; i < AUDIT_NTEXT; i++)
+		text[i] = r->audit.text[i];
+	detail = xasprintf("%s%s", r->audit.text[6] ? r->audit.text[6] : "",
+	    more);
+	text[6] = detail;
+	rc = store_append_audit(st, op, text, r->audit.transfer);
+	free(detail);
+	return rc;
+}
+
 static int
 store_pos_cmp(const void *a, const void *b)
 {

@@ -16,7 +16,11 @@
  *     callback;
  *   - the audit chain: store_verify_audit() passes on what the store wrote
  *     and names the record whose byte was flipped; a purge keeps it
- *     verifiable, and the journal's start must be accounted for by one.
+ *     verifiable, and the journal's start must be accounted for by one;
+ *   - one alert by id (store_alert): found whatever its origin, with its
+ *     consult record in the chain; not found (no record) for an unknown
+ *     id or an exercise alert, refused for an id several origins share;
+ *     a read whose record fails hands out no row.
  *
  * Failures are real SQLite errors: the test adds a trigger to the store's
  * schema (with the store closed) that aborts the statement of one chosen
@@ -54,6 +58,9 @@ struct cs_call {
 	uint64_t		 seq;
 	int64_t			 published_at;
 	uint64_t		 id;		/* registry: the revision */
+	size_t			 nrows;
+	uint64_t		 tag;		/* rows[0]'s */
+	char			 where[192];	/* rows[0]'s "origin topic", copied */
 	char			 error[256];	/* res->error, copied in the callback */
 	char			 text[256];	/* what the result pointed to, copied */
 };
@@ -150,11 +157,15 @@ cs_record(void *arg, const struct store_result *res, bool committed)
 	if (res->error != NULL)
 		snprintf(c->error, sizeof(c->error), "%s", res->error);
 	/* results live only as long as the callback: read them now */
-	if (res->nrows > 0)
+	c->nrows = res->nrows;
+	if (res->nrows > 0) {
 		snprintf(c->text, sizeof(c->text), "%s %.*s",
 		    res->rows[0].alert_id, (int)res->rows[0].body_len,
 		    (const char *)res->rows[0].body);
-	else if (res->nregrecs > 0)
+		c->tag = res->rows[0].tag;
+		snprintf(c->where, sizeof(c->where), "%s %s",
+		    res->rows[0].origin, res->rows[0].topic);
+	} else if (res->nregrecs > 0)
 		snprintf(c->text, sizeof(c->text), "%s %s",
 		    res->regrecs[0].author, res->regrecs[0].comment);
 	if (!committed)
@@ -904,6 +915,108 @@ START_TEST(purge_keeps_the_chain_verifiable)
 }
 END_TEST
 
+/* ---- one alert by id (the console's detail) --------------------------- */
+
+#define CS_TOPIC	"alerts/drugs/tr-bg/kapikule"
+
+/* Consult records of alert written with the test certificate's fields. */
+static int64_t
+cs_consults(const char *alert, const char *detail)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE event = "
+	    "'consult' AND endpoint = 'gr-police' AND subject = 'CN=gr-police' "
+	    "AND fingerprint = 'ab12' AND peer = '127.0.0.1:4000' AND alert = "
+	    "'%s' AND detail = '%s' AND transfer = 0", alert, detail);
+	return cs_value(sql);
+}
+
+/*
+ * Read alert id as the test certificate (the record audit_consult()
+ * builds) as operation op; its callback, after checking that it has its
+ * row exactly when status is STORE_OK.
+ */
+static const struct cs_call *
+cs_read_alert(int op, const char *id, enum store_status status)
+{
+	struct audit_rec rec = cs_rec("consult", id, "console");
+	const struct cs_call *c;
+
+	store_alert(cs.st, id, &rec, cs_done, &cs.args[op]);
+	cs_wait(cs.ndone + 1);
+	c = cs_result(op);
+	ck_assert_msg(c->status == status, "%s: status %d, expected %d", id,
+	    c->status, status);
+	ck_assert_uint_eq(c->nrows, status == STORE_OK ? 1 : 0);
+	return c;
+}
+
+/*
+ * store_alert: the alert whatever its origin, with its consult record in
+ * the chain; nothing, and no record, for an unknown id, an exercise alert
+ * or an id a store from before gave to several origins.
+ */
+START_TEST(alert_by_id_with_its_consult_record)
+{
+	const struct cs_call *c;
+
+	cs_publish(0, "a-1", CS_TOPIC);
+	cs_publish_as(1, "gr-customs", "a-2", "alerts/customs/tr-gr/ipsala", 0,
+	    false);
+	cs_publish(2, "ex-1", "exercise/drugs/tr-bg/kapikule");
+	cs_publish(3, "dup-1", CS_TOPIC);
+	cs_wait(4);
+
+	c = cs_read_alert(4, "a-1", STORE_OK);
+	ck_assert_uint_eq(c->tag, cs_result(0)->seq);
+	ck_assert_str_eq(c->text, "a-1 body of a-1");
+	ck_assert_str_eq(c->where, CS_ORIGIN " " CS_TOPIC);
+	c = cs_read_alert(5, "a-2", STORE_OK);
+	ck_assert_uint_eq(c->tag, cs_result(1)->seq);
+	ck_assert_str_eq(c->where, "gr-customs alerts/customs/tr-gr/ipsala");
+	cs_read_alert(6, "no-such", STORE_NOT_FOUND);
+	cs_read_alert(7, "ex-1", STORE_NOT_FOUND);
+
+	/* a record for each alert read, none for what was not found */
+	ck_assert_int_eq(cs_consults("a-1", "console topic=" CS_TOPIC), 1);
+	ck_assert_int_eq(cs_consults("a-2",
+	    "console topic=alerts/customs/tr-gr/ipsala"), 1);
+	ck_assert_int_eq(cs_value("SELECT count(*) FROM audit WHERE event = "
+	    "'consult'"), 2);
+
+	/* an id a store from before ids were unique gave to several origins */
+	cs_close();
+	cs_sql("INSERT INTO alert_id_collisions VALUES ('dup-1')");
+	cs_open();
+	cs_read_alert(8, "dup-1", STORE_ID_TAKEN);
+	ck_assert_int_eq(cs_value("SELECT count(*) FROM audit WHERE event = "
+	    "'consult'"), 2);
+
+	/* the records are in the chain; the alerts are as they were */
+	cs_close();
+	cs_verify_intact();
+	ck_assert_int_eq(cs_value("SELECT count(*) FROM alerts"), 4);
+}
+END_TEST
+
+/* A consult whose record fails hands out nothing and keeps nothing. */
+START_TEST(failed_alert_read_keeps_no_record)
+{
+	cs_publish(0, "a-1", CS_TOPIC);
+	cs_wait(1);
+	cs_add_fault("CREATE TRIGGER no_consult BEFORE INSERT ON audit WHEN "
+	    "NEW.event = 'consult' BEGIN SELECT RAISE(ABORT, 'disk I/O "
+	    "error'); END");
+	cs_read_alert(1, "a-1", STORE_FAILED);
+	ck_assert_int_eq(cs_value("SELECT count(*) FROM audit WHERE event = "
+	    "'consult'"), 0);
+	cs_close();
+	cs_sql("DROP TRIGGER no_consult");
+	cs_verify_intact();
+}
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -919,6 +1032,8 @@ store_suite(void)
 	tcase_add_test(tc, refused_publish_keeps_its_seq);
 	tcase_add_test(tc, audit_chain_verifies_and_names_a_flipped_byte);
 	tcase_add_test(tc, purge_keeps_the_chain_verifiable);
+	tcase_add_test(tc, alert_by_id_with_its_consult_record);
+	tcase_add_test(tc, failed_alert_read_keeps_no_record);
 	suite_add_tcase(s, tc);
 	return s;
 }
