@@ -187,6 +187,15 @@ class Pki:
     def file(self, name):
         return os.path.join(self.dir, name)
 
+    def fingerprint(self, name):
+        """Hex SHA-256 of NAME.pem's certificate (DER), as the journal has
+        it."""
+        import hashlib
+        import ssl
+        with open(self.file(name + ".pem")) as f:
+            der = ssl.PEM_cert_to_DER_cert(f.read())
+        return hashlib.sha256(der).hexdigest()
+
 
 # ---- the broker -------------------------------------------------------------
 
@@ -330,15 +339,18 @@ class Broker:
                                  (r.returncode, r.stderr.decode()))
         return r.stdout.decode().split()[-1]
 
-    def audit(self, event, alert=None, endpoint=None, detail=None):
+    def audit(self, event, alert=None, endpoint=None, detail=None,
+              fingerprint=None):
         """Records of EVENT in the broker's journal (its store, read only),
-        of ALERT, ENDPOINT and DETAIL when given."""
+        of ALERT, ENDPOINT, DETAIL (an SQL LIKE pattern) and FINGERPRINT
+        when given."""
         sql = "SELECT count(*) FROM audit WHERE event = ?"
         args = [event]
         for col, val in (("alert", alert), ("endpoint", endpoint),
-                         ("detail", detail)):
+                         ("detail", detail), ("fingerprint", fingerprint)):
             if val is not None:
-                sql += " AND %s = ?" % col
+                sql += " AND %s %s ?" % (col, "LIKE" if col == "detail"
+                                         else "=")
                 args.append(val)
         db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.data,
                                                                "ccc.db"),
