@@ -710,6 +710,8 @@ console_on_close(struct evhttp_request *req, void (*fn)(void *), void *arg)
 	if (cc != NULL) {
 		cc->on_close = fn;
 		cc->on_close_arg = arg;
+		if (fn == NULL)
+			cc->busy = false;	/* the handler answered and let go */
 	}
 }
 

@@ -104,7 +104,8 @@ void		 console_headers(struct evhttp_request *req);
  * Call fn(arg) when req's connection is freed (the browser left, a
  * timeout, a reload, shutdown), for a handler that keeps req open (the live
  * feed). One per connection; console_on_close(req, NULL, NULL) when req
- * is answered and the handler lets go of it.
+ * is answered and the handler lets go of it (a reload may then close the
+ * connection as an idle one).
  */
 void		 console_on_close(struct evhttp_request *req,
 		    void (*fn)(void *), void *arg);

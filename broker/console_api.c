@@ -27,6 +27,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "acl.h"
+#include "audit.h"
 #include "console.h"
 #include "log.h"
 #include "names.h"
@@ -461,8 +462,9 @@ console_detail_done(void *arg, const struct store_result *res)
 	Ccc__V1__Alert *a = NULL;
 	json_t *o;
 
-	if (res->status == STORE_NOT_FOUND || (res->status == STORE_OK &&
-	    res->nrows != 1)) {
+	/* an id several origins used (a store from before ids were unique): as none */
+	if (res->status == STORE_NOT_FOUND || res->status == STORE_ID_TAKEN ||
+	    (res->status == STORE_OK && res->nrows != 1)) {
 		console_error(cd->req, 404, "not_found", "There is no such "
 		    "alert, or this endpoint may not see it.");
 		goto out;
@@ -517,11 +519,8 @@ console_api_alert(struct server *srv, struct evhttp_request *req,
     const struct console_who *who, const char *id)
 {
 	struct console_detail *cd;
-	struct audit_rec ar = {
-		.event = "consult", .endpoint = who->endpoint,
-		.subject = who->subject, .fingerprint = who->fingerprint,
-		.peer = who->peer, .alert = id,
-	};
+	struct audit_rec ar = audit_consult(who->endpoint, who->subject,
+	    who->fingerprint, who->peer, id);
 
 	if (!console_uuid_ok(id)) {
 		console_error(req, 404, "not_found", "There is no such alert, "
@@ -532,12 +531,5 @@ console_api_alert(struct server *srv, struct evhttp_request *req,
 	cd->req = req;
 	cd->who = *who;
 	cd->who.reg = registry_ref(who->reg);
-#if 0	/* until the store has store_alert() */
 	store_alert(server_store(srv), id, &ar, console_detail_done, cd);
-#else
-	(void)srv;
-	(void)ar;
-	console_detail_done(cd, &(struct store_result){
-	    .status = STORE_NOT_FOUND });
-#endif
 }

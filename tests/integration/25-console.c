@@ -34,6 +34,16 @@ console_broker(const char *extra)
 	return h_broker_start(yaml);
 }
 
+/* The data_dir of broker b (static storage). */
+static const char *
+data_of(const struct h_broker *b)
+{
+	static char dir[320];
+
+	snprintf(dir, sizeof(dir), "%s/data", b->dir);
+	return dir;
+}
+
 /* GET path as endpoint; the reply (free(r.head)). */
 static struct h_reply
 get(int port, const char *endpoint, const char *path)
@@ -486,6 +496,88 @@ START_TEST(history_filters)
 	ck_assert_int_eq(json_array_size(a), 4);
 	json_decref(a);
 	ccc_close(tr);
+	/* each read journalled with the reader's certificate */
+	h_broker_halt(b);
+	ck_assert_int_ge(h_audited(b, "history_read", "console",
+	    "%CN=tr-customs%", "tr-customs"), 1);
+	ck_assert_int_ge(h_audited(b, "history_read", "console",
+	    "%CN=tr-police%", "tr-police"), 10);
+	h_broker_stop(b);
+}
+END_TEST
+
+START_TEST(detail)
+{
+	struct h_broker *b = console_broker(NULL);
+	int port = h_console_port(b);
+	ccc_client *tr = h_connect(b, "tr-police");
+	Ccc__V1__Alert *al = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "Heroin in a truck");
+	Ccc__V1__Envelope *env;
+	char drugs[64], traff[64], restr[64], path[128], fp[65], sql[300];
+	struct h_reply r;
+	json_t *j;
+
+	h_set_str(&al->details, "Driver seen at the border at 04:10");
+	env = h_publish_ok(tr, al);
+	snprintf(drugs, sizeof(drugs), "%s", env->publish_ok->id);
+	ccc__v1__envelope__free_unpacked(env, NULL);
+	h_alert_free(al);
+	snprintf(traff, sizeof(traff), "%s", publish(tr, "human_trafficking",
+	    "tr-gr/ipsala", "h1", "Twelve people in a van", NULL));
+	snprintf(restr, sizeof(restr), "%s", publish(tr, "drugs",
+	    "tr-gr/ipsala", "h2", "Restricted cocaine lead", "gr-police"));
+
+	/* the whole alert, with its seq and topic */
+	snprintf(path, sizeof(path), "/api/alerts/%s", drugs);
+	r = get(port, "tr-customs", path);
+	ck_assert_msg(r.status == 200, "%d %s", r.status, r.body);
+	j = body_json(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "id")), drugs);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "details")),
+	    "Driver seen at the border at 04:10");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "topic")),
+	    "alerts/drugs/tr-bg/kapikule");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "category")),
+	    "drugs");
+	ck_assert(json_is_integer(json_object_get(j, "seq")));
+	ck_assert_ptr_null(json_object_get(j, "expired"));
+	json_decref(j);
+	free(r.head);
+
+	/* customs may not subscribe to human trafficking: as no alert */
+	snprintf(path, sizeof(path), "/api/alerts/%s", traff);
+	expect_error(get(port, "tr-customs", path), 404, "not_found");
+	r = get(port, "tr-police", path);
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
+	/* the restricted one: its audience only */
+	snprintf(path, sizeof(path), "/api/alerts/%s", restr);
+	expect_error(get(port, "tr-customs", path), 404, "not_found");
+	r = get(port, "gr-police", path);
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
+	/* no such alert; not an id */
+	expect_error(get(port, "tr-police",
+	    "/api/alerts/01a2532a-5ba5-7080-842a-000000000000"), 404,
+	    "not_found");
+	expect_error(get(port, "tr-police", "/api/alerts/nothing"), 404,
+	    "not_found");
+	ccc_close(tr);
+
+	/* each detail read out is journalled as a consult by the certificate */
+	h_broker_halt(b);
+	h_cert_sha256(h_pki("tr-customs.pem"), fp);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE event = "
+	    "'consult' AND endpoint = 'tr-customs' AND fingerprint = '%s' AND "
+	    "alert = '%s' AND detail LIKE 'console%%alerts/drugs/tr-bg/"
+	    "kapikule%%'", fp, drugs);
+	ck_assert_int_eq(h_store_value(data_of(b), sql), 1);
+	ck_assert_int_eq(h_audited(b, "consult", "console%", "%CN=gr-police%",
+	    "gr-police"), 1);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE event = "
+	    "'consult' AND alert = '01a2532a-5ba5-7080-842a-000000000000'");
+	ck_assert_int_eq(h_store_value(data_of(b), sql), 0);
 	h_broker_stop(b);
 }
 END_TEST
@@ -789,6 +881,7 @@ console_suite(void)
 	tcase_add_test(tc, me);
 	tcase_add_test(tc, sections);
 	tcase_add_test(tc, history_filters);
+	tcase_add_test(tc, detail);
 	tcase_add_test(tc, csrf_and_methods);
 	tcase_add_test(tc, bounds_and_garbage);
 	tcase_add_test(tc, rate);
