@@ -29,8 +29,8 @@
  * reaper event (never inside one of its own callbacks), or by the store's
  * callback when a read is still under way.
  *
- * Owns: the list of open feeds, their output bound and events, and the
- * feed's summary of an alert.
+ * Owns: the list of open feeds, their output bound and their events (an
+ * alert's data is console_summary(), the history's summary).
  * Must never: send an alert its endpoint could not subscribe to or that
  * the disclosure policy keeps from it; send details beyond the summary;
  * free a feed inside one of its own callbacks; queue more than
@@ -54,7 +54,6 @@
 #include "console_feed.h"
 #include "history.h"
 #include "log.h"
-#include "names.h"
 #include "policy.h"
 #include "server.h"
 #include "session.h"
@@ -125,63 +124,7 @@ feed_count(void)
 	return feed_nopen;
 }
 
-/* ---- the summary and the events ----------------------------------------- */
-
-/* Set key to the short name of enum value v, unless v is 0 (unset). */
-static void
-feed_set_enum(json_t *o, const char *key, const ProtobufCEnumDescriptor *d,
-    int v)
-{
-	const char *name;
-
-	if (v != 0 && (name = names_enum_short(d, v)) != NULL)
-		json_object_set_new(o, key, json_string(name));
-}
-
-/* Set key to s unless it is empty; false when s is not UTF-8. */
-static bool
-feed_set_str(json_t *o, const char *key, const char *s)
-{
-	json_t *v;
-
-	if (s == NULL || s[0] == '\0')
-		return true;
-	if ((v = json_string(s)) == NULL)
-		return false;
-	json_object_set_new(o, key, v);
-	return true;
-}
-
-json_t *
-feed_summary(const Ccc__V1__Alert *a, uint64_t seq, const char *topic)
-{
-	json_t *o = json_object();
-	char at[40];
-	bool ok;
-
-	json_object_set_new(o, "seq", json_integer((json_int_t)seq));
-	ok = feed_set_str(o, "id", a->id) && feed_set_str(o, "topic", topic) &&
-	    feed_set_str(o, "origin", a->origin);
-	if (a->published_at != 0)
-		json_object_set_new(o, "published_at", json_string(
-		    time_format_rfc3339(a->published_at, at, sizeof(at))));
-	feed_set_enum(o, "category", &ccc__v1__category__descriptor,
-	    a->category);
-	feed_set_enum(o, "severity", &ccc__v1__severity__descriptor,
-	    a->severity);
-	ok = ok && feed_set_str(o, "section", a->section) &&
-	    feed_set_str(o, "summary", a->summary);
-	feed_set_enum(o, "handling", &ccc__v1__handling__descriptor,
-	    a->handling);
-	feed_set_enum(o, "tlp", &ccc__v1__tlp__descriptor, a->tlp);
-	feed_set_enum(o, "grading", &ccc__v1__grading__descriptor, a->grading);
-	json_object_set_new(o, "restricted", json_boolean(policy_restricted(a)));
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
+/* ---- events ------------------------------------------------------------- */
 
 /*
  * The "alert" event of a (seq, on topic), as a new string (*len bytes);
@@ -191,7 +134,7 @@ static char *
 feed_alert_event(const Ccc__V1__Alert *a, uint64_t seq, const char *topic,
     size_t *len)
 {
-	json_t *o = feed_summary(a, seq, topic);
+	json_t *o = console_summary(a, seq, topic, time_now_us());
 	char *data, *ev;
 	int n;
 

@@ -23,10 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
-#include "ccc/v1/alert.pb-c.h"
-
 #define FEED_PING_SECONDS	15	/* a ": ping" comment this often */
 
 struct console_who;
@@ -74,12 +70,4 @@ size_t	feed_count(void);
 void	feed_end_all(const char *reason);
 /* Free what is left of the feeds (server_free(), the loop stopped). */
 void	feed_shutdown(void);
-/*
- * The feed's summary of alert a (seq, on topic): a new JSON object with the
- * summary fields of docs/console.md (no persons, vehicles, details, remarks
- * or location), enums in their short names; NULL when a holds a string
- * that is not UTF-8. The caller owns it.
- */
-json_t	*feed_summary(const Ccc__V1__Alert *a, uint64_t seq, const char *topic);
-
 #endif
