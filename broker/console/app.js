@@ -27,7 +27,7 @@
  *   #history-form          the history search; rows .result[data-id];
  *                          #history-more the next page
  * Pages are chosen by the URL's fragment: #feed (default), #map, #history,
- * #operator.
+ * #operator; #alert=<id> opens that alert's detail over the feed.
  */
 
 import { setLang, pickLang, onLang, t } from './i18n.js';
@@ -44,9 +44,15 @@ function isOperator() {
 	    state.me.roles.includes('operator'));
 }
 
-/* Show the page named by the URL's fragment. */
+/*
+ * Show the page named by the URL's fragment; #alert=<id> (a link to an
+ * alert, as the detail's references give) opens that alert over the feed.
+ */
 function route() {
 	let page = location.hash.replace(/^#/, '');
+	const link = page.match(/^alert=([0-9a-fA-F-]{36})$/);
+	if (link)
+		openDetail(link[1]);
 	if (!PAGES.includes(page) || (page === 'operator' && !isOperator()))
 		page = 'feed';
 	for (const p of PAGES)
