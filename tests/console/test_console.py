@@ -316,6 +316,15 @@ class Console(unittest.TestCase):
         other.wait(lambda: rows(other, marker), 5,
                    message="the other page lacks the unrestricted alert")
         self.assertEqual(rows(other, secret), [])
+        # a link to it (#alert=ID) opens a detail that says "not found",
+        # exactly as for an alert that does not exist: no oracle
+        other.driver.get(self.broker.url("/#alert=" + secret))
+        other.wait(lambda: other.js(
+            "var d = document.getElementById('detail');"
+            "return d && d.dataset.state;") == "notfound", 5,
+            message="the other page's detail did not say not found")
+        self.assertNotIn("Wanted person", other.js(
+            "return document.getElementById('detail').textContent;"))
         self.assertEqual(api_status(other, "/api/alerts/" + secret), 404)
         self.assertEqual(api_status(self.page, "/api/alerts/" + secret), 200)
         other.quit()
