@@ -59,6 +59,7 @@
 #define CONSOLE_PATH_MAX	512	/* bytes of a request path */
 #define CONSOLE_BUCKETS		4096	/* endpoints with a rate bucket at most */
 #define CONSOLE_ETAG		36	/* "\"" 32 hex digits "\"" and a NUL */
+#define CONSOLE_SID_CTX		"ccc-console"	/* TLS session id context */
 
 /*
  * The live feed, console_feed.c. Until it is linked in, GET /api/feed
@@ -775,8 +776,16 @@ console_bev(struct event_base *base, void *arg)
 		fatal("console: SSL_new failed");
 	/* a browser without a certificate gets the 403 page, not an alert */
 	SSL_set_verify(ssl, SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
+	/*
+	 * no tickets; and sessions of their own, so that none made here
+	 * (perhaps without a certificate) is resumed on the broker port, or
+	 * the other way round
+	 */
 	SSL_set_options(ssl, SSL_OP_NO_TICKET);
 	SSL_set_num_tickets(ssl, 0);
+	if (SSL_set_session_id_context(ssl, (const unsigned char *)
+	    CONSOLE_SID_CTX, sizeof(CONSOLE_SID_CTX) - 1) != 1)
+		fatal("console: SSL_set_session_id_context failed");
 	cc = xcalloc(1, sizeof(*cc));
 	cc->c = c;
 	if (SSL_set_ex_data(ssl, console_conn_idx, cc) != 1)

@@ -44,6 +44,7 @@
 #define CONSOLE_LIMIT_MAX	200	/* alerts a history answer holds at most */
 #define CONSOLE_LIMIT_DEF	50
 #define CONSOLE_DAY_US		(INT64_C(86400) * 1000000)
+#define CONSOLE_SKEW_US		(INT64_C(60) * 1000000)	/* published_at may step back this far */
 
 /* ---- visibility and summaries ------------------------------------------- */
 
@@ -363,7 +364,9 @@ console_hist_match(struct console_hist *ch, const struct store_row *row,
 	if (a == NULL)
 		return false;
 	if (a->published_at > ch->h.to) {
-		ch->done = true;	/* publishing order: nothing later fits */
+		/* publishing order, but for a clock step: nothing later fits */
+		if (a->published_at > ch->h.to + CONSOLE_SKEW_US)
+			ch->done = true;
 		return false;
 	}
 	return (ch->h.section[0] == '\0' || strcmp(a->section,

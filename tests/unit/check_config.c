@@ -306,7 +306,7 @@ START_TEST(test_config_unknown_key)
 	config_fails(base_config("log_level: warn\nlisen: 127.0.0.1:1\n"),
 	    "test.yaml:7: unknown key 'lisen' (expected one of: listen, tls, "
 	    "registry, data_dir, user, group, log_level, store, limits, timeouts, "
-	    "durable, retention, ttl, bench, metrics)");
+	    "durable, retention, ttl, bench, metrics, console)");
 	config_fails(base_config("timeouts:\n  handshake: 5\n  idel: 100\n"),
 	    "test.yaml:8: unknown key 'idel' in timeouts (expected one of: "
 	    "handshake, ping_interval, idle, shutdown)");
