@@ -146,8 +146,12 @@ def _run_cleanups():
 
 
 def _on_signal(signum, frame):
+    """Clean up and end at once: a SystemExit would be taken by unittest
+    for one more failed test, and the run would go on."""
+    print("harness: signal %d: cleaning up and ending" % signum,
+          file=sys.stderr, flush=True)
     _run_cleanups()
-    raise SystemExit(128 + signum)
+    os._exit(128 + signum)
 
 
 atexit.register(_run_cleanups)
@@ -159,6 +163,15 @@ def on_exit(fn):
     """Run fn at exit (last registered, first run); returns fn."""
     _cleanups.append(fn)
     return fn
+
+
+def remove_tree(path):
+    """rm -r PATH; once more a moment later when a browser that was ending
+    still wrote into it."""
+    shutil.rmtree(path, ignore_errors=True)
+    if os.path.exists(path):
+        time.sleep(0.5)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def forget(fn):
@@ -443,7 +456,7 @@ class Browser:
                 raise RuntimeError("%s failed: %s" % (" ".join(cmd[:2]),
                                                       r.stdout.decode()))
         opts = webdriver.ChromeOptions()
-        opts.binary_location = CHROMIUM
+        opts.binary_location = self._launcher()
         for flag in CHROMIUM_FLAGS:
             opts.add_argument(flag)
         opts.add_argument("--user-data-dir=" + os.path.join(self.dir,
@@ -454,9 +467,15 @@ class Browser:
             opts.add_experimental_option("prefs",
                                          {"intl.accept_languages": lang})
             env["LANGUAGE"] = lang
+        # chromedriver dies with this process, however it dies
         service = Service(CHROMEDRIVER, env=env,
-                          log_path=os.path.join(self.dir, "chromedriver.log"))
+                          log_path=os.path.join(self.dir, "chromedriver.log"),
+                          popen_kw={"preexec_fn": _die_with_parent})
+        self.driver = None
+        # a signal during the start stops chromedriver (and so Chromium)
+        starting = on_exit(service.stop)
         self.driver = webdriver.Chrome(service=service, options=opts)
+        forget(starting)
         self._cleanup = on_exit(self.quit)
         self.driver.set_page_load_timeout(START_S)
         self.driver.set_script_timeout(START_S)
@@ -464,6 +483,21 @@ class Browser:
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1,
             "mobile": False})
+
+    def _launcher(self):
+        """Chromium as chromedriver's child that dies with it (setpriv
+        --pdeathsig), so that a test run killed outright, whose chromedriver
+        dies with it, leaves no browser behind; Chromium's helpers end
+        with it. CHROMIUM itself where setpriv is missing."""
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            return CHROMIUM
+        path = os.path.join(self.dir, "chromium")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\nexec %s --pdeathsig KILL %s \"$@\"\n" %
+                    (setpriv, CHROMIUM))
+        os.chmod(path, 0o755)
+        return path
 
     def quit(self):
         if self.driver is not None:
@@ -514,7 +548,7 @@ def probe():
     its certificate without a prompt; prints what the server saw."""
     check_can_run()
     root = tempfile.mkdtemp(prefix="ccc-console-probe.")
-    on_exit(lambda: shutil.rmtree(root, ignore_errors=True))
+    on_exit(lambda: remove_tree(root))
     pki = Pki(os.path.join(root, "pki"))
     www = os.path.join(root, "www")
     os.makedirs(www)

@@ -19,7 +19,6 @@ or where Chromium's policy directory is not writable (not root).
 """
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -54,6 +53,8 @@ def setUpModule():
 def start():
     root = tempfile.mkdtemp(prefix="ccc-console-test.")
     ctx["root"] = root
+    if not os.environ.get("CONSOLE_KEEP"):     # also when killed by a signal
+        h.on_exit(lambda: h.remove_tree(root))
     ctx["shots"] = os.environ.get("CONSOLE_SHOTS") or os.path.join(root,
                                                                    "shots")
     ctx["pki"] = pki = h.Pki(os.path.join(root, "pki"))
@@ -97,7 +98,7 @@ def tearDownModule():
             if os.environ.get("CONSOLE_KEEP"):
                 say("the run's files are kept in %s" % root)
             else:
-                shutil.rmtree(root, ignore_errors=True)
+                h.remove_tree(root)
 
 
 def open_page(endpoint, lang=None):
