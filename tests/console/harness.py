@@ -63,15 +63,23 @@ WIDTH, HEIGHT = 1400, 900           # window and screenshots
 START_S = 15                        # bound on a broker's or browser's start
 STOP_S = 10                         # bound on a broker's stop
 
-# Every flag that keeps Chromium off the network but for the pages it is
-# sent to: no background requests, component updates, sync or QUIC.
+# Flags that keep Chromium off the network but for the pages it is sent
+# to. The first ones turn off its own requests (background networking,
+# component updates, sync, QUIC, the network time and the search engine's
+# preconnect); they are not enough on their own (its net log still shows
+# names of Google's and the search engine's looked up and connected to), so
+# the host resolver rule refuses every host name: nothing is looked up, and
+# nothing but an address literal (the tests': 127.0.0.1) is reached.
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
     "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
     "--disable-default-apps", "--disable-extensions",
-    "--no-default-browser-check", "--metrics-recording-only",
-    "--disable-features=Translate,OptimizationHints,MediaRouter",
+    "--no-default-browser-check", "--metrics-recording-only", "--no-pings",
+    "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,"
+    "NetworkTimeServiceQuerying",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--window-size=%d,%d" % (WIDTH, HEIGHT),
 ]
 
