@@ -87,7 +87,8 @@ expect "endpoint show of an unknown id exits 69" 69 'no endpoint "no-such-endpoi
 op1 section list
 expect "section list" 0 "tr-bg/kapikule" "bg-gr/kulata"
 op1 section show tr-gr/ipsala
-expect "section show" 0 "id:" "tr-gr/ipsala" "name:"
+expect "section show" 0 "id:" "tr-gr/ipsala" "name:" "lat:" "40.935" \
+    "lon:" "26.326"
 op1 acl list
 expect "acl list" 0 "ACTION" "police-subscribe" "subscribe" "alerts/#"
 op1 acl show tr-publish
@@ -222,6 +223,14 @@ op1 section update tr-bg/lesovo-rail --name "Lesovo – Hamzabeyli (rail)"
 expect "section update" 0 "~ section tr-bg/lesovo-rail" "applied: revision"
 op1 section show tr-bg/lesovo-rail
 expect "section show after update" 0 "Lesovo – Hamzabeyli (rail)"
+# a rename keeps where the section lies on the map
+op1 section update tr-gr/ipsala --name "İpsala – Kipoi (road)"
+expect "section update of a located section" 0 "~ section tr-gr/ipsala: name:" \
+    "applied: revision"
+absent "a rename does not move the section" "lat:"
+op1 section show tr-gr/ipsala --json
+expect "section show after a rename: the coordinates kept" 0 \
+    '"name":"İpsala – Kipoi (road)"' '"lat":40.935' '"lon":26.326'
 
 op1 acl add --id gr-customs-drugs --action subscribe --endpoints gr-customs \
     --topics 'alerts/drugs/bg-gr/#' -m "GR customs asks for drugs at the BG border"
@@ -307,6 +316,19 @@ if [ "$rc" -eq 0 ] && cmp -s "$tmp/out" "$tmp/registry-export.yaml"; then
 else
 	fail "export to standard output: the same document (status $rc)" "$tmp/err"
 fi
+if grep -qxF '  lat: 41.713' "$tmp/registry-export.yaml" &&
+    grep -qxF '  lon: 26.357' "$tmp/registry-export.yaml"; then
+	pass "the export has the sections' coordinates in their short form"
+else
+	fail "the export has the sections' coordinates" "$tmp/registry-export.yaml"
+fi
+# moving a section on the map decides no access: no second operator
+sed 's/^  lat: 41.39$/  lat: 41.3905/' "$tmp/registry-export.yaml" \
+    > "$tmp/registry-moved.yaml"
+op1 apply -f "$tmp/registry-moved.yaml" --dry-run
+expect "apply --dry-run of a moved section" 0 \
+    "~ section bg-gr/kulata: lat: 41.39 -> 41.3905" "dry run, nothing changed" \
+    "take effect at once"
 sed 's/^  name: Kulata – Promachonas$/  name: Kulata – Promachonas (road)/' \
     "$tmp/registry-export.yaml" > "$tmp/registry-edited.yaml"
 op1 apply -f "$tmp/registry-edited.yaml" --dry-run

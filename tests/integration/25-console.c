@@ -582,6 +582,45 @@ START_TEST(detail)
 }
 END_TEST
 
+/* An expired alert is still a record: shown, and said to be expired. */
+START_TEST(expired_shown)
+{
+	struct h_broker *b = console_broker(NULL);
+	int port = h_console_port(b);
+	ccc_client *tr = h_connect(b, "tr-police");
+	Ccc__V1__Alert *al = h_alert("drugs", "tr-bg/kapikule", "high", "h1",
+	    "Short-lived lead");
+	Ccc__V1__Envelope *env;
+	char path[128];
+	struct h_reply r;
+	json_t *a, *j;
+
+	al->expires_at = h_now_us() + 1000000;
+	env = h_publish_ok(tr, al);
+	snprintf(path, sizeof(path), "/api/alerts/%s", env->publish_ok->id);
+	ccc__v1__envelope__free_unpacked(env, NULL);
+	h_alert_free(al);
+	a = history(port, "tr-police", "");
+	ck_assert_int_eq(json_array_size(a), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(a, 0), "expired"));
+	json_decref(a);
+	h_sleep_ms(1200);
+	a = history(port, "tr-police", "");
+	ck_assert_int_eq(json_array_size(a), 1);
+	ck_assert(json_is_true(json_object_get(json_array_get(a, 0),
+	    "expired")));
+	json_decref(a);
+	r = get(port, "tr-police", path);
+	ck_assert_int_eq(r.status, 200);
+	j = body_json(&r);
+	ck_assert(json_is_true(json_object_get(j, "expired")));
+	json_decref(j);
+	free(r.head);
+	ccc_close(tr);
+	h_broker_stop(b);
+}
+END_TEST
+
 START_TEST(csrf_and_methods)
 {
 	struct h_broker *b = console_broker(NULL);
@@ -792,6 +831,52 @@ START_TEST(reload_closes)
 }
 END_TEST
 
+/*
+ * A certificate revoked by a reload: a connection made before it, idle
+ * since its handshake, is refused at its first request (the certificate is
+ * verified again against the new context); a new connection fails its
+ * handshake; the other endpoints are served.
+ */
+START_TEST(revoked_on_reload)
+{
+	char *pki = h_pki_clone(), cert[600], key[600];
+	struct h_broker *b;
+	struct h_raw *early;
+	struct h_reply r;
+	static const char req[] = "GET /api/me HTTP/1.1\r\nHost: x\r\n"
+	    "Connection: close\r\n\r\n";
+	int port;
+
+	h_tls_pki = pki;
+	b = console_broker(NULL);
+	h_tls_pki = NULL;
+	port = h_console_port(b);
+	snprintf(cert, sizeof(cert), "%s/tr-customs.pem", pki);
+	snprintf(key, sizeof(key), "%s/tr-customs.key", pki);
+	early = h_https_open(port, cert, key);
+	ck_assert_ptr_nonnull(early);
+	r = h_https(port, cert, key, req);
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
+
+	h_mkpki("revoke", pki, "tr-customs", NULL);
+	h_broker_reload(b);
+	h_raw_send(early, req, sizeof(req) - 1);
+	ck_assert(h_raw_read_until(early, "certificate_revoked", H_WAIT_MS));
+	ck_assert_ptr_nonnull(strstr(h_raw_text(early), "HTTP/1.1 403"));
+	ck_assert_ptr_nonnull(strstr(h_raw_text(early), "certificate revoked"));
+	h_raw_close(early);
+	r = h_https(port, cert, key, req);
+	ck_assert_msg(r.status == 0, "status %d", r.status);
+	free(r.head);
+	r = get(port, "tr-police", "/api/me");
+	ck_assert_int_eq(r.status, 200);
+	free(r.head);
+	h_broker_stop(b);
+	h_pki_drop(pki);
+}
+END_TEST
+
 START_TEST(feed_not_built)
 {
 	struct h_broker *b = console_broker(NULL);
@@ -882,12 +967,14 @@ console_suite(void)
 	tcase_add_test(tc, sections);
 	tcase_add_test(tc, history_filters);
 	tcase_add_test(tc, detail);
+	tcase_add_test(tc, expired_shown);
 	tcase_add_test(tc, csrf_and_methods);
 	tcase_add_test(tc, bounds_and_garbage);
 	tcase_add_test(tc, rate);
 	tcase_add_test(tc, max_connections);
 	tcase_add_test(tc, hammered);
 	tcase_add_test(tc, reload_closes);
+	tcase_add_test(tc, revoked_on_reload);
 	tcase_add_test(tc, feed_not_built);
 	tcase_add_test(tc, off_by_default);
 	tcase_add_test(tc, config_checked);
