@@ -97,8 +97,10 @@ struct feed {
 	uint64_t		 upto;		/* last seq committed as it opened */
 	uint64_t		 missed;	/* alerts not sent: the gap */
 	struct evbuffer		*held;		/* live events during the catch-up */
-	struct feed_caught	*ring;		/* the newest catch_up events read */
-	size_t			 ring_cap, ring_first, ring_n, ring_bytes;
+	struct feed_caught	*ring;		/* the newest events read, circular */
+	size_t			 ring_max;	/* kept at most: console.catch_up */
+	size_t			 ring_size;	/* slots allocated (grown up to ring_max) */
+	size_t			 ring_first, ring_n, ring_bytes;
 };
 
 static TAILQ_HEAD(, feed) feed_list = TAILQ_HEAD_INITIALIZER(feed_list);
@@ -228,7 +230,7 @@ static void
 feed_ring_clear(struct feed *f)
 {
 	for (size_t i = 0; i < f->ring_n; i++)
-		free(f->ring[(f->ring_first + i) % f->ring_cap].event);
+		free(f->ring[(f->ring_first + i) % f->ring_size].event);
 	f->ring_n = f->ring_first = f->ring_bytes = 0;
 }
 
@@ -269,8 +271,23 @@ feed_reap_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * The console's close hook of an ended feed's connection: nothing to do
+ * (the feed may be gone), but the connection stays busy for the console
+ * until it closes, after the bye is written, so that a reload does not
+ * free it with the bye unsent.
+ */
+static void
+feed_closing_cb(void *arg)
+{
+	(void)arg;
+}
+
+/*
  * End f: out of the tree, no more output. With reason and the stream still
- * open, "bye" first and the stream's end. Freed later, from its reaper.
+ * open, "bye" first; then the stream's end and, once that is written, the
+ * connection's (Connection: close, read by libevent when the reply is
+ * done): the browser reconnects with a new handshake, its certificate
+ * verified anew. Freed later, from its reaper.
  */
 static void
 feed_end(struct feed *f, const char *reason)
@@ -292,8 +309,9 @@ feed_end(struct feed *f, const char *reason)
 	f->ended = true;
 	feed_nopen--;
 	if (f->req != NULL) {
-		/* the connection may serve further requests: not ours any more */
-		console_on_close(f->req, NULL, NULL);
+		evhttp_add_header(evhttp_request_get_output_headers(f->req),
+		    "Connection", "close");
+		console_on_close(f->req, feed_closing_cb, NULL);
 		evhttp_send_reply_end(f->req);
 		f->req = NULL;
 		f->evcon = NULL;
@@ -348,7 +366,28 @@ feed_read(struct feed *f)
 	    &ar, feed_page, f);
 }
 
-/* Keep ev (taken over) as the newest of the catch-up, pushing out the oldest. */
+/* Room for one more event in f's ring: grown in order, up to ring_max. */
+static void
+feed_ring_grow(struct feed *f)
+{
+	size_t size = f->ring_size < 64 ? 64 : f->ring_size * 2;
+	struct feed_caught *ring;
+
+	if (size > f->ring_max)
+		size = f->ring_max;
+	ring = xcalloc(size, sizeof(*ring));
+	for (size_t i = 0; i < f->ring_n; i++)
+		ring[i] = f->ring[(f->ring_first + i) % f->ring_size];
+	free(f->ring);
+	f->ring = ring;
+	f->ring_size = size;
+	f->ring_first = 0;
+}
+
+/*
+ * Keep ev (taken over) as the newest of the catch-up, pushing out the
+ * oldest past console.catch_up events or limits.max_output_buffer bytes.
+ */
 static void
 feed_ring_push(struct feed *f, char *ev, size_t len, const char *alert,
     const char *origin)
@@ -356,21 +395,23 @@ feed_ring_push(struct feed *f, char *ev, size_t len, const char *alert,
 	uint32_t bound = server_config(f->srv)->max_output_buffer;
 	struct feed_caught *c;
 
-	while (f->ring_n > 0 && (f->ring_n == f->ring_cap ||
+	while (f->ring_n > 0 && (f->ring_n == f->ring_max ||
 	    f->ring_bytes + len > bound)) {
 		c = &f->ring[f->ring_first];
 		f->ring_bytes -= c->len;
 		free(c->event);
-		f->ring_first = (f->ring_first + 1) % f->ring_cap;
+		f->ring_first = (f->ring_first + 1) % f->ring_size;
 		f->ring_n--;
 		f->missed++;
 	}
-	if (f->ring_cap == 0 || len > bound) {
+	if (f->ring_max == 0 || len > bound) {
 		free(ev);
 		f->missed++;
 		return;
 	}
-	c = &f->ring[(f->ring_first + f->ring_n++) % f->ring_cap];
+	if (f->ring_n == f->ring_size)
+		feed_ring_grow(f);
+	c = &f->ring[(f->ring_first + f->ring_n++) % f->ring_size];
 	c->event = ev;
 	c->len = len;
 	snprintf(c->alert, sizeof(c->alert), "%s", alert);
@@ -394,7 +435,7 @@ feed_caught_up(struct feed *f)
 			return;
 	}
 	for (size_t i = 0; i < f->ring_n; i++) {
-		struct feed_caught *c = &f->ring[(f->ring_first + i) % f->ring_cap];
+		struct feed_caught *c = &f->ring[(f->ring_first + i) % f->ring_size];
 
 		if (feed_write(f, c->event, c->len) < 0)
 			break;
@@ -555,9 +596,7 @@ feed_open_as(struct server *srv, struct evhttp_request *req,
 		f->missed = f->upto - FEED_SCAN_MAX - after;
 		f->after = f->upto - FEED_SCAN_MAX;
 	}
-	f->ring_cap = cfg->console_catch_up;
-	if (f->ring_cap > 0)
-		f->ring = xcalloc(f->ring_cap, sizeof(*f->ring));
+	f->ring_max = cfg->console_catch_up;	/* the ring grows as it fills */
 	feed_read(f);
 }
 

@@ -4,13 +4,16 @@
  * Owns the event base, the configuration, the current registry snapshot, the
  * TLS context, the subscription tree, the listener and the list of sessions,
  * and reacts to signals: SIGTERM/SIGINT stop accepting, tell every session
- * the broker is shutting down, let queued output drain (bounded by
- * timeouts.shutdown) and end the loop; a second SIGTERM/SIGINT ends it at
+ * the broker is shutting down and end every console feed with bye, let
+ * queued output drain (bounded by timeouts.shutdown; the feeds' bye 100 ms
+ * when no session is left) and end the loop; a second SIGTERM/SIGINT ends it at
  * once. SIGHUP reloads the registry file: a file that does not load keeps the
  * old registry; a good one is swapped in and every session is re-checked
  * against it (removed or suspended endpoints are disconnected, revoked
  * subscriptions dropped). Then it reloads the TLS material the same way
- * (server_reload_tls). It tells the service manager (notify.c) READY=1 once
+ * (server_reload_tls, which also ends every console feed with bye: the
+ * browsers reconnect, checked anew) and closes the idle console
+ * connections. It tells the service manager (notify.c) READY=1 once
  * the store is open and the listeners accept connections, RELOADING=1 and
  * READY=1 around a SIGHUP reload, and STOPPING=1 when shutdown begins.
  *
@@ -51,6 +54,8 @@
 #include "tls.h"
 #include "xmalloc.h"
 
+#define SERVER_FEED_FLUSH_US	100000	/* a shutdown's wait for the feeds' bye */
+
 struct server {
 	struct event_base	*base;
 	struct config		*cfg;
@@ -84,6 +89,8 @@ server_stop(struct server *srv, const char *why)
 {
 	struct session *s;
 	struct timeval tv = { (time_t)srv->cfg->shutdown_timeout, 0 };
+	struct timeval flush = { 0, SERVER_FEED_FLUSH_US };
+	size_t feeds;
 
 	if (srv->stopping) {
 		log_warn("%s again: exiting without waiting for %zu sessions",
@@ -96,6 +103,7 @@ server_stop(struct server *srv, const char *why)
 	log_info("%s: shutting down; flushing %zu sessions (at most %u s)", why,
 	    srv->nsessions, srv->cfg->shutdown_timeout);
 	listener_disable(srv->listener);
+	feeds = feed_count();
 	feed_end_all("the broker is shutting down");
 	TAILQ_FOREACH(s, &srv->sessions, entry) {
 		if (s->state == SESS_HELLO || s->state == SESS_READY)
@@ -105,8 +113,8 @@ server_stop(struct server *srv, const char *why)
 		else
 			sess_close(s, "broker shutting down");
 	}
-	if (srv->nsessions == 0)
-		event_base_loopexit(srv->base, NULL);
+	if (srv->nsessions == 0)	/* the feeds' bye written first */
+		event_base_loopexit(srv->base, feeds > 0 ? &flush : NULL);
 	else
 		evtimer_add(srv->stop_timer, &tv);
 }
@@ -266,6 +274,8 @@ server_reload_tls(struct server *srv, char *err, size_t errlen)
 	log_info("TLS context reloaded: %zu CA bundles, %zu CRL files; %zu of "
 	    "%zu sessions closed", srv->cfg->n_tls_ca, srv->cfg->n_tls_crl,
 	    closed, srv->nsessions);
+	/* a browser's certificate may be revoked: it reconnects, checked anew */
+	feed_end_all("the broker reloaded its TLS files");
 	return 0;
 }
 
@@ -284,11 +294,10 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 			    "current one: %s", err);
 		/*
 		 * certificates or endpoints may have changed: browsers
-		 * reconnect; idle console connections close now, feeds end
-		 * with bye
+		 * reconnect; idle console connections close now (the feeds
+		 * ended with the TLS reload, or with a registry change)
 		 */
 		console_reload(srv->console);
-		feed_end_all("the broker reloaded its configuration");
 		notify_send("READY=1");
 	} else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -47,7 +47,9 @@ SSL_CTX			*server_ssl_ctx(const struct server *srv);
  * Rebuild the TLS context from the files the config names (certificate,
  * key, CA bundles, CRLs) and use it for new connections; every open session
  * whose certificate no longer verifies against it (revoked, CA no longer
- * trusted, expired) is closed with CERTIFICATE_REVOKED and audited. Returns
+ * trusted, expired) is closed with CERTIFICATE_REVOKED and audited, and
+ * every console feed is ended (its browser reconnects and is verified
+ * against the new context). Returns
  * 0, or -1 with a message in err when anything fails to load (the current
  * context and every session are then untouched).
  */

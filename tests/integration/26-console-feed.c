@@ -18,7 +18,7 @@
 
 #define CONSOLE_YAML	"console:\n  listen: 127.0.0.1:0\n"
 #define FEED_LIVE_MS	1000	/* a live alert reaches an open feed within it */
-#define FEED_MAX	64	/* alert events one check reads */
+#define FEED_MAX	128	/* alert events one check reads */
 
 /* Open a feed as endpoint (extra: header lines, or NULL); asserts "hello". */
 static struct h_raw *
@@ -135,7 +135,7 @@ START_TEST(live_alert_with_summary)
 	struct h_broker *b = h_broker_start(CONSOLE_YAML);
 	ccc_client *tr = h_connect(b, "tr-police");
 	struct h_raw *r = feed_open(b, "gr-police", NULL, NULL);
-	struct feed_event ev[FEED_MAX];
+	static struct feed_event ev[FEED_MAX];
 	char id[37], want[256];
 	const char *text = h_raw_text(r);
 	int64_t t0;
@@ -183,7 +183,7 @@ START_TEST(access_and_disclosure)
 	struct h_raw *customs = feed_open(b, "bg-customs", NULL, NULL);
 	struct h_raw *police = feed_open(b, "bg-border-police", NULL, NULL);
 	struct h_raw *named = feed_open(b, "gr-police", NULL, NULL);
-	struct feed_event ev[FEED_MAX];
+	static struct feed_event ev[FEED_MAX];
 	char ms[37], red[37], drugs[37];
 
 	publish(tr, "migrant_smuggling", "tr-bg/kapikule", "h1", NULL, ms);
@@ -225,7 +225,7 @@ START_TEST(catch_up_exactly_once)
 {
 	struct h_broker *b = h_broker_start(CONSOLE_YAML);
 	ccc_client *tr = h_connect(b, "tr-police");
-	struct feed_event ev[FEED_MAX];
+	static struct feed_event ev[FEED_MAX];
 	struct h_raw *r;
 	char id[37], hdr[64];
 	uint64_t last, first;
@@ -273,7 +273,7 @@ START_TEST(catch_up_bounded_with_gap)
 {
 	struct h_broker *b = h_broker_start(CONSOLE_YAML "  catch_up: 2\n");
 	ccc_client *tr = h_connect(b, "tr-police");
-	struct feed_event ev[FEED_MAX];
+	static struct feed_event ev[FEED_MAX];
 	struct h_raw *r;
 	const char *gap;
 	char id[37], path[64];
@@ -295,6 +295,38 @@ START_TEST(catch_up_bounded_with_gap)
 	gap = strstr(h_raw_text(r), "event: gap\ndata: {\"missed\":3}\n\n");
 	ck_assert_msg(gap != NULL, "no gap event: %s", h_raw_text(r));
 	ck_assert(gap < strstr(h_raw_text(r), "event: alert"));
+	h_raw_close(r);
+	ccc_close(tr);
+	h_broker_stop(b);
+}
+END_TEST
+
+/*
+ * The same past the ring's first allocation: catch_up 70 of 100 missed
+ * (the kept events wrap around as older ones are pushed out).
+ */
+START_TEST(catch_up_bounded_many)
+{
+	struct h_broker *b = h_broker_start(CONSOLE_YAML "  catch_up: 70\n");
+	ccc_client *tr = h_connect(b, "tr-police");
+	static struct feed_event ev[FEED_MAX];
+	struct h_raw *r;
+	char id[37], hdr[64];
+	uint64_t last;
+
+	r = feed_open(b, "gr-police", NULL, NULL);
+	last = feed_hello_id(r);
+	h_raw_close(r);
+	for (int i = 0; i < 100; i++)
+		publish(tr, "weapons", "tr-gr/ipsala", "h1", NULL, id);
+	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %" PRIu64 "\r\n", last);
+	r = feed_open(b, "gr-police", NULL, hdr);
+	ck_assert_uint_eq(feed_wait(r, ev, 70, H_WAIT_MS), 70);
+	ck_assert_msg(strstr(h_raw_text(r), "event: gap\ndata: {\"missed\":30}")
+	    != NULL, "no gap of 30");
+	for (size_t i = 0; i < 70; i++)
+		ck_assert_uint_eq(ev[i].id, last + 31 + i);
+	ck_assert_uint_eq(ev[69].id, seq_of(b, id));
 	h_raw_close(r);
 	ccc_close(tr);
 	h_broker_stop(b);
@@ -370,6 +402,21 @@ START_TEST(slow_feed_ended)
 }
 END_TEST
 
+/* An idle feed gets a ": ping" comment every 15 s (proxies keep it open). */
+START_TEST(idle_feed_pinged)
+{
+	struct h_broker *b = h_broker_start(CONSOLE_YAML);
+	struct h_raw *r = feed_open(b, "gr-police", NULL, NULL);
+	int64_t t0 = h_mono_ms();
+
+	ck_assert_msg(h_raw_read_until(r, "\n: ping\n\n", 18000 * h_slow()),
+	    "no ping within 18 s: %s", h_raw_text(r));
+	ck_assert_int_ge(h_mono_ms() - t0, 14000);
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* console.max_feeds: past it, 503 with a reason; a closed one frees its place. */
 START_TEST(max_feeds)
 {
@@ -391,19 +438,26 @@ START_TEST(max_feeds)
 }
 END_TEST
 
-/* A SIGHUP reload ends every feed with bye; it can reconnect and catch up. */
+/*
+ * A SIGHUP reload ends every feed with bye and closes its connection; the
+ * feed can reconnect and catch up.
+ */
 START_TEST(reload_says_bye)
 {
 	struct h_broker *b = h_broker_start(CONSOLE_YAML);
 	ccc_client *tr = h_connect(b, "tr-police");
 	struct h_raw *r = feed_open(b, "gr-police", NULL, NULL);
-	struct feed_event ev[FEED_MAX];
+	static struct feed_event ev[FEED_MAX];
 	char id[37], hdr[64];
 	uint64_t last = feed_hello_id(r);
 
 	h_broker_reload(b);
 	ck_assert_msg(h_raw_read_until(r, "event: bye\ndata: {\"reason\":",
 	    H_WAIT_MS), "no bye after a reload: %s", h_raw_text(r));
+	/* and its connection closes: the next request makes a new handshake */
+	ck_assert_msg(!h_raw_read_until(r, NULL, H_WAIT_MS) &&
+	    strstr(h_raw_text(r), "0\r\n\r\n") != NULL,
+	    "the stream did not end and close: %s", h_raw_text(r));
 	h_raw_close(r);
 	publish(tr, "weapons", "tr-gr/ipsala", "h1", NULL, id);
 	snprintf(hdr, sizeof(hdr), "Last-Event-ID: %" PRIu64 "\r\n", last);
@@ -416,13 +470,28 @@ START_TEST(reload_says_bye)
 }
 END_TEST
 
+/* A shutdown ends every feed with bye before the broker exits. */
+START_TEST(shutdown_says_bye)
+{
+	struct h_broker *b = h_broker_start(CONSOLE_YAML);
+	struct h_raw *r = feed_open(b, "gr-police", NULL, NULL);
+
+	h_broker_term(b);
+	ck_assert_msg(h_raw_read_until(r, "event: bye\ndata: {\"reason\":"
+	    "\"the broker is shutting down\"}\n\n", H_WAIT_MS),
+	    "no bye at shutdown: %s", h_raw_text(r));
+	h_raw_close(r);
+	h_broker_stop(b);
+}
+END_TEST
+
 /* Each alert sent on a feed is journalled as a delivery to its certificate. */
 START_TEST(journal_names_the_certificate)
 {
 	struct h_broker *b = h_broker_start(CONSOLE_YAML);
 	ccc_client *tr = h_connect(b, "tr-police");
 	struct h_raw *r = feed_open(b, "gr-police", NULL, NULL);
-	struct feed_event ev[FEED_MAX];
+	static struct feed_event ev[FEED_MAX];
 	char id[37], hdr[64];
 	uint64_t last = feed_hello_id(r);
 
@@ -458,12 +527,15 @@ console_feed_suite(void)
 	tcase_add_test(tc, access_and_disclosure);
 	tcase_add_test(tc, catch_up_exactly_once);
 	tcase_add_test(tc, catch_up_bounded_with_gap);
+	tcase_add_test(tc, catch_up_bounded_many);
 	tcase_add_test(tc, max_feeds);
 	tcase_add_test(tc, reload_says_bye);
+	tcase_add_test(tc, shutdown_says_bye);
 	tcase_add_test(tc, journal_names_the_certificate);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(slow, 4 * H_TEST_TIMEOUT);
 	tcase_add_test(slow, slow_feed_ended);
+	tcase_add_test(slow, idle_feed_pinged);
 	suite_add_tcase(s, slow);
 	return s;
 }
