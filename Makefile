@@ -20,6 +20,9 @@ DEB_PKGS += build-essential debhelper dpkg-dev lintian adduser
 DEB_PKGS += python3-protobuf protobuf-compiler
 # the manual pages (make man-test renders them; package-test runs man -w)
 DEB_PKGS += groff-base man-db
+# the console's browser tests (make console-test): headless Chromium driven
+# by Selenium, and NSS's certutil/pk12util for the browser's certificates
+DEB_PKGS += chromium chromium-driver python3-selenium libnss3-tools
 PC_PKGS  := libevent libevent_openssl openssl libprotobuf-c sqlite3 jansson libfyaml
 
 # No -Wcast-qual: protobuf-c's generated *__INIT macros cast away the const of
@@ -149,7 +152,7 @@ FAILSYNC := $(BUILD)/tests/failsync.so
 # generated sources are never intermediate: keep them for later compiles
 .SECONDARY: $(GEN_C) $(GEN_H)
 
-.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test man-test bench-test asan valgrind coverage bench clean install uninstall help
+.PHONY: all deps certs run test unit integration cli-test lib-test py-gen py-test man-test bench-test console-test console-shots asan valgrind coverage bench clean install uninstall help
 .DEFAULT_GOAL := all
 
 all: $(CCCD) $(CCC) $(LIBCCC) $(LIBCCC_PUB) $(MAN_PAGES) $(COMPLETIONS)
@@ -161,6 +164,8 @@ help:
 	@echo "make run      deps + build + certs, then cccd in the foreground on 127.0.0.1:7443"
 	@echo "make test     unit and integration tests"
 	@echo "make py-test  the Python client's and ccc --json=proto3's tests (make py-gen: its modules)"
+	@echo "make console-test  the console in headless Chromium (part of make test; as root: a browser policy)"
+	@echo "make console-shots the same, keeping the screenshots of the console in docs/console/"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind unit tests, and integration tests with cccd, under valgrind memcheck"
 	@echo "make coverage unit, integration and CLI tests on a gcov build in $(COV_DIR); line coverage per file of broker/, common/, client/"
@@ -345,7 +350,7 @@ run: deps
 	$(CCCD) --config broker/etc/cccd.yaml
 
 # ---- tests -----------------------------------------------------------------
-test: unit integration cli-test lib-test py-test man-test bench-test
+test: unit integration cli-test lib-test py-test man-test bench-test console-test
 
 unit: $(UNIT) $(UNIT_DURABLE)
 	CK_DEFAULT_TIMEOUT=30 $(UNIT)
@@ -382,6 +387,22 @@ py-test: $(PY_GEN) $(CCCD) $(CCC)
 	cd client/python/tests && CCC_BUILD=$(abspath $(BUILD)) \
 	    PYTHONPATH=$(abspath client/python):$(abspath $(BUILD)/python) \
 	    PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest -v < /dev/null
+
+# The console in real browsers (tests/console/): headless Chromium through
+# chromedriver and Debian's python3-selenium, each browser presenting one
+# endpoint's client certificate to a real cccd; skipped with the reason where
+# those are missing or Chromium's policy directory is not writable (not
+# root). CONSOLE_SHOTS: where the screenshots go (default: the run's
+# temporary directory); console-shots puts them in docs/console/.
+CONSOLE_SHOTS ?=
+console-test: $(CCCD) $(CCC)
+	cd tests/console && CCC_BUILD=$(abspath $(BUILD)) \
+	    CONSOLE_SHOTS=$(if $(CONSOLE_SHOTS),$(abspath $(CONSOLE_SHOTS))) \
+	    PYTHONDONTWRITEBYTECODE=1 $(PYTHON) -m unittest -v test_console \
+	    < /dev/null
+
+console-shots:
+	$(MAKE) console-test CONSOLE_SHOTS=docs/console
 
 # the table of make bench (bench/summary.sh), from results laid out as
 # bench/run.sh lays them out; no broker is started

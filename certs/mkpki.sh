@@ -3,6 +3,7 @@
 #
 # Usage:
 #   sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME] [--crl-days N]
+#                     [--p12-pass PASS]
 #   sh certs/mkpki.sh issue OUTDIR ID NAME [--not-before DATE] [--not-after DATE] [--days N]
 #                     [--subject SUBJ] [--san SAN] [--eku EKU] [--ca-cert] [--nul-cn SUFFIX]
 #   sh certs/mkpki.sh revoke OUTDIR NAME [--reason REASON] [--crl-days N]
@@ -15,6 +16,12 @@
 #   ID.pem, ID.key       one client certificate per endpoint id in
 #                        ENDPOINTS_FILE (CN=ID, SAN URI:urn:ccc:endpoint:ID;
 #                        clientAuth)
+#   ID.p12               the same certificate and key, with the CA's
+#                        certificate, as PKCS#12 for importing into a browser
+#                        (docs/console.md): AES-256-CBC with PBKDF2 (SHA-256,
+#                        100000 rounds) for key and certificates, SHA-256
+#                        MAC; password --p12-pass, default "demo" (demo and
+#                        test files only), printed with the file's name
 #   crl.pem              the CA's certificate revocation list, empty at first,
 #                        valid for --crl-days (default 30)
 #   ca.index, ca.crlnumber  the CA's database of revoked certificates (openssl ca)
@@ -23,7 +30,8 @@
 # files are made (a certificate without its key counts as missing); a key
 # without its certificate is reused. When the CA is (re)made, every certificate
 # is reissued, since the old ones would no longer verify, and the CRL starts
-# empty again.
+# empty again. An ID.p12 is remade when it is missing or older than ID.pem
+# or ID.key.
 #
 # issue: one more client certificate for endpoint ID (CN=ID), as NAME.pem and
 # NAME.key (a key that exists is reused), valid from --not-before to
@@ -68,6 +76,7 @@ mode=make
 days=825
 crl_days=30
 ca_name="ccc demo CA"
+p12_pass=demo
 not_before=
 not_after=
 subject=
@@ -86,6 +95,7 @@ tmp=
 
 usage() {
 	echo "usage: sh certs/mkpki.sh OUTDIR ENDPOINTS_FILE [--days N] [--ca-name NAME] [--crl-days N]"
+	echo "                         [--p12-pass PASS]"
 	echo "       sh certs/mkpki.sh issue OUTDIR ID NAME [--not-before DATE] [--not-after DATE] [--days N]"
 	echo "                         [--subject SUBJ] [--san SAN] [--eku EKU] [--ca-cert] [--nul-cn SUFFIX]"
 	echo "       sh certs/mkpki.sh revoke OUTDIR NAME [--reason REASON] [--crl-days N]"
@@ -119,7 +129,7 @@ while [ $# -gt 0 ]; do
 		val=${opt#*=}
 		opt=${opt%%=*}
 		shift ;;
-	--days|--ca-name|--crl-days|--not-before|--not-after|--reason|--last-update|--next-update|--subject|--san|--eku|--nul-cn)
+	--days|--ca-name|--crl-days|--p12-pass|--not-before|--not-after|--reason|--last-update|--next-update|--subject|--san|--eku|--nul-cn)
 		[ $# -ge 2 ] || die "$opt needs a value"
 		val=$2
 		shift 2 ;;
@@ -139,6 +149,7 @@ while [ $# -gt 0 ]; do
 	--days) days=$val ;;
 	--ca-name) ca_name=$val ;;
 	--crl-days) crl_days=$val ;;
+	--p12-pass) p12_pass=$val ;;
 	--not-before) not_before=$val ;;
 	--not-after) not_after=$val ;;
 	--reason) reason=$val ;;
@@ -160,7 +171,7 @@ done
 
 # Options each command takes.
 case $mode in
-make)	allowed="--days --ca-name --crl-days"; nargs=2 ;;
+make)	allowed="--days --ca-name --crl-days --p12-pass"; nargs=2 ;;
 issue)	allowed="--not-before --not-after --days --subject --san --eku --ca-cert --nul-cn"; nargs=3 ;;
 revoke)	allowed="--reason --crl-days"; nargs=2 ;;
 crl)	allowed="--crl-days --last-update --next-update"; nargs=1 ;;
@@ -240,6 +251,11 @@ case $ca_name in
 *'
 '*) die "--ca-name: name contains a newline" ;;
 esac
+case $p12_pass in
+*'
+'*) die "--p12-pass: password contains a newline" ;;
+esac
+[ "${#p12_pass}" -le 128 ] || die "--p12-pass: longer than 128 characters"
 # these go into the openssl configuration file: one line each
 for v in "$subject" "$san" "$eku" "$nul_cn"; do
 	case $v in
@@ -584,6 +600,26 @@ for id in $ids; do
 		    -CA "$outdir/ca.pem" -CAkey "$outdir/ca.key" \
 		    -addext "subjectAltName = URI:urn:ccc:endpoint:$id"
 	fi
+done
+
+# ---- PKCS#12 files for browsers ----------------------------------------------
+# The password reaches openssl through its environment, never its command
+# line (which any local user can read in ps).
+MKPKI_P12_PASS=$p12_pass
+export MKPKI_P12_PASS
+for id in $ids; do
+	p12=$outdir/$id.p12
+	if [ -f "$p12" ] && [ ! "$outdir/$id.pem" -nt "$p12" ] &&
+	    [ ! "$outdir/$id.key" -nt "$p12" ]; then
+		continue
+	fi
+	ossl "$id.p12" pkcs12 -export -in "$outdir/$id.pem" \
+	    -inkey "$outdir/$id.key" -certfile "$outdir/ca.pem" -name "$id" \
+	    -keypbe AES-256-CBC -certpbe AES-256-CBC -macalg sha256 \
+	    -iter 100000 -passout env:MKPKI_P12_PASS -out "$tmp/$id.p12"
+	chmod 0600 "$tmp/$id.p12"
+	mv -f "$tmp/$id.p12" "$p12"
+	echo "created $p12 (password: \"$p12_pass\")"
 done
 
 # ---- CRL ---------------------------------------------------------------------
