@@ -47,6 +47,7 @@
 #include <openssl/x509.h>
 
 #include "console.h"
+#include "console_feed.h"
 #include "log.h"
 #include "registry.h"
 #include "server.h"
@@ -61,13 +62,6 @@
 #define CONSOLE_ETAG		36	/* "\"" 32 hex digits "\"" and a NUL */
 #define CONSOLE_SID_CTX		"ccc-console"	/* TLS session id context */
 
-/*
- * The live feed, console_feed.c. Until it is linked in, GET /api/feed
- * answers 503.
- */
-void	feed_open(struct server *srv, struct evhttp_request *req,
-	    const struct console_who *who, uint64_t after, bool has_after)
-	    __attribute__((weak));
 
 struct console;
 
@@ -693,11 +687,6 @@ console_feed_route(struct console *c, struct evhttp_request *req,
 	}
 	has = after != NULL;
 	evhttp_clear_headers(&args);
-	if (feed_open == NULL) {
-		console_error(req, 503, "unavailable", "The live feed is not "
-		    "built into this broker.");
-		return;
-	}
 	feed_open(c->srv, req, who, seq, has);
 }
 

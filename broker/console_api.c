@@ -125,7 +125,6 @@ json_t *
 console_api_me(struct server *srv, const struct console_who *who)
 {
 	const struct endpoint *ep = who->ep;
-	const struct access_rule *rules;
 	json_t *o = json_object(), *roles = json_array(), *topics = json_array();
 	json_t *subject;
 	char broker[64];
@@ -147,28 +146,15 @@ console_api_me(struct server *srv, const struct console_who *who)
 	    json_string(""));
 	json_object_set_new(o, "fingerprint", json_string(who->fingerprint));
 	json_object_set_new(o, "csrf", json_string(who->csrf));
-	/* the patterns the subscribe rules naming it give (none without the role) */
-	rules = registry_rules(who->reg, &n);
-	for (size_t i = 0; i < n && (ep->roles & ROLE_SUBSCRIBER); i++) {
-		bool named = false;
+	/* the patterns the subscribe rules give it (none without the role) */
+	n = acl_subscribe_patterns(who->reg, ep, NULL, 0);
+	if (n > 0) {
+		const char **pats = xcalloc(n, sizeof(*pats));
 
-		if (rules[i].action != ACL_SUBSCRIBE)
-			continue;
-		for (size_t k = 0; k < rules[i].n_endpoints && !named; k++)
-			named = strcmp(rules[i].endpoints[k], "*") == 0 ||
-			    strcmp(rules[i].endpoints[k], ep->id) == 0;
-		for (size_t k = 0; named && k < rules[i].n_topics; k++) {
-			bool seen = false;
-			size_t idx;
-			json_t *v;
-
-			json_array_foreach(topics, idx, v)
-				seen = seen || strcmp(json_string_value(v),
-				    rules[i].topics[k]) == 0;
-			if (!seen)
-				json_array_append_new(topics, json_string(
-				    rules[i].topics[k]));
-		}
+		acl_subscribe_patterns(who->reg, ep, pats, n);
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(topics, json_string(pats[i]));
+		free(pats);
 	}
 	json_object_set_new(o, "topics", topics);
 	snprintf(broker, sizeof(broker), "cccd %s", CCC_VERSION);

@@ -792,19 +792,26 @@ h_broker_rss_kib(const struct h_broker *b)
 	return kib;
 }
 
-int
-h_metrics_port(const struct h_broker *b)
+/* The port of the first "MARK<port>" line of b's log; what names it. */
+static int
+h_logged_port(const struct h_broker *b, const char *mark, const char *what)
 {
-	static const char mark[] = "metrics: serving http://127.0.0.1:";
 	char *log = h_slurp(b->log), *p;
 	int port = 0;
 
 	ck_assert_ptr_nonnull(log);
 	if ((p = strstr(log, mark)) != NULL)
-		port = atoi(p + sizeof(mark) - 1);
+		port = atoi(p + strlen(mark));
 	free(log);
-	ck_assert_msg(port > 0, "the broker logged no metrics address");
+	ck_assert_msg(port > 0, "the broker logged no %s address", what);
 	return port;
+}
+
+int
+h_metrics_port(const struct h_broker *b)
+{
+	return h_logged_port(b, "metrics: serving http://127.0.0.1:",
+	    "metrics");
 }
 
 struct h_reply
@@ -1751,16 +1758,8 @@ h_raw_close(struct h_raw *r)
 int
 h_console_port(const struct h_broker *b)
 {
-	static const char mark[] = "console: listening on https://127.0.0.1:";
-	char *log = h_slurp(b->log), *p;
-	int port = 0;
-
-	ck_assert_ptr_nonnull(log);
-	if ((p = strstr(log, mark)) != NULL)
-		port = atoi(p + sizeof(mark) - 1);
-	free(log);
-	ck_assert_msg(port > 0, "the broker logged no console address");
-	return port;
+	return h_logged_port(b, "console: listening on https://127.0.0.1:",
+	    "console");
 }
 
 struct h_raw *
